@@ -1,0 +1,433 @@
+//! Verification of one enrolment against its population registry record, for one
+//! paid month.
+//!
+//! A beneficiary whose identity the registry does not confirm is not paid,
+//! whatever a rule says (`social-assistance.md`). [`verify`] makes five checks,
+//! always all five and always in this order, so that stored results line up:
+//!
+//! 1. [`CheckName::IdNumber`]: the enrolment's number is well formed and its
+//!    digits 4-6 agree with the registry's sex and birth year (`identity.md`);
+//! 2. [`CheckName::InRegistry`]: the registry has a record for that number;
+//! 3. [`CheckName::BirthDate`]: the enrolment's birth date is the registry's;
+//! 4. [`CheckName::Name`]: the enrolment's name against the registry's
+//!    ([`names::compare`]);
+//! 5. [`CheckName::Alive`]: the person was alive in the paid month.
+//!
+//! A check that needs the registry record fails with the detail
+//! `"no registry record"` when there is none. The serialised [`Verification`] is
+//! stored with each decision: details are short and never hold the raw
+//! identification number.
+
+use chrono::Datelike;
+use serde::{Deserialize, Serialize};
+
+use crate::identity::id_number::{IdNumber, IdNumberError};
+use crate::identity::names::{self, NameMatch};
+use crate::model::{Enrolment, Month, RegistryRecord};
+
+/// Detail of a check that needs the registry record when there is none.
+const NO_RECORD: &str = "no registry record";
+
+/// The checks, in the order [`verify`] makes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    IdNumber,
+    InRegistry,
+    BirthDate,
+    Name,
+    Alive,
+}
+
+/// The result of one check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub check: CheckName,
+    pub passed: bool,
+    /// Why the check failed. Never the raw identification number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// For [`CheckName::Name`] with a registry record: how closely the names agree,
+    /// kept when the check passes too, since a folded match is weak evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_match: Option<NameMatch>,
+}
+
+/// All five checks of one enrolment for one paid month.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// [`names::MATCHER_VERSION`] at the time of the checks.
+    pub matcher_version: String,
+    pub checks: Vec<Check>,
+}
+
+impl Verification {
+    /// Whether the registry confirms who this is: number, record, birth date and
+    /// name all pass. A name that is only [`NameMatch::Near`] goes to manual review,
+    /// so it does not confirm.
+    pub fn identity_confirmed(&self) -> bool {
+        [CheckName::IdNumber, CheckName::InRegistry, CheckName::BirthDate, CheckName::Name]
+            .into_iter()
+            .all(|name| self.passed(name))
+    }
+
+    /// Whether the person was alive in the paid month, by the payment convention
+    /// (see [`CheckName::Alive`] in [`verify`]).
+    pub fn alive_in_period(&self) -> bool {
+        self.passed(CheckName::Alive)
+    }
+
+    /// The checks that failed, in order.
+    pub fn failed(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| !c.passed)
+    }
+
+    /// A check that is missing (from a stored result of another shape) counts as
+    /// failed: absence of evidence confirms nothing.
+    fn passed(&self, name: CheckName) -> bool {
+        self.checks.iter().any(|c| c.check == name && c.passed)
+    }
+}
+
+impl Check {
+    fn pass(check: CheckName) -> Check {
+        Check { check, passed: true, detail: None, name_match: None }
+    }
+
+    fn fail(check: CheckName, detail: impl Into<String>) -> Check {
+        Check { check, passed: false, detail: Some(detail.into()), name_match: None }
+    }
+
+    fn from_result(check: CheckName, result: Result<(), String>) -> Check {
+        match result {
+            Ok(()) => Check::pass(check),
+            Err(detail) => Check::fail(check, detail),
+        }
+    }
+}
+
+/// Verifies one enrolment against the registry record found for its number
+/// (`None` when the registry has none) for the paid month `period`.
+pub fn verify(enrolment: &Enrolment, registry: Option<&RegistryRecord>, period: Month) -> Verification {
+    let checks = vec![
+        check_id_number(enrolment, registry),
+        check_in_registry(enrolment, registry),
+        check_birth_date(enrolment, registry),
+        check_name(enrolment, registry),
+        check_alive(registry, period),
+    ];
+    Verification { matcher_version: names::MATCHER_VERSION.to_string(), checks }
+}
+
+/// Structure, then agreement of digits 4-6 with the registry's sex and birth
+/// year; without a record, with the enrolment's birth year only (sex unknown).
+fn check_id_number(enrolment: &Enrolment, registry: Option<&RegistryRecord>) -> Check {
+    let agreement = |id: IdNumber| -> Result<(), IdNumberError> {
+        match registry {
+            Some(record) => id.agrees_with(record.birth_date.year(), record.sex),
+            None => id.agrees_with_year(enrolment.birth_date.year()),
+        }
+    };
+    let result = IdNumber::parse(&enrolment.id_number).and_then(agreement);
+    Check::from_result(CheckName::IdNumber, result.map_err(|e| e.to_string()))
+}
+
+/// The record must exist and be the one for this number: a record handed over
+/// for another number is a caller's mistake and must not confirm anyone.
+fn check_in_registry(enrolment: &Enrolment, registry: Option<&RegistryRecord>) -> Check {
+    let result = match registry {
+        None => Err(NO_RECORD.to_string()),
+        Some(record) if record.id_number != enrolment.id_number => {
+            Err("registry record is for another identification number".to_string())
+        }
+        Some(_) => Ok(()),
+    };
+    Check::from_result(CheckName::InRegistry, result)
+}
+
+fn check_birth_date(enrolment: &Enrolment, registry: Option<&RegistryRecord>) -> Check {
+    let result = match registry {
+        None => Err(NO_RECORD.to_string()),
+        Some(record) if record.birth_date != enrolment.birth_date => {
+            Err(format!("enrolment has {}, registry has {}", enrolment.birth_date, record.birth_date))
+        }
+        Some(_) => Ok(()),
+    };
+    Check::from_result(CheckName::BirthDate, result)
+}
+
+/// Passes on an exact or folded match only; the level is recorded either way.
+fn check_name(enrolment: &Enrolment, registry: Option<&RegistryRecord>) -> Check {
+    let Some(record) = registry else {
+        return Check::fail(CheckName::Name, NO_RECORD);
+    };
+    let level = names::compare(&record.full_name, &enrolment.full_name);
+    let mut check = match level {
+        NameMatch::Exact | NameMatch::Folded => Check::pass(CheckName::Name),
+        NameMatch::Near => {
+            Check::fail(CheckName::Name, "name differs from the registry's by one letter: manual review")
+        }
+        NameMatch::Mismatch => Check::fail(CheckName::Name, "name differs from the registry's"),
+    };
+    check.name_match = Some(level);
+    check
+}
+
+/// Payment stops from the month after a death, so a person who died on any day
+/// of the paid month is still paid for it; one who died before it is not
+/// (`social-assistance.md`; Decree 20/2021/NĐ-CP Art. 8(3)). A death date after
+/// the paid month (a later registry extract) means alive in it.
+fn check_alive(registry: Option<&RegistryRecord>, period: Month) -> Check {
+    let result = match registry {
+        None => Err(NO_RECORD.to_string()),
+        Some(RegistryRecord { death_date: Some(died), .. }) if Month::of(*died) < period => {
+            Err(format!("died {died}, before the paid month {period}"))
+        }
+        Some(_) => Ok(()),
+    };
+    Check::from_result(CheckName::Alive, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::model::{Channel, Disability, Household, Sex};
+
+    /// identity.md's example number: a woman born in 1998, registered in Hà Nội.
+    const NUMBER: &str = "001198000001";
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn month(s: &str) -> Month {
+        s.parse().unwrap()
+    }
+
+    fn record() -> RegistryRecord {
+        RegistryRecord {
+            id_number: NUMBER.to_string(),
+            full_name: "NGUYỄN THỊ THU HIỀN".to_string(),
+            birth_date: date("1998-03-15"),
+            sex: Sex::Female,
+            residence_province: "001".to_string(),
+            residence_commune: String::new(),
+            death_date: None,
+        }
+    }
+
+    fn enrolment() -> Enrolment {
+        Enrolment {
+            id_number: NUMBER.to_string(),
+            full_name: "Nguyễn Thị Thu Hiền".to_string(),
+            birth_date: date("1998-03-15"),
+            program: "social-assistance".to_string(),
+            province: "001".to_string(),
+            household: Household::Poor,
+            disability: Disability::Severe,
+            has_pension: false,
+            difficult_commune: false,
+            statuses: Vec::new(),
+            dependent_children: 0,
+            channel: Channel::Bank,
+            bank_bin: "970436".to_string(),
+            account_number: "0011001234567".to_string(),
+            account_name: "NGUYEN THI THU HIEN".to_string(),
+        }
+    }
+
+    fn check(v: &Verification, name: CheckName) -> &Check {
+        v.checks.iter().find(|c| c.check == name).unwrap()
+    }
+
+    fn failed_names(v: &Verification) -> Vec<CheckName> {
+        v.failed().map(|c| c.check).collect()
+    }
+
+    fn dead(on: &str) -> RegistryRecord {
+        RegistryRecord { death_date: Some(date(on)), ..record() }
+    }
+
+    const ORDER: [CheckName; 5] =
+        [CheckName::IdNumber, CheckName::InRegistry, CheckName::BirthDate, CheckName::Name, CheckName::Alive];
+
+    #[test]
+    fn a_matching_living_person_passes_everything() {
+        let v = verify(&enrolment(), Some(&record()), month("2024-09"));
+        assert_eq!(v.checks.iter().map(|c| c.check).collect::<Vec<_>>(), ORDER);
+        assert_eq!(failed_names(&v), []);
+        assert!(v.identity_confirmed());
+        assert!(v.alive_in_period());
+        assert_eq!(v.matcher_version, names::MATCHER_VERSION);
+        assert_eq!(check(&v, CheckName::Name).name_match, Some(NameMatch::Exact));
+    }
+
+    #[test]
+    fn serialised_form_is_compact_and_stable() {
+        let v = verify(&enrolment(), Some(&record()), month("2024-09"));
+        let json = serde_json::to_string(&v).unwrap();
+        assert_eq!(
+            json,
+            r#"{"matcher_version":"names-1","checks":[{"check":"id_number","passed":true},{"check":"in_registry","passed":true},{"check":"birth_date","passed":true},{"check":"name","passed":true,"name_match":"exact"},{"check":"alive","passed":true}]}"#
+        );
+        assert_eq!(serde_json::from_str::<Verification>(&json).unwrap(), v);
+    }
+
+    #[test]
+    fn without_a_registry_record_every_dependent_check_fails() {
+        let v = verify(&enrolment(), None, month("2024-09"));
+        assert_eq!(v.checks.len(), 5, "all five checks are always present");
+        assert!(check(&v, CheckName::IdNumber).passed, "structure and birth year still agree");
+        for name in [CheckName::InRegistry, CheckName::BirthDate, CheckName::Name, CheckName::Alive] {
+            let c = check(&v, name);
+            assert!(!c.passed, "{name:?}");
+            assert_eq!(c.detail.as_deref(), Some("no registry record"), "{name:?}");
+            assert_eq!(c.name_match, None);
+        }
+        assert!(!v.identity_confirmed());
+        assert!(!v.alive_in_period());
+    }
+
+    #[test]
+    fn without_a_record_the_number_is_checked_against_the_enrolment_birth_year() {
+        let e = Enrolment { birth_date: date("1989-03-15"), ..enrolment() };
+        let v = verify(&e, None, month("2024-09"));
+        let c = check(&v, CheckName::IdNumber);
+        assert!(!c.passed);
+        assert_eq!(c.detail.as_deref(), Some("digits 5-6 (birth year) are 98, expected 89 for birth year 1989"));
+    }
+
+    #[test]
+    fn malformed_number_fails_without_echoing_it() {
+        for (number, detail) in [
+            ("123456789", "CMND"),
+            ("003198000001", "digits 1-3"),
+            ("001798000001", "digit 4 (sex and century) is 7, expected 0-5"),
+            ("00119800000", "expected 12 digits, found 11"),
+        ] {
+            let e = Enrolment { id_number: number.to_string(), ..enrolment() };
+            let r = RegistryRecord { id_number: number.to_string(), ..record() };
+            let v = verify(&e, Some(&r), month("2024-09"));
+            assert_eq!(failed_names(&v), [CheckName::IdNumber], "{number}");
+            let text = serde_json::to_string(&v).unwrap();
+            assert!(text.contains(detail), "{text}");
+            assert!(!text.contains(number), "{text}");
+            assert!(!v.identity_confirmed());
+        }
+    }
+
+    #[test]
+    fn number_disagreeing_with_the_registry_sex_fails() {
+        // identity.md: G/YY disagreeing with the recorded sex and birth year is malformed.
+        let r = RegistryRecord { sex: Sex::Male, ..record() };
+        let v = verify(&enrolment(), Some(&r), month("2024-09"));
+        assert_eq!(failed_names(&v), [CheckName::IdNumber]);
+        assert!(
+            check(&v, CheckName::IdNumber).detail.as_deref().unwrap().starts_with("digit 4 (sex and century) is 1")
+        );
+        assert!(!v.identity_confirmed());
+    }
+
+    #[test]
+    fn number_disagreeing_with_the_registry_birth_year_fails_both_checks() {
+        let r = RegistryRecord { birth_date: date("1989-03-15"), ..record() };
+        let v = verify(&enrolment(), Some(&r), month("2024-09"));
+        assert_eq!(failed_names(&v), [CheckName::IdNumber, CheckName::BirthDate]);
+        assert_eq!(
+            check(&v, CheckName::BirthDate).detail.as_deref(),
+            Some("enrolment has 1998-03-15, registry has 1989-03-15")
+        );
+    }
+
+    #[test]
+    fn different_birth_date_fails() {
+        let e = Enrolment { birth_date: date("1998-03-16"), ..enrolment() };
+        let v = verify(&e, Some(&record()), month("2024-09"));
+        assert_eq!(failed_names(&v), [CheckName::BirthDate]);
+        assert!(!v.identity_confirmed());
+        assert!(v.alive_in_period(), "the checks are independent");
+    }
+
+    #[test]
+    fn record_for_another_number_does_not_confirm() {
+        let r = RegistryRecord { id_number: "001198000002".to_string(), ..record() };
+        let v = verify(&enrolment(), Some(&r), month("2024-09"));
+        assert_eq!(failed_names(&v), [CheckName::InRegistry]);
+        assert!(!serde_json::to_string(&v).unwrap().contains("198000002"));
+        assert!(!v.identity_confirmed());
+    }
+
+    #[test]
+    fn folded_name_confirms_and_is_recorded() {
+        // identity.md: a folded match is weak evidence, but identity rests on
+        // the number and birth date; the name is a secondary check.
+        let e = Enrolment { full_name: "NGUYEN THI THU HIEN".to_string(), ..enrolment() };
+        let v = verify(&e, Some(&record()), month("2024-09"));
+        assert!(v.identity_confirmed());
+        assert_eq!(check(&v, CheckName::Name).name_match, Some(NameMatch::Folded));
+    }
+
+    #[test]
+    fn near_name_goes_to_review_and_does_not_confirm() {
+        // identity.md: one edit on one word: manual review, never paid automatically.
+        let e = Enrolment { full_name: "Nguyễn Thị Thu Hiếm".to_string(), ..enrolment() };
+        let v = verify(&e, Some(&record()), month("2024-09"));
+        assert_eq!(failed_names(&v), [CheckName::Name]);
+        let c = check(&v, CheckName::Name);
+        assert_eq!(c.name_match, Some(NameMatch::Near));
+        assert!(c.detail.as_deref().unwrap().contains("manual review"));
+        assert!(!v.identity_confirmed());
+    }
+
+    #[test]
+    fn mismatched_name_does_not_confirm() {
+        let e = Enrolment { full_name: "Thu Hiền Nguyễn Thị".to_string(), ..enrolment() };
+        let v = verify(&e, Some(&record()), month("2024-09"));
+        assert_eq!(failed_names(&v), [CheckName::Name]);
+        assert_eq!(check(&v, CheckName::Name).name_match, Some(NameMatch::Mismatch));
+        assert!(!v.identity_confirmed());
+    }
+
+    #[test]
+    fn death_during_the_paid_month_still_pays_that_month() {
+        // social-assistance.md: payment stops from the month after the death, so a
+        // death on any day of the paid month still pays it (Decree 20/2021 Art. 8(3)).
+        for day in ["2024-09-01", "2024-09-15", "2024-09-30"] {
+            let v = verify(&enrolment(), Some(&dead(day)), month("2024-09"));
+            assert!(v.alive_in_period(), "died {day}");
+            assert!(v.identity_confirmed());
+        }
+    }
+
+    #[test]
+    fn death_before_the_paid_month_stops_payment() {
+        for day in ["2024-08-31", "2024-01-10", "2023-09-15"] {
+            let v = verify(&enrolment(), Some(&dead(day)), month("2024-09"));
+            assert_eq!(failed_names(&v), [CheckName::Alive], "died {day}");
+            assert!(!v.alive_in_period());
+            assert!(v.identity_confirmed(), "identity is still confirmed");
+        }
+        let v = verify(&enrolment(), Some(&dead("2024-08-31")), month("2024-09"));
+        assert_eq!(
+            check(&v, CheckName::Alive).detail.as_deref(),
+            Some("died 2024-08-31, before the paid month 2024-09")
+        );
+    }
+
+    #[test]
+    fn death_after_the_paid_month_means_alive_in_it() {
+        let v = verify(&enrolment(), Some(&dead("2024-10-01")), month("2024-09"));
+        assert!(v.alive_in_period());
+    }
+
+    #[test]
+    fn a_stored_result_missing_a_check_confirms_nothing() {
+        let mut v = verify(&enrolment(), Some(&record()), month("2024-09"));
+        v.checks.retain(|c| c.check != CheckName::Name);
+        assert!(!v.identity_confirmed());
+        v.checks.retain(|c| c.check != CheckName::Alive);
+        assert!(!v.alive_in_period());
+    }
+}
