@@ -1,0 +1,5 @@
+//! Plug-in authoring tools behind `ansinh plugin …`: building a crate into a
+//! component and running YAML test cases through the real sandbox.
+
+pub mod build;
+pub mod cases;

@@ -1,0 +1,113 @@
+//! One wasmtime engine per process, configured for determinism and for cheap
+//! fresh instances.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::Limits;
+use super::plugin::{LoadError, Plugin, PluginHash};
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Instances alive at once: one per worker thread, with room to spare.
+const POOL_INSTANCES: u32 = 64;
+
+/// Memory a freed instance slot keeps resident and resets with `memset`
+/// instead of `madvise`: most of the cost of a fresh instance is resetting
+/// memory, and a rule plug-in touches only a few pages.
+const KEEP_RESIDENT: usize = 128 << 10;
+
+/// The engine, the limits every decision runs within, and the compiled plug-ins.
+pub struct Sandbox {
+    pub(crate) engine: Engine,
+    pub(crate) limits: Limits,
+    compiled: Mutex<HashMap<PluginHash, Arc<Plugin>>>,
+    cache_dir: Option<PathBuf>,
+    ticker: Arc<AtomicBool>,
+}
+
+impl Sandbox {
+    /// Build the engine. `cache_dir`, if given, keeps compiled plug-ins on disk
+    /// across processes, keyed by content hash and engine settings.
+    pub fn new(limits: Limits, cache_dir: Option<PathBuf>) -> anyhow::Result<Sandbox> {
+        let engine = Engine::new(&config(&limits))?;
+        let ticker = Arc::new(AtomicBool::new(true));
+        spawn_ticker(engine.clone(), ticker.clone());
+        Ok(Sandbox { engine, limits, compiled: Mutex::default(), cache_dir, ticker })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Check, compile and describe a plug-in, or return it from the cache.
+    pub fn load(&self, bytes: &[u8]) -> Result<Arc<Plugin>, LoadError> {
+        let hash = PluginHash::of(bytes);
+        if let Some(plugin) = self.compiled.lock().expect("cache lock").get(&hash) {
+            return Ok(plugin.clone());
+        }
+        let plugin = Arc::new(Plugin::load(self, hash, bytes)?);
+        self.compiled.lock().expect("cache lock").insert(hash, plugin.clone());
+        Ok(plugin)
+    }
+
+    /// Where a compiled plug-in is kept on disk, if a cache directory is set.
+    pub(crate) fn cache_path(&self, hash: &PluginHash) -> Option<PathBuf> {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut h = DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        let dir = self.cache_dir.as_ref()?;
+        Some(dir.join(format!("{hash}-{:016x}.cwasm", h.finish())))
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.ticker.store(false, Ordering::Relaxed);
+    }
+}
+
+fn config(limits: &Limits) -> Config {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(POOL_INSTANCES)
+        .total_core_instances(POOL_INSTANCES * 4)
+        .total_memories(POOL_INSTANCES * 2)
+        .total_tables(POOL_INSTANCES * 4)
+        .max_memory_size(limits.memory_bytes)
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT);
+
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        // Determinism: same bytes and input, same output and fuel, anywhere.
+        .cranelift_nan_canonicalization(true)
+        // No threads: the `threads` feature of wasmtime is not compiled in.
+        .relaxed_simd_deterministic(true)
+        // Budgets.
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(limits.wasm_stack_bytes)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Advance the engine's epoch until the sandbox is dropped.
+fn spawn_ticker(engine: Engine, running: Arc<AtomicBool>) {
+    thread::Builder::new()
+        .name("ansinh-epoch".into())
+        .spawn(move || {
+            while running.load(Ordering::Relaxed) {
+                thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawn the epoch thread");
+}

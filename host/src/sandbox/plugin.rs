@@ -1,0 +1,347 @@
+//! Loading a plug-in (checks, compilation, description) and making decisions
+//! with it, one fresh instance each.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{ResourceLimiter, Store, Trap};
+
+use super::Limits;
+use super::contract::{self, DecisionInput, DecisionOutput, OutputError, RulePluginPre, wit};
+use super::engine::{EPOCH_TICK, Sandbox};
+use crate::model::PersonFacts;
+
+/// The version of the contract this host runs (`sdk/wit/rules.wit`).
+pub const CONTRACT: &str = "ansinh:rules/rules@0.1.0";
+
+/// sha256 of a plug-in's bytes: its identity everywhere (storage, runs, replay).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PluginHash([u8; 32]);
+
+impl PluginHash {
+    pub fn of(bytes: &[u8]) -> PluginHash {
+        PluginHash(Sha256::digest(bytes).into())
+    }
+
+    pub fn parse(hex_text: &str) -> Option<PluginHash> {
+        let mut out = [0; 32];
+        hex::decode_to_slice(hex_text, &mut out).ok()?;
+        Some(PluginHash(out))
+    }
+}
+
+impl fmt::Display for PluginHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for PluginHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PluginHash({self})")
+    }
+}
+
+/// Why a plug-in was refused at load. Nothing of it runs.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a WebAssembly file: it starts with {0}, expected the bytes 00 61 73 6d (\"\\0asm\")")]
+    NotWasm(String),
+    #[error(
+        "a core WebAssembly module, not a component: build the plug-in with `ansinh plugin build DIR`, which makes the component"
+    )]
+    CoreModule,
+    #[error("not a valid WebAssembly component: {0:#}")]
+    Invalid(wasmtime::Error),
+    #[error("it imports {0}; a rule plug-in may import nothing (no clock, no randomness, no I/O)")]
+    Imports(String),
+    #[error("it does not export the contract {CONTRACT} ({0:#}); rebuild it against this host's SDK")]
+    Contract(wasmtime::Error),
+    #[error("its describe() failed: {0}")]
+    Describe(PluginError),
+    #[error("its describe() is invalid: {0}")]
+    Description(String),
+}
+
+/// Why a decision has no output: each becomes a plug-in error for that person.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PluginError {
+    #[error("used up its fuel budget of {0} units (an endless loop?)")]
+    OutOfFuel(u64),
+    #[error("tried to grow its memory beyond the limit of {0} bytes")]
+    Memory(usize),
+    #[error("overflowed its stack (runaway recursion?)")]
+    StackOverflow,
+    #[error("ran past the wall-clock deadline of {0:?}")]
+    Deadline(Duration),
+    #[error("trapped on `unreachable`: a Rust plug-in panicked or aborted")]
+    Unreachable,
+    #[error("trapped: {0}")]
+    Trap(String),
+    #[error("refused to decide: {0}")]
+    Refused(String),
+    #[error("returned an invalid decision: {0}")]
+    Output(#[from] OutputError),
+}
+
+/// What a plug-in says about itself (`describe()`), in host terms.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Description {
+    pub name: String,
+    pub version: String,
+    /// `None` for a national plug-in, else the province code.
+    pub province: Option<String>,
+    pub programs: Vec<String>,
+    /// WIT names of the person fields it reads, e.g. `birth-date`.
+    pub reads: Vec<String>,
+}
+
+/// One decision: its output or error, and the fuel it used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evaluation {
+    pub fuel: u64,
+    pub result: Result<DecisionOutput, PluginError>,
+}
+
+/// A checked, compiled plug-in, ready to instantiate.
+pub struct Plugin {
+    hash: PluginHash,
+    description: Description,
+    reads: Vec<wit::PersonField>,
+    pre: RulePluginPre<StoreState>,
+    limits: Limits,
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin").field("hash", &self.hash).field("description", &self.description).finish()
+    }
+}
+
+impl Plugin {
+    pub(crate) fn load(sandbox: &Sandbox, hash: PluginHash, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        check_header(bytes)?;
+        let component = compile(sandbox, &hash, bytes)?;
+        let imports: Vec<String> =
+            component.component_type().imports(&sandbox.engine).map(|(name, _)| format!("`{name}`")).collect();
+        if !imports.is_empty() {
+            return Err(LoadError::Imports(imports.join(", ")));
+        }
+        let linker = Linker::new(&sandbox.engine);
+        let pre = linker.instantiate_pre(&component).map_err(LoadError::Contract)?;
+        let pre = RulePluginPre::new(pre).map_err(LoadError::Contract)?;
+        let mut plugin = Plugin {
+            hash,
+            description: Description {
+                name: String::new(),
+                version: String::new(),
+                province: None,
+                programs: vec![],
+                reads: vec![],
+            },
+            reads: Vec::new(),
+            pre,
+            limits: sandbox.limits.clone(),
+        };
+        let raw = plugin.call(|store, p| p.ansinh_rules_rules().call_describe(store)).map_err(LoadError::Describe)?;
+        plugin.reads = raw.reads.clone();
+        plugin.description = describe(raw)?;
+        Ok(plugin)
+    }
+
+    pub fn hash(&self) -> PluginHash {
+        self.hash
+    }
+
+    pub fn description(&self) -> &Description {
+        &self.description
+    }
+
+    /// The input this plug-in is given: the person's facts cut down to the
+    /// fields it declared (least data). This is what is stored and replayed.
+    pub fn input(
+        &self,
+        period: crate::model::Month,
+        program: &str,
+        province: &str,
+        verified: bool,
+        facts: &PersonFacts,
+    ) -> DecisionInput {
+        DecisionInput {
+            period,
+            program: program.to_owned(),
+            province: province.to_owned(),
+            verified,
+            person: contract::restrict(facts, &self.reads),
+        }
+    }
+
+    /// Make one decision in a fresh instance.
+    pub fn evaluate(&self, input: &DecisionInput) -> Evaluation {
+        let wit_input = input.to_wit();
+        let mut fuel = 0;
+        let result = self
+            .call_metered(&mut fuel, |store, p| p.ansinh_rules_rules().call_evaluate(store, &wit_input))
+            .and_then(|r| r.map_err(|msg| PluginError::Refused(shorten(&msg))))
+            .and_then(|d| Ok(DecisionOutput::validate(d, self.limits.max_amount, self.limits.output_bytes)?));
+        Evaluation { fuel, result }
+    }
+
+    fn call<R>(
+        &self,
+        f: impl FnOnce(&mut Store<StoreState>, &contract::RulePlugin) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        self.call_metered(&mut 0, f)
+    }
+
+    /// Instantiate in a new store with the full budget, run `f`, and report the
+    /// fuel used (instantiation included) into `fuel`.
+    fn call_metered<R>(
+        &self,
+        fuel: &mut u64,
+        f: impl FnOnce(&mut Store<StoreState>, &contract::RulePlugin) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let mut store = Store::new(self.pre.engine(), StoreState { memory_bytes: self.limits.memory_bytes });
+        store.limiter(|s| s);
+        store.set_fuel(self.limits.fuel).expect("fuel is enabled");
+        store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
+        let result = self.pre.instantiate(&mut store).and_then(|instance| f(&mut store, &instance));
+        *fuel = self.limits.fuel - store.get_fuel().expect("fuel is enabled");
+        result.map_err(|e| self.classify(e))
+    }
+
+    fn classify(&self, error: wasmtime::Error) -> PluginError {
+        if error.downcast_ref::<MemoryLimit>().is_some() {
+            return PluginError::Memory(self.limits.memory_bytes);
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => PluginError::OutOfFuel(self.limits.fuel),
+            Some(Trap::StackOverflow) => PluginError::StackOverflow,
+            Some(Trap::Interrupt) => PluginError::Deadline(self.limits.deadline),
+            Some(Trap::UnreachableCodeReached) => PluginError::Unreachable,
+            Some(trap) => PluginError::Trap(trap.to_string()),
+            None => PluginError::Trap(shorten(&format!("{error:#}"))),
+        }
+    }
+}
+
+fn deadline_ticks(deadline: Duration) -> u64 {
+    (deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}
+
+/// Refuse what is not a component before handing bytes to the compiler, so the
+/// message says what the file is.
+fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
+    const MAGIC: &[u8] = b"\0asm";
+    const CORE_MODULE: &[u8] = &[1, 0, 0, 0];
+    if !bytes.starts_with(MAGIC) {
+        let head: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        let head = if head.is_empty() { "nothing (the file is empty)".to_owned() } else { head.join(" ") };
+        return Err(LoadError::NotWasm(head));
+    }
+    if bytes.get(4..8) == Some(CORE_MODULE) {
+        return Err(LoadError::CoreModule);
+    }
+    Ok(())
+}
+
+/// Compile, or take the machine code from the disk cache.
+fn compile(sandbox: &Sandbox, hash: &PluginHash, bytes: &[u8]) -> Result<Component, LoadError> {
+    let cached = sandbox.cache_path(hash);
+    if let Some(path) = cached.as_ref().filter(|p| p.exists()) {
+        // SAFETY: the cache directory is ours and the file was written by
+        // `Component::serialize` below; wasmtime checks that it matches this
+        // engine's version and settings and refuses it otherwise.
+        match unsafe { Component::deserialize_file(&sandbox.engine, path) } {
+            Ok(component) => return Ok(component),
+            Err(error) => tracing::warn!(path = %path.display(), %error, "ignoring a stale compiled plug-in"),
+        }
+    }
+    let component = Component::new(&sandbox.engine, bytes).map_err(LoadError::Invalid)?;
+    if let Some(path) = cached
+        && let Err(error) = write_cache(&component, &path)
+    {
+        tracing::warn!(path = %path.display(), %error, "could not cache the compiled plug-in");
+    }
+    Ok(component)
+}
+
+fn write_cache(component: &Component, path: &std::path::Path) -> anyhow::Result<()> {
+    let dir = path.parent().expect("cache files live in a directory");
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, component.serialize()?)?;
+    std::fs::rename(tmp, path)?;
+    Ok(())
+}
+
+fn describe(raw: wit::Description) -> Result<Description, LoadError> {
+    let bad = |what: &str| Err(LoadError::Description(what.to_owned()));
+    let province = match raw.scope {
+        wit::ScopeKind::National if raw.province.is_none() => None,
+        wit::ScopeKind::National => return bad("scope is national but a province is given"),
+        wit::ScopeKind::Province => match raw.province {
+            Some(code) if code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) => Some(code),
+            other => {
+                return Err(LoadError::Description(format!(
+                    "scope is province, expected a 3-digit province code, found {other:?}"
+                )));
+            }
+        },
+    };
+    if raw.name.is_empty() || raw.name.len() > 64 || raw.version.is_empty() || raw.version.len() > 32 {
+        return bad("name (1-64 bytes) and version (1-32 bytes) are required");
+    }
+    if raw.programs.is_empty() || raw.programs.iter().any(|p| p.is_empty() || p.len() > 64) {
+        return bad("programs must name at least one programme");
+    }
+    Ok(Description {
+        name: raw.name,
+        version: raw.version,
+        province,
+        programs: raw.programs,
+        reads: raw.reads.iter().map(|f| contract::field_name(*f).to_owned()).collect(),
+    })
+}
+
+/// Cut a plug-in's message to a size fit for a database row and a terminal.
+fn shorten(message: &str) -> String {
+    const MAX: usize = 500;
+    match message.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &message[..at]),
+        None => message.to_owned(),
+    }
+}
+
+/// The per-store state: only what the resource limiter needs.
+pub(crate) struct StoreState {
+    memory_bytes: usize,
+}
+
+/// Raised (as a trap) when a plug-in asks for more memory than allowed.
+#[derive(Debug)]
+struct MemoryLimit;
+
+impl fmt::Display for MemoryLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("memory limit reached")
+    }
+}
+
+impl std::error::Error for MemoryLimit {}
+
+impl ResourceLimiter for StoreState {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            return Err(MemoryLimit.into());
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
