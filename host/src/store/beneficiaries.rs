@@ -1,0 +1,176 @@
+//! Enrolled beneficiaries, loaded from enrolment CSVs, and the page-by-page
+//! read of those a run has still to decide.
+
+use chrono::NaiveDate;
+
+use crate::model::{Enrolment, RegistryRecord};
+
+use super::{Db, Tx, on_pool, on_tx};
+
+/// Insert or update a batch of enrolments, keyed by programme, province and
+/// ID number: re-importing a file changes nothing.
+pub async fn upsert(tx: &mut Tx, rows: &[Enrolment]) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    on_tx!(tx, conn => {
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO beneficiaries (program, province, id_number, full_name, birth_date, household, disability, \
+             has_pension, difficult_commune, statuses, dependent_children, channel, bank_bin, account_number, account_name) ",
+        );
+        q.push_values(rows, |mut b, e| {
+            let statuses: Vec<&str> = e.statuses.iter().map(|s| s.as_str()).collect();
+            b.push_bind(&e.program)
+                .push_bind(&e.province)
+                .push_bind(&e.id_number)
+                .push_bind(&e.full_name)
+                .push_bind(e.birth_date)
+                .push_bind(e.household.as_str())
+                .push_bind(e.disability.as_str())
+                .push_bind(e.has_pension)
+                .push_bind(e.difficult_commune)
+                .push_bind(statuses.join(";"))
+                .push_bind(i64::from(e.dependent_children))
+                .push_bind(e.channel.as_str())
+                .push_bind(&e.bank_bin)
+                .push_bind(&e.account_number)
+                .push_bind(&e.account_name);
+        });
+        q.push(
+            " ON CONFLICT (program, province, id_number) DO UPDATE SET full_name = excluded.full_name, \
+             birth_date = excluded.birth_date, household = excluded.household, disability = excluded.disability, \
+             has_pension = excluded.has_pension, difficult_commune = excluded.difficult_commune, \
+             statuses = excluded.statuses, dependent_children = excluded.dependent_children, \
+             channel = excluded.channel, bank_bin = excluded.bank_bin, account_number = excluded.account_number, \
+             account_name = excluded.account_name",
+        );
+        q.build().execute(conn).await?;
+    });
+    Ok(())
+}
+
+pub async fn count(db: &Db) -> anyhow::Result<i64> {
+    Ok(on_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM beneficiaries").fetch_one(pool).await?))
+}
+
+/// A beneficiary still to be decided in a run, with their registry record.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub id: i64,
+    pub enrolment: Enrolment,
+    pub registry: Option<RegistryRecord>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    id: i64,
+    program: String,
+    province: String,
+    id_number: String,
+    full_name: String,
+    birth_date: NaiveDate,
+    household: String,
+    disability: String,
+    has_pension: bool,
+    difficult_commune: bool,
+    statuses: String,
+    dependent_children: i64,
+    channel: String,
+    bank_bin: String,
+    account_number: String,
+    account_name: String,
+    r_id_number: Option<String>,
+    r_full_name: Option<String>,
+    r_birth_date: Option<NaiveDate>,
+    r_sex: Option<String>,
+    r_residence_province: Option<String>,
+    r_residence_commune: Option<String>,
+    r_death_date: Option<NaiveDate>,
+}
+
+/// The next `limit` beneficiaries of a run's scope after `after` (by id) that
+/// have no decision in the run yet. Reading in pages keeps memory flat, and
+/// skipping decided ones is what makes an interrupted run resumable.
+pub async fn pending(
+    db: &Db,
+    run_id: i64,
+    program: &str,
+    province: &str,
+    after: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<Pending>> {
+    const SQL: &str = "SELECT b.id, b.program, b.province, b.id_number, b.full_name, b.birth_date, b.household, \
+        b.disability, b.has_pension, b.difficult_commune, b.statuses, b.dependent_children, b.channel, b.bank_bin, \
+        b.account_number, b.account_name, r.id_number AS r_id_number, r.full_name AS r_full_name, \
+        r.birth_date AS r_birth_date, r.sex AS r_sex, r.residence_province AS r_residence_province, \
+        r.residence_commune AS r_residence_commune, r.death_date AS r_death_date \
+        FROM beneficiaries b LEFT JOIN registry_people r ON r.id_number = b.id_number \
+        WHERE b.program = $1 AND b.province = $2 AND b.id > $3 \
+        AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.run_id = $4 AND d.beneficiary_id = b.id) \
+        ORDER BY b.id LIMIT $5";
+    let rows: Vec<PendingRow> = on_pool!(db, pool => {
+        sqlx::query_as(SQL).bind(program).bind(province).bind(after).bind(run_id).bind(limit).fetch_all(pool).await?
+    });
+    rows.into_iter().map(PendingRow::into_pending).collect()
+}
+
+impl PendingRow {
+    fn into_pending(self) -> anyhow::Result<Pending> {
+        let corrupt =
+            |field: &str, e: String| anyhow::anyhow!("beneficiary {}: stored {field} is invalid: {e}", self.id);
+        let statuses = self
+            .statuses
+            .split(';')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse())
+            .collect::<Result<_, _>>()
+            .map_err(|e| corrupt("statuses", e))?;
+        let registry = match (self.r_id_number, self.r_full_name, self.r_birth_date, self.r_sex) {
+            (Some(id_number), Some(full_name), Some(birth_date), Some(sex)) => Some(RegistryRecord {
+                id_number,
+                full_name,
+                birth_date,
+                sex: sex.parse().map_err(|e| corrupt("registry sex", e))?,
+                residence_province: self.r_residence_province.unwrap_or_default(),
+                residence_commune: self.r_residence_commune.unwrap_or_default(),
+                death_date: self.r_death_date,
+            }),
+            _ => None,
+        };
+        let enrolment = Enrolment {
+            id_number: self.id_number,
+            full_name: self.full_name,
+            birth_date: self.birth_date,
+            program: self.program,
+            province: self.province,
+            household: self.household.parse().map_err(|e| corrupt("household", e))?,
+            disability: self.disability.parse().map_err(|e| corrupt("disability", e))?,
+            has_pension: self.has_pension,
+            difficult_commune: self.difficult_commune,
+            statuses,
+            dependent_children: u32::try_from(self.dependent_children)
+                .map_err(|e| corrupt("dependent_children", e.to_string()))?,
+            channel: self.channel.parse().map_err(|e| corrupt("channel", e))?,
+            bank_bin: self.bank_bin,
+            account_number: self.account_number,
+            account_name: self.account_name,
+        };
+        Ok(Pending { id: self.id, enrolment, registry })
+    }
+}
+
+/// How many beneficiaries of a run's scope have no decision in it yet.
+pub async fn count_pending(db: &Db, run_id: i64, program: &str, province: &str) -> anyhow::Result<u64> {
+    let n: i64 = on_pool!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM beneficiaries b WHERE b.program = $1 AND b.province = $2 \
+             AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.run_id = $3 AND d.beneficiary_id = b.id)",
+        )
+        .bind(program)
+        .bind(province)
+        .bind(run_id)
+        .fetch_one(pool)
+        .await?
+    });
+    Ok(n as u64)
+}

@@ -1,0 +1,148 @@
+//! Storage: SQLite (embedded default) or PostgreSQL (production), one schema,
+//! one set of queries.
+//!
+//! Every query is written once in SQL that both backends accept (`$1`
+//! placeholders, `ON CONFLICT`, `RETURNING`, `CAST(... AS BIGINT)`), and
+//! [`on_pool!`] compiles it once per backend. The migrations differ only in
+//! types (`migrations/sqlite`, `migrations/postgres`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+pub mod beneficiaries;
+pub mod decisions;
+pub mod payments;
+pub mod plugins;
+pub mod registry;
+pub mod runs;
+
+/// Rows written per INSERT statement in bulk loads: well under both backends'
+/// limits on bound parameters (SQLite 32,766; PostgreSQL 65,535).
+pub const BATCH: usize = 1000;
+
+/// A connection pool to one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A transaction on one of the two backends.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Run `$body` with `$pool` bound to the backend's pool: the same code,
+/// type-checked once for each backend.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Like [`on_pool!`], with `$conn` bound to the transaction's connection.
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::store::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_tx;
+
+impl Tx {
+    pub async fn commit(self) -> anyhow::Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Connect and bring the schema up to date. `url` is a `postgres://` URL,
+    /// a `sqlite:` URL, or a plain file path (SQLite, created if missing).
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .with_context(|| format!("connecting to PostgreSQL at {}", redact_url(url)))?;
+            Db::Postgres(pool)
+        } else {
+            let url = if url.starts_with("sqlite:") { url.to_owned() } else { format!("sqlite://{url}") };
+            let options = SqliteConnectOptions::from_str(&url)
+                .with_context(|| format!("reading the SQLite URL {url}"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await
+                .with_context(|| format!("opening the SQLite database {url}"))?;
+            Db::Sqlite(pool)
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await,
+            Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await,
+        }
+        .context("bringing the database schema up to date")
+    }
+
+    pub async fn begin(&self) -> anyhow::Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// A URL fit for messages: the password, if any, is hidden.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,112 @@
+//! Payments: the money a run sends, one row per person, programme and month.
+
+use chrono::{DateTime, Utc};
+
+use super::runs::{Run, RunStatus};
+use super::{Db, on_pool};
+
+/// What `issue` found or did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issued {
+    /// When the run was issued: set once, then the CreDtTm of its file forever.
+    pub issued_at: DateTime<Utc>,
+    /// False when the run had been issued before: nothing new was paid.
+    pub first_time: bool,
+    pub count: i64,
+    pub total: i64,
+    /// Payable decisions left out because the person is already paid for this
+    /// programme and month by another run.
+    pub already_paid: i64,
+}
+
+/// Turn a run's payable decisions into payments, once. In one transaction the
+/// run moves evaluated → issued and its payments are inserted; the unique key
+/// (program, period, id_number) drops anyone paid by another run. Issuing again
+/// inserts nothing and returns what was issued the first time.
+pub async fn issue(db: &Db, run: &Run) -> anyhow::Result<Issued> {
+    match run.status {
+        RunStatus::Created => {
+            anyhow::bail!("run {} is not evaluated yet: run `ansinh run evaluate {}` first", run.id, run.id)
+        }
+        RunStatus::Evaluated | RunStatus::Issued => {}
+    }
+    let now = Utc::now();
+    let first_time = on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let moved = sqlx::query("UPDATE runs SET status = 'issued', issued_at = $2 WHERE id = $1 AND status = 'evaluated'")
+            .bind(run.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if moved == 1 {
+            sqlx::query(
+                "INSERT INTO payments (run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, \
+                 account_number, account_name) \
+                 SELECT d.run_id, d.beneficiary_id, r.program, r.period, b.id_number, d.amount, b.channel, b.bank_bin, \
+                 b.account_number, b.account_name \
+                 FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
+                 WHERE d.run_id = $1 AND d.outcome = 'payable' \
+                 ORDER BY d.beneficiary_id \
+                 ON CONFLICT (program, period, id_number) DO NOTHING",
+            )
+            .bind(run.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        moved == 1
+    });
+    let issued_at: Option<DateTime<Utc>> = on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT issued_at FROM runs WHERE id = $1").bind(run.id).fetch_one(pool).await?
+    });
+    let (count, total) = totals(db, run.id).await?;
+    let already_paid: i64 = on_pool!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM decisions d WHERE d.run_id = $1 AND d.outcome = 'payable' \
+             AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.run_id = d.run_id AND p.beneficiary_id = d.beneficiary_id)",
+        )
+        .bind(run.id)
+        .fetch_one(pool)
+        .await?
+    });
+    Ok(Issued { issued_at: issued_at.expect("an issued run has issued_at"), first_time, count, total, already_paid })
+}
+
+/// Number and sum of a run's payments.
+pub async fn totals(db: &Db, run_id: i64) -> anyhow::Result<(i64, i64)> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as("SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_one(pool)
+            .await?
+    }))
+}
+
+/// One payment, as written to a file.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Payment {
+    pub id: i64,
+    pub beneficiary_id: i64,
+    pub amount: i64,
+    pub channel: String,
+    pub bank_bin: String,
+    pub account_number: String,
+    pub account_name: String,
+}
+
+/// The next page of a run's payments after `after` (by id), in id order: the
+/// file is written page by page, the same order every time.
+pub async fn page(db: &Db, run_id: i64, after: i64, limit: i64) -> anyhow::Result<Vec<Payment>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, beneficiary_id, amount, channel, bank_bin, account_number, account_name FROM payments \
+             WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(run_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+    }))
+}
