@@ -1,0 +1,1233 @@
+//! Streaming, typed reading of the two public CSV formats (`formats.md`): the
+//! population registry extract and the beneficiary enrolment.
+//!
+//! [`registry_rows`] and [`enrolment_rows`] check the file and its header, then
+//! return an iterator that parses one record at a time from a reused buffer, so
+//! memory stays constant whatever the size of the file. Nothing here touches the
+//! database: the caller decides what to do with the rows and the errors (the
+//! format says nothing of a broken file is half-imported, so a caller keeps
+//! going through row errors to report them all, and imports only a clean file).
+//!
+//! # Row numbers
+//!
+//! Every error names a `row`: the number a spreadsheet shows for that record.
+//! The header is row 1 and the first data row is row 2. Blank lines count, as a
+//! spreadsheet shows them as empty rows; a quoted cell that spans several lines
+//! counts as one row. Without such cells, the row is the line number a text
+//! editor shows.
+//!
+//! # What a file must be
+//!
+//! * UTF-8, with or without a byte-order mark. Legacy Vietnamese 8-bit
+//!   encodings (TCVN3, VNI) are recognised and refused with a hint to convert
+//!   them; they are never guessed at.
+//! * A header with exactly the format's columns, in any order. An unknown
+//!   column is refused rather than ignored: the formats only grow by our own
+//!   additions, so an unknown name is most likely a misspelt known one, and
+//!   ignoring it would silently drop that column's data.
+//! * Cells are trimmed of surrounding white space. Rows whose cells are all
+//!   empty (as spreadsheets leave behind) are skipped.
+//!
+//! Field rules follow `formats.md`; only the first problem of a row is
+//! reported, and "first" means leftmost in the file, whatever the column order.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+use crate::model::{Channel, Disability, Enrolment, Household, RegistryRecord, Sex, Status};
+
+/// A row that breaks the format: names the file, the row, the field and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: row {row}, field `{field}`: expected {expected}, found {found:?}")]
+pub struct RowError {
+    pub file: String,
+    /// The spreadsheet row number (see the module documentation).
+    pub row: u64,
+    pub field: String,
+    pub expected: String,
+    pub found: String,
+}
+
+/// A problem with the whole file: nothing of it can be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{file}: cannot open the file: {source}; check the path and that the service may read it")]
+    Open {
+        file: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "{file}: reading failed after row {row}: {source}; check that the file is complete and readable, then import again"
+    )]
+    Read {
+        file: String,
+        row: u64,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{file}: {}", kind.advice())]
+    NotCsv { file: String, kind: NotCsv },
+    #[error("{file}: the file is empty; it needs a header row with the columns {}", columns.join(", "))]
+    Empty { file: String, columns: &'static [&'static str] },
+    #[error("{file}: row {row}, field `{field}`: the file is not UTF-8; {}", utf8_advice(*legacy))]
+    NotUtf8 {
+        file: String,
+        row: u64,
+        field: String,
+        /// The bytes look like TCVN3 or VNI.
+        legacy: bool,
+    },
+    #[error(transparent)]
+    Header(Box<HeaderError>),
+}
+
+/// The header does not have exactly the format's columns.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {}", header_advice(*row, format, missing, unknown, duplicate, columns))]
+pub struct HeaderError {
+    pub file: String,
+    /// The row of the header (1 unless blank lines precede it).
+    pub row: u64,
+    /// "population registry extract" or "beneficiary enrolment".
+    pub format: &'static str,
+    pub missing: Vec<String>,
+    pub unknown: Vec<String>,
+    pub duplicate: Vec<String>,
+    /// The format's columns.
+    pub columns: &'static [&'static str],
+}
+
+/// What a file that is not CSV text turned out to be, recognised from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotCsv {
+    /// Starts with a UTF-16 byte-order mark (Excel's "Unicode Text").
+    Utf16,
+    /// An Excel workbook (.xlsx is a zip archive, .xls an OLE container).
+    Workbook,
+    /// Contains NUL bytes, which CSV text never does.
+    Binary,
+    /// Lines end with CR alone (old Mac format), so the file reads as one line.
+    CrLineEndings,
+}
+
+impl NotCsv {
+    fn advice(self) -> &'static str {
+        match self {
+            NotCsv::Utf16 => {
+                "the file is UTF-16 text (Excel's \"Unicode Text\"), not UTF-8 CSV; save it as \"CSV UTF-8\" and import again"
+            }
+            NotCsv::Workbook => {
+                "the file is a spreadsheet workbook (.xlsx or .xls), not CSV; open it and save it as \"CSV UTF-8\", then import the CSV"
+            }
+            NotCsv::Binary => {
+                "the file contains NUL bytes, so it is not CSV text; export the data as \"CSV UTF-8\" and import again"
+            }
+            NotCsv::CrLineEndings => {
+                "the lines end with CR only (old Mac format); save the file as \"CSV UTF-8\" and import again"
+            }
+        }
+    }
+}
+
+/// What the iterator yields besides records. A `Row` error leaves the file
+/// readable and iteration goes on to the next row; after a `File` error (bad
+/// encoding or an I/O failure mid-stream) the iterator ends.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Row(#[from] RowError),
+    #[error(transparent)]
+    File(#[from] FileError),
+}
+
+/// The records of one file, parsed as they are read. See the module documentation.
+///
+/// ```text
+/// let rows = enrolment_rows(path)?;          // FileError: nothing to read
+/// for item in rows {
+///     match item {
+///         Ok(enrolment) => batch.push(enrolment),
+///         Err(ImportError::Row(e)) => problems.push(e),   // go on: report them all
+///         Err(ImportError::File(e)) => return Err(e),     // the last item
+///     }
+/// }
+/// ```
+pub struct Rows<T> {
+    file: String,
+    columns: &'static [&'static str],
+    parse: fn(&mut Cells<'_>) -> T,
+    reader: csv::Reader<BufReader<File>>,
+    record: csv::ByteRecord,
+    lines: LineCounter,
+    /// The row of the record in `record`.
+    row: u64,
+    /// For each file column, its index in `columns`.
+    format_index: Vec<usize>,
+    /// For each column of the format, its position in the file.
+    positions: Vec<usize>,
+    finished: bool,
+}
+
+/// Opens a population registry extract.
+pub fn registry_rows(path: &Path) -> Result<Rows<RegistryRecord>, FileError> {
+    Rows::open(path, "population registry extract", registry::COLUMNS, registry::parse)
+}
+
+/// Opens a beneficiary enrolment file.
+pub fn enrolment_rows(path: &Path) -> Result<Rows<Enrolment>, FileError> {
+    Rows::open(path, "beneficiary enrolment", enrolment::COLUMNS, enrolment::parse)
+}
+
+impl<T> Rows<T> {
+    /// The file's name as errors give it.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// Bytes consumed so far, for a progress bar against the file's length.
+    pub fn bytes_read(&self) -> u64 {
+        self.reader.position().byte()
+    }
+
+    fn open(
+        path: &Path,
+        format: &'static str,
+        columns: &'static [&'static str],
+        parse: fn(&mut Cells<'_>) -> T,
+    ) -> Result<Rows<T>, FileError> {
+        let file = path.display().to_string();
+        let open_error = |source| FileError::Open { file: file.clone(), source };
+        let mut handle = File::open(path).map_err(open_error)?;
+        let lines = LineCounter::for_file(&mut handle).map_err(open_error)?;
+        let mut buffered = BufReader::with_capacity(64 * 1024, handle);
+        let head = buffered.fill_buf().map_err(open_error)?;
+        if head.is_empty() {
+            return Err(FileError::Empty { file, columns });
+        }
+        if let Some(kind) = sniff(head) {
+            return Err(FileError::NotCsv { file, kind });
+        }
+        // Any(\n) rather than CRLF: each record then consumes exactly its own
+        // line end, which keeps row numbers exact; the CR left at the end of the
+        // last cell of CRLF files goes with the trimming of cells.
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_reader(buffered);
+        let mut rows = Rows {
+            file,
+            columns,
+            parse,
+            reader,
+            record: csv::ByteRecord::new(),
+            lines,
+            row: 0,
+            format_index: Vec::new(),
+            positions: Vec::new(),
+            finished: false,
+        };
+        rows.read_header(format)?;
+        Ok(rows)
+    }
+
+    fn read_header(&mut self, format: &'static str) -> Result<(), FileError> {
+        if !self.read_nonblank()? {
+            return Err(FileError::Empty { file: self.file.clone(), columns: self.columns });
+        }
+        let mut names = Vec::with_capacity(self.record.len());
+        for (pos, bytes) in self.record.iter().enumerate() {
+            let name = std::str::from_utf8(bytes).map_err(|_| self.not_utf8(pos))?;
+            names.push(name.trim());
+        }
+        let header = match_header(&names, self.columns);
+        if !(header.missing.is_empty() && header.unknown.is_empty() && header.duplicate.is_empty()) {
+            return Err(FileError::Header(Box::new(HeaderError {
+                file: self.file.clone(),
+                row: self.row,
+                format,
+                missing: header.missing,
+                unknown: header.unknown,
+                duplicate: header.duplicate,
+                columns: self.columns,
+            })));
+        }
+        self.format_index = header.format_index;
+        self.positions = vec![0; self.columns.len()];
+        for (pos, &col) in self.format_index.iter().enumerate() {
+            self.positions[col] = pos;
+        }
+        Ok(())
+    }
+
+    /// Reads up to the next record that has a non-blank cell; false at the end.
+    fn read_nonblank(&mut self) -> Result<bool, FileError> {
+        loop {
+            let more = self.reader.read_byte_record(&mut self.record).map_err(|e| FileError::Read {
+                file: self.file.clone(),
+                row: self.row,
+                source: into_io_error(e),
+            })?;
+            if !more {
+                return Ok(false);
+            }
+            self.row = self.lines.row_of(&self.record, self.reader.position());
+            if !self.record.as_slice().iter().all(u8::is_ascii_whitespace) {
+                return Ok(true);
+            }
+        }
+    }
+
+    fn parse_record(&self) -> Result<T, ImportError> {
+        let mut values = [""; MAX_COLUMNS];
+        for (pos, bytes) in self.record.iter().enumerate() {
+            let text = std::str::from_utf8(bytes).map_err(|_| self.not_utf8(pos))?;
+            if let Some(&col) = self.format_index.get(pos) {
+                values[col] = text.trim();
+            }
+        }
+        if self.record.len() != self.columns.len() {
+            return Err(self.wrong_length().into());
+        }
+        let mut cells = Cells { values, positions: &self.positions, problem: None };
+        let value = (self.parse)(&mut cells);
+        match cells.problem {
+            None => Ok(value),
+            Some(Problem { column, expected }) => Err(RowError {
+                file: self.file.clone(),
+                row: self.row,
+                field: self.columns[column].to_owned(),
+                expected,
+                found: cells.values[column].to_owned(),
+            }
+            .into()),
+        }
+    }
+
+    /// The header name of a file column, or its number when it is beyond the header.
+    fn field_name(&self, pos: usize) -> String {
+        match self.format_index.get(pos) {
+            Some(&col) => self.columns[col].to_owned(),
+            None => format!("column {}", pos + 1),
+        }
+    }
+
+    fn not_utf8(&self, pos: usize) -> FileError {
+        FileError::NotUtf8 {
+            file: self.file.clone(),
+            row: self.row,
+            field: self.field_name(pos),
+            legacy: looks_like_legacy_vietnamese(self.record.as_slice()),
+        }
+    }
+
+    fn wrong_length(&self) -> RowError {
+        let (len, wanted) = (self.record.len(), self.columns.len());
+        let mut expected = format!("{wanted} cells, one for each header column");
+        if len > wanted {
+            expected.push_str("; a value that contains a comma must be in double quotes");
+        }
+        RowError {
+            file: self.file.clone(),
+            row: self.row,
+            field: self.field_name(len.min(wanted)),
+            expected,
+            found: format!("{len} cells"),
+        }
+    }
+}
+
+/// After `None` or a file error, always `None`.
+impl<T> std::iter::FusedIterator for Rows<T> {}
+
+impl<T> Iterator for Rows<T> {
+    type Item = Result<T, ImportError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        let item = match self.read_nonblank() {
+            Ok(true) => self.parse_record(),
+            Ok(false) => {
+                self.finished = true;
+                return None;
+            }
+            Err(e) => Err(e.into()),
+        };
+        // A file error makes everything after it unreliable: stop there.
+        self.finished = matches!(item, Err(ImportError::File(_)));
+        Some(item)
+    }
+}
+
+fn into_io_error(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        // Byte records in flexible mode fail only on I/O; keep any other kind readable.
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+/// Recognises, from the first bytes, files that are not CSV text at all, so that
+/// the user hears what the file is instead of a confusing header error.
+fn sniff(head: &[u8]) -> Option<NotCsv> {
+    if head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff") {
+        Some(NotCsv::Utf16)
+    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"\xd0\xcf\x11\xe0") {
+        Some(NotCsv::Workbook)
+    } else if head.contains(&0) {
+        Some(NotCsv::Binary)
+    } else if head.contains(&b'\r') && !head.contains(&b'\n') {
+        Some(NotCsv::CrLineEndings)
+    } else {
+        None
+    }
+}
+
+/// Whether bytes that are not UTF-8 look like Vietnamese in a legacy 8-bit
+/// encoding. Both common ones keep consonants ASCII and spend one byte of
+/// 0x80-0xFF on what UTF-8 writes as a multi-byte letter: TCVN3 replaces the
+/// accented vowel ("Nguy\xd4n" for Nguyễn), VNI follows the bare vowel with a
+/// byte for the marks ("Nguye\xe3n"). So: mostly ASCII letters, with high bytes
+/// alone or in short runs, mostly inside words (a one-letter word such as "Ý"
+/// stands alone). Windows-1258 passes too, and the same advice applies to it.
+fn looks_like_legacy_vietnamese(bytes: &[u8]) -> bool {
+    let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let high = bytes.iter().filter(|&&b| b >= 0x80).count();
+    if high == 0 || letters < high {
+        return false;
+    }
+    let (mut runs, mut in_words) = (0, 0);
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] < 0x80 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i] >= 0x80 {
+            i += 1;
+        }
+        if i - start > 3 {
+            return false;
+        }
+        let letter_before = start > 0 && bytes[start - 1].is_ascii_alphabetic();
+        let letter_after = i < bytes.len() && bytes[i].is_ascii_alphabetic();
+        runs += 1;
+        in_words += usize::from(letter_before || letter_after);
+    }
+    in_words * 2 >= runs
+}
+
+fn utf8_advice(legacy: bool) -> &'static str {
+    if legacy {
+        "it looks like TCVN3/VNI; convert it to UTF-8 (e.g. with UniKey's converter) and import again"
+    } else {
+        "save it as UTF-8 (in Excel: Save As, \"CSV UTF-8\") and import again"
+    }
+}
+
+/// Turns the csv reader's line count into spreadsheet rows.
+struct LineCounter {
+    /// The file's length and whether it ends with a newline: the only way to
+    /// tell whether the last record consumed a line end.
+    len: u64,
+    ends_with_newline: bool,
+    /// Newlines inside quoted cells so far: lines that are not rows.
+    embedded: u64,
+}
+
+impl LineCounter {
+    /// Peeks at the end of the file, then rewinds. A file that cannot seek (a
+    /// pipe) is taken to end with a newline.
+    fn for_file(file: &mut File) -> io::Result<LineCounter> {
+        let len = file.metadata()?.len();
+        let mut last = [0u8];
+        let ends_with_newline = len == 0
+            || file.seek(SeekFrom::End(-1)).is_err()
+            || (file.read_exact(&mut last).is_ok() && last[0] == b'\n');
+        file.seek(SeekFrom::Start(0))?;
+        Ok(LineCounter { len, ends_with_newline, embedded: 0 })
+    }
+
+    /// The row of the record just read, given the reader's position after it.
+    fn row_of(&mut self, record: &csv::ByteRecord, after: &csv::Position) -> u64 {
+        let unterminated = after.byte() == self.len && !self.ends_with_newline;
+        let last_line = after.line() - u64::from(!unterminated);
+        let before = record.position().map_or(0, csv::Position::line);
+        // Counting is needed only when the record spans lines.
+        let embedded =
+            if last_line > before { record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64 } else { 0 };
+        let row = last_line - embedded - self.embedded;
+        self.embedded += embedded;
+        row
+    }
+}
+
+/// How a file's header lines up with a format's columns.
+struct HeaderMatch {
+    format_index: Vec<usize>,
+    missing: Vec<String>,
+    unknown: Vec<String>,
+    duplicate: Vec<String>,
+}
+
+fn match_header(names: &[&str], columns: &[&str]) -> HeaderMatch {
+    let mut header = HeaderMatch {
+        format_index: Vec::with_capacity(names.len()),
+        missing: Vec::new(),
+        unknown: Vec::new(),
+        duplicate: Vec::new(),
+    };
+    let mut seen = vec![false; columns.len()];
+    for (pos, &name) in names.iter().enumerate() {
+        match columns.iter().position(|&c| c == name) {
+            Some(col) if seen[col] => header.duplicate.push(name.to_owned()),
+            Some(col) => {
+                seen[col] = true;
+                header.format_index.push(col);
+            }
+            None if name.is_empty() => header.unknown.push(format!("(column {} has no name)", pos + 1)),
+            None => header.unknown.push(name.to_owned()),
+        }
+    }
+    let absent = columns.iter().zip(&seen).filter(|(_, seen)| !**seen);
+    header.missing = absent.map(|(c, _)| (*c).to_owned()).collect();
+    header
+}
+
+fn header_advice(
+    row: u64,
+    format: &str,
+    missing: &[String],
+    unknown: &[String],
+    duplicate: &[String],
+    columns: &[&str],
+) -> String {
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        problems.push(format!("missing column(s) {}", missing.join(", ")));
+    }
+    if !unknown.is_empty() {
+        problems.push(format!("unknown column(s) {}", unknown.join(", ")));
+    }
+    if !duplicate.is_empty() {
+        problems.push(format!("repeated column(s) {}", duplicate.join(", ")));
+    }
+    let mut advice = format!(
+        "the header (row {row}) does not match the {format} format: {}. The columns are, in any order: {}. ",
+        problems.join("; "),
+        columns.join(", ")
+    );
+    if missing.len() == columns.len() {
+        advice.push_str("The first row does not look like a header: add the header row and import again");
+    } else {
+        advice.push_str("Correct the header row and import again");
+    }
+    advice
+}
+
+/// Enough for the widest format; checked below at compile time.
+const MAX_COLUMNS: usize = 16;
+const _: () = assert!(registry::COLUMNS.len() <= MAX_COLUMNS && enrolment::COLUMNS.len() <= MAX_COLUMNS);
+
+/// The trimmed cells of one record, in the format's column order, with the
+/// leftmost problem found so far. Getters return a placeholder on a problem so
+/// that parsing goes on: a later getter may find a problem further left.
+struct Cells<'a> {
+    values: [&'a str; MAX_COLUMNS],
+    /// For each column of the format, its position in the file.
+    positions: &'a [usize],
+    problem: Option<Problem>,
+}
+
+struct Problem {
+    column: usize,
+    expected: String,
+}
+
+impl<'a> Cells<'a> {
+    fn text(&self, col: usize) -> &'a str {
+        self.values[col]
+    }
+
+    /// Records a problem unless one further left in the file is already known.
+    fn fail(&mut self, col: usize, expected: String) {
+        let pos = self.positions[col];
+        if self.problem.as_ref().is_none_or(|p| pos < self.positions[p.column]) {
+            self.problem = Some(Problem { column: col, expected });
+        }
+    }
+
+    fn id_number(&mut self, col: usize) -> String {
+        let s = self.text(col);
+        if s.len() != 12 || !all_digits(s) {
+            self.fail(col, id_number_expected(s));
+        }
+        s.to_owned()
+    }
+
+    /// A person's name, in NFC.
+    fn full_name(&mut self, col: usize) -> String {
+        let s = self.text(col);
+        if s.is_empty() {
+            self.fail(col, "the full name, which must not be empty".to_owned());
+        } else if s.bytes().any(|b| b.is_ascii_control()) {
+            // TCVN3 puts some capital letters on control codes, which are valid UTF-8.
+            self.fail(
+                col,
+                "a name without control characters; if the file comes from an old program it may be in \
+                 TCVN3: convert it to UTF-8 (e.g. with UniKey's converter) and import again"
+                    .to_owned(),
+            );
+        }
+        to_nfc(s)
+    }
+
+    /// Free text such as a commune name, in NFC; may be empty.
+    fn nfc_text(&self, col: usize) -> String {
+        to_nfc(self.text(col))
+    }
+
+    fn date(&mut self, col: usize) -> NaiveDate {
+        let s = self.text(col);
+        parse_date(s).unwrap_or_else(|| {
+            self.fail(col, date_expected(s, false));
+            NaiveDate::MIN
+        })
+    }
+
+    fn optional_date(&mut self, col: usize) -> Option<NaiveDate> {
+        let s = self.text(col);
+        if s.is_empty() {
+            return None;
+        }
+        let date = parse_date(s);
+        if date.is_none() {
+            self.fail(col, date_expected(s, true));
+        }
+        date
+    }
+
+    fn province(&mut self, col: usize) -> String {
+        let s = self.text(col);
+        if s.len() != 3 || !all_digits(s) {
+            let mut expected = "a 3-digit province code, e.g. 001".to_owned();
+            if (1..3).contains(&s.len()) && all_digits(s) {
+                expected.push_str(" (a spreadsheet may have dropped the leading zeros: format the column as text)");
+            }
+            self.fail(col, expected);
+        }
+        s.to_owned()
+    }
+
+    /// A value of one of the model's vocabularies.
+    fn choice<V: FromStr>(&mut self, col: usize, expected: fn() -> String) -> Option<V> {
+        let value = self.text(col).parse().ok();
+        if value.is_none() {
+            self.fail(col, expected());
+        }
+        value
+    }
+
+    fn boolean(&mut self, col: usize) -> bool {
+        match self.text(col) {
+            "true" => true,
+            "false" => false,
+            _ => {
+                self.fail(col, "true or false, in lower case".to_owned());
+                false
+            }
+        }
+    }
+
+    fn count(&mut self, col: usize) -> u32 {
+        let s = self.text(col);
+        // u32's parser would also take "+3"; the format wants plain digits.
+        match s.parse() {
+            Ok(n) if all_digits(s) => n,
+            _ => {
+                self.fail(col, "a whole number, 0 or more (0 when there are none)".to_owned());
+                0
+            }
+        }
+    }
+
+    fn statuses(&mut self, col: usize) -> Vec<Status> {
+        let s = self.text(col);
+        let mut statuses = Vec::new();
+        if s.is_empty() {
+            return statuses;
+        }
+        for part in s.split(';').map(str::trim) {
+            match part.parse() {
+                Ok(status) if !statuses.contains(&status) => statuses.push(status),
+                Ok(_) => self.fail(col, format!("each status at most once; {part} is repeated")),
+                Err(_) => self.fail(col, statuses_expected()),
+            }
+        }
+        statuses
+    }
+
+    fn program(&mut self, col: usize) -> String {
+        let s = self.text(col);
+        if !PROGRAMS.contains(&s) {
+            self.fail(col, format!("one of {}", PROGRAMS.join(", ")));
+        }
+        s.to_owned()
+    }
+
+    /// The bank BIN (or wallet provider) and the account number, checked for the
+    /// channel. When the channel itself is bad its problem is reported instead.
+    fn payee(&mut self, channel: Option<Channel>, bin_col: usize, account_col: usize) -> (String, String) {
+        let (bin, account) = (self.text(bin_col), self.text(account_col));
+        match channel {
+            Some(Channel::Bank) => {
+                if bin.len() != 6 || !all_digits(bin) {
+                    self.fail(bin_col, "the bank's 6-digit BIN, e.g. 970436, as the channel is bank".to_owned());
+                }
+                if account.is_empty() || !all_digits(account) {
+                    self.fail(account_col, "the account number, digits only, as the channel is bank".to_owned());
+                }
+            }
+            Some(Channel::Ewallet) => {
+                if bin.is_empty() || !bin.bytes().all(|b| b.is_ascii_uppercase()) {
+                    self.fail(
+                        bin_col,
+                        "the wallet provider's code in capital letters, e.g. VIETTELMONEY, as the channel is ewallet"
+                            .to_owned(),
+                    );
+                }
+                if account.is_empty() {
+                    self.fail(account_col, "the wallet number, as the channel is ewallet".to_owned());
+                }
+            }
+            Some(Channel::None) | None => {}
+        }
+        (bin.to_owned(), account.to_owned())
+    }
+}
+
+const PROGRAMS: &[&str] = &["social-assistance", "social-pension"];
+
+fn all_digits(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn to_nfc(s: &str) -> String {
+    // The quick check answers for ASCII and precomposed text without allocating.
+    if is_nfc_quick(s.chars()) == IsNormalized::Yes { s.to_owned() } else { s.nfc().collect() }
+}
+
+/// `YYYY-MM-DD`, a day that exists.
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number =
+        |digits: &[u8]| digits.iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')));
+    let year = i32::try_from(number(&b[0..4])?).ok()?;
+    NaiveDate::from_ymd_opt(year, number(&b[5..7])?, number(&b[8..10])?)
+}
+
+fn date_expected(s: &str, optional: bool) -> String {
+    let mut expected = "a date as YYYY-MM-DD, e.g. 1940-05-12".to_owned();
+    if s.contains('/') || s.contains('.') {
+        expected.push_str(", not day/month/year");
+    } else if s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-' {
+        expected = "a real calendar date as YYYY-MM-DD; this day does not exist".to_owned();
+    }
+    if optional {
+        expected.push_str(", or an empty cell while the person is alive");
+    }
+    expected
+}
+
+fn id_number_expected(s: &str) -> String {
+    let plain = "a 12-digit personal identification number (the number on the CCCD card), e.g. 001198000001";
+    let hint = if all_digits(s) && s.len() == 9 {
+        "; this looks like an old 9-digit CMND number, which is not accepted: ask for the 12-digit number"
+    } else if all_digits(s) && (10..12).contains(&s.len()) {
+        "; a spreadsheet may have dropped the leading zeros: format the column as text and enter the numbers again"
+    } else if s.contains(['E', 'e']) && s.contains('+') {
+        "; a spreadsheet turned it into scientific notation: format the column as text and enter the numbers again"
+    } else {
+        ""
+    };
+    format!("{plain}{hint}")
+}
+
+fn statuses_expected() -> String {
+    let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+    format!("statuses separated by ';', each one of {}, or an empty cell", names.join(", "))
+}
+
+/// The population registry extract.
+mod registry {
+    use super::*;
+
+    pub const COLUMNS: &[&str] =
+        &["id_number", "full_name", "birth_date", "sex", "residence_province", "residence_commune", "death_date"];
+    const ID_NUMBER: usize = 0;
+    const FULL_NAME: usize = 1;
+    const BIRTH_DATE: usize = 2;
+    const SEX: usize = 3;
+    const RESIDENCE_PROVINCE: usize = 4;
+    const RESIDENCE_COMMUNE: usize = 5;
+    const DEATH_DATE: usize = 6;
+
+    pub(super) fn parse(c: &mut Cells<'_>) -> RegistryRecord {
+        RegistryRecord {
+            id_number: c.id_number(ID_NUMBER),
+            full_name: c.full_name(FULL_NAME),
+            birth_date: c.date(BIRTH_DATE),
+            sex: c.choice(SEX, Sex::expected).unwrap_or(Sex::Male),
+            residence_province: c.province(RESIDENCE_PROVINCE),
+            residence_commune: c.nfc_text(RESIDENCE_COMMUNE),
+            death_date: c.optional_date(DEATH_DATE),
+        }
+    }
+}
+
+/// The beneficiary enrolment.
+mod enrolment {
+    use super::*;
+
+    pub const COLUMNS: &[&str] = &[
+        "id_number",
+        "full_name",
+        "birth_date",
+        "program",
+        "province",
+        "household",
+        "disability",
+        "has_pension",
+        "difficult_commune",
+        "statuses",
+        "dependent_children",
+        "channel",
+        "bank_bin",
+        "account_number",
+        "account_name",
+    ];
+    const ID_NUMBER: usize = 0;
+    const FULL_NAME: usize = 1;
+    const BIRTH_DATE: usize = 2;
+    const PROGRAM: usize = 3;
+    const PROVINCE: usize = 4;
+    const HOUSEHOLD: usize = 5;
+    const DISABILITY: usize = 6;
+    const HAS_PENSION: usize = 7;
+    const DIFFICULT_COMMUNE: usize = 8;
+    const STATUSES: usize = 9;
+    const DEPENDENT_CHILDREN: usize = 10;
+    const CHANNEL: usize = 11;
+    const BANK_BIN: usize = 12;
+    const ACCOUNT_NUMBER: usize = 13;
+    const ACCOUNT_NAME: usize = 14;
+
+    pub(super) fn parse(c: &mut Cells<'_>) -> Enrolment {
+        let channel = c.choice(CHANNEL, Channel::expected);
+        let (bank_bin, account_number) = c.payee(channel, BANK_BIN, ACCOUNT_NUMBER);
+        Enrolment {
+            id_number: c.id_number(ID_NUMBER),
+            full_name: c.full_name(FULL_NAME),
+            birth_date: c.date(BIRTH_DATE),
+            program: c.program(PROGRAM),
+            province: c.province(PROVINCE),
+            household: c.choice(HOUSEHOLD, Household::expected).unwrap_or(Household::None),
+            disability: c.choice(DISABILITY, Disability::expected).unwrap_or(Disability::None),
+            has_pension: c.boolean(HAS_PENSION),
+            difficult_commune: c.boolean(DIFFICULT_COMMUNE),
+            statuses: c.statuses(STATUSES),
+            dependent_children: c.count(DEPENDENT_CHILDREN),
+            channel: channel.unwrap_or(Channel::None),
+            bank_bin,
+            account_number,
+            // Stored as the bank has it: name matching normalises on its own.
+            account_name: c.text(ACCOUNT_NAME).to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use tempfile::TempDir;
+
+    use super::*;
+
+    const REGISTRY_HEADER: &str =
+        "id_number,full_name,birth_date,sex,residence_province,residence_commune,death_date\n";
+    const REGISTRY_ROW: &str = "001198000001,Nguyễn Thị Thu Hiền,1998-03-04,female,001,Phường Dịch Vọng,\n";
+    const ENROLMENT_HEADER: &str = "id_number,full_name,birth_date,program,province,household,disability,\
+        has_pension,difficult_commune,statuses,dependent_children,channel,bank_bin,account_number,account_name\n";
+    const ENROLMENT_ROW: &str = "001198000001,Nguyễn Thị Thu Hiền,1998-03-04,social-assistance,001,poor,none,\
+        false,true,single_parent;studying,2,bank,970436,0011002345678,NGUYEN THI THU HIEN\n";
+
+    fn write(bytes: &[u8]) -> (TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input.csv");
+        std::fs::write(&path, bytes).unwrap();
+        (dir, path)
+    }
+
+    fn registry(text: &str) -> Vec<Result<RegistryRecord, ImportError>> {
+        let (_dir, path) = write(text.as_bytes());
+        registry_rows(&path).unwrap().collect()
+    }
+
+    fn enrolment(text: &str) -> Vec<Result<Enrolment, ImportError>> {
+        let (_dir, path) = write(text.as_bytes());
+        enrolment_rows(&path).unwrap().collect()
+    }
+
+    fn registry_file_error(bytes: &[u8]) -> FileError {
+        let (_dir, path) = write(bytes);
+        match registry_rows(&path) {
+            Err(e) => e,
+            Ok(rows) => match rows.last() {
+                Some(Err(ImportError::File(e))) => e,
+                other => panic!("expected a file error, got {other:?}"),
+            },
+        }
+    }
+
+    fn row_error<T: std::fmt::Debug>(item: &Result<T, ImportError>) -> &RowError {
+        match item {
+            Err(ImportError::Row(e)) => e,
+            other => panic!("expected a row error, got {other:?}"),
+        }
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// Cells to replace in a row: (column name, value).
+    type Changes<'a> = &'a [(&'a str, &'a str)];
+
+    /// An enrolment row with some cells replaced, by column name.
+    fn enrolment_row(changes: Changes) -> String {
+        let mut cells: Vec<String> = ENROLMENT_ROW.trim_end().split(',').map(str::to_owned).collect();
+        for (column, value) in changes {
+            let pos = enrolment::COLUMNS.iter().position(|c| c == column).unwrap();
+            cells[pos] = (*value).to_owned();
+        }
+        cells.join(",") + "\n"
+    }
+
+    #[test]
+    fn reads_a_good_registry_extract() {
+        let text =
+            format!("{REGISTRY_HEADER}{REGISTRY_ROW}040150000002 , TRẦN VĂN HÙNG ,1950-12-31,male,079,  ,2024-06-30\n");
+        let rows: Vec<RegistryRecord> = registry(&text).into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            rows[0],
+            RegistryRecord {
+                id_number: "001198000001".into(),
+                full_name: "Nguyễn Thị Thu Hiền".into(),
+                birth_date: date("1998-03-04"),
+                sex: Sex::Female,
+                residence_province: "001".into(),
+                residence_commune: "Phường Dịch Vọng".into(),
+                death_date: None,
+            }
+        );
+        assert_eq!(rows[1].id_number, "040150000002");
+        assert_eq!(rows[1].full_name, "TRẦN VĂN HÙNG");
+        assert_eq!(rows[1].residence_commune, "");
+        assert_eq!(rows[1].death_date, Some(date("2024-06-30")));
+        assert_eq!(rows.len(), 2);
+    }
+
+    #[test]
+    fn reads_a_good_enrolment_file() {
+        let text = format!(
+            "{ENROLMENT_HEADER}{ENROLMENT_ROW}\
+             040150000002,Trần Văn Hùng,1940-05-12,social-pension,001,none,severe,false,false,,0,\
+             ewallet,VIETTELMONEY,0987654321,TRAN VAN HUNG\n\
+             001040000003,Lê Thị Mai,1940-01-01,social-assistance,001,near_poor,especially_severe,true,false,,0,\
+             none,,,\n"
+        );
+        let rows: Vec<Enrolment> = enrolment(&text).into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            rows[0],
+            Enrolment {
+                id_number: "001198000001".into(),
+                full_name: "Nguyễn Thị Thu Hiền".into(),
+                birth_date: date("1998-03-04"),
+                program: "social-assistance".into(),
+                province: "001".into(),
+                household: Household::Poor,
+                disability: Disability::None,
+                has_pension: false,
+                difficult_commune: true,
+                statuses: vec![Status::SingleParent, Status::Studying],
+                dependent_children: 2,
+                channel: Channel::Bank,
+                bank_bin: "970436".into(),
+                account_number: "0011002345678".into(),
+                account_name: "NGUYEN THI THU HIEN".into(),
+            }
+        );
+        assert_eq!((rows[1].channel, rows[1].bank_bin.as_str()), (Channel::Ewallet, "VIETTELMONEY"));
+        assert_eq!((rows[1].disability, rows[1].statuses.len()), (Disability::Severe, 0));
+        assert_eq!((rows[2].channel, rows[2].account_number.as_str()), (Channel::None, ""));
+        assert_eq!((rows[2].household, rows[2].has_pension), (Household::NearPoor, true));
+        assert_eq!(rows.len(), 3);
+    }
+
+    #[test]
+    fn columns_may_come_in_any_order() {
+        let text = "death_date,sex,id_number,residence_commune,full_name,residence_province,birth_date\n\
+                    ,male,040150000002,,Trần Văn Hùng,001,1950-12-31\n";
+        let row = registry(text).remove(0).unwrap();
+        assert_eq!((row.id_number.as_str(), row.sex, row.birth_date), ("040150000002", Sex::Male, date("1950-12-31")));
+    }
+
+    #[test]
+    fn decomposed_names_become_nfc() {
+        let nfd: String = "Nguyễn Thị Thu Hiền".nfd().collect();
+        let commune: String = "Phường Dịch Vọng".nfd().collect();
+        assert_ne!(nfd, "Nguyễn Thị Thu Hiền");
+        let text = format!("{REGISTRY_HEADER}001198000001,{nfd},1998-03-04,female,001,{commune},\n");
+        let row = registry(&text).remove(0).unwrap();
+        assert_eq!(row.full_name, "Nguyễn Thị Thu Hiền");
+        assert_eq!(row.residence_commune, "Phường Dịch Vọng");
+        let text = format!("{ENROLMENT_HEADER}{}", enrolment_row(&[("full_name", &nfd)]));
+        assert_eq!(enrolment(&text).remove(0).unwrap().full_name, "Nguyễn Thị Thu Hiền");
+    }
+
+    #[test]
+    fn each_bad_enrolment_field_is_named_with_its_row() {
+        let ewallet = [("channel", "ewallet"), ("bank_bin", "VIETTELMONEY"), ("account_number", "0987654321")];
+        // (cells to change, the field that must be named, words the expectation must contain)
+        let cases: &[(Changes, &str, &str)] = &[
+            (&[("id_number", "123456789")], "id_number", "old 9-digit CMND"),
+            (&[("id_number", "1198000001")], "id_number", "leading zeros"),
+            (&[("id_number", "1.198E+09")], "id_number", "scientific notation"),
+            (&[("id_number", "00119800000A")], "id_number", "12-digit"),
+            (&[("full_name", "")], "full_name", "must not be empty"),
+            (&[("birth_date", "12/05/1940")], "birth_date", "not day/month/year"),
+            (&[("birth_date", "2023-02-29")], "birth_date", "does not exist"),
+            (&[("birth_date", "")], "birth_date", "YYYY-MM-DD"),
+            (&[("program", "social_assistance")], "program", "social-assistance, social-pension"),
+            (&[("province", "1")], "province", "leading zeros"),
+            (&[("province", "0001")], "province", "3-digit"),
+            (&[("household", "nearpoor")], "household", "none, poor, near_poor"),
+            (&[("disability", "mild")], "disability", "none, severe, especially_severe"),
+            (&[("has_pension", "TRUE")], "has_pension", "true or false"),
+            (&[("difficult_commune", "yes")], "difficult_commune", "true or false"),
+            (&[("statuses", "orphan;orphan")], "statuses", "at most once"),
+            (&[("statuses", "orphan;;hiv")], "statuses", "separated by ';'"),
+            (&[("statuses", "widow")], "statuses", "community_care"),
+            (&[("dependent_children", "-1")], "dependent_children", "whole number"),
+            (&[("dependent_children", "+2")], "dependent_children", "whole number"),
+            (&[("dependent_children", "two")], "dependent_children", "whole number"),
+            (&[("channel", "cash")], "channel", "bank, ewallet, none"),
+            (&[("bank_bin", "97043")], "bank_bin", "6-digit BIN"),
+            (&[("account_number", "0011-0023")], "account_number", "digits only"),
+            (&[("account_number", "")], "account_number", "digits only"),
+            (&[ewallet[0], ewallet[1], ("bank_bin", "momo"), ewallet[2]], "bank_bin", "capital letters"),
+            (&[ewallet[0], ewallet[1], ewallet[2], ("account_number", "")], "account_number", "wallet number"),
+        ];
+        for (changes, field, hint) in cases {
+            let bad = enrolment_row(changes);
+            let text = format!("{ENROLMENT_HEADER}{ENROLMENT_ROW}{ENROLMENT_ROW}{bad}{ENROLMENT_ROW}");
+            let items = enrolment(&text);
+            assert_eq!(items.len(), 4, "{changes:?}: a row error must not stop the file");
+            assert!(items[0].is_ok() && items[1].is_ok() && items[3].is_ok(), "{changes:?}");
+            let e = row_error(&items[2]);
+            let value = changes.iter().rev().find(|(c, _)| c == field).unwrap().1;
+            assert_eq!((e.row, e.field.as_str(), e.found.as_str()), (4, *field, value), "{changes:?}");
+            assert!(e.expected.contains(hint), "{changes:?}: {e}");
+            assert!(e.to_string().starts_with(&format!("{}: row 4, field `{field}`: expected ", e.file)), "{e}");
+        }
+    }
+
+    #[test]
+    fn empty_bank_fields_are_fine_without_a_channel_and_ewallet_accounts_need_not_be_digits() {
+        let none =
+            enrolment_row(&[("channel", "none"), ("bank_bin", ""), ("account_number", ""), ("account_name", "")]);
+        let wallet = enrolment_row(&[("channel", "ewallet"), ("bank_bin", "MOMO"), ("account_number", "+84 987 654")]);
+        let items = enrolment(&format!("{ENROLMENT_HEADER}{none}{wallet}"));
+        assert!(items.iter().all(Result::is_ok), "{items:?}");
+    }
+
+    #[test]
+    fn each_bad_registry_field_is_named_with_its_row() {
+        let cases = [
+            ("001198000001,Nguyễn Thị Thu Hiền,1998-03-04,F,001,,\n", "sex", "male, female"),
+            ("001198000001,Nguyễn Thị Thu Hiền,1998-03-04,female,01,,\n", "residence_province", "leading zeros"),
+            ("001198000001,Nguyễn Thị Thu Hiền,1998-03-04,female,001,,2024-13-01\n", "death_date", "while the person"),
+            ("001198000001,,1998-03-04,female,001,,\n", "full_name", "must not be empty"),
+            (",Nguyễn Thị Thu Hiền,1998-03-04,female,001,,\n", "id_number", "12-digit"),
+            ("001198000001,NGUY\x01N,1998-03-04,female,001,,\n", "full_name", "TCVN3"),
+        ];
+        for (bad, field, hint) in cases {
+            let items = registry(&format!("{REGISTRY_HEADER}{REGISTRY_ROW}{bad}"));
+            let e = row_error(&items[1]);
+            assert_eq!((e.row, e.field.as_str()), (3, field), "{bad}");
+            assert!(e.expected.contains(hint), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_leftmost_problem_in_the_file_is_reported() {
+        let bad = [("id_number", "123"), ("channel", "cash")];
+        let text = format!("{ENROLMENT_HEADER}{}", enrolment_row(&bad));
+        assert_eq!(row_error(&enrolment(&text)[0]).field, "id_number");
+        // The same row with the columns reversed: channel now comes first.
+        let reverse = |line: &str| line.trim_end().rsplit(',').collect::<Vec<_>>().join(",") + "\n";
+        let text = reverse(ENROLMENT_HEADER) + &reverse(&enrolment_row(&bad));
+        assert_eq!(row_error(&enrolment(&text)[0]).field, "channel");
+    }
+
+    #[test]
+    fn missing_and_unknown_columns_are_refused_with_the_expected_set() {
+        let header = REGISTRY_HEADER.replace(",death_date", "").replace("full_name", "fullname");
+        let e = registry_file_error(format!("{header}{REGISTRY_ROW}").as_bytes());
+        let FileError::Header(h) = &e else { panic!("{e:?}") };
+        assert_eq!(h.missing, ["full_name", "death_date"]);
+        assert_eq!(h.unknown, ["fullname"]);
+        assert_eq!(h.row, 1);
+        let message = e.to_string();
+        assert!(message.contains("missing column(s) full_name, death_date; unknown column(s) fullname"), "{message}");
+        assert!(message.contains(&registry::COLUMNS.join(", ")), "{message}");
+        assert!(message.contains("population registry extract"), "{message}");
+    }
+
+    #[test]
+    fn repeated_and_unnamed_columns_and_a_missing_header_are_refused() {
+        let e = registry_file_error(REGISTRY_HEADER.replace('\n', ",sex,\n").as_bytes());
+        let FileError::Header(h) = &e else { panic!("{e:?}") };
+        assert_eq!(
+            (h.duplicate.as_slice(), h.unknown.as_slice()),
+            (&["sex".to_owned()][..], &["(column 9 has no name)".to_owned()][..])
+        );
+        let e = registry_file_error(REGISTRY_ROW.as_bytes());
+        assert!(e.to_string().contains("does not look like a header"), "{e}");
+        // An enrolment file offered as a registry extract.
+        let e = registry_file_error(format!("{ENROLMENT_HEADER}{ENROLMENT_ROW}").as_bytes());
+        assert!(e.to_string().contains("unknown column(s) program, province"), "{e}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted() {
+        let rows = registry(&format!("\u{feff}{REGISTRY_HEADER}{REGISTRY_ROW}"));
+        assert_eq!(rows[0].as_ref().unwrap().id_number, "001198000001");
+    }
+
+    #[test]
+    fn legacy_vietnamese_bytes_are_refused_with_their_row_and_a_hint() {
+        // "Nguyễn Văn" in TCVN3 and in VNI, "Nguyễn Như ý" in TCVN3, at row 5 of the file.
+        for name in [&b"Nguy\xd4n V\xa8n"[..], b"Nguye\xe3n Va\xeen", b"Nguy\xd4n Nh\xad \xfd"] {
+            let mut bytes = format!("{REGISTRY_HEADER}{REGISTRY_ROW}{REGISTRY_ROW}{REGISTRY_ROW}").into_bytes();
+            bytes.extend_from_slice(b"001198000001,");
+            bytes.extend_from_slice(name);
+            bytes.extend_from_slice(format!(",1998-03-04,female,001,,\n{REGISTRY_ROW}").as_bytes());
+            let (_dir, path) = write(&bytes);
+            let items: Vec<_> = registry_rows(&path).unwrap().collect();
+            assert_eq!(items.len(), 4, "the file error ends the iteration");
+            let Err(ImportError::File(e)) = &items[3] else { panic!("{:?}", items[3]) };
+            let FileError::NotUtf8 { row, field, legacy, .. } = e else { panic!("{e:?}") };
+            assert_eq!((*row, field.as_str(), *legacy), (5, "full_name", true));
+            assert!(e.to_string().contains("row 5, field `full_name`: the file is not UTF-8; it looks like TCVN3/VNI; convert it to UTF-8 (e.g. with UniKey's converter) and import again"), "{e}");
+        }
+    }
+
+    #[test]
+    fn other_non_utf8_bytes_are_refused_with_their_row() {
+        let mut bytes = format!("{REGISTRY_HEADER}{REGISTRY_ROW}").into_bytes();
+        bytes.extend_from_slice(b"001198000001,A,1998-03-04,female,001,\xff\xfe\xfd\xfc\xfb,\n");
+        let e = registry_file_error(&bytes);
+        let FileError::NotUtf8 { row, field, legacy, .. } = &e else { panic!("{e:?}") };
+        assert_eq!((*row, field.as_str(), *legacy), (3, "residence_commune", false));
+        assert!(e.to_string().contains("save it as UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn crlf_line_endings_are_read_and_rows_counted() {
+        let text = format!("{REGISTRY_HEADER}{REGISTRY_ROW}\n{REGISTRY_ROW}040150000002,B,1950-12-31,male,001,,x\n")
+            .replace('\n', "\r\n");
+        let items = registry(&text);
+        let first = items[0].as_ref().unwrap();
+        assert_eq!((first.residence_commune.as_str(), first.death_date), ("Phường Dịch Vọng", None));
+        assert!(items[1].is_ok());
+        let e = row_error(&items[2]);
+        // Header, row, blank line, row: the bad row is row 5.
+        assert_eq!((e.row, e.field.as_str(), e.found.as_str()), (5, "death_date", "x"));
+    }
+
+    #[test]
+    fn quoted_fields_keep_their_commas_and_line_breaks_count_once() {
+        let text = format!(
+            "{REGISTRY_HEADER}001198000001,\"Nguyễn Văn A, con\",1998-03-04,female,001,\"Thôn 3,\r\nxã \"\"Mới\"\"\",\n\
+             001198000001,B,1998-03-04,female,001,,yesterday"
+        );
+        let items = registry(&text);
+        let first = items[0].as_ref().unwrap();
+        assert_eq!(first.full_name, "Nguyễn Văn A, con");
+        assert_eq!(first.residence_commune, "Thôn 3,\r\nxã \"Mới\"");
+        // The quoted cell spans lines 2-3, so the next record is line 4 but row 3;
+        // the file has no final newline.
+        assert_eq!(row_error(&items[1]).row, 3);
+    }
+
+    #[test]
+    fn rows_without_content_are_skipped_but_counted() {
+        let text =
+            format!("\n{REGISTRY_HEADER},,,,,,\n{REGISTRY_ROW}  \n\n001198000001,B,1998-03-04,female,001,,x\n\n");
+        let items = registry(&text);
+        assert_eq!(items.len(), 2);
+        assert!(items[0].is_ok());
+        assert_eq!(row_error(&items[1]).row, 7);
+    }
+
+    #[test]
+    fn rows_with_the_wrong_number_of_cells_are_refused() {
+        let text = format!(
+            "{REGISTRY_HEADER}001198000001,Nguyễn Văn A, con,1998-03-04,female,001,,\n001198000001,A,1998-03-04\n"
+        );
+        let items = registry(&text);
+        let e = row_error(&items[0]);
+        assert_eq!((e.row, e.field.as_str(), e.found.as_str()), (2, "column 8", "8 cells"));
+        assert!(e.expected.contains("double quotes"), "{e}");
+        let e = row_error(&items[1]);
+        assert_eq!((e.row, e.field.as_str(), e.found.as_str()), (3, "sex", "3 cells"));
+    }
+
+    #[test]
+    fn files_that_are_not_csv_text_are_named() {
+        let cases: [(&[u8], NotCsv); 4] = [
+            (b"PK\x03\x04\x14\x00\x06\x00", NotCsv::Workbook),
+            (b"\xff\xfei\x00d\x00", NotCsv::Utf16),
+            (b"i\x00d\x00_\x00", NotCsv::Binary),
+            (b"id_number,full_name\r001198000001,A\r", NotCsv::CrLineEndings),
+        ];
+        for (bytes, kind) in cases {
+            let e = registry_file_error(bytes);
+            assert!(matches!(e, FileError::NotCsv { kind: k, .. } if k == kind), "{e:?}");
+            assert!(e.to_string().contains("CSV UTF-8"), "{e}");
+        }
+        assert!(matches!(registry_file_error(b""), FileError::Empty { .. }));
+        assert!(matches!(registry_file_error(b"\n\n"), FileError::Empty { .. }));
+    }
+
+    #[test]
+    fn a_missing_file_says_so() {
+        let e = registry_rows(Path::new("/nonexistent/registry.csv")).err().unwrap();
+        assert!(matches!(e, FileError::Open { .. }), "{e:?}");
+        assert!(e.to_string().starts_with("/nonexistent/registry.csv: cannot open the file"), "{e}");
+    }
+}
