@@ -1,0 +1,43 @@
+//! Payment instructions: the identifiers that tie a bank's answer back to a
+//! payment, the pain.001 writer, and the outbox the files are written to.
+
+pub mod outbox;
+pub mod pain001;
+
+use crate::model::Month;
+
+/// The EndToEndId of a payment: `AS`, the paid month, the run and the payment's
+/// row id, e.g. `AS202409R12P3456`. Unique (the payment id is), deterministic
+/// (from stored rows only), at most 35 characters for any id below 10^12, and
+/// free of the person's ID number.
+pub fn end_to_end_id(period: Month, run_id: i64, payment_id: i64) -> String {
+    format!("AS{:04}{:02}R{run_id}P{payment_id}", period.year(), period.month())
+}
+
+/// The MsgId of a run's pain.001: one message per run.
+pub fn message_id(run_id: i64, period: Month) -> String {
+    format!("ANSINH-R{run_id}-{:04}{:02}", period.year(), period.month())
+}
+
+/// The file a run's pain.001 is written to in the outbox.
+pub fn pain001_file_name(run_id: i64, program: &str, province: &str, period: Month) -> String {
+    format!("pain001-run{run_id}-{program}-{province}-{period}.xml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_to_end_id_fits_iso20022_max35_for_large_ids() {
+        let period: Month = "2024-09".parse().unwrap();
+        assert_eq!(end_to_end_id(period, 12, 3456), "AS202409R12P3456");
+        let largest = end_to_end_id(period, 999_999_999_999, 999_999_999_999);
+        assert!(largest.len() <= 35, "{largest} is {} characters", largest.len());
+    }
+
+    #[test]
+    fn message_id_fits_max35() {
+        assert!(message_id(i64::MAX, "2024-09".parse().unwrap()).len() <= 35);
+    }
+}

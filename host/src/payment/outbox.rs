@@ -1,0 +1,180 @@
+//! The outbox: the one directory payment files are written to.
+//!
+//! It is opened as a `cap-std` directory handle, so no file name, however
+//! crafted, can reach outside it. Files appear whole or not at all: they are
+//! written under a temporary name, flushed to disk, then renamed.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use sha2::{Digest, Sha256};
+
+pub struct Outbox {
+    dir: Dir,
+    path: PathBuf,
+}
+
+/// A file being written to the outbox.
+pub struct Partial<'a> {
+    outbox: &'a Outbox,
+    name: String,
+    partial: String,
+    file: Option<BufWriter<cap_std::fs::File>>,
+}
+
+impl Write for Partial<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.as_mut().expect("open until commit").write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.as_mut().expect("open until commit").flush()
+    }
+}
+
+impl Partial<'_> {
+    /// Make the file appear whole under its name. If a file of that name exists
+    /// with the same bytes it is left alone; with other bytes, it is an error:
+    /// an issued file is never silently replaced.
+    pub fn commit(mut self) -> anyhow::Result<Written> {
+        let file = self.file.take().expect("committed once").into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        let (dir, name, partial) = (&self.outbox.dir, self.name.as_str(), self.partial.as_str());
+        if dir.exists(name) {
+            if self.outbox.digest(name)? != self.outbox.digest(partial)? {
+                bail!(
+                    "{} already exists with other contents; it is left as it is. Compare it with what the database \
+                     says was issued before moving it away",
+                    self.outbox.path_of(name).display()
+                );
+            }
+            return Ok(Written::Unchanged);
+        }
+        dir.rename(partial, dir, name)?;
+        // Make the rename itself durable.
+        std::fs::File::open(&self.outbox.path)?.sync_all()?;
+        Ok(Written::Created)
+    }
+}
+
+impl Drop for Partial<'_> {
+    fn drop(&mut self) {
+        // Whatever happened, no partial file stays behind (after a commit it has
+        // been renamed, or is a duplicate of the existing file).
+        let _ = self.outbox.dir.remove_file(&self.partial);
+    }
+}
+
+/// What writing a file did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// The file was new.
+    Created,
+    /// The same bytes were already there.
+    Unchanged,
+}
+
+impl Outbox {
+    /// Open (creating if needed) the outbox directory.
+    pub fn open(path: &Path) -> anyhow::Result<Outbox> {
+        std::fs::create_dir_all(path).with_context(|| format!("creating the outbox {}", path.display()))?;
+        let dir = Dir::open_ambient_dir(path, ambient_authority())
+            .with_context(|| format!("opening the outbox {}", path.display()))?;
+        Ok(Outbox { dir, path: path.to_owned() })
+    }
+
+    /// The full path of a file in the outbox, for messages.
+    pub fn path_of(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Start writing `name`: bytes go to a hidden partial file until
+    /// [`Partial::commit`]. Dropped without a commit, the partial file is removed.
+    pub fn create(&self, name: &str) -> anyhow::Result<Partial<'_>> {
+        check_name(name)?;
+        let partial = format!(".{name}.partial");
+        let file =
+            self.dir.create(&partial).with_context(|| format!("creating {partial} in {}", self.path.display()))?;
+        Ok(Partial { outbox: self, name: name.to_owned(), partial, file: Some(BufWriter::new(file)) })
+    }
+
+    fn digest(&self, name: &str) -> io::Result<[u8; 32]> {
+        let mut file = self.dir.open(name)?;
+        let mut hasher = Sha256::new();
+        let mut buf = [0; 64 << 10];
+        loop {
+            match file.read(&mut buf)? {
+                0 => return Ok(hasher.finalize().into()),
+                n => hasher.update(&buf[..n]),
+            }
+        }
+    }
+}
+
+/// A plain file name: no separators, no dot-dot, nothing hidden. cap-std would
+/// stop an escape anyway; this makes the message clear.
+fn check_name(name: &str) -> anyhow::Result<()> {
+    let plain = !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', '\0']) && name.len() <= 200;
+    if !plain {
+        bail!("{name:?} is not a plain file name for the outbox");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(outbox: &Outbox, name: &str, bytes: &[u8]) -> anyhow::Result<Written> {
+        let mut partial = outbox.create(name)?;
+        partial.write_all(bytes)?;
+        partial.commit()
+    }
+
+    fn outbox() -> (tempfile::TempDir, Outbox) {
+        let tmp = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(&tmp.path().join("outbox")).unwrap();
+        (tmp, outbox)
+    }
+
+    #[test]
+    fn writes_whole_file_and_recognises_same_bytes() {
+        let (_tmp, outbox) = outbox();
+        assert_eq!(write(&outbox, "a.xml", b"<Document/>").unwrap(), Written::Created);
+        assert_eq!(write(&outbox, "a.xml", b"<Document/>").unwrap(), Written::Unchanged);
+        assert_eq!(std::fs::read(outbox.path_of("a.xml")).unwrap(), b"<Document/>");
+    }
+
+    #[test]
+    fn refuses_to_replace_different_bytes() {
+        let (_tmp, outbox) = outbox();
+        write(&outbox, "a.xml", b"one").unwrap();
+        let err = write(&outbox, "a.xml", b"two").unwrap_err();
+        assert!(err.to_string().contains("already exists with other contents"), "{err}");
+        assert_eq!(std::fs::read(outbox.path_of("a.xml")).unwrap(), b"one");
+    }
+
+    #[test]
+    fn no_name_escapes_the_outbox() {
+        let (tmp, outbox) = outbox();
+        for name in ["../escape.xml", "/tmp/escape.xml", "..", ".hidden", "a/b.xml", ""] {
+            assert!(write(&outbox, name, b"x").is_err(), "{name:?} was accepted");
+        }
+        assert!(!tmp.path().join("escape.xml").exists());
+    }
+
+    #[test]
+    fn an_abandoned_file_leaves_nothing() {
+        let (tmp, outbox) = outbox();
+        let mut partial = outbox.create("a.xml").unwrap();
+        partial.write_all(b"half").unwrap();
+        drop(partial);
+        assert!(!outbox.path_of("a.xml").exists());
+        let left: Vec<_> = std::fs::read_dir(tmp.path().join("outbox")).unwrap().collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
