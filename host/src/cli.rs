@@ -1,0 +1,248 @@
+//! The `ansinh` command line: parse, build the [`App`], dispatch.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::app::{App, Settings};
+use crate::demo::{self, DemoOptions};
+use crate::import;
+use crate::model::Month;
+use crate::plugin::{build, cases};
+use crate::run::{self, Payer};
+use crate::store::runs;
+
+/// ansinh: pay social assistance without cash, by rules that run in a sandbox.
+#[derive(Parser, Debug)]
+#[command(name = "ansinh", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate a synthetic province, import it, evaluate and issue a payment run, and print a summary.
+    Demo(DemoOptions),
+    /// Build and test rule plug-ins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Load the population registry extract.
+    #[command(subcommand)]
+    Registry(ImportCommand),
+    /// Load beneficiary enrolments.
+    #[command(subcommand)]
+    Beneficiaries(ImportCommand),
+    /// Create, evaluate, issue and inspect payment runs.
+    #[command(subcommand)]
+    Run(RunCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PluginCommand {
+    /// Build a plug-in crate into a WebAssembly component; prints its path on the last line.
+    Build {
+        /// The plug-in crate's folder (with its Cargo.toml).
+        dir: PathBuf,
+    },
+    /// Run YAML test cases (formats.md) through the real sandbox; fails if any case fails.
+    Test {
+        /// The plug-in component (.wasm) to test.
+        #[arg(long)]
+        plugin: PathBuf,
+        /// One or more YAML files of cases.
+        #[arg(required = true)]
+        cases: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Import a CSV file (formats.md); a file with bad rows is refused whole, listing them.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RunCommand {
+    /// Create a payment run for a programme, a province and a month; prints the run's id.
+    Create {
+        /// Programme code, e.g. social-assistance.
+        #[arg(long)]
+        program: String,
+        /// 3-digit code of the paying province, e.g. 001.
+        #[arg(long)]
+        province: String,
+        /// The paid month, YYYY-MM.
+        #[arg(long)]
+        period: Month,
+        /// The rule plug-in (.wasm component) that decides this run; it is stored by its hash.
+        #[arg(long)]
+        plugin: PathBuf,
+    },
+    /// Verify and decide every beneficiary of a run (resumes where an interrupted evaluation stopped).
+    Evaluate { id: i64 },
+    /// Turn a run's payable decisions into payments once and write its pain.001 file to the outbox.
+    Issue {
+        id: i64,
+        #[command(flatten)]
+        payer: PayerArgs,
+        /// Folder the payment files are written to.
+        #[arg(long, env = "ANSINH_OUTBOX", default_value = "outbox")]
+        outbox: PathBuf,
+    },
+    /// Show a run: counts and totals by outcome, payments, plug-in errors.
+    Show { id: i64 },
+}
+
+/// The province's treasury account the payments leave from.
+#[derive(Args, Debug, Clone)]
+pub struct PayerArgs {
+    /// Name of the paying account's holder.
+    #[arg(long, env = "ANSINH_PAYER_NAME")]
+    pub payer_name: String,
+    /// Number of the paying account.
+    #[arg(long, env = "ANSINH_PAYER_ACCOUNT")]
+    pub payer_account: String,
+    /// 6-digit BIN of the paying account's bank.
+    #[arg(long, env = "ANSINH_PAYER_BIN")]
+    pub payer_bin: String,
+}
+
+impl From<PayerArgs> for Payer {
+    fn from(p: PayerArgs) -> Payer {
+        Payer { name: p.payer_name, account: p.payer_account, bin: p.payer_bin }
+    }
+}
+
+/// Run the command; errors are printed by `main`.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = cli.settings;
+    match cli.command {
+        Command::Demo(options) => demo::run(&global, options).await,
+        Command::Plugin(PluginCommand::Build { dir }) => {
+            let path = build::build(&dir)?;
+            println!("{}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin(PluginCommand::Test { plugin, cases }) => plugin_test(&global, &plugin, &cases),
+        Command::Registry(ImportCommand::Import { file }) => {
+            let app = App::connect(&global).await?;
+            let done = import::registry(&app.db, &file, &byte_progress(&file)).await?;
+            println!(
+                "Imported {} registry rows from {} in {:.1} s.",
+                done.rows,
+                file.display(),
+                done.elapsed.as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Beneficiaries(ImportCommand::Import { file }) => {
+            let app = App::connect(&global).await?;
+            let done = import::beneficiaries(&app.db, &file, &byte_progress(&file)).await?;
+            println!(
+                "Imported {} enrolments from {} in {:.1} s.",
+                done.rows,
+                file.display(),
+                done.elapsed.as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(command) => run_command(&global, command).await,
+    }
+}
+
+async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<ExitCode> {
+    let app = App::connect(global).await?;
+    match command {
+        RunCommand::Create { program, province, period, plugin } => {
+            let id = app.create_run(&program, &province, period, &plugin).await?;
+            eprintln!("Created run {id}: {program}, province {province}, {period}.");
+            println!("{id}");
+        }
+        RunCommand::Evaluate { id } => {
+            let bar = count_bar("deciding");
+            run::evaluate(&app.db, &app.sandbox, id, app.workers, &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await?;
+            bar.finish_and_clear();
+            print!("{}", run::report(&app.db, id).await?);
+        }
+        RunCommand::Issue { id, payer, outbox } => {
+            let outbox = crate::payment::outbox::Outbox::open(&outbox)?;
+            let issued = run::issue(&app.db, id, &outbox, &payer.into()).await?;
+            print!("{}", run::report(&app.db, id).await?);
+            match issued.file {
+                Some((path, written)) => println!("\nPayment file ({written:?}): {}", path.display()),
+                None => println!("\nNothing to pay: no payment file."),
+            }
+        }
+        RunCommand::Show { id } => {
+            let report = run::report(&app.db, id).await?;
+            print!("{report}");
+            if report.run.status == runs::RunStatus::Created {
+                println!("\nNot evaluated yet: `ansinh run evaluate {id}`.");
+            }
+        }
+    }
+    app.db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plugin_test(global: &Settings, plugin: &Path, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(plugin).with_context(|| format!("reading the plug-in {}", plugin.display()))?;
+    let sandbox = App::sandbox(global)?;
+    let plugin = sandbox.load(&bytes).with_context(|| format!("loading the plug-in {}", plugin.display()))?;
+    let (mut passed, mut failed) = (0, 0);
+    for file in files {
+        for (index, case) in cases::load(file)?.iter().enumerate() {
+            let outcome = cases::run(&plugin, case);
+            if outcome.passed() {
+                passed += 1;
+                println!("ok    {}  (fuel {})", case.name, outcome.fuel);
+            } else {
+                failed += 1;
+                println!("FAIL  {}  ({}, case {}; fuel {})", case.name, file.display(), index + 1, outcome.fuel);
+                for problem in &outcome.problems {
+                    println!("        {problem}");
+                }
+            }
+        }
+    }
+    if passed + failed == 0 {
+        bail!("no test cases in {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// A progress bar over a file's bytes (hidden when stderr is not a terminal).
+fn byte_progress(file: &Path) -> impl Fn(u64, u64) + Sync {
+    let bar = ProgressBar::new(0).with_message(format!("importing {}", file.display()));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} ({eta})").expect("valid template"),
+    );
+    move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+        if done == total {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A progress bar over a count (hidden when stderr is not a terminal).
+pub fn count_bar(message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(0).with_message(message);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {wide_bar} {human_pos}/{human_len} ({per_sec}, {eta})")
+            .expect("valid template"),
+    );
+    bar
+}

@@ -1,0 +1,177 @@
+//! `ansinh demo`: the whole path on a synthetic province, in one command.
+//!
+//! Builds the national plug-in, generates a population ([`crate::synthetic`]),
+//! imports it, creates, evaluates and issues a run, and prints what happened.
+
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::app::{App, Settings};
+use crate::identity::{names, provinces};
+use crate::model::{Month, Outcome};
+use crate::payment::outbox::Outbox;
+use crate::plugin::build;
+use crate::run::{self, Payer, report::group};
+use crate::{import, synthetic};
+
+const PROGRAM: &str = "social-assistance";
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoOptions {
+    /// Folder for everything the demo makes: ansinh.db, the CSV files and outbox/.
+    /// Its database and outbox are started afresh.
+    #[arg(long, default_value = "demo")]
+    pub dir: PathBuf,
+    /// People in the synthetic population.
+    #[arg(long, default_value_t = 10_000)]
+    pub people: u64,
+    /// The paying province (3-digit code).
+    #[arg(long, default_value = "001")]
+    pub province: String,
+    /// The paid month, YYYY-MM.
+    #[arg(long, default_value = "2024-09")]
+    pub period: Month,
+    /// Seed of the synthetic population: the same seed, the same people.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Use this plug-in component instead of building plugins/national-social-assistance.
+    #[arg(long)]
+    pub plugin: Option<PathBuf>,
+}
+
+pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let dir = &options.dir;
+    let mut settings = settings.clone();
+    if settings.database_url.is_none() {
+        start_afresh(dir)?;
+        settings.database_url = Some(dir.join("ansinh.db").display().to_string());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut stages = Vec::new();
+
+    let plugin = match &options.plugin {
+        Some(path) => path.clone(),
+        None => timed(&mut stages, "build plug-in", || build::build(&national_plugin_dir()?))?,
+    };
+
+    let (registry_csv, enrolment_csv) = (dir.join("registry.csv"), dir.join("enrolment.csv"));
+    let population = timed(&mut stages, "generate", || generate(&options, &registry_csv, &enrolment_csv))?;
+
+    let app = App::connect(&settings).await?;
+    let t = Instant::now();
+    let quiet = |_: u64, _: u64| {};
+    import::registry(&app.db, &registry_csv, &quiet).await?;
+    import::beneficiaries(&app.db, &enrolment_csv, &quiet).await?;
+    stages.push(("import", t.elapsed()));
+
+    let t = Instant::now();
+    let run_id = app.create_run(PROGRAM, &options.province, options.period, &plugin).await?;
+    let bar = crate::cli::count_bar("deciding");
+    let evaluated = run::evaluate(&app.db, &app.sandbox, run_id, app.workers, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    stages.push(("evaluate", t.elapsed()));
+
+    let t = Instant::now();
+    let outbox = Outbox::open(&dir.join("outbox"))?;
+    let issued = run::issue(&app.db, run_id, &outbox, &demo_payer(&options.province)).await?;
+    stages.push(("issue", t.elapsed()));
+
+    let report = run::report(&app.db, run_id).await?;
+    let province = provinces::name(&options.province).unwrap_or("?");
+    println!(
+        "ansinh demo: {PROGRAM}, province {} {province}, {}, {} people (seed {})\n",
+        options.province,
+        options.period,
+        group(population.people as i64),
+        options.seed
+    );
+    print!("{report}");
+    let rate = evaluated.decided as f64 / evaluated.elapsed.as_secs_f64().max(1e-9);
+    println!("\nTime:");
+    for (stage, took) in &stages {
+        println!("  {stage:<14} {:>8.2} s", took.as_secs_f64());
+    }
+    println!(
+        "  {:<14} {:>8.2} s  ({} decisions/s in evaluation)",
+        "in all",
+        started.elapsed().as_secs_f64(),
+        group(rate as i64)
+    );
+    println!("\nFiles:");
+    println!("  {}", settings.database_url.as_deref().unwrap_or_default());
+    println!("  {}\n  {}", registry_csv.display(), enrolment_csv.display());
+    println!("  {}", plugin.display());
+    match &issued.file {
+        Some((path, _)) => println!("  {}", path.display()),
+        None => println!("  (no payment file: nothing payable)"),
+    }
+    let paid = report.count(Outcome::Payable);
+    app.db.close().await;
+    Ok(if paid > 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Remove what an earlier demo left in `dir` (its database and outbox only).
+fn start_afresh(dir: &Path) -> anyhow::Result<()> {
+    for name in ["ansinh.db", "ansinh.db-wal", "ansinh.db-shm"] {
+        let path = dir.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path).with_context(|| format!("removing the old {}", path.display()))?;
+        }
+    }
+    let outbox = dir.join("outbox");
+    if outbox.exists() {
+        std::fs::remove_dir_all(&outbox).with_context(|| format!("removing the old {}", outbox.display()))?;
+    }
+    Ok(())
+}
+
+/// The national plug-in's source, in this checkout.
+fn national_plugin_dir() -> anyhow::Result<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/national-social-assistance");
+    anyhow::ensure!(
+        dir.join("Cargo.toml").is_file(),
+        "the national plug-in's source is not at {}; pass a built plug-in with --plugin FILE.wasm",
+        dir.display()
+    );
+    Ok(dir)
+}
+
+fn generate(options: &DemoOptions, registry: &Path, enrolment: &Path) -> anyhow::Result<synthetic::Summary> {
+    let spec = synthetic::Spec {
+        seed: options.seed,
+        people: options.people,
+        province: options.province.clone(),
+        period: options.period,
+    };
+    let create = |path: &Path| {
+        std::fs::File::create(path).map(BufWriter::new).with_context(|| format!("creating {}", path.display()))
+    };
+    synthetic::generate(&spec, create(registry)?, create(enrolment)?)
+}
+
+/// A made-up treasury account for the demo's payer.
+fn demo_payer(province: &str) -> Payer {
+    let name = provinces::name(province).map(names::fold).unwrap_or_default();
+    Payer { name: format!("KHO BAC NHA NUOC {name} (DEMO)"), account: "3711000000001".into(), bin: "970415".into() }
+}
+
+fn timed<T>(
+    stages: &mut Vec<(&'static str, Duration)>,
+    stage: &'static str,
+    f: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let t = Instant::now();
+    let out = f()?;
+    stages.push((stage, t.elapsed()));
+    Ok(out)
+}

@@ -1,0 +1,22 @@
+//! The `ansinh` binary: see `ansinh --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("ANSINH_LOG").unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = ansinh::cli::Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("start the async runtime");
+    match runtime.block_on(ansinh::cli::run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("ansinh: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! `run evaluate`: decide every beneficiary of a run, in a pipeline.
+//!
+//! ```text
+//!  reader (async) ──pages──▶ workers (threads, one fresh plug-in instance
+//!  pending beneficiaries     per decision) ──decisions──▶ writer (async, batch INSERT)
+//! ```
+//!
+//! Channels are bounded, so memory holds a few pages whatever the run's size.
+//! Each batch of decisions is committed on its own; a run killed at any point
+//! resumes where it stopped, because the reader only sees beneficiaries with no
+//! decision yet and a decision, once stored, is never replaced.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+use tracing::{Instrument, info, info_span};
+
+use crate::sandbox::{Plugin, Sandbox};
+use crate::store::beneficiaries::{self, Pending};
+use crate::store::decisions::{self, NewDecision};
+use crate::store::runs::{self, Run, RunStatus};
+use crate::store::{Db, plugins};
+
+use super::decide::decide;
+
+/// Beneficiaries per page read, and decisions per INSERT.
+const PAGE: i64 = 500;
+
+/// What an evaluation did.
+#[derive(Clone, Debug)]
+pub struct Evaluated {
+    /// Decisions made now (0 when the run was already evaluated).
+    pub decided: u64,
+    pub elapsed: Duration,
+}
+
+/// Decide every beneficiary of `run_id` that has no decision yet, with
+/// `workers` threads; `progress` is told the number decided so far and the total.
+pub async fn evaluate(
+    db: &Db,
+    sandbox: &Sandbox,
+    run_id: i64,
+    workers: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<Evaluated> {
+    let started = Instant::now();
+    let run = runs::get(db, run_id).await?;
+    let span = info_span!("run", run = run.id, program = %run.program, province = %run.province, period = %run.period);
+    async {
+        if run.status != RunStatus::Created {
+            info!(status = run.status.as_str(), "already evaluated: nothing to do");
+            return Ok(Evaluated { decided: 0, elapsed: started.elapsed() });
+        }
+        let plugin = load_plugin(db, sandbox, &run).await?;
+        let total = beneficiaries::count_pending(db, run.id, &run.program, &run.province).await?;
+        info!(pending = total, plugin = %plugin.hash(), workers, "evaluating");
+        let decided = pipeline(db, &run, plugin, workers.max(1), &|done| progress(done, total)).await?;
+        runs::mark_evaluated(db, run.id).await?;
+        let elapsed = started.elapsed();
+        info!(decided, seconds = elapsed.as_secs_f64(), "evaluated");
+        Ok(Evaluated { decided, elapsed })
+    }
+    .instrument(span)
+    .await
+}
+
+/// The run's plug-in, from the exact bytes stored under its hash.
+pub async fn load_plugin(db: &Db, sandbox: &Sandbox, run: &Run) -> anyhow::Result<Arc<Plugin>> {
+    let bytes = plugins::bytes(db, run.plugin_hash).await?;
+    sandbox.load(&bytes).with_context(|| format!("loading the plug-in {} of run {}", run.plugin_hash, run.id))
+}
+
+async fn pipeline(
+    db: &Db,
+    run: &Run,
+    plugin: Arc<Plugin>,
+    workers: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<u64> {
+    let (page_tx, page_rx) = mpsc::channel::<Vec<Pending>>(workers * 2);
+    let (done_tx, mut done_rx) = mpsc::channel::<Vec<NewDecision>>(workers * 2);
+    let reader = tokio::spawn(read_pages(db.clone(), run.clone(), page_tx).in_current_span());
+    let page_rx = Arc::new(Mutex::new(page_rx));
+    let threads: Vec<_> = (0..workers)
+        .map(|_| {
+            let (pages, done, plugin, run) = (page_rx.clone(), done_tx.clone(), plugin.clone(), run.clone());
+            tokio::task::spawn_blocking(move || decide_pages(&plugin, &run, &pages, &done))
+        })
+        .collect();
+    drop(done_tx);
+
+    let mut decided = 0;
+    while let Some(batch) = done_rx.recv().await {
+        decisions::insert(db, run.id, &batch).await?;
+        decided += batch.len() as u64;
+        progress(decided);
+    }
+    reader.await??;
+    for thread in threads {
+        thread.await?;
+    }
+    Ok(decided)
+}
+
+/// Page through the beneficiaries still to decide, in id order.
+async fn read_pages(db: Db, run: Run, pages: mpsc::Sender<Vec<Pending>>) -> anyhow::Result<()> {
+    let mut after = 0;
+    loop {
+        let page = beneficiaries::pending(&db, run.id, &run.program, &run.province, after, PAGE).await?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = last.id;
+        if pages.send(page).await.is_err() {
+            // The writer stopped on an error; it reports it.
+            return Ok(());
+        }
+    }
+}
+
+/// A worker thread: take pages until there are none, decide each person.
+fn decide_pages(
+    plugin: &Plugin,
+    run: &Run,
+    pages: &Mutex<mpsc::Receiver<Vec<Pending>>>,
+    done: &mpsc::Sender<Vec<NewDecision>>,
+) {
+    loop {
+        let Some(page) = pages.lock().expect("page queue lock").blocking_recv() else { return };
+        let decisions = page.iter().map(|p| decide(plugin, &run.program, &run.province, run.period, p)).collect();
+        if done.blocking_send(decisions).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Payment runs: evaluate every beneficiary of a run, then issue its payments.
+//! The storage of runs is in `store::runs`; this module is what runs *do*.
+
+mod decide;
+pub mod evaluate;
+pub mod issue;
+pub mod report;
+
+pub use evaluate::{Evaluated, evaluate};
+pub use issue::{IssueReport, Payer, issue};
+pub use report::{RunReport, report};

@@ -1,0 +1,134 @@
+//! What a run decided and paid, for `run show` and the demo's summary.
+
+use std::fmt;
+
+use crate::identity::provinces;
+use crate::model::Outcome;
+use crate::store::Db;
+use crate::store::decisions::{self, OutcomeTotal};
+use crate::store::runs::{self, Run, RunStatus};
+use crate::store::{payments, plugins};
+
+/// Plug-in error messages listed, most frequent first.
+const ERRORS_SHOWN: i64 = 10;
+
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    pub run: Run,
+    pub plugin: (String, String),
+    /// Every outcome, in a fixed order, zeros included.
+    pub outcomes: Vec<OutcomeTotal>,
+    /// Number and total of payments issued.
+    pub payments: (i64, i64),
+    /// Distinct plug-in errors with how many decisions each.
+    pub errors: Vec<(String, i64)>,
+}
+
+impl RunReport {
+    pub fn count(&self, outcome: Outcome) -> i64 {
+        self.outcomes.iter().find(|t| t.outcome == outcome).map_or(0, |t| t.count)
+    }
+
+    pub fn decided(&self) -> i64 {
+        self.outcomes.iter().map(|t| t.count).sum()
+    }
+}
+
+pub async fn report(db: &Db, run_id: i64) -> anyhow::Result<RunReport> {
+    let run = runs::get(db, run_id).await?;
+    let stored = decisions::totals(db, run_id).await?;
+    let outcomes = Outcome::ALL
+        .iter()
+        .map(|&outcome| {
+            stored.iter().find(|t| t.outcome == outcome).cloned().unwrap_or(OutcomeTotal {
+                outcome,
+                count: 0,
+                amount: 0,
+            })
+        })
+        .collect();
+    Ok(RunReport {
+        plugin: plugins::name_version(db, run.plugin_hash).await?,
+        payments: payments::totals(db, run_id).await?,
+        errors: decisions::error_summary(db, run_id, ERRORS_SHOWN).await?,
+        outcomes,
+        run,
+    })
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let run = &self.run;
+        let province = provinces::name(&run.province).unwrap_or("unknown province");
+        writeln!(
+            f,
+            "Run {} · {} · {} {} · {} · {}",
+            run.id,
+            run.program,
+            run.province,
+            province,
+            run.period,
+            run.status.as_str()
+        )?;
+        writeln!(f, "Plug-in {} {} (sha256 {})", self.plugin.0, self.plugin.1, run.plugin_hash)?;
+        writeln!(f)?;
+        writeln!(f, "  {:<14} {:>10} {:>22}", "outcome", "people", "monthly amount (VND)")?;
+        for t in &self.outcomes {
+            writeln!(f, "  {:<14} {:>10} {:>22}", label(t.outcome, run.status), group(t.count), group(t.amount))?;
+        }
+        writeln!(f, "  {:<14} {:>10}", "total", group(self.decided()))?;
+        if run.status == RunStatus::Issued {
+            let (count, total) = self.payments;
+            writeln!(f, "\nIssued {} payments, {} VND in all.", group(count), group(total))?;
+            let left_out = self.count(Outcome::Payable) - count;
+            if left_out > 0 {
+                writeln!(f, "{} payable people were already paid for {} by another run.", group(left_out), run.period)?;
+            }
+        }
+        if !self.errors.is_empty() {
+            writeln!(f, "\nPlug-in errors:")?;
+            for (error, count) in &self.errors {
+                writeln!(f, "  {:>8} × {error}", group(*count))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn label(outcome: Outcome, status: RunStatus) -> &'static str {
+    match outcome {
+        Outcome::Payable if status == RunStatus::Issued => "paid",
+        Outcome::Payable => "payable",
+        Outcome::NotEligible => "not eligible",
+        Outcome::NotVerified => "not verified",
+        Outcome::NoAccount => "no account",
+        Outcome::PluginError => "plug-in error",
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn group(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(super::group(0), "0");
+        assert_eq!(super::group(999), "999");
+        assert_eq!(super::group(1_250_000), "1,250,000");
+        assert_eq!(super::group(-1000), "-1,000");
+    }
+}
