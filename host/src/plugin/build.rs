@@ -53,8 +53,18 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
     let component =
         componentize(&module).with_context(|| format!("making a component of {}", module_path.display()))?;
     let out = target_dir.join(format!("{}.wasm", meta.package_name));
-    std::fs::write(&out, component).with_context(|| format!("writing {}", out.display()))?;
+    write_atomically(&out, &component).with_context(|| format!("writing {}", out.display()))?;
     Ok(out)
+}
+
+/// Write through a temporary file and a rename, so that a reader (another
+/// build, a running test) sees the old component or the new one, never half.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut temp, bytes)?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// Wrap a core module built with the SDK (it carries its WIT world in a custom
