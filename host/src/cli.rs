@@ -11,8 +11,9 @@ use crate::app::{App, Settings};
 use crate::demo::{self, DemoOptions};
 use crate::import;
 use crate::model::Month;
+use crate::payment::Payer;
 use crate::plugin::{build, cases};
-use crate::run::{self, Payer};
+use crate::run;
 use crate::store::runs;
 
 /// ansinh: pay social assistance without cash, by rules that run in a sandbox.

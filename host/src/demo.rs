@@ -14,9 +14,10 @@ use clap::Args;
 use crate::app::{App, Settings};
 use crate::identity::{names, provinces};
 use crate::model::{Month, Outcome};
+use crate::payment::Payer;
 use crate::payment::outbox::Outbox;
 use crate::plugin::build;
-use crate::run::{self, Payer, report::group};
+use crate::run::{self, report::group};
 use crate::{import, synthetic};
 
 const PROGRAM: &str = "social-assistance";

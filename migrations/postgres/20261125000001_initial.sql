@@ -54,7 +54,12 @@ CREATE TABLE runs (
     status       TEXT NOT NULL CHECK (status IN ('created', 'evaluated', 'issued')),
     created_at   TIMESTAMPTZ NOT NULL,
     evaluated_at TIMESTAMPTZ,
-    issued_at    TIMESTAMPTZ                   -- also the CreDtTm of its pain.001
+    issued_at    TIMESTAMPTZ,  -- also the CreDtTm of its pain.001,
+    -- and the account it paid from: fixed at the first issue, so that
+    -- issuing again writes the same file.
+    payer_name   TEXT,
+    payer_account TEXT,
+    payer_bin    TEXT
 );
 
 -- Every decision with what it was given, what it returned and what it cost.

@@ -6,6 +6,15 @@ pub mod pain001;
 
 use crate::model::Month;
 
+/// The account the money leaves from: the province's treasury account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payer {
+    pub name: String,
+    pub account: String,
+    /// 6-digit BIN of the payer's bank.
+    pub bin: String,
+}
+
 /// The EndToEndId of a payment: `AS`, the paid month, the run and the payment's
 /// row id, e.g. `AS202409R12P3456`. Unique (the payment id is), deterministic
 /// (from stored rows only), at most 35 characters for any id below 10^12, and

@@ -14,22 +14,13 @@ use tracing::{info, info_span};
 use crate::model::Month;
 use crate::payment::outbox::{Outbox, Written};
 use crate::payment::pain001::{CreditorAgent, Header, Pain001Writer, Transfer};
-use crate::payment::{end_to_end_id, message_id, pain001_file_name};
+use crate::payment::{Payer, end_to_end_id, message_id, pain001_file_name};
 use crate::store::Db;
 use crate::store::payments::{self, Issued, Payment};
 use crate::store::runs::{self, Run};
 
 /// Payments read per query while writing the file.
 const PAGE: i64 = 1000;
-
-/// The account the money leaves from: the province's treasury account.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Payer {
-    pub name: String,
-    pub account: String,
-    /// 6-digit BIN of the payer's bank.
-    pub bin: String,
-}
 
 /// What issuing did.
 #[derive(Clone, Debug)]
@@ -44,7 +35,20 @@ pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, payer: &Payer) -> anyh
     let run = runs::get(db, run_id).await?;
     let _span = info_span!("run", run = run.id, program = %run.program, province = %run.province, period = %run.period)
         .entered();
-    let issued = payments::issue(db, &run).await?;
+    let issued = payments::issue(db, &run, payer).await?;
+    if issued.payer != *payer {
+        anyhow::bail!(
+            "run {} was issued from {} {} (bank {}); it cannot be issued again from {} {} (bank {}). Issue it again \
+             with the first payer: the file must stay what was issued",
+            run.id,
+            issued.payer.name,
+            issued.payer.account,
+            issued.payer.bin,
+            payer.name,
+            payer.account,
+            payer.bin
+        );
+    }
     if issued.count == 0 {
         info!("nothing to pay: no file written");
         return Ok(IssueReport { issued, file: None });

@@ -7,5 +7,5 @@ pub mod issue;
 pub mod report;
 
 pub use evaluate::{Evaluated, evaluate};
-pub use issue::{IssueReport, Payer, issue};
+pub use issue::{IssueReport, issue};
 pub use report::{RunReport, report};

@@ -79,6 +79,10 @@ pub enum PluginError {
     Deadline(Duration),
     #[error("trapped on `unreachable`: a Rust plug-in panicked or aborted")]
     Unreachable,
+    /// Rust keeps its own stack in linear memory below the data; a runaway
+    /// recursion runs off its bottom (address 0) before the host stack is full.
+    #[error("accessed memory out of bounds (runaway recursion past its own stack, or a bad pointer)")]
+    OutOfBounds,
     #[error("trapped: {0}")]
     Trap(String),
     #[error("refused to decide: {0}")]
@@ -222,6 +226,7 @@ impl Plugin {
             Some(Trap::StackOverflow) => PluginError::StackOverflow,
             Some(Trap::Interrupt) => PluginError::Deadline(self.limits.deadline),
             Some(Trap::UnreachableCodeReached) => PluginError::Unreachable,
+            Some(Trap::MemoryOutOfBounds) => PluginError::OutOfBounds,
             Some(trap) => PluginError::Trap(trap.to_string()),
             None => PluginError::Trap(shorten(&format!("{error:#}"))),
         }

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::payment::Payer;
+
 use super::runs::{Run, RunStatus};
 use super::{Db, on_pool};
 
@@ -14,6 +16,8 @@ pub struct Issued {
     pub first_time: bool,
     pub count: i64,
     pub total: i64,
+    /// The account paid from, as fixed by the first issue.
+    pub payer: Payer,
     /// Payable decisions left out because the person is already paid for this
     /// programme and month by another run.
     pub already_paid: i64,
@@ -22,8 +26,8 @@ pub struct Issued {
 /// Turn a run's payable decisions into payments, once. In one transaction the
 /// run moves evaluated → issued and its payments are inserted; the unique key
 /// (program, period, id_number) drops anyone paid by another run. Issuing again
-/// inserts nothing and returns what was issued the first time.
-pub async fn issue(db: &Db, run: &Run) -> anyhow::Result<Issued> {
+/// inserts nothing and returns what was issued the first time, payer included.
+pub async fn issue(db: &Db, run: &Run, payer: &Payer) -> anyhow::Result<Issued> {
     match run.status {
         RunStatus::Created => {
             anyhow::bail!("run {} is not evaluated yet: run `ansinh run evaluate {}` first", run.id, run.id)
@@ -33,9 +37,15 @@ pub async fn issue(db: &Db, run: &Run) -> anyhow::Result<Issued> {
     let now = Utc::now();
     let first_time = on_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        let moved = sqlx::query("UPDATE runs SET status = 'issued', issued_at = $2 WHERE id = $1 AND status = 'evaluated'")
+        let moved = sqlx::query(
+            "UPDATE runs SET status = 'issued', issued_at = $2, payer_name = $3, payer_account = $4, payer_bin = $5 \
+             WHERE id = $1 AND status = 'evaluated'",
+        )
             .bind(run.id)
             .bind(now)
+            .bind(&payer.name)
+            .bind(&payer.account)
+            .bind(&payer.bin)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -57,9 +67,16 @@ pub async fn issue(db: &Db, run: &Run) -> anyhow::Result<Issued> {
         tx.commit().await?;
         moved == 1
     });
-    let issued_at: Option<DateTime<Utc>> = on_pool!(db, pool => {
-        sqlx::query_scalar("SELECT issued_at FROM runs WHERE id = $1").bind(run.id).fetch_one(pool).await?
+    type Stamp = (Option<DateTime<Utc>>, Option<String>, Option<String>, Option<String>);
+    let (issued_at, name, account, bin): Stamp = on_pool!(db, pool => {
+        sqlx::query_as("SELECT issued_at, payer_name, payer_account, payer_bin FROM runs WHERE id = $1")
+            .bind(run.id)
+            .fetch_one(pool)
+            .await?
     });
+    let stored = || anyhow::anyhow!("run {} is issued but its issue time or payer is missing", run.id);
+    let payer =
+        Payer { name: name.ok_or_else(stored)?, account: account.ok_or_else(stored)?, bin: bin.ok_or_else(stored)? };
     let (count, total) = totals(db, run.id).await?;
     let already_paid: i64 = on_pool!(db, pool => {
         sqlx::query_scalar(
@@ -70,7 +87,7 @@ pub async fn issue(db: &Db, run: &Run) -> anyhow::Result<Issued> {
         .fetch_one(pool)
         .await?
     });
-    Ok(Issued { issued_at: issued_at.expect("an issued run has issued_at"), first_time, count, total, already_paid })
+    Ok(Issued { issued_at: issued_at.ok_or_else(stored)?, first_time, payer, count, total, already_paid })
 }
 
 /// Number and sum of a run's payments.
