@@ -1,0 +1,117 @@
+//! Nothing paid twice, nothing half-imported: the guarantees the database keeps,
+//! on both backends, through the real binary.
+
+mod support;
+
+use ansinh::run::report::group;
+
+use support::{Backend, TestDb, ansinh, execute, fails, national_plugin, ok, outcome_count, scalar, stdout};
+
+const PAYER: [&str; 6] =
+    ["--payer-name", "KHO BAC NHA NUOC HA NOI", "--payer-account", "3711000000001", "--payer-bin", "970415"];
+
+fn a_person_is_paid_once_per_program_and_month(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let cli = || {
+        let mut cmd = ansinh();
+        cmd.args(["--database-url", &db.url]);
+        cmd
+    };
+    // Run 1: the demo's, issued.
+    ok(cli().args(["demo", "--people", "400", "--dir"]).arg(dir.path()));
+    let paid_once = scalar(&db.url, "SELECT COUNT(*) FROM payments");
+    assert!(paid_once > 0);
+
+    // Run 2: the same programme, province and month, by the same rules.
+    let run = |period: &str| {
+        let created = ok(cli()
+            .args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", period])
+            .arg("--plugin")
+            .arg(national_plugin()));
+        let id = stdout(&created).trim().to_owned();
+        let evaluated = stdout(&ok(cli().args(["run", "evaluate", &id])));
+        let issued =
+            stdout(&ok(cli().args(["run", "issue", &id]).args(PAYER).arg("--outbox").arg(dir.path().join("outbox"))));
+        (id, outcome_count(&evaluated, "payable"), issued)
+    };
+    let (_, payable, issued) = run("2024-09");
+    assert_eq!(payable, paid_once, "the second run decides the same people payable");
+    assert!(issued.contains("Issued 0 payments"), "{issued}");
+    assert!(issued.contains(&format!("{} payable people were already paid for 2024-09", group(payable))), "{issued}");
+    assert!(issued.contains("Nothing to pay: no payment file."), "{issued}");
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payments"), paid_once);
+
+    // The next month is another payment: paid again, in full.
+    let (_, payable, issued) = run("2024-10");
+    assert!(issued.contains(&format!("Issued {} payments", group(payable))), "{issued}");
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payments"), paid_once + payable);
+
+    // The guarantee is the database's, not the code's: a second row for the same
+    // person, programme and month is refused whoever writes it.
+    let err = execute(
+        &db.url,
+        "INSERT INTO payments (run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, \
+         account_number, account_name) \
+         SELECT 2, beneficiary_id, program, period, id_number, amount, channel, bank_bin, account_number, account_name \
+         FROM payments WHERE run_id = 1 LIMIT 1",
+    )
+    .expect_err("the database must refuse a second payment");
+    assert!(err.to_lowercase().contains("unique"), "{err}");
+}
+
+#[test]
+fn paid_once_on_sqlite() {
+    a_person_is_paid_once_per_program_and_month(Backend::Sqlite);
+}
+
+#[test]
+fn paid_once_on_postgres() {
+    a_person_is_paid_once_per_program_and_month(Backend::Postgres);
+}
+
+const REGISTRY_HEADER: &str = "id_number,full_name,birth_date,sex,residence_province,residence_commune,death_date\n";
+
+fn bad_rows_refuse_the_whole_file(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("registry.csv");
+    let good = |i: u32| format!("001040{:06},Nguyễn Văn An,1940-05-12,male,001,,\n", 100_000 + i);
+    let mut csv = String::from(REGISTRY_HEADER);
+    csv.push_str(&good(1));
+    csv.push_str("00104012345,Trần Thị Bình,1940-05-12,female,001,,\n"); // 11 digits
+    csv.push_str(&good(2));
+    csv.push_str("001140123456,Lê Văn Cường,12/05/1940,male,001,,\n"); // not YYYY-MM-DD
+    std::fs::write(&file, &csv).unwrap();
+
+    let import = || {
+        let mut cmd = ansinh();
+        cmd.args(["--database-url", &db.url, "registry", "import"]).arg(&file);
+        cmd
+    };
+    let said = fails(&mut import());
+    assert!(said.contains("registry.csv: 2 bad rows; nothing was imported"), "{said}");
+    assert!(said.contains("field `id_number`"), "{said}");
+    assert!(said.contains("field `birth_date`"), "{said}");
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_people"), 0, "a refused file must leave nothing behind");
+
+    // Corrected, it imports; imported again, nothing changes.
+    let mut csv = String::from(REGISTRY_HEADER);
+    for i in 1..=3 {
+        csv.push_str(&good(i));
+    }
+    std::fs::write(&file, &csv).unwrap();
+    ok(&mut import());
+    ok(&mut import());
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_people"), 3);
+}
+
+#[test]
+fn bad_rows_refuse_the_whole_file_on_sqlite() {
+    bad_rows_refuse_the_whole_file(Backend::Sqlite);
+}
+
+#[test]
+fn bad_rows_refuse_the_whole_file_on_postgres() {
+    bad_rows_refuse_the_whole_file(Backend::Postgres);
+}

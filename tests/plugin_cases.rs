@@ -1,0 +1,61 @@
+//! `ansinh plugin test`: the national plug-in's own cases pass through the real
+//! sandbox, and a failing case makes the command fail, naming the case.
+
+mod support;
+
+use support::{ansinh, fails, national_plugin, ok, stdout, workspace};
+
+#[test]
+fn national_plugin_passes_its_cases() {
+    // Decree 20/2021/ND-CP as amended by Decree 76/2024/ND-CP: the cases beside
+    // the plug-in encode the law's table, levels and boundaries.
+    let cases = workspace().join("plugins/national-social-assistance/cases.yaml");
+    let out = stdout(&ok(ansinh().args(["plugin", "test", "--plugin"]).arg(national_plugin()).arg(&cases)));
+    let last = out.lines().last().unwrap();
+    let passed: u32 = last.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(passed >= 25, "the issue asks for at least 25 cases: {last}");
+    assert_eq!(last, format!("{passed} passed, 0 failed"));
+    assert!(out.lines().filter(|l| l.starts_with("ok ")).all(|l| l.contains("(fuel ")), "{out}");
+}
+
+#[test]
+fn a_failing_case_fails_the_command_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wrong.yaml");
+    std::fs::write(
+        &file,
+        r#"
+- name: aged 80 without pension, 2024-09 (right)
+  period: 2024-09
+  program: social-assistance
+  province: "001"
+  verified: true
+  person: { birth_date: 1940-05-12, sex: female, residence_province: "001" }
+  expect: { eligible: true, amount: 500000, category: elderly_80_no_pension }
+- name: aged 80 without pension, with the old level (wrong on purpose)
+  period: 2024-09
+  program: social-assistance
+  province: "001"
+  verified: true
+  person: { birth_date: 1940-05-12, sex: female, residence_province: "001" }
+  expect: { eligible: true, amount: 360000 }
+"#,
+    )
+    .unwrap();
+    let said = fails(ansinh().args(["plugin", "test", "--plugin"]).arg(national_plugin()).arg(&file));
+    assert!(said.contains("ok    aged 80 without pension, 2024-09 (right)"), "{said}");
+    assert!(said.contains("FAIL  aged 80 without pension, with the old level (wrong on purpose)"), "{said}");
+    assert!(said.contains("wrong.yaml, case 2"), "{said}");
+    assert!(said.contains("360000") && said.contains("500000"), "{said}");
+    assert!(said.contains("1 passed, 1 failed"), "{said}");
+}
+
+#[test]
+fn a_malformed_case_file_is_named_with_what_was_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("malformed.yaml");
+    std::fs::write(&file, "- name: no period\n  program: social-assistance\n").unwrap();
+    let said = fails(ansinh().args(["plugin", "test", "--plugin"]).arg(national_plugin()).arg(&file));
+    assert!(said.contains("malformed.yaml"), "{said}");
+    assert!(said.contains("period"), "{said}");
+}

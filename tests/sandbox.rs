@@ -1,0 +1,232 @@
+//! The sandbox against plug-ins that misbehave: each is contained with a clear
+//! error, and the rest of the run completes. Also: what is refused at load, and
+//! determinism of output and fuel.
+//!
+//! The hostile plug-in (`tests/plugins/hostile`) picks its misbehaviour from the
+//! person's `dependent_children`, so one run holds every kind beside sound
+//! decisions.
+
+mod support;
+
+use std::path::Path;
+
+use ansinh::model::{Disability, Household, Month, PersonFacts, Sex};
+use ansinh::sandbox::{Limits, PluginError, Sandbox};
+use chrono::NaiveDate;
+use support::{Backend, TestDb, ansinh, fails, hostile_plugin, national_plugin, ok, outcome_count, scalar, stdout};
+
+/// One person per behaviour of the hostile plug-in, and two sound ones.
+/// (dependent_children, what the run must record)
+const PEOPLE: [(u32, &str); 8] = [
+    (0, "payable"),
+    (1, "used up its fuel budget of 20000000 units"),
+    (2, "tried to grow its memory beyond the limit of 16777216 bytes"),
+    (3, "trapped on `unreachable`: a Rust plug-in panicked"),
+    (4, "accessed memory out of bounds (runaway recursion past its own stack"),
+    (5, "returned an invalid decision: not eligible but amount 1 (expected 0)"),
+    (6, "refused to decide: refuses on purpose"),
+    (0, "payable"),
+];
+
+/// Registry and enrolment CSV (formats.md) for [`PEOPLE`], all in Hà Nội (001),
+/// all verified, all with a bank account.
+fn write_population(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mut registry =
+        String::from("id_number,full_name,birth_date,sex,residence_province,residence_commune,death_date\n");
+    let mut enrolment = String::from(
+        "id_number,full_name,birth_date,program,province,household,disability,has_pension,difficult_commune,\
+         statuses,dependent_children,channel,bank_bin,account_number,account_name\n",
+    );
+    for (i, (children, _)) in PEOPLE.iter().enumerate() {
+        // 001 (Hà Nội), 0 (male, born 1900-1999), 40 (1940), six digits.
+        let id = format!("001040{:06}", 100_001 + i);
+        let name = format!("Nguyễn Văn {}", ["An", "Bình", "Cường", "Dũng", "Đức", "Giang", "Hải", "Khoa"][i]);
+        registry.push_str(&format!("{id},{name},1940-05-12,male,001,,\n"));
+        enrolment.push_str(&format!(
+            "{id},{name},1940-05-12,social-assistance,001,none,none,false,false,,{children},bank,970436,00110000{i:05},\
+             NGUYEN VAN X\n"
+        ));
+    }
+    let (r, e) = (dir.join("registry.csv"), dir.join("enrolment.csv"));
+    std::fs::write(&r, registry).unwrap();
+    std::fs::write(&e, enrolment).unwrap();
+    (r, e)
+}
+
+fn hostile_run_is_contained(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let (registry, enrolment) = write_population(dir.path());
+    let cli = || {
+        let mut cmd = ansinh();
+        cmd.args(["--database-url", &db.url]);
+        cmd
+    };
+    ok(cli().args(["registry", "import"]).arg(&registry));
+    ok(cli().args(["beneficiaries", "import"]).arg(&enrolment));
+    let hostile = hostile_plugin();
+    let created = ok(cli()
+        .args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", "2024-09"])
+        .arg("--plugin")
+        .arg(&hostile));
+    let run = stdout(&created).trim().to_owned();
+
+    // The run completes: every person has a decision, the sound ones are payable.
+    let report = stdout(&ok(cli().args(["run", "evaluate", &run])));
+    assert_eq!(outcome_count(&report, "payable"), 2, "{report}");
+    assert_eq!(outcome_count(&report, "plug-in error"), 6, "{report}");
+    assert_eq!(outcome_count(&report, "total"), 8, "{report}");
+
+    // Each misbehaviour is stored against its own person, with a specific message.
+    for (i, (_, expected)) in PEOPLE.iter().enumerate() {
+        let id = format!("001040{:06}", 100_001 + i);
+        let recorded = decision_of(&db.url, &id);
+        assert!(recorded.contains(expected), "person {i}: expected {expected:?}, stored {recorded:?}");
+    }
+    // A runaway used its whole budget, and the fuel is recorded.
+    assert_eq!(scalar(&db.url, "SELECT MAX(fuel) FROM decisions"), Limits::default().fuel as i64);
+
+    // And the run goes on to pay the two sound decisions.
+    let issued = stdout(&ok(cli()
+        .args(["run", "issue", &run, "--payer-name", "KHO BAC", "--payer-account", "1", "--payer-bin", "970415"])
+        .arg("--outbox")
+        .arg(dir.path().join("outbox"))));
+    assert!(issued.contains("Issued 2 payments, 200,000 VND in all."), "{issued}");
+}
+
+/// `payable`, or the stored plug-in error, of one person's decision.
+fn decision_of(url: &str, id_number: &str) -> String {
+    use ansinh::store::Db;
+    let query = format!(
+        "SELECT CASE WHEN d.outcome = 'payable' THEN 'payable' ELSE COALESCE(d.error, d.outcome) END \
+         FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id WHERE b.id_number = '{id_number}'"
+    );
+    support::sql(url, move |db| {
+        Box::pin(async move {
+            match db {
+                Db::Sqlite(pool) => {
+                    sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(query.as_str())).fetch_one(&pool).await
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(query.as_str())).fetch_one(&pool).await
+                }
+            }
+            .unwrap()
+        })
+    })
+}
+
+#[test]
+fn hostile_plugin_is_contained_on_sqlite() {
+    hostile_run_is_contained(Backend::Sqlite);
+}
+
+#[test]
+fn hostile_plugin_is_contained_on_postgres() {
+    hostile_run_is_contained(Backend::Postgres);
+}
+
+/// A component that imports the WASI wall clock: a plug-in that would read the time.
+const IMPORTS_WASI_CLOCK: &str = r#"
+(component
+  (import "wasi:clocks/wall-clock@0.2.0" (instance
+    (export "now" (func (result u64)))
+  ))
+)
+"#;
+
+#[test]
+fn what_is_not_a_clean_component_is_refused_at_load() {
+    let sandbox = Sandbox::new(Limits::default(), None).unwrap();
+    let refused = |bytes: &[u8]| sandbox.load(bytes).expect_err("must be refused").to_string();
+
+    let msg = refused(b"PK\x03\x04 a zip file, not wasm");
+    assert!(msg.contains("not a WebAssembly file") && msg.contains("00 61 73 6d"), "{msg}");
+
+    let msg = refused(&wat::parse_str("(module (func (export \"evaluate\")))").unwrap());
+    assert!(msg.contains("core WebAssembly module, not a component"), "{msg}");
+
+    let msg = refused(&wat::parse_str(IMPORTS_WASI_CLOCK).unwrap());
+    assert!(msg.contains("imports `wasi:clocks/wall-clock@0.2.0`") && msg.contains("may import nothing"), "{msg}");
+
+    let msg = refused(&wat::parse_str("(component)").unwrap());
+    assert!(msg.contains("does not export the contract"), "{msg}");
+
+    let national = std::fs::read(national_plugin()).unwrap();
+    let msg = refused(&national[..national.len() / 2]);
+    assert!(msg.contains("not a valid WebAssembly component"), "{msg}");
+}
+
+#[test]
+fn a_refused_plugin_names_the_file_and_the_rest_goes_on() {
+    let db = TestDb::new(Backend::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let wasi = dir.path().join("reads-the-clock.wasm");
+    std::fs::write(&wasi, wat::parse_str(IMPORTS_WASI_CLOCK).unwrap()).unwrap();
+    let create = |plugin: &Path| {
+        let mut cmd = ansinh();
+        cmd.args(["--database-url", &db.url, "run", "create", "--program", "social-assistance"]);
+        cmd.args(["--province", "001", "--period", "2024-09", "--plugin"]).arg(plugin);
+        cmd
+    };
+    let msg = fails(&mut create(&wasi));
+    assert!(msg.contains("refusing the plug-in") && msg.contains("reads-the-clock.wasm"), "{msg}");
+    assert!(msg.contains("wasi:clocks/wall-clock"), "{msg}");
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM runs"), 0, "a refused plug-in must not make a run");
+
+    let out = ok(&mut create(&national_plugin()));
+    assert_eq!(stdout(&out).trim(), "1");
+}
+
+/// A living person of Hà Nội with every fact given, as a run would give them.
+fn facts(birth: (i32, u32, u32)) -> PersonFacts {
+    PersonFacts {
+        birth_date: Some(NaiveDate::from_ymd_opt(birth.0, birth.1, birth.2).unwrap()),
+        sex: Some(Sex::Female),
+        residence_province: Some("001".into()),
+        death_date: Some(None),
+        household: Some(Household::None),
+        disability: Some(Disability::None),
+        has_pension: Some(false),
+        difficult_commune: Some(false),
+        statuses: Some(vec![]),
+        dependent_children: Some(0),
+    }
+}
+
+#[test]
+fn same_bytes_and_input_give_the_same_output_and_fuel() {
+    let bytes = std::fs::read(national_plugin()).unwrap();
+    let period: Month = "2024-09".parse().unwrap();
+    let people = [facts((1940, 5, 12)), facts((2020, 1, 1)), facts((1990, 7, 31))];
+
+    // Decide everyone, in the order given, and return the results in person order.
+    let decide_all = |sandbox: &Sandbox, order: &[usize]| {
+        let plugin = sandbox.load(&bytes).unwrap();
+        let mut results = vec![None; people.len()];
+        for &i in order {
+            let e = plugin.evaluate(&plugin.input(period, "social-assistance", "001", true, &people[i]));
+            results[i] = Some((e.result.map(|o| o.canonical_json()).map_err(|e: PluginError| e.to_string()), e.fuel));
+        }
+        results.into_iter().map(Option::unwrap).collect::<Vec<_>>()
+    };
+    let first = Sandbox::new(Limits::default(), None).unwrap();
+    let once = decide_all(&first, &[0, 1, 2]);
+    assert!(once[0].0.as_ref().unwrap().contains("\"eligible\":true"), "{once:?}");
+    assert!(once.iter().all(|(_, fuel)| *fuel > 0));
+    // Again in the same sandbox (fresh instances from the same pool, reused in
+    // another order), and in a second engine: identical, fuel included.
+    assert_eq!(decide_all(&first, &[2, 1, 0]), once);
+    assert_eq!(decide_all(&first, &[1, 1, 0, 2]), once);
+    let second = Sandbox::new(Limits::default(), None).unwrap();
+    assert_eq!(decide_all(&second, &[2, 0, 1]), once);
+}
+
+#[test]
+fn plugin_test_fuel_is_the_same_across_processes() {
+    let cases = support::workspace().join("plugins/national-social-assistance/cases.yaml");
+    let run = || stdout(&ok(ansinh().args(["plugin", "test", "--plugin"]).arg(national_plugin()).arg(&cases)));
+    let (a, b) = (run(), run());
+    assert!(a.contains("(fuel "), "{a}");
+    assert_eq!(a, b, "two processes reported different fuel or results");
+}

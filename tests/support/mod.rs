@@ -1,0 +1,226 @@
+//! Shared helpers for the integration tests: the real `ansinh` binary, real
+//! plug-ins built from source, and a fresh database on either backend.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+pub mod xsd;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The workspace root (the folder with Cargo.lock).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ is in the workspace").to_owned()
+}
+
+/// The real `ansinh` binary, with no ANSINH_* setting inherited from the caller.
+pub fn ansinh() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ansinh"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("ANSINH_") {
+            cmd.env_remove(key);
+        }
+    }
+    // Compiled plug-ins are shared by all tests, like a user's cache.
+    cmd.env("ANSINH_CACHE_DIR", workspace().join("target/test-cache"));
+    cmd
+}
+
+/// Run and require success; on failure the panic shows what the command said.
+pub fn ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run ansinh");
+    assert!(out.status.success(), "{cmd:?} failed ({}):\n{}", out.status, text(&out));
+    out
+}
+
+/// Run and require failure; returns what it said.
+pub fn fails(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run ansinh");
+    assert!(!out.status.success(), "{cmd:?} should have failed:\n{}", text(&out));
+    text(&out)
+}
+
+pub fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Build a plug-in crate of the workspace with `ansinh plugin build`, once per
+/// test process.
+fn build(dir: &str, slot: &'static OnceLock<PathBuf>) -> PathBuf {
+    slot.get_or_init(|| {
+        let out = ok(ansinh().arg("plugin").arg("build").arg(workspace().join(dir)));
+        let path = PathBuf::from(stdout(&out).lines().last().expect("plugin build prints the path").trim());
+        assert!(path.is_file(), "{} was not built", path.display());
+        path
+    })
+    .clone()
+}
+
+pub fn national_plugin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    build("plugins/national-social-assistance", &BUILT)
+}
+
+pub fn hostile_plugin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    build("tests/plugins/hostile", &BUILT)
+}
+
+/// A fresh, empty database on one backend, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the tests create databases on. Every machine here has
+/// one; a test that cannot reach it fails, it does not skip.
+fn postgres_admin_url() -> String {
+    std::env::var("ANSINH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                TestDb { url: dir.path().join("ansinh.db").display().to_string(), _dir: Some(dir), postgres: None }
+            }
+            Backend::Postgres => {
+                static N: AtomicU32 = AtomicU32::new(0);
+                let name = format!("ansinh_test_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+                let admin = postgres_admin_url();
+                admin_sql(&admin, &format!("DROP DATABASE IF EXISTS {name}"));
+                admin_sql(&admin, &format!("CREATE DATABASE {name}"));
+                let base = admin.rsplit_once('/').expect("URL ends with /database").0;
+                TestDb { url: format!("{base}/{name}"), _dir: None, postgres: Some((admin, name)) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.postgres {
+            admin_sql(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// Run one statement on the admin database, on a runtime of its own (tests
+/// and `Drop` may be outside any runtime).
+fn admin_sql(url: &str, sql: &str) {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+                panic!(
+                    "cannot reach PostgreSQL at {url}: {e}. Start it (pg_ctlcluster --skip-systemctl-redirect \
+                     $(ls /etc/postgresql) main start) or set ANSINH_TEST_POSTGRES_URL"
+                )
+            });
+            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        })
+    })
+    .join()
+    .expect("admin statement");
+}
+
+/// Count `<tag>` elements and sum their text, for checking payment files.
+pub fn sum_elements(xml: &str, tag: &str) -> (u64, u64) {
+    let open = format!("<{tag}");
+    let mut count = 0;
+    let mut sum = 0;
+    for piece in xml.split(&open).skip(1) {
+        let value = piece.split_once('>').expect("element closes").1.split('<').next().unwrap();
+        count += 1;
+        sum += value.trim().parse::<u64>().unwrap_or_else(|_| panic!("<{tag}> holds {value:?}, not a whole number"));
+    }
+    (count, sum)
+}
+
+/// The text of the first `<tag>` element.
+pub fn first_element<'a>(xml: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    xml.split_once(&open)
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .map(|(v, _)| v)
+        .unwrap_or_else(|| panic!("no <{tag}>"))
+}
+
+/// Run SQL on a test database directly, to check what the binary stored or to
+/// tamper with it. Each call connects afresh on a runtime of its own.
+pub fn sql<T: Send + 'static>(
+    url: &str,
+    f: impl FnOnce(ansinh::store::Db) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>> + Send + 'static,
+) -> T {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let db = ansinh::store::Db::connect(&url).await.expect("connect to the test database");
+            let out = f(db.clone()).await;
+            db.close().await;
+            out
+        })
+    })
+    .join()
+    .expect("database thread")
+}
+
+/// `SELECT` one whole number.
+pub fn scalar(url: &str, query: &'static str) -> i64 {
+    use ansinh::store::Db;
+    sql(url, move |db| {
+        Box::pin(async move {
+            match db {
+                Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(query).fetch_one(&pool).await,
+                Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(query).fetch_one(&pool).await,
+            }
+            .unwrap_or_else(|e| panic!("{query}: {e}"))
+        })
+    })
+}
+
+/// Execute a statement; the database's error, if any, as text.
+pub fn execute(url: &str, statement: &'static str) -> Result<u64, String> {
+    use ansinh::store::Db;
+    sql(url, move |db| {
+        Box::pin(async move {
+            match db {
+                Db::Sqlite(pool) => sqlx::query(statement).execute(&pool).await.map(|r| r.rows_affected()),
+                Db::Postgres(pool) => sqlx::query(statement).execute(&pool).await.map(|r| r.rows_affected()),
+            }
+            .map_err(|e| e.to_string())
+        })
+    })
+}
+
+/// A line of `run show`'s outcome table, e.g. `count(&out, "paid")`.
+pub fn outcome_count(report: &str, label: &str) -> i64 {
+    report
+        .lines()
+        .find_map(|line| {
+            let rest = line.trim_start().strip_prefix(label)?;
+            let number = rest.split_whitespace().next()?;
+            number.replace(',', "").parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no `{label}` line in:\n{report}"))
+}
