@@ -36,6 +36,7 @@
 //!
 //! Everything here is deterministic integer arithmetic: no floats, no clock, no I/O.
 
+mod arena;
 mod calendar;
 mod decision;
 mod input;
@@ -53,6 +54,8 @@ pub mod bindings {
     });
 }
 
+#[doc(hidden)]
+pub use arena::Arena;
 pub use bindings::exports::ansinh::rules::rules::{
     Date, Decision, Description, Disability, Explanation, Household, Input, Month, Person, PersonField, ScopeKind, Sex,
     Status, Verdict,
@@ -72,7 +75,9 @@ pub trait Rules {
     fn evaluate(input: &Input) -> Result<Decision, RuleError>;
 }
 
-/// Export a [`Rules`] implementation as the plug-in's component exports.
+/// Export a [`Rules`] implementation as the plug-in's component exports, and
+/// install the plug-in's allocator (a bump allocator: an instance makes one
+/// decision, so nothing needs freeing).
 ///
 /// The export symbols are emitted only for WebAssembly. On a native target
 /// (`cargo test` of a plug-in crate, whose `cdylib` is linked natively) they are
@@ -96,5 +101,11 @@ macro_rules! export {
 
         #[cfg(target_arch = "wasm32")]
         $crate::bindings::__export_rule_plugin!(__AnsinhExport);
+
+        /// One fresh instance per decision: a bump allocator that never needs
+        /// to free, and never grows memory for an ordinary decision.
+        #[cfg(target_arch = "wasm32")]
+        #[global_allocator]
+        static __ANSINH_ALLOCATOR: $crate::Arena = $crate::Arena::new();
     };
 }
