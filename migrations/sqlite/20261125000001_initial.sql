@@ -42,7 +42,7 @@ CREATE TABLE plugins (
     description TEXT NOT NULL,                 -- JSON of describe()
     bytes       BLOB NOT NULL,
     added_at    TEXT NOT NULL
-) WITHOUT ROWID;
+);
 
 -- A payment run: one programme, one province, one paid month, one plug-in.
 CREATE TABLE runs (
@@ -76,7 +76,9 @@ CREATE TABLE decisions (
     error          TEXT,                                   -- why there is no output
     fuel           INTEGER NOT NULL,
     PRIMARY KEY (run_id, beneficiary_id)
-) WITHOUT ROWID;
+);
+-- Not WITHOUT ROWID, unlike registry_people: a decision row (about 1 KB of
+-- JSON) is too wide for one, and each would spill to a 4 KB overflow page.
 
 -- Money that leaves: one row per person, programme and month, ever.
 CREATE TABLE payments (

@@ -78,15 +78,15 @@ pub async fn issue(db: &Db, run: &Run, payer: &Payer) -> anyhow::Result<Issued> 
     let payer =
         Payer { name: name.ok_or_else(stored)?, account: account.ok_or_else(stored)?, bin: bin.ok_or_else(stored)? };
     let (count, total) = totals(db, run.id).await?;
-    let already_paid: i64 = on_pool!(db, pool => {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM decisions d WHERE d.run_id = $1 AND d.outcome = 'payable' \
-             AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.run_id = d.run_id AND p.beneficiary_id = d.beneficiary_id)",
-        )
-        .bind(run.id)
-        .fetch_one(pool)
-        .await?
+    // Each payment of the run comes from one of its payable decisions (foreign
+    // key), so the payable decisions without a payment are the difference.
+    let payable: i64 = on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM decisions WHERE run_id = $1 AND outcome = 'payable'")
+            .bind(run.id)
+            .fetch_one(pool)
+            .await?
     });
+    let already_paid = payable - count;
     Ok(Issued { issued_at: issued_at.ok_or_else(stored)?, first_time, payer, count, total, already_paid })
 }
 
