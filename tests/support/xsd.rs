@@ -16,9 +16,9 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result, anyhow, bail};
 
 /// What goes into `target/pydeps`: `sepaxml` for the XSDs, `xmlschema` to validate, and their
-/// dependencies, pinned too so that every machine validates with the same code.
-pub const PYTHON_REQUIREMENTS: [&str; 4] =
-    ["sepaxml==2.7.0", "xmlschema==4.3.2", "elementpath==5.1.4", "text-unidecode==1.3"];
+/// dependencies, pinned too so that every machine validates with the same code. `.ci/run`
+/// installs the same file into the same place.
+const PYTHON_REQUIREMENTS: &str = include_str!("../requirements.txt");
 
 /// The pain.001.001.09 (`CustomerCreditTransferInitiationV09`) schema, relative to `pydeps`.
 pub const PAIN001_001_09_XSD: &str = "sepaxml/schemas/pain.001.001.09.xsd";
@@ -127,17 +127,22 @@ fn install_python_deps() -> Result<PathBuf> {
         .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
         .args(["--no-input", "--only-binary=:all:", "--target"])
         .arg(&staging)
-        .args(PYTHON_REQUIREMENTS)
+        .args(PYTHON_REQUIREMENTS.split_whitespace())
         .output()
         .context("running python3 -m pip")?;
     if !out.status.success() {
         let _ = fs::remove_dir_all(&staging);
-        bail!("pip could not install {} ({}):\n{}", PYTHON_REQUIREMENTS.join(" "), out.status, text(&out));
+        bail!(
+            "pip could not install {} ({}):\n{}",
+            PYTHON_REQUIREMENTS.trim().replace('\n', " "),
+            out.status,
+            text(&out)
+        );
     }
     if !staging.join(PAIN001_001_09_XSD).is_file() {
         bail!("{} is missing from the installed sepaxml", PAIN001_001_09_XSD);
     }
-    fs::write(staging.join(MARKER), requirements_text())?;
+    fs::write(staging.join(MARKER), PYTHON_REQUIREMENTS)?;
     if pydeps.exists() {
         // Left by other pins, or by an install that did not finish.
         fs::remove_dir_all(&pydeps).with_context(|| format!("removing {}", pydeps.display()))?;
@@ -146,12 +151,8 @@ fn install_python_deps() -> Result<PathBuf> {
     Ok(pydeps)
 }
 
-fn requirements_text() -> String {
-    PYTHON_REQUIREMENTS.join("\n") + "\n"
-}
-
 fn is_ready(pydeps: &Path) -> bool {
-    fs::read_to_string(pydeps.join(MARKER)).is_ok_and(|s| s == requirements_text())
+    fs::read_to_string(pydeps.join(MARKER)).is_ok_and(|s| s == PYTHON_REQUIREMENTS)
 }
 
 /// Python with pip is on every machine here, and `.ci/run` installs it where it is
