@@ -47,6 +47,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use unicode_normalization::{UnicodeNormalization, is_nfd};
 
+use crate::import::parse::{ENROLMENT_COLUMNS, REGISTRY_COLUMNS};
 use crate::model::{Channel, Disability, Household, Month, Sex, Status};
 
 /// What to generate.
@@ -94,29 +95,6 @@ pub struct Summary {
 /// The serial `RRRRRR` has six digits and must be unique in a file.
 pub const MAX_PEOPLE: u64 = 1_000_000;
 
-/// The registry extract's columns, in `formats.md` order.
-pub const REGISTRY_HEADER: [&str; 7] =
-    ["id_number", "full_name", "birth_date", "sex", "residence_province", "residence_commune", "death_date"];
-
-/// The enrolment file's columns, in `formats.md` order.
-pub const ENROLMENT_HEADER: [&str; 15] = [
-    "id_number",
-    "full_name",
-    "birth_date",
-    "program",
-    "province",
-    "household",
-    "disability",
-    "has_pension",
-    "difficult_commune",
-    "statuses",
-    "dependent_children",
-    "channel",
-    "bank_bin",
-    "account_number",
-    "account_name",
-];
-
 /// The programme every generated enrolment belongs to.
 pub const PROGRAM: &str = "social-assistance";
 
@@ -126,8 +104,8 @@ pub fn generate<R: Write, E: Write>(spec: &Spec, registry: R, enrolment: E) -> R
     validate(spec)?;
     let mut registry = csv::Writer::from_writer(registry);
     let mut enrolment = csv::Writer::from_writer(enrolment);
-    registry.write_record(REGISTRY_HEADER).context("writing the registry extract")?;
-    enrolment.write_record(ENROLMENT_HEADER).context("writing the enrolment file")?;
+    registry.write_record(REGISTRY_COLUMNS).context("writing the registry extract")?;
+    enrolment.write_record(ENROLMENT_COLUMNS).context("writing the enrolment file")?;
 
     let mut generator = Generator::new(spec);
     let mut summary = Summary::default();

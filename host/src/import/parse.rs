@@ -535,6 +535,11 @@ fn header_advice(
 }
 
 /// Enough for the widest format; checked below at compile time.
+/// The registry extract's columns, in `formats.md` order.
+pub const REGISTRY_COLUMNS: &[&str] = registry::COLUMNS;
+/// The enrolment file's columns, in `formats.md` order.
+pub const ENROLMENT_COLUMNS: &[&str] = enrolment::COLUMNS;
+
 const MAX_COLUMNS: usize = 16;
 const _: () = assert!(registry::COLUMNS.len() <= MAX_COLUMNS && enrolment::COLUMNS.len() <= MAX_COLUMNS);
 

@@ -93,31 +93,3 @@ pub async fn error_summary(db: &Db, run_id: i64, limit: i64) -> anyhow::Result<V
         .await?
     }))
 }
-
-/// One stored decision, as an auditor reads it.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct StoredDecision {
-    pub beneficiary_id: i64,
-    pub outcome: String,
-    pub amount: i64,
-    pub category: Option<String>,
-    pub verification: String,
-    pub plugin_hash: String,
-    pub input: Option<String>,
-    pub output: Option<String>,
-    pub error: Option<String>,
-    pub fuel: i64,
-}
-
-pub async fn get(db: &Db, run_id: i64, beneficiary_id: i64) -> anyhow::Result<Option<StoredDecision>> {
-    Ok(on_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT beneficiary_id, outcome, amount, category, verification, plugin_hash, input, output, error, fuel \
-             FROM decisions WHERE run_id = $1 AND beneficiary_id = $2",
-        )
-        .bind(run_id)
-        .bind(beneficiary_id)
-        .fetch_optional(pool)
-        .await?
-    }))
-}
