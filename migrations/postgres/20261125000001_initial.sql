@@ -80,6 +80,10 @@ CREATE TABLE decisions (
     PRIMARY KEY (run_id, beneficiary_id)
 );
 
+-- Counts and totals by outcome (run show) and the payable decisions (run
+-- issue) read from this index alone, never the wide rows with their JSON.
+CREATE INDEX decisions_by_outcome ON decisions (run_id, outcome, beneficiary_id, amount);
+
 -- Money that leaves: one row per person, programme and month, ever.
 CREATE TABLE payments (
     id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

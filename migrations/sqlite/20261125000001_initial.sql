@@ -80,6 +80,10 @@ CREATE TABLE decisions (
 -- Not WITHOUT ROWID, unlike registry_people: a decision row (about 1 KB of
 -- JSON) is too wide for one, and each would spill to a 4 KB overflow page.
 
+-- Counts and totals by outcome (run show) and the payable decisions (run
+-- issue) read from this index alone, never the wide rows with their JSON.
+CREATE INDEX decisions_by_outcome ON decisions (run_id, outcome, beneficiary_id, amount);
+
 -- Money that leaves: one row per person, programme and month, ever.
 CREATE TABLE payments (
     id             INTEGER PRIMARY KEY,
