@@ -41,6 +41,7 @@ mod calendar;
 mod decision;
 mod input;
 mod money;
+mod text;
 
 #[doc(hidden)]
 pub mod bindings {
@@ -62,6 +63,7 @@ pub use bindings::exports::ansinh::rules::rules::{
 };
 pub use decision::RuleError;
 pub use money::{Coefficient, Vnd};
+pub use text::{Padded, Piece};
 
 /// A rule plug-in: implement this for a unit struct and pass it to [`export!`].
 pub trait Rules {

@@ -3,6 +3,8 @@
 use core::fmt;
 use core::ops::Mul;
 
+use crate::text::push_digits;
+
 /// An amount in whole Vietnamese đồng (VND has no minor unit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Vnd(pub u64);
@@ -49,20 +51,21 @@ impl Coefficient {
 
     /// As the decree writes it, with a decimal comma: `2,5`, `1,0`.
     pub fn to_vi_string(self) -> String {
-        self.text(b',')
+        let mut text = String::new();
+        self.push_text(&mut text, b',');
+        text
     }
 
     /// At least one decimal, no trailing zeros beyond it.
-    fn text(self, point: u8) -> String {
+    pub(crate) fn push_text(self, out: &mut String, point: u8) {
         let (whole, mut frac, mut places) = (self.0 / 1000, self.0 % 1000, 3);
         while places > 1 && frac.is_multiple_of(10) {
             frac /= 10;
             places -= 1;
         }
-        let mut text = digits(u64::from(whole), 1, None);
-        text.push(char::from(point));
-        text.push_str(&digits(u64::from(frac), places, None));
-        text
+        push_digits(out, u64::from(whole), 1, None);
+        out.push(char::from(point));
+        push_digits(out, u64::from(frac), places, None);
     }
 }
 
@@ -79,7 +82,9 @@ impl Mul<u32> for Coefficient {
 impl fmt::Display for Coefficient {
     /// `2.5`, `1.0`, `1.125`: at least one decimal, no trailing zeros beyond it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text(b'.'))
+        let mut text = String::new();
+        self.push_text(&mut text, b'.');
+        f.write_str(&text)
     }
 }
 
@@ -104,7 +109,8 @@ impl Mul<u32> for Vnd {
 impl Vnd {
     /// As Vietnamese text writes money: `1250000` → `1.250.000 đồng`.
     pub fn to_vi_string(self) -> String {
-        let mut text = group_thousands(self.0, b'.');
+        let mut text = String::new();
+        push_digits(&mut text, self.0, 1, Some(b'.'));
         text.push_str(" đồng");
         text
     }
@@ -113,37 +119,10 @@ impl Vnd {
 impl fmt::Display for Vnd {
     /// `1250000` → `1,250,000 VND`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&group_thousands(self.0, b','))?;
-        f.write_str(" VND")
+        let mut text = String::new();
+        crate::Piece::push_to(self, &mut text);
+        f.write_str(&text)
     }
-}
-
-/// `n` in decimal, at least `min_digits` long (zero-padded), with `separator`
-/// between groups of three if given. Written by hand rather than with
-/// `format!`: it runs in every paid decision, and in a plug-in every wasm
-/// operator is fuel (the national plug-in's cases use 8% less fuel than with
-/// `format!`).
-fn digits(mut n: u64, min_digits: usize, separator: Option<u8>) -> String {
-    let mut buf = [b'0'; 26]; // u64::MAX: 20 digits and 6 separators
-    let mut start = buf.len();
-    let (mut written, mut in_group) = (0, 0);
-    while n > 0 || written < min_digits.max(1) {
-        if let Some(separator) = separator.filter(|_| in_group == 3) {
-            start -= 1;
-            buf[start] = separator;
-            in_group = 0;
-        }
-        start -= 1;
-        buf[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        written += 1;
-        in_group += 1;
-    }
-    buf[start..].iter().map(|&b| char::from(b)).collect()
-}
-
-fn group_thousands(n: u64, separator: u8) -> String {
-    digits(n, 1, Some(separator))
 }
 
 #[cfg(test)]
