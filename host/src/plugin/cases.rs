@@ -109,7 +109,7 @@ pub fn run(plugin: &Plugin, case: &Case) -> Outcome {
     let input = plugin.input(case.period, &case.program, &case.province, case.verified, &case.person.facts());
     let evaluation = plugin.evaluate(&input);
     let decision = match evaluation.result {
-        Ok(decision) => decision,
+        Ok(checked) => checked.output,
         Err(error) => {
             return Outcome {
                 fuel: evaluation.fuel,

@@ -3,7 +3,7 @@
 //! override.
 
 use crate::model::{Channel, Enrolment, Month, Outcome, PersonFacts, RegistryRecord};
-use crate::sandbox::Plugin;
+use crate::sandbox::{CheckedOutput, Plugin};
 use crate::store::beneficiaries::Pending;
 use crate::store::decisions::NewDecision;
 use crate::verify::{self, Verification};
@@ -38,9 +38,9 @@ pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pen
             decision.outcome = Outcome::PluginError;
             decision.error = Some(error.to_string());
         }
-        Ok(output) => {
-            decision.output = Some(output.canonical_json());
-            decision.category = output.category.clone();
+        Ok(CheckedOutput { output, json }) => {
+            decision.output = Some(json);
+            decision.category = output.category;
             decision.outcome = outcome(&verification, output.eligible, pending.enrolment.channel);
             if matches!(decision.outcome, Outcome::Payable | Outcome::NoAccount) {
                 decision.amount = output.amount;

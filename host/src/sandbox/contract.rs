@@ -52,6 +52,14 @@ pub struct DecisionOutput {
     pub explanation: Vec<Explanation>,
 }
 
+/// A checked decision with its canonical JSON, made once: the output limit is
+/// measured on it, and it is what the database stores and an auditor replays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedOutput {
+    pub output: DecisionOutput,
+    pub json: String,
+}
+
 /// Why the host refused a plug-in's output.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OutputError {
@@ -71,7 +79,7 @@ pub enum OutputError {
 
 impl DecisionOutput {
     /// Check a plug-in's raw decision against the contract and the limits.
-    pub(crate) fn validate(d: wit::Decision, max_amount: u64, max_bytes: usize) -> Result<DecisionOutput, OutputError> {
+    pub(crate) fn validate(d: wit::Decision, max_amount: u64, max_bytes: usize) -> Result<CheckedOutput, OutputError> {
         // Measure before anything else: a hostile plug-in may return megabytes.
         let size = d.reasons.iter().map(String::len).sum::<usize>()
             + d.category.as_ref().map_or(0, String::len)
@@ -106,11 +114,11 @@ impl DecisionOutput {
                 .map(|e| Explanation { vi: e.vi, en: e.en, citation: e.citation })
                 .collect(),
         };
-        let size = output.canonical_json().len();
-        if size > max_bytes {
-            return Err(OutputError::TooLarge { size, limit: max_bytes });
+        let json = output.canonical_json();
+        if json.len() > max_bytes {
+            return Err(OutputError::TooLarge { size: json.len(), limit: max_bytes });
         }
-        Ok(output)
+        Ok(CheckedOutput { output, json })
     }
 
     pub fn canonical_json(&self) -> String {

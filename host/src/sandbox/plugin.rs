@@ -10,7 +10,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{ResourceLimiter, Store, Trap};
 
 use super::Limits;
-use super::contract::{self, DecisionInput, DecisionOutput, OutputError, RulePluginPre, wit};
+use super::contract::{self, CheckedOutput, DecisionInput, DecisionOutput, OutputError, RulePluginPre, wit};
 use super::engine::{EPOCH_TICK, Sandbox};
 use crate::model::PersonFacts;
 
@@ -107,7 +107,7 @@ pub struct Description {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Evaluation {
     pub fuel: u64,
-    pub result: Result<DecisionOutput, PluginError>,
+    pub result: Result<CheckedOutput, PluginError>,
 }
 
 /// A checked, compiled plug-in, ready to instantiate.
