@@ -59,3 +59,25 @@ fn a_malformed_case_file_is_named_with_what_was_expected() {
     assert!(said.contains("malformed.yaml"), "{said}");
     assert!(said.contains("period"), "{said}");
 }
+
+#[test]
+fn inspect_shows_what_the_plugin_is_and_reads() {
+    let path = national_plugin();
+    let bytes = std::fs::read(&path).unwrap();
+    let out = stdout(&ok(ansinh().args(["plugin", "inspect"]).arg(&path)));
+    assert!(out.starts_with("national-social-assistance 0.1.0\n"), "{out}");
+    assert!(out.contains("  contract  ansinh:rules/rules@0.1.0\n"), "{out}");
+    assert!(out.contains("  scope     national\n"), "{out}");
+    assert!(out.contains("  programs  social-assistance\n"), "{out}");
+    // Least data: the national rules read no residence, sex or name.
+    let reads = out.lines().find_map(|l| l.strip_prefix("  reads     ")).expect("a reads line");
+    assert!(reads.contains("birth-date") && reads.contains("household"), "{reads}");
+    assert!(!reads.contains("sex") && !reads.contains("residence"), "{reads}");
+    assert!(out.contains(&format!("  sha256    {}\n", ansinh::sandbox::PluginHash::of(&bytes))), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("bogus.wasm");
+    std::fs::write(&bogus, b"not wasm at all").unwrap();
+    let said = fails(ansinh().args(["plugin", "inspect"]).arg(&bogus));
+    assert!(said.contains("bogus.wasm") && said.contains("not a WebAssembly file"), "{said}");
+}

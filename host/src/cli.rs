@@ -51,6 +51,11 @@ pub enum PluginCommand {
         /// The plug-in crate's folder (with its Cargo.toml).
         dir: PathBuf,
     },
+    /// Print a plug-in component's description, the person fields it reads, its size and sha256.
+    Inspect {
+        /// The plug-in component (.wasm).
+        plugin: PathBuf,
+    },
     /// Run YAML test cases (formats.md) through the real sandbox; fails if any case fails.
     Test {
         /// The plug-in component (.wasm) to test.
@@ -131,6 +136,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin(PluginCommand::Test { plugin, cases }) => plugin_test(&global, &plugin, &cases),
+        Command::Plugin(PluginCommand::Inspect { plugin }) => plugin_inspect(&global, &plugin),
         Command::Registry(ImportCommand::Import { file }) => {
             let app = App::connect(&global).await?;
             let done = import::registry(&app.db, &file, &byte_progress(&file)).await?;
@@ -196,10 +202,33 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-fn plugin_test(global: &Settings, plugin: &Path, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(plugin).with_context(|| format!("reading the plug-in {}", plugin.display()))?;
+/// Read and load a plug-in component; errors name the file.
+fn load_plugin(global: &Settings, path: &Path) -> anyhow::Result<(Vec<u8>, std::sync::Arc<crate::sandbox::Plugin>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading the plug-in {}", path.display()))?;
     let sandbox = App::sandbox(global)?;
-    let plugin = sandbox.load(&bytes).with_context(|| format!("loading the plug-in {}", plugin.display()))?;
+    let plugin = sandbox.load(&bytes).with_context(|| format!("loading the plug-in {}", path.display()))?;
+    Ok((bytes, plugin))
+}
+
+fn plugin_inspect(global: &Settings, path: &Path) -> anyhow::Result<ExitCode> {
+    let (bytes, plugin) = load_plugin(global, path)?;
+    let d = plugin.description();
+    let scope = match &d.province {
+        None => "national".to_owned(),
+        Some(code) => format!("province {code} {}", crate::identity::provinces::name(code).unwrap_or("(unknown code)")),
+    };
+    println!("{} {}", d.name, d.version);
+    println!("  contract  {}", crate::sandbox::CONTRACT);
+    println!("  scope     {scope}");
+    println!("  programs  {}", d.programs.join(", "));
+    println!("  reads     {}", d.reads.join(", "));
+    println!("  size      {} bytes", run::report::group(bytes.len() as i64));
+    println!("  sha256    {}", plugin.hash());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plugin_test(global: &Settings, plugin: &Path, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let (_, plugin) = load_plugin(global, plugin)?;
     let (mut passed, mut failed) = (0, 0);
     for file in files {
         for (index, case) in cases::load(file)?.iter().enumerate() {
