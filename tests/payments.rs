@@ -92,6 +92,7 @@ fn bad_rows_refuse_the_whole_file(backend: Backend) {
     let said = fails(&mut import());
     assert!(said.contains("registry.csv: 2 bad rows; nothing was imported"), "{said}");
     assert!(said.contains("field `id_number`"), "{said}");
+    assert!(!said.contains("00104012345"), "a bad ID number is still someone's: shown masked\n{said}");
     assert!(said.contains("field `birth_date`"), "{said}");
     assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_people"), 0, "a refused file must leave nothing behind");
 
