@@ -15,17 +15,25 @@ use ansinh::sandbox::{Limits, PluginError, Sandbox};
 use chrono::NaiveDate;
 use support::{Backend, TestDb, ansinh, fails, hostile_plugin, national_plugin, ok, outcome_count, scalar, stdout};
 
-/// One person per behaviour of the hostile plug-in, and two sound ones.
+/// One person per behaviour of the hostile plug-in, and sound ones between.
 /// (dependent_children, what the run must record)
-const PEOPLE: [(u32, &str); 8] = [
-    (0, "payable"),
+const PEOPLE: [(u32, &str); 14] = [
+    (0, "payable 100000"),
     (1, "used up its fuel budget of 20000000 units"),
     (2, "tried to grow its memory beyond the limit of 16777216 bytes"),
     (3, "trapped on `unreachable`: a Rust plug-in panicked"),
     (4, "accessed memory out of bounds (runaway recursion past its own stack"),
     (5, "returned an invalid decision: not eligible but amount 1 (expected 0)"),
-    (6, "refused to decide: refuses on purpose"),
-    (0, "payable"),
+    (6, "returned an invalid decision: output is 1048597 bytes, above the limit of 16384"), // with its category
+    (7, "returned an invalid decision: output is 100000 bytes, above the limit of 16384"),
+    (8, "returned an invalid decision: amount 18446744073709551615 is above the limit of 100000000"),
+    (9, "returned an invalid decision: category \"Không phải mã\" is not a code"),
+    // A global counter in the plug-in: with a fresh instance per decision it is
+    // 1 at every call, so both are paid 101,000.
+    (10, "payable 101000"),
+    (11, "refused to decide: refuses on purpose"),
+    (10, "payable 101000"),
+    (0, "payable 100000"),
 ];
 
 /// Registry and enrolment CSV (formats.md) for [`PEOPLE`], all in Hà Nội (001),
@@ -40,7 +48,10 @@ fn write_population(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     for (i, (children, _)) in PEOPLE.iter().enumerate() {
         // 001 (Hà Nội), 0 (male, born 1900-1999), 40 (1940), six digits.
         let id = format!("001040{:06}", 100_001 + i);
-        let name = format!("Nguyễn Văn {}", ["An", "Bình", "Cường", "Dũng", "Đức", "Giang", "Hải", "Khoa"][i]);
+        let given = [
+            "An", "Bình", "Cường", "Dũng", "Đức", "Giang", "Hải", "Khoa", "Lâm", "Minh", "Nam", "Phúc", "Quang", "Sơn",
+        ];
+        let name = format!("Nguyễn Văn {}", given[i]);
         registry.push_str(&format!("{id},{name},1940-05-12,male,001,,\n"));
         enrolment.push_str(&format!(
             "{id},{name},1940-05-12,social-assistance,001,none,none,false,false,,{children},bank,970436,00110000{i:05},\
@@ -73,9 +84,9 @@ fn hostile_run_is_contained(backend: Backend) {
 
     // The run completes: every person has a decision, the sound ones are payable.
     let report = stdout(&ok(cli().args(["run", "evaluate", &run])));
-    assert_eq!(outcome_count(&report, "payable"), 2, "{report}");
-    assert_eq!(outcome_count(&report, "plug-in error"), 6, "{report}");
-    assert_eq!(outcome_count(&report, "total"), 8, "{report}");
+    assert_eq!(outcome_count(&report, "payable"), 4, "{report}");
+    assert_eq!(outcome_count(&report, "plug-in error"), 10, "{report}");
+    assert_eq!(outcome_count(&report, "total"), 14, "{report}");
 
     // Each misbehaviour is stored against its own person, with a specific message.
     for (i, (_, expected)) in PEOPLE.iter().enumerate() {
@@ -86,19 +97,19 @@ fn hostile_run_is_contained(backend: Backend) {
     // A runaway used its whole budget, and the fuel is recorded.
     assert_eq!(scalar(&db.url, "SELECT MAX(fuel) FROM decisions"), Limits::default().fuel as i64);
 
-    // And the run goes on to pay the two sound decisions.
+    // And the run goes on to pay the sound decisions.
     let issued = stdout(&ok(cli()
         .args(["run", "issue", &run, "--payer-name", "KHO BAC", "--payer-account", "1", "--payer-bin", "970415"])
         .arg("--outbox")
         .arg(dir.path().join("outbox"))));
-    assert!(issued.contains("Issued 2 payments, 200,000 VND in all."), "{issued}");
+    assert!(issued.contains("Issued 4 payments, 402,000 VND in all."), "{issued}");
 }
 
-/// `payable`, or the stored plug-in error, of one person's decision.
+/// `payable AMOUNT`, or the stored plug-in error, of one person's decision.
 fn decision_of(url: &str, id_number: &str) -> String {
     use ansinh::store::Db;
     let query = format!(
-        "SELECT CASE WHEN d.outcome = 'payable' THEN 'payable' ELSE COALESCE(d.error, d.outcome) END \
+        "SELECT CASE WHEN d.outcome = 'payable' THEN 'payable ' || d.amount ELSE COALESCE(d.error, d.outcome) END \
          FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id WHERE b.id_number = '{id_number}'"
     );
     support::sql(url, move |db| {

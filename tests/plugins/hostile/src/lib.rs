@@ -13,9 +13,19 @@
 //! | 3 | panics |
 //! | 4 | recurses without end |
 //! | 5 | returns an amount while not eligible |
+//! | 6 | returns a 1 MiB explanation |
+//! | 7 | returns 100,000 reason codes |
+//! | 8 | returns an absurd amount (`u64::MAX`) |
+//! | 9 | returns a category that is not a code |
+//! | 10 | counts its calls in a global: paid 100,000 + 1,000 × calls, so state kept across decisions would show |
 //! | other | refuses to decide (`Err`) |
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use ansinh_sdk::*;
+
+/// Calls of `evaluate` in this instance: always 1 if every decision gets a fresh one.
+static CALLS: AtomicU64 = AtomicU64::new(0);
 
 pub struct Hostile;
 
@@ -40,6 +50,14 @@ impl Rules for Hostile {
             3 => panic!("hostile plug-in panics on purpose"),
             4 => Ok(Decision::eligible(Vnd(recurse(input.period.year.into())), "elderly_80_no_pension")),
             5 => Ok(Decision { amount: 1, ..Decision::not_eligible("lies") }),
+            6 => Ok(Decision::eligible(Vnd(100_000), "elderly_80_no_pension").explain(&"x".repeat(1 << 20), "", "")),
+            7 => Ok(Decision { reasons: vec!["x".into(); 100_000], ..Decision::not_eligible("many") }),
+            8 => Ok(Decision { amount: u64::MAX, ..Decision::eligible(Vnd(1), "elderly_80_no_pension") }),
+            9 => Ok(Decision::eligible(Vnd(100_000), "Không phải mã")),
+            10 => {
+                let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+                Ok(Decision::eligible(Vnd(100_000 + 1_000 * calls), "elderly_80_no_pension"))
+            }
             _ => Err(RuleError::Other("refuses on purpose".into())),
         }
     }
