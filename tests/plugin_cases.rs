@@ -81,3 +81,22 @@ fn inspect_shows_what_the_plugin_is_and_reads() {
     let said = fails(ansinh().args(["plugin", "inspect"]).arg(&bogus));
     assert!(said.contains("bogus.wasm") && said.contains("not a WebAssembly file"), "{said}");
 }
+
+#[test]
+fn explain_shows_each_decision_with_its_legal_basis() {
+    let cases = workspace().join("plugins/national-social-assistance/cases.yaml");
+    let out =
+        stdout(&ok(ansinh().args(["plugin", "test", "--explain", "--plugin"]).arg(national_plugin()).arg(&cases)));
+    // Every case is followed by its verdict, and every explanation line cites its basis.
+    let verdicts = out.lines().filter(|l| l.trim_start().starts_with("→ ")).count();
+    let cases_run = out.lines().filter(|l| l.starts_with("ok ") || l.starts_with("FAIL ")).count();
+    assert_eq!(verdicts, cases_run, "{out}");
+    assert!(out.contains("→ eligible, 500,000 VND, elderly_80_no_pension"), "{out}");
+    assert!(out.contains("vi: Tuổi tính đến ngày 01/09/2024: "), "{out}");
+    let citations: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with('[')).collect();
+    assert!(!citations.is_empty());
+    assert!(
+        citations.iter().all(|c| c.contains("Decree") || c.contains("Decision") || c.contains("platform")),
+        "{out}"
+    );
+}

@@ -64,6 +64,9 @@ pub enum PluginCommand {
         /// One or more YAML files of cases.
         #[arg(required = true)]
         cases: Vec<PathBuf>,
+        /// Also print each decision's explanation lines (Vietnamese, English, legal basis).
+        #[arg(long)]
+        explain: bool,
     },
 }
 
@@ -135,7 +138,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", path.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plugin(PluginCommand::Test { plugin, cases }) => plugin_test(&global, &plugin, &cases),
+        Command::Plugin(PluginCommand::Test { plugin, cases, explain }) => {
+            plugin_test(&global, &plugin, &cases, explain)
+        }
         Command::Plugin(PluginCommand::Inspect { plugin }) => plugin_inspect(&global, &plugin),
         Command::Registry(ImportCommand::Import { file }) => {
             let app = App::connect(&global).await?;
@@ -227,7 +232,7 @@ fn plugin_inspect(global: &Settings, path: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn plugin_test(global: &Settings, plugin: &Path, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+fn plugin_test(global: &Settings, plugin: &Path, files: &[PathBuf], explain: bool) -> anyhow::Result<ExitCode> {
     let (_, plugin) = load_plugin(global, plugin)?;
     let (mut passed, mut failed) = (0, 0);
     for file in files {
@@ -243,6 +248,9 @@ fn plugin_test(global: &Settings, plugin: &Path, files: &[PathBuf]) -> anyhow::R
                     println!("        {problem}");
                 }
             }
+            if explain && let Some(decision) = &outcome.decision {
+                print_explanation(decision);
+            }
         }
     }
     if passed + failed == 0 {
@@ -250,6 +258,19 @@ fn plugin_test(global: &Settings, plugin: &Path, files: &[PathBuf]) -> anyhow::R
     }
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_explanation(decision: &crate::sandbox::DecisionOutput) {
+    let verdict = match &decision.category {
+        Some(category) if decision.eligible => {
+            format!("eligible, {} VND, {category}", run::report::group(decision.amount as i64))
+        }
+        _ => format!("not eligible ({})", decision.reasons.join(", ")),
+    };
+    println!("        → {verdict}");
+    for line in &decision.explanation {
+        println!("          vi: {}\n          en: {}\n          [{}]", line.vi, line.en, line.citation);
+    }
 }
 
 /// A progress bar over a file's bytes (hidden when stderr is not a terminal).
