@@ -92,7 +92,9 @@ pub const READS: [PersonField; 8] = [
     PersonField::DependentChildren,
 ];
 
-/// A national standard level (mức chuẩn trợ giúp xã hội) and the first month it applies.
+/// A standard level (mức chuẩn trợ giúp xã hội) and the first month it applies:
+/// the nation's, or a province's higher one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StandardLevel {
     pub from: Month,
     pub amount: Vnd,
@@ -341,9 +343,9 @@ fn k8_adult_hiv_poor(f: &Facts) -> Option<Coefficient> {
     (f.hiv && f.poor() && !f.child() && !f.has_pension).then_some(K1_5)
 }
 
-/// The national standard level of the paid month.
-pub fn standard_level(period: Month) -> Result<&'static StandardLevel, RuleError> {
-    STANDARD_LEVELS.iter().rev().find(|level| period >= level.from).ok_or_else(|| {
+/// The standard level of the paid month in `levels` (oldest first).
+pub fn standard_level(levels: &[StandardLevel], period: Month) -> Result<&StandardLevel, RuleError> {
+    levels.iter().rev().find(|level| period >= level.from).ok_or_else(|| {
         RuleError::Other(format!(
             "no national standard level is known for {}: Decree 20/2021/ND-CP applies from 2021-07",
             ym(period)
@@ -378,29 +380,36 @@ impl Rules for NationalSocialAssistance {
     }
 
     fn evaluate(input: &Input) -> Result<Decision, RuleError> {
-        if input.program != PROGRAM {
-            return Err(RuleError::Other(format!(
-                "national-social-assistance decides only the programme `{PROGRAM}`, not `{}`",
-                input.program
-            )));
-        }
-        let level = standard_level(input.period)?;
-        if !input.verdict.verified {
-            return Ok(not_verified());
-        }
-        if input.died_before_period()? {
-            return Ok(deceased());
-        }
-        if input.person.birth_date()?.month_of() > input.period {
-            return Ok(not_born());
-        }
-        let facts = Facts::read(input)?;
-        let all = applicable(&facts, level.amount);
-        Ok(match highest(&all) {
-            Some(best) => paid(&facts, level, best, &all),
-            None => no_category(&facts),
-        })
+        decide(&STANDARD_LEVELS, input)
     }
+}
+
+/// The national rules with a table of standard levels, oldest first: the
+/// nation's ([`STANDARD_LEVELS`]), or a province's that raises it. A province
+/// plug-in reuses the rules by calling this with its own table.
+pub fn decide(levels: &[StandardLevel], input: &Input) -> Result<Decision, RuleError> {
+    if input.program != PROGRAM {
+        return Err(RuleError::Other(format!(
+            "the social-assistance rules decide only the programme `{PROGRAM}`, not `{}`",
+            input.program
+        )));
+    }
+    let level = standard_level(levels, input.period)?;
+    if !input.verdict.verified {
+        return Ok(not_verified());
+    }
+    if input.died_before_period()? {
+        return Ok(deceased());
+    }
+    if input.person.birth_date()?.month_of() > input.period {
+        return Ok(not_born());
+    }
+    let facts = Facts::read(input)?;
+    let all = applicable(&facts, level.amount);
+    Ok(match highest(&all) {
+        Some(best) => paid(&facts, level, best, &all),
+        None => no_category(&facts),
+    })
 }
 
 /// The single highest monthly amount (Art. 6); on a tie, the first listed in [`CATEGORIES`].
@@ -498,6 +507,8 @@ fn ym(month: Month) -> String {
     text!(month)
 }
 
+// Left out when a province plug-in links these rules as a library (it exports its own).
+#[cfg(feature = "plugin")]
 ansinh_sdk::export!(NationalSocialAssistance);
 
 #[cfg(test)]
@@ -575,11 +586,11 @@ mod tests {
 
     #[test]
     fn standard_level_changes_in_2024_07_and_not_in_2026_07() {
-        assert_eq!(standard_level(Month::new(2021, 7)).unwrap().amount, Vnd(360_000));
-        assert_eq!(standard_level(Month::new(2024, 6)).unwrap().amount, Vnd(360_000));
-        assert_eq!(standard_level(Month::new(2024, 7)).unwrap().amount, Vnd(500_000));
+        assert_eq!(standard_level(&STANDARD_LEVELS, Month::new(2021, 7)).unwrap().amount, Vnd(360_000));
+        assert_eq!(standard_level(&STANDARD_LEVELS, Month::new(2024, 6)).unwrap().amount, Vnd(360_000));
+        assert_eq!(standard_level(&STANDARD_LEVELS, Month::new(2024, 7)).unwrap().amount, Vnd(500_000));
         // 540,000 from 2026-07 is [unverified]: not encoded.
-        assert_eq!(standard_level(Month::new(2026, 7)).unwrap().amount, Vnd(500_000));
+        assert_eq!(standard_level(&STANDARD_LEVELS, Month::new(2026, 7)).unwrap().amount, Vnd(500_000));
     }
 
     #[test]
