@@ -100,3 +100,24 @@ fn explain_shows_each_decision_with_its_legal_basis() {
         "{out}"
     );
 }
+
+#[test]
+fn hanoi_plugin_reuses_the_national_rules_at_the_city_level() {
+    // Resolution 63/2025/NQ-HDND of Ha Noi: 650,000 from 2026-01; the rest is Decree 20/2021/ND-CP.
+    let plugin = support::hanoi_plugin();
+    let cases = workspace().join("plugins/hanoi-social-assistance/cases.yaml");
+    let out = stdout(&ok(ansinh().args(["plugin", "test", "--plugin"]).arg(&plugin).arg(&cases)));
+    assert!(out.ends_with(" passed, 0 failed\n"), "{out}");
+    let inspected = stdout(&ok(ansinh().args(["plugin", "inspect"]).arg(&plugin)));
+    assert!(inspected.contains("  scope     province 001 Hà Nội\n"), "{inspected}");
+
+    // A province's plug-in is refused for another province's run.
+    let db = support::TestDb::new(support::Backend::Sqlite);
+    let said = fails(
+        ansinh()
+            .args(["--database-url", &db.url, "run", "create", "--program", "social-assistance"])
+            .args(["--province", "031", "--period", "2026-01", "--plugin"])
+            .arg(&plugin),
+    );
+    assert!(said.contains("is for province 001, not 031"), "{said}");
+}

@@ -67,6 +67,11 @@ pub fn national_plugin() -> PathBuf {
     build("plugins/national-social-assistance", &BUILT)
 }
 
+pub fn hanoi_plugin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    build("plugins/hanoi-social-assistance", &BUILT)
+}
+
 pub fn hostile_plugin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     build("tests/plugins/hostile", &BUILT)
