@@ -101,15 +101,21 @@ fn explain_shows_each_decision_with_its_legal_basis() {
     );
 }
 
-#[test]
-fn hanoi_plugin_reuses_the_national_rules_at_the_city_level() {
-    // Resolution 63/2025/NQ-HDND of Ha Noi: 650,000 from 2026-01; the rest is Decree 20/2021/ND-CP.
-    let plugin = support::hanoi_plugin();
-    let cases = workspace().join("plugins/hanoi-social-assistance/cases.yaml");
+/// A province plug-in passes its own cases and says which province it serves.
+fn province_plugin_passes_its_cases(dir: &str, scope: &str) -> std::path::PathBuf {
+    let plugin = support::plugin(dir);
+    let cases = workspace().join(dir).join("cases.yaml");
     let out = stdout(&ok(ansinh().args(["plugin", "test", "--plugin"]).arg(&plugin).arg(&cases)));
     assert!(out.ends_with(" passed, 0 failed\n"), "{out}");
     let inspected = stdout(&ok(ansinh().args(["plugin", "inspect"]).arg(&plugin)));
-    assert!(inspected.contains("  scope     province 001 Hà Nội\n"), "{inspected}");
+    assert!(inspected.contains(&format!("  scope     {scope}\n")), "{inspected}");
+    plugin
+}
+
+#[test]
+fn hanoi_plugin_reuses_the_national_rules_at_the_city_level() {
+    // Resolution 63/2025/NQ-HDND of Ha Noi: 650,000 from 2026-01; the rest is Decree 20/2021/ND-CP.
+    let plugin = province_plugin_passes_its_cases("plugins/hanoi-social-assistance", "province 001 Hà Nội");
 
     // A province's plug-in is refused for another province's run.
     let db = support::TestDb::new(support::Backend::Sqlite);
@@ -120,4 +126,14 @@ fn hanoi_plugin_reuses_the_national_rules_at_the_city_level() {
             .arg(&plugin),
     );
     assert!(said.contains("is for province 001, not 031"), "{said}");
+}
+
+#[test]
+fn haiphong_plugin_pays_former_hai_duong_residents_at_their_level() {
+    // Hai Phong 700,000 from 2026-01; Resolution 07/NQ-HDND of Hai Duong 550,000 from 2024-08
+    // until the merger of 2025-07-01; Decree 20/2021/ND-CP for the rest.
+    let plugin = province_plugin_passes_its_cases("plugins/haiphong-social-assistance", "province 031 Hải Phòng");
+    // It reads the residence (to pick the level), which the national rules do not.
+    let inspected = stdout(&ok(ansinh().args(["plugin", "inspect"]).arg(&plugin)));
+    assert!(inspected.contains("residence-province"), "{inspected}");
 }

@@ -5,9 +5,10 @@
 
 pub mod xsd;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The workspace root (the folder with Cargo.lock).
@@ -50,31 +51,27 @@ pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Build a plug-in crate of the workspace with `ansinh plugin build`, once per
-/// test process.
-fn build(dir: &str, slot: &'static OnceLock<PathBuf>) -> PathBuf {
-    slot.get_or_init(|| {
-        let out = ok(ansinh().arg("plugin").arg("build").arg(workspace().join(dir)));
-        let path = PathBuf::from(stdout(&out).lines().last().expect("plugin build prints the path").trim());
-        assert!(path.is_file(), "{} was not built", path.display());
-        path
-    })
-    .clone()
+/// Build a plug-in crate of the workspace (its folder, e.g. `plugins/x`) with
+/// `ansinh plugin build`, once per test process; the component's path.
+pub fn plugin(dir: &str) -> PathBuf {
+    static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(path) = built.get(dir) {
+        return path.clone();
+    }
+    let out = ok(ansinh().arg("plugin").arg("build").arg(workspace().join(dir)));
+    let path = PathBuf::from(stdout(&out).lines().last().expect("plugin build prints the path").trim());
+    assert!(path.is_file(), "{} was not built", path.display());
+    built.insert(dir.to_owned(), path.clone());
+    path
 }
 
 pub fn national_plugin() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    build("plugins/national-social-assistance", &BUILT)
-}
-
-pub fn hanoi_plugin() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    build("plugins/hanoi-social-assistance", &BUILT)
+    plugin("plugins/national-social-assistance")
 }
 
 pub fn hostile_plugin() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    build("tests/plugins/hostile", &BUILT)
+    plugin("tests/plugins/hostile")
 }
 
 /// A fresh, empty database on one backend, removed when dropped.
