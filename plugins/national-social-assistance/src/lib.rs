@@ -346,9 +346,10 @@ fn k8_adult_hiv_poor(f: &Facts) -> Option<Coefficient> {
 /// The standard level of the paid month in `levels` (oldest first).
 pub fn standard_level(levels: &[StandardLevel], period: Month) -> Result<&StandardLevel, RuleError> {
     levels.iter().rev().find(|level| period >= level.from).ok_or_else(|| {
-        RuleError::Other(format!(
-            "no national standard level is known for {}: Decree 20/2021/ND-CP applies from 2021-07",
-            ym(period)
+        RuleError::Other(text!(
+            "no national standard level is known for ",
+            period,
+            ": Decree 20/2021/ND-CP applies from 2021-07"
         ))
     })
 }
@@ -500,11 +501,6 @@ fn no_category(facts: &Facts) -> Decision {
         "Not in any category of monthly social assistance.",
         "Decree 20/2021/ND-CP, Art. 5",
     )
-}
-
-/// `2024-09`.
-fn ym(month: Month) -> String {
-    text!(month)
 }
 
 // Left out when a province plug-in links these rules as a library (it exports its own).
