@@ -137,3 +137,27 @@ fn haiphong_plugin_pays_former_hai_duong_residents_at_their_level() {
     let inspected = stdout(&ok(ansinh().args(["plugin", "inspect"]).arg(&plugin)));
     assert!(inspected.contains("residence-province"), "{inspected}");
 }
+
+#[test]
+fn social_pension_plugin_pays_only_when_social_assistance_pays_less() {
+    // Decree 176/2025/ND-CP from 2025-07; the higher of it and social assistance
+    // (Decree 20/2021/ND-CP, the national rules linked as a library), not both.
+    let plugin = support::plugin("plugins/social-pension");
+    let cases = workspace().join("plugins/social-pension/cases.yaml");
+    let out = stdout(&ok(ansinh().args(["plugin", "test", "--plugin"]).arg(&plugin).arg(&cases)));
+    let last = out.lines().last().unwrap();
+    let passed: u32 = last.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(passed >= 20, "the issue asks for at least 20 cases: {last}");
+    assert_eq!(last, format!("{passed} passed, 0 failed"));
+    let inspected = stdout(&ok(ansinh().args(["plugin", "inspect"]).arg(&plugin)));
+    assert!(inspected.contains("  scope     national\n"), "{inspected}");
+    assert!(inspected.contains("  programs  social-pension\n"), "{inspected}");
+
+    // The comparison is explained with both amounts and the category, in both languages.
+    let out = stdout(&ok(ansinh().args(["plugin", "test", "--explain", "--plugin"]).arg(&plugin).arg(&cases)));
+    assert!(out.contains("→ not eligible (paid_by_social_assistance)"), "{out}");
+    assert!(out.contains("1,000,000 VND, above the social pension of 500,000 VND"), "{out}");
+    assert!(out.contains("1.000.000 đồng, cao hơn mức trợ cấp hưu trí xã hội 500.000 đồng"), "{out}");
+    assert!(out.contains("equal to the social pension of 500,000 VND"), "{out}");
+    assert!(out.contains("→ eligible, 500,000 VND, social_pension_75"), "{out}");
+}
