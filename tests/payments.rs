@@ -5,7 +5,7 @@ mod support;
 
 use ansinh::run::report::group;
 
-use support::{Backend, TestDb, ansinh, execute, fails, national_plugin, ok, outcome_count, scalar, stdout};
+use support::{Backend, TestDb, ansinh, execute, fails, ok, outcome_count, scalar, stdout};
 
 const PAYER: [&str; 6] =
     ["--payer-name", "KHO BAC NHA NUOC HA NOI", "--payer-account", "3711000000001", "--payer-bin", "970415"];
@@ -25,10 +25,16 @@ fn a_person_is_paid_once_per_program_and_month(backend: Backend) {
 
     // Run 2: the same programme, province and month, by the same rules.
     let run = |period: &str| {
-        let created = ok(cli()
-            .args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", period])
-            .arg("--plugin")
-            .arg(national_plugin()));
+        let created = ok(cli().args([
+            "run",
+            "create",
+            "--program",
+            "social-assistance",
+            "--province",
+            "001",
+            "--period",
+            period,
+        ]));
         let id = stdout(&created).trim().to_owned();
         let evaluated = stdout(&ok(cli().args(["run", "evaluate", &id])));
         let issued =

@@ -7,7 +7,7 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{Backend, TestDb, ansinh, national_plugin, ok, scalar, stdout};
+use support::{Backend, TestDb, ansinh, ok, scalar, stdout};
 
 const PEOPLE: u64 = 6000;
 
@@ -25,10 +25,9 @@ fn prepared(db: &TestDb, dir: &Path) -> String {
     };
     ok(cli().args(["registry", "import"]).arg(&registry));
     ok(cli().args(["beneficiaries", "import"]).arg(&enrolment));
-    let created = ok(cli()
-        .args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", "2024-09"])
-        .arg("--plugin")
-        .arg(national_plugin()));
+    support::release_national(&db.url);
+    let created =
+        ok(cli().args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", "2024-09"]));
     stdout(&created).trim().to_owned()
 }
 

@@ -76,10 +76,10 @@ fn hostile_run_is_contained(backend: Backend) {
     ok(cli().args(["registry", "import"]).arg(&registry));
     ok(cli().args(["beneficiaries", "import"]).arg(&enrolment));
     let hostile = hostile_plugin();
-    let created = ok(cli()
-        .args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", "2024-09"])
-        .arg("--plugin")
-        .arg(&hostile));
+    let cases = support::workspace().join("tests/plugins/hostile/cases.yaml");
+    support::release(&db.url, &hostile, &cases, "national", "2024-09");
+    let created =
+        ok(cli().args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", "2024-09"]));
     let run = stdout(&created).trim().to_owned();
 
     // The run completes: every person has a decision, the sound ones are payable.
@@ -174,19 +174,26 @@ fn a_refused_plugin_names_the_file_and_the_rest_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let wasi = dir.path().join("reads-the-clock.wasm");
     std::fs::write(&wasi, wat::parse_str(IMPORTS_WASI_CLOCK).unwrap()).unwrap();
-    let create = |plugin: &Path| {
-        let mut cmd = ansinh();
-        cmd.args(["--database-url", &db.url, "run", "create", "--program", "social-assistance"]);
-        cmd.args(["--province", "001", "--period", "2024-09", "--plugin"]).arg(plugin);
-        cmd
-    };
-    let msg = fails(&mut create(&wasi));
-    assert!(msg.contains("refusing the plug-in") && msg.contains("reads-the-clock.wasm"), "{msg}");
+    let cases = support::workspace().join("plugins/national-social-assistance/cases.yaml");
+    let msg = fails(
+        ansinh()
+            .args(["--database-url", &db.url, "--as", "author", "plugin", "upload"])
+            .arg(&wasi)
+            .arg("--cases")
+            .arg(&cases),
+    );
+    assert!(msg.contains("uploading") && msg.contains("reads-the-clock.wasm"), "{msg}");
     assert!(msg.contains("wasi:clocks/wall-clock"), "{msg}");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM runs"), 0, "a refused plug-in must not make a run");
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM releases"), 0, "a refused plug-in must not make a release");
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM plugins"), 0);
 
-    let out = ok(&mut create(&national_plugin()));
-    assert_eq!(stdout(&out).trim(), "1");
+    support::release_national(&db.url);
+    let create = ansinh()
+        .args(["--database-url", &db.url, "run", "create", "--program", "social-assistance"])
+        .args(["--province", "001", "--period", "2024-09"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&create.stdout).trim(), "1");
 }
 
 /// A living person of Hà Nội with every fact given, as a run would give them.

@@ -1,15 +1,16 @@
 //! The application: settings, the database and the sandbox, built in one place
 //! for every front end (the CLI now, the HTTP API later).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 
 use crate::identity::provinces;
 use crate::model::Month;
+use crate::release;
 use crate::sandbox::{Limits, Sandbox};
-use crate::store::{Db, plugins, runs};
+use crate::store::{Db, runs};
 
 /// Settings, from flags or the environment.
 #[derive(Args, Debug, Clone)]
@@ -24,6 +25,9 @@ pub struct Settings {
     /// Where compiled plug-ins are cached (default: ~/.cache/ansinh).
     #[arg(long, global = true, env = "ANSINH_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Who is acting, recorded with every step that changes state (until accounts exist).
+    #[arg(long = "as", value_name = "NAME", global = true, env = "ANSINH_USER")]
+    pub acting_as: Option<String>,
 }
 
 pub struct App {
@@ -50,22 +54,15 @@ impl App {
         Sandbox::new(Limits::default(), cache)
     }
 
-    /// Create a run decided by the plug-in at `plugin_path`, after checking that
-    /// the plug-in loads and serves this programme and province.
-    pub async fn create_run(
-        &self,
-        program: &str,
-        province: &str,
-        period: Month,
-        plugin_path: &Path,
-    ) -> anyhow::Result<i64> {
+    /// Create a run decided by the release in force for this programme,
+    /// province and month (the host's choice), after checking its signature
+    /// and that its plug-in serves them.
+    pub async fn create_run(&self, program: &str, province: &str, period: Month) -> anyhow::Result<i64> {
         if !provinces::is_known(province) {
             bail!("--province {province:?}: expected a 3-digit province code of identity.md, e.g. 001 for Hà Nội");
         }
-        let bytes =
-            std::fs::read(plugin_path).with_context(|| format!("reading the plug-in {}", plugin_path.display()))?;
-        let plugin =
-            self.sandbox.load(&bytes).with_context(|| format!("refusing the plug-in {}", plugin_path.display()))?;
+        let release = release::in_force(&self.db, program, province, period).await?;
+        let plugin = release::load(&self.db, &self.sandbox, &release).await?;
         let d = plugin.description();
         if !d.programs.iter().any(|p| p == program) {
             bail!("the plug-in {} {} serves {:?}, not the programme {program:?}", d.name, d.version, d.programs);
@@ -73,7 +70,15 @@ impl App {
         if let Some(own) = d.province.as_deref().filter(|own| *own != province) {
             bail!("the plug-in {} {} is for province {own}, not {province}", d.name, d.version);
         }
-        plugins::store(&self.db, &plugin, &bytes).await?;
-        runs::create(&self.db, program, province, period, plugin.hash()).await
+        runs::create(&self.db, program, province, period, plugin.hash(), release.id).await
+    }
+
+    /// The acting person: every command that changes state records who acted.
+    pub fn actor(settings: &Settings) -> anyhow::Result<&str> {
+        settings
+            .acting_as
+            .as_deref()
+            .filter(|name| !name.trim().is_empty())
+            .ok_or_else(|| anyhow::anyhow!("this command records who acted: give --as NAME, or set ANSINH_USER"))
     }
 }

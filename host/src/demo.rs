@@ -17,7 +17,9 @@ use crate::model::{Month, Outcome};
 use crate::payment::Payer;
 use crate::payment::outbox::Outbox;
 use crate::plugin::build;
+use crate::release::{self, keys};
 use crate::run::{self, report::group};
+use crate::store::{self, releases};
 use crate::{import, synthetic};
 
 const PROGRAM: &str = "social-assistance";
@@ -41,8 +43,11 @@ pub struct DemoOptions {
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
     /// Use this plug-in component instead of building plugins/national-social-assistance.
-    #[arg(long)]
+    #[arg(long, requires = "cases")]
     pub plugin: Option<PathBuf>,
+    /// The cases released with --plugin (approval runs them).
+    #[arg(long)]
+    pub cases: Option<PathBuf>,
 }
 
 pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<ExitCode> {
@@ -56,9 +61,12 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut stages = Vec::new();
 
-    let plugin = match &options.plugin {
-        Some(path) => path.clone(),
-        None => timed(&mut stages, "build plug-in", || build::build(&national_plugin_dir()?))?,
+    let (plugin, cases) = match (&options.plugin, &options.cases) {
+        (Some(path), Some(cases)) => (path.clone(), cases.clone()),
+        _ => {
+            let source = national_plugin_dir()?;
+            (timed(&mut stages, "build plug-in", || build::build(&source))?, source.join("cases.yaml"))
+        }
     };
 
     let (registry_csv, enrolment_csv) = (dir.join("registry.csv"), dir.join("enrolment.csv"));
@@ -72,7 +80,11 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     stages.push(("import", t.elapsed()));
 
     let t = Instant::now();
-    let run_id = app.create_run(PROGRAM, &options.province, options.period, &plugin).await?;
+    let release = release_with_demo_key(&app, dir, &plugin, &cases, options.period).await?;
+    stages.push(("release", t.elapsed()));
+
+    let t = Instant::now();
+    let run_id = app.create_run(PROGRAM, &options.province, options.period).await?;
     let bar = crate::cli::count_bar("deciding");
     let evaluated = run::evaluate(&app.db, &app.sandbox, run_id, app.workers, &|done, total| {
         bar.set_length(total);
@@ -111,7 +123,7 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     println!("\nFiles:");
     println!("  {}", settings.database_url.as_deref().unwrap_or_default());
     println!("  {}\n  {}", registry_csv.display(), enrolment_csv.display());
-    println!("  {}", plugin.display());
+    println!("  {}  (release {release}, signed with {})", plugin.display(), dir.join(DEMO_KEY).display());
     match &issued.file {
         Some((path, _)) => println!("  {}", path.display()),
         None => println!("  (no payment file: nothing payable)"),
@@ -119,6 +131,35 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     let paid = report.count(Outcome::Payable);
     app.db.close().await;
     Ok(if paid > 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The demo's signing key, in its folder.
+const DEMO_KEY: &str = "demo-key.pem";
+
+/// Release the plug-in as a province would (README, "Authoring a rule
+/// plug-in"), with two made-up officers and a key made for the demo: upload,
+/// sign, approve (its cases run), activate from the demo's month.
+async fn release_with_demo_key(app: &App, dir: &Path, plugin: &Path, cases: &Path, from: Month) -> anyhow::Result<i64> {
+    let (author, approver) = ("demo-author", "demo-approver");
+    let bytes = std::fs::read(plugin).with_context(|| format!("reading {}", plugin.display()))?;
+    let yaml = std::fs::read_to_string(cases).with_context(|| format!("reading {}", cases.display()))?;
+    let id = release::upload(&app.db, &app.sandbox, &bytes, &yaml, &cases.display().to_string(), None, author).await?;
+    let authority = releases::get(&app.db, id).await?.authority;
+    let key = keys::generate()?;
+    // A demo key is made afresh each time; real keys are never replaced.
+    let key_file = dir.join(DEMO_KEY);
+    for old in [key_file.clone(), key_file.with_extension("pub")] {
+        if old.exists() {
+            std::fs::remove_file(&old).with_context(|| format!("removing the old {}", old.display()))?;
+        }
+    }
+    keys::write_pair(&key_file, &key)?;
+    let public = key.verifying_key();
+    store::keys::add(&app.db, &keys::key_id(&public), &authority, &hex::encode(public.as_bytes()), author).await?;
+    release::sign(&app.db, id, &key, author).await?;
+    release::approve(&app.db, &app.sandbox, id, approver, 1.5).await?;
+    release::activate(&app.db, &app.sandbox, id, from, approver).await?;
+    Ok(id)
 }
 
 /// Remove what an earlier demo left in `dir` (its database and outbox only).

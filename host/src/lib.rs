@@ -14,6 +14,7 @@ pub mod import;
 pub mod model;
 pub mod payment;
 pub mod plugin;
+pub mod release;
 pub mod run;
 pub mod sandbox;
 pub mod store;

@@ -74,6 +74,33 @@ pub fn hostile_plugin() -> PathBuf {
     plugin("tests/plugins/hostile")
 }
 
+/// Release `plugin` into the database at `url` as the README's authoring
+/// section does: a new key for `authority`, upload with its `cases` (by an
+/// author), sign, approve (by a second person: the cases run), activate from
+/// `from`. Returns the release's id.
+pub fn release(url: &str, plugin: &Path, cases: &Path, authority: &str, from: &str) -> String {
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("key.pem");
+    let as_ = |who: &str| {
+        let mut cmd = ansinh();
+        cmd.args(["--database-url", url, "--as", who]);
+        cmd
+    };
+    ok(as_("author").args(["keys", "generate", "--authority", authority, "--out"]).arg(&key));
+    let id = stdout(&ok(as_("author").args(["plugin", "upload"]).arg(plugin).arg("--cases").arg(cases)));
+    let id = id.trim().to_owned();
+    ok(as_("author").args(["plugin", "sign", &id, "--key"]).arg(&key));
+    ok(as_("approver").args(["plugin", "approve", &id]));
+    ok(as_("approver").args(["plugin", "activate", &id, "--from", from]));
+    id
+}
+
+/// The national plug-in, released from 2021-07 (the first month it encodes).
+pub fn release_national(url: &str) -> String {
+    let cases = workspace().join("plugins/national-social-assistance/cases.yaml");
+    release(url, &national_plugin(), &cases, "national", "2021-07")
+}
+
 /// A fresh, empty database on one backend, removed when dropped.
 pub struct TestDb {
     pub url: String,

@@ -16,6 +16,9 @@ use crate::plugin::{build, cases};
 use crate::run;
 use crate::store::runs;
 
+mod release;
+use release::{KeysCommand, ReleaseCommand};
+
 /// ansinh: pay social assistance without cash, by rules that run in a sandbox.
 #[derive(Parser, Debug)]
 #[command(name = "ansinh", version, about, long_about = None)]
@@ -30,9 +33,12 @@ pub struct Cli {
 pub enum Command {
     /// Generate a synthetic province, import it, evaluate and issue a payment run, and print a summary.
     Demo(DemoOptions),
-    /// Build and test rule plug-ins.
+    /// Write, build, test and release rule plug-ins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Manage the ed25519 keys that sign plug-in releases.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Load the population registry extract.
     #[command(subcommand)]
     Registry(ImportCommand),
@@ -68,6 +74,8 @@ pub enum PluginCommand {
         #[arg(long)]
         explain: bool,
     },
+    #[command(flatten)]
+    Release(ReleaseCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -86,12 +94,9 @@ pub enum RunCommand {
         /// 3-digit code of the paying province, e.g. 001.
         #[arg(long)]
         province: String,
-        /// The paid month, YYYY-MM.
+        /// The paid month, YYYY-MM. The release in force then decides the run.
         #[arg(long)]
         period: Month,
-        /// The rule plug-in (.wasm component) that decides this run; it is stored by its hash.
-        #[arg(long)]
-        plugin: PathBuf,
     },
     /// Verify and decide every beneficiary of a run (resumes where an interrupted evaluation stopped).
     Evaluate { id: i64 },
@@ -142,6 +147,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             plugin_test(&global, &plugin, &cases, explain)
         }
         Command::Plugin(PluginCommand::Inspect { plugin }) => plugin_inspect(&global, &plugin),
+        Command::Plugin(PluginCommand::Release(command)) => release::release(&global, command).await,
+        Command::Keys(command) => release::keys(&global, command).await,
         Command::Registry(ImportCommand::Import { file }) => {
             let app = App::connect(&global).await?;
             let done = import::registry(&app.db, &file, &byte_progress(&file)).await?;
@@ -171,9 +178,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<ExitCode> {
     let app = App::connect(global).await?;
     match command {
-        RunCommand::Create { program, province, period, plugin } => {
-            let id = app.create_run(&program, &province, period, &plugin).await?;
-            eprintln!("Created run {id}: {program}, province {province}, {period}.");
+        RunCommand::Create { program, province, period } => {
+            let id = app.create_run(&program, &province, period).await?;
+            let run = runs::get(&app.db, id).await?;
+            let release = run.release_id.map(|r| format!(", release {r}")).unwrap_or_default();
+            eprintln!(
+                "Created run {id}: {program}, province {province}, {period}{release} (plug-in {}).",
+                run.plugin_hash
+            );
             println!("{id}");
         }
         RunCommand::Evaluate { id } => {

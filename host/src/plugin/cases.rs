@@ -84,8 +84,12 @@ impl CasePerson {
 /// Read a YAML file of cases; errors name the file and the place in it.
 pub fn load(path: &Path) -> anyhow::Result<Vec<Case>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_yaml_ng::from_str(&text)
-        .with_context(|| format!("{}: not a list of test cases as in formats.md", path.display()))
+    parse(&text, &path.display().to_string())
+}
+
+/// Read cases from YAML text; `source` names where the text came from.
+pub fn parse(text: &str, source: &str) -> anyhow::Result<Vec<Case>> {
+    serde_yaml_ng::from_str(text).with_context(|| format!("{source}: not a list of test cases as in formats.md"))
 }
 
 /// The outcome of one case.

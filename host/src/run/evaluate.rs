@@ -17,11 +17,12 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tracing::{Instrument, info, info_span};
 
+use crate::release;
 use crate::sandbox::{Plugin, Sandbox};
 use crate::store::beneficiaries::{self, Pending};
 use crate::store::decisions::{self, NewDecision};
 use crate::store::runs::{self, Run, RunStatus};
-use crate::store::{Db, plugins};
+use crate::store::{Db, releases};
 
 use super::decide::decide;
 
@@ -66,10 +67,21 @@ pub async fn evaluate(
     .await
 }
 
-/// The run's plug-in, from the exact bytes stored under its hash.
+/// The run's plug-in: its release's exact bytes, once the signature is checked again.
 pub async fn load_plugin(db: &Db, sandbox: &Sandbox, run: &Run) -> anyhow::Result<Arc<Plugin>> {
-    let bytes = plugins::bytes(db, run.plugin_hash).await?;
-    sandbox.load(&bytes).with_context(|| format!("loading the plug-in {} of run {}", run.plugin_hash, run.id))
+    let Some(release_id) = run.release_id else {
+        anyhow::bail!("run {} has no signed release of its plug-in; make a new run with `ansinh run create`", run.id);
+    };
+    let release = releases::get(db, release_id).await?;
+    let plugin = release::load(db, sandbox, &release).await.with_context(|| format!("run {}", run.id))?;
+    anyhow::ensure!(
+        plugin.hash() == run.plugin_hash,
+        "run {} was made with the plug-in {}, but its release {release_id} holds {}",
+        run.id,
+        run.plugin_hash,
+        plugin.hash()
+    );
+    Ok(plugin)
 }
 
 async fn pipeline(

@@ -15,9 +15,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub mod beneficiaries;
 pub mod decisions;
+pub mod keys;
 pub mod payments;
 pub mod plugins;
 pub mod registry;
+pub mod releases;
 pub mod runs;
 
 /// Rows written per INSERT statement in bulk loads: well under both backends'

@@ -41,6 +41,8 @@ pub struct Run {
     pub province: String,
     pub period: Month,
     pub plugin_hash: PluginHash,
+    /// The release that decides it (None only for runs made before releases).
+    pub release_id: Option<i64>,
     pub status: RunStatus,
     pub created_at: DateTime<Utc>,
     pub evaluated_at: Option<DateTime<Utc>>,
@@ -54,22 +56,31 @@ struct RunRow {
     province: String,
     period: String,
     plugin_hash: String,
+    release_id: Option<i64>,
     status: String,
     created_at: DateTime<Utc>,
     evaluated_at: Option<DateTime<Utc>>,
     issued_at: Option<DateTime<Utc>>,
 }
 
-pub async fn create(db: &Db, program: &str, province: &str, period: Month, plugin: PluginHash) -> anyhow::Result<i64> {
+pub async fn create(
+    db: &Db,
+    program: &str,
+    province: &str,
+    period: Month,
+    plugin: PluginHash,
+    release_id: i64,
+) -> anyhow::Result<i64> {
     let id = on_pool!(db, pool => {
         sqlx::query_scalar(
-            "INSERT INTO runs (program, province, period, plugin_hash, status, created_at) \
-             VALUES ($1, $2, $3, $4, 'created', $5) RETURNING id",
+            "INSERT INTO runs (program, province, period, plugin_hash, release_id, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'created', $6) RETURNING id",
         )
         .bind(program)
         .bind(province)
         .bind(period.to_string())
         .bind(plugin.to_string())
+        .bind(release_id)
         .bind(Utc::now())
         .fetch_one(pool)
         .await?
@@ -80,7 +91,7 @@ pub async fn create(db: &Db, program: &str, province: &str, period: Month, plugi
 pub async fn get(db: &Db, id: i64) -> anyhow::Result<Run> {
     let row: Option<RunRow> = on_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT id, program, province, period, plugin_hash, status, created_at, evaluated_at, issued_at \
+            "SELECT id, program, province, period, plugin_hash, release_id, status, created_at, evaluated_at, issued_at \
              FROM runs WHERE id = $1",
         )
         .bind(id)
@@ -96,6 +107,7 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Run> {
         period: row.period.parse().map_err(anyhow::Error::msg)?,
         plugin_hash: PluginHash::parse(&row.plugin_hash)
             .ok_or_else(|| anyhow::anyhow!("run {id}: stored plug-in hash is not a sha256"))?,
+        release_id: row.release_id,
         status: RunStatus::parse(&row.status)?,
         created_at: row.created_at,
         evaluated_at: row.evaluated_at,

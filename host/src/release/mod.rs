@@ -1,0 +1,257 @@
+//! The release lifecycle of a rule plug-in: uploaded (content-addressed) →
+//! signed by its authority's key → approved by a second person after its own
+//! cases pass → active from a month → retired.
+//!
+//! The host runs only a signed, approved, active release, and checks the
+//! signature again each time it loads one for a run, so a plug-in or its
+//! cases changed in the database after signing are refused. Which release
+//! decides a month is the host's choice ([`in_force`]), not the caller's, so a
+//! run for a past month uses the rules that were in force then.
+
+pub mod keys;
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use ed25519_dalek::SigningKey;
+use serde::Serialize;
+
+use crate::model::Month;
+use crate::plugin::cases;
+use crate::sandbox::{Plugin, PluginHash, Sandbox};
+use crate::store::releases::{self, Release, State};
+use crate::store::{Db, keys as stored_keys, plugins};
+
+/// The authority of a plug-in: `national`, or its province code.
+pub fn authority_of(plugin: &Plugin) -> String {
+    plugin.description().province.clone().unwrap_or_else(|| "national".to_owned())
+}
+
+/// Upload a plug-in with its own test cases; returns the release's id.
+/// `program` may be left out when the plug-in serves one programme.
+pub async fn upload(
+    db: &Db,
+    sandbox: &Sandbox,
+    bytes: &[u8],
+    cases_yaml: &str,
+    cases_source: &str,
+    program: Option<&str>,
+    by: &str,
+) -> anyhow::Result<i64> {
+    let plugin = sandbox.load(bytes)?;
+    let shipped = cases::parse(cases_yaml, cases_source)?;
+    if shipped.is_empty() {
+        bail!("{cases_source} holds no case: a release ships the cases that approval runs");
+    }
+    let d = plugin.description();
+    let program = match (program, d.programs.as_slice()) {
+        (Some(p), served) if served.iter().any(|s| s == p) => p.to_owned(),
+        (Some(p), served) => bail!("the plug-in {} serves {served:?}, not the programme {p:?}", d.name),
+        (None, [only]) => only.clone(),
+        (None, served) => bail!("the plug-in {} serves {served:?}: say which with --program", d.name),
+    };
+    plugins::store(db, &plugin, bytes).await?;
+    releases::insert(db, plugin.hash(), &authority_of(&plugin), &program, cases_yaml, by).await
+}
+
+/// Sign an uploaded release with a key registered for its authority.
+pub async fn sign(db: &Db, id: i64, key: &SigningKey, by: &str) -> anyhow::Result<String> {
+    let release = releases::get(db, id).await?;
+    expect_state(&release, State::Uploaded, "signed")?;
+    let key_id = keys::key_id(&key.verifying_key());
+    let stored = stored_keys::get(db, &key_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("key {key_id} is not registered: `ansinh keys add` its public half first"))?;
+    check_key(&stored, &release)?;
+    let message = keys::signed_message(release.plugin_hash, &release.authority, &release.program, &release.cases);
+    let signature = keys::sign(key, &message);
+    if !releases::set_signed(db, id, &key_id, &signature, by).await? {
+        bail!("release {id} changed while it was being signed; look again with `ansinh plugin releases`");
+    }
+    Ok(key_id)
+}
+
+/// A key may sign for its own authority only, and not once revoked.
+fn check_key(key: &stored_keys::Key, release: &Release) -> anyhow::Result<()> {
+    if key.authority != release.authority {
+        bail!(
+            "key {} signs for {}, but release {} is for {}: only {}'s key may sign it",
+            key.id,
+            key.authority,
+            release.id,
+            release.authority,
+            release.authority
+        );
+    }
+    if let Some(when) = key.revoked_at {
+        bail!("key {} was revoked on {} by {}", key.id, when.date_naive(), key.revoked_by.as_deref().unwrap_or("?"));
+    }
+    Ok(())
+}
+
+/// The release's plug-in bytes, after checking that its signature holds: a
+/// registered, unrevoked key of the release's authority signed exactly these
+/// bytes, this scope and these cases.
+pub async fn verified_bytes(db: &Db, release: &Release) -> anyhow::Result<Vec<u8>> {
+    let (Some(key_id), Some(signature)) = (&release.key_id, &release.signature) else {
+        bail!("release {} is not signed: `ansinh plugin sign {}` first", release.id, release.id);
+    };
+    let key = stored_keys::get(db, key_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("release {}: its signing key {key_id} is not registered", release.id))?;
+    check_key(&key, release).with_context(|| format!("refusing release {}", release.id))?;
+    let bytes = plugins::bytes(db, release.plugin_hash).await?;
+    let actual = PluginHash::of(&bytes);
+    let message = keys::signed_message(actual, &release.authority, &release.program, &release.cases);
+    keys::verify(&key.public_key, &message, signature).with_context(|| {
+        format!("refusing release {} (plug-in sha256 {actual}, signed with key {key_id})", release.id)
+    })?;
+    if actual != release.plugin_hash {
+        bail!("refusing release {}: its stored bytes hash to {actual}, not {}", release.id, release.plugin_hash);
+    }
+    Ok(bytes)
+}
+
+/// What approval checked, kept with the release.
+#[derive(Debug, Serialize)]
+pub struct Approval {
+    pub cases: usize,
+    pub fuel: u64,
+    /// The active release compared with, and its fuel on the same cases.
+    pub compared_with: Option<(i64, u64)>,
+    pub max_fuel_growth: f64,
+}
+
+impl std::fmt::Display for Approval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} cases passed, {} fuel in all", self.cases, self.fuel)?;
+        match self.compared_with {
+            Some((id, fuel)) => write!(
+                f,
+                "; release {id} (active) used {fuel} on the same cases: {:.2}× (limit {:.2}×)",
+                self.fuel as f64 / fuel.max(1) as f64,
+                self.max_fuel_growth
+            ),
+            None => write!(f, "; no active release to compare fuel with"),
+        }
+    }
+}
+
+/// Approve a signed release: by a person who neither uploaded nor signed it,
+/// only if every shipped case passes and the fuel on those cases is at most
+/// `max_fuel_growth` times the active release's.
+pub async fn approve(db: &Db, sandbox: &Sandbox, id: i64, by: &str, max_fuel_growth: f64) -> anyhow::Result<Approval> {
+    let release = releases::get(db, id).await?;
+    expect_state(&release, State::Signed, "approved")?;
+    if by == release.uploaded_by || Some(by) == release.signed_by.as_deref() {
+        bail!(
+            "{by} uploaded or signed release {id}: a second person must approve it (four eyes; uploaded by {}, signed \
+             by {})",
+            release.uploaded_by,
+            release.signed_by.as_deref().unwrap_or("?")
+        );
+    }
+    let plugin = load(db, sandbox, &release).await?;
+    let shipped = cases::parse(&release.cases, &format!("the cases of release {id}"))?;
+    let mut failures = String::new();
+    let mut fuel = 0;
+    for (index, case) in shipped.iter().enumerate() {
+        let outcome = cases::run(&plugin, case);
+        fuel += outcome.fuel;
+        if !outcome.passed() {
+            let _ = writeln!(failures, "  case {} \"{}\": {}", index + 1, case.name, outcome.problems.join("; "));
+        }
+    }
+    if !failures.is_empty() {
+        bail!("release {id} is not approved: its own cases fail:\n{failures}");
+    }
+    let compared_with = match releases::latest_active(db, &release.authority, &release.program).await? {
+        Some(active) if active.id != id => {
+            let current = load(db, sandbox, &active).await?;
+            let active_fuel: u64 = shipped.iter().map(|case| cases::run(&current, case).fuel).sum();
+            Some((active.id, active_fuel))
+        }
+        _ => None,
+    };
+    let approval = Approval { cases: shipped.len(), fuel, compared_with, max_fuel_growth };
+    if let Some((active, active_fuel)) = compared_with
+        && fuel as f64 > max_fuel_growth * active_fuel as f64
+    {
+        bail!(
+            "release {id} is not approved: it uses {fuel} fuel on its cases, more than {max_fuel_growth}× the {active_fuel} \
+             of release {active} (active) on the same cases; find why, or approve with a higher --max-fuel-growth"
+        );
+    }
+    if !releases::set_approved(db, id, by, &serde_json::to_string(&approval)?).await? {
+        bail!("release {id} changed while it was being approved; look again with `ansinh plugin releases`");
+    }
+    Ok(approval)
+}
+
+/// Make an approved release the one in force from `from` (until a later
+/// active release of the same authority and programme takes over).
+pub async fn activate(db: &Db, sandbox: &Sandbox, id: i64, from: Month, by: &str) -> anyhow::Result<()> {
+    let release = releases::get(db, id).await?;
+    expect_state(&release, State::Approved, "activated")?;
+    load(db, sandbox, &release).await?;
+    match releases::set_active(db, id, from, by).await {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            bail!("release {id} changed while it was being activated; look again with `ansinh plugin releases`")
+        }
+        Err(e) if is_unique_violation(&e) => bail!(
+            "another release of {} for {} is already active from {from}: retire it first, or choose another month",
+            release.authority,
+            release.program
+        ),
+        Err(e) => Err(e),
+    }
+}
+
+/// Retire a release: it is no longer chosen for any month, past or future.
+pub async fn retire(db: &Db, id: i64, by: &str) -> anyhow::Result<()> {
+    let release = releases::get(db, id).await?;
+    if !matches!(release.state, State::Approved | State::Active) || !releases::set_retired(db, id, by).await? {
+        bail!("release {id} is {}: only an approved or active release can be retired", release.state.as_str());
+    }
+    Ok(())
+}
+
+/// The release that decides `program` in `province` for `period`: the
+/// province's own release in force then, else the national one.
+pub async fn in_force(db: &Db, program: &str, province: &str, period: Month) -> anyhow::Result<Release> {
+    if let Some(own) = releases::in_force(db, province, program, period).await? {
+        return Ok(own);
+    }
+    releases::in_force(db, "national", program, period).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no release of {program} is in force in {period} for province {province} or nationally: upload, sign, \
+             approve and activate one (README, \"Authoring a rule plug-in\"), or see `ansinh plugin releases`"
+        )
+    })
+}
+
+/// Load a release's plug-in after checking its signature.
+pub async fn load(db: &Db, sandbox: &Sandbox, release: &Release) -> anyhow::Result<Arc<Plugin>> {
+    let bytes = verified_bytes(db, release).await?;
+    sandbox.load(&bytes).with_context(|| format!("loading the plug-in of release {}", release.id))
+}
+
+fn expect_state(release: &Release, wanted: State, step: &str) -> anyhow::Result<()> {
+    if release.state != wanted {
+        bail!(
+            "release {} is {}: only a release that is {} can be {step}",
+            release.id,
+            release.state.as_str(),
+            wanted.as_str()
+        );
+    }
+    Ok(())
+}
+
+fn is_unique_violation(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
