@@ -37,10 +37,12 @@ CREATE TABLE releases (
     activated_at   TIMESTAMPTZ,
     retired_by     TEXT,
     retired_at     TIMESTAMPTZ,
-    UNIQUE (plugin_hash, program),
     CHECK (state = 'uploaded' OR signature IS NOT NULL),
-    CHECK (state NOT IN ('active', 'retired') OR approved_by IS NOT NULL)
+    CHECK (state <> 'active' OR approved_by IS NOT NULL)
 );
+-- A plug-in is released once per programme at a time; retired, it may be
+-- uploaded again (e.g. with corrected cases).
+CREATE UNIQUE INDEX releases_once ON releases (plugin_hash, program) WHERE state <> 'retired';
 -- Two releases in force from the same month would make the choice a guess.
 CREATE UNIQUE INDEX releases_in_force ON releases (authority, program, effective_from) WHERE state = 'active';
 

@@ -215,13 +215,31 @@ pub fn sql<T: Send + 'static>(
 }
 
 /// `SELECT` one whole number.
-pub fn scalar(url: &str, query: &'static str) -> i64 {
+pub fn scalar(url: &str, query: impl Into<String>) -> i64 {
     use ansinh::store::Db;
+    let query = query.into();
     sql(url, move |db| {
         Box::pin(async move {
+            let safe = || sqlx::AssertSqlSafe(query.clone());
             match db {
-                Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(query).fetch_one(&pool).await,
-                Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(query).fetch_one(&pool).await,
+                Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(safe()).fetch_one(&pool).await,
+                Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(safe()).fetch_one(&pool).await,
+            }
+            .unwrap_or_else(|e| panic!("{query}: {e}"))
+        })
+    })
+}
+
+/// A text value, e.g. a stored hash.
+pub fn text_scalar(url: &str, query: impl Into<String>) -> String {
+    use ansinh::store::Db;
+    let query = query.into();
+    sql(url, move |db| {
+        Box::pin(async move {
+            let safe = || sqlx::AssertSqlSafe(query.clone());
+            match db {
+                Db::Sqlite(pool) => sqlx::query_scalar::<_, String>(safe()).fetch_one(&pool).await,
+                Db::Postgres(pool) => sqlx::query_scalar::<_, String>(safe()).fetch_one(&pool).await,
             }
             .unwrap_or_else(|e| panic!("{query}: {e}"))
         })
@@ -229,13 +247,15 @@ pub fn scalar(url: &str, query: &'static str) -> i64 {
 }
 
 /// Execute a statement; the database's error, if any, as text.
-pub fn execute(url: &str, statement: &'static str) -> Result<u64, String> {
+pub fn execute(url: &str, statement: impl Into<String>) -> Result<u64, String> {
     use ansinh::store::Db;
+    let statement = statement.into();
     sql(url, move |db| {
         Box::pin(async move {
+            let safe = sqlx::AssertSqlSafe(statement);
             match db {
-                Db::Sqlite(pool) => sqlx::query(statement).execute(&pool).await.map(|r| r.rows_affected()),
-                Db::Postgres(pool) => sqlx::query(statement).execute(&pool).await.map(|r| r.rows_affected()),
+                Db::Sqlite(pool) => sqlx::query(safe).execute(&pool).await.map(|r| r.rows_affected()),
+                Db::Postgres(pool) => sqlx::query(safe).execute(&pool).await.map(|r| r.rows_affected()),
             }
             .map_err(|e| e.to_string())
         })

@@ -74,7 +74,7 @@ pub enum ReleaseCommand {
         #[arg(long)]
         from: Month,
     },
-    /// Retire a release: it is chosen for no month any more. Needs --as.
+    /// Retire (or withdraw) a release: it is chosen for no month any more. Needs --as.
     Retire { release: i64 },
     /// List releases with their state and effective month.
     Releases,

@@ -210,10 +210,11 @@ pub async fn activate(db: &Db, sandbox: &Sandbox, id: i64, from: Month, by: &str
 }
 
 /// Retire a release: it is no longer chosen for any month, past or future.
+/// A release not yet active is withdrawn the same way.
 pub async fn retire(db: &Db, id: i64, by: &str) -> anyhow::Result<()> {
     let release = releases::get(db, id).await?;
-    if !matches!(release.state, State::Approved | State::Active) || !releases::set_retired(db, id, by).await? {
-        bail!("release {id} is {}: only an approved or active release can be retired", release.state.as_str());
+    if !releases::set_retired(db, id, by).await? {
+        bail!("release {id} is {}: it cannot be retired again", release.state.as_str());
     }
     Ok(())
 }

@@ -134,7 +134,7 @@ pub async fn insert(
 ) -> anyhow::Result<i64> {
     let hash = plugin.to_string();
     let existing: Option<i64> = on_pool!(db, pool => {
-        sqlx::query_scalar("SELECT id FROM releases WHERE plugin_hash = $1 AND program = $2")
+        sqlx::query_scalar("SELECT id FROM releases WHERE plugin_hash = $1 AND program = $2 AND state <> 'retired'")
             .bind(&hash).bind(program).fetch_optional(pool).await?
     });
     if let Some(id) = existing {
@@ -232,12 +232,12 @@ pub async fn set_active(db: &Db, id: i64, from: Month, by: &str) -> anyhow::Resu
     Ok(done == 1)
 }
 
-/// approved or active → retired: no longer chosen for any month.
+/// any state but retired → retired: no longer chosen for any month.
 pub async fn set_retired(db: &Db, id: i64, by: &str) -> anyhow::Result<bool> {
     let done = on_pool!(db, pool => {
         sqlx::query(
             "UPDATE releases SET state = 'retired', retired_by = $2, retired_at = $3 \
-             WHERE id = $1 AND state IN ('approved', 'active')",
+             WHERE id = $1 AND state <> 'retired'",
         )
         .bind(id).bind(by).bind(Utc::now())
         .execute(pool).await?.rows_affected()
