@@ -177,7 +177,7 @@ fn approval_runs_the_cases_and_watches_fuel() {
     assert!(said.contains(&format!("release {id} is not approved: its own cases fail")), "{said}");
     assert!(said.contains("case 1 \"aged 80 without pension at the old level (wrong on purpose)\""), "{said}");
     assert!(said.contains("expected amount 360000, got 500000"), "{said}");
-    assert_eq!(scalar(&db.url, &format!("SELECT COUNT(*) FROM releases WHERE id = {id} AND state = 'signed'")), 1);
+    assert_eq!(scalar(&db.url, format!("SELECT COUNT(*) FROM releases WHERE id = {id} AND state = 'signed'")), 1);
 
     // Withdrawn, the same plug-in is released with its real cases; then Hà Nội's build of the
     // rules, compared on the national cases' fuel.
@@ -261,7 +261,10 @@ fn tampering(backend: Backend) {
     assert_eq!(good, sha256(&national_plugin()));
 
     // The cases changed after signing.
-    execute(&db.url, format!("UPDATE releases SET cases = cases || '# edited' WHERE id = {release}"));
+    assert_eq!(
+        execute(&db.url, format!("UPDATE releases SET cases = cases || '# edited' WHERE id = {release}")).unwrap(),
+        1
+    );
     let said = run_plugin(&db, "001", "2024-10").unwrap_err();
     assert!(
         said.contains(&format!("refusing release {release}")) && said.contains("the signature does not match"),
@@ -270,12 +273,16 @@ fn tampering(backend: Backend) {
     // Run 1, created before, is refused at evaluation too.
     let said = fails(ansinh().args(["--database-url", &db.url, "run", "evaluate", "1"]));
     assert!(said.contains("the signature does not match"), "{said}");
-    execute(&db.url, format!("UPDATE releases SET cases = replace(cases, '# edited', '') WHERE id = {release}"));
+    assert_eq!(
+        execute(&db.url, format!("UPDATE releases SET cases = replace(cases, '# edited', '') WHERE id = {release}"))
+            .unwrap(),
+        1
+    );
     run_plugin(&db, "001", "2024-10").unwrap();
 
     // Signed with another province's key: the key row says 031.
     let (_, other) = key(&db, dir.path(), "031");
-    execute(&db.url, format!("UPDATE releases SET key_id = '{other}' WHERE id = {release}"));
+    assert_eq!(execute(&db.url, format!("UPDATE releases SET key_id = '{other}' WHERE id = {release}")).unwrap(), 1);
     let said = run_plugin(&db, "001", "2024-11").unwrap_err();
     assert!(said.contains("signs for 031, but release"), "{said}");
 }
@@ -310,7 +317,7 @@ fn changed_bytes_are_refused(backend: Backend) {
     };
     // Swap the stored bytes for another plug-in's (what an attacker with
     // database access would do), keeping the row's hash.
-    execute(&db.url, format!("UPDATE plugins SET bytes = {}", blob_literal(&db, &hostile))).unwrap();
+    assert_eq!(execute(&db.url, format!("UPDATE plugins SET bytes = {}", blob_literal(&db, &hostile))).unwrap(), 1);
     let said = run_plugin(&db, "001", "2024-09").unwrap_err();
     assert!(said.contains(&format!("refusing release {release} (plug-in sha256 {hostile_hash}")), "{said}");
     assert!(said.contains("the signature does not match"), "{said}");

@@ -12,7 +12,7 @@ use crate::demo::{self, DemoOptions};
 use crate::import;
 use crate::model::Month;
 use crate::payment::Payer;
-use crate::plugin::{build, cases};
+use crate::plugin::{build, cases, scaffold};
 use crate::run;
 use crate::store::runs;
 
@@ -52,6 +52,18 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum PluginCommand {
+    /// Start a province's plug-in crate under the checkout's plugins/: it reuses
+    /// the national rules and passes its starter cases as written.
+    New {
+        /// The crate's name, e.g. quang-ninh-social-assistance.
+        name: String,
+        /// 3-digit code of the province it serves.
+        #[arg(long)]
+        province: String,
+        /// Programme code: social-assistance or social-pension.
+        #[arg(long)]
+        program: String,
+    },
     /// Build a plug-in crate into a WebAssembly component; prints its path on the last line.
     Build {
         /// The plug-in crate's folder (with its Cargo.toml).
@@ -138,6 +150,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.settings;
     match cli.command {
         Command::Demo(options) => demo::run(&global, options).await,
+        Command::Plugin(PluginCommand::New { name, province, program }) => {
+            let workspace = scaffold::find_workspace(Path::new("."))?;
+            let dir = scaffold::new_plugin(&workspace, &name, &province, &program)?;
+            let shown = dir.strip_prefix(&workspace).unwrap_or(&dir).display().to_string();
+            eprintln!("Created {shown}: edit src/lib.rs and cases.yaml, then");
+            eprintln!("  ansinh plugin build {shown}");
+            eprintln!("  ansinh plugin test --explain --plugin target/plugins/{name}.wasm {shown}/cases.yaml");
+            println!("{}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plugin(PluginCommand::Build { dir }) => {
             let path = build::build(&dir)?;
             println!("{}", path.display());
