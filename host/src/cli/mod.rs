@@ -269,9 +269,13 @@ fn plugin_inspect(global: &Settings, path: &Path) -> anyhow::Result<ExitCode> {
 fn plugin_test(global: &Settings, plugin: &Path, files: &[PathBuf], explain: bool) -> anyhow::Result<ExitCode> {
     let (_, plugin) = load_plugin(global, plugin)?;
     let (mut passed, mut failed) = (0, 0);
+    let (mut fuel, mut took) = (Vec::new(), Vec::new());
     for file in files {
         for (index, case) in cases::load(file)?.iter().enumerate() {
+            let started = std::time::Instant::now();
             let outcome = cases::run(&plugin, case);
+            took.push(started.elapsed());
+            fuel.push(outcome.fuel);
             if outcome.passed() {
                 passed += 1;
                 println!("ok    {}  (fuel {})", case.name, outcome.fuel);
@@ -290,6 +294,15 @@ fn plugin_test(global: &Settings, plugin: &Path, files: &[PathBuf], explain: boo
     if passed + failed == 0 {
         bail!("no test cases in {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
     }
+    fuel.sort_unstable();
+    took.sort_unstable();
+    println!(
+        "fuel per decision: min {}, median {}, max {}; time per decision (fresh instance): median {} µs",
+        run::report::group(fuel[0] as i64),
+        run::report::group(fuel[fuel.len() / 2] as i64),
+        run::report::group(fuel[fuel.len() - 1] as i64),
+        took[took.len() / 2].as_micros()
+    );
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

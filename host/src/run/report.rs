@@ -70,7 +70,11 @@ impl fmt::Display for RunReport {
             run.period,
             run.status.as_str()
         )?;
-        writeln!(f, "Plug-in {} {} (sha256 {})", self.plugin.0, self.plugin.1, run.plugin_hash)?;
+        write!(f, "Plug-in {} {} (sha256 {})", self.plugin.0, self.plugin.1, run.plugin_hash)?;
+        match run.release_id {
+            Some(release) => writeln!(f, ", release {release}")?,
+            None => writeln!(f)?,
+        }
         writeln!(f)?;
         writeln!(f, "  {:<14} {:>10} {:>22}", "outcome", "people", "monthly amount (VND)")?;
         for t in &self.outcomes {
