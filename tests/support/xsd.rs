@@ -240,3 +240,15 @@ fn text(out: &Output) -> String {
     }
     s.trim_end().to_owned()
 }
+
+/// `target/pydeps` with the pins of `tests/requirements.txt`, installed on first use as for the
+/// validator: for tests that run another pinned Python tool from it (componentize-py in
+/// `tests/python_plugin.rs`).
+pub fn pinned_python_deps() -> Result<PathBuf> {
+    python_deps()
+}
+
+/// `python3` with only `pydeps` on `sys.path` (the user's site-packages cannot shadow a pin).
+pub fn python_in(pydeps: &Path) -> Command {
+    python(pydeps)
+}
