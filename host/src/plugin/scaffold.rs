@@ -70,12 +70,9 @@ pub fn new_plugin(workspace: &Path, name: &str, province: &str, program: &str) -
         .tempdir_in(workspace)
         .with_context(|| format!("writing under {}", workspace.display()))?;
     std::fs::create_dir(staging.path().join("src"))?;
-    for (file, text) in [
-        ("Cargo.toml", MANIFEST),
-        ("README.md", README),
-        ("cases.yaml", template.cases),
-        ("src/lib.rs", template.lib),
-    ] {
+    for (file, text) in
+        [("Cargo.toml", MANIFEST), ("README.md", README), ("cases.yaml", template.cases), ("src/lib.rs", template.lib)]
+    {
         std::fs::write(staging.path().join(file), fill(text)).with_context(|| format!("writing {file}"))?;
     }
     std::fs::rename(staging.keep(), &dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -89,7 +86,9 @@ fn check_name(name: &str) -> anyhow::Result<()> {
         && !name.ends_with('-')
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !ok {
-        bail!("plug-in name {name:?}: expected lower-case letters, digits and '-', starting with a letter, e.g. quang-ninh-social-assistance");
+        bail!(
+            "plug-in name {name:?}: expected lower-case letters, digits and '-', starting with a letter, e.g. quang-ninh-social-assistance"
+        );
     }
     Ok(())
 }
@@ -136,12 +135,15 @@ mod tests {
                 assert!(!text.contains("{{"), "{file}: {text}");
                 assert!(text.contains(&name) || text.contains("022"), "{file}");
             }
-            assert!(new_plugin(dir.path(), &name, "022", program.code).unwrap_err().to_string().contains("already exists"));
+            assert!(
+                new_plugin(dir.path(), &name, "022", program.code).unwrap_err().to_string().contains("already exists")
+            );
         }
         assert!(new_plugin(dir.path(), "y", "999", "social-assistance").is_err());
         assert!(new_plugin(dir.path(), "y", "022", "funeral").unwrap_err().to_string().contains("social-pension"));
         // Nothing half-written is left behind.
-        let left: Vec<_> = std::fs::read_dir(dir.path().join("plugins")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let left: Vec<_> =
+            std::fs::read_dir(dir.path().join("plugins")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left.len(), 2, "{left:?}");
     }
 }
