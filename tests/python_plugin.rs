@@ -63,6 +63,20 @@ fn build_python_plugin(dir: &Path) -> PathBuf {
     wasm
 }
 
+/// The names a component imports and exports, read from its bytes (nothing compiled or run).
+fn world_of(wasm: &Path) -> (Vec<String>, Vec<String>) {
+    let bytes = std::fs::read(wasm).unwrap();
+    match wit_component::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e:#}", wasm.display())) {
+        wit_component::DecodedWasm::Component(resolve, world) => {
+            let world = &resolve.worlds[world];
+            let imports = world.imports.keys().map(|k| resolve.name_world_key(k)).collect();
+            let exports = world.exports.keys().map(|k| resolve.name_world_key(k)).collect();
+            (imports, exports)
+        }
+        _ => panic!("{} is a WIT package, not a component", wasm.display()),
+    }
+}
+
 /// Each case of an `ansinh plugin test --explain` output: its name, the verdict line
 /// (eligible, amount, category; or the reasons) and the fuel it used.
 fn verdicts(out: &str) -> Vec<(String, String, u64)> {
@@ -100,7 +114,11 @@ fn python_twin_imports_nothing_and_decides_every_case_as_the_rust_plugin() {
         cmd
     };
 
-    // Loading refuses any import, so a plug-in that inspects imports nothing (no WASI: --stub-wasi).
+    // No WASI (--stub-wasi), nothing at all: no clock, randomness or I/O.
+    let (imports, exports) = world_of(&python);
+    assert_eq!(imports, Vec::<String>::new(), "a rule plug-in imports nothing");
+    assert!(exports.iter().any(|e| e == "ansinh:rules/rules@0.1.0"), "{exports:?}");
+    // And the host, which refuses any import at load, loads it.
     let inspected = stdout(&ok(host().args(["plugin", "inspect"]).arg(&python)));
     assert!(inspected.starts_with("national-social-assistance-py 0.1.0\n"), "{inspected}");
     assert!(inspected.contains("  contract  ansinh:rules/rules@0.1.0\n"), "{inspected}");
