@@ -10,12 +10,23 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{ResourceLimiter, Store, Trap};
 
 use super::Limits;
-use super::contract::{self, CheckedOutput, DecisionInput, DecisionOutput, OutputError, RulePluginPre, wit};
+use super::contract::{
+    self, CheckedOutput, DecisionInput, DecisionOutput, OutputError, RulePluginIndices, RulePluginPre, wit,
+};
 use super::engine::{EPOCH_TICK, Sandbox};
 use crate::model::PersonFacts;
 
 /// The version of the contract this host runs (`sdk/wit/rules.wit`).
 pub const CONTRACT: &str = "ansinh:rules/rules@0.1.0";
+
+/// Bytes one call may copy out of a plug-in's memory into the host (wasmtime's
+/// "hostcall fuel"; its default is 128 MiB). A valid decision is at most
+/// [`Limits::output_bytes`], but a plug-in can alias one string many times in a
+/// list, so that copying the list would take gigabytes: this caps the copy,
+/// per decision and per worker. 4 MiB leaves room for an oversized output to
+/// be measured and refused with its size (an explanation of 1 MiB, 100,000
+/// reasons) rather than cut short.
+const COPY_BYTES: usize = 4 << 20;
 
 /// sha256 of a plug-in's bytes: its identity everywhere (storage, runs, replay).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -89,6 +100,10 @@ pub enum PluginError {
     Refused(String),
     #[error("returned an invalid decision: {0}")]
     Output(#[from] OutputError),
+    /// Its exports are named as in the contract but have other types; found
+    /// when an instance is bound, so only ever at load.
+    #[error("does not match the contract {CONTRACT}: {0}")]
+    Contract(String),
 }
 
 /// What a plug-in says about itself (`describe()`), in host terms.
@@ -116,6 +131,8 @@ pub struct Plugin {
     description: Description,
     reads: Vec<wit::PersonField>,
     pre: RulePluginPre<StoreState>,
+    /// The contract's exports in `pre`'s component, type-checked on binding.
+    indices: RulePluginIndices,
     limits: Limits,
 }
 
@@ -136,6 +153,7 @@ impl Plugin {
         }
         let linker = Linker::new(&sandbox.engine);
         let pre = linker.instantiate_pre(&component).map_err(LoadError::Contract)?;
+        let indices = RulePluginIndices::new(&pre).map_err(LoadError::Contract)?;
         let pre = RulePluginPre::new(pre).map_err(LoadError::Contract)?;
         let mut plugin = Plugin {
             hash,
@@ -148,9 +166,13 @@ impl Plugin {
             },
             reads: Vec::new(),
             pre,
+            indices,
             limits: sandbox.limits.clone(),
         };
-        let raw = plugin.call(|store, p| p.ansinh_rules_rules().call_describe(store)).map_err(LoadError::Describe)?;
+        let raw = plugin.call(|store, p| p.ansinh_rules_rules().call_describe(store)).map_err(|e| match e {
+            PluginError::Contract(mismatch) => LoadError::Contract(wasmtime::Error::msg(mismatch)),
+            e => LoadError::Describe(e),
+        })?;
         plugin.reads = raw.reads.clone();
         plugin.description = describe(raw)?;
         Ok(plugin)
@@ -212,12 +234,21 @@ impl Plugin {
         store.limiter(|s| s);
         store.set_fuel(self.limits.fuel).expect("fuel is enabled");
         store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
-        let result = self.pre.instantiate(&mut store).and_then(|instance| f(&mut store, &instance));
+        store.set_hostcall_fuel(COPY_BYTES);
+        // `RulePluginPre::instantiate`, in two steps: a type mismatch found on
+        // binding is the plug-in's contract, not a trap.
+        let result = self.pre.instance_pre().instantiate(&mut store).and_then(|instance| {
+            let bound = self.indices.load(&mut store, &instance).map_err(|e| Mismatch(format!("{e:#}")))?;
+            f(&mut store, &bound)
+        });
         *fuel = self.limits.fuel - store.get_fuel().expect("fuel is enabled");
         result.map_err(|e| self.classify(e))
     }
 
     fn classify(&self, error: wasmtime::Error) -> PluginError {
+        if let Some(Mismatch(mismatch)) = error.downcast_ref::<Mismatch>() {
+            return PluginError::Contract(shorten(mismatch));
+        }
         if error.downcast_ref::<MemoryLimit>().is_some() {
             return PluginError::Memory(self.limits.memory_bytes);
         }
@@ -337,6 +368,18 @@ impl fmt::Display for MemoryLimit {
 }
 
 impl std::error::Error for MemoryLimit {}
+
+/// Raised when an instance's exports do not have the contract's types.
+#[derive(Debug)]
+struct Mismatch(String);
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Mismatch {}
 
 impl ResourceLimiter for StoreState {
     fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
