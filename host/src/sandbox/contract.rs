@@ -126,6 +126,18 @@ impl DecisionOutput {
     }
 }
 
+/// The host's check of a plug-in's decision, given in host types as if a
+/// plug-in had returned it, within `limits`. The fuzzing entry point of the
+/// output validation (`host/fuzz`, target `output`); the host itself checks
+/// the component's value directly.
+pub fn check_output(d: DecisionOutput, limits: &super::Limits) -> Result<CheckedOutput, OutputError> {
+    let explanation =
+        d.explanation.into_iter().map(|e| wit::Explanation { vi: e.vi, en: e.en, citation: e.citation }).collect();
+    let raw =
+        wit::Decision { eligible: d.eligible, amount: d.amount, category: d.category, reasons: d.reasons, explanation };
+    DecisionOutput::validate(raw, limits.max_amount, limits.output_bytes)
+}
+
 impl DecisionInput {
     pub fn canonical_json(&self) -> String {
         serde_json::to_string(self).expect("plain data serialises")

@@ -17,7 +17,7 @@ mod engine;
 mod limits;
 mod plugin;
 
-pub use contract::{CheckedOutput, DecisionInput, DecisionOutput, Explanation, OutputError};
+pub use contract::{CheckedOutput, DecisionInput, DecisionOutput, Explanation, OutputError, check_output};
 pub use engine::Sandbox;
 pub use limits::Limits;
 pub use plugin::{CONTRACT, Description, Evaluation, LoadError, Plugin, PluginError, PluginHash};
