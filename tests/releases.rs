@@ -69,7 +69,16 @@ fn four_eyes_and_keys(backend: Backend) {
     );
     assert!(said.contains("--as NAME") && said.contains("ANSINH_USER"), "{said}");
 
+    // An upload can be withdrawn before it is signed, and then uploaded again.
+    let withdrawn = upload(&db, &hanoi, &hanoi_cases);
+    ok(as_(&db, "author").args(["plugin", "retire", &withdrawn]));
+    // Cases about another province prove nothing about this release.
+    let haiphong_cases = workspace().join("plugins/haiphong-social-assistance/cases.yaml");
+    let said = fails(as_(&db, "author").args(["plugin", "upload"]).arg(&hanoi).arg("--cases").arg(&haiphong_cases));
+    assert!(said.contains("in province 031, but the release is social-assistance for 001"), "{said}");
+
     let id = upload(&db, &hanoi, &hanoi_cases);
+    assert_ne!(id, withdrawn);
     // Not yet signed: nothing runs, and it cannot be approved.
     assert!(run_plugin(&db, "001", "2026-01").unwrap_err().contains("no release of social-assistance is in force"));
     let said = fails(as_(&db, "approver").args(["plugin", "approve", &id]));
@@ -81,11 +90,15 @@ fn four_eyes_and_keys(backend: Backend) {
     // Only Hà Nội's key signs Hà Nội's plug-in.
     let said = fails(as_(&db, "author").args(["plugin", "sign", &id, "--key"]).arg(&haiphong_key));
     assert!(said.contains("signs for 031, but release") && said.contains("only 001's key may sign it"), "{said}");
-    ok(as_(&db, "author").args(["plugin", "sign", &id, "--key"]).arg(&hanoi_key));
+    ok(as_(&db, "signer").args(["plugin", "sign", &id, "--key"]).arg(&hanoi_key));
 
     // Four eyes: neither the uploader nor the signer approves.
-    let said = fails(as_(&db, "author").args(["plugin", "approve", &id]));
-    assert!(said.contains("a second person must approve it"), "{said}");
+    for who in ["author", "signer"] {
+        let said = fails(as_(&db, who).args(["plugin", "approve", &id]));
+        assert!(said.contains(&format!("{who} uploaded or signed release {id}: a second person")), "{said}");
+    }
+    let said = fails(as_(&db, "approver").args(["plugin", "approve", &id, "--max-fuel-growth", "NaN"]));
+    assert!(said.contains("expected a number of at least 1"), "{said}");
     let approved = stdout(&ok(as_(&db, "approver").args(["plugin", "approve", &id])));
     assert!(approved.contains("9 cases passed"), "{approved}");
     assert!(approved.contains("no active release to compare fuel with"), "{approved}");
@@ -95,7 +108,8 @@ fn four_eyes_and_keys(backend: Backend) {
     // Who did what is kept with the release.
     let listed = stdout(&ok(ansinh().args(["--database-url", &db.url, "plugin", "releases"])));
     assert!(listed.contains("active") && listed.contains("from 2026-01"), "{listed}");
-    assert!(listed.contains("uploaded by author, signed by author, approved by approver"), "{listed}");
+    assert!(listed.contains("uploaded by author, signed by signer, approved by approver"), "{listed}");
+    assert!(listed.contains("approval {\"cases\":9,"), "{listed}");
 
     // A revoked key's releases no longer run.
     let keys = stdout(&ok(ansinh().args(["--database-url", &db.url, "keys", "list"])));
@@ -136,9 +150,41 @@ fn effective_dates(backend: Backend) {
             .contains("no release of social-assistance is in force in 2021-06")
     );
 
+    // A second national release from 2025-07: months before keep the first.
+    let dir = tempfile::tempdir().unwrap();
+    let (second, second_cases) = national_rebuild(dir.path());
+    let second_release = upload(&db, &second, &second_cases);
+    let (key_file, _) = key(&db, dir.path(), "national");
+    ok(as_(&db, "author").args(["plugin", "sign", &second_release, "--key"]).arg(&key_file));
+    ok(as_(&db, "approver").args(["plugin", "approve", &second_release]));
+    // Two releases in force from the same month would make the choice a guess.
+    let said = fails(as_(&db, "approver").args(["plugin", "activate", &second_release, "--from", "2021-07"]));
+    assert!(said.contains("(release 1) is already active from 2021-07: retire it first"), "{said}");
+    ok(as_(&db, "approver").args(["plugin", "activate", &second_release, "--from", "2025-07"]));
+    assert_eq!(run_plugin(&db, "031", "2025-06").unwrap(), sha256(&national_plugin()));
+    assert_eq!(run_plugin(&db, "031", "2025-07").unwrap(), sha256(&second));
+    assert_eq!(run_plugin(&db, "001", "2025-12").unwrap(), sha256(&second));
+    assert_eq!(run_plugin(&db, "001", "2026-01").unwrap(), sha256(&hanoi));
+
     // Retired, Hà Nội's release is chosen for no month; the national one takes over.
+    let runs_before = scalar(&db.url, "SELECT COUNT(*) FROM runs");
+    let hanoi_run = scalar(&db.url, format!("SELECT MAX(id) FROM runs WHERE release_id = {hanoi_release}"));
     ok(as_(&db, "approver").args(["plugin", "retire", &hanoi_release]));
-    assert_eq!(run_plugin(&db, "001", "2026-06").unwrap(), sha256(&national_plugin()));
+    assert_eq!(run_plugin(&db, "001", "2026-06").unwrap(), sha256(&second));
+    // A run made before by the retired release is not evaluated by it any more.
+    let said = fails(ansinh().args(["--database-url", &db.url, "run", "evaluate", &hanoi_run.to_string()]));
+    assert!(
+        said.contains(&format!("release {hanoi_release} is retired: only an active release decides a run")),
+        "{said}"
+    );
+    // Nor can a run be pointed at another release than the one that fits it.
+    let latest = runs_before + 1;
+    assert_eq!(
+        execute(&db.url, format!("UPDATE runs SET release_id = {hanoi_release} WHERE id = {latest}")).unwrap(),
+        1
+    );
+    let said = fails(ansinh().args(["--database-url", &db.url, "run", "evaluate", &latest.to_string()]));
+    assert!(said.contains(&format!("run {latest} cannot be evaluated")), "{said}");
     let said = fails(as_(&db, "approver").args(["plugin", "retire", &hanoi_release]));
     assert!(said.contains(&format!("release {hanoi_release} is retired: it cannot be retired again")), "{said}");
     assert_eq!(national, "1");
@@ -179,34 +225,57 @@ fn approval_runs_the_cases_and_watches_fuel() {
     assert!(said.contains("expected amount 360000, got 500000"), "{said}");
     assert_eq!(scalar(&db.url, format!("SELECT COUNT(*) FROM releases WHERE id = {id} AND state = 'signed'")), 1);
 
-    // Withdrawn, the same plug-in is released with its real cases; then Hà Nội's build of the
-    // rules, compared on the national cases' fuel.
+    // Withdrawn, the same plug-in is released with its real cases. Hà Nội's
+    // first release is then compared with the national one on its cases.
     ok(as_(&db, "author").args(["plugin", "retire", &id]));
-    support::release_national(&db.url);
+    let national = support::release_national(&db.url);
     let (hanoi, _) = hanoi();
     let candidate = upload(&db, &hanoi, &national_cases_for_hanoi(dir.path()));
     let (hanoi_key, _) = key(&db, dir.path(), "001");
     ok(as_(&db, "author").args(["plugin", "sign", &candidate, "--key"]).arg(&hanoi_key));
-    // Hà Nội has no active release of its own: nothing to compare with.
     let approved = stdout(&ok(as_(&db, "approver").args(["plugin", "approve", &candidate])));
-    assert!(approved.contains("no active release to compare fuel with"), "{approved}");
+    assert!(approved.contains(&format!("release {national} (active) used")), "{approved}");
 
-    // A national release compared with the active national one: same code, same
-    // fuel (1.00×), refused under a limit below 1.
-    let again = upload_national_again(&db, dir.path());
+    // A rebuild of the national rules: the same code, the same fuel.
+    let (again, again_cases) = national_rebuild(dir.path());
+    let again = upload(&db, &again, &again_cases);
     ok(as_(&db, "author").args(["plugin", "sign", &again, "--key"]).arg(&key_file));
-    let said = fails(as_(&db, "approver").args(["plugin", "approve", &again, "--max-fuel-growth", "0.9"]));
-    assert!(said.contains("more than 0.9×") && said.contains("(active) on the same cases"), "{said}");
     let approved = stdout(&ok(as_(&db, "approver").args(["plugin", "approve", &again])));
-    assert!(approved.contains("(active) used") && approved.contains(": 1.00× (limit 1.50×)"), "{approved}");
+    assert!(approved.contains(": 1.00× (limit 1.50×)"), "{approved}");
+}
 
-    // Two releases in force from the same month would make the choice a guess.
-    let said = fails(as_(&db, "approver").args(["plugin", "activate", &again, "--from", "2021-07"]));
-    assert!(
-        said.contains("another release of national for social-assistance is already active from 2021-07"),
-        "{said}"
+/// A plug-in that needs several times the fuel of the active one on the same
+/// cases is not approved under the default limit.
+#[test]
+fn fuel_growth_beyond_the_limit_refuses_approval() {
+    let db = TestDb::new(Backend::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    // Active: the test plug-in, which answers its one sound case in a few
+    // hundred instructions.
+    let hostile_cases = workspace().join("tests/plugins/hostile/cases.yaml");
+    let cheap = support::release(&db.url, &support::hostile_plugin(), &hostile_cases, "national", "2024-09");
+    // Candidate: the national rules on the same case (a real decision, about 10× the fuel).
+    let candidate = upload(&db, &national_plugin(), &hostile_cases_as_national(dir.path()));
+    let (key_file, _) = key(&db, dir.path(), "national");
+    ok(as_(&db, "author").args(["plugin", "sign", &candidate, "--key"]).arg(&key_file));
+    let said = fails(as_(&db, "approver").args(["plugin", "approve", &candidate]));
+    assert!(said.contains("more than 1.5× the") && said.contains(&format!("of release {cheap} (active)")), "{said}");
+    assert_eq!(
+        scalar(&db.url, format!("SELECT COUNT(*) FROM releases WHERE id = {candidate} AND state = 'signed'")),
+        1
     );
-    ok(as_(&db, "approver").args(["plugin", "activate", &again, "--from", "2024-07"]));
+    let approved =
+        stdout(&ok(as_(&db, "approver").args(["plugin", "approve", &candidate, "--max-fuel-growth", "100"])));
+    assert!(approved.contains("(limit 100.00×)"), "{approved}");
+}
+
+/// The hostile plug-in's sound case, with what the national rules decide for it
+/// (a man aged 84 with no pension: Decree 20/2021/ND-CP Art. 5(5)(c), 500,000 in 2024-09).
+fn hostile_cases_as_national(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(workspace().join("tests/plugins/hostile/cases.yaml")).unwrap();
+    let path = dir.join("national-on-hostile.yaml");
+    std::fs::write(&path, text.replace("amount: 100000", "amount: 500000")).unwrap();
+    path
 }
 
 /// The national cases, for Hà Nội's plug-in, in months before its own level.
@@ -223,22 +292,19 @@ fn national_cases_for_hanoi(dir: &Path) -> PathBuf {
     path
 }
 
-/// The national plug-in again as a new release: the same bytes with other
-/// cases (a subset), so that it is a new upload.
-fn upload_national_again(db: &TestDb, dir: &Path) -> String {
+/// A rebuild of the national plug-in: the same code with one more custom
+/// section (as a rebuild with other metadata would be), and a subset of its
+/// cases. Other bytes, so another release.
+fn national_rebuild(dir: &Path) -> (PathBuf, PathBuf) {
     let text = std::fs::read_to_string(national_cases()).unwrap();
     let cases: Vec<serde_yaml_ng::Value> = serde_yaml_ng::from_str(&text).unwrap();
-    let path = dir.join("national-subset.yaml");
-    std::fs::write(&path, serde_yaml_ng::to_string(&cases[..20]).unwrap()).unwrap();
-    let said = fails(as_(db, "author").args(["plugin", "upload"]).arg(national_plugin()).arg("--cases").arg(&path));
-    assert!(said.contains("already uploaded for social-assistance as release"), "{said}");
-    // A second build: the same code with one more custom section, as a rebuild
-    // with other metadata would be.
+    let cases_path = dir.join("national-subset.yaml");
+    std::fs::write(&cases_path, serde_yaml_ng::to_string(&cases[..20]).unwrap()).unwrap();
     let copy = dir.join("national-again.wasm");
     let mut bytes = std::fs::read(national_plugin()).unwrap();
     bytes.extend(custom_section("ansinh-test", b"a second build"));
     std::fs::write(&copy, bytes).unwrap();
-    upload(db, &copy, &path)
+    (copy, cases_path)
 }
 
 /// A component custom section (id 0): name and payload.

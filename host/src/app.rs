@@ -63,13 +63,7 @@ impl App {
         }
         let release = release::in_force(&self.db, program, province, period).await?;
         let plugin = release::load(&self.db, &self.sandbox, &release).await?;
-        let d = plugin.description();
-        if !d.programs.iter().any(|p| p == program) {
-            bail!("the plug-in {} {} serves {:?}, not the programme {program:?}", d.name, d.version, d.programs);
-        }
-        if let Some(own) = d.province.as_deref().filter(|own| *own != province) {
-            bail!("the plug-in {} {} is for province {own}, not {province}", d.name, d.version);
-        }
+        release::check_fits(&release, &plugin, program, province, period)?;
         runs::create(&self.db, program, province, period, plugin.hash(), release.id).await
     }
 

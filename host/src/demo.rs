@@ -19,7 +19,7 @@ use crate::payment::outbox::Outbox;
 use crate::plugin::build;
 use crate::release::{self, keys};
 use crate::run::{self, report::group};
-use crate::store::{self, releases};
+use crate::store::releases;
 use crate::{import, synthetic};
 
 const PROGRAM: &str = "social-assistance";
@@ -154,8 +154,7 @@ async fn release_with_demo_key(app: &App, dir: &Path, plugin: &Path, cases: &Pat
         }
     }
     keys::write_pair(&key_file, &key)?;
-    let public = key.verifying_key();
-    store::keys::add(&app.db, &keys::key_id(&public), &authority, &hex::encode(public.as_bytes()), author).await?;
+    release::register_key(&app.db, &authority, &key.verifying_key(), author).await?;
     release::sign(&app.db, id, &key, author).await?;
     release::approve(&app.db, &app.sandbox, id, approver, 1.5).await?;
     release::activate(&app.db, &app.sandbox, id, from, approver).await?;

@@ -37,8 +37,10 @@ CREATE TABLE releases (
     activated_at   TEXT,
     retired_by     TEXT,
     retired_at     TEXT,
-    CHECK (state = 'uploaded' OR signature IS NOT NULL),
-    CHECK (state <> 'active' OR approved_by IS NOT NULL)
+    -- A release withdrawn before it was signed has no signature.
+    CHECK (state IN ('uploaded', 'retired') OR (signature IS NOT NULL AND key_id IS NOT NULL)),
+    CHECK (state NOT IN ('approved', 'active') OR approved_by IS NOT NULL),
+    CHECK (state <> 'active' OR effective_from IS NOT NULL)
 );
 -- A plug-in is released once per programme at a time; retired, it may be
 -- uploaded again (e.g. with corrected cases).

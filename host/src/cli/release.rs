@@ -65,7 +65,7 @@ pub enum ReleaseCommand {
         release: i64,
         /// Refuse if the cases take more than this many times the fuel of the
         /// active release of the same authority and programme.
-        #[arg(long, default_value_t = 1.5)]
+        #[arg(long, default_value_t = 1.5, value_parser = fuel_growth)]
         max_fuel_growth: f64,
     },
     /// Put an approved release in force from a month (YYYY-MM). Needs --as.
@@ -80,23 +80,50 @@ pub enum ReleaseCommand {
     Releases,
 }
 
+/// A growth factor: a finite number of at least 1.
+fn fuel_growth(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(factor) if factor.is_finite() && factor >= 1.0 => Ok(factor),
+        _ => Err(format!("expected a number of at least 1, e.g. 1.5, not {text:?}")),
+    }
+}
+
 pub async fn keys(global: &Settings, command: KeysCommand) -> anyhow::Result<ExitCode> {
     let app = App::connect(global).await?;
     match command {
         KeysCommand::Generate { authority, out } => {
             let by = App::actor(global)?;
             keys::check_authority(&authority)?;
+            anyhow::ensure!(
+                out.extension().is_none_or(|e| e != "pub"),
+                "--out {}: the secret key's file must not end in .pub (its public half goes there)",
+                out.display()
+            );
             let key = keys::generate()?;
             let public = keys::write_pair(&out, &key)?;
-            let id = register(&app, &authority, &key.verifying_key(), by).await?;
-            eprintln!("Secret key: {} (keep it secret); public key: {}", out.display(), public.display());
+            let id = match release::register_key(&app.db, &authority, &key.verifying_key(), by).await {
+                Ok(id) => id,
+                Err(e) => {
+                    // An unregistered key is of no use: leave nothing behind.
+                    let _ = std::fs::remove_file(&out);
+                    let _ = std::fs::remove_file(&public);
+                    return Err(e);
+                }
+            };
+            eprintln!("Registered key {id} for {authority}.");
+            eprintln!(
+                "Secret key: {} (unencrypted PEM, owner-only: keep it offline); public key: {}",
+                out.display(),
+                public.display()
+            );
             println!("{id}");
         }
         KeysCommand::Add { authority, public } => {
             let by = App::actor(global)?;
-            keys::check_authority(&authority)?;
             let key = keys::read_public(&public)?;
-            println!("{}", register(&app, &authority, &key, by).await?);
+            let id = release::register_key(&app.db, &authority, &key, by).await?;
+            eprintln!("Registered key {id} for {authority}.");
+            println!("{id}");
         }
         KeysCommand::List => {
             for key in stored_keys::list(&app.db).await? {
@@ -121,13 +148,6 @@ pub async fn keys(global: &Settings, command: KeysCommand) -> anyhow::Result<Exi
     }
     app.db.close().await;
     Ok(ExitCode::SUCCESS)
-}
-
-async fn register(app: &App, authority: &str, key: &ed25519_dalek::VerifyingKey, by: &str) -> anyhow::Result<String> {
-    let id = keys::key_id(key);
-    stored_keys::add(&app.db, &id, authority, &hex::encode(key.as_bytes()), by).await?;
-    eprintln!("Registered key {id} for {authority}.");
-    Ok(id)
 }
 
 pub async fn release(global: &Settings, command: ReleaseCommand) -> anyhow::Result<ExitCode> {
@@ -170,8 +190,9 @@ pub async fn release(global: &Settings, command: ReleaseCommand) -> anyhow::Resu
             for r in releases::list(db).await? {
                 let (name, version) = crate::store::plugins::name_version(db, r.plugin_hash).await?;
                 let from = r.effective_from.map(|m| format!("from {m}")).unwrap_or_default();
+                let approval = r.approval.map(|a| format!("\n      approval {a}")).unwrap_or_default();
                 println!(
-                    "{:>4}  {:<9} {:<8}  {:<18}  {name} {version}  {from}\n      sha256 {}  uploaded by {}{}{}",
+                    "{:>4}  {:<9} {:<8}  {:<18}  {name} {version}  {from}\n      sha256 {}  uploaded by {}{}{}{approval}",
                     r.id,
                     r.state.as_str(),
                     r.authority,

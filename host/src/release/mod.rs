@@ -51,8 +51,35 @@ pub async fn upload(
         (None, [only]) => only.clone(),
         (None, served) => bail!("the plug-in {} serves {served:?}: say which with --program", d.name),
     };
+    let authority = authority_of(&plugin);
+    // The cases must be about what is released, or approval proves nothing.
+    for (index, case) in shipped.iter().enumerate() {
+        let province_ok = authority == "national" || case.province == authority;
+        if case.program != program || !province_ok {
+            bail!(
+                "{cases_source}, case {} \"{}\": it is for {} in province {}, but the release is {program} for {authority}",
+                index + 1,
+                case.name,
+                case.program,
+                case.province
+            );
+        }
+    }
     plugins::store(db, &plugin, bytes).await?;
-    releases::insert(db, plugin.hash(), &authority_of(&plugin), &program, cases_yaml, by).await
+    releases::insert(db, plugin.hash(), &authority, &program, cases_yaml, by).await
+}
+
+/// Register the public half of an authority's signing key; its id.
+pub async fn register_key(
+    db: &Db,
+    authority: &str,
+    key: &ed25519_dalek::VerifyingKey,
+    by: &str,
+) -> anyhow::Result<String> {
+    keys::check_authority(authority)?;
+    let id = keys::key_id(key);
+    stored_keys::add(db, &id, authority, &hex::encode(key.as_bytes()), by).await?;
+    Ok(id)
 }
 
 /// Sign an uploaded release with a key registered for its authority.
@@ -60,9 +87,14 @@ pub async fn sign(db: &Db, id: i64, key: &SigningKey, by: &str) -> anyhow::Resul
     let release = releases::get(db, id).await?;
     expect_state(&release, State::Uploaded, "signed")?;
     let key_id = keys::key_id(&key.verifying_key());
-    let stored = stored_keys::get(db, &key_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("key {key_id} is not registered: `ansinh keys add` its public half first"))?;
+    let stored = stored_keys::get(db, &key_id).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "key {key_id} is not registered: register its public half for {} with `ansinh keys add --authority {} \
+             FILE.pub` (`ansinh keys list` shows the registered keys)",
+            release.authority,
+            release.authority
+        )
+    })?;
     check_key(&stored, &release)?;
     let message = keys::signed_message(release.plugin_hash, &release.authority, &release.program, &release.cases);
     let signature = keys::sign(key, &message);
@@ -105,7 +137,11 @@ pub async fn verified_bytes(db: &Db, release: &Release) -> anyhow::Result<Vec<u8
     let actual = PluginHash::of(&bytes);
     let message = keys::signed_message(actual, &release.authority, &release.program, &release.cases);
     keys::verify(&key.public_key, &message, signature).with_context(|| {
-        format!("refusing release {} (plug-in sha256 {actual}, signed with key {key_id})", release.id)
+        format!(
+            "refusing release {} (plug-in sha256 {actual}, signed with key {key_id}): treat the database as tampered \
+             with; retire the release and release the plug-in again from its source",
+            release.id
+        )
     })?;
     if actual != release.plugin_hash {
         bail!("refusing release {}: its stored bytes hash to {actual}, not {}", release.id, release.plugin_hash);
@@ -120,6 +156,8 @@ pub struct Approval {
     pub fuel: u64,
     /// The active release compared with, and its fuel on the same cases.
     pub compared_with: Option<(i64, u64)>,
+    /// Why there was an active release but no comparison.
+    pub not_compared: Option<String>,
     pub max_fuel_growth: f64,
 }
 
@@ -133,7 +171,10 @@ impl std::fmt::Display for Approval {
                 self.fuel as f64 / fuel.max(1) as f64,
                 self.max_fuel_growth
             ),
-            None => write!(f, "; no active release to compare fuel with"),
+            None => match &self.not_compared {
+                Some(why) => write!(f, "; fuel not compared: {why}"),
+                None => write!(f, "; no active release to compare fuel with"),
+            },
         }
     }
 }
@@ -166,15 +207,19 @@ pub async fn approve(db: &Db, sandbox: &Sandbox, id: i64, by: &str, max_fuel_gro
     if !failures.is_empty() {
         bail!("release {id} is not approved: its own cases fail:\n{failures}");
     }
-    let compared_with = match releases::latest_active(db, &release.authority, &release.program).await? {
-        Some(active) if active.id != id => {
-            let current = load(db, sandbox, &active).await?;
-            let active_fuel: u64 = shipped.iter().map(|case| cases::run(&current, case).fuel).sum();
-            Some((active.id, active_fuel))
-        }
-        _ => None,
+    let (compared_with, not_compared) = match active_to_compare(db, &release).await? {
+        None => (None, None),
+        // An active release that no longer loads (its key revoked, say) must
+        // not block its own replacement: say so, and approve on the cases.
+        Some(active) => match load(db, sandbox, &active).await {
+            Ok(current) => {
+                let active_fuel: u64 = shipped.iter().map(|case| cases::run(&current, case).fuel).sum();
+                (Some((active.id, active_fuel)), None)
+            }
+            Err(e) => (None, Some(format!("release {} (active) does not load: {e:#}", active.id))),
+        },
     };
-    let approval = Approval { cases: shipped.len(), fuel, compared_with, max_fuel_growth };
+    let approval = Approval { cases: shipped.len(), fuel, compared_with, not_compared, max_fuel_growth };
     if let Some((active, active_fuel)) = compared_with
         && fuel as f64 > max_fuel_growth * active_fuel as f64
     {
@@ -189,6 +234,15 @@ pub async fn approve(db: &Db, sandbox: &Sandbox, id: i64, by: &str, max_fuel_gro
     Ok(approval)
 }
 
+/// What a release's fuel is compared with: the active release of its own
+/// authority and programme, else (a province's first) the national one.
+async fn active_to_compare(db: &Db, release: &Release) -> anyhow::Result<Option<Release>> {
+    if let Some(own) = releases::latest_active(db, &release.authority, &release.program).await? {
+        return Ok(Some(own));
+    }
+    releases::latest_active(db, "national", &release.program).await
+}
+
 /// Make an approved release the one in force from `from` (until a later
 /// active release of the same authority and programme takes over).
 pub async fn activate(db: &Db, sandbox: &Sandbox, id: i64, from: Month, by: &str) -> anyhow::Result<()> {
@@ -200,11 +254,16 @@ pub async fn activate(db: &Db, sandbox: &Sandbox, id: i64, from: Month, by: &str
         Ok(false) => {
             bail!("release {id} changed while it was being activated; look again with `ansinh plugin releases`")
         }
-        Err(e) if is_unique_violation(&e) => bail!(
-            "another release of {} for {} is already active from {from}: retire it first, or choose another month",
-            release.authority,
-            release.program
-        ),
+        Err(e) if crate::store::is_unique_violation(&e) => {
+            let other = releases::in_force(db, &release.authority, &release.program, from).await?.map(|r| r.id);
+            bail!(
+                "another release of {} for {} (release {}) is already active from {from}: retire it first, or \
+                 choose another month",
+                release.authority,
+                release.program,
+                other.map_or("?".to_owned(), |id| id.to_string())
+            )
+        }
         Err(e) => Err(e),
     }
 }
@@ -233,6 +292,41 @@ pub async fn in_force(db: &Db, program: &str, province: &str, period: Month) -> 
     })
 }
 
+/// Check that `release` may decide `program` for `province` in `period`, as
+/// [`in_force`] would choose it: active, for this programme, the province's
+/// or national, in force by then, and its plug-in says the same. Run at
+/// `run create` and again at `run evaluate`, so a run row pointed at another
+/// release is refused.
+pub fn check_fits(
+    release: &Release,
+    plugin: &Plugin,
+    program: &str,
+    province: &str,
+    period: Month,
+) -> anyhow::Result<()> {
+    let id = release.id;
+    if release.state != State::Active {
+        bail!("release {id} is {}: only an active release decides a run", release.state.as_str());
+    }
+    if release.program != program {
+        bail!("release {id} is for {}, not {program}", release.program);
+    }
+    if release.authority != province && release.authority != "national" {
+        bail!("release {id} is province {}'s, not {province}'s", release.authority);
+    }
+    if release.effective_from.is_none_or(|from| from > period) {
+        bail!("release {id} is not in force in {period}");
+    }
+    let d = plugin.description();
+    if !d.programs.iter().any(|p| p == program) {
+        bail!("the plug-in {} {} serves {:?}, not the programme {program:?}", d.name, d.version, d.programs);
+    }
+    if let Some(own) = d.province.as_deref().filter(|own| *own != province) {
+        bail!("the plug-in {} {} is for province {own}, not {province}", d.name, d.version);
+    }
+    Ok(())
+}
+
 /// Load a release's plug-in after checking its signature.
 pub async fn load(db: &Db, sandbox: &Sandbox, release: &Release) -> anyhow::Result<Arc<Plugin>> {
     let bytes = verified_bytes(db, release).await?;
@@ -249,10 +343,4 @@ fn expect_state(release: &Release, wanted: State, step: &str) -> anyhow::Result<
         );
     }
     Ok(())
-}
-
-fn is_unique_violation(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<sqlx::Error>()
-        .and_then(|e| e.as_database_error())
-        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }

@@ -74,6 +74,8 @@ pub async fn load_plugin(db: &Db, sandbox: &Sandbox, run: &Run) -> anyhow::Resul
     };
     let release = releases::get(db, release_id).await?;
     let plugin = release::load(db, sandbox, &release).await.with_context(|| format!("run {}", run.id))?;
+    release::check_fits(&release, &plugin, &run.program, &run.province, run.period)
+        .with_context(|| format!("run {} cannot be evaluated", run.id))?;
     anyhow::ensure!(
         plugin.hash() == run.plugin_hash,
         "run {} was made with the plug-in {}, but its release {release_id} holds {}",

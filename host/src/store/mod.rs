@@ -141,6 +141,13 @@ impl Db {
     }
 }
 
+/// Whether the database refused a row for breaking a unique key or index.
+pub fn is_unique_violation(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
 /// A URL fit for messages: the password, if any, is hidden.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -3,7 +3,7 @@
 //! Every step is one conditional UPDATE on the state the step starts from, so
 //! two people acting at once cannot both move a release.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 use crate::model::Month;
 use crate::sandbox::PluginHash;
@@ -53,7 +53,6 @@ pub struct Release {
     pub cases: String,
     pub state: State,
     pub uploaded_by: String,
-    pub uploaded_at: DateTime<Utc>,
     pub key_id: Option<String>,
     pub signature: Option<String>,
     pub signed_by: Option<String>,
@@ -61,8 +60,6 @@ pub struct Release {
     /// JSON: what approval checked.
     pub approval: Option<String>,
     pub effective_from: Option<Month>,
-    pub activated_by: Option<String>,
-    pub retired_by: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -74,23 +71,20 @@ struct Row {
     cases: String,
     state: String,
     uploaded_by: String,
-    uploaded_at: DateTime<Utc>,
     key_id: Option<String>,
     signature: Option<String>,
     signed_by: Option<String>,
     approved_by: Option<String>,
     approval: Option<String>,
     effective_from: Option<String>,
-    activated_by: Option<String>,
-    retired_by: Option<String>,
 }
 
 /// `SELECT <every column of Row> FROM releases <rest>`, as one literal.
 macro_rules! select {
     ($rest:literal) => {
         concat!(
-            "SELECT id, plugin_hash, authority, program, cases, state, uploaded_by, uploaded_at, key_id, signature, \
-             signed_by, approved_by, approval, effective_from, activated_by, retired_by FROM releases ",
+            "SELECT id, plugin_hash, authority, program, cases, state, uploaded_by, key_id, signature, signed_by, \
+             approved_by, approval, effective_from FROM releases ",
             $rest
         )
     };
@@ -109,15 +103,12 @@ impl TryFrom<Row> for Release {
             cases: r.cases,
             state: State::parse(&r.state)?,
             uploaded_by: r.uploaded_by,
-            uploaded_at: r.uploaded_at,
             key_id: r.key_id,
             signature: r.signature,
             signed_by: r.signed_by,
             approved_by: r.approved_by,
             approval: r.approval,
             effective_from: r.effective_from.map(|m| m.parse().map_err(anyhow::Error::msg)).transpose()?,
-            activated_by: r.activated_by,
-            retired_by: r.retired_by,
         })
     }
 }
@@ -133,14 +124,7 @@ pub async fn insert(
     by: &str,
 ) -> anyhow::Result<i64> {
     let hash = plugin.to_string();
-    let existing: Option<i64> = on_pool!(db, pool => {
-        sqlx::query_scalar("SELECT id FROM releases WHERE plugin_hash = $1 AND program = $2 AND state <> 'retired'")
-            .bind(&hash).bind(program).fetch_optional(pool).await?
-    });
-    if let Some(id) = existing {
-        anyhow::bail!("this plug-in is already uploaded for {program} as release {id} (`ansinh plugin releases`)");
-    }
-    let id = on_pool!(db, pool => {
+    let inserted: Result<i64, sqlx::Error> = on_pool!(db, pool => {
         sqlx::query_scalar(
             "INSERT INTO releases (plugin_hash, authority, program, cases, state, uploaded_by, uploaded_at) \
              VALUES ($1, $2, $3, $4, 'uploaded', $5, $6) RETURNING id",
@@ -152,9 +136,22 @@ pub async fn insert(
         .bind(by)
         .bind(Utc::now())
         .fetch_one(pool)
-        .await?
+        .await
     });
-    Ok(id)
+    match inserted.map_err(anyhow::Error::from) {
+        Err(e) if super::is_unique_violation(&e) => {
+            let existing: Option<i64> = on_pool!(db, pool => {
+                sqlx::query_scalar("SELECT id FROM releases WHERE plugin_hash = $1 AND program = $2 AND state <> 'retired'")
+                    .bind(&hash).bind(program).fetch_optional(pool).await?
+            });
+            let id = existing.map_or("?".to_owned(), |id| id.to_string());
+            anyhow::bail!(
+                "this plug-in is already uploaded for {program} as release {id}: to upload it again with other cases, \
+                 retire that one first (`ansinh plugin retire {id}`)"
+            )
+        }
+        other => other,
+    }
 }
 
 pub async fn get(db: &Db, id: i64) -> anyhow::Result<Release> {
