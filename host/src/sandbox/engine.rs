@@ -2,7 +2,8 @@
 //! fresh instances.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -43,6 +44,13 @@ impl Sandbox {
         let engine = Engine::new(&config(&limits))?;
         let ticker = Arc::new(AtomicBool::new(true));
         spawn_ticker(engine.clone(), ticker.clone());
+        let cache_dir = cache_dir.and_then(|dir| match private_dir(&dir) {
+            Ok(()) => Some(dir),
+            Err(why) => {
+                tracing::warn!(dir = %dir.display(), %why, "not caching compiled plug-ins");
+                None
+            }
+        });
         Ok(Sandbox { engine, limits, compiled: Mutex::default(), cache_dir, ticker })
     }
 
@@ -69,6 +77,24 @@ impl Sandbox {
         let dir = self.cache_dir.as_ref()?;
         Some(dir.join(format!("{hash}-{:016x}.cwasm", h.finish())))
     }
+}
+
+/// Make sure the cache directory is the current user's alone. What is in it
+/// is machine code that runs in this process without the plug-in's signature
+/// being checked again, so nobody else may be able to put a file there.
+fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let meta = std::fs::metadata(dir)?;
+    anyhow::ensure!(meta.uid() == rustix::process::geteuid().as_raw(), "it belongs to another user");
+    if meta.mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// A cached file is used only if this user wrote it and nobody else can change it.
+pub(crate) fn private_file(meta: &std::fs::Metadata) -> bool {
+    meta.uid() == rustix::process::geteuid().as_raw() && meta.mode() & 0o022 == 0
 }
 
 impl Drop for Sandbox {
@@ -114,4 +140,31 @@ fn spawn_ticker(engine: Engine, running: Arc<AtomicBool>) {
             }
         })
         .expect("spawn the epoch thread");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_is_the_users_alone() {
+        let root = tempfile::tempdir().unwrap();
+        // Made owner-only; an open one of ours is closed.
+        let made = root.path().join("made/cache");
+        private_dir(&made).unwrap();
+        assert_eq!(std::fs::metadata(&made).unwrap().mode() & 0o777, 0o700);
+        let open = root.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        private_dir(&open).unwrap();
+        assert_eq!(std::fs::metadata(&open).unwrap().mode() & 0o777, 0o700);
+
+        // A file others may change is not used.
+        let file = made.join("x.cwasm");
+        std::fs::write(&file, b"compiled").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(private_file(&std::fs::metadata(&file).unwrap()));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(!private_file(&std::fs::metadata(&file).unwrap()));
+    }
 }

@@ -287,8 +287,10 @@ fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
 /// Compile, or take the machine code from the disk cache.
 fn compile(sandbox: &Sandbox, hash: &PluginHash, bytes: &[u8]) -> Result<Component, LoadError> {
     let cached = sandbox.cache_path(hash);
-    if let Some(path) = cached.as_ref().filter(|p| p.exists()) {
-        // SAFETY: the cache directory is ours and the file was written by
+    let usable = |p: &&std::path::PathBuf| std::fs::metadata(p).is_ok_and(|m| super::engine::private_file(&m));
+    if let Some(path) = cached.as_ref().filter(usable) {
+        // SAFETY: the cache directory and the file are this user's alone
+        // (`engine::private_dir`, `private_file`), and the file was written by
         // `Component::serialize` below; wasmtime checks that it matches this
         // engine's version and settings and refuses it otherwise.
         match unsafe { Component::deserialize_file(&sandbox.engine, path) } {
@@ -305,12 +307,13 @@ fn compile(sandbox: &Sandbox, hash: &PluginHash, bytes: &[u8]) -> Result<Compone
     Ok(component)
 }
 
+/// Through a temporary file of a fresh name (owner-only), then a rename: a
+/// reader sees no file or the whole one.
 fn write_cache(component: &Component, path: &std::path::Path) -> anyhow::Result<()> {
     let dir = path.parent().expect("cache files live in a directory");
-    std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, component.serialize()?)?;
-    std::fs::rename(tmp, path)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, &component.serialize()?)?;
+    tmp.persist(path)?;
     Ok(())
 }
 
