@@ -28,6 +28,14 @@ fn demo_on_postgres() {
     let out = ok(ansinh().args(["--database-url", &db.url, "demo", "--people", PEOPLE, "--dir"]).arg(dir.path()));
     assert!(!dir.path().join("ansinh.db").exists(), "with --database-url the demo must not make a SQLite file");
     check_demo(&db.url, dir.path(), &stdout(&out));
+
+    // A database that holds releases is not the demo's to sign into.
+    let runs = support::scalar(&db.url, "SELECT COUNT(*) FROM runs");
+    let again =
+        ansinh().args(["--database-url", &db.url, "demo", "--people", PEOPLE, "--dir"]).arg(dir.path()).output();
+    let said = support::text(&again.unwrap());
+    assert!(said.contains("already holds plug-in releases or signing keys"), "{said}");
+    assert_eq!(support::scalar(&db.url, "SELECT COUNT(*) FROM runs"), runs);
 }
 
 /// What a demo must have done, whatever the backend.

@@ -19,7 +19,7 @@ use crate::payment::outbox::Outbox;
 use crate::plugin::build;
 use crate::release::{self, keys};
 use crate::run::{self, report::group};
-use crate::store::releases;
+use crate::store::{self, releases};
 use crate::{import, synthetic};
 
 const PROGRAM: &str = "social-assistance";
@@ -73,6 +73,15 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     let population = timed(&mut stages, "generate", || generate(&options, &registry_csv, &enrolment_csv))?;
 
     let app = App::connect(&settings).await?;
+    // The demo signs with a throwaway key and made-up officers: fine in its own
+    // database, not in one that already holds releases or keys.
+    if !releases::list(&app.db).await?.is_empty() || !store::keys::list(&app.db).await?.is_empty() {
+        anyhow::bail!(
+            "this database already holds plug-in releases or signing keys: the demo releases its plug-in with a \
+             throwaway key and two made-up officers, so it runs only on an empty database (leave out \
+             --database-url / ANSINH_DATABASE_URL to use its own)"
+        );
+    }
     let t = Instant::now();
     let quiet = |_: u64, _: u64| {};
     import::registry(&app.db, &registry_csv, &quiet).await?;
