@@ -31,9 +31,8 @@ fn demo_on_postgres() {
 
     // A database that holds releases is not the demo's to sign into.
     let runs = support::scalar(&db.url, "SELECT COUNT(*) FROM runs");
-    let again =
-        ansinh().args(["--database-url", &db.url, "demo", "--people", PEOPLE, "--dir"]).arg(dir.path()).output();
-    let said = support::text(&again.unwrap());
+    let said =
+        support::fails(ansinh().args(["--database-url", &db.url, "demo", "--people", PEOPLE, "--dir"]).arg(dir.path()));
     assert!(said.contains("already holds plug-in releases or signing keys"), "{said}");
     assert_eq!(support::scalar(&db.url, "SELECT COUNT(*) FROM runs"), runs);
 }
