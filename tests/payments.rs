@@ -102,6 +102,25 @@ fn bad_rows_refuse_the_whole_file(backend: Backend) {
     assert!(said.contains("field `birth_date`"), "{said}");
     assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_people"), 0, "a refused file must leave nothing behind");
 
+    // Every bad row, as it was, with its problem, beside the file.
+    let rejected = || {
+        let mut reader = csv::Reader::from_path(dir.path().join("registry.rejects.csv")).unwrap();
+        assert_eq!(reader.headers().unwrap().iter().next_back(), Some("problem"));
+        reader.records().map(Result::unwrap).collect::<Vec<_>>()
+    };
+    let rows = rejected();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!((&rows[0][0], &rows[0][1]), ("00104012345", "Trần Thị Bình"));
+    assert!(rows[0][7].starts_with("row 3, field `id_number`: expected"), "{rows:?}");
+    assert_eq!(&rows[1][2], "12/05/1940");
+    assert!(rows[1][7].starts_with("row 5, field `birth_date`: expected"), "{rows:?}");
+
+    // Or the good rows are imported and the bad ones only set aside.
+    let said = stdout(&ok(import().arg("--skip-bad-rows")));
+    assert!(said.contains("Imported 2 registry rows") && said.contains("Left out 2 bad rows"), "{said}");
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_people"), 2);
+    assert_eq!(rejected().len(), 2);
+
     // Corrected, it imports; imported again, nothing changes.
     let mut csv = String::from(REGISTRY_HEADER);
     for i in 1..=3 {

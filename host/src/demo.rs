@@ -84,8 +84,8 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     }
     let t = Instant::now();
     let quiet = |_: u64, _: u64| {};
-    import::registry(&app.db, &registry_csv, &quiet).await?;
-    import::beneficiaries(&app.db, &enrolment_csv, &quiet).await?;
+    import::registry(&app.db, &registry_csv, &import::BadRows::refuse(&registry_csv), &quiet).await?;
+    import::beneficiaries(&app.db, &enrolment_csv, &import::BadRows::refuse(&enrolment_csv), &quiet).await?;
     stages.push(("import", t.elapsed()));
 
     let t = Instant::now();

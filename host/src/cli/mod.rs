@@ -92,8 +92,17 @@ pub enum PluginCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum ImportCommand {
-    /// Import a CSV file (formats.md); a file with bad rows is refused whole, listing them.
-    Import { file: PathBuf },
+    /// Import a CSV file (formats.md). A file with bad rows is refused whole; every bad
+    /// row, as it was and with its problem, is written to the rejects file.
+    Import {
+        file: PathBuf,
+        /// Import the good rows; the bad ones only go to the rejects file.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// Where rejected rows are written [default: FILE with the extension .rejects.csv].
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -171,30 +180,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin(PluginCommand::Inspect { plugin }) => plugin_inspect(&global, &plugin),
         Command::Plugin(PluginCommand::Release(command)) => release::release(&global, command).await,
         Command::Keys(command) => release::keys(&global, command).await,
-        Command::Registry(ImportCommand::Import { file }) => {
-            let app = App::connect(&global).await?;
-            let done = import::registry(&app.db, &file, &byte_progress(&file)).await?;
-            println!(
-                "Imported {} registry rows from {} in {:.1} s.",
-                done.rows,
-                file.display(),
-                done.elapsed.as_secs_f64()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Beneficiaries(ImportCommand::Import { file }) => {
-            let app = App::connect(&global).await?;
-            let done = import::beneficiaries(&app.db, &file, &byte_progress(&file)).await?;
-            println!(
-                "Imported {} enrolments from {} in {:.1} s.",
-                done.rows,
-                file.display(),
-                done.elapsed.as_secs_f64()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Registry(command) => import_file(&global, Imports::Registry, command).await,
+        Command::Beneficiaries(command) => import_file(&global, Imports::Enrolments, command).await,
         Command::Run(command) => run_command(&global, command).await,
     }
+}
+
+/// What an import command loads.
+#[derive(Clone, Copy)]
+enum Imports {
+    Registry,
+    Enrolments,
+}
+
+/// `registry import` and `beneficiaries import`.
+async fn import_file(global: &Settings, imports: Imports, command: ImportCommand) -> anyhow::Result<ExitCode> {
+    let ImportCommand::Import { file, skip_bad_rows, rejects } = command;
+    let rejects = rejects.unwrap_or_else(|| file.with_extension("rejects.csv"));
+    let policy = if skip_bad_rows { import::BadRows::Skip { rejects } } else { import::BadRows::Refuse { rejects } };
+    let app = App::connect(global).await?;
+    let progress = byte_progress(&file);
+    let (done, what) = match imports {
+        Imports::Registry => (import::registry(&app.db, &file, &policy, &progress).await?, "registry rows"),
+        Imports::Enrolments => (import::beneficiaries(&app.db, &file, &policy, &progress).await?, "enrolments"),
+    };
+    println!("Imported {} {what} from {} in {:.1} s.", done.rows, file.display(), done.elapsed.as_secs_f64());
+    if let Some((count, path)) = &done.skipped {
+        println!("Left out {count} bad rows; each is in {} with its problem.", path.display());
+    }
+    app.db.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<ExitCode> {

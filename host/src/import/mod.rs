@@ -2,16 +2,19 @@
 //! format (`formats.md`) into the database, all of it or nothing.
 //!
 //! The file is parsed as a stream ([`parse`]) and written in batches inside one
-//! transaction. A file with bad rows is refused whole: every bad row is
-//! reported (file, row, field, what was expected) and the transaction is rolled
-//! back. Rows are upserted by their natural key, so importing the same file
-//! again changes nothing.
+//! transaction. A file with bad rows is refused whole: the transaction is
+//! rolled back, the first bad rows are reported (file, row, field, what was
+//! expected) and every one is written, as it was, to a file of rejects with
+//! its problem. With [`BadRows::Skip`] the good rows are imported and the bad
+//! ones only go to that file. Rows are upserted by their natural key, so
+//! importing the same file again changes nothing.
 
 pub mod parse;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use tracing::info;
 
 use crate::model::{Enrolment, RegistryRecord};
@@ -25,16 +28,45 @@ const BAD_ROWS_SHOWN: usize = 50;
 #[derive(Clone, Debug)]
 pub struct Imported {
     pub rows: u64,
+    /// Bad rows left out (with [`BadRows::Skip`]), and the file they were written to.
+    pub skipped: Option<(u64, PathBuf)>,
     pub elapsed: Duration,
+}
+
+/// What to do with a file that has bad rows.
+#[derive(Clone, Debug)]
+pub enum BadRows {
+    /// Import nothing; every bad row goes to the rejects file.
+    Refuse { rejects: PathBuf },
+    /// Import the good rows; the bad ones go to the rejects file.
+    Skip { rejects: PathBuf },
+}
+
+impl BadRows {
+    /// Refuse, with the rejects beside the file: `x.csv` → `x.rejects.csv`.
+    pub fn refuse(file: &Path) -> BadRows {
+        BadRows::Refuse { rejects: file.with_extension("rejects.csv") }
+    }
+
+    fn rejects(&self) -> &Path {
+        match self {
+            BadRows::Refuse { rejects } | BadRows::Skip { rejects } => rejects,
+        }
+    }
 }
 
 /// A file refused because some rows break the format.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: {count} bad rows; nothing was imported. Correct them and import the file again:\n{}{}", list(.shown), more(*.count, .shown.len()))]
-pub struct BadRows {
+#[error(
+    "{file}: {count} bad rows; nothing was imported. Correct them and import the file again \
+     (every bad row, with its problem, is in {}):\n{}{}",
+    rejects.display(), list(.shown), more(*.count, .shown.len())
+)]
+pub struct Refused {
     pub file: String,
     pub count: u64,
     pub shown: Vec<RowError>,
+    pub rejects: PathBuf,
 }
 
 fn list(rows: &[RowError]) -> String {
@@ -49,13 +81,65 @@ fn more(count: u64, shown: usize) -> String {
 }
 
 /// Import a population registry extract.
-pub async fn registry(db: &Db, path: &Path, progress: &(dyn Fn(u64, u64) + Sync)) -> anyhow::Result<Imported> {
-    load(db, path, parse::registry_rows(path)?, progress).await
+pub async fn registry(
+    db: &Db,
+    path: &Path,
+    bad_rows: &BadRows,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<Imported> {
+    load(db, path, parse::registry_rows(path)?, bad_rows, progress).await
 }
 
 /// Import a beneficiary enrolment file.
-pub async fn beneficiaries(db: &Db, path: &Path, progress: &(dyn Fn(u64, u64) + Sync)) -> anyhow::Result<Imported> {
-    load(db, path, parse::enrolment_rows(path)?, progress).await
+pub async fn beneficiaries(
+    db: &Db,
+    path: &Path,
+    bad_rows: &BadRows,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<Imported> {
+    load(db, path, parse::enrolment_rows(path)?, bad_rows, progress).await
+}
+
+/// The rejected rows as they were in the file, each with its problem, written
+/// to a temporary file that becomes the rejects file only if there are any.
+struct Rejects {
+    path: PathBuf,
+    writer: Option<csv::Writer<tempfile::NamedTempFile>>,
+}
+
+impl Rejects {
+    fn new(path: &Path) -> Rejects {
+        Rejects { path: path.to_owned(), writer: None }
+    }
+
+    fn add<T>(&mut self, rows: &Rows<T>, problem: &RowError) -> anyhow::Result<()> {
+        if self.writer.is_none() {
+            let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let temp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("creating the rejects file {}", self.path.display()))?;
+            let mut writer = csv::Writer::from_writer(temp);
+            let mut header = rows.header();
+            header.push("problem");
+            writer.write_record(&header)?;
+            self.writer = Some(writer);
+        }
+        let writer = self.writer.as_mut().expect("made above");
+        let mut record = rows.raw_record().clone();
+        record.push_field(
+            format!("row {}, field `{}`: expected {}", problem.row, problem.field, problem.expected).as_bytes(),
+        );
+        writer.write_byte_record(&record)?;
+        Ok(())
+    }
+
+    /// Put the rejects file in place, if any row was rejected.
+    fn finish(self) -> anyhow::Result<()> {
+        if let Some(writer) = self.writer {
+            let temp = writer.into_inner().map_err(|e| anyhow::anyhow!("writing the rejects file: {}", e.error()))?;
+            temp.persist(&self.path).with_context(|| format!("writing the rejects file {}", self.path.display()))?;
+        }
+        Ok(())
+    }
 }
 
 /// A row type that knows how to upsert a batch of itself.
@@ -81,10 +165,13 @@ async fn load<T: Upsert>(
     db: &Db,
     path: &Path,
     mut rows: Rows<T>,
+    bad_rows: &BadRows,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Imported> {
     let started = Instant::now();
     let size = std::fs::metadata(path)?.len();
+    let skip = matches!(bad_rows, BadRows::Skip { .. });
+    let mut rejects = Rejects::new(bad_rows.rejects());
     let mut tx = db.begin().await?;
     let mut batch = Vec::with_capacity(BATCH);
     let (mut good, mut bad) = (0u64, Vec::new());
@@ -94,6 +181,7 @@ async fn load<T: Upsert>(
             Ok(row) => batch.push(row),
             Err(ImportError::Row(e)) => {
                 bad_count += 1;
+                rejects.add(&rows, &e)?;
                 if bad.len() < BAD_ROWS_SHOWN {
                     bad.push(e);
                 }
@@ -103,23 +191,27 @@ async fn load<T: Upsert>(
         }
         if batch.len() == BATCH {
             good += batch.len() as u64;
-            // Once a bad row is seen nothing will be kept; go on only to find
-            // every bad row.
-            if bad_count == 0 {
+            // Refusing, once a bad row is seen nothing will be kept: go on only
+            // to find every bad row.
+            if skip || bad_count == 0 {
                 T::upsert(&mut tx, &batch).await?;
             }
             batch.clear();
             progress(rows.bytes_read(), size);
         }
     }
-    if bad_count > 0 {
-        return Err(BadRows { file: rows.file().to_owned(), count: bad_count, shown: bad }.into());
+    rejects.finish()?;
+    if bad_count > 0 && !skip {
+        let refused =
+            Refused { file: rows.file().to_owned(), count: bad_count, shown: bad, rejects: bad_rows.rejects().into() };
+        return Err(refused.into());
     }
     good += batch.len() as u64;
     T::upsert(&mut tx, &batch).await?;
     tx.commit().await?;
     progress(size, size);
     let elapsed = started.elapsed();
-    info!(file = %path.display(), rows = good, seconds = elapsed.as_secs_f64(), "imported");
-    Ok(Imported { rows: good, elapsed })
+    info!(file = %path.display(), rows = good, skipped = bad_count, seconds = elapsed.as_secs_f64(), "imported");
+    let skipped = (bad_count > 0).then(|| (bad_count, bad_rows.rejects().to_owned()));
+    Ok(Imported { rows: good, skipped, elapsed })
 }

@@ -190,6 +190,16 @@ impl<T> Rows<T> {
         &self.file
     }
 
+    /// The file's columns, in the file's order (for a file of rejected rows).
+    pub fn header(&self) -> Vec<&'static str> {
+        self.format_index.iter().map(|&col| self.columns[col]).collect()
+    }
+
+    /// The record just read, as it is in the file (for a file of rejected rows).
+    pub fn raw_record(&self) -> &csv::ByteRecord {
+        &self.record
+    }
+
     /// Bytes consumed so far, for a progress bar against the file's length.
     pub fn bytes_read(&self) -> u64 {
         self.reader.position().byte()
