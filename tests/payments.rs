@@ -41,7 +41,13 @@ fn a_person_is_paid_once_per_program_and_month(backend: Backend) {
             stdout(&ok(cli().args(["run", "issue", &id]).args(PAYER).arg("--outbox").arg(dir.path().join("outbox"))));
         (id, outcome_count(&evaluated, "payable"), issued)
     };
-    let (_, payable, issued) = run("2024-09");
+    let (second, payable, issued) = run("2024-09");
+    let by = |column: &str| support::text_scalar(&db.url, format!("SELECT {column} FROM runs WHERE id = {second}"));
+    assert_eq!(
+        (by("created_by"), by("evaluated_by"), by("issued_by")),
+        ("test-officer".into(), "test-officer".into(), "test-officer".into())
+    );
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM runs WHERE id = 1 AND issued_by = 'demo-officer'"), 1);
     assert_eq!(payable, paid_once, "the second run decides the same people payable");
     assert!(issued.contains("Issued 0 payments"), "{issued}");
     assert!(issued.contains(&format!("{} payable people were already paid for 2024-09", group(payable))), "{issued}");
@@ -130,6 +136,15 @@ fn bad_rows_refuse_the_whole_file(backend: Backend) {
     ok(&mut import());
     ok(&mut import());
     assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_people"), 3);
+
+    // Each committed import is recorded with the file's hash and who did it;
+    // without a name, an import is refused.
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM imports WHERE imported_by = 'test-officer'"), 3);
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM imports WHERE skipped = 2 AND rows = 2"), 1);
+    assert_eq!(scalar(&db.url, "SELECT COUNT(DISTINCT sha256) FROM imports"), 2, "the same file twice, one hash");
+    let said = fails(import().env_remove("ANSINH_USER"));
+    assert!(said.contains("records who acted: give --as NAME"), "{said}");
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM imports"), 3);
 }
 
 #[test]

@@ -65,7 +65,12 @@ fn four_eyes_and_keys(backend: Backend) {
 
     // A command that changes state says who acted.
     let said = fails(
-        ansinh().args(["--database-url", &db.url, "plugin", "upload"]).arg(&hanoi).arg("--cases").arg(&hanoi_cases),
+        ansinh()
+            .env_remove("ANSINH_USER")
+            .args(["--database-url", &db.url, "plugin", "upload"])
+            .arg(&hanoi)
+            .arg("--cases")
+            .arg(&hanoi_cases),
     );
     assert!(said.contains("--as NAME") && said.contains("ANSINH_USER"), "{said}");
 

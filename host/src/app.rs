@@ -57,14 +57,14 @@ impl App {
     /// Create a run decided by the release in force for this programme,
     /// province and month (the host's choice), after checking its signature
     /// and that its plug-in serves them.
-    pub async fn create_run(&self, program: &str, province: &str, period: Month) -> anyhow::Result<i64> {
+    pub async fn create_run(&self, program: &str, province: &str, period: Month, by: &str) -> anyhow::Result<i64> {
         if !provinces::is_known(province) {
             bail!("--province {province:?}: expected a 3-digit province code of identity.md, e.g. 001 for Hà Nội");
         }
         let release = release::in_force(&self.db, program, province, period).await?;
         let plugin = release::load(&self.db, &self.sandbox, &release).await?;
         release::check_fits(&release, &plugin, program, province, period)?;
-        runs::create(&self.db, program, province, period, plugin.hash(), release.id).await
+        runs::create(&self.db, program, province, period, plugin.hash(), release.id, by).await
     }
 
     /// The acting person: every command that changes state records who acted.

@@ -84,8 +84,9 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     }
     let t = Instant::now();
     let quiet = |_: u64, _: u64| {};
-    import::registry(&app.db, &registry_csv, &import::BadRows::refuse(&registry_csv), &quiet).await?;
-    import::beneficiaries(&app.db, &enrolment_csv, &import::BadRows::refuse(&enrolment_csv), &quiet).await?;
+    let refuse = |file: &Path| import::Options { bad_rows: import::BadRows::refuse(file), by: DEMO_OFFICER };
+    import::registry(&app.db, &registry_csv, &refuse(&registry_csv), &quiet).await?;
+    import::beneficiaries(&app.db, &enrolment_csv, &refuse(&enrolment_csv), &quiet).await?;
     stages.push(("import", t.elapsed()));
 
     let t = Instant::now();
@@ -93,9 +94,9 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     stages.push(("release", t.elapsed()));
 
     let t = Instant::now();
-    let run_id = app.create_run(PROGRAM, &options.province, options.period).await?;
+    let run_id = app.create_run(PROGRAM, &options.province, options.period, DEMO_OFFICER).await?;
     let bar = crate::cli::count_bar("deciding");
-    let evaluated = run::evaluate(&app.db, &app.sandbox, run_id, app.workers, &|done, total| {
+    let evaluated = run::evaluate(&app.db, &app.sandbox, run_id, app.workers, DEMO_OFFICER, &|done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })
@@ -105,7 +106,7 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
 
     let t = Instant::now();
     let outbox = Outbox::open(&dir.join("outbox"))?;
-    let issued = run::issue(&app.db, run_id, &outbox, &demo_payer(&options.province)).await?;
+    let issued = run::issue(&app.db, run_id, &outbox, &demo_payer(&options.province), DEMO_OFFICER).await?;
     stages.push(("issue", t.elapsed()));
 
     let report = run::report(&app.db, run_id).await?;
@@ -141,6 +142,9 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     app.db.close().await;
     Ok(if paid > 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
+
+/// Who the demo acts as for imports and the run (releases have their own two).
+const DEMO_OFFICER: &str = "demo-officer";
 
 /// The demo's signing key, in its folder.
 const DEMO_KEY: &str = "demo-key.pem";

@@ -26,6 +26,9 @@ pub fn ansinh() -> Command {
     }
     // Compiled plug-ins are shared by all tests, like a user's cache.
     cmd.env("ANSINH_CACHE_DIR", workspace().join("target/test-cache"));
+    // Steps that change state record who acted; tests act as one officer
+    // unless they say otherwise (`--as`, or env_remove to test the refusal).
+    cmd.env("ANSINH_USER", "test-officer");
     cmd
 }
 

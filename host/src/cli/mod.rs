@@ -197,12 +197,13 @@ enum Imports {
 async fn import_file(global: &Settings, imports: Imports, command: ImportCommand) -> anyhow::Result<ExitCode> {
     let ImportCommand::Import { file, skip_bad_rows, rejects } = command;
     let rejects = rejects.unwrap_or_else(|| file.with_extension("rejects.csv"));
-    let policy = if skip_bad_rows { import::BadRows::Skip { rejects } } else { import::BadRows::Refuse { rejects } };
+    let bad_rows = if skip_bad_rows { import::BadRows::Skip { rejects } } else { import::BadRows::Refuse { rejects } };
+    let options = import::Options { bad_rows, by: App::actor(global)? };
     let app = App::connect(global).await?;
     let progress = byte_progress(&file);
     let (done, what) = match imports {
-        Imports::Registry => (import::registry(&app.db, &file, &policy, &progress).await?, "registry rows"),
-        Imports::Enrolments => (import::beneficiaries(&app.db, &file, &policy, &progress).await?, "enrolments"),
+        Imports::Registry => (import::registry(&app.db, &file, &options, &progress).await?, "registry rows"),
+        Imports::Enrolments => (import::beneficiaries(&app.db, &file, &options, &progress).await?, "enrolments"),
     };
     println!("Imported {} {what} from {} in {:.1} s.", done.rows, file.display(), done.elapsed.as_secs_f64());
     if let Some((count, path)) = &done.skipped {
@@ -216,7 +217,7 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
     let app = App::connect(global).await?;
     match command {
         RunCommand::Create { program, province, period } => {
-            let id = app.create_run(&program, &province, period).await?;
+            let id = app.create_run(&program, &province, period, App::actor(global)?).await?;
             let run = runs::get(&app.db, id).await?;
             let release = run.release_id.map(|r| format!(", release {r}")).unwrap_or_default();
             eprintln!(
@@ -227,7 +228,7 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
         }
         RunCommand::Evaluate { id } => {
             let bar = count_bar("deciding");
-            run::evaluate(&app.db, &app.sandbox, id, app.workers, &|done, total| {
+            run::evaluate(&app.db, &app.sandbox, id, app.workers, App::actor(global)?, &|done, total| {
                 bar.set_length(total);
                 bar.set_position(done);
             })
@@ -237,7 +238,7 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
         }
         RunCommand::Issue { id, payer, outbox } => {
             let outbox = crate::payment::outbox::Outbox::open(&outbox)?;
-            let issued = run::issue(&app.db, id, &outbox, &payer.into()).await?;
+            let issued = run::issue(&app.db, id, &outbox, &payer.into(), App::actor(global)?).await?;
             print!("{}", run::report(&app.db, id).await?);
             match issued.file {
                 Some((path, written)) => println!("\nPayment file ({written:?}): {}", path.display()),

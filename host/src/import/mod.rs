@@ -18,6 +18,7 @@ use anyhow::Context;
 use tracing::info;
 
 use crate::model::{Enrolment, RegistryRecord};
+use crate::store::imports::{self, Import};
 use crate::store::{BATCH, Db, Tx, beneficiaries, registry};
 use parse::{ImportError, RowError, Rows};
 
@@ -80,24 +81,39 @@ fn more(count: u64, shown: usize) -> String {
     }
 }
 
+/// How an import is done: what to do with bad rows, and who acts.
+pub struct Options<'a> {
+    pub bad_rows: BadRows,
+    pub by: &'a str,
+}
+
 /// Import a population registry extract.
 pub async fn registry(
     db: &Db,
     path: &Path,
-    bad_rows: &BadRows,
+    options: &Options<'_>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Imported> {
-    load(db, path, parse::registry_rows(path)?, bad_rows, progress).await
+    load(db, path, "registry", parse::registry_rows(path)?, options, progress).await
 }
 
 /// Import a beneficiary enrolment file.
 pub async fn beneficiaries(
     db: &Db,
     path: &Path,
-    bad_rows: &BadRows,
+    options: &Options<'_>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Imported> {
-    load(db, path, parse::enrolment_rows(path)?, bad_rows, progress).await
+    load(db, path, "enrolment", parse::enrolment_rows(path)?, options, progress).await
+}
+
+/// The sha256 of a file, read as a stream.
+fn sha256_of(path: &Path) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    std::io::copy(&mut file, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// The rejected rows as they were in the file, each with its problem, written
@@ -164,11 +180,14 @@ impl Upsert for Enrolment {
 async fn load<T: Upsert>(
     db: &Db,
     path: &Path,
+    kind: &'static str,
     mut rows: Rows<T>,
-    bad_rows: &BadRows,
+    options: &Options<'_>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Imported> {
     let started = Instant::now();
+    let bad_rows = &options.bad_rows;
+    let sha256 = sha256_of(path)?;
     let size = std::fs::metadata(path)?.len();
     let skip = matches!(bad_rows, BadRows::Skip { .. });
     let mut rejects = Rejects::new(bad_rows.rejects());
@@ -208,6 +227,9 @@ async fn load<T: Upsert>(
     }
     good += batch.len() as u64;
     T::upsert(&mut tx, &batch).await?;
+    let file = path.display().to_string();
+    let record = Import { kind, file: &file, sha256: &sha256, rows: good, skipped: bad_count, by: options.by };
+    imports::record(&mut tx, &record).await?;
     tx.commit().await?;
     progress(size, size);
     let elapsed = started.elapsed();

@@ -38,12 +38,13 @@ pub struct Evaluated {
 }
 
 /// Decide every beneficiary of `run_id` that has no decision yet, with
-/// `workers` threads; `progress` is told the number decided so far and the total.
+/// `workers` threads, as `by`; `progress` is told the number decided so far and the total.
 pub async fn evaluate(
     db: &Db,
     sandbox: &Sandbox,
     run_id: i64,
     workers: usize,
+    by: &str,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Evaluated> {
     let started = Instant::now();
@@ -58,7 +59,7 @@ pub async fn evaluate(
         let total = beneficiaries::count_pending(db, run.id, &run.program, &run.province).await?;
         info!(pending = total, plugin = %plugin.hash(), workers, "evaluating");
         let decided = pipeline(db, &run, plugin, workers.max(1), &|done| progress(done, total)).await?;
-        runs::mark_evaluated(db, run.id).await?;
+        runs::mark_evaluated(db, run.id, by).await?;
         let elapsed = started.elapsed();
         info!(decided, seconds = elapsed.as_secs_f64(), "evaluated");
         Ok(Evaluated { decided, elapsed })

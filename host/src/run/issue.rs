@@ -31,11 +31,12 @@ pub struct IssueReport {
     pub file: Option<(PathBuf, Written)>,
 }
 
-pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, payer: &Payer) -> anyhow::Result<IssueReport> {
+/// Issue run `run_id` as `by`.
+pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, payer: &Payer, by: &str) -> anyhow::Result<IssueReport> {
     let run = runs::get(db, run_id).await?;
     let _span = info_span!("run", run = run.id, program = %run.program, province = %run.province, period = %run.period)
         .entered();
-    let issued = payments::issue(db, &run, payer).await?;
+    let issued = payments::issue(db, &run, payer, by).await?;
     if issued.payer != *payer {
         anyhow::bail!(
             "run {} was issued from {} {} (bank {}); it cannot be issued again from {} {} (bank {}). Issue it again \

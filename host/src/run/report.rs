@@ -75,6 +75,12 @@ impl fmt::Display for RunReport {
             Some(release) => writeln!(f, ", release {release}")?,
             None => writeln!(f)?,
         }
+        let steps = [("created", &run.created_by), ("evaluated", &run.evaluated_by), ("issued", &run.issued_by)];
+        let who: Vec<String> =
+            steps.iter().filter_map(|(step, by)| by.as_ref().map(|by| format!("{step} by {by}"))).collect();
+        if !who.is_empty() {
+            writeln!(f, "{}", who.join(", "))?;
+        }
         writeln!(f)?;
         writeln!(f, "  {:<14} {:>10} {:>22}", "outcome", "people", "monthly amount (VND)")?;
         for t in &self.outcomes {

@@ -27,7 +27,7 @@ pub struct Issued {
 /// run moves evaluated → issued and its payments are inserted; the unique key
 /// (program, period, id_number) drops anyone paid by another run. Issuing again
 /// inserts nothing and returns what was issued the first time, payer included.
-pub async fn issue(db: &Db, run: &Run, payer: &Payer) -> anyhow::Result<Issued> {
+pub async fn issue(db: &Db, run: &Run, payer: &Payer, by: &str) -> anyhow::Result<Issued> {
     match run.status {
         RunStatus::Created => {
             anyhow::bail!("run {} is not evaluated yet: run `ansinh run evaluate {}` first", run.id, run.id)
@@ -38,14 +38,15 @@ pub async fn issue(db: &Db, run: &Run, payer: &Payer) -> anyhow::Result<Issued> 
     let first_time = on_pool!(db, pool => {
         let mut tx = pool.begin().await?;
         let moved = sqlx::query(
-            "UPDATE runs SET status = 'issued', issued_at = $2, payer_name = $3, payer_account = $4, payer_bin = $5 \
-             WHERE id = $1 AND status = 'evaluated'",
+            "UPDATE runs SET status = 'issued', issued_at = $2, payer_name = $3, payer_account = $4, payer_bin = $5, \
+             issued_by = $6 WHERE id = $1 AND status = 'evaluated'",
         )
             .bind(run.id)
             .bind(now)
             .bind(&payer.name)
             .bind(&payer.account)
             .bind(&payer.bin)
+            .bind(by)
             .execute(&mut *tx)
             .await?
             .rows_affected();

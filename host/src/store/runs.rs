@@ -47,6 +47,10 @@ pub struct Run {
     pub created_at: DateTime<Utc>,
     pub evaluated_at: Option<DateTime<Utc>>,
     pub issued_at: Option<DateTime<Utc>>,
+    /// Who created, evaluated and issued it (`--as`; None for runs made before it was kept).
+    pub created_by: Option<String>,
+    pub evaluated_by: Option<String>,
+    pub issued_by: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -61,6 +65,9 @@ struct RunRow {
     created_at: DateTime<Utc>,
     evaluated_at: Option<DateTime<Utc>>,
     issued_at: Option<DateTime<Utc>>,
+    created_by: Option<String>,
+    evaluated_by: Option<String>,
+    issued_by: Option<String>,
 }
 
 pub async fn create(
@@ -70,11 +77,12 @@ pub async fn create(
     period: Month,
     plugin: PluginHash,
     release_id: i64,
+    by: &str,
 ) -> anyhow::Result<i64> {
     let id = on_pool!(db, pool => {
         sqlx::query_scalar(
-            "INSERT INTO runs (program, province, period, plugin_hash, release_id, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'created', $6) RETURNING id",
+            "INSERT INTO runs (program, province, period, plugin_hash, release_id, status, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, 'created', $6, $7) RETURNING id",
         )
         .bind(program)
         .bind(province)
@@ -82,6 +90,7 @@ pub async fn create(
         .bind(plugin.to_string())
         .bind(release_id)
         .bind(Utc::now())
+        .bind(by)
         .fetch_one(pool)
         .await?
     });
@@ -91,7 +100,8 @@ pub async fn create(
 pub async fn get(db: &Db, id: i64) -> anyhow::Result<Run> {
     let row: Option<RunRow> = on_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT id, program, province, period, plugin_hash, release_id, status, created_at, evaluated_at, issued_at \
+            "SELECT id, program, province, period, plugin_hash, release_id, status, created_at, evaluated_at, issued_at, \
+             created_by, evaluated_by, issued_by \
              FROM runs WHERE id = $1",
         )
         .bind(id)
@@ -112,15 +122,21 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Run> {
         created_at: row.created_at,
         evaluated_at: row.evaluated_at,
         issued_at: row.issued_at,
+        created_by: row.created_by,
+        evaluated_by: row.evaluated_by,
+        issued_by: row.issued_by,
     })
 }
 
 /// created → evaluated, once every beneficiary has a decision.
-pub async fn mark_evaluated(db: &Db, id: i64) -> anyhow::Result<()> {
+pub async fn mark_evaluated(db: &Db, id: i64, by: &str) -> anyhow::Result<()> {
     on_pool!(db, pool => {
-        sqlx::query("UPDATE runs SET status = 'evaluated', evaluated_at = $2 WHERE id = $1 AND status = 'created'")
+        sqlx::query(
+            "UPDATE runs SET status = 'evaluated', evaluated_at = $2, evaluated_by = $3 WHERE id = $1 AND status = 'created'",
+        )
             .bind(id)
             .bind(Utc::now())
+            .bind(by)
             .execute(pool)
             .await?;
     });
