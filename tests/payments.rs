@@ -142,6 +142,9 @@ fn bad_rows_refuse_the_whole_file(backend: Backend) {
     assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM imports WHERE imported_by = 'test-officer'"), 3);
     assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM imports WHERE skipped = 2 AND rows = 2"), 1);
     assert_eq!(scalar(&db.url, "SELECT COUNT(DISTINCT sha256) FROM imports"), 2, "the same file twice, one hash");
+    let file_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&file).unwrap()));
+    let recorded = support::text_scalar(&db.url, "SELECT sha256 FROM imports ORDER BY id DESC LIMIT 1");
+    assert_eq!(recorded, file_hash, "the hash is of the whole file");
     let said = fails(import().env_remove("ANSINH_USER"));
     assert!(said.contains("records who acted: give --as NAME"), "{said}");
     assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM imports"), 3);

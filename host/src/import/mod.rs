@@ -107,15 +107,6 @@ pub async fn beneficiaries(
     load(db, path, "enrolment", parse::enrolment_rows(path)?, options, progress).await
 }
 
-/// The sha256 of a file, read as a stream.
-fn sha256_of(path: &Path) -> anyhow::Result<String> {
-    use sha2::Digest;
-    let mut hasher = sha2::Sha256::new();
-    let mut file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    std::io::copy(&mut file, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
-    Ok(hex::encode(hasher.finalize()))
-}
-
 /// The rejected rows as they were in the file, each with its problem, written
 /// to a temporary file that becomes the rejects file only if there are any.
 struct Rejects {
@@ -187,7 +178,6 @@ async fn load<T: Upsert>(
 ) -> anyhow::Result<Imported> {
     let started = Instant::now();
     let bad_rows = &options.bad_rows;
-    let sha256 = sha256_of(path)?;
     let size = std::fs::metadata(path)?.len();
     let skip = matches!(bad_rows, BadRows::Skip { .. });
     let mut rejects = Rejects::new(bad_rows.rejects());
@@ -227,7 +217,7 @@ async fn load<T: Upsert>(
     }
     good += batch.len() as u64;
     T::upsert(&mut tx, &batch).await?;
-    let file = path.display().to_string();
+    let (file, sha256) = (path.display().to_string(), rows.sha256());
     let record = Import { kind, file: &file, sha256: &sha256, rows: good, skipped: bad_count, by: options.by };
     imports::record(&mut tx, &record).await?;
     tx.commit().await?;

@@ -37,6 +37,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::model::{Channel, Disability, Enrolment, Household, RegistryRecord, Sex, Status};
@@ -162,7 +163,7 @@ pub struct Rows<T> {
     file: String,
     columns: &'static [&'static str],
     parse: fn(&mut Cells<'_>) -> T,
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<BufReader<Hashing<File>>>,
     record: csv::ByteRecord,
     lines: LineCounter,
     /// The row of the record in `record`.
@@ -200,6 +201,12 @@ impl<T> Rows<T> {
         &self.record
     }
 
+    /// The sha256 of the bytes read so far: of the whole file once the rows
+    /// are exhausted. Hashed as the file is parsed, so it is read only once.
+    pub fn sha256(&self) -> String {
+        hex::encode(self.reader.get_ref().get_ref().sha256.clone().finalize())
+    }
+
     /// Bytes consumed so far, for a progress bar against the file's length.
     pub fn bytes_read(&self) -> u64 {
         self.reader.position().byte()
@@ -215,7 +222,7 @@ impl<T> Rows<T> {
         let open_error = |source| FileError::Open { file: file.clone(), source };
         let mut handle = File::open(path).map_err(open_error)?;
         let lines = LineCounter::for_file(&mut handle).map_err(open_error)?;
-        let mut buffered = BufReader::with_capacity(64 * 1024, handle);
+        let mut buffered = BufReader::with_capacity(64 * 1024, Hashing { inner: handle, sha256: Sha256::new() });
         let head = buffered.fill_buf().map_err(open_error)?;
         if head.is_empty() {
             return Err(FileError::Empty { file, columns });
@@ -444,6 +451,20 @@ fn utf8_advice(legacy: bool) -> &'static str {
 }
 
 /// Turns the csv reader's line count into spreadsheet rows.
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    sha256: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sha256.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 struct LineCounter {
     /// The file's length and whether it ends with a newline: the only way to
     /// tell whether the last record consumed a line end.
