@@ -205,31 +205,7 @@ impl Core {
 fn sound_people(people: u64, seed: u64) -> Vec<(Month, PersonFacts)> {
     let period: Month = "2024-09".parse().unwrap();
     let spec = ansinh::synthetic::Spec { seed, people, province: "001".into(), period };
-    let (mut registry, mut enrolment) = (Vec::new(), Vec::new());
-    ansinh::synthetic::generate(&spec, &mut registry, &mut enrolment).unwrap();
-    let mut reader = csv::Reader::from_reader(enrolment.as_slice());
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|row| {
-            let row = row.unwrap();
-            let get = |name: &str| row.get(headers.iter().position(|h| h == name).expect("column")).unwrap_or("");
-            let facts: PersonFacts = serde_json::from_value(serde_json::json!({
-                "birth_date": get("birth_date"),
-                "sex": "female",
-                "residence_province": "001",
-                "death_date": null,
-                "household": get("household"),
-                "disability": get("disability"),
-                "has_pension": get("has_pension") == "true",
-                "difficult_commune": get("difficult_commune") == "true",
-                "statuses": get("statuses").split(';').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-                "dependent_children": get("dependent_children").parse::<u32>().unwrap(),
-            }))
-            .unwrap();
-            (period, facts)
-        })
-        .collect()
+    ansinh::synthetic::enrolled_facts(&spec).unwrap().into_iter().map(|facts| (period, facts)).collect()
 }
 
 /// The national plug-in's bytes, and what it decides for the sound people in a

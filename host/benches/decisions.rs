@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use ansinh::model::{Month, PersonFacts};
+use ansinh::model::Month;
 use ansinh::plugin::build;
 use ansinh::sandbox::{DecisionInput, Limits, Plugin, Sandbox};
 
@@ -63,27 +63,6 @@ fn round(plugin: &Plugin, inputs: &[DecisionInput], workers: usize) -> f64 {
 fn population(plugin: &Plugin, people: usize) -> anyhow::Result<Vec<DecisionInput>> {
     let period: Month = "2024-09".parse().map_err(anyhow::Error::msg)?;
     let spec = ansinh::synthetic::Spec { seed: 2026, people: people as u64, province: "001".into(), period };
-    let (mut registry, mut enrolment) = (Vec::new(), Vec::new());
-    ansinh::synthetic::generate(&spec, &mut registry, &mut enrolment)?;
-    let mut reader = csv::Reader::from_reader(enrolment.as_slice());
-    let headers = reader.headers()?.clone();
-    let mut inputs = Vec::new();
-    for row in reader.records() {
-        let row = row?;
-        let get = |name: &str| row.get(headers.iter().position(|h| h == name).expect("column")).unwrap_or("");
-        let facts: PersonFacts = serde_json::from_value(serde_json::json!({
-            "birth_date": get("birth_date"),
-            "sex": "female",
-            "residence_province": "001",
-            "death_date": null,
-            "household": get("household"),
-            "disability": get("disability"),
-            "has_pension": get("has_pension") == "true",
-            "difficult_commune": get("difficult_commune") == "true",
-            "statuses": get("statuses").split(';').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-            "dependent_children": get("dependent_children").parse::<u32>()?,
-        }))?;
-        inputs.push(plugin.input(period, "social-assistance", "001", true, &facts));
-    }
-    Ok(inputs)
+    let facts = ansinh::synthetic::enrolled_facts(&spec)?;
+    Ok(facts.iter().map(|f| plugin.input(period, "social-assistance", "001", true, f)).collect())
 }

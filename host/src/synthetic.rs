@@ -48,7 +48,7 @@ use rand_chacha::ChaCha8Rng;
 use unicode_normalization::{UnicodeNormalization, is_nfd};
 
 use crate::import::parse::{ENROLMENT_COLUMNS, REGISTRY_COLUMNS};
-use crate::model::{Channel, Disability, Household, Month, Sex, Status};
+use crate::model::{Channel, Disability, Household, Month, PersonFacts, Sex, Status};
 
 /// What to generate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,6 +123,36 @@ pub fn generate<R: Write, E: Write>(spec: &Spec, registry: R, enrolment: E) -> R
     registry.flush().context("writing the registry extract")?;
     enrolment.flush().context("writing the enrolment file")?;
     Ok(summary)
+}
+
+/// The circumstances of `spec`'s enrolled people as plug-in facts, read back
+/// from the enrolment file [`generate`] writes, for what decides without a
+/// database (the benchmark, sandbox tests). The enrolment file has no sex:
+/// everyone is `female`, resident in the paying province, alive. Unlike
+/// [`generate`] this holds them all: for small populations.
+pub fn enrolled_facts(spec: &Spec) -> Result<Vec<PersonFacts>> {
+    let (mut registry, mut enrolment) = (Vec::new(), Vec::new());
+    generate(spec, &mut registry, &mut enrolment)?;
+    let mut reader = csv::Reader::from_reader(enrolment.as_slice());
+    let headers = reader.headers()?.clone();
+    let mut people = Vec::new();
+    for row in reader.records() {
+        let row = row?;
+        let get = |name: &str| row.get(headers.iter().position(|h| h == name).expect("column")).unwrap_or("");
+        people.push(serde_json::from_value(serde_json::json!({
+            "birth_date": get("birth_date"),
+            "sex": "female",
+            "residence_province": spec.province,
+            "death_date": null,
+            "household": get("household"),
+            "disability": get("disability"),
+            "has_pension": get("has_pension") == "true",
+            "difficult_commune": get("difficult_commune") == "true",
+            "statuses": get("statuses").split(';').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+            "dependent_children": get("dependent_children").parse::<u32>()?,
+        }))?);
+    }
+    Ok(people)
 }
 
 fn validate(spec: &Spec) -> Result<()> {
