@@ -464,7 +464,9 @@ fn paid(facts: &Facts, level: &StandardLevel, best: &Applicable, all: &[Applicab
     )
 }
 
-fn not_verified() -> Decision {
+/// Not paid: the registry did not confirm the identity. A platform rule, not
+/// this decree's, so other programmes' rules give the same decision.
+pub fn not_verified() -> Decision {
     Decision::not_eligible("not_verified").explain(
         "Cơ sở dữ liệu quốc gia về dân cư chưa xác thực danh tính người hưởng: không chi trả.",
         "The national population database has not confirmed the beneficiary's identity: not paid.",

@@ -43,7 +43,7 @@
 //! No floating point anywhere: money is whole đồng.
 
 use ansinh_sdk::{Decision, Description, Household, Input, Month, Padded, PersonField, RuleError, Rules, Vnd, text};
-use national_social_assistance::{self as social_assistance, CATEGORIES, STANDARD_LEVELS, StandardLevel};
+use national_social_assistance::{self as social_assistance, CATEGORIES, STANDARD_LEVELS, StandardLevel, not_verified};
 
 /// The rule plug-in; see the crate documentation.
 pub struct SocialPension;
@@ -367,14 +367,6 @@ fn not_in_group(reason: &str, age: u32, period: Month) -> Decision {
         ),
         &text!("Age on the first day of ", period, ": ", age, ". ", en, " Not in the social pension's groups."),
         WHO,
-    )
-}
-
-fn not_verified() -> Decision {
-    Decision::not_eligible("not_verified").explain(
-        "Cơ sở dữ liệu quốc gia về dân cư chưa xác thực danh tính người hưởng: không chi trả.",
-        "The national population database has not confirmed the beneficiary's identity: not paid.",
-        "Decision 06/QD-TTg; platform rule (identity confirmed before payment)",
     )
 }
 
