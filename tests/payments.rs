@@ -37,6 +37,7 @@ fn a_person_is_paid_once_per_program_and_month(backend: Backend) {
         ]));
         let id = stdout(&created).trim().to_owned();
         let evaluated = stdout(&ok(cli().args(["run", "evaluate", &id])));
+        support::approve(&db.url, &id);
         let issued =
             stdout(&ok(cli().args(["run", "issue", &id]).args(PAYER).arg("--outbox").arg(dir.path().join("outbox"))));
         (id, outcome_count(&evaluated, "payable"), issued)

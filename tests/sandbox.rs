@@ -97,6 +97,7 @@ fn hostile_run_is_contained(backend: Backend) {
     assert_eq!(scalar(&db.url, "SELECT MAX(fuel) FROM decisions"), Limits::default().fuel as i64);
 
     // And the run goes on to pay the sound decisions.
+    support::approve(&db.url, &run);
     let issued = stdout(&ok(cli()
         .args(["run", "issue", &run, "--payer-name", "KHO BAC", "--payer-account", "1", "--payer-bin", "970415"])
         .arg("--outbox")

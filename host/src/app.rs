@@ -56,15 +56,43 @@ impl App {
 
     /// Create a run decided by the release in force for this programme,
     /// province and month (the host's choice), after checking its signature
-    /// and that its plug-in serves them.
-    pub async fn create_run(&self, program: &str, province: &str, period: Month, by: &str) -> anyhow::Result<i64> {
+    /// and that its plug-in serves them. With `back_from`, the run also pays
+    /// arrears: the months from `back_from` to the one before `period`, for
+    /// people not paid then, each month decided and paid on its own.
+    pub async fn create_run(
+        &self,
+        program: &str,
+        province: &str,
+        period: Month,
+        back_from: Option<Month>,
+        by: &str,
+    ) -> anyhow::Result<i64> {
         if !provinces::is_known(province) {
             bail!("--province {province:?}: expected a 3-digit province code of identity.md, e.g. 001 for Hà Nội");
         }
+        let first_period = back_from.unwrap_or(period);
+        if first_period > period {
+            bail!("--back-pay-from {first_period} is after --period {period}: arrears are for earlier months");
+        }
         let release = release::in_force(&self.db, program, province, period).await?;
         let plugin = release::load(&self.db, &self.sandbox, &release).await?;
-        release::check_fits(&release, &plugin, program, province, period)?;
-        runs::create(&self.db, program, province, period, plugin.hash(), release.id, by).await
+        // One run, one plug-in: arrears across a change of rules would need
+        // two, so such a run is refused with the month where the rules change.
+        for month in first_period.through(period) {
+            let then = release::in_force(&self.db, program, province, month).await?;
+            if then.id != release.id {
+                bail!(
+                    "release {} decides {month} and release {} decides {period}: a run is decided by one release, \
+                     so pay the months of each release in a run of its own",
+                    then.id,
+                    release.id
+                );
+            }
+            release::check_fits(&release, &plugin, program, province, month)?;
+        }
+        let run =
+            runs::NewRun { program, province, first_period, period, plugin: plugin.hash(), release_id: release.id, by };
+        runs::create(&self.db, &run).await
     }
 
     /// The acting person: every command that changes state records who acted.

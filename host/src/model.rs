@@ -47,6 +47,20 @@ impl Month {
             Month { year: self.year, month: self.month - 1 }
         }
     }
+
+    /// The month after this one.
+    pub fn next(self) -> Month {
+        if self.month == 12 {
+            Month { year: self.year + 1, month: 1 }
+        } else {
+            Month { year: self.year, month: self.month + 1 }
+        }
+    }
+
+    /// This month through `last`, in order; empty when `last` is earlier.
+    pub fn through(self, last: Month) -> impl Iterator<Item = Month> {
+        std::iter::successors(Some(self), |m| Some(m.next())).take_while(move |m| *m <= last)
+    }
 }
 
 impl fmt::Display for Month {
@@ -145,9 +159,12 @@ vocabulary!(
     Channel { Bank = "bank", Ewallet = "ewallet", None = "none" }
 );
 vocabulary!(
-    /// What a run decided for one beneficiary.
+    /// What a run decided for one beneficiary. `held`: eligible, but the
+    /// payment waits for a person's review (the account holder's name is not
+    /// the registry's).
     Outcome {
         Payable = "payable",
+        Held = "held",
         NotEligible = "not_eligible",
         NotVerified = "not_verified",
         NoAccount = "no_account",
@@ -244,6 +261,11 @@ mod tests {
         assert_eq!(m.to_string(), "2024-09");
         assert_eq!(m.first_day(), NaiveDate::from_ymd_opt(2024, 9, 1).unwrap());
         assert_eq!("2024-01".parse::<Month>().unwrap().previous().to_string(), "2023-12");
+        assert_eq!("2023-12".parse::<Month>().unwrap().next().to_string(), "2024-01");
+        let months: Vec<String> =
+            "2023-11".parse::<Month>().unwrap().through("2024-02".parse().unwrap()).map(|m| m.to_string()).collect();
+        assert_eq!(months, ["2023-11", "2023-12", "2024-01", "2024-02"]);
+        assert_eq!(m.through(m.previous()).count(), 0);
         for bad in ["2024-13", "2024-9", "24-09", "2024/09", ""] {
             assert!(bad.parse::<Month>().is_err(), "{bad} should be refused");
         }

@@ -32,6 +32,30 @@ pub fn ansinh() -> Command {
     cmd
 }
 
+/// The checksum `run show` asks an approver to approve.
+pub fn checksum_to_approve(url: &str, run: &str) -> String {
+    let shown = stdout(&ok(ansinh().args(["--database-url", url, "run", "show", run])));
+    let tail = shown.split("--checksum ").nth(1).unwrap_or_else(|| panic!("run show offers no approval:\n{shown}"));
+    tail.split_whitespace().next().expect("a checksum").to_owned()
+}
+
+/// Approve run `run` as a second person (test-supervisor), with the checksum
+/// `run show` prints, as an approver would.
+pub fn approve(url: &str, run: &str) -> Output {
+    let checksum = checksum_to_approve(url, run);
+    ok(ansinh().args([
+        "--database-url",
+        url,
+        "--as",
+        "test-supervisor",
+        "run",
+        "approve",
+        run,
+        "--checksum",
+        &checksum,
+    ]))
+}
+
 /// Run and require success; on failure the panic shows what the command said.
 pub fn ok(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("run ansinh");

@@ -118,10 +118,28 @@ pub enum RunCommand {
         /// The paid month, YYYY-MM. The release in force then decides the run.
         #[arg(long)]
         period: Month,
+        /// Also pay arrears: each month from this one (YYYY-MM) up to the one
+        /// before --period, to the people not paid that month.
+        #[arg(long, value_name = "MONTH")]
+        back_pay_from: Option<Month>,
     },
     /// Verify and decide every beneficiary of a run (resumes where an interrupted evaluation stopped).
     Evaluate { id: i64 },
-    /// Turn a run's payable decisions into payments once and write its pain.001 file to the outbox.
+    /// Approve an evaluated run for payment, as a second person: give the checksum `run show` printed.
+    Approve {
+        id: i64,
+        /// The checksum of what you reviewed, as `ansinh run show ID` prints it.
+        #[arg(long)]
+        checksum: String,
+    },
+    /// Cancel a run before it is issued; its decisions are kept.
+    Cancel {
+        id: i64,
+        /// Why: kept with the run.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Turn an approved run's payable decisions into payments once and write its pain.001 file to the outbox.
     Issue {
         id: i64,
         #[command(flatten)]
@@ -216,8 +234,8 @@ async fn import_file(global: &Settings, imports: Imports, command: ImportCommand
 async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<ExitCode> {
     let app = App::connect(global).await?;
     match command {
-        RunCommand::Create { program, province, period } => {
-            let id = app.create_run(&program, &province, period, App::actor(global)?).await?;
+        RunCommand::Create { program, province, period, back_pay_from } => {
+            let id = app.create_run(&program, &province, period, back_pay_from, App::actor(global)?).await?;
             let run = runs::get(&app.db, id).await?;
             let release = run.release_id.map(|r| format!(", release {r}")).unwrap_or_default();
             eprintln!(
@@ -234,6 +252,14 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
             })
             .await?;
             bar.finish_and_clear();
+            print!("{}", run::report(&app.db, id).await?);
+        }
+        RunCommand::Approve { id, checksum } => {
+            let approval = run::approve(&app.db, id, &checksum, App::actor(global)?).await?;
+            println!("Approved run {id} as {}: {}.", approval.approved_by, approval.tally);
+        }
+        RunCommand::Cancel { id, reason } => {
+            run::cancel(&app.db, id, App::actor(global)?, &reason).await?;
             print!("{}", run::report(&app.db, id).await?);
         }
         RunCommand::Issue { id, payer, outbox } => {

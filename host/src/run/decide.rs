@@ -12,6 +12,7 @@ use crate::verify::{self, Verification};
 pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pending: &Pending) -> NewDecision {
     let verification = verify::verify(&pending.enrolment, pending.registry.as_ref(), period);
     let mut decision = NewDecision {
+        period,
         beneficiary_id: pending.id,
         outcome: Outcome::NotVerified,
         amount: 0,

@@ -17,9 +17,10 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tracing::{Instrument, info, info_span};
 
+use crate::model::Month;
 use crate::release;
 use crate::sandbox::{Plugin, Sandbox};
-use crate::store::beneficiaries::{self, Pending};
+use crate::store::beneficiaries::{self, Pending, Scope};
 use crate::store::decisions::{self, NewDecision};
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{Db, releases};
@@ -51,14 +52,28 @@ pub async fn evaluate(
     let run = runs::get(db, run_id).await?;
     let span = info_span!("run", run = run.id, program = %run.program, province = %run.province, period = %run.period);
     async {
+        if run.status == RunStatus::Cancelled {
+            anyhow::bail!("run {} was cancelled; make a new run with `ansinh run create`", run.id);
+        }
         if run.status != RunStatus::Created {
             info!(status = run.status.as_str(), "already evaluated: nothing to do");
             return Ok(Evaluated { decided: 0, elapsed: started.elapsed() });
         }
         let plugin = load_plugin(db, sandbox, &run).await?;
-        let total = beneficiaries::count_pending(db, run.id, &run.program, &run.province).await?;
+        let mut total = 0;
+        for month in run.months() {
+            total += beneficiaries::count_pending(db, scope(&run, month)).await?;
+        }
         info!(pending = total, plugin = %plugin.hash(), workers, "evaluating");
-        let decided = pipeline(db, &run, plugin, workers.max(1), &|done| progress(done, total)).await?;
+        let mut decided = 0;
+        // Month by month, so that a back-pay run reads each month's pending
+        // people as a stream like any other run.
+        for month in run.months() {
+            let before = decided;
+            decided +=
+                pipeline(db, &run, month, plugin.clone(), workers.max(1), &|done| progress(before + done, total))
+                    .await?;
+        }
         runs::mark_evaluated(db, run.id, by).await?;
         let elapsed = started.elapsed();
         info!(decided, seconds = elapsed.as_secs_f64(), "evaluated");
@@ -75,8 +90,10 @@ pub async fn load_plugin(db: &Db, sandbox: &Sandbox, run: &Run) -> anyhow::Resul
     };
     let release = releases::get(db, release_id).await?;
     let plugin = release::load(db, sandbox, &release).await.with_context(|| format!("run {}", run.id))?;
-    release::check_fits(&release, &plugin, &run.program, &run.province, run.period)
-        .with_context(|| format!("run {} cannot be evaluated", run.id))?;
+    for month in run.months() {
+        release::check_fits(&release, &plugin, &run.program, &run.province, month)
+            .with_context(|| format!("run {} cannot be evaluated", run.id))?;
+    }
     anyhow::ensure!(
         plugin.hash() == run.plugin_hash,
         "run {} was made with the plug-in {}, but its release {release_id} holds {}",
@@ -87,21 +104,28 @@ pub async fn load_plugin(db: &Db, sandbox: &Sandbox, run: &Run) -> anyhow::Resul
     Ok(plugin)
 }
 
+/// What is still to decide in `run` for `month`.
+fn scope(run: &Run, month: Month) -> Scope<'_> {
+    Scope { run_id: run.id, program: &run.program, province: &run.province, period: month, arrears: month < run.period }
+}
+
+/// Decide one month of a run.
 async fn pipeline(
     db: &Db,
     run: &Run,
+    month: Month,
     plugin: Arc<Plugin>,
     workers: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<u64> {
     let (page_tx, page_rx) = mpsc::channel::<Vec<Pending>>(workers * 2);
     let (done_tx, mut done_rx) = mpsc::channel::<Vec<NewDecision>>(workers * 2);
-    let reader = tokio::spawn(read_pages(db.clone(), run.clone(), page_tx).in_current_span());
+    let reader = tokio::spawn(read_pages(db.clone(), run.clone(), month, page_tx).in_current_span());
     let page_rx = Arc::new(Mutex::new(page_rx));
     let threads: Vec<_> = (0..workers)
         .map(|_| {
             let (pages, done, plugin, run) = (page_rx.clone(), done_tx.clone(), plugin.clone(), run.clone());
-            tokio::task::spawn_blocking(move || decide_pages(&plugin, &run, &pages, &done))
+            tokio::task::spawn_blocking(move || decide_pages(&plugin, &run, month, &pages, &done))
         })
         .collect();
     drop(done_tx);
@@ -120,10 +144,10 @@ async fn pipeline(
 }
 
 /// Page through the beneficiaries still to decide, in id order.
-async fn read_pages(db: Db, run: Run, pages: mpsc::Sender<Vec<Pending>>) -> anyhow::Result<()> {
+async fn read_pages(db: Db, run: Run, month: Month, pages: mpsc::Sender<Vec<Pending>>) -> anyhow::Result<()> {
     let mut after = 0;
     loop {
-        let page = beneficiaries::pending(&db, run.id, &run.program, &run.province, after, PAGE).await?;
+        let page = beneficiaries::pending(&db, scope(&run, month), after, PAGE).await?;
         let Some(last) = page.last() else { return Ok(()) };
         after = last.id;
         if pages.send(page).await.is_err() {
@@ -137,12 +161,13 @@ async fn read_pages(db: Db, run: Run, pages: mpsc::Sender<Vec<Pending>>) -> anyh
 fn decide_pages(
     plugin: &Plugin,
     run: &Run,
+    month: Month,
     pages: &Mutex<mpsc::Receiver<Vec<Pending>>>,
     done: &mpsc::Sender<Vec<NewDecision>>,
 ) {
     loop {
         let Some(page) = pages.lock().expect("page queue lock").blocking_recv() else { return };
-        let decisions = page.iter().map(|p| decide(plugin, &run.program, &run.province, run.period, p)).collect();
+        let decisions = page.iter().map(|p| decide(plugin, &run.program, &run.province, month, p)).collect();
         if done.blocking_send(decisions).is_err() {
             return;
         }

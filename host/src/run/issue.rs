@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tracing::{info, info_span};
+use tracing::{info, info_span, warn};
 
 use crate::model::Month;
 use crate::payment::outbox::{Outbox, Written};
@@ -17,7 +17,9 @@ use crate::payment::pain001::{CreditorAgent, Header, Pain001Writer, Transfer};
 use crate::payment::{Payer, end_to_end_id, message_id, pain001_file_name};
 use crate::store::Db;
 use crate::store::payments::{self, Issued, Payment};
-use crate::store::runs::{self, Run};
+use crate::store::runs::{self, Run, RunStatus};
+
+use super::approve;
 
 /// Payments read per query while writing the file.
 const PAGE: i64 = 1000;
@@ -36,7 +38,18 @@ pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, payer: &Payer, by: &st
     let run = runs::get(db, run_id).await?;
     let _span = info_span!("run", run = run.id, program = %run.program, province = %run.province, period = %run.period)
         .entered();
-    let issued = payments::issue(db, &run, payer, by).await?;
+    let first_time = match run.status {
+        RunStatus::Created | RunStatus::Evaluated => anyhow::bail!(
+            "run {} is {}, not approved: a second person approves it first with `ansinh run approve {} --checksum ...`",
+            run.id,
+            run.status.as_str(),
+            run.id
+        ),
+        RunStatus::Cancelled => anyhow::bail!("run {} was cancelled: it cannot be issued", run.id),
+        RunStatus::Approved => start(db, &run, payer, by).await?,
+        RunStatus::Issued | RunStatus::Reconciled => false,
+    };
+    let issued = payments::issued(db, &run, first_time).await?;
     if issued.payer != *payer {
         anyhow::bail!(
             "run {} was issued from {} {} (bank {}); it cannot be issued again from {} {} (bank {}). Issue it again \
@@ -59,6 +72,36 @@ pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, payer: &Payer, by: &st
         write_pain001(db, &run, &issued, outbox, &name, payer).await.with_context(|| format!("writing {name}"))?;
     info!(payments = issued.count, total = issued.total, file = %name, ?written, "issued");
     Ok(IssueReport { issued, file: Some((outbox.path_of(&name), written)) })
+}
+
+/// Insert the payments of an approved run, in one transaction that also
+/// checks the approval still holds: the checksum of what is being paid, read
+/// in the same snapshot, must be the one approved. If not, nothing is paid and
+/// the approval is void.
+async fn start(db: &Db, run: &Run, payer: &Payer, by: &str) -> anyhow::Result<bool> {
+    let approved = approve::recorded(run)?;
+    let mut tx = payments::snapshot(db).await?;
+    if !payments::start_issue(&mut tx, run, payer, by).await? {
+        // Another process issued it first: report what it issued.
+        return Ok(false);
+    }
+    let now = approve::tally(&mut tx, run.id).await?;
+    if now != approved.tally {
+        drop(tx); // rolled back: nothing is paid
+        let record = serde_json::json!({ "approved": approved, "at_issue": now, "voided_by": by });
+        runs::void_approval(db, run.id, &record.to_string()).await?;
+        warn!(approved = %approved.tally, now = %now, "approval void: what it approved has changed");
+        anyhow::bail!(
+            "run {}: what was approved has changed since (approved: {}; now: {}). The approval is void and the run \
+             is back to evaluated: review it with `ansinh run show {}` and approve it again",
+            run.id,
+            approved.tally,
+            now,
+            run.id
+        );
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 async fn write_pain001(
@@ -98,14 +141,15 @@ async fn write_pain001(
 }
 
 fn transfer(run: &Run, p: &Payment) -> anyhow::Result<Transfer> {
-    let end_to_end_id = end_to_end_id(run.period, run.id, p.id);
+    let period: Month = p.period.parse().map_err(|e| anyhow::anyhow!("payment {}: stored month: {e}", p.id))?;
+    let end_to_end_id = end_to_end_id(period, run.id, p.id);
     let creditor_agent = match p.channel.as_str() {
         "bank" => CreditorAgent::Bank { bin: p.bank_bin.clone() },
         "ewallet" => CreditorAgent::Wallet { provider: p.bank_bin.clone() },
         other => anyhow::bail!("payment {} has channel {other:?}, which is not paid by transfer", p.id),
     };
     Ok(Transfer {
-        remittance: remittance(&run.program, run.period, &end_to_end_id),
+        remittance: remittance(&run.program, period, &end_to_end_id),
         end_to_end_id,
         amount: p.amount as u64,
         creditor_name: p.account_name.clone(),

@@ -9,6 +9,8 @@ use crate::store::decisions::{self, OutcomeTotal};
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{payments, plugins};
 
+use super::approve::{self, Tally};
+
 /// Plug-in error messages listed, most frequent first.
 const ERRORS_SHOWN: i64 = 10;
 
@@ -22,6 +24,8 @@ pub struct RunReport {
     pub payments: (i64, i64),
     /// Distinct plug-in errors with how many decisions each.
     pub errors: Vec<(String, i64)>,
+    /// What the run would pay now, while it awaits approval (evaluated runs).
+    pub to_approve: Option<Tally>,
 }
 
 impl RunReport {
@@ -47,7 +51,9 @@ pub async fn report(db: &Db, run_id: i64) -> anyhow::Result<RunReport> {
             })
         })
         .collect();
+    let to_approve = if run.status == RunStatus::Evaluated { Some(approve::current(db, run_id).await?) } else { None };
     Ok(RunReport {
+        to_approve,
         plugin: plugins::name_version(db, run.plugin_hash).await?,
         payments: payments::totals(db, run_id).await?,
         errors: decisions::error_summary(db, run_id, ERRORS_SHOWN).await?,
@@ -60,6 +66,11 @@ impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let run = &self.run;
         let province = provinces::name(&run.province).unwrap_or("unknown province");
+        let months = if run.first_period < run.period {
+            format!("{} with arrears from {}", run.period, run.first_period)
+        } else {
+            run.period.to_string()
+        };
         writeln!(
             f,
             "Run {} · {} · {} {} · {} · {}",
@@ -67,7 +78,7 @@ impl fmt::Display for RunReport {
             run.program,
             run.province,
             province,
-            run.period,
+            months,
             run.status.as_str()
         )?;
         write!(f, "Plug-in {} {} (sha256 {})", self.plugin.0, self.plugin.1, run.plugin_hash)?;
@@ -75,11 +86,20 @@ impl fmt::Display for RunReport {
             Some(release) => writeln!(f, ", release {release}")?,
             None => writeln!(f)?,
         }
-        let steps = [("created", &run.created_by), ("evaluated", &run.evaluated_by), ("issued", &run.issued_by)];
+        let steps = [
+            ("created", &run.created_by),
+            ("evaluated", &run.evaluated_by),
+            ("approved", &run.approved_by),
+            ("issued", &run.issued_by),
+            ("cancelled", &run.cancelled_by),
+        ];
         let who: Vec<String> =
             steps.iter().filter_map(|(step, by)| by.as_ref().map(|by| format!("{step} by {by}"))).collect();
         if !who.is_empty() {
             writeln!(f, "{}", who.join(", "))?;
+        }
+        if let Some(reason) = &run.cancel_reason {
+            writeln!(f, "Cancelled: {reason}")?;
         }
         writeln!(f)?;
         writeln!(f, "  {:<14} {:>10} {:>22}", "outcome", "people", "monthly amount (VND)")?;
@@ -87,13 +107,28 @@ impl fmt::Display for RunReport {
             writeln!(f, "  {:<14} {:>10} {:>22}", label(t.outcome, run.status), group(t.count), group(t.amount))?;
         }
         writeln!(f, "  {:<14} {:>10}", "total", group(self.decided()))?;
-        if run.status == RunStatus::Issued {
+        if run.status.is_issued() {
             let (count, total) = self.payments;
             writeln!(f, "\nIssued {} payments, {} VND in all.", group(count), group(total))?;
             let left_out = self.count(Outcome::Payable) - count;
             if left_out > 0 {
                 writeln!(f, "{} payable people were already paid for {} by another run.", group(left_out), run.period)?;
             }
+        }
+        if let Some(tally) = &self.to_approve {
+            writeln!(f, "\nTo pay: {tally}.")?;
+            if run.voided_approval.is_some() {
+                writeln!(f, "An earlier approval was void: what it approved changed before the run was issued.")?;
+            }
+            let makers: Vec<&str> =
+                [&run.created_by, &run.evaluated_by].into_iter().flatten().map(|s| s.as_str()).collect();
+            writeln!(
+                f,
+                "Approve it, as someone other than {}: ansinh run approve {} --checksum {}",
+                makers.join(" and "),
+                run.id,
+                tally.checksum
+            )?;
         }
         if !self.errors.is_empty() {
             writeln!(f, "\nPlug-in errors:")?;
@@ -107,8 +142,9 @@ impl fmt::Display for RunReport {
 
 fn label(outcome: Outcome, status: RunStatus) -> &'static str {
     match outcome {
-        Outcome::Payable if status == RunStatus::Issued => "paid",
+        Outcome::Payable if status.is_issued() => "paid",
         Outcome::Payable => "payable",
+        Outcome::Held => "held (review)",
         Outcome::NotEligible => "not eligible",
         Outcome::NotVerified => "not verified",
         Outcome::NoAccount => "no account",

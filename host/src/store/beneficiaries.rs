@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 
-use crate::model::{Enrolment, RegistryRecord};
+use crate::model::{Enrolment, Month, RegistryRecord};
 
 use super::{Db, Tx, on_pool, on_tx};
 
@@ -88,28 +88,56 @@ struct PendingRow {
     r_death_date: Option<NaiveDate>,
 }
 
+/// Which beneficiaries a run still has to decide for one month.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope<'a> {
+    pub run_id: i64,
+    pub program: &'a str,
+    pub province: &'a str,
+    pub period: Month,
+    /// A back month of a back-pay run: only people not yet paid that month
+    /// are decided, since arrears are what was not paid.
+    pub arrears: bool,
+}
+
+/// The condition shared by [`pending`] and [`count_pending`]: in the scope,
+/// no decision for the month in this run yet, and for arrears not yet paid.
+/// Bound by [`Scope`]'s fields in order ($1-$5).
+macro_rules! in_scope {
+    () => {
+        "b.program = $1 AND b.province = $2 \
+    AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.run_id = $3 AND d.period = $4 AND d.beneficiary_id = b.id) \
+    AND (NOT $5 OR NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = b.program AND p.period = $4 \
+    AND p.id_number = b.id_number))"
+    };
+}
+
 /// The next `limit` beneficiaries of a run's scope after `after` (by id) that
 /// have no decision in the run yet. Reading in pages keeps memory flat, and
 /// skipping decided ones is what makes an interrupted run resumable.
-pub async fn pending(
-    db: &Db,
-    run_id: i64,
-    program: &str,
-    province: &str,
-    after: i64,
-    limit: i64,
-) -> anyhow::Result<Vec<Pending>> {
-    const SQL: &str = "SELECT b.id, b.program, b.province, b.id_number, b.full_name, b.birth_date, b.household, \
+pub async fn pending(db: &Db, scope: Scope<'_>, after: i64, limit: i64) -> anyhow::Result<Vec<Pending>> {
+    const SQL: &str = concat!(
+        "SELECT b.id, b.program, b.province, b.id_number, b.full_name, b.birth_date, b.household, \
         b.disability, b.has_pension, b.difficult_commune, b.statuses, b.dependent_children, b.channel, b.bank_bin, \
         b.account_number, b.account_name, r.id_number AS r_id_number, r.full_name AS r_full_name, \
         r.birth_date AS r_birth_date, r.sex AS r_sex, r.residence_province AS r_residence_province, \
         r.residence_commune AS r_residence_commune, r.death_date AS r_death_date \
         FROM beneficiaries b LEFT JOIN registry_people r ON r.id_number = b.id_number \
-        WHERE b.program = $1 AND b.province = $2 AND b.id > $3 \
-        AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.run_id = $4 AND d.beneficiary_id = b.id) \
-        ORDER BY b.id LIMIT $5";
+        WHERE ",
+        in_scope!(),
+        " AND b.id > $6 ORDER BY b.id LIMIT $7"
+    );
     let rows: Vec<PendingRow> = on_pool!(db, pool => {
-        sqlx::query_as(SQL).bind(program).bind(province).bind(after).bind(run_id).bind(limit).fetch_all(pool).await?
+        sqlx::query_as(SQL)
+            .bind(scope.program)
+            .bind(scope.province)
+            .bind(scope.run_id)
+            .bind(scope.period.to_string())
+            .bind(scope.arrears)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
     });
     rows.into_iter().map(PendingRow::into_pending).collect()
 }
@@ -159,18 +187,18 @@ impl PendingRow {
     }
 }
 
-/// How many beneficiaries of a run's scope have no decision in it yet.
-pub async fn count_pending(db: &Db, run_id: i64, program: &str, province: &str) -> anyhow::Result<u64> {
+/// How many beneficiaries of a run's scope have no decision in it yet for the month.
+pub async fn count_pending(db: &Db, scope: Scope<'_>) -> anyhow::Result<u64> {
+    const SQL: &str = concat!("SELECT COUNT(*) FROM beneficiaries b WHERE ", in_scope!());
     let n: i64 = on_pool!(db, pool => {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM beneficiaries b WHERE b.program = $1 AND b.province = $2 \
-             AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.run_id = $3 AND d.beneficiary_id = b.id)",
-        )
-        .bind(program)
-        .bind(province)
-        .bind(run_id)
-        .fetch_one(pool)
-        .await?
+        sqlx::query_scalar(SQL)
+            .bind(scope.program)
+            .bind(scope.province)
+            .bind(scope.run_id)
+            .bind(scope.period.to_string())
+            .bind(scope.arrears)
+            .fetch_one(pool)
+            .await?
     });
     Ok(n as u64)
 }

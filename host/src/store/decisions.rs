@@ -3,13 +3,15 @@
 
 use std::str::FromStr;
 
-use crate::model::Outcome;
+use crate::model::{Month, Outcome};
 
 use super::{Db, on_pool};
 
 /// A decision to store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewDecision {
+    /// The month decided: the run's own, or an earlier one in a back-pay run.
+    pub period: Month,
     pub beneficiary_id: i64,
     pub outcome: Outcome,
     /// Whole đồng per month; 0 unless the person is eligible.
@@ -26,18 +28,19 @@ pub struct NewDecision {
 }
 
 /// Store a batch of decisions in one statement. A decision already stored for
-/// the same run and beneficiary is kept: a resumed run never decides twice.
+/// the same run, month and beneficiary is kept: a resumed run never decides twice.
 pub async fn insert(db: &Db, run_id: i64, rows: &[NewDecision]) -> anyhow::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     on_pool!(db, pool => {
         let mut q = sqlx::QueryBuilder::new(
-            "INSERT INTO decisions (run_id, beneficiary_id, outcome, amount, category, verification, plugin_hash, \
+            "INSERT INTO decisions (run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, \
              input, output, error, fuel) ",
         );
         q.push_values(rows, |mut b, d| {
             b.push_bind(run_id)
+                .push_bind(d.period.to_string())
                 .push_bind(d.beneficiary_id)
                 .push_bind(d.outcome.as_str())
                 .push_bind(i64::try_from(d.amount).expect("amounts are capped far below i64::MAX"))
@@ -49,7 +52,7 @@ pub async fn insert(db: &Db, run_id: i64, rows: &[NewDecision]) -> anyhow::Resul
                 .push_bind(&d.error)
                 .push_bind(i64::try_from(d.fuel).expect("fuel is capped far below i64::MAX"));
         });
-        q.push(" ON CONFLICT (run_id, beneficiary_id) DO NOTHING");
+        q.push(" ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING");
         q.build().execute(pool).await?;
     });
     Ok(())

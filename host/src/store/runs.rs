@@ -1,4 +1,14 @@
-//! Payment runs and their life: created → evaluated → issued.
+//! Payment runs and their life:
+//!
+//! ```text
+//! created ─evaluate─▶ evaluated ─approve─▶ approved ─issue─▶ issued ─reconcile─▶ reconciled
+//!    │                    │  ▲                 │
+//!    └──────cancel────────┴──┼─────────────────┴──▶ cancelled
+//!                            └─ approval void (what was approved changed)
+//! ```
+//!
+//! Every move is one `UPDATE ... WHERE status = <from>`, so two processes
+//! racing on the same run cannot both make it.
 
 use chrono::{DateTime, Utc};
 
@@ -12,7 +22,10 @@ use super::{Db, on_pool};
 pub enum RunStatus {
     Created,
     Evaluated,
+    Approved,
     Issued,
+    Reconciled,
+    Cancelled,
 }
 
 impl RunStatus {
@@ -20,7 +33,10 @@ impl RunStatus {
         match self {
             RunStatus::Created => "created",
             RunStatus::Evaluated => "evaluated",
+            RunStatus::Approved => "approved",
             RunStatus::Issued => "issued",
+            RunStatus::Reconciled => "reconciled",
+            RunStatus::Cancelled => "cancelled",
         }
     }
 
@@ -28,9 +44,17 @@ impl RunStatus {
         Ok(match s {
             "created" => RunStatus::Created,
             "evaluated" => RunStatus::Evaluated,
+            "approved" => RunStatus::Approved,
             "issued" => RunStatus::Issued,
+            "reconciled" => RunStatus::Reconciled,
+            "cancelled" => RunStatus::Cancelled,
             other => anyhow::bail!("unknown run status {other:?} in the database"),
         })
+    }
+
+    /// Whether payments have left: the run can no longer be cancelled.
+    pub fn is_issued(self) -> bool {
+        matches!(self, RunStatus::Issued | RunStatus::Reconciled)
     }
 }
 
@@ -39,6 +63,9 @@ pub struct Run {
     pub id: i64,
     pub program: String,
     pub province: String,
+    /// The first month decided: earlier than `period` for a back-pay run.
+    pub first_period: Month,
+    /// The run's own month, the last it decides.
     pub period: Month,
     pub plugin_hash: PluginHash,
     /// The release that decides it (None only for runs made before releases).
@@ -46,11 +73,27 @@ pub struct Run {
     pub status: RunStatus,
     pub created_at: DateTime<Utc>,
     pub evaluated_at: Option<DateTime<Utc>>,
+    pub approved_at: Option<DateTime<Utc>>,
     pub issued_at: Option<DateTime<Utc>>,
-    /// Who created, evaluated and issued it (`--as`; None for runs made before it was kept).
+    /// Who created, evaluated, approved and issued it (`--as`; None for runs
+    /// made before it was kept).
     pub created_by: Option<String>,
     pub evaluated_by: Option<String>,
+    pub approved_by: Option<String>,
     pub issued_by: Option<String>,
+    /// JSON of what was approved (`run::approve::Approval`).
+    pub approval: Option<String>,
+    /// JSON of the last approval found void, if any.
+    pub voided_approval: Option<String>,
+    pub cancelled_by: Option<String>,
+    pub cancel_reason: Option<String>,
+}
+
+impl Run {
+    /// The months this run decides, in order.
+    pub fn months(&self) -> impl Iterator<Item = Month> {
+        self.first_period.through(self.period)
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -58,39 +101,50 @@ struct RunRow {
     id: i64,
     program: String,
     province: String,
+    first_period: String,
     period: String,
     plugin_hash: String,
     release_id: Option<i64>,
     status: String,
     created_at: DateTime<Utc>,
     evaluated_at: Option<DateTime<Utc>>,
+    approved_at: Option<DateTime<Utc>>,
     issued_at: Option<DateTime<Utc>>,
     created_by: Option<String>,
     evaluated_by: Option<String>,
+    approved_by: Option<String>,
     issued_by: Option<String>,
+    approval: Option<String>,
+    voided_approval: Option<String>,
+    cancelled_by: Option<String>,
+    cancel_reason: Option<String>,
 }
 
-pub async fn create(
-    db: &Db,
-    program: &str,
-    province: &str,
-    period: Month,
-    plugin: PluginHash,
-    release_id: i64,
-    by: &str,
-) -> anyhow::Result<i64> {
+/// What a new run is for.
+pub struct NewRun<'a> {
+    pub program: &'a str,
+    pub province: &'a str,
+    pub first_period: Month,
+    pub period: Month,
+    pub plugin: PluginHash,
+    pub release_id: i64,
+    pub by: &'a str,
+}
+
+pub async fn create(db: &Db, run: &NewRun<'_>) -> anyhow::Result<i64> {
     let id = on_pool!(db, pool => {
         sqlx::query_scalar(
-            "INSERT INTO runs (program, province, period, plugin_hash, release_id, status, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, $5, 'created', $6, $7) RETURNING id",
+            "INSERT INTO runs (program, province, first_period, period, plugin_hash, release_id, status, created_at, \
+             created_by) VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $8) RETURNING id",
         )
-        .bind(program)
-        .bind(province)
-        .bind(period.to_string())
-        .bind(plugin.to_string())
-        .bind(release_id)
+        .bind(run.program)
+        .bind(run.province)
+        .bind(run.first_period.to_string())
+        .bind(run.period.to_string())
+        .bind(run.plugin.to_string())
+        .bind(run.release_id)
         .bind(Utc::now())
-        .bind(by)
+        .bind(run.by)
         .fetch_one(pool)
         .await?
     });
@@ -100,9 +154,9 @@ pub async fn create(
 pub async fn get(db: &Db, id: i64) -> anyhow::Result<Run> {
     let row: Option<RunRow> = on_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT id, program, province, period, plugin_hash, release_id, status, created_at, evaluated_at, issued_at, \
-             created_by, evaluated_by, issued_by \
-             FROM runs WHERE id = $1",
+            "SELECT id, program, province, first_period, period, plugin_hash, release_id, status, created_at, \
+             evaluated_at, approved_at, issued_at, created_by, evaluated_by, approved_by, issued_by, approval, \
+             voided_approval, cancelled_by, cancel_reason FROM runs WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(pool)
@@ -110,22 +164,46 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Run> {
     });
     let row =
         row.ok_or_else(|| anyhow::anyhow!("there is no run {id}; `ansinh run create --help` tells how to make one"))?;
+    let month = |s: &str| s.parse::<Month>().map_err(|e| anyhow::anyhow!("run {id}: stored month: {e}"));
     Ok(Run {
         id: row.id,
         program: row.program,
         province: row.province,
-        period: row.period.parse().map_err(anyhow::Error::msg)?,
+        first_period: month(&row.first_period)?,
+        period: month(&row.period)?,
         plugin_hash: PluginHash::parse(&row.plugin_hash)
             .ok_or_else(|| anyhow::anyhow!("run {id}: stored plug-in hash is not a sha256"))?,
         release_id: row.release_id,
         status: RunStatus::parse(&row.status)?,
         created_at: row.created_at,
         evaluated_at: row.evaluated_at,
+        approved_at: row.approved_at,
         issued_at: row.issued_at,
         created_by: row.created_by,
         evaluated_by: row.evaluated_by,
+        approved_by: row.approved_by,
         issued_by: row.issued_by,
+        approval: row.approval,
+        voided_approval: row.voided_approval,
+        cancelled_by: row.cancelled_by,
+        cancel_reason: row.cancel_reason,
     })
+}
+
+/// The latest run before `run` of the same programme and province for the
+/// month before `run.period` that was not cancelled: what `run show` compares with.
+pub async fn previous_month(db: &Db, run: &Run) -> anyhow::Result<Option<i64>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT id FROM runs WHERE program = $1 AND province = $2 AND period = $3 AND status <> 'cancelled' \
+             AND status <> 'created' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(&run.program)
+        .bind(&run.province)
+        .bind(run.period.previous().to_string())
+        .fetch_optional(pool)
+        .await?
+    }))
 }
 
 /// created → evaluated, once every beneficiary has a decision.
@@ -141,4 +219,58 @@ pub async fn mark_evaluated(db: &Db, id: i64, by: &str) -> anyhow::Result<()> {
             .await?;
     });
     Ok(())
+}
+
+/// evaluated → approved, recording what was approved. False when the run was
+/// no longer evaluated (another process moved it first).
+pub async fn mark_approved(db: &Db, id: i64, by: &str, approval: &str) -> anyhow::Result<bool> {
+    let moved = on_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE runs SET status = 'approved', approved_at = $2, approved_by = $3, approval = $4 \
+             WHERE id = $1 AND status = 'evaluated'",
+        )
+        .bind(id)
+        .bind(Utc::now())
+        .bind(by)
+        .bind(approval)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(moved == 1)
+}
+
+/// approved → evaluated: what was approved changed, so the approval is void.
+/// The void approval is kept in `voided_approval` with what changed.
+pub async fn void_approval(db: &Db, id: i64, record: &str) -> anyhow::Result<()> {
+    on_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE runs SET status = 'evaluated', voided_approval = $2, approved_at = NULL, approved_by = NULL, \
+             approval = NULL WHERE id = $1 AND status = 'approved'",
+        )
+        .bind(id)
+        .bind(record)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Any state before issue → cancelled. False when the run was issued (or
+/// cancelled) meanwhile.
+pub async fn mark_cancelled(db: &Db, id: i64, by: &str, reason: &str) -> anyhow::Result<bool> {
+    let moved = on_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE runs SET status = 'cancelled', cancelled_at = $2, cancelled_by = $3, cancel_reason = $4 \
+             WHERE id = $1 AND status IN ('created', 'evaluated', 'approved')",
+        )
+        .bind(id)
+        .bind(Utc::now())
+        .bind(by)
+        .bind(reason)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(moved == 1)
 }

@@ -1,0 +1,206 @@
+//! `run approve`: four eyes on the money. A second person, who neither
+//! created nor evaluated the run, approves exactly what it will pay: the
+//! transfers and the cash list, by count, total and a checksum over every line.
+//!
+//! The approver gives the checksum they reviewed (`run show` prints it), so an
+//! approval cannot approve something other than what was seen. `run issue`
+//! computes the checksum again in the transaction that inserts the payments;
+//! if anything changed since (a decision, an account, a person paid by another
+//! run), the approval is void and the run goes back to evaluated.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tracing::info;
+
+use crate::store::payments::{self, ToPay};
+use crate::store::runs::{self, Run, RunStatus};
+use crate::store::{Db, Tx};
+
+/// Lines read per query while computing a checksum.
+const PAGE: i64 = 5000;
+
+/// What a run would pay, summed up: what an approver approves.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    /// Bank and e-wallet transfers.
+    pub transfers: i64,
+    pub transfer_total: i64,
+    /// People with no account, listed for cash payment through VNPost.
+    pub cash: i64,
+    pub cash_total: i64,
+    /// sha256, in hex, over every line in order (see [`line`]).
+    pub checksum: String,
+}
+
+/// A recorded approval: what was approved, by whom.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    #[serde(flatten)]
+    pub tally: Tally,
+    pub approved_by: String,
+}
+
+impl fmt::Display for Tally {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use super::report::group;
+        write!(
+            f,
+            "{} transfers, {} VND; {} cash payments (VNPost), {} VND; checksum {}",
+            group(self.transfers),
+            group(self.transfer_total),
+            group(self.cash),
+            group(self.cash_total),
+            self.checksum
+        )
+    }
+}
+
+/// One line of the checksum: every field that decides where money goes and
+/// how much. The ID number is hashed, never shown.
+fn line(p: &ToPay) -> String {
+    format!(
+        "{}|{}|{}|{}|{}|{}|{}|{}|{}\n",
+        p.period,
+        p.beneficiary_id,
+        p.outcome,
+        p.id_number,
+        p.amount,
+        p.channel,
+        p.bank_bin,
+        p.account_number,
+        p.account_name
+    )
+}
+
+/// Count, sum and checksum what `run_id` would pay, reading page by page in
+/// the caller's transaction.
+pub async fn tally(tx: &mut Tx, run_id: i64) -> anyhow::Result<Tally> {
+    let mut hasher = Sha256::new();
+    let mut tally = Tally::default();
+    let mut after = (String::new(), 0);
+    loop {
+        let page = payments::to_pay_page(tx, run_id, &after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = (last.period.clone(), last.beneficiary_id);
+        for p in &page {
+            hasher.update(line(p).as_bytes());
+            if p.outcome == "payable" {
+                tally.transfers += 1;
+                tally.transfer_total += p.amount;
+            } else {
+                tally.cash += 1;
+                tally.cash_total += p.amount;
+            }
+        }
+    }
+    tally.checksum = hex::encode(hasher.finalize());
+    Ok(tally)
+}
+
+/// The tally of an evaluated run, for `run show` and the approver.
+pub async fn current(db: &Db, run_id: i64) -> anyhow::Result<Tally> {
+    let mut tx = payments::snapshot(db).await?;
+    let tally = tally(&mut tx, run_id).await?;
+    tx.commit().await?;
+    Ok(tally)
+}
+
+/// Approve run `run_id` as `by`, who reviewed `checksum`.
+pub async fn approve(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow::Result<Approval> {
+    let run = runs::get(db, run_id).await?;
+    match run.status {
+        RunStatus::Evaluated => {}
+        RunStatus::Created => anyhow::bail!("run {run_id} is not evaluated yet: `ansinh run evaluate {run_id}` first"),
+        RunStatus::Approved => {
+            anyhow::bail!("run {run_id} is already approved by {}", run.approved_by.as_deref().unwrap_or("?"))
+        }
+        other => anyhow::bail!("run {run_id} is {}: there is nothing to approve", other.as_str()),
+    }
+    check_four_eyes(&run, by)?;
+    let tally = current(db, run_id).await?;
+    if !tally.checksum.eq_ignore_ascii_case(checksum.trim()) {
+        anyhow::bail!(
+            "run {run_id}: the checksum given ({}) is not the run's ({}). Review the run again with \
+             `ansinh run show {run_id}` and approve the checksum it shows",
+            checksum.trim(),
+            tally.checksum
+        );
+    }
+    let approval = Approval { tally, approved_by: by.to_owned() };
+    let json = serde_json::to_string(&approval).expect("plain data serialises");
+    if !runs::mark_approved(db, run_id, by, &json).await? {
+        anyhow::bail!(
+            "run {run_id} changed state while it was being approved; look at it with `ansinh run show {run_id}`"
+        );
+    }
+    info!(run = run_id, transfers = approval.tally.transfers, total = approval.tally.transfer_total, "approved");
+    Ok(approval)
+}
+
+/// The approver is a second person: neither the run's creator nor its evaluator.
+fn check_four_eyes(run: &Run, by: &str) -> anyhow::Result<()> {
+    for (step, who) in [("created", &run.created_by), ("evaluated", &run.evaluated_by)] {
+        if who.as_deref() == Some(by) {
+            anyhow::bail!(
+                "run {}: {by} {step} it and cannot also approve it; approval needs a second person (--as NAME)",
+                run.id
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The approval recorded on an approved run.
+pub fn recorded(run: &Run) -> anyhow::Result<Approval> {
+    let json = run.approval.as_deref().ok_or_else(|| anyhow::anyhow!("run {} has no recorded approval", run.id))?;
+    serde_json::from_str(json).map_err(|e| anyhow::anyhow!("run {}: stored approval is unreadable: {e}", run.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn to_pay(account: &str) -> ToPay {
+        ToPay {
+            period: "2024-09".into(),
+            beneficiary_id: 7,
+            outcome: "payable".into(),
+            id_number: "001198000001".into(),
+            amount: 500_000,
+            channel: "bank".into(),
+            bank_bin: "970436".into(),
+            account_number: account.into(),
+            account_name: "NGUYEN THI THU HIEN".into(),
+        }
+    }
+
+    #[test]
+    fn a_line_covers_where_the_money_goes() {
+        assert_ne!(line(&to_pay("0011001234567")), line(&to_pay("0011001234568")));
+        assert_ne!(line(&to_pay("1")), line(&ToPay { amount: 500_001, ..to_pay("1") }));
+        assert_ne!(line(&to_pay("1")), line(&ToPay { period: "2024-08".into(), ..to_pay("1") }));
+        assert_ne!(line(&to_pay("1")), line(&ToPay { account_name: "NGUYEN THI THU HIEM".into(), ..to_pay("1") }));
+    }
+
+    #[test]
+    fn approval_record_round_trips() {
+        let approval = Approval {
+            tally: Tally {
+                transfers: 2,
+                transfer_total: 1_000_000,
+                cash: 1,
+                cash_total: 500_000,
+                checksum: "ab".into(),
+            },
+            approved_by: "chi".into(),
+        };
+        let json = serde_json::to_string(&approval).unwrap();
+        assert_eq!(
+            json,
+            r#"{"transfers":2,"transfer_total":1000000,"cash":1,"cash_total":500000,"checksum":"ab","approved_by":"chi"}"#
+        );
+        assert_eq!(serde_json::from_str::<Approval>(&json).unwrap(), approval);
+    }
+}

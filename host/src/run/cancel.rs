@@ -1,0 +1,30 @@
+//! `run cancel`: withdraw a run before it pays anything. Its decisions stay,
+//! for the record; an issued run cannot be cancelled, since its money has left.
+
+use tracing::info;
+
+use crate::store::Db;
+use crate::store::runs::{self, RunStatus};
+
+/// Cancel run `run_id` as `by`, for `reason`.
+pub async fn cancel(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(!reason.trim().is_empty(), "--reason: say why the run is cancelled; it is kept with the run");
+    let run = runs::get(db, run_id).await?;
+    if run.status.is_issued() {
+        anyhow::bail!(
+            "run {run_id} is {}: its payments have left and it cannot be cancelled; rejected payments come back \
+             through `ansinh run reconcile`",
+            run.status.as_str()
+        );
+    }
+    if run.status == RunStatus::Cancelled {
+        anyhow::bail!("run {run_id} is already cancelled");
+    }
+    if !runs::mark_cancelled(db, run_id, by, reason.trim()).await? {
+        anyhow::bail!(
+            "run {run_id} changed state while it was being cancelled; look at it with `ansinh run show {run_id}`"
+        );
+    }
+    info!(run = run_id, "cancelled");
+    Ok(())
+}
