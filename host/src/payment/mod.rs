@@ -1,8 +1,10 @@
 //! Payment instructions: the identifiers that tie a bank's answer back to a
-//! payment, the pain.001 writer, and the outbox the files are written to.
+//! payment, the pain.001 writer, the outbox the files are written to, and the
+//! pain.002 reader for the bank's answer.
 
 pub mod outbox;
 pub mod pain001;
+pub mod pain002;
 
 use crate::model::Month;
 
@@ -21,6 +23,20 @@ pub struct Payer {
 /// free of the person's ID number.
 pub fn end_to_end_id(period: Month, run_id: i64, payment_id: i64) -> String {
     format!("AS{:04}{:02}R{run_id}P{payment_id}", period.year(), period.month())
+}
+
+/// The run and payment an EndToEndId of [`end_to_end_id`]'s form names, whatever
+/// the run: lets a status report for another run's payment say whose it is.
+pub fn parse_end_to_end_id(id: &str) -> Option<(Month, i64, i64)> {
+    let rest = id.strip_prefix("AS")?;
+    let (yyyymm, rest) = (rest.get(..6)?, rest.get(6..)?);
+    let (run, payment) = rest.strip_prefix('R')?.split_once('P')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(yyyymm) || !digits(run) || !digits(payment) {
+        return None;
+    }
+    let period = format!("{}-{}", &yyyymm[..4], &yyyymm[4..]).parse().ok()?;
+    Some((period, run.parse().ok()?, payment.parse().ok()?))
 }
 
 /// The MsgId of a run's pain.001: one message per run.
@@ -43,6 +59,15 @@ mod tests {
         assert_eq!(end_to_end_id(period, 12, 3456), "AS202409R12P3456");
         let largest = end_to_end_id(period, 999_999_999_999, 999_999_999_999);
         assert!(largest.len() <= 35, "{largest} is {} characters", largest.len());
+    }
+
+    #[test]
+    fn end_to_end_id_reads_back() {
+        let period: Month = "2024-09".parse().unwrap();
+        assert_eq!(parse_end_to_end_id(&end_to_end_id(period, 12, 3456)), Some((period, 12, 3456)));
+        for other in ["AS202409R12", "AS202409RxP1", "XX202409R1P1", "AS2024R1P1", "AS202413R1P1", "AS202409R1P"] {
+            assert_eq!(parse_end_to_end_id(other), None, "{other}");
+        }
     }
 
     #[test]
