@@ -395,13 +395,11 @@ mod tests {
 
     #[test]
     fn reads_a_prefixed_namespace_and_entities() {
-        let xml = format!(
-            r#"<p:Document xmlns:p="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><p:CstmrPmtStsRpt>
+        let xml = r#"<p:Document xmlns:p="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><p:CstmrPmtStsRpt>
 <p:GrpHdr><p:MsgId>A&amp;B</p:MsgId></p:GrpHdr>
 <p:OrgnlGrpInfAndSts><p:OrgnlMsgId>ANSINH-R2-&#50;02409</p:OrgnlMsgId></p:OrgnlGrpInfAndSts>
-</p:CstmrPmtStsRpt></p:Document>"#
-        );
-        let (read, txs) = parse(&xml).unwrap();
+</p:CstmrPmtStsRpt></p:Document>"#;
+        let (read, txs) = parse(xml).unwrap();
         assert_eq!(read.group.message_id, "A&B");
         assert_eq!(read.group.original_message_id, "ANSINH-R2-202409");
         assert!(txs.is_empty());
