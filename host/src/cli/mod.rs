@@ -148,7 +148,16 @@ pub enum RunCommand {
         #[arg(long, env = "ANSINH_OUTBOX", default_value = "outbox")]
         outbox: PathBuf,
     },
-    /// Show a run: counts and totals by outcome, payments, plug-in errors.
+    /// Apply a bank's pain.002 status report to an issued run: settled, rejected (with the
+    /// reason code) and accepted payments; MD07 (deceased) flags the person for the registry
+    /// check. Exits 1 when the report has problems (unknown or duplicate EndToEndIds, totals
+    /// that disagree, contradictions), after applying what is unambiguous.
+    Reconcile {
+        id: i64,
+        /// The pain.002 file (any version pain.002.001.NN).
+        file: PathBuf,
+    },
+    /// Show a run: counts and totals by outcome, payments, what the bank answered, plug-in errors.
     Show { id: i64 },
 }
 
@@ -270,6 +279,12 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
                 Some((path, written)) => println!("\nPayment file ({written:?}): {}", path.display()),
                 None => println!("\nNothing to pay: no payment file."),
             }
+        }
+        RunCommand::Reconcile { id, file } => {
+            let reconciled = run::reconcile(&app.db, id, &file, App::actor(global)?).await?;
+            print!("{reconciled}");
+            app.db.close().await;
+            return Ok(if reconciled.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
         RunCommand::Show { id } => {
             let report = run::report(&app.db, id).await?;

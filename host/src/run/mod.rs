@@ -1,4 +1,5 @@
-//! Payment runs: evaluate every beneficiary of a run, then issue its payments.
+//! Payment runs: evaluate every beneficiary of a run, issue its payments, then
+//! reconcile them with the bank's status reports.
 //! The storage of runs is in `store::runs`; this module is what runs *do*.
 
 pub mod approve;
@@ -6,10 +7,12 @@ pub mod cancel;
 mod decide;
 pub mod evaluate;
 pub mod issue;
+pub mod reconcile;
 pub mod report;
 
 pub use approve::approve;
 pub use cancel::cancel;
 pub use evaluate::{Evaluated, evaluate};
 pub use issue::{IssueReport, issue};
+pub use reconcile::{Reconciled, reconcile};
 pub use report::{RunReport, report};

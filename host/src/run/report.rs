@@ -6,6 +6,7 @@ use crate::identity::provinces;
 use crate::model::Outcome;
 use crate::store::Db;
 use crate::store::decisions::{self, OutcomeTotal};
+use crate::store::reconcile::{self, Standing};
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{payments, plugins};
 
@@ -26,6 +27,8 @@ pub struct RunReport {
     pub errors: Vec<(String, i64)>,
     /// What the run would pay now, while it awaits approval (evaluated runs).
     pub to_approve: Option<Tally>,
+    /// How the payments stand with the bank (`run reconcile`).
+    pub standing: Standing,
 }
 
 impl RunReport {
@@ -57,6 +60,7 @@ pub async fn report(db: &Db, run_id: i64) -> anyhow::Result<RunReport> {
         plugin: plugins::name_version(db, run.plugin_hash).await?,
         payments: payments::totals(db, run_id).await?,
         errors: decisions::error_summary(db, run_id, ERRORS_SHOWN).await?,
+        standing: reconcile::standing(db, run_id).await?,
         outcomes,
         run,
     })
@@ -130,6 +134,9 @@ impl fmt::Display for RunReport {
                 tally.checksum
             )?;
         }
+        if self.standing.any_answer() {
+            write!(f, "{}", self.standing)?;
+        }
         if !self.errors.is_empty() {
             writeln!(f, "\nPlug-in errors:")?;
             for (error, count) in &self.errors {
@@ -137,6 +144,22 @@ impl fmt::Display for RunReport {
             }
         }
         Ok(())
+    }
+}
+
+/// The bank's answers so far: settled, accepted, rejected by reason code, unanswered.
+impl fmt::Display for Standing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "\n  {:<20} {:>10} {:>22}", "with the bank", "payments", "amount (VND)")?;
+        let mut line = |label: &str, (count, total): (i64, i64)| {
+            writeln!(f, "  {label:<20} {:>10} {:>22}", group(count), group(total))
+        };
+        line("settled", self.settled)?;
+        line("accepted", self.accepted)?;
+        for (reason, count, total) in &self.rejected {
+            line(&format!("rejected {}", reason.as_deref().unwrap_or("(no code)")), (*count, *total))?;
+        }
+        line("no answer yet", self.unanswered)
     }
 }
 

@@ -19,6 +19,7 @@ pub mod imports;
 pub mod keys;
 pub mod payments;
 pub mod plugins;
+pub mod reconcile;
 pub mod registry;
 pub mod releases;
 pub mod runs;

@@ -1,0 +1,581 @@
+//! `run reconcile`: apply a bank's pain.002 status report to an issued run.
+//!
+//! Per transaction: `ACSC`/`ACCC` settle the payment; `RJCT` rejects it with its first reason
+//! code (AC04 closed account, MD07 deceased...), and MD07 also flags the beneficiary for the
+//! registry check; `ACCP`, `ACSP`, `PDNG` and the other interim codes mark it accepted, not yet
+//! settled, so that a later report can settle or reject it. Settled and rejected are final: a
+//! later report that says otherwise is a contradiction, reported and not applied. Only
+//! per-transaction statuses are applied; a payment the report does not list keeps its status,
+//! because a group status alone (`GrpSts`) does not say which payments it covers once a run is
+//! paid in more than one file.
+//!
+//! Problems are reported, never passed over, and make the command exit non-zero: an EndToEndId
+//! this run never issued (another run's included), a transaction listed twice, an amount that is
+//! not the payment's, a status code that means nothing applicable, totals (`OrgnlNbOfTxs`,
+//! `OrgnlCtrlSum`) that disagree with the listed transactions or the run, a contradiction of an
+//! earlier report. What is known and unambiguous is applied all the same, in one transaction, so
+//! that one bad line does not hold back a thousand good ones; the problems say what was not. A
+//! report for another run (an `OrgnlMsgId` that is not `ANSINH-R{run}-...`: a run may be paid in
+//! several files, each with its own MsgId) is refused whole: nothing in it can be trusted to be
+//! this run's. Applying the same file again changes nothing: every status is already so, flags
+//! exist, and the file is recorded once per run (by sha256).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+
+use crate::payment::pain002::{self, Answer, GroupStatus, TransactionStatus};
+use crate::payment::{message_id, parse_end_to_end_id};
+use crate::store::Db;
+use crate::store::payments;
+use crate::store::reconcile::{self, Change, Flag, Standing, Stored, Writes};
+use crate::store::runs::{self, Run, RunStatus};
+
+use super::report::group;
+
+/// The reason code of a rejection because the beneficiary has died.
+pub const DECEASED: &str = "MD07";
+
+/// Something in a report that was not applied, or does not add up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The line of the transaction (or element) it is about.
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// What applying a report decided and did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reconciled {
+    pub run_id: i64,
+    pub file: String,
+    pub sha256: String,
+    pub group: GroupStatus,
+    /// `TxInfAndSts` in the file.
+    pub listed: usize,
+    /// Payments this report settled, rejected (by reason) or marked accepted: changes only.
+    pub settled: i64,
+    pub rejected: BTreeMap<String, i64>,
+    pub accepted: i64,
+    /// Statuses the payments already had.
+    pub unchanged: i64,
+    /// People flagged for the registry check now.
+    pub flagged: u64,
+    /// The same file was applied to this run before, by whom and when.
+    pub earlier: Option<(String, DateTime<Utc>)>,
+    /// Told, not wrong: e.g. a pending status for a payment already settled (older news).
+    pub notes: Vec<String>,
+    pub problems: Vec<Problem>,
+    /// Where the run's payments stand after this report.
+    pub standing: Standing,
+}
+
+/// Apply the pain.002 at `path` to run `run_id`, as `by`.
+pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::Result<Reconciled> {
+    let run = runs::get(db, run_id).await?;
+    if !matches!(run.status, RunStatus::Issued | RunStatus::Reconciled) {
+        anyhow::bail!("run {run_id} is {}: only an issued run's payments can be reconciled", run.status.as_str());
+    }
+    let shown = path.display().to_string();
+    let file = File::open(path).with_context(|| format!("opening the status report {shown}"))?;
+    let mut transactions = Vec::new();
+    let read = pain002::read(BufReader::with_capacity(64 * 1024, file), |tx| {
+        transactions.push(tx);
+        Ok(())
+    })
+    .with_context(|| format!("reading the status report {shown}"))?;
+
+    let prefix = format!("ANSINH-R{run_id}-");
+    if !read.group.original_message_id.starts_with(&prefix) {
+        anyhow::bail!(
+            "{shown} answers the message {:?}, which is not one of run {run_id}'s (their MsgIds start with {prefix}): \
+             nothing applied",
+            read.group.original_message_id
+        );
+    }
+    let run_totals = payments::totals(db, run_id).await?;
+    let report = reconcile::Report {
+        file: &shown,
+        sha256: &read.sha256,
+        message_id: &read.group.message_id,
+        original_message_id: &read.group.original_message_id,
+        transactions: transactions.len() as i64,
+        by,
+    };
+    let (applied, plan) = reconcile::apply(db, run_id, &report, |stored| {
+        let mut plan = plan(&run, run_totals, &read.group, &transactions, stored);
+        (std::mem::take(&mut plan.writes), plan)
+    })
+    .await?;
+    Ok(Reconciled {
+        run_id,
+        file: shown,
+        sha256: read.sha256,
+        group: read.group,
+        listed: transactions.len(),
+        settled: plan.settled,
+        rejected: plan.rejected,
+        accepted: plan.accepted,
+        unchanged: plan.unchanged,
+        flagged: applied.new_flags,
+        earlier: applied.earlier,
+        notes: plan.notes,
+        problems: plan.problems,
+        standing: reconcile::standing(db, run_id).await?,
+    })
+}
+
+/// What [`plan`] decides: the writes, and the figures and problems to show.
+#[derive(Debug, Default)]
+struct Plan {
+    writes: Writes,
+    settled: i64,
+    rejected: BTreeMap<String, i64>,
+    accepted: i64,
+    unchanged: i64,
+    notes: Vec<String>,
+    problems: Vec<Problem>,
+}
+
+impl Plan {
+    fn problem(&mut self, line: Option<u64>, message: String) {
+        self.problems.push(Problem { line, message });
+    }
+}
+
+/// Decide, from the report and the run's payments as stored, what to write and what to report.
+fn plan(
+    run: &Run,
+    (payment_count, payment_total): (i64, i64),
+    header: &GroupStatus,
+    transactions: &[TransactionStatus],
+    stored: &HashMap<i64, Stored>,
+) -> Plan {
+    let mut plan = Plan::default();
+    check_totals(&mut plan, run, (payment_count, payment_total), header, transactions);
+
+    // Every listing of each EndToEndId, in file order.
+    let mut by_id: BTreeMap<&str, Vec<&TransactionStatus>> = BTreeMap::new();
+    for tx in transactions {
+        match tx.end_to_end_id.as_deref() {
+            Some(id) if !id.is_empty() => by_id.entry(id).or_default().push(tx),
+            _ => plan
+                .problem(Some(tx.line), "TxInfAndSts has no OrgnlEndToEndId: cannot tell which payment it is".into()),
+        }
+    }
+    let mut ordered: Vec<(&str, Vec<&TransactionStatus>)> = by_id.into_iter().collect();
+    ordered.sort_by_key(|(_, listings)| listings[0].line);
+    for (id, listings) in ordered {
+        let tx = listings[0];
+        if listings.len() > 1 {
+            let lines: Vec<String> = listings.iter().map(|t| t.line.to_string()).collect();
+            let same =
+                listings.iter().all(|t| (&t.status, &t.reasons, t.amount) == (&tx.status, &tx.reasons, tx.amount));
+            if same {
+                plan.problem(
+                    Some(tx.line),
+                    format!("{id} is listed {} times (lines {}); applied once", listings.len(), lines.join(", ")),
+                );
+            } else {
+                plan.problem(
+                    Some(tx.line),
+                    format!(
+                        "{id} is listed {} times with different statuses (lines {}): not applied",
+                        listings.len(),
+                        lines.join(", ")
+                    ),
+                );
+                continue;
+            }
+        }
+        apply_one(&mut plan, run, id, tx, stored);
+    }
+    plan.writes.problems = plan.problems.len() as i64;
+    plan
+}
+
+/// The group's totals against the listed transactions and the run.
+fn check_totals(
+    plan: &mut Plan,
+    run: &Run,
+    (payment_count, payment_total): (i64, i64),
+    header: &GroupStatus,
+    transactions: &[TransactionStatus],
+) {
+    // The message of a run paid in one file: its totals are the run's.
+    let whole_run = header.original_message_id == message_id(run.id, run.period);
+    let name = &header.original_message_name;
+    if !name.is_empty() && !name.starts_with("pain.001.") {
+        plan.problem(None, format!("OrgnlMsgNmId is {name:?}: this report answers something other than a pain.001"));
+    }
+    if transactions.is_empty() {
+        let status = header.status.as_deref().unwrap_or("none");
+        plan.problem(
+            None,
+            format!(
+                "the report lists no transaction (GrpSts {status}): reconcile applies per-transaction statuses only, \
+                 so nothing was applied"
+            ),
+        );
+    }
+    let listed = transactions.len() as u64;
+    if let Some(n) = header.original_transactions {
+        if listed > n {
+            plan.problem(None, format!("the report lists {listed} transactions, more than its OrgnlNbOfTxs {n}"));
+        }
+        if n > payment_count as u64 || (whole_run && n != payment_count as u64) {
+            plan.problem(None, format!("OrgnlNbOfTxs is {n}, but run {} issued {payment_count} payments", run.id));
+        }
+    }
+    if let Some(sum) = header.original_control_sum {
+        if sum > payment_total as u64 || (whole_run && sum != payment_total as u64) {
+            plan.problem(
+                None,
+                format!(
+                    "OrgnlCtrlSum is {} VND, but run {} issued {} VND",
+                    group(sum as i64),
+                    run.id,
+                    group(payment_total)
+                ),
+            );
+        }
+        // Only a report that lists every transaction, with its amount, can be added up.
+        let amounts: Option<u64> = transactions.iter().map(|t| t.amount).sum();
+        if header.original_transactions == Some(listed)
+            && let Some(amounts) = amounts
+            && amounts != sum
+        {
+            plan.problem(
+                None,
+                format!(
+                    "the {listed} transactions listed add up to {} VND, not OrgnlCtrlSum {} VND",
+                    group(amounts as i64),
+                    group(sum as i64)
+                ),
+            );
+        }
+    }
+}
+
+/// One listed transaction against the payment it names.
+fn apply_one(plan: &mut Plan, run: &Run, id: &str, tx: &TransactionStatus, stored: &HashMap<i64, Stored>) {
+    let line = Some(tx.line);
+    let payment = match parse_end_to_end_id(id) {
+        None => {
+            plan.problem(line, format!("{id} is not an EndToEndId ansinh issued: not applied"));
+            return;
+        }
+        Some((_, other, _)) if other != run.id => {
+            plan.problem(line, format!("{id} is a payment of run {other}, not of run {}: not applied", run.id));
+            return;
+        }
+        Some((period, _, payment_id)) => match stored.get(&payment_id) {
+            Some(payment) if period == run.period => payment,
+            _ => {
+                plan.problem(line, format!("no payment of run {} has the EndToEndId {id}: not applied", run.id));
+                return;
+            }
+        },
+    };
+    let Some(code) = tx.status.as_deref() else {
+        plan.problem(line, format!("{id} has no TxSts: not applied"));
+        return;
+    };
+    let Some(answer) = Answer::of(code) else {
+        plan.problem(
+            line,
+            format!(
+                "{id} has TxSts {code:?}, which reconcile does not apply (expected ACSC or ACCC settled, RJCT \
+                 rejected, or ACCP, ACSP, ACTC, PDNG... accepted): not applied"
+            ),
+        );
+        return;
+    };
+    if let Some(amount) = tx.amount
+        && amount != payment.amount as u64
+    {
+        plan.problem(
+            line,
+            format!(
+                "{id} is reported for {} VND, but the payment is {} VND: not applied",
+                group(amount as i64),
+                group(payment.amount)
+            ),
+        );
+        return;
+    }
+    let (status, reason) = match answer {
+        Answer::Settled => ("settled", None),
+        Answer::Rejected => ("rejected", tx.reasons.first().cloned()),
+        Answer::Pending => ("accepted", None),
+    };
+    let was = (payment.status.as_deref(), payment.bank_status.as_deref(), payment.reason.as_deref());
+    match was {
+        (Some(s), Some(b), r) if s == status && b == code && r == reason.as_deref() => plan.unchanged += 1,
+        (Some(s @ ("settled" | "rejected")), Some(b), r) => {
+            if answer == Answer::Pending {
+                plan.notes.push(format!("line {}: {id} is already {s} ({b}); its {code} here is older news", tx.line));
+            } else if s == status && b == code || s == "settled" && status == "settled" {
+                plan.unchanged += 1;
+            } else {
+                let earlier = r.map_or_else(|| b.to_owned(), |r| format!("{b} {r}"));
+                let now = reason.as_deref().map_or_else(|| code.to_owned(), |r| format!("{code} {r}"));
+                plan.problem(
+                    line,
+                    format!("{id} was {s} ({earlier}) by an earlier report; this one says {now}: not applied"),
+                );
+                return;
+            }
+        }
+        _ => {
+            match answer {
+                Answer::Settled => plan.settled += 1,
+                Answer::Rejected => {
+                    *plan.rejected.entry(reason.clone().unwrap_or_else(|| "no reason given".into())).or_default() += 1
+                }
+                Answer::Pending => plan.accepted += 1,
+            }
+            plan.writes.changes.push(Change {
+                payment_id: payment.payment_id,
+                status,
+                bank_status: code.to_owned(),
+                reason,
+            });
+        }
+    }
+    // Flagged whenever the bank says so, even if the rejection was recorded before: the flag's
+    // key keeps it single, and a flag cleared by hand is not undone by ignoring the report.
+    if answer == Answer::Rejected && tx.reasons.iter().any(|r| r == DECEASED) {
+        plan.writes.flags.push(Flag {
+            payment_id: payment.payment_id,
+            beneficiary_id: payment.beneficiary_id,
+            reason: DECEASED.into(),
+        });
+    }
+}
+
+impl fmt::Display for Reconciled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let g = &self.group;
+        writeln!(
+            f,
+            "Run {} · status report {} ({}) for {} · {} transactions listed · GrpSts {}",
+            self.run_id,
+            g.message_id,
+            g.namespace.rsplit(':').next().unwrap_or_default(),
+            g.original_message_id,
+            self.listed,
+            g.status.as_deref().unwrap_or("none")
+        )?;
+        writeln!(f, "File {} (sha256 {})", self.file, self.sha256)?;
+        if let Some((by, at)) = &self.earlier {
+            writeln!(f, "This file was applied to run {} before, by {by} at {at}.", self.run_id)?;
+        }
+        let rejected: i64 = self.rejected.values().sum();
+        writeln!(
+            f,
+            "\nApplied now: {} settled, {} rejected, {} accepted not yet settled; {} already so.",
+            group(self.settled),
+            group(rejected),
+            group(self.accepted),
+            group(self.unchanged)
+        )?;
+        for (reason, count) in &self.rejected {
+            writeln!(f, "  rejected {reason:<16} {:>8}", group(*count))?;
+        }
+        if self.flagged > 0 {
+            writeln!(f, "{} people flagged for the registry check ({DECEASED}, deceased).", self.flagged)?;
+        }
+        write!(f, "{}", self.standing)?;
+        if !self.notes.is_empty() {
+            writeln!(f, "\nNotes:")?;
+            for note in &self.notes {
+                writeln!(f, "  {note}")?;
+            }
+        }
+        if !self.problems.is_empty() {
+            writeln!(f, "\n{} problems (not applied where it says so):", self.problems.len())?;
+            for problem in &self.problems {
+                writeln!(f, "  {problem}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payment::end_to_end_id;
+    use crate::sandbox::PluginHash;
+
+    fn run() -> Run {
+        Run {
+            id: 7,
+            program: "social-assistance".into(),
+            province: "001".into(),
+            period: "2024-09".parse().unwrap(),
+            plugin_hash: PluginHash::parse(&"0".repeat(64)).unwrap(),
+            release_id: None,
+            status: RunStatus::Issued,
+            created_at: Utc::now(),
+            evaluated_at: None,
+            issued_at: None,
+            created_by: None,
+            evaluated_by: None,
+            issued_by: None,
+        }
+    }
+
+    /// Payments 1..=4 of 500,000 each, the first already settled, the second rejected AC04.
+    fn stored() -> HashMap<i64, Stored> {
+        (1..=4)
+            .map(|id| {
+                let (status, bank, reason) = match id {
+                    1 => (Some("settled"), Some("ACSC"), None),
+                    2 => (Some("rejected"), Some("RJCT"), Some("AC04")),
+                    _ => (None, None, None),
+                };
+                let s = Stored {
+                    payment_id: id,
+                    beneficiary_id: 100 + id,
+                    amount: 500_000,
+                    status: status.map(Into::into),
+                    bank_status: bank.map(Into::into),
+                    reason: reason.map(Into::into),
+                };
+                (id, s)
+            })
+            .collect()
+    }
+
+    fn e2e(payment: i64) -> String {
+        end_to_end_id("2024-09".parse().unwrap(), 7, payment)
+    }
+
+    fn tx(line: u64, id: &str, status: &str, reasons: &[&str], amount: Option<u64>) -> TransactionStatus {
+        TransactionStatus {
+            line,
+            end_to_end_id: Some(id.into()),
+            status: Some(status.into()),
+            reasons: reasons.iter().map(|r| r.to_string()).collect(),
+            amount,
+        }
+    }
+
+    fn group_of(n: u64, sum: u64) -> GroupStatus {
+        GroupStatus {
+            original_message_id: "ANSINH-R7-202409".into(),
+            original_message_name: "pain.001.001.09".into(),
+            original_transactions: Some(n),
+            original_control_sum: Some(sum),
+            ..Default::default()
+        }
+    }
+
+    fn messages(plan: &Plan) -> Vec<String> {
+        plan.problems.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn applies_new_statuses_and_flags_the_deceased() {
+        let txs = [
+            tx(10, &e2e(1), "ACSC", &[], Some(500_000)),
+            tx(11, &e2e(2), "RJCT", &["AC04"], None),
+            tx(12, &e2e(3), "RJCT", &["MD07"], None),
+            tx(13, &e2e(4), "PDNG", &[], None),
+        ];
+        let plan = plan(&run(), (4, 2_000_000), &group_of(4, 2_000_000), &txs, &stored());
+        assert!(plan.problems.is_empty(), "{:?}", messages(&plan));
+        assert_eq!((plan.settled, plan.accepted, plan.unchanged), (0, 1, 2));
+        assert_eq!(plan.rejected, BTreeMap::from([("MD07".to_owned(), 1)]));
+        assert_eq!(
+            plan.writes.changes,
+            [
+                Change { payment_id: 3, status: "rejected", bank_status: "RJCT".into(), reason: Some("MD07".into()) },
+                Change { payment_id: 4, status: "accepted", bank_status: "PDNG".into(), reason: None },
+            ]
+        );
+        assert_eq!(plan.writes.flags, [Flag { payment_id: 3, beneficiary_id: 103, reason: "MD07".into() }]);
+    }
+
+    #[test]
+    fn reports_unknown_duplicate_contradicting_and_mismatched_transactions() {
+        let txs = [
+            tx(10, &e2e(1), "RJCT", &["AC04"], None), // settled before
+            tx(11, &end_to_end_id("2024-09".parse().unwrap(), 8, 3), "ACSC", &[], None), // run 8's
+            tx(12, &e2e(99), "ACSC", &[], None),      // no such payment
+            tx(13, "SOMETHING-ELSE", "ACSC", &[], None),
+            tx(14, &e2e(3), "ACSC", &[], None),
+            tx(15, &e2e(3), "RJCT", &["AC01"], None), // listed twice, differently
+            tx(16, &e2e(4), "ACSC", &[], Some(400_000)),
+            tx(17, &e2e(2), "CANC", &[], None),
+        ];
+        let plan = plan(&run(), (4, 2_000_000), &group_of(9, 5_000_000), &txs, &stored());
+        assert!(plan.writes.changes.is_empty(), "{:?}", plan.writes.changes);
+        assert_eq!(
+            messages(&plan),
+            [
+                "OrgnlNbOfTxs is 9, but run 7 issued 4 payments",
+                "OrgnlCtrlSum is 5,000,000 VND, but run 7 issued 2,000,000 VND",
+                "line 10: AS202409R7P1 was settled (ACSC) by an earlier report; this one says RJCT AC04: not applied",
+                "line 11: AS202409R8P3 is a payment of run 8, not of run 7: not applied",
+                "line 12: no payment of run 7 has the EndToEndId AS202409R7P99: not applied",
+                "line 13: SOMETHING-ELSE is not an EndToEndId ansinh issued: not applied",
+                "line 14: AS202409R7P3 is listed 2 times with different statuses (lines 14, 15): not applied",
+                "line 16: AS202409R7P4 is reported for 400,000 VND, but the payment is 500,000 VND: not applied",
+                "line 17: AS202409R7P2 has TxSts \"CANC\", which reconcile does not apply (expected ACSC or ACCC \
+                 settled, RJCT rejected, or ACCP, ACSP, ACTC, PDNG... accepted): not applied",
+            ]
+        );
+        assert_eq!(plan.writes.problems, 9);
+    }
+
+    #[test]
+    fn a_repeated_identical_listing_is_applied_once_and_reported() {
+        let txs = [tx(10, &e2e(3), "ACSC", &[], None), tx(20, &e2e(3), "ACSC", &[], None)];
+        let header = GroupStatus { original_message_id: "ANSINH-R7-202409-B".into(), ..Default::default() };
+        let plan = plan(&run(), (4, 2_000_000), &header, &txs, &stored());
+        assert_eq!(messages(&plan), ["line 10: AS202409R7P3 is listed 2 times (lines 10, 20); applied once"]);
+        assert_eq!(plan.writes.changes.len(), 1);
+        assert_eq!(plan.settled, 1);
+    }
+
+    #[test]
+    fn totals_must_agree_with_the_listed_transactions() {
+        let txs = [tx(10, &e2e(3), "ACSC", &[], Some(500_000)), tx(11, &e2e(4), "ACSC", &[], Some(500_000))];
+        // A file of its own (bank or e-wallet part of the run): 2 of the run's 4 payments.
+        let mut g = group_of(2, 900_000);
+        g.original_message_id = "ANSINH-R7-202409-W".into();
+        let plan = plan(&run(), (4, 2_000_000), &g, &txs, &stored());
+        assert_eq!(
+            messages(&plan),
+            ["the 2 transactions listed add up to 1,000,000 VND, not OrgnlCtrlSum 900,000 VND"]
+        );
+        assert_eq!(plan.settled, 2, "the transactions themselves are unambiguous");
+    }
+
+    #[test]
+    fn pending_after_final_is_a_note_and_same_status_changes_nothing() {
+        let txs = [tx(10, &e2e(1), "PDNG", &[], None), tx(11, &e2e(2), "RJCT", &["AC04"], None)];
+        let plan = plan(&run(), (4, 2_000_000), &group_of(4, 2_000_000), &txs, &stored());
+        assert!(plan.problems.is_empty(), "{:?}", messages(&plan));
+        assert_eq!(plan.notes, ["line 10: AS202409R7P1 is already settled (ACSC); its PDNG here is older news"]);
+        assert_eq!(plan.unchanged, 1);
+        assert!(plan.writes.changes.is_empty());
+    }
+}

@@ -1,0 +1,229 @@
+//! The bank's answers to a run's payments: the status reports applied (`reconciliations`), the
+//! latest status of each payment (`payment_statuses`) and the people to check again in the
+//! registry (`registry_flags`). What to write is decided by `run::reconcile`; this module reads
+//! the state it decides from and writes the outcome, both in one transaction.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{BATCH, Db, on_pool, on_tx};
+
+/// A payment of the run, with the status an earlier report gave it, if any.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Stored {
+    pub payment_id: i64,
+    pub beneficiary_id: i64,
+    pub amount: i64,
+    /// `accepted`, `settled` or `rejected`; None before any answer.
+    pub status: Option<String>,
+    pub bank_status: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A payment's new status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub payment_id: i64,
+    pub status: &'static str,
+    pub bank_status: String,
+    pub reason: Option<String>,
+}
+
+/// A person to check again in the registry because of a payment's rejection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flag {
+    pub payment_id: i64,
+    pub beneficiary_id: i64,
+    pub reason: String,
+}
+
+/// What one report writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Writes {
+    pub changes: Vec<Change>,
+    pub flags: Vec<Flag>,
+    /// Problems reported, recorded with the report.
+    pub problems: i64,
+}
+
+/// The status report being applied.
+pub struct Report<'a> {
+    pub file: &'a str,
+    pub sha256: &'a str,
+    pub message_id: &'a str,
+    pub original_message_id: &'a str,
+    pub transactions: i64,
+    pub by: &'a str,
+}
+
+/// What [`apply`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub reconciliation_id: i64,
+    /// Who applied this same file to this run before, and when: nothing new was recorded then.
+    pub earlier: Option<(String, DateTime<Utc>)>,
+    /// Registry flags that did not exist before.
+    pub new_flags: u64,
+}
+
+/// In one transaction: lock the run (it must be issued or reconciled), read its payments with
+/// their statuses, let `decide` say what to write, write it, record the report (once per file
+/// and run) and move the run to `reconciled` once any payment has an answer. `decide` sees the
+/// state under the lock, so two reports applied at once cannot both judge from a stale one.
+pub async fn apply<T>(
+    db: &Db,
+    run_id: i64,
+    report: &Report<'_>,
+    decide: impl FnOnce(&HashMap<i64, Stored>) -> (Writes, T),
+) -> anyhow::Result<(Applied, T)> {
+    let mut tx = db.begin().await?;
+    // A write first: PostgreSQL locks the row, SQLite takes its write lock, until commit.
+    let locked = on_tx!(&mut tx, conn => {
+        sqlx::query("UPDATE runs SET status = status WHERE id = $1 AND status IN ('issued', 'reconciled')")
+            .bind(run_id)
+            .execute(conn)
+            .await?
+            .rows_affected()
+    });
+    if locked != 1 {
+        anyhow::bail!("run {run_id} is not issued: only an issued run's payments can be reconciled");
+    }
+    let stored: Vec<Stored> = on_tx!(&mut tx, conn => {
+        sqlx::query_as(
+            "SELECT p.id AS payment_id, p.beneficiary_id, p.amount, s.status, s.bank_status, s.reason \
+             FROM payments p LEFT JOIN payment_statuses s ON s.payment_id = p.id WHERE p.run_id = $1",
+        )
+        .bind(run_id)
+        .fetch_all(conn)
+        .await?
+    });
+    let stored: HashMap<i64, Stored> = stored.into_iter().map(|s| (s.payment_id, s)).collect();
+    let (writes, decided) = decide(&stored);
+
+    let earlier: Option<(i64, String, DateTime<Utc>)> = on_tx!(&mut tx, conn => {
+        sqlx::query_as(
+            "SELECT id, reconciled_by, reconciled_at FROM reconciliations WHERE run_id = $1 AND sha256 = $2",
+        )
+        .bind(run_id)
+        .bind(report.sha256)
+        .fetch_optional(conn)
+        .await?
+    });
+    let now = Utc::now();
+    let reconciliation_id = match &earlier {
+        Some((id, _, _)) => *id,
+        None => on_tx!(&mut tx, conn => {
+            sqlx::query_scalar(
+                "INSERT INTO reconciliations (run_id, file, sha256, message_id, original_message_id, transactions, \
+                 problems, reconciled_by, reconciled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
+            .bind(run_id)
+            .bind(report.file)
+            .bind(report.sha256)
+            .bind(report.message_id)
+            .bind(report.original_message_id)
+            .bind(report.transactions)
+            .bind(writes.problems)
+            .bind(report.by)
+            .bind(now)
+            .fetch_one(conn)
+            .await?
+        }),
+    };
+    for chunk in writes.changes.chunks(BATCH) {
+        on_tx!(&mut tx, conn => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO payment_statuses (payment_id, status, bank_status, reason, reconciliation_id) ",
+            );
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(c.payment_id)
+                    .push_bind(c.status)
+                    .push_bind(&c.bank_status)
+                    .push_bind(&c.reason)
+                    .push_bind(reconciliation_id);
+            });
+            q.push(
+                " ON CONFLICT (payment_id) DO UPDATE SET status = excluded.status, bank_status = excluded.bank_status, \
+                 reason = excluded.reason, reconciliation_id = excluded.reconciliation_id",
+            );
+            q.build().execute(conn).await?;
+        });
+    }
+    let mut new_flags = 0;
+    for chunk in writes.flags.chunks(BATCH) {
+        new_flags += on_tx!(&mut tx, conn => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO registry_flags (beneficiary_id, reason, payment_id, reconciliation_id, flagged_by, \
+                 flagged_at) ",
+            );
+            q.push_values(chunk, |mut b, f| {
+                b.push_bind(f.beneficiary_id)
+                    .push_bind(&f.reason)
+                    .push_bind(f.payment_id)
+                    .push_bind(reconciliation_id)
+                    .push_bind(report.by)
+                    .push_bind(now);
+            });
+            q.push(" ON CONFLICT (payment_id, reason) DO NOTHING");
+            q.build().execute(conn).await?.rows_affected()
+        });
+    }
+    on_tx!(&mut tx, conn => {
+        sqlx::query(
+            "UPDATE runs SET status = 'reconciled' WHERE id = $1 AND status = 'issued' AND EXISTS \
+             (SELECT 1 FROM payment_statuses s JOIN payments p ON p.id = s.payment_id WHERE p.run_id = $1)",
+        )
+        .bind(run_id)
+        .execute(conn)
+        .await?;
+    });
+    tx.commit().await?;
+    let applied = Applied { reconciliation_id, earlier: earlier.map(|(_, by, at)| (by, at)), new_flags };
+    Ok((applied, decided))
+}
+
+/// How a run's payments stand with the bank, for `run show`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// Number and total of settled payments.
+    pub settled: (i64, i64),
+    /// Accepted, not yet settled.
+    pub accepted: (i64, i64),
+    /// Rejected, by reason code (`None`: no reason given), most frequent first.
+    pub rejected: Vec<(Option<String>, i64, i64)>,
+    /// No answer yet.
+    pub unanswered: (i64, i64),
+}
+
+impl Standing {
+    /// Whether any report has answered for any payment.
+    pub fn any_answer(&self) -> bool {
+        self.settled.0 + self.accepted.0 + self.rejected.iter().map(|r| r.1).sum::<i64>() > 0
+    }
+}
+
+/// Payments of a run by their latest status.
+pub async fn standing(db: &Db, run_id: i64) -> anyhow::Result<Standing> {
+    let rows: Vec<(Option<String>, Option<String>, i64, i64)> = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT s.status, s.reason, COUNT(*), CAST(SUM(p.amount) AS BIGINT) \
+             FROM payments p LEFT JOIN payment_statuses s ON s.payment_id = p.id WHERE p.run_id = $1 \
+             GROUP BY s.status, s.reason ORDER BY COUNT(*) DESC, s.reason",
+        )
+        .bind(run_id)
+        .fetch_all(pool)
+        .await?
+    });
+    let mut standing = Standing::default();
+    for (status, reason, count, total) in rows {
+        match status.as_deref() {
+            None => standing.unanswered = (count, total),
+            Some("settled") => standing.settled = (count, total),
+            Some("accepted") => standing.accepted = (count, total),
+            Some("rejected") => standing.rejected.push((reason, count, total)),
+            Some(other) => anyhow::bail!("run {run_id}: unknown payment status {other:?} in the database"),
+        }
+    }
+    Ok(standing)
+}
