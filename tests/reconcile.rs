@@ -1,0 +1,263 @@
+//! `run reconcile` through the real binary on both backends: the demo issues run 1, the test
+//! answers its pain.001 with pain.002 status reports (each validated against the official XSD
+//! first), and checks what the database holds and what is printed.
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use support::xsd::{PAIN002_001_03_XSD, PAIN002_001_12_XSD, validate_pain002};
+use support::{Backend, TestDb, ansinh, fails, first_element, ok, scalar, stdout, text_scalar};
+
+/// One transaction of a status report: EndToEndId, TxSts, reason code, amount repeated.
+struct Tx<'a> {
+    id: String,
+    status: &'a str,
+    reason: Option<&'a str>,
+    amount: Option<u64>,
+}
+
+fn tx<'a>(id: &str, status: &'a str, reason: Option<&'a str>, amount: Option<u64>) -> Tx<'a> {
+    Tx { id: id.to_owned(), status, reason, amount }
+}
+
+/// A pain.002 of version `pain.002.001.{version}` (12 or 03: the elements written are the same
+/// in both) answering `original` with `n` transactions worth `sum`.
+fn pain002(version: &str, original: &str, n: u64, sum: u64, group_status: &str, txs: &[Tx<'_>]) -> String {
+    let mut xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.{version}">
+  <CstmrPmtStsRpt>
+    <GrpHdr>
+      <MsgId>BIDV-STS-{original}</MsgId>
+      <CreDtTm>2024-09-06T10:00:00</CreDtTm>
+    </GrpHdr>
+    <OrgnlGrpInfAndSts>
+      <OrgnlMsgId>{original}</OrgnlMsgId>
+      <OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId>
+      <OrgnlNbOfTxs>{n}</OrgnlNbOfTxs>
+      <OrgnlCtrlSum>{sum}</OrgnlCtrlSum>
+      <GrpSts>{group_status}</GrpSts>
+    </OrgnlGrpInfAndSts>
+    <OrgnlPmtInfAndSts>
+      <OrgnlPmtInfId>{original}-1</OrgnlPmtInfId>
+"#
+    );
+    for t in txs {
+        xml.push_str(&format!(
+            "      <TxInfAndSts>\n        <OrgnlEndToEndId>{}</OrgnlEndToEndId>\n        <TxSts>{}</TxSts>\n",
+            t.id, t.status
+        ));
+        if let Some(reason) = t.reason {
+            xml.push_str(&format!("        <StsRsnInf><Rsn><Cd>{reason}</Cd></Rsn></StsRsnInf>\n"));
+        }
+        if let Some(amount) = t.amount {
+            xml.push_str(&format!(
+                "        <OrgnlTxRef><Amt><InstdAmt Ccy=\"VND\">{amount}</InstdAmt></Amt></OrgnlTxRef>\n"
+            ));
+        }
+        xml.push_str("      </TxInfAndSts>\n");
+    }
+    xml.push_str("    </OrgnlPmtInfAndSts>\n  </CstmrPmtStsRpt>\n</Document>\n");
+    xml
+}
+
+/// Write a sample and validate it against the official schema of its version.
+fn sample(dir: &Path, name: &str, xsd: &str, xml: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, xml).unwrap();
+    validate_pain002(&path, xsd).unwrap_or_else(|e| panic!("{name} must be a valid pain.002: {e:#}"));
+    path
+}
+
+/// The demo's pain.001: its MsgId and each transaction's EndToEndId and amount.
+fn issued(outbox: &Path) -> (String, Vec<(String, u64)>) {
+    let file = fs::read_dir(outbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("pain001"))
+        .expect("the demo wrote a pain.001");
+    let xml = fs::read_to_string(file).unwrap();
+    let txs = xml
+        .split("<CdtTrfTxInf>")
+        .skip(1)
+        .map(|t| (first_element(t, "EndToEndId").to_owned(), first_element(t, "InstdAmt Ccy=\"VND\"").parse().unwrap()))
+        .collect();
+    (first_element(&xml, "MsgId").to_owned(), txs)
+}
+
+/// The payment id at the end of an EndToEndId (`AS202409R1P17` → 17).
+fn payment_id(end_to_end_id: &str) -> i64 {
+    end_to_end_id.rsplit_once('P').unwrap().1.parse().unwrap()
+}
+
+fn status_of(url: &str, end_to_end_id: &str) -> String {
+    text_scalar(
+        url,
+        format!(
+            "SELECT status || ' ' || bank_status || COALESCE(' ' || reason, '') FROM payment_statuses \
+             WHERE payment_id = {}",
+            payment_id(end_to_end_id)
+        ),
+    )
+}
+
+fn reconcile_a_run_with_rejects(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let cli = || {
+        let mut cmd = ansinh();
+        cmd.args(["--database-url", &db.url]);
+        cmd
+    };
+    ok(cli().args(["demo", "--people", "400", "--dir"]).arg(dir.path()));
+    let (message_id, payments) = issued(&dir.path().join("outbox"));
+    assert_eq!(message_id, "ANSINH-R1-202409");
+    let n = payments.len() as u64;
+    assert!(n >= 8, "the demo pays {n} people: too few to test with");
+    let sum: u64 = payments.iter().map(|p| p.1).sum();
+    let [closed, deceased, pending, twice, ..] = [0, 1, 2, 3].map(|i| payments[i].0.clone());
+
+    // 1. Every payment answered: two rejected, one pending, the rest settled. Nothing wrong.
+    let first: Vec<Tx> = payments
+        .iter()
+        .map(|(id, amount)| match id {
+            id if *id == closed => tx(id, "RJCT", Some("AC04"), Some(*amount)),
+            id if *id == deceased => tx(id, "RJCT", Some("MD07"), Some(*amount)),
+            id if *id == pending => tx(id, "PDNG", None, Some(*amount)),
+            id => tx(id, "ACSC", None, Some(*amount)),
+        })
+        .collect();
+    let xml = pain002("12", &message_id, n, sum, "PART", &first);
+    let first_file = sample(dir.path(), "status-1.xml", PAIN002_001_12_XSD, &xml);
+    let out = stdout(&ok(cli().args(["run", "reconcile", "1"]).arg(&first_file)));
+    println!("{out}");
+    let settled = n - 3;
+    assert!(
+        out.contains(&format!("Applied now: {settled} settled, 2 rejected, 1 accepted not yet settled; 0 already so")),
+        "{out}"
+    );
+    assert!(out.contains("1 people flagged for the registry check (MD07, deceased)"), "{out}");
+    assert!(!out.contains("problems"), "{out}");
+    assert_eq!(status_of(&db.url, &closed), "rejected RJCT AC04");
+    assert_eq!(status_of(&db.url, &deceased), "rejected RJCT MD07");
+    assert_eq!(status_of(&db.url, &pending), "accepted PDNG");
+    assert_eq!(status_of(&db.url, &twice), "settled ACSC");
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payment_statuses WHERE status = 'settled'"), settled as i64);
+    assert_eq!(
+        scalar(
+            &db.url,
+            "SELECT COUNT(*) FROM registry_flags f JOIN payments p ON p.id = f.payment_id \
+                         AND p.beneficiary_id = f.beneficiary_id WHERE f.reason = 'MD07'"
+        ),
+        1
+    );
+    assert_eq!(scalar(&db.url, "SELECT payment_id FROM registry_flags"), payment_id(&deceased));
+    let sha = hex::encode(Sha256::digest(xml.as_bytes()));
+    assert_eq!(
+        text_scalar(
+            &db.url,
+            "SELECT sha256 || ' ' || reconciled_by || ' ' || original_message_id FROM reconciliations"
+        ),
+        format!("{sha} test-officer {message_id}")
+    );
+    assert_eq!(text_scalar(&db.url, "SELECT status FROM runs WHERE id = 1"), "reconciled");
+
+    // `run show` tells where the payments stand.
+    let show = stdout(&ok(cli().args(["run", "show", "1"])));
+    println!("{show}");
+    assert!(show.contains("reconciled"), "{show}");
+    let row = |label: &str| {
+        show.lines()
+            .find_map(|l| l.trim_start().strip_prefix(label)?.split_whitespace().next().map(str::to_owned))
+            .unwrap_or_else(|| panic!("no `{label}` in:\n{show}"))
+    };
+    assert_eq!(row("settled "), ansinh::run::report::group(settled as i64));
+    assert_eq!((row("accepted "), row("rejected AC04 "), row("rejected MD07 ")), ("1".into(), "1".into(), "1".into()));
+    assert_eq!(row("no answer yet "), "0");
+
+    // 2. The same file again changes nothing.
+    let before = scalar(&db.url, "SELECT COUNT(*) FROM reconciliations");
+    let out = stdout(&ok(cli().args(["run", "reconcile", "1"]).arg(&first_file)));
+    assert!(out.contains("This file was applied to run 1 before, by test-officer"), "{out}");
+    assert!(
+        out.contains(&format!("Applied now: 0 settled, 0 rejected, 0 accepted not yet settled; {n} already so")),
+        "{out}"
+    );
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM reconciliations"), before);
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_flags"), 1);
+
+    // 3. A later report, in pain.002.001.03, with every kind of problem beside one good news.
+    let later = [
+        tx(&pending, "ACSC", None, None),            // settles the pending one
+        tx(&closed, "ACSC", None, None),             // contradicts: it was rejected
+        tx("AS202409R1P999999", "ACSC", None, None), // no such payment
+        tx("AS202409R2P1", "ACSC", None, None),      // another run's
+        tx(&twice, "ACSC", None, None),              // listed twice
+        tx(&twice, "ACSC", None, None),
+    ];
+    let xml = pain002("03", &message_id, n + 5, sum, "PART", &later);
+    let later_file = sample(dir.path(), "status-2.xml", PAIN002_001_03_XSD, &xml);
+    let out = fails(cli().args(["run", "reconcile", "1"]).arg(&later_file));
+    println!("{out}");
+    for expected in [
+        format!("OrgnlNbOfTxs is {}, but run 1 issued {n} payments", n + 5),
+        format!("{closed} was rejected (RJCT AC04) by an earlier report; this one says ACSC: not applied"),
+        "no payment of run 1 has the EndToEndId AS202409R1P999999: not applied".to_owned(),
+        "AS202409R2P1 is a payment of run 2, not of run 1: not applied".to_owned(),
+        format!("{twice} is listed 2 times (lines "),
+        "5 problems".to_owned(),
+        "Applied now: 1 settled, 0 rejected, 0 accepted not yet settled; 1 already so".to_owned(),
+    ] {
+        assert!(out.contains(&expected), "no {expected:?} in:\n{out}");
+    }
+    assert_eq!(status_of(&db.url, &pending), "settled ACSC");
+    assert_eq!(status_of(&db.url, &closed), "rejected RJCT AC04", "a contradiction is not applied");
+    assert_eq!(scalar(&db.url, "SELECT MAX(problems) FROM reconciliations"), 5);
+
+    // 4. A report on another run's message is refused whole.
+    let xml =
+        pain002("12", "ANSINH-R12-202409", 1, payments[4].1, "ACSC", &[tx(&payments[4].0, "RJCT", Some("AC01"), None)]);
+    let other_file = sample(dir.path(), "status-3.xml", PAIN002_001_12_XSD, &xml);
+    let out = fails(cli().args(["run", "reconcile", "1"]).arg(&other_file));
+    assert!(out.contains("answers the message \"ANSINH-R12-202409\", which is not one of run 1's"), "{out}");
+    assert!(out.contains("nothing applied"), "{out}");
+    assert_eq!(status_of(&db.url, &payments[4].0), "settled ACSC");
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM reconciliations"), 2);
+
+    // 5. Wrong totals for a file of its own (a run's bank or e-wallet part has its own MsgId):
+    // the listed amounts must add up to OrgnlCtrlSum.
+    let part = format!("{message_id}-W");
+    let listed = [tx(&payments[5].0, "ACSC", None, Some(payments[5].1))];
+    let xml = pain002("12", &part, 1, payments[5].1 + 1, "ACSC", &listed);
+    let part_file = sample(dir.path(), "status-4.xml", PAIN002_001_12_XSD, &xml);
+    let out = fails(cli().args(["run", "reconcile", "1"]).arg(&part_file));
+    assert!(out.contains("the 1 transactions listed add up to"), "{out}");
+
+    // Who acts is recorded, so it must be given.
+    let out = fails(cli().env_remove("ANSINH_USER").args(["run", "reconcile", "1"]).arg(&first_file));
+    assert!(out.contains("give --as NAME"), "{out}");
+
+    // A file that is not a pain.002 is refused with its name and line.
+    let out = fails(
+        cli()
+            .args(["run", "reconcile", "1"])
+            .arg(dir.path().join("outbox").read_dir().unwrap().next().unwrap().unwrap().path()),
+    );
+    assert!(
+        out.contains("reading the status report") && out.contains("line 2: the document element is <Document>"),
+        "{out}"
+    );
+}
+
+#[test]
+fn reconcile_with_rejects_on_sqlite() {
+    reconcile_a_run_with_rejects(Backend::Sqlite);
+}
+
+#[test]
+fn reconcile_with_rejects_on_postgres() {
+    reconcile_a_run_with_rejects(Backend::Postgres);
+}
