@@ -132,6 +132,17 @@ fn reconcile_a_run_with_rejects(backend: Backend) {
         .collect();
     let xml = pain002("12", &message_id, n, sum, "PART", &first);
     let first_file = sample(dir.path(), "status-1.xml", PAIN002_001_12_XSD, &xml);
+    // The validator can say no: TxSts before OrgnlEndToEndId breaks the schema's sequence.
+    let swapped = dir.path().join("swapped.xml");
+    let out_of_order = xml.replacen(
+        &format!("<OrgnlEndToEndId>{closed}</OrgnlEndToEndId>\n        <TxSts>RJCT</TxSts>"),
+        &format!("<TxSts>RJCT</TxSts>\n        <OrgnlEndToEndId>{closed}</OrgnlEndToEndId>"),
+        1,
+    );
+    assert_ne!(out_of_order, xml);
+    fs::write(&swapped, out_of_order).unwrap();
+    let err = validate_pain002(&swapped, PAIN002_001_12_XSD).expect_err("out of order must be invalid");
+    assert!(format!("{err:#}").contains("is not valid against"), "{err:#}");
     let out = stdout(&ok(cli().args(["run", "reconcile", "1"]).arg(&first_file)));
     println!("{out}");
     let settled = n - 3;
