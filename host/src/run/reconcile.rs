@@ -34,7 +34,7 @@ use crate::payment::{message_id, parse_end_to_end_id};
 use crate::store::Db;
 use crate::store::payments;
 use crate::store::reconcile::{self, Change, Flag, Standing, Stored, Writes};
-use crate::store::runs::{self, Run, RunStatus};
+use crate::store::runs::{self, Run};
 
 use super::report::group;
 
@@ -87,7 +87,7 @@ pub struct Reconciled {
 /// Apply the pain.002 at `path` to run `run_id`, as `by`.
 pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::Result<Reconciled> {
     let run = runs::get(db, run_id).await?;
-    if !matches!(run.status, RunStatus::Issued | RunStatus::Reconciled) {
+    if !run.status.is_issued() {
         anyhow::bail!("run {run_id} is {}: only an issued run's payments can be reconciled", run.status.as_str());
     }
     let shown = path.display().to_string();
@@ -422,22 +422,30 @@ mod tests {
     use super::*;
     use crate::payment::end_to_end_id;
     use crate::sandbox::PluginHash;
+    use crate::store::runs::RunStatus;
 
     fn run() -> Run {
         Run {
             id: 7,
             program: "social-assistance".into(),
             province: "001".into(),
+            first_period: "2024-09".parse().unwrap(),
             period: "2024-09".parse().unwrap(),
             plugin_hash: PluginHash::parse(&"0".repeat(64)).unwrap(),
             release_id: None,
             status: RunStatus::Issued,
             created_at: Utc::now(),
             evaluated_at: None,
+            approved_at: None,
             issued_at: None,
             created_by: None,
             evaluated_by: None,
+            approved_by: None,
             issued_by: None,
+            approval: None,
+            voided_approval: None,
+            cancelled_by: None,
+            cancel_reason: None,
         }
     }
 
