@@ -36,6 +36,8 @@ ALTER TABLE decisions ALTER COLUMN period SET NOT NULL;
 ALTER TABLE decisions DROP CONSTRAINT decisions_outcome_check;
 ALTER TABLE decisions ADD CONSTRAINT decisions_outcome_check CHECK (outcome IN
     ('payable', 'held', 'not_eligible', 'not_verified', 'no_account', 'plugin_error'));
+-- What an officer must look at, if anything (run::decide::exception).
+ALTER TABLE decisions ADD COLUMN exception TEXT;
 ALTER TABLE payments DROP CONSTRAINT payments_run_id_beneficiary_id_fkey;
 ALTER TABLE decisions DROP CONSTRAINT decisions_pkey;
 ALTER TABLE decisions ADD PRIMARY KEY (run_id, period, beneficiary_id);
@@ -43,5 +45,9 @@ ALTER TABLE payments ADD FOREIGN KEY (run_id, period, beneficiary_id) REFERENCES
 
 DROP INDEX decisions_by_outcome;
 CREATE INDEX decisions_by_outcome ON decisions (run_id, outcome, period, beneficiary_id, amount);
+-- run show's exceptions list, read without the wide rows of the others.
+CREATE INDEX decisions_exceptions ON decisions (run_id, exception, period, beneficiary_id) WHERE exception IS NOT NULL;
+-- A person's enrolments in a programme across provinces (duplicates are flagged).
+CREATE INDEX beneficiaries_by_person ON beneficiaries (id_number, program);
 -- The previous month's run of a province and programme (run show's diff).
 CREATE INDEX runs_by_scope ON runs (program, province, period);

@@ -74,6 +74,8 @@ CREATE TABLE decisions_new (
     output         TEXT,                                   -- canonical JSON it returned
     error          TEXT,                                   -- why there is no output
     fuel           INTEGER NOT NULL,
+    -- What an officer must look at, if anything (run::decide::exception).
+    exception      TEXT,
     PRIMARY KEY (run_id, period, beneficiary_id)
 );
 INSERT INTO decisions_new (run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash,
@@ -112,6 +114,10 @@ ALTER TABLE payments_new RENAME TO payments;
 -- issue) read from this index alone, never the wide rows with their JSON.
 CREATE INDEX decisions_by_outcome ON decisions (run_id, outcome, period, beneficiary_id, amount);
 CREATE INDEX payments_by_run ON payments (run_id, id);
+-- run show's exceptions list, read without the wide rows of the others.
+CREATE INDEX decisions_exceptions ON decisions (run_id, exception, period, beneficiary_id) WHERE exception IS NOT NULL;
+-- A person's enrolments in a programme across provinces (duplicates are flagged).
+CREATE INDEX beneficiaries_by_person ON beneficiaries (id_number, program);
 -- The previous month's run of a province and programme (run show's diff).
 CREATE INDEX runs_by_scope ON runs (program, province, period);
 

@@ -11,6 +11,9 @@
 
 pub mod parse;
 
+use std::collections::HashMap;
+use std::collections::hash_map::{DefaultHasher, Entry};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -149,20 +152,60 @@ impl Rejects {
     }
 }
 
-/// A row type that knows how to upsert a batch of itself.
+/// A row type that knows how to upsert a batch of itself, and its natural key.
 trait Upsert: Sized {
+    /// What must be unique in a file, as a bad row's message says it.
+    const KEY: &'static str;
+
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()>;
+
+    fn key(&self, into: &mut impl Hasher);
 }
 
 impl Upsert for RegistryRecord {
+    const KEY: &'static str = "one row per id_number";
+
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()> {
         registry::upsert(tx, rows).await
+    }
+
+    fn key(&self, into: &mut impl Hasher) {
+        self.id_number.hash(into);
     }
 }
 
 impl Upsert for Enrolment {
+    const KEY: &'static str = "one row per id_number, program and province";
+
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()> {
         beneficiaries::upsert(tx, rows).await
+    }
+
+    fn key(&self, into: &mut impl Hasher) {
+        (&self.id_number, &self.program, &self.province).hash(into);
+    }
+}
+
+/// The rows already seen in a file, by a 64-bit hash of their key: a person
+/// twice in one file is a bad row, not a silent overwrite (and PostgreSQL
+/// refuses a batch that updates one row twice). 16 bytes a row, about 16 MB
+/// for a million; two keys sharing a hash (odds near 1 in 10^7 for a million
+/// rows) would refuse a good row with a message naming both rows.
+#[derive(Default)]
+struct Seen(HashMap<u64, u64>);
+
+impl Seen {
+    /// The row that first had `row`'s key, if another did.
+    fn earlier<T: Upsert>(&mut self, row: &T, number: u64) -> Option<u64> {
+        let mut hasher = DefaultHasher::new();
+        row.key(&mut hasher);
+        match self.0.entry(hasher.finish()) {
+            Entry::Occupied(first) => Some(*first.get()),
+            Entry::Vacant(slot) => {
+                slot.insert(number);
+                None
+            }
+        }
     }
 }
 
@@ -185,7 +228,18 @@ async fn load<T: Upsert>(
     let mut batch = Vec::with_capacity(BATCH);
     let (mut good, mut bad) = (0u64, Vec::new());
     let mut bad_count = 0u64;
+    let mut seen = Seen::default();
     while let Some(row) = rows.next() {
+        let row = row.and_then(|row| match seen.earlier(&row, rows.row()) {
+            None => Ok(row),
+            Some(first) => Err(ImportError::Row(RowError {
+                file: rows.file().to_owned(),
+                row: rows.row(),
+                field: "id_number".to_owned(),
+                expected: format!("{}; the same is on row {first}", T::KEY),
+                found: "a repeat".to_owned(),
+            })),
+        });
         match row {
             Ok(row) => batch.push(row),
             Err(ImportError::Row(e)) => {

@@ -207,6 +207,11 @@ impl<T> Rows<T> {
         hex::encode(self.reader.get_ref().get_ref().sha256.clone().finalize())
     }
 
+    /// The spreadsheet row number of the record just read.
+    pub fn row(&self) -> u64 {
+        self.row
+    }
+
     /// Bytes consumed so far, for a progress bar against the file's length.
     pub fn bytes_read(&self) -> u64 {
         self.reader.position().byte()
