@@ -52,9 +52,11 @@ fn write_population(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
         ];
         let name = format!("Nguyễn Văn {}", given[i]);
         registry.push_str(&format!("{id},{name},1940-05-12,male,001,,\n"));
+        // The bank holds the name in ASCII capitals (identity.md).
+        let holder = ansinh::identity::names::fold(&name);
         enrolment.push_str(&format!(
             "{id},{name},1940-05-12,social-assistance,001,none,none,false,false,,{children},bank,970436,00110000{i:05},\
-             NGUYEN VAN X\n"
+             {holder}\n"
         ));
     }
     let (r, e) = (dir.join("registry.csv"), dir.join("enrolment.csv"));

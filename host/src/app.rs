@@ -70,6 +70,13 @@ impl App {
         if !provinces::is_known(province) {
             bail!("--province {province:?}: expected a 3-digit province code of identity.md, e.g. 001 for Hà Nội");
         }
+        if let Some((into, since)) = provinces::merged_by(province, period) {
+            bail!(
+                "--province {province}: {} was merged into {into} {} from {since}; pay {period} from {into}",
+                provinces::name(province).unwrap_or("?"),
+                provinces::name(into).unwrap_or("?")
+            );
+        }
         let first_period = back_from.unwrap_or(period);
         if first_period > period {
             bail!("--back-pay-from {first_period} is after --period {period}: arrears are for earlier months");

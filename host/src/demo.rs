@@ -113,7 +113,7 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     let issued = run::issue(&app.db, run_id, &outbox, &demo_payer(&options.province), DEMO_OFFICER).await?;
     stages.push(("issue", t.elapsed()));
 
-    let report = run::report(&app.db, run_id).await?;
+    let report = run::report(&app.db, run_id, run::report::LISTED).await?;
     let province = provinces::name(&options.province).unwrap_or("?");
     println!(
         "ansinh demo: {PROGRAM}, province {} {province}, {}, {} people (seed {})\n",

@@ -37,7 +37,9 @@
 //! registry (one wrong letter in the name, another birth date, an ID number the registry does not
 //! have, an ID number whose sex/century digit is wrong); about 3% died (4.5% of the elderly, 1.2%
 //! of the others), half before the paid month and half during it; independently 5% have no
-//! account and 10% an e-wallet. Each person has at most one of: not enrolled, mismatch, death.
+//! account and 10% an e-wallet; 3% live in another province than the one that pays them, which the
+//! host finds not eligible there whatever the plug-in says (`verify`, residence). Each person has
+//! at most one of: not enrolled, mismatch, death.
 
 use std::io::Write;
 

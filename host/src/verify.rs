@@ -2,8 +2,8 @@
 //! paid month.
 //!
 //! A beneficiary whose identity the registry does not confirm is not paid,
-//! whatever a rule says (`social-assistance.md`). [`verify`] makes five checks,
-//! always all five and always in this order, so that stored results line up:
+//! whatever a rule says (`social-assistance.md`). [`verify`] makes eight checks,
+//! always all eight and always in this order, so that stored results line up:
 //!
 //! 1. [`CheckName::IdNumber`]: the enrolment's number is well formed and its
 //!    digits 4-6 agree with the registry's sex and birth year (`identity.md`);
@@ -11,7 +11,15 @@
 //! 3. [`CheckName::BirthDate`]: the enrolment's birth date is the registry's;
 //! 4. [`CheckName::Name`]: the enrolment's name against the registry's
 //!    ([`names::compare`]);
-//! 5. [`CheckName::Alive`]: the person was alive in the paid month.
+//! 5. [`CheckName::Alive`]: the person was alive in the paid month;
+//! 6. [`CheckName::Residence`]: the registry's residence is in the paying
+//!    province that month, through the 2025 mergers ([`provinces::governing`]);
+//! 7. [`CheckName::AccountName`]: the bank's or wallet's account holder is the
+//!    registry's person ([`names::compare`]: banks hold upper-case ASCII, so a
+//!    folded match passes); a person with no account passes, there is no holder;
+//! 8. [`CheckName::SingleEnrolment`]: the person is enrolled in this programme
+//!    in no other province. A flag, not a bar: the unique key on payments pays
+//!    them once whichever run issues first, and residence says which should.
 //!
 //! A check that needs the registry record fails with the detail
 //! `"no registry record"` when there is none. The serialised [`Verification`] is
@@ -23,7 +31,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::id_number::{IdNumber, IdNumberError};
 use crate::identity::names::{self, NameMatch};
-use crate::model::{Enrolment, Month, RegistryRecord};
+use crate::identity::provinces;
+use crate::model::{Channel, Enrolment, Month, RegistryRecord};
 
 /// Detail of a check that needs the registry record when there is none.
 const NO_RECORD: &str = "no registry record";
@@ -37,6 +46,9 @@ pub enum CheckName {
     BirthDate,
     Name,
     Alive,
+    Residence,
+    AccountName,
+    SingleEnrolment,
 }
 
 /// The result of one check.
@@ -53,7 +65,7 @@ pub struct Check {
     pub name_match: Option<NameMatch>,
 }
 
-/// All five checks of one enrolment for one paid month.
+/// All eight checks of one enrolment for one paid month.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verification {
     /// [`names::MATCHER_VERSION`] at the time of the checks.
@@ -75,6 +87,17 @@ impl Verification {
     /// (see [`CheckName::Alive`] in [`verify`]).
     pub fn alive_in_period(&self) -> bool {
         self.passed(CheckName::Alive)
+    }
+
+    /// Whether the registry puts the person's residence in the paying province.
+    pub fn resides_in_province(&self) -> bool {
+        self.passed(CheckName::Residence)
+    }
+
+    /// Whether the account paid into is the person's: otherwise the payment
+    /// is held for a person's review.
+    pub fn account_holder_confirmed(&self) -> bool {
+        self.passed(CheckName::AccountName)
     }
 
     /// The checks that failed, in order.
@@ -106,15 +129,31 @@ impl Check {
     }
 }
 
+/// The person's enrolments in the same programme in other provinces.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OtherEnrolments {
+    pub count: i64,
+    /// One of those provinces (the lowest code), for the message.
+    pub province: Option<String>,
+}
+
 /// Verifies one enrolment against the registry record found for its number
 /// (`None` when the registry has none) for the paid month `period`.
-pub fn verify(enrolment: &Enrolment, registry: Option<&RegistryRecord>, period: Month) -> Verification {
+pub fn verify(
+    enrolment: &Enrolment,
+    registry: Option<&RegistryRecord>,
+    period: Month,
+    others: &OtherEnrolments,
+) -> Verification {
     let checks = vec![
         check_id_number(enrolment, registry),
         check_in_registry(enrolment, registry),
         check_birth_date(enrolment, registry),
         check_name(enrolment, registry),
         check_alive(registry, period),
+        check_residence(enrolment, registry, period),
+        check_account_name(enrolment, registry),
+        check_single_enrolment(others),
     ];
     Verification { matcher_version: names::MATCHER_VERSION.to_string(), checks }
 }
@@ -188,12 +227,78 @@ fn check_alive(registry: Option<&RegistryRecord>, period: Month) -> Check {
     Check::from_result(CheckName::Alive, result)
 }
 
+/// The paying province must be where the registry says the person lives,
+/// that month: a former Hải Dương resident belongs to Hải Phòng from 2025-07.
+fn check_residence(enrolment: &Enrolment, registry: Option<&RegistryRecord>, period: Month) -> Check {
+    let result = match registry {
+        None => Err(NO_RECORD.to_string()),
+        Some(record) => {
+            let lives_in = provinces::governing(&record.residence_province, period);
+            if lives_in == enrolment.province {
+                Ok(())
+            } else {
+                let name = |code: &str| provinces::name(code).unwrap_or("unknown code");
+                Err(format!(
+                    "the registry has residence in {} {}, not the paying province {} {} in {period}",
+                    record.residence_province,
+                    name(&record.residence_province),
+                    enrolment.province,
+                    name(&enrolment.province)
+                ))
+            }
+        }
+    };
+    Check::from_result(CheckName::Residence, result)
+}
+
+/// Banks hold the holder's name in upper-case ASCII: exact or folded agrees.
+/// One letter off or another name: the payment is held for review, since the
+/// money would go to an account that may not be the person's.
+fn check_account_name(enrolment: &Enrolment, registry: Option<&RegistryRecord>) -> Check {
+    if enrolment.channel == Channel::None {
+        return Check::pass(CheckName::AccountName);
+    }
+    let Some(record) = registry else {
+        return Check::fail(CheckName::AccountName, NO_RECORD);
+    };
+    let level = names::compare(&record.full_name, &enrolment.account_name);
+    let mut check = match level {
+        NameMatch::Exact | NameMatch::Folded => Check::pass(CheckName::AccountName),
+        NameMatch::Near => Check::fail(
+            CheckName::AccountName,
+            "account holder's name differs from the registry's by one letter: held for review",
+        ),
+        NameMatch::Mismatch => {
+            Check::fail(CheckName::AccountName, "account holder's name is not the registry's: held for review")
+        }
+    };
+    check.name_match = Some(level);
+    check
+}
+
+fn check_single_enrolment(others: &OtherEnrolments) -> Check {
+    match (others.count, &others.province) {
+        (0, _) => Check::pass(CheckName::SingleEnrolment),
+        (n, province) => Check::fail(
+            CheckName::SingleEnrolment,
+            format!(
+                "also enrolled in this programme in {n} other province(s), e.g. {}: paid at most once",
+                province.as_deref().unwrap_or("?")
+            ),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;
 
     use super::*;
-    use crate::model::{Channel, Disability, Household, Sex};
+    use crate::model::{Disability, Household, Sex};
+
+    fn none() -> OtherEnrolments {
+        OtherEnrolments::default()
+    }
 
     /// identity.md's example number: a woman born in 1998, registered in Hà Nội.
     const NUMBER: &str = "001198000001";
@@ -250,12 +355,20 @@ mod tests {
         RegistryRecord { death_date: Some(date(on)), ..record() }
     }
 
-    const ORDER: [CheckName; 5] =
-        [CheckName::IdNumber, CheckName::InRegistry, CheckName::BirthDate, CheckName::Name, CheckName::Alive];
+    const ORDER: [CheckName; 8] = [
+        CheckName::IdNumber,
+        CheckName::InRegistry,
+        CheckName::BirthDate,
+        CheckName::Name,
+        CheckName::Alive,
+        CheckName::Residence,
+        CheckName::AccountName,
+        CheckName::SingleEnrolment,
+    ];
 
     #[test]
     fn a_matching_living_person_passes_everything() {
-        let v = verify(&enrolment(), Some(&record()), month("2024-09"));
+        let v = verify(&enrolment(), Some(&record()), month("2024-09"), &none());
         assert_eq!(v.checks.iter().map(|c| c.check).collect::<Vec<_>>(), ORDER);
         assert_eq!(failed_names(&v), []);
         assert!(v.identity_confirmed());
@@ -266,21 +379,28 @@ mod tests {
 
     #[test]
     fn serialised_form_is_compact_and_stable() {
-        let v = verify(&enrolment(), Some(&record()), month("2024-09"));
+        let v = verify(&enrolment(), Some(&record()), month("2024-09"), &none());
         let json = serde_json::to_string(&v).unwrap();
         assert_eq!(
             json,
-            r#"{"matcher_version":"names-1","checks":[{"check":"id_number","passed":true},{"check":"in_registry","passed":true},{"check":"birth_date","passed":true},{"check":"name","passed":true,"name_match":"exact"},{"check":"alive","passed":true}]}"#
+            r#"{"matcher_version":"names-1","checks":[{"check":"id_number","passed":true},{"check":"in_registry","passed":true},{"check":"birth_date","passed":true},{"check":"name","passed":true,"name_match":"exact"},{"check":"alive","passed":true},{"check":"residence","passed":true},{"check":"account_name","passed":true,"name_match":"folded"},{"check":"single_enrolment","passed":true}]}"#
         );
         assert_eq!(serde_json::from_str::<Verification>(&json).unwrap(), v);
     }
 
     #[test]
     fn without_a_registry_record_every_dependent_check_fails() {
-        let v = verify(&enrolment(), None, month("2024-09"));
-        assert_eq!(v.checks.len(), 5, "all five checks are always present");
+        let v = verify(&enrolment(), None, month("2024-09"), &none());
+        assert_eq!(v.checks.len(), 8, "all eight checks are always present");
         assert!(check(&v, CheckName::IdNumber).passed, "structure and birth year still agree");
-        for name in [CheckName::InRegistry, CheckName::BirthDate, CheckName::Name, CheckName::Alive] {
+        for name in [
+            CheckName::InRegistry,
+            CheckName::BirthDate,
+            CheckName::Name,
+            CheckName::Alive,
+            CheckName::Residence,
+            CheckName::AccountName,
+        ] {
             let c = check(&v, name);
             assert!(!c.passed, "{name:?}");
             assert_eq!(c.detail.as_deref(), Some("no registry record"), "{name:?}");
@@ -293,7 +413,7 @@ mod tests {
     #[test]
     fn without_a_record_the_number_is_checked_against_the_enrolment_birth_year() {
         let e = Enrolment { birth_date: date("1989-03-15"), ..enrolment() };
-        let v = verify(&e, None, month("2024-09"));
+        let v = verify(&e, None, month("2024-09"), &none());
         let c = check(&v, CheckName::IdNumber);
         assert!(!c.passed);
         assert_eq!(c.detail.as_deref(), Some("digits 5-6 (birth year) are 98, expected 89 for birth year 1989"));
@@ -309,7 +429,7 @@ mod tests {
         ] {
             let e = Enrolment { id_number: number.to_string(), ..enrolment() };
             let r = RegistryRecord { id_number: number.to_string(), ..record() };
-            let v = verify(&e, Some(&r), month("2024-09"));
+            let v = verify(&e, Some(&r), month("2024-09"), &none());
             assert_eq!(failed_names(&v), [CheckName::IdNumber], "{number}");
             let text = serde_json::to_string(&v).unwrap();
             assert!(text.contains(detail), "{text}");
@@ -322,7 +442,7 @@ mod tests {
     fn number_disagreeing_with_the_registry_sex_fails() {
         // identity.md: G/YY disagreeing with the recorded sex and birth year is malformed.
         let r = RegistryRecord { sex: Sex::Male, ..record() };
-        let v = verify(&enrolment(), Some(&r), month("2024-09"));
+        let v = verify(&enrolment(), Some(&r), month("2024-09"), &none());
         assert_eq!(failed_names(&v), [CheckName::IdNumber]);
         assert!(
             check(&v, CheckName::IdNumber).detail.as_deref().unwrap().starts_with("digit 4 (sex and century) is 1")
@@ -333,7 +453,7 @@ mod tests {
     #[test]
     fn number_disagreeing_with_the_registry_birth_year_fails_both_checks() {
         let r = RegistryRecord { birth_date: date("1989-03-15"), ..record() };
-        let v = verify(&enrolment(), Some(&r), month("2024-09"));
+        let v = verify(&enrolment(), Some(&r), month("2024-09"), &none());
         assert_eq!(failed_names(&v), [CheckName::IdNumber, CheckName::BirthDate]);
         assert_eq!(
             check(&v, CheckName::BirthDate).detail.as_deref(),
@@ -344,7 +464,7 @@ mod tests {
     #[test]
     fn different_birth_date_fails() {
         let e = Enrolment { birth_date: date("1998-03-16"), ..enrolment() };
-        let v = verify(&e, Some(&record()), month("2024-09"));
+        let v = verify(&e, Some(&record()), month("2024-09"), &none());
         assert_eq!(failed_names(&v), [CheckName::BirthDate]);
         assert!(!v.identity_confirmed());
         assert!(v.alive_in_period(), "the checks are independent");
@@ -353,7 +473,7 @@ mod tests {
     #[test]
     fn record_for_another_number_does_not_confirm() {
         let r = RegistryRecord { id_number: "001198000002".to_string(), ..record() };
-        let v = verify(&enrolment(), Some(&r), month("2024-09"));
+        let v = verify(&enrolment(), Some(&r), month("2024-09"), &none());
         assert_eq!(failed_names(&v), [CheckName::InRegistry]);
         assert!(!serde_json::to_string(&v).unwrap().contains("198000002"));
         assert!(!v.identity_confirmed());
@@ -364,7 +484,7 @@ mod tests {
         // identity.md: a folded match is weak evidence, but identity rests on
         // the number and birth date; the name is a secondary check.
         let e = Enrolment { full_name: "NGUYEN THI THU HIEN".to_string(), ..enrolment() };
-        let v = verify(&e, Some(&record()), month("2024-09"));
+        let v = verify(&e, Some(&record()), month("2024-09"), &none());
         assert!(v.identity_confirmed());
         assert_eq!(check(&v, CheckName::Name).name_match, Some(NameMatch::Folded));
     }
@@ -373,7 +493,7 @@ mod tests {
     fn near_name_goes_to_review_and_does_not_confirm() {
         // identity.md: one edit on one word: manual review, never paid automatically.
         let e = Enrolment { full_name: "Nguyễn Thị Thu Hiếm".to_string(), ..enrolment() };
-        let v = verify(&e, Some(&record()), month("2024-09"));
+        let v = verify(&e, Some(&record()), month("2024-09"), &none());
         assert_eq!(failed_names(&v), [CheckName::Name]);
         let c = check(&v, CheckName::Name);
         assert_eq!(c.name_match, Some(NameMatch::Near));
@@ -384,7 +504,7 @@ mod tests {
     #[test]
     fn mismatched_name_does_not_confirm() {
         let e = Enrolment { full_name: "Thu Hiền Nguyễn Thị".to_string(), ..enrolment() };
-        let v = verify(&e, Some(&record()), month("2024-09"));
+        let v = verify(&e, Some(&record()), month("2024-09"), &none());
         assert_eq!(failed_names(&v), [CheckName::Name]);
         assert_eq!(check(&v, CheckName::Name).name_match, Some(NameMatch::Mismatch));
         assert!(!v.identity_confirmed());
@@ -395,7 +515,7 @@ mod tests {
         // social-assistance.md: payment stops from the month after the death, so a
         // death on any day of the paid month still pays it (Decree 20/2021 Art. 8(3)).
         for day in ["2024-09-01", "2024-09-15", "2024-09-30"] {
-            let v = verify(&enrolment(), Some(&dead(day)), month("2024-09"));
+            let v = verify(&enrolment(), Some(&dead(day)), month("2024-09"), &none());
             assert!(v.alive_in_period(), "died {day}");
             assert!(v.identity_confirmed());
         }
@@ -404,12 +524,12 @@ mod tests {
     #[test]
     fn death_before_the_paid_month_stops_payment() {
         for day in ["2024-08-31", "2024-01-10", "2023-09-15"] {
-            let v = verify(&enrolment(), Some(&dead(day)), month("2024-09"));
+            let v = verify(&enrolment(), Some(&dead(day)), month("2024-09"), &none());
             assert_eq!(failed_names(&v), [CheckName::Alive], "died {day}");
             assert!(!v.alive_in_period());
             assert!(v.identity_confirmed(), "identity is still confirmed");
         }
-        let v = verify(&enrolment(), Some(&dead("2024-08-31")), month("2024-09"));
+        let v = verify(&enrolment(), Some(&dead("2024-08-31")), month("2024-09"), &none());
         assert_eq!(
             check(&v, CheckName::Alive).detail.as_deref(),
             Some("died 2024-08-31, before the paid month 2024-09")
@@ -418,16 +538,97 @@ mod tests {
 
     #[test]
     fn death_after_the_paid_month_means_alive_in_it() {
-        let v = verify(&enrolment(), Some(&dead("2024-10-01")), month("2024-09"));
+        let v = verify(&enrolment(), Some(&dead("2024-10-01")), month("2024-09"), &none());
         assert!(v.alive_in_period());
     }
 
     #[test]
     fn a_stored_result_missing_a_check_confirms_nothing() {
-        let mut v = verify(&enrolment(), Some(&record()), month("2024-09"));
+        let mut v = verify(&enrolment(), Some(&record()), month("2024-09"), &none());
         v.checks.retain(|c| c.check != CheckName::Name);
         assert!(!v.identity_confirmed());
         v.checks.retain(|c| c.check != CheckName::Alive);
         assert!(!v.alive_in_period());
+    }
+
+    #[test]
+    fn residence_elsewhere_fails_and_names_both_provinces() {
+        let r = RegistryRecord { residence_province: "040".to_string(), ..record() };
+        let v = verify(&enrolment(), Some(&r), month("2024-09"), &none());
+        assert_eq!(failed_names(&v), [CheckName::Residence]);
+        assert!(!v.resides_in_province());
+        assert!(v.identity_confirmed(), "who the person is, is not in doubt");
+        assert_eq!(
+            check(&v, CheckName::Residence).detail.as_deref(),
+            Some("the registry has residence in 040 Nghệ An, not the paying province 001 Hà Nội in 2024-09")
+        );
+    }
+
+    #[test]
+    fn a_hai_duong_resident_belongs_to_hai_phong_from_july_2025() {
+        // identity.md: on 2025-07-01 Hải Dương was merged into Hải Phòng; the
+        // registry keeps the old code 030.
+        let e = Enrolment { province: "031".to_string(), ..enrolment() };
+        let r = RegistryRecord { residence_province: "030".to_string(), ..record() };
+        assert!(!verify(&e, Some(&r), month("2025-06"), &none()).resides_in_province());
+        assert!(verify(&e, Some(&r), month("2025-07"), &none()).resides_in_province());
+        let hai_duong = Enrolment { province: "030".to_string(), ..enrolment() };
+        assert!(verify(&hai_duong, Some(&r), month("2025-06"), &none()).resides_in_province());
+        assert!(!verify(&hai_duong, Some(&r), month("2025-07"), &none()).resides_in_province());
+    }
+
+    #[test]
+    fn account_names_as_banks_write_them_pass() {
+        // identity.md: banks hold the name in upper-case ASCII; NFC, NFD and
+        // either tone-mark style are the same name.
+        let registry = RegistryRecord { full_name: "NGUYỄN THỊ THU HÒA".to_string(), ..record() };
+        let nfd: String = unicode_normalization::UnicodeNormalization::nfd("Nguyễn Thị Thu Hoà").collect();
+        for holder in ["NGUYEN THI THU HOA", "nguyen  thi thu hoa", "NGUYỄN THỊ THU HOÀ", nfd.as_str()] {
+            let e =
+                Enrolment { account_name: holder.to_string(), full_name: registry.full_name.clone(), ..enrolment() };
+            let v = verify(&e, Some(&registry), month("2024-09"), &none());
+            assert!(v.account_holder_confirmed(), "{holder:?}: {:?}", check(&v, CheckName::AccountName));
+        }
+    }
+
+    #[test]
+    fn another_account_holder_holds_the_payment() {
+        let dang = RegistryRecord { full_name: "ĐẶNG THỊ THU HIỀN".to_string(), ..record() };
+        for (registry, holder, level) in [
+            (record(), "NGUYEN THI THU HIEM", NameMatch::Near),
+            (record(), "TRAN VAN BINH", NameMatch::Mismatch),
+            // The look-alike Ð (U+00D0) is not Đ: one letter off, a person looks.
+            (dang.clone(), "ÐANG THI THU HIEN", NameMatch::Near),
+        ] {
+            let e =
+                Enrolment { account_name: holder.to_string(), full_name: registry.full_name.clone(), ..enrolment() };
+            let v = verify(&e, Some(&registry), month("2024-09"), &none());
+            assert_eq!(failed_names(&v), [CheckName::AccountName], "{holder}");
+            let c = check(&v, CheckName::AccountName);
+            assert_eq!(c.name_match, Some(level), "{holder}");
+            assert!(c.detail.as_deref().unwrap().contains("held for review"), "{holder}");
+            assert!(!v.account_holder_confirmed());
+        }
+        let e = Enrolment {
+            account_name: "DANG THI THU HIEN".to_string(),
+            full_name: dang.full_name.clone(),
+            ..enrolment()
+        };
+        assert!(verify(&e, Some(&dang), month("2024-09"), &none()).account_holder_confirmed(), "Đ folds to D");
+    }
+
+    #[test]
+    fn no_account_has_no_holder_to_check() {
+        let e = Enrolment { channel: Channel::None, account_name: String::new(), ..enrolment() };
+        assert!(verify(&e, Some(&record()), month("2024-09"), &none()).account_holder_confirmed());
+    }
+
+    #[test]
+    fn a_second_enrolment_is_flagged_but_does_not_bar() {
+        let others = OtherEnrolments { count: 1, province: Some("031".to_string()) };
+        let v = verify(&enrolment(), Some(&record()), month("2024-09"), &others);
+        assert_eq!(failed_names(&v), [CheckName::SingleEnrolment]);
+        assert!(check(&v, CheckName::SingleEnrolment).detail.as_deref().unwrap().contains("e.g. 031"));
+        assert!(v.identity_confirmed() && v.alive_in_period() && v.resides_in_province());
     }
 }

@@ -157,8 +157,14 @@ pub enum RunCommand {
         /// The pain.002 file (any version pain.002.001.NN).
         file: PathBuf,
     },
-    /// Show a run: counts and totals by outcome, payments, what the bank answered, plug-in errors.
-    Show { id: i64 },
+    /// Show a run: counts and totals by outcome and category, the exceptions, the change from the
+    /// previous month, what to approve, what the bank answered.
+    Show {
+        id: i64,
+        /// People listed per exception kind and per change.
+        #[arg(long, default_value_t = crate::run::report::LISTED)]
+        list: i64,
+    },
 }
 
 /// The province's treasury account the payments leave from.
@@ -261,7 +267,7 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
             })
             .await?;
             bar.finish_and_clear();
-            print!("{}", run::report(&app.db, id).await?);
+            print!("{}", run::report(&app.db, id, run::report::LISTED).await?);
         }
         RunCommand::Approve { id, checksum } => {
             let approval = run::approve(&app.db, id, &checksum, App::actor(global)?).await?;
@@ -269,12 +275,12 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
         }
         RunCommand::Cancel { id, reason } => {
             run::cancel(&app.db, id, App::actor(global)?, &reason).await?;
-            print!("{}", run::report(&app.db, id).await?);
+            print!("{}", run::report(&app.db, id, run::report::LISTED).await?);
         }
         RunCommand::Issue { id, payer, outbox } => {
             let outbox = crate::payment::outbox::Outbox::open(&outbox)?;
             let issued = run::issue(&app.db, id, &outbox, &payer.into(), App::actor(global)?).await?;
-            print!("{}", run::report(&app.db, id).await?);
+            print!("{}", run::report(&app.db, id, run::report::LISTED).await?);
             match issued.file {
                 Some((path, written)) => println!("\nPayment file ({written:?}): {}", path.display()),
                 None => println!("\nNothing to pay: no payment file."),
@@ -286,8 +292,8 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
             app.db.close().await;
             return Ok(if reconciled.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
-        RunCommand::Show { id } => {
-            let report = run::report(&app.db, id).await?;
+        RunCommand::Show { id, list } => {
+            let report = run::report(&app.db, id, list.max(0)).await?;
             print!("{report}");
             if report.run.status == runs::RunStatus::Created {
                 println!("\nNot evaluated yet: `ansinh run evaluate {id}`.");

@@ -6,6 +6,8 @@
 //! are unevenly spaced (there is no 003 or 099): a code is known only if it is in
 //! the list, never because it falls in a range.
 
+use crate::model::Month;
+
 /// The 63 pre-merger provinces, sorted by code, names as `identity.md` spells them.
 const PROVINCES: [(&str, &str); 63] = [
     ("001", "Hà Nội"),
@@ -83,6 +85,30 @@ pub fn is_known(code: &str) -> bool {
     name(code).is_some()
 }
 
+/// Provinces merged into another, with the month the merger took effect.
+/// `identity.md`: "On 2025-07-01 the 63 provinces were merged into 34 (for
+/// example Hải Dương into Hải Phòng)"; Resolution 202/2025/QH15 of the National
+/// Assembly. Only the merger the domain facts name is listed: the codes the 34
+/// merged provinces pay under are not among them, and a wrong entry would send
+/// a person's benefit to the wrong province. Add a merger here with its source.
+const MERGERS: [(&str, &str, (u16, u8)); 1] = [("030", "031", (2025, 7))];
+
+/// The province a residence code belongs to in `month`: itself, or from the
+/// merger on the province it was merged into. Numbers and registry records keep
+/// the old code (`identity.md`), so residence is compared through this.
+pub fn governing(code: &str, month: Month) -> &str {
+    merged_by(code, month).map_or(code, |(into, _)| into)
+}
+
+/// When `code` was merged into another province by `month`: that province and
+/// the month of the merger. A run cannot pay from a province that no longer exists.
+pub fn merged_by(code: &str, month: Month) -> Option<(&'static str, Month)> {
+    MERGERS.iter().find_map(|(from, into, (year, m))| {
+        let since = Month::new(*year, *m).expect("valid month");
+        (*from == code && month >= since).then_some((*into, since))
+    })
+}
+
 /// The code as stored in the list, so that a parsed number can hold it without
 /// allocating. Only for codes already known.
 pub(crate) fn static_code(code: &str) -> Option<&'static str> {
@@ -93,6 +119,25 @@ pub(crate) fn static_code(code: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
     use unicode_normalization::is_nfc;
+
+    fn month(s: &str) -> Month {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn hai_duong_belongs_to_hai_phong_from_july_2025() {
+        // identity.md: Hải Dương was merged into Hải Phòng on 2025-07-01.
+        assert_eq!(governing("030", month("2025-06")), "030");
+        assert_eq!(governing("030", month("2025-07")), "031");
+        assert_eq!(governing("030", month("2026-01")), "031");
+        assert_eq!(governing("031", month("2025-07")), "031");
+        assert_eq!(governing("001", month("2025-07")), "001");
+        assert_eq!(merged_by("030", month("2025-06")), None);
+        assert_eq!(merged_by("030", month("2025-08")), Some(("031", month("2025-07"))));
+        for (from, into, _) in MERGERS {
+            assert!(is_known(from) && is_known(into), "{from} → {into}");
+        }
+    }
 
     #[test]
     fn list_has_63_sorted_three_digit_nfc_entries() {

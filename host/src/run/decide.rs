@@ -2,15 +2,16 @@
 //! and settle the outcome by the host's own rules, which no plug-in can
 //! override.
 
+use crate::identity::names::NameMatch;
 use crate::model::{Channel, Enrolment, Month, Outcome, PersonFacts, RegistryRecord};
 use crate::sandbox::{CheckedOutput, Plugin};
 use crate::store::beneficiaries::Pending;
 use crate::store::decisions::NewDecision;
-use crate::verify::{self, Verification};
+use crate::verify::{self, CheckName, Verification};
 
 /// Decide for one beneficiary of a run.
 pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pending: &Pending) -> NewDecision {
-    let verification = verify::verify(&pending.enrolment, pending.registry.as_ref(), period);
+    let verification = verify::verify(&pending.enrolment, pending.registry.as_ref(), period, &pending.others);
     let mut decision = NewDecision {
         period,
         beneficiary_id: pending.id,
@@ -23,10 +24,12 @@ pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pen
         output: None,
         error: None,
         fuel: 0,
+        exception: None,
     };
     // Without a registry record there are no facts to decide on: the person is
     // not verified, and the plug-in is not asked.
     let Some(registry) = &pending.registry else {
+        decision.exception = exception(decision.outcome, &verification);
         return decision;
     };
     let facts = facts(&pending.enrolment, registry);
@@ -43,12 +46,32 @@ pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pen
             decision.output = Some(json);
             decision.category = output.category;
             decision.outcome = outcome(&verification, output.eligible, pending.enrolment.channel);
-            if matches!(decision.outcome, Outcome::Payable | Outcome::NoAccount) {
+            if matches!(decision.outcome, Outcome::Payable | Outcome::NoAccount | Outcome::Held) {
                 decision.amount = output.amount;
             }
         }
     }
+    decision.exception = exception(decision.outcome, &verification);
     decision
+}
+
+/// What an officer must look at in a decision, one kind per decision, the
+/// most pressing first. The list: not verified, near-name matches,
+/// account-name mismatches, no account, plug-in errors; and two more an
+/// officer would ask about: living in another province, enrolled twice.
+pub fn exception(outcome: Outcome, verification: &Verification) -> Option<&'static str> {
+    let near_name =
+        verification.checks.iter().any(|c| c.check == CheckName::Name && c.name_match == Some(NameMatch::Near));
+    Some(match outcome {
+        Outcome::PluginError => "plugin_error",
+        Outcome::NotVerified if near_name => "near_name",
+        Outcome::NotVerified => "not_verified",
+        Outcome::Held => "account_name",
+        Outcome::NoAccount => "no_account",
+        Outcome::NotEligible if verification.identity_confirmed() && !verification.resides_in_province() => "residence",
+        _ if verification.failed().any(|c| c.check == CheckName::SingleEnrolment) => "duplicate",
+        _ => return None,
+    })
 }
 
 /// The host's policy over the plug-in's answer, strongest first:
@@ -56,15 +79,24 @@ pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pen
 ///   (social-assistance.md: "not paid, whatever a rule says");
 /// - dead before the paid month: not paid, even if a rule forgot
 ///   (Decree 20/2021/ND-CP: payment stops from the month after death);
+/// - living outside the paying province that month: that province's
+///   assistance is not theirs (assistance is applied for and paid where the
+///   person lives, Decree 20/2021/NĐ-CP, procedure articles [article
+///   unverified]; since 2025-07 communes pay, social-assistance.md);
 /// - the rule says not eligible;
-/// - eligible, but no account: listed for cash payment, not paid by transfer.
+/// - eligible, but no account: listed for cash payment, not paid by transfer;
+/// - eligible, but the account holder is not the registry's person: held for
+///   review (identity.md: names are a secondary check; money to an account
+///   that may not be theirs waits for a person).
 fn outcome(verification: &Verification, eligible: bool, channel: Channel) -> Outcome {
     if !verification.identity_confirmed() {
         Outcome::NotVerified
-    } else if !verification.alive_in_period() || !eligible {
+    } else if !verification.alive_in_period() || !verification.resides_in_province() || !eligible {
         Outcome::NotEligible
     } else if channel == Channel::None {
         Outcome::NoAccount
+    } else if !verification.account_holder_confirmed() {
+        Outcome::Held
     } else {
         Outcome::Payable
     }

@@ -9,6 +9,7 @@ pub mod evaluate;
 pub mod issue;
 pub mod reconcile;
 pub mod report;
+pub mod review;
 
 pub use approve::approve;
 pub use cancel::cancel;

@@ -11,6 +11,7 @@ use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{payments, plugins};
 
 use super::approve::{self, Tally};
+use super::review::{self, Review};
 
 /// Plug-in error messages listed, most frequent first.
 const ERRORS_SHOWN: i64 = 10;
@@ -29,6 +30,8 @@ pub struct RunReport {
     pub to_approve: Option<Tally>,
     /// How the payments stand with the bank (`run reconcile`).
     pub standing: Standing,
+    /// Exceptions, categories, and the difference from the previous month.
+    pub review: Review,
 }
 
 impl RunReport {
@@ -41,7 +44,11 @@ impl RunReport {
     }
 }
 
-pub async fn report(db: &Db, run_id: i64) -> anyhow::Result<RunReport> {
+/// People listed per exception kind and per change, unless asked for more.
+pub const LISTED: i64 = 10;
+
+/// The report on run `run_id`, listing up to `listed` people per list.
+pub async fn report(db: &Db, run_id: i64, listed: i64) -> anyhow::Result<RunReport> {
     let run = runs::get(db, run_id).await?;
     let stored = decisions::totals(db, run_id).await?;
     let outcomes = Outcome::ALL
@@ -61,6 +68,7 @@ pub async fn report(db: &Db, run_id: i64) -> anyhow::Result<RunReport> {
         payments: payments::totals(db, run_id).await?,
         errors: decisions::error_summary(db, run_id, ERRORS_SHOWN).await?,
         standing: reconcile::standing(db, run_id).await?,
+        review: review::review(db, &run, listed).await?,
         outcomes,
         run,
     })
@@ -111,6 +119,7 @@ impl fmt::Display for RunReport {
             writeln!(f, "  {:<14} {:>10} {:>22}", label(t.outcome, run.status), group(t.count), group(t.amount))?;
         }
         writeln!(f, "  {:<14} {:>10}", "total", group(self.decided()))?;
+        write!(f, "{}", self.review)?;
         if run.status.is_issued() {
             let (count, total) = self.payments;
             writeln!(f, "\nIssued {} payments, {} VND in all.", group(count), group(total))?;

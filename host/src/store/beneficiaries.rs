@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::model::{Enrolment, Month, RegistryRecord};
+use crate::verify::OtherEnrolments;
 
 use super::{Db, Tx, on_pool, on_tx};
 
@@ -59,6 +60,8 @@ pub struct Pending {
     pub id: i64,
     pub enrolment: Enrolment,
     pub registry: Option<RegistryRecord>,
+    /// The same person's enrolments in this programme in other provinces.
+    pub others: OtherEnrolments,
 }
 
 #[derive(sqlx::FromRow)]
@@ -86,6 +89,8 @@ struct PendingRow {
     r_residence_province: Option<String>,
     r_residence_commune: Option<String>,
     r_death_date: Option<NaiveDate>,
+    other_count: i64,
+    other_province: Option<String>,
 }
 
 /// Which beneficiaries a run still has to decide for one month.
@@ -121,7 +126,11 @@ pub async fn pending(db: &Db, scope: Scope<'_>, after: i64, limit: i64) -> anyho
         b.disability, b.has_pension, b.difficult_commune, b.statuses, b.dependent_children, b.channel, b.bank_bin, \
         b.account_number, b.account_name, r.id_number AS r_id_number, r.full_name AS r_full_name, \
         r.birth_date AS r_birth_date, r.sex AS r_sex, r.residence_province AS r_residence_province, \
-        r.residence_commune AS r_residence_commune, r.death_date AS r_death_date \
+        r.residence_commune AS r_residence_commune, r.death_date AS r_death_date, \
+        (SELECT COUNT(*) FROM beneficiaries o WHERE o.id_number = b.id_number AND o.program = b.program \
+         AND o.id <> b.id) AS other_count, \
+        (SELECT MIN(o.province) FROM beneficiaries o WHERE o.id_number = b.id_number AND o.program = b.program \
+         AND o.id <> b.id) AS other_province \
         FROM beneficiaries b LEFT JOIN registry_people r ON r.id_number = b.id_number \
         WHERE ",
         in_scope!(),
@@ -183,7 +192,8 @@ impl PendingRow {
             account_number: self.account_number,
             account_name: self.account_name,
         };
-        Ok(Pending { id: self.id, enrolment, registry })
+        let others = OtherEnrolments { count: self.other_count, province: self.other_province };
+        Ok(Pending { id: self.id, enrolment, registry, others })
     }
 }
 

@@ -25,6 +25,8 @@ pub struct NewDecision {
     pub output: Option<String>,
     pub error: Option<String>,
     pub fuel: u64,
+    /// What an officer must look at, if anything (`run::decide::exception`).
+    pub exception: Option<&'static str>,
 }
 
 /// Store a batch of decisions in one statement. A decision already stored for
@@ -36,7 +38,7 @@ pub async fn insert(db: &Db, run_id: i64, rows: &[NewDecision]) -> anyhow::Resul
     on_pool!(db, pool => {
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO decisions (run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, \
-             input, output, error, fuel) ",
+             input, output, error, fuel, exception) ",
         );
         q.push_values(rows, |mut b, d| {
             b.push_bind(run_id)
@@ -50,7 +52,8 @@ pub async fn insert(db: &Db, run_id: i64, rows: &[NewDecision]) -> anyhow::Resul
                 .push_bind(&d.input)
                 .push_bind(&d.output)
                 .push_bind(&d.error)
-                .push_bind(i64::try_from(d.fuel).expect("fuel is capped far below i64::MAX"));
+                .push_bind(i64::try_from(d.fuel).expect("fuel is capped far below i64::MAX"))
+                .push_bind(d.exception);
         });
         q.push(" ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING");
         q.build().execute(pool).await?;
@@ -94,5 +97,143 @@ pub async fn error_summary(db: &Db, run_id: i64, limit: i64) -> anyhow::Result<V
         .bind(limit)
         .fetch_all(pool)
         .await?
+    }))
+}
+
+/// How many decisions of a run have each kind of exception.
+pub async fn exception_counts(db: &Db, run_id: i64) -> anyhow::Result<Vec<(String, i64)>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT exception, COUNT(*) FROM decisions WHERE run_id = $1 AND exception IS NOT NULL \
+             GROUP BY exception ORDER BY exception",
+        )
+        .bind(run_id)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// One decision an officer must look at.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Exception {
+    pub period: String,
+    pub beneficiary_id: i64,
+    /// The name as enrolled: officers find the person by it.
+    pub full_name: String,
+    pub amount: i64,
+    /// JSON of the verification checks.
+    pub verification: String,
+    pub error: Option<String>,
+}
+
+/// The next `limit` exceptions of one kind after `after` = (period, beneficiary id).
+pub async fn exceptions(
+    db: &Db,
+    run_id: i64,
+    kind: &str,
+    after: &(String, i64),
+    limit: i64,
+) -> anyhow::Result<Vec<Exception>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT d.period, d.beneficiary_id, b.full_name, d.amount, d.verification, d.error \
+             FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id \
+             WHERE d.run_id = $1 AND d.exception = $2 \
+             AND (d.period > $3 OR (d.period = $3 AND d.beneficiary_id > $4)) \
+             ORDER BY d.period, d.beneficiary_id LIMIT $5",
+        )
+        .bind(run_id)
+        .bind(kind)
+        .bind(&after.0)
+        .bind(after.1)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// People, amount per category among those the run pays or lists for cash,
+/// for the run's own month.
+pub async fn category_totals(db: &Db, run_id: i64, period: &str) -> anyhow::Result<Vec<(String, i64, i64)>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT COALESCE(category, '(none)'), COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM decisions \
+             WHERE run_id = $1 AND period = $2 AND outcome IN ('payable', 'held', 'no_account') \
+             GROUP BY category ORDER BY category",
+        )
+        .bind(run_id)
+        .bind(period)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Outcomes that give a person money this month (by transfer, held, or in cash).
+const RECEIVING: &str = "('payable', 'held', 'no_account')";
+
+/// A person whose money differs between two runs' months.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Change {
+    pub beneficiary_id: i64,
+    pub full_name: String,
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+}
+
+/// Who receives money in `(run, period)` and not in `(other, other_period)`:
+/// the `after` amounts; count, total and the first `limit`.
+pub async fn only_in(
+    db: &Db,
+    (run, period): (i64, &str),
+    (other, other_period): (i64, &str),
+    limit: i64,
+) -> anyhow::Result<(i64, i64, Vec<Change>)> {
+    let from = format!(
+        "FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id WHERE d.run_id = $1 AND d.period = $2 \
+         AND d.outcome IN {RECEIVING} AND NOT EXISTS (SELECT 1 FROM decisions e WHERE e.run_id = $3 \
+         AND e.period = $4 AND e.beneficiary_id = d.beneficiary_id AND e.outcome IN {RECEIVING})"
+    );
+    let totals = format!("SELECT COUNT(*), CAST(COALESCE(SUM(d.amount), 0) AS BIGINT) {from}");
+    let list = format!(
+        "SELECT d.beneficiary_id, b.full_name, CAST(NULL AS BIGINT) AS before, d.amount AS after {from} \
+         ORDER BY d.beneficiary_id LIMIT $5"
+    );
+    Ok(on_pool!(db, pool => {
+        let (count, total): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(totals))
+            .bind(run).bind(period).bind(other).bind(other_period)
+            .fetch_one(pool).await?;
+        let changes = sqlx::query_as(sqlx::AssertSqlSafe(list))
+            .bind(run).bind(period).bind(other).bind(other_period).bind(limit)
+            .fetch_all(pool).await?;
+        (count, total, changes)
+    }))
+}
+
+/// Who receives money in both, with a different amount: count, the net change
+/// and the first `limit`.
+pub async fn changed(
+    db: &Db,
+    (run, period): (i64, &str),
+    (before_run, before_period): (i64, &str),
+    limit: i64,
+) -> anyhow::Result<(i64, i64, Vec<Change>)> {
+    let from = format!(
+        "FROM decisions d JOIN decisions e ON e.beneficiary_id = d.beneficiary_id AND e.run_id = $3 \
+         AND e.period = $4 AND e.outcome IN {RECEIVING} JOIN beneficiaries b ON b.id = d.beneficiary_id \
+         WHERE d.run_id = $1 AND d.period = $2 AND d.outcome IN {RECEIVING} AND d.amount <> e.amount"
+    );
+    let totals = format!("SELECT COUNT(*), CAST(COALESCE(SUM(d.amount - e.amount), 0) AS BIGINT) {from}");
+    let list = format!(
+        "SELECT d.beneficiary_id, b.full_name, e.amount AS before, d.amount AS after {from} \
+         ORDER BY d.beneficiary_id LIMIT $5"
+    );
+    Ok(on_pool!(db, pool => {
+        let (count, total): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(totals))
+            .bind(run).bind(period).bind(before_run).bind(before_period)
+            .fetch_one(pool).await?;
+        let changes = sqlx::query_as(sqlx::AssertSqlSafe(list))
+            .bind(run).bind(period).bind(before_run).bind(before_period).bind(limit)
+            .fetch_all(pool).await?;
+        (count, total, changes)
     }))
 }

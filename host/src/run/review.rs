@@ -1,0 +1,148 @@
+//! What an officer reviews before approving a run: the exceptions (people a
+//! person must look at), the amounts by category, and what changed since the
+//! previous month's run of the same province and programme.
+
+use std::fmt;
+
+use crate::store::Db;
+use crate::store::decisions::{self, Change, Exception};
+use crate::store::runs::{self, Run};
+use crate::verify::{CheckName, Verification};
+
+use super::report::group;
+
+/// The kinds of exception, in the order shown, with their heading.
+const KINDS: [(&str, &str); 7] = [
+    ("not_verified", "not verified by the registry"),
+    ("near_name", "name one letter off the registry's (review)"),
+    ("account_name", "account holder not the registry's person (held)"),
+    ("no_account", "no account: cash through VNPost"),
+    ("plugin_error", "plug-in errors"),
+    ("residence", "registry residence in another province"),
+    ("duplicate", "enrolled in another province too"),
+];
+
+#[derive(Clone, Debug)]
+pub struct Review {
+    /// The kinds that have any, in [`KINDS`] order.
+    pub exceptions: Vec<Exceptions>,
+    /// Category, people, monthly amount, for those the run pays or lists.
+    pub categories: Vec<(String, i64, i64)>,
+    pub diff: Option<Diff>,
+}
+
+/// One kind of exception: how many, and the first people with why.
+#[derive(Clone, Debug)]
+pub struct Exceptions {
+    pub heading: &'static str,
+    pub count: i64,
+    pub first: Vec<(Exception, String)>,
+}
+
+/// The difference from the previous month's run.
+#[derive(Clone, Debug)]
+pub struct Diff {
+    pub previous_run: i64,
+    pub added: (i64, i64, Vec<Change>),
+    pub dropped: (i64, i64, Vec<Change>),
+    pub changed: (i64, i64, Vec<Change>),
+}
+
+/// The review of `run`, listing at most `listed` people per list.
+pub async fn review(db: &Db, run: &Run, listed: i64) -> anyhow::Result<Review> {
+    let counts = decisions::exception_counts(db, run.id).await?;
+    let mut exceptions = Vec::new();
+    for (kind, heading) in KINDS {
+        let Some((_, count)) = counts.iter().find(|(k, _)| k == kind) else { continue };
+        let first = decisions::exceptions(db, run.id, kind, &(String::new(), 0), listed).await?;
+        let first = first.into_iter().map(|e| {
+            let why = why(kind, &e);
+            (e, why)
+        });
+        let first = first.collect();
+        exceptions.push(Exceptions { heading, count: *count, first });
+    }
+    let period = run.period.to_string();
+    let categories = decisions::category_totals(db, run.id, &period).await?;
+    let diff = match runs::previous_month(db, run).await? {
+        None => None,
+        Some(previous_run) => {
+            let before = run.period.previous().to_string();
+            let (now, then) = ((run.id, period.as_str()), (previous_run, before.as_str()));
+            Some(Diff {
+                previous_run,
+                added: decisions::only_in(db, now, then, listed).await?,
+                dropped: decisions::only_in(db, then, now, listed).await?,
+                changed: decisions::changed(db, now, then, listed).await?,
+            })
+        }
+    };
+    Ok(Review { exceptions, categories, diff })
+}
+
+/// Why a decision is an exception, from its stored checks or error.
+fn why(kind: &str, e: &Exception) -> String {
+    if let Some(error) = &e.error {
+        return error.clone();
+    }
+    let check = match kind {
+        "account_name" => Some(CheckName::AccountName),
+        "residence" => Some(CheckName::Residence),
+        "duplicate" => Some(CheckName::SingleEnrolment),
+        "no_account" => return "eligible; no bank or e-wallet account".to_owned(),
+        _ => None,
+    };
+    let Ok(verification) = serde_json::from_str::<Verification>(&e.verification) else {
+        return "stored checks are unreadable".to_owned();
+    };
+    let failed = verification.failed().find(|c| check.is_none_or(|name| c.check == name));
+    failed.and_then(|c| c.detail.clone()).unwrap_or_default()
+}
+
+impl fmt::Display for Review {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.categories.is_empty() {
+            writeln!(f, "\n  {:<32} {:>10} {:>22}", "category (paid, held or cash)", "people", "monthly amount (VND)")?;
+            for (category, count, amount) in &self.categories {
+                writeln!(f, "  {category:<32} {:>10} {:>22}", group(*count), group(*amount))?;
+            }
+        }
+        if !self.exceptions.is_empty() {
+            writeln!(f, "\nExceptions:")?;
+        }
+        for kind in &self.exceptions {
+            writeln!(f, "  {}: {}", kind.heading, group(kind.count))?;
+            for (e, why) in &kind.first {
+                writeln!(f, "    #{:<8} {} ({}): {why}", e.beneficiary_id, e.full_name, e.period)?;
+            }
+            more(f, kind.count, kind.first.len())?;
+        }
+        if let Some(diff) = &self.diff {
+            writeln!(f, "\nSince run {} (the month before):", diff.previous_run)?;
+            let lists = [("added", &diff.added), ("dropped", &diff.dropped), ("changed amount", &diff.changed)];
+            for (what, (count, total, first)) in lists {
+                writeln!(f, "  {what}: {} people, {} VND a month", group(*count), group(*total))?;
+                for c in first {
+                    let amount = |a: Option<i64>| a.map_or("-".to_owned(), group);
+                    writeln!(
+                        f,
+                        "    #{:<8} {}: {} → {}",
+                        c.beneficiary_id,
+                        c.full_name,
+                        amount(c.before),
+                        amount(c.after)
+                    )?;
+                }
+                more(f, *count, first.len())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn more(f: &mut fmt::Formatter<'_>, count: i64, shown: usize) -> fmt::Result {
+    match count - shown as i64 {
+        rest if rest > 0 => writeln!(f, "    … and {} more (`run show ID --list N` lists more)", group(rest)),
+        _ => Ok(()),
+    }
+}
