@@ -206,6 +206,10 @@ fn back_pay_pays_each_missed_month_once(backend: Backend) {
     assert_eq!(decided(&others, "= '2024-10'"), unpaid_october);
     let shown = stdout(&ok(p.cli("x").args(["run", "show", &run])));
     assert!(shown.contains("2024-11 with arrears from 2024-09"), "{shown}");
+    // The change from October's run names her among those added.
+    let since = shown.split(&format!("Since run {october} (the month before):")).nth(1).expect("a diff");
+    let added = since.split("dropped:").next().unwrap();
+    assert!(added.contains("Trần Thị Muộn: - →"), "{shown}");
 
     approve(&db.url, &run);
     ok(&mut p.issue(&run));
