@@ -261,6 +261,42 @@ fn reconcile_a_run_with_rejects(backend: Backend) {
         out.contains("reading the status report") && out.contains("line 2: the document element is <Document>"),
         "{out}"
     );
+
+    // 6. The MD07 flag holds the person's next payment until an officer clears it.
+    let flagged = scalar(&db.url, "SELECT beneficiary_id FROM registry_flags");
+    let listed = stdout(&ok(cli().args(["registry", "flags"])));
+    assert!(
+        listed.contains(&format!("#{flagged} ")) && listed.contains("MD07") && listed.contains("1 open flags"),
+        "{listed}"
+    );
+    let next_month = |period: &str| {
+        let created = ok(cli()
+            .args(["run", "create", "--program", "social-assistance", "--province", "001"])
+            .args(["--period", period]));
+        let run = stdout(&created).trim().to_owned();
+        ok(cli().args(["run", "evaluate", &run]));
+        let decided = text_scalar(
+            &db.url,
+            format!(
+                "SELECT outcome || ' ' || COALESCE(exception, '-') FROM decisions WHERE run_id = {run} \
+                 AND beneficiary_id = {flagged}"
+            ),
+        );
+        (run, decided)
+    };
+    let (october, decided) = next_month("2024-10");
+    assert_eq!(decided, "held death_reported");
+    let show = stdout(&ok(cli().args(["run", "show", &october])));
+    assert!(show.contains("reported deceased by a bank, MD07 (held): 1"), "{show}");
+    let out = fails(cli().args(["registry", "clear-flag", &flagged.to_string(), "--reason", " "]));
+    assert!(out.contains("--reason"), "{out}");
+    let out = stdout(&ok(cli()
+        .args(["registry", "clear-flag", &flagged.to_string()])
+        .args(["--reason", "registry extract of 2024-10-15: alive; the bank's MD07 was a mistake"])));
+    assert!(out.contains("Cleared 1 flag(s)"), "{out}");
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_flags WHERE cleared_by = 'test-officer'"), 1);
+    let (_, decided) = next_month("2024-11");
+    assert_eq!(decided, "payable -");
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! paid month.
 //!
 //! A beneficiary whose identity the registry does not confirm is not paid,
-//! whatever a rule says (`social-assistance.md`). [`verify`] makes eight checks,
-//! always all eight and always in this order, so that stored results line up:
+//! whatever a rule says (`social-assistance.md`). [`verify`] makes nine checks,
+//! always all nine and always in this order, so that stored results line up:
 //!
 //! 1. [`CheckName::IdNumber`]: the enrolment's number is well formed and its
 //!    digits 4-6 agree with the registry's sex and birth year (`identity.md`);
@@ -19,7 +19,9 @@
 //!    folded match passes); a person with no account passes, there is no holder;
 //! 8. [`CheckName::SingleEnrolment`]: the person is enrolled in this programme
 //!    in no other province. A flag, not a bar: the unique key on payments pays
-//!    them once whichever run issues first, and residence says which should.
+//!    them once whichever run issues first, and residence says which should;
+//! 9. [`CheckName::NoDeathReport`]: no bank has answered a payment to them
+//!    with MD07 (deceased) that an officer has not cleared; else held.
 //!
 //! A check that needs the registry record fails with the detail
 //! `"no registry record"` when there is none. The serialised [`Verification`] is
@@ -49,6 +51,7 @@ pub enum CheckName {
     Residence,
     AccountName,
     SingleEnrolment,
+    NoDeathReport,
 }
 
 /// The result of one check.
@@ -65,7 +68,7 @@ pub struct Check {
     pub name_match: Option<NameMatch>,
 }
 
-/// All eight checks of one enrolment for one paid month.
+/// All nine checks of one enrolment for one paid month.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verification {
     /// [`names::MATCHER_VERSION`] at the time of the checks.
@@ -94,10 +97,15 @@ impl Verification {
         self.passed(CheckName::Residence)
     }
 
-    /// Whether the account paid into is the person's: otherwise the payment
-    /// is held for a person's review.
+    /// Whether the payment can go without a person's review: the account is
+    /// the person's, and no bank has reported them deceased since.
     pub fn account_holder_confirmed(&self) -> bool {
         self.passed(CheckName::AccountName)
+    }
+
+    /// Whether a bank's report of the person's death awaits an officer.
+    pub fn death_reported(&self) -> bool {
+        !self.passed(CheckName::NoDeathReport)
     }
 
     /// The checks that failed, in order.
@@ -129,12 +137,16 @@ impl Check {
     }
 }
 
-/// The person's enrolments in the same programme in other provinces.
+/// What the platform's other records say about the person.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OtherEnrolments {
-    pub count: i64,
+pub struct OtherRecords {
+    /// Enrolments in the same programme in other provinces.
+    pub enrolments: i64,
     /// One of those provinces (the lowest code), for the message.
-    pub province: Option<String>,
+    pub enrolled_in: Option<String>,
+    /// A bank answered a payment to this person with MD07 (deceased), and no
+    /// officer has cleared it since (`run reconcile`, `registry clear-flag`).
+    pub death_reported: bool,
 }
 
 /// Verifies one enrolment against the registry record found for its number
@@ -143,7 +155,7 @@ pub fn verify(
     enrolment: &Enrolment,
     registry: Option<&RegistryRecord>,
     period: Month,
-    others: &OtherEnrolments,
+    others: &OtherRecords,
 ) -> Verification {
     let checks = vec![
         check_id_number(enrolment, registry),
@@ -154,6 +166,7 @@ pub fn verify(
         check_residence(enrolment, registry, period),
         check_account_name(enrolment, registry),
         check_single_enrolment(others),
+        check_no_death_report(others),
     ];
     Verification { matcher_version: names::MATCHER_VERSION.to_string(), checks }
 }
@@ -276,8 +289,8 @@ fn check_account_name(enrolment: &Enrolment, registry: Option<&RegistryRecord>) 
     check
 }
 
-fn check_single_enrolment(others: &OtherEnrolments) -> Check {
-    match (others.count, &others.province) {
+fn check_single_enrolment(others: &OtherRecords) -> Check {
+    match (others.enrolments, &others.enrolled_in) {
         (0, _) => Check::pass(CheckName::SingleEnrolment),
         (n, province) => Check::fail(
             CheckName::SingleEnrolment,
@@ -289,6 +302,20 @@ fn check_single_enrolment(others: &OtherEnrolments) -> Check {
     }
 }
 
+/// A bank's MD07 (beneficiary deceased) outweighs nothing on its own, but a
+/// payment into the account of someone a bank believes dead waits until an
+/// officer has checked the registry and cleared the flag.
+fn check_no_death_report(others: &OtherRecords) -> Check {
+    if others.death_reported {
+        Check::fail(
+            CheckName::NoDeathReport,
+            "a bank reported this person deceased (MD07): check the registry, then `ansinh registry clear-flag`",
+        )
+    } else {
+        Check::pass(CheckName::NoDeathReport)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;
@@ -296,8 +323,8 @@ mod tests {
     use super::*;
     use crate::model::{Disability, Household, Sex};
 
-    fn none() -> OtherEnrolments {
-        OtherEnrolments::default()
+    fn none() -> OtherRecords {
+        OtherRecords::default()
     }
 
     /// identity.md's example number: a woman born in 1998, registered in Hà Nội.
@@ -355,7 +382,7 @@ mod tests {
         RegistryRecord { death_date: Some(date(on)), ..record() }
     }
 
-    const ORDER: [CheckName; 8] = [
+    const ORDER: [CheckName; 9] = [
         CheckName::IdNumber,
         CheckName::InRegistry,
         CheckName::BirthDate,
@@ -364,6 +391,7 @@ mod tests {
         CheckName::Residence,
         CheckName::AccountName,
         CheckName::SingleEnrolment,
+        CheckName::NoDeathReport,
     ];
 
     #[test]
@@ -383,7 +411,7 @@ mod tests {
         let json = serde_json::to_string(&v).unwrap();
         assert_eq!(
             json,
-            r#"{"matcher_version":"names-1","checks":[{"check":"id_number","passed":true},{"check":"in_registry","passed":true},{"check":"birth_date","passed":true},{"check":"name","passed":true,"name_match":"exact"},{"check":"alive","passed":true},{"check":"residence","passed":true},{"check":"account_name","passed":true,"name_match":"folded"},{"check":"single_enrolment","passed":true}]}"#
+            r#"{"matcher_version":"names-1","checks":[{"check":"id_number","passed":true},{"check":"in_registry","passed":true},{"check":"birth_date","passed":true},{"check":"name","passed":true,"name_match":"exact"},{"check":"alive","passed":true},{"check":"residence","passed":true},{"check":"account_name","passed":true,"name_match":"folded"},{"check":"single_enrolment","passed":true},{"check":"no_death_report","passed":true}]}"#
         );
         assert_eq!(serde_json::from_str::<Verification>(&json).unwrap(), v);
     }
@@ -391,7 +419,7 @@ mod tests {
     #[test]
     fn without_a_registry_record_every_dependent_check_fails() {
         let v = verify(&enrolment(), None, month("2024-09"), &none());
-        assert_eq!(v.checks.len(), 8, "all eight checks are always present");
+        assert_eq!(v.checks.len(), 9, "all nine checks are always present");
         assert!(check(&v, CheckName::IdNumber).passed, "structure and birth year still agree");
         for name in [
             CheckName::InRegistry,
@@ -625,10 +653,19 @@ mod tests {
 
     #[test]
     fn a_second_enrolment_is_flagged_but_does_not_bar() {
-        let others = OtherEnrolments { count: 1, province: Some("031".to_string()) };
+        let others = OtherRecords { enrolments: 1, enrolled_in: Some("031".to_string()), ..none() };
         let v = verify(&enrolment(), Some(&record()), month("2024-09"), &others);
         assert_eq!(failed_names(&v), [CheckName::SingleEnrolment]);
         assert!(check(&v, CheckName::SingleEnrolment).detail.as_deref().unwrap().contains("e.g. 031"));
         assert!(v.identity_confirmed() && v.alive_in_period() && v.resides_in_province());
+    }
+
+    #[test]
+    fn a_bank_death_report_awaits_an_officer() {
+        let others = OtherRecords { death_reported: true, ..none() };
+        let v = verify(&enrolment(), Some(&record()), month("2024-09"), &others);
+        assert_eq!(failed_names(&v), [CheckName::NoDeathReport]);
+        assert!(v.death_reported());
+        assert!(v.identity_confirmed() && v.alive_in_period(), "the registry still says alive");
     }
 }

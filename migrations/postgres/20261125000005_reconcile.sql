@@ -31,7 +31,8 @@ CREATE TABLE payment_statuses (
 );
 
 -- People whose registry record must be checked again before they are paid:
--- a bank said the beneficiary has died (MD07). The next evaluation reads it.
+-- a bank said the beneficiary has died (MD07). Until an officer clears the
+-- flag (having checked the registry), later runs hold their payment.
 CREATE TABLE registry_flags (
     id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     beneficiary_id    BIGINT NOT NULL REFERENCES beneficiaries (id),
@@ -40,6 +41,9 @@ CREATE TABLE registry_flags (
     reconciliation_id BIGINT NOT NULL REFERENCES reconciliations (id),
     flagged_by        TEXT NOT NULL,
     flagged_at        TIMESTAMPTZ NOT NULL,
+    cleared_by        TEXT,
+    cleared_at        TIMESTAMPTZ,
+    clear_reason      TEXT,
     UNIQUE (payment_id, reason)
 );
 CREATE INDEX registry_flags_by_beneficiary ON registry_flags (beneficiary_id);

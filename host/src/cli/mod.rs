@@ -14,7 +14,7 @@ use crate::model::Month;
 use crate::payment::Payer;
 use crate::plugin::{build, cases, scaffold};
 use crate::run;
-use crate::store::runs;
+use crate::store::{flags, runs};
 
 mod release;
 use release::{KeysCommand, ReleaseCommand};
@@ -39,9 +39,9 @@ pub enum Command {
     /// Manage the ed25519 keys that sign plug-in releases.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Load the population registry extract.
+    /// Load the population registry extract; review people a bank reported deceased.
     #[command(subcommand)]
-    Registry(ImportCommand),
+    Registry(RegistryCommand),
     /// Load beneficiary enrolments.
     #[command(subcommand)]
     Beneficiaries(ImportCommand),
@@ -102,6 +102,22 @@ pub enum ImportCommand {
         /// Where rejected rows are written [default: FILE with the extension .rejects.csv].
         #[arg(long)]
         rejects: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RegistryCommand {
+    #[command(flatten)]
+    Import(ImportCommand),
+    /// List the people a bank reported deceased (MD07) whose payments are held.
+    Flags,
+    /// After checking the registry, release a person's held payments in later runs.
+    ClearFlag {
+        /// The beneficiary's number, as `registry flags` and `run show` print it (#N).
+        beneficiary: i64,
+        /// What the registry check found: kept with the flag.
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -213,7 +229,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin(PluginCommand::Inspect { plugin }) => plugin_inspect(&global, &plugin),
         Command::Plugin(PluginCommand::Release(command)) => release::release(&global, command).await,
         Command::Keys(command) => release::keys(&global, command).await,
-        Command::Registry(command) => import_file(&global, Imports::Registry, command).await,
+        Command::Registry(command) => registry(&global, command).await,
         Command::Beneficiaries(command) => import_file(&global, Imports::Enrolments, command).await,
         Command::Run(command) => run_command(&global, command).await,
     }
@@ -241,6 +257,43 @@ async fn import_file(global: &Settings, imports: Imports, command: ImportCommand
     println!("Imported {} {what} from {} in {:.1} s.", done.rows, file.display(), done.elapsed.as_secs_f64());
     if let Some((count, path)) = &done.skipped {
         println!("Left out {count} bad rows; each is in {} with its problem.", path.display());
+    }
+    app.db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `registry import`, `registry flags` and `registry clear-flag`.
+async fn registry(global: &Settings, command: RegistryCommand) -> anyhow::Result<ExitCode> {
+    if let RegistryCommand::Import(command) = command {
+        return import_file(global, Imports::Registry, command).await;
+    }
+    let app = App::connect(global).await?;
+    match command {
+        RegistryCommand::Import(_) => {}
+        RegistryCommand::Flags => {
+            let flags = flags::open(&app.db).await?;
+            for f in &flags {
+                println!(
+                    "#{:<8} {} (province {}): {} on payment {}, reported {} by {}",
+                    f.beneficiary_id,
+                    f.full_name,
+                    f.province,
+                    f.reason,
+                    f.payment_id,
+                    f.flagged_at.format("%Y-%m-%d"),
+                    f.flagged_by
+                );
+            }
+            println!("{} open flags.", flags.len());
+        }
+        RegistryCommand::ClearFlag { beneficiary, reason } => {
+            anyhow::ensure!(!reason.trim().is_empty(), "--reason: say what the registry check found");
+            let cleared = flags::clear(&app.db, beneficiary, App::actor(global)?, reason.trim()).await?;
+            if cleared == 0 {
+                bail!("beneficiary #{beneficiary} has no open flag; `ansinh registry flags` lists them");
+            }
+            println!("Cleared {cleared} flag(s) of beneficiary #{beneficiary}: later runs pay them again.");
+        }
     }
     app.db.close().await;
     Ok(ExitCode::SUCCESS)

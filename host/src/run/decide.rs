@@ -66,6 +66,7 @@ pub fn exception(outcome: Outcome, verification: &Verification) -> Option<&'stat
         Outcome::PluginError => "plugin_error",
         Outcome::NotVerified if near_name => "near_name",
         Outcome::NotVerified => "not_verified",
+        Outcome::Held if verification.death_reported() => "death_reported",
         Outcome::Held => "account_name",
         Outcome::NoAccount => "no_account",
         Outcome::NotEligible if verification.identity_confirmed() && !verification.resides_in_province() => "residence",
@@ -87,7 +88,9 @@ pub fn exception(outcome: Outcome, verification: &Verification) -> Option<&'stat
 /// - eligible, but no account: listed for cash payment, not paid by transfer;
 /// - eligible, but the account holder is not the registry's person: held for
 ///   review (identity.md: names are a secondary check; money to an account
-///   that may not be theirs waits for a person).
+///   that may not be theirs waits for a person);
+/// - eligible, but a bank has reported the person deceased (MD07) and no
+///   officer has cleared it: held until the registry is checked.
 fn outcome(verification: &Verification, eligible: bool, channel: Channel) -> Outcome {
     if !verification.identity_confirmed() {
         Outcome::NotVerified
@@ -95,7 +98,7 @@ fn outcome(verification: &Verification, eligible: bool, channel: Channel) -> Out
         Outcome::NotEligible
     } else if channel == Channel::None {
         Outcome::NoAccount
-    } else if !verification.account_holder_confirmed() {
+    } else if !verification.account_holder_confirmed() || verification.death_reported() {
         Outcome::Held
     } else {
         Outcome::Payable

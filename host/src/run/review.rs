@@ -12,10 +12,11 @@ use crate::verify::{CheckName, Verification};
 use super::report::group;
 
 /// The kinds of exception, in the order shown, with their heading.
-const KINDS: [(&str, &str); 7] = [
+const KINDS: [(&str, &str); 8] = [
     ("not_verified", "not verified by the registry"),
     ("near_name", "name one letter off the registry's (review)"),
     ("account_name", "account holder not the registry's person (held)"),
+    ("death_reported", "reported deceased by a bank, MD07 (held)"),
     ("no_account", "no account: cash through VNPost"),
     ("plugin_error", "plug-in errors"),
     ("residence", "registry residence in another province"),
@@ -87,6 +88,7 @@ fn why(kind: &str, e: &Exception) -> String {
     }
     let check = match kind {
         "account_name" => Some(CheckName::AccountName),
+        "death_reported" => Some(CheckName::NoDeathReport),
         "residence" => Some(CheckName::Residence),
         "duplicate" => Some(CheckName::SingleEnrolment),
         "no_account" => return "eligible; no bank or e-wallet account".to_owned(),

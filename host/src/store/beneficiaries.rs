@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::model::{Enrolment, Month, RegistryRecord};
-use crate::verify::OtherEnrolments;
+use crate::verify::OtherRecords;
 
 use super::{Db, Tx, on_pool, on_tx};
 
@@ -60,8 +60,8 @@ pub struct Pending {
     pub id: i64,
     pub enrolment: Enrolment,
     pub registry: Option<RegistryRecord>,
-    /// The same person's enrolments in this programme in other provinces.
-    pub others: OtherEnrolments,
+    /// Other enrolments of the same person, and a bank's report of their death.
+    pub others: OtherRecords,
 }
 
 #[derive(sqlx::FromRow)]
@@ -91,6 +91,7 @@ struct PendingRow {
     r_death_date: Option<NaiveDate>,
     other_count: i64,
     other_province: Option<String>,
+    death_reported: bool,
 }
 
 /// Which beneficiaries a run still has to decide for one month.
@@ -130,7 +131,9 @@ pub async fn pending(db: &Db, scope: Scope<'_>, after: i64, limit: i64) -> anyho
         (SELECT COUNT(*) FROM beneficiaries o WHERE o.id_number = b.id_number AND o.program = b.program \
          AND o.id <> b.id) AS other_count, \
         (SELECT MIN(o.province) FROM beneficiaries o WHERE o.id_number = b.id_number AND o.program = b.program \
-         AND o.id <> b.id) AS other_province \
+         AND o.id <> b.id) AS other_province, \
+        EXISTS (SELECT 1 FROM registry_flags f WHERE f.beneficiary_id = b.id AND f.cleared_at IS NULL) \
+         AS death_reported \
         FROM beneficiaries b LEFT JOIN registry_people r ON r.id_number = b.id_number \
         WHERE ",
         in_scope!(),
@@ -192,7 +195,11 @@ impl PendingRow {
             account_number: self.account_number,
             account_name: self.account_name,
         };
-        let others = OtherEnrolments { count: self.other_count, province: self.other_province };
+        let others = OtherRecords {
+            enrolments: self.other_count,
+            enrolled_in: self.other_province,
+            death_reported: self.death_reported,
+        };
         Ok(Pending { id: self.id, enrolment, registry, others })
     }
 }

@@ -15,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub mod beneficiaries;
 pub mod decisions;
+pub mod flags;
 pub mod imports;
 pub mod keys;
 pub mod payments;
