@@ -1,11 +1,13 @@
-//! The application: settings, the database and the sandbox, built in one place
-//! for every front end (the CLI now, the HTTP API later).
+//! The application: settings, the configuration file, the database and the
+//! sandbox, built in one place for every front end (the CLI now, the HTTP API
+//! later).
 
 use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Args;
 
+use crate::config::Config;
 use crate::identity::provinces;
 use crate::model::Month;
 use crate::release;
@@ -28,17 +30,26 @@ pub struct Settings {
     /// Who is acting, recorded with every step that changes state (until accounts exist).
     #[arg(long = "as", value_name = "NAME", global = true, env = "ANSINH_USER")]
     pub acting_as: Option<String>,
+    /// The configuration file: each province's treasury accounts
+    /// [default: ansinh.toml, if there is one]
+    #[arg(long, global = true, env = "ANSINH_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 pub struct App {
     pub db: Db,
     pub sandbox: Sandbox,
     pub workers: usize,
+    /// The configuration file, read and checked.
+    pub config: Config,
 }
 
 impl App {
     pub async fn connect(settings: &Settings) -> anyhow::Result<App> {
+        // Read first: a broken file is reported before anything is done.
+        let config = Config::load(settings.config.as_deref())?;
         Ok(App {
+            config,
             db: Db::connect(settings.database_url.as_deref().unwrap_or("ansinh.db")).await?,
             sandbox: App::sandbox(settings)?,
             workers: settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),

@@ -2,6 +2,9 @@
 //!
 //! Builds the national plug-in, generates a population ([`crate::synthetic`]),
 //! imports it, creates, evaluates and issues a run, and prints what happened.
+//! It writes its own configuration, `DIR/ansinh.toml`, with made-up treasury
+//! accounts for the province (a bank one with the bank CSV, and an e-wallet
+//! one), so that it needs nothing but the Rust toolchain and shows every file.
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -14,7 +17,6 @@ use clap::Args;
 use crate::app::{App, Settings};
 use crate::identity::{names, provinces};
 use crate::model::{Month, Outcome};
-use crate::payment::Payer;
 use crate::payment::outbox::Outbox;
 use crate::plugin::build;
 use crate::release::{self, keys};
@@ -26,7 +28,7 @@ const PROGRAM: &str = "social-assistance";
 
 #[derive(Args, Debug, Clone)]
 pub struct DemoOptions {
-    /// Folder for everything the demo makes: ansinh.db, the CSV files and outbox/.
+    /// Folder for everything the demo makes: ansinh.db, ansinh.toml, the CSV files and outbox/.
     /// Its database and outbox are started afresh.
     #[arg(long, default_value = "demo")]
     pub dir: PathBuf,
@@ -59,6 +61,7 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
         settings.database_url = Some(dir.join("ansinh.db").display().to_string());
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    settings.config = Some(write_demo_config(dir, &options.province)?);
     let mut stages = Vec::new();
 
     let (plugin, cases) = match (&options.plugin, &options.cases) {
@@ -110,7 +113,7 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
 
     let t = Instant::now();
     let outbox = Outbox::open(&dir.join("outbox"))?;
-    let issued = run::issue(&app.db, run_id, &outbox, &demo_payer(&options.province), DEMO_OFFICER).await?;
+    let issued = run::issue(&app.db, run_id, &outbox, &app.config, DEMO_OFFICER).await?;
     stages.push(("issue", t.elapsed()));
 
     let report = run::report(&app.db, run_id, run::report::LISTED).await?;
@@ -136,12 +139,10 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     );
     println!("\nFiles:");
     println!("  {}", settings.database_url.as_deref().unwrap_or_default());
+    println!("  {}  (made-up treasury accounts)", app.config.path.display());
     println!("  {}\n  {}", registry_csv.display(), enrolment_csv.display());
     println!("  {}  (release {release}, signed with {})", plugin.display(), dir.join(DEMO_KEY).display());
-    match &issued.file {
-        Some((path, _)) => println!("  {}", path.display()),
-        None => println!("  (no payment file: nothing payable)"),
-    }
+    crate::cli::print_files(&issued);
     let paid = report.count(Outcome::Payable);
     app.db.close().await;
     Ok(if paid > 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -220,10 +221,22 @@ fn generate(options: &DemoOptions, registry: &Path, enrolment: &Path) -> anyhow:
     synthetic::generate(&spec, create(registry)?, create(enrolment)?)
 }
 
-/// A made-up treasury account for the demo's payer.
-fn demo_payer(province: &str) -> Payer {
-    let name = provinces::name(province).map(names::fold).unwrap_or_default();
-    Payer { name: format!("KHO BAC NHA NUOC {name} (DEMO)"), account: "3711000000001".into(), bin: "970415".into() }
+/// The demo's configuration: made-up treasury accounts for `province`, a
+/// bank one whose bank also takes the bank CSV and an e-wallet one. Its path.
+fn write_demo_config(dir: &Path, province: &str) -> anyhow::Result<PathBuf> {
+    let name = provinces::name(province)
+        .map(names::fold)
+        .ok_or_else(|| anyhow::anyhow!("--province {province:?}: expected a 3-digit province code of identity.md"))?;
+    let holder = format!("KHO BAC NHA NUOC {name} (DEMO)");
+    let text = format!(
+        "# Written by `ansinh demo`: made-up treasury accounts, for the demo only.\n\
+         [treasury.\"{province}\"]\nholder = \"{holder}\"\naccount = \"3711000000001\"\nbin = \"970415\"\n\
+         bank_csv = true\n\n\
+         [treasury.\"{province}\".ewallet]\nholder = \"{holder}\"\naccount = \"3711000000002\"\nbin = \"970415\"\n"
+    );
+    let path = dir.join("ansinh.toml");
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }
 
 fn timed<T>(

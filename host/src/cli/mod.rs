@@ -4,14 +4,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app::{App, Settings};
 use crate::demo::{self, DemoOptions};
 use crate::import;
 use crate::model::Month;
-use crate::payment::Payer;
 use crate::plugin::{build, cases, scaffold};
 use crate::run;
 use crate::store::{flags, runs};
@@ -155,11 +154,11 @@ pub enum RunCommand {
         #[arg(long)]
         reason: String,
     },
-    /// Turn an approved run's payable decisions into payments once and write its pain.001 file to the outbox.
+    /// Turn an approved run's payable decisions into payments once and write its files to the outbox:
+    /// pain.001 per debtor account (bank, e-wallet), the bank CSV if configured, the VNPost cash list.
+    /// The first issue takes the treasury accounts of the province from the configuration file.
     Issue {
         id: i64,
-        #[command(flatten)]
-        payer: PayerArgs,
         /// Folder the payment files are written to.
         #[arg(long, env = "ANSINH_OUTBOX", default_value = "outbox")]
         outbox: PathBuf,
@@ -181,26 +180,6 @@ pub enum RunCommand {
         #[arg(long, default_value_t = crate::run::report::LISTED)]
         list: i64,
     },
-}
-
-/// The province's treasury account the payments leave from.
-#[derive(Args, Debug, Clone)]
-pub struct PayerArgs {
-    /// Name of the paying account's holder.
-    #[arg(long, env = "ANSINH_PAYER_NAME")]
-    pub payer_name: String,
-    /// Number of the paying account.
-    #[arg(long, env = "ANSINH_PAYER_ACCOUNT")]
-    pub payer_account: String,
-    /// 6-digit BIN of the paying account's bank.
-    #[arg(long, env = "ANSINH_PAYER_BIN")]
-    pub payer_bin: String,
-}
-
-impl From<PayerArgs> for Payer {
-    fn from(p: PayerArgs) -> Payer {
-        Payer { name: p.payer_name, account: p.payer_account, bin: p.payer_bin }
-    }
 }
 
 /// Run the command; errors are printed by `main`.
@@ -330,14 +309,11 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
             run::cancel(&app.db, id, App::actor(global)?, &reason).await?;
             print!("{}", run::report(&app.db, id, run::report::LISTED).await?);
         }
-        RunCommand::Issue { id, payer, outbox } => {
+        RunCommand::Issue { id, outbox } => {
             let outbox = crate::payment::outbox::Outbox::open(&outbox)?;
-            let issued = run::issue(&app.db, id, &outbox, &payer.into(), App::actor(global)?).await?;
+            let issued = run::issue(&app.db, id, &outbox, &app.config, App::actor(global)?).await?;
             print!("{}", run::report(&app.db, id, run::report::LISTED).await?);
-            match issued.file {
-                Some((path, written)) => println!("\nPayment file ({written:?}): {}", path.display()),
-                None => println!("\nNothing to pay: no payment file."),
-            }
+            print_files(&issued);
         }
         RunCommand::Reconcile { id, file } => {
             let reconciled = run::reconcile(&app.db, id, &file, App::actor(global)?).await?;
@@ -355,6 +331,42 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
     }
     app.db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every file of an issued run, one a line, with what it holds.
+pub fn print_files(issued: &run::IssueReport) {
+    use crate::payment::RunFile;
+    if issued.files.is_empty() {
+        println!("\nNothing to pay: no payment file.");
+        return;
+    }
+    let t = &issued.issued.treasury;
+    println!("\nPayment files:");
+    for f in &issued.files {
+        let (what, unit) = match f.kind {
+            RunFile::BankPain001 => (format!("bank transfers from {} {}", t.bank.bin, t.bank.account), "transfers"),
+            RunFile::BankCsv => ("bank transfers, bank CSV".to_owned(), "rows"),
+            RunFile::EwalletPain001 => {
+                let p = t.ewallet_payer();
+                (format!("e-wallet transfers from {} {}", p.bin, p.account), "transfers")
+            }
+            RunFile::VnpostCsv => ("cash list for VNPost".to_owned(), "people"),
+        };
+        println!(
+            "  {} ({:?}): {what}, {} {unit}, {} VND",
+            f.path.display(),
+            f.written,
+            run::report::group(f.lines),
+            run::report::group(f.total)
+        );
+    }
+    if issued.configured_differs {
+        println!(
+            "Note: the configuration now gives other treasury accounts for this province; the run keeps those it was \
+             first issued from ({} {}, bank {}), so its files stay as issued.",
+            t.bank.name, t.bank.account, t.bank.bin
+        );
+    }
 }
 
 /// Read and load a plug-in component; errors name the file.

@@ -1,7 +1,9 @@
 //! Payment instructions: the identifiers that tie a bank's answer back to a
-//! payment, the pain.001 writer, the outbox the files are written to, and the
-//! pain.002 reader for the bank's answer.
+//! payment, the files a run issues (pain.001, the bank CSV, the VNPost cash
+//! list), the outbox they are written to, and the pain.002 reader for the
+//! bank's answer.
 
+pub mod lists;
 pub mod outbox;
 pub mod pain001;
 pub mod pain002;
@@ -15,6 +17,26 @@ pub struct Payer {
     pub account: String,
     /// 6-digit BIN of the payer's bank.
     pub bin: String,
+}
+
+/// A province's treasury: the debtor accounts its payments leave from, and
+/// whether its bank also takes the bank CSV. From the configuration
+/// ([`crate::config`]) at the first issue, then stored on the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Treasury {
+    /// Bank transfers leave from here.
+    pub bank: Payer,
+    /// E-wallet transfers leave from here; `None`: from the bank account.
+    pub ewallet: Option<Payer>,
+    /// Also write the bank transfers as the bank CSV of `payments.md`.
+    pub bank_csv: bool,
+}
+
+impl Treasury {
+    /// The debtor account of the e-wallet file.
+    pub fn ewallet_payer(&self) -> &Payer {
+        self.ewallet.as_ref().unwrap_or(&self.bank)
+    }
 }
 
 /// The EndToEndId of a payment: `AS`, the paid month, the run and the payment's
@@ -39,14 +61,43 @@ pub fn parse_end_to_end_id(id: &str) -> Option<(Month, i64, i64)> {
     Some((period, run.parse().ok()?, payment.parse().ok()?))
 }
 
-/// The MsgId of a run's pain.001: one message per run.
+/// The MsgId of a run's bank pain.001. Every MsgId of run N starts with
+/// `ANSINH-RN-`, which is how a bank's answer is matched to its run.
 pub fn message_id(run_id: i64, period: Month) -> String {
     format!("ANSINH-R{run_id}-{:04}{:02}", period.year(), period.month())
 }
 
-/// The file a run's pain.001 is written to in the outbox.
-pub fn pain001_file_name(run_id: i64, program: &str, province: &str, period: Month) -> String {
-    format!("pain001-run{run_id}-{program}-{province}-{period}.xml")
+/// The MsgId of a run's e-wallet pain.001: a message of its own, since it is
+/// a file of its own.
+pub fn ewallet_message_id(run_id: i64, period: Month) -> String {
+    format!("{}W", message_id(run_id, period))
+}
+
+/// The files a run issues. Each is written only when it has a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunFile {
+    /// pain.001 of the bank transfers, from the treasury's bank account.
+    BankPain001,
+    /// The same transfers as the bank CSV, for a bank that takes a spreadsheet.
+    BankCsv,
+    /// pain.001 of the e-wallet transfers, from the e-wallet debtor account.
+    EwalletPain001,
+    /// The people with no account, for VNPost to pay in cash.
+    VnpostCsv,
+}
+
+impl RunFile {
+    /// The file's name in the outbox: a function of the run alone, so that
+    /// issuing again writes to the same names.
+    pub fn name(self, run_id: i64, program: &str, province: &str, period: Month) -> String {
+        let scope = format!("run{run_id}-{program}-{province}-{period}");
+        match self {
+            RunFile::BankPain001 => format!("pain001-{scope}-bank.xml"),
+            RunFile::BankCsv => format!("bank-{scope}.csv"),
+            RunFile::EwalletPain001 => format!("pain001-{scope}-ewallet.xml"),
+            RunFile::VnpostCsv => format!("vnpost-{scope}.csv"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -71,7 +122,10 @@ mod tests {
     }
 
     #[test]
-    fn message_id_fits_max35() {
-        assert!(message_id(i64::MAX, "2024-09".parse().unwrap()).len() <= 35);
+    fn message_ids_fit_max35_and_share_the_run_prefix() {
+        let period = "2024-09".parse().unwrap();
+        assert!(ewallet_message_id(i64::MAX, period).len() <= 35);
+        assert_eq!(message_id(12, period), "ANSINH-R12-202409");
+        assert_eq!(ewallet_message_id(12, period), "ANSINH-R12-202409W");
     }
 }

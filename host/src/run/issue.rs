@@ -1,40 +1,69 @@
-//! `run issue`: turn a run's payable decisions into payments once, and write
-//! its pain.001 file to the outbox from the stored payments.
+//! `run issue`: turn a run's payable decisions into payments once, list its
+//! people with no account for VNPost, and write its files to the outbox:
 //!
-//! The file is a pure function of stored rows (payments in id order, the run's
-//! `issued_at` as CreDtTm and execution date), so issuing again writes the same
-//! bytes, and a crash after the database commit but before the file is complete
-//! is mended by issuing again.
+//! - `pain001-run…-bank.xml`: the bank transfers, from the treasury's bank
+//!   account (one `PmtInf`);
+//! - `bank-run….csv`: the same transfers as the bank CSV of `payments.md`,
+//!   when the province's treasury asks for it (`bank_csv` in the
+//!   configuration): a second copy of the same transfers is only written for a
+//!   bank that takes it, since a file handed to a bank that takes either would
+//!   pay everyone twice;
+//! - `pain001-run…-ewallet.xml`: the e-wallet transfers, a message of their
+//!   own, from the e-wallet debtor account if the treasury has one;
+//! - `vnpost-run….csv`: the cash list, paid in person, in no transfer file.
+//!
+//! A file with no line is not written. Every file is a pure function of stored
+//! rows (payments and the cash list in id order, the run's `issued_at` as
+//! CreDtTm and execution date, the treasury fixed at the first issue), so
+//! issuing again writes the same bytes, and a crash after the database commit
+//! but before the files are complete is mended by issuing again: each file
+//! appears whole or not at all (see [`Outbox`]).
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use tracing::{info, info_span, warn};
 
+use crate::config::Config;
 use crate::model::Month;
+use crate::payment::lists::{BankCsv, BankRow, CashList, CashRow, Totals};
 use crate::payment::outbox::{Outbox, Written};
 use crate::payment::pain001::{CreditorAgent, Header, Pain001Writer, Transfer};
-use crate::payment::{Payer, end_to_end_id, message_id, pain001_file_name};
+use crate::payment::{Payer, RunFile, Treasury, end_to_end_id, ewallet_message_id, message_id};
 use crate::store::Db;
-use crate::store::payments::{self, Issued, Payment};
+use crate::store::payments::{self, CashPayment, Issued, Payment};
 use crate::store::runs::{self, Run, RunStatus};
 
 use super::approve;
 
-/// Payments read per query while writing the file.
+/// Payments read per query while writing a file.
 const PAGE: i64 = 1000;
 
 /// What issuing did.
 #[derive(Clone, Debug)]
 pub struct IssueReport {
     pub issued: Issued,
-    /// The pain.001 file, and whether it was written now; `None` when there is
-    /// nothing to pay.
-    pub file: Option<(PathBuf, Written)>,
+    /// Each file of the run, what it holds and whether it was written now.
+    pub files: Vec<IssuedFile>,
+    /// The run was issued before from accounts other than those the
+    /// configuration now gives: its files keep the first ones.
+    pub configured_differs: bool,
 }
 
-/// Issue run `run_id` as `by`.
-pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, payer: &Payer, by: &str) -> anyhow::Result<IssueReport> {
+/// One file of an issued run.
+#[derive(Clone, Debug)]
+pub struct IssuedFile {
+    pub kind: RunFile,
+    pub path: PathBuf,
+    pub written: Written,
+    /// Lines (transactions or rows) and their sum in đồng.
+    pub lines: i64,
+    pub total: i64,
+}
+
+/// Issue run `run_id` as `by`. The first issue takes the treasury accounts of
+/// the run's province from `config`; later ones use those stored on the run.
+pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, config: &Config, by: &str) -> anyhow::Result<IssueReport> {
     let run = runs::get(db, run_id).await?;
     let _span = info_span!("run", run = run.id, program = %run.program, province = %run.province, period = %run.period)
         .entered();
@@ -46,42 +75,47 @@ pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, payer: &Payer, by: &st
             run.id
         ),
         RunStatus::Cancelled => anyhow::bail!("run {} was cancelled: it cannot be issued", run.id),
-        RunStatus::Approved => start(db, &run, payer, by).await?,
+        RunStatus::Approved => start(db, &run, config.treasury(&run.province)?, by).await?,
         RunStatus::Issued | RunStatus::Reconciled => false,
     };
     let issued = payments::issued(db, &run, first_time).await?;
-    if issued.payer != *payer {
-        anyhow::bail!(
-            "run {} was issued from {} {} (bank {}); it cannot be issued again from {} {} (bank {}). Issue it again \
-             with the first payer: the file must stay what was issued",
-            run.id,
-            issued.payer.name,
-            issued.payer.account,
-            issued.payer.bin,
-            payer.name,
-            payer.account,
-            payer.bin
-        );
+    let configured_differs = config.treasury(&run.province).is_ok_and(|t| *t != issued.treasury);
+    if configured_differs {
+        warn!("the configured treasury accounts differ from those the run was issued from; its files keep the first");
     }
-    if issued.count == 0 {
-        info!("nothing to pay: no file written");
-        return Ok(IssueReport { issued, file: None });
+    // What to write: each file with its lines and sum, as the database has them.
+    let mut wanted = Vec::new();
+    let bank = payments::channel_totals(db, run.id, "bank").await?;
+    if bank.0 > 0 {
+        wanted.push((RunFile::BankPain001, bank));
+        if issued.treasury.bank_csv {
+            wanted.push((RunFile::BankCsv, bank));
+        }
     }
-    let name = pain001_file_name(run.id, &run.program, &run.province, run.period);
-    let written =
-        write_pain001(db, &run, &issued, outbox, &name, payer).await.with_context(|| format!("writing {name}"))?;
-    info!(payments = issued.count, total = issued.total, file = %name, ?written, "issued");
-    Ok(IssueReport { issued, file: Some((outbox.path_of(&name), written)) })
+    let ewallet = payments::channel_totals(db, run.id, "ewallet").await?;
+    if ewallet.0 > 0 {
+        wanted.push((RunFile::EwalletPain001, ewallet));
+    }
+    let cash = payments::cash_totals(db, run.id).await?;
+    if cash.0 > 0 {
+        wanted.push((RunFile::VnpostCsv, cash));
+    }
+    let mut files = Vec::new();
+    for (kind, (lines, total)) in wanted {
+        files.push(write_file(db, &run, &issued, outbox, kind, lines, total).await?);
+    }
+    info!(payments = issued.count, total = issued.total, files = files.len(), "issued");
+    Ok(IssueReport { issued, files, configured_differs })
 }
 
 /// Insert the payments of an approved run, in one transaction that also
 /// checks the approval still holds: the checksum of what is being paid, read
 /// in the same snapshot, must be the one approved. If not, nothing is paid and
 /// the approval is void.
-async fn start(db: &Db, run: &Run, payer: &Payer, by: &str) -> anyhow::Result<bool> {
+async fn start(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow::Result<bool> {
     let approved = approve::recorded(run)?;
     let mut tx = payments::snapshot(db).await?;
-    if !payments::start_issue(&mut tx, run, payer, by).await? {
+    if !payments::start_issue(&mut tx, run, treasury, by).await? {
         // Another process issued it first: report what it issued.
         return Ok(false);
     }
@@ -104,15 +138,59 @@ async fn start(db: &Db, run: &Run, payer: &Payer, by: &str) -> anyhow::Result<bo
     Ok(true)
 }
 
-async fn write_pain001(
+/// Write one file of the run through the outbox: whole or not at all, and
+/// only if what was written adds up to what the database holds.
+async fn write_file(
     db: &Db,
     run: &Run,
     issued: &Issued,
     outbox: &Outbox,
-    name: &str,
+    kind: RunFile,
+    lines: i64,
+    total: i64,
+) -> anyhow::Result<IssuedFile> {
+    let name = kind.name(run.id, &run.program, &run.province, run.period);
+    let mut file = outbox.create(&name)?;
+    let (id, period, treasury) = (run.id, run.period, &issued.treasury);
+    let wrote = match kind {
+        RunFile::BankPain001 => {
+            let message_id = message_id(id, period);
+            write_pain001(db, run, issued, &mut file, "bank", message_id, &treasury.bank, lines, total).await
+        }
+        RunFile::EwalletPain001 => {
+            let (message_id, payer) = (ewallet_message_id(id, period), treasury.ewallet_payer());
+            write_pain001(db, run, issued, &mut file, "ewallet", message_id, payer, lines, total).await
+        }
+        RunFile::BankCsv => write_bank_csv(db, run, &mut file).await,
+        RunFile::VnpostCsv => write_cash_list(db, run, &mut file).await,
+    }
+    .with_context(|| format!("writing {name}"))?;
+    if (wrote.rows as i64, wrote.sum as i64) != (lines, total) {
+        anyhow::bail!(
+            "writing {name}: {} lines of {} VND were written, but the database holds {lines} of {total} VND; the \
+             file is not issued",
+            wrote.rows,
+            wrote.sum
+        );
+    }
+    let written = file.commit().with_context(|| format!("writing {name}"))?;
+    info!(file = %name, lines, total, ?written, "file");
+    Ok(IssuedFile { kind, path: outbox.path_of(&name), written, lines, total })
+}
+
+/// One pain.001 of the run's payments by `channel`, all from one debtor account.
+#[allow(clippy::too_many_arguments)] // one call site per channel, each names every part
+async fn write_pain001(
+    db: &Db,
+    run: &Run,
+    issued: &Issued,
+    out: impl std::io::Write,
+    channel: &str,
+    message_id: String,
     payer: &Payer,
-) -> anyhow::Result<Written> {
-    let message_id = message_id(run.id, run.period);
+    lines: i64,
+    total: i64,
+) -> anyhow::Result<Totals> {
     let header = Header {
         payment_info_id: format!("{message_id}-1"),
         message_id,
@@ -122,26 +200,81 @@ async fn write_pain001(
         debtor_name: payer.name.clone(),
         debtor_account: payer.account.clone(),
         debtor_agent_bin: payer.bin.clone(),
-        number_of_transactions: issued.count as u64,
-        control_sum: issued.total as u64,
+        number_of_transactions: lines as u64,
+        control_sum: total as u64,
     };
-    let mut file = outbox.create(name)?;
-    let mut writer = Pain001Writer::new(&mut file, &header)?;
+    let mut writer = Pain001Writer::new(out, &header)?;
     let mut after = 0;
     loop {
-        let page = payments::page(db, run.id, after, PAGE).await?;
+        let page = payments::page(db, run.id, channel, after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
         for payment in &page {
             writer.push(&transfer(run, payment)?)?;
         }
     }
+    // finish checks the transactions against the header's count and sum.
     writer.finish()?;
-    file.commit()
+    Ok(Totals { rows: lines as u64, sum: total as u64 })
+}
+
+/// The bank CSV: the bank transfers, in the order of the bank pain.001.
+async fn write_bank_csv(db: &Db, run: &Run, out: impl std::io::Write) -> anyhow::Result<Totals> {
+    let mut writer = BankCsv::new(out)?;
+    let mut after = 0;
+    loop {
+        let page = payments::page(db, run.id, "bank", after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for p in &page {
+            let t = transfer(run, p)?;
+            writer.push(&BankRow {
+                account_number: &t.creditor_account,
+                account_name: &t.creditor_name,
+                bin: &p.bank_bin,
+                amount: t.amount,
+                remittance: &t.remittance,
+            })?;
+        }
+    }
+    Ok(writer.finish()?.1)
+}
+
+/// The VNPost cash list, in the order the people were listed at issue.
+async fn write_cash_list(db: &Db, run: &Run, out: impl std::io::Write) -> anyhow::Result<Totals> {
+    let mut writer = CashList::new(out)?;
+    let mut after = 0;
+    loop {
+        let page = payments::cash_page(db, run.id, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for c in &page {
+            let period = month(c.id, &c.period)?;
+            writer.push(&CashRow {
+                reference: &cash_reference(period, run.id, c),
+                full_name: &c.full_name,
+                id_number: &c.id_number,
+                commune: &c.commune,
+                period,
+                amount: c.amount as u64,
+            })?;
+        }
+    }
+    Ok(writer.finish()?.1)
+}
+
+/// The reference of a cash payment, in the EndToEndId's shape with `C` for
+/// cash: `AS202409R12C345`. VNPost reports each payment back with it.
+fn cash_reference(period: Month, run_id: i64, c: &CashPayment) -> String {
+    format!("AS{:04}{:02}R{run_id}C{}", period.year(), period.month(), c.id)
+}
+
+fn month(row: i64, stored: &str) -> anyhow::Result<Month> {
+    stored.parse().map_err(|e| anyhow::anyhow!("payment {row}: stored month: {e}"))
 }
 
 fn transfer(run: &Run, p: &Payment) -> anyhow::Result<Transfer> {
-    let period: Month = p.period.parse().map_err(|e| anyhow::anyhow!("payment {}: stored month: {e}", p.id))?;
+    let period = month(p.id, &p.period)?;
     let end_to_end_id = end_to_end_id(period, run.id, p.id);
     let creditor_agent = match p.channel.as_str() {
         "bank" => CreditorAgent::Bank { bin: p.bank_bin.clone() },

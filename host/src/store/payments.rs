@@ -1,8 +1,9 @@
-//! Payments: the money a run sends, one row per person, programme and month.
+//! Payments: the money a run sends, one row per person, programme and month;
+//! and the cash list, the people VNPost pays at the counter.
 
 use chrono::{DateTime, Utc};
 
-use crate::payment::Payer;
+use crate::payment::{Payer, Treasury};
 
 use super::runs::Run;
 use super::{Db, Tx, on_pool, on_tx};
@@ -16,8 +17,8 @@ pub struct Issued {
     pub first_time: bool,
     pub count: i64,
     pub total: i64,
-    /// The account paid from, as fixed by the first issue.
-    pub payer: Payer,
+    /// The accounts paid from, as fixed by the first issue.
+    pub treasury: Treasury,
     /// Payable decisions left out because the person is already paid for this
     /// programme and month by another run.
     pub already_paid: i64,
@@ -34,23 +35,31 @@ pub async fn snapshot(db: &Db) -> anyhow::Result<Tx> {
     Ok(tx)
 }
 
-/// Move an approved run to issued and insert its payments, in the caller's
-/// transaction: the unique key (program, period, id_number) drops anyone paid
-/// by another run. False, with nothing done, when the run was not approved
-/// (issued already, or moved by another process).
-pub async fn start_issue(tx: &mut Tx, run: &Run, payer: &Payer, by: &str) -> anyhow::Result<bool> {
+/// Move an approved run to issued, fix its treasury accounts, and insert its
+/// payments and its cash list, in the caller's transaction: the unique keys
+/// (program, period, id_number) drop anyone paid by another run, and a person
+/// listed for cash by another run is not paid by transfer too (nor the other
+/// way round), as in [`to_pay_page`]. False, with nothing done, when the run
+/// was not approved (issued already, or moved by another process).
+pub async fn start_issue(tx: &mut Tx, run: &Run, treasury: &Treasury, by: &str) -> anyhow::Result<bool> {
     let now = Utc::now();
+    let (bank, wallet) = (&treasury.bank, treasury.ewallet.as_ref());
     let moved = on_tx!(tx, conn => {
         let moved = sqlx::query(
             "UPDATE runs SET status = 'issued', issued_at = $2, payer_name = $3, payer_account = $4, payer_bin = $5, \
-             issued_by = $6 WHERE id = $1 AND status = 'approved'",
+             issued_by = $6, ewallet_payer_name = $7, ewallet_payer_account = $8, ewallet_payer_bin = $9, \
+             bank_csv = $10 WHERE id = $1 AND status = 'approved'",
         )
         .bind(run.id)
         .bind(now)
-        .bind(&payer.name)
-        .bind(&payer.account)
-        .bind(&payer.bin)
+        .bind(&bank.name)
+        .bind(&bank.account)
+        .bind(&bank.bin)
         .bind(by)
+        .bind(wallet.map(|w| &w.name))
+        .bind(wallet.map(|w| &w.account))
+        .bind(wallet.map(|w| &w.bin))
+        .bind(treasury.bank_csv)
         .execute(&mut *conn)
         .await?
         .rows_affected();
@@ -62,6 +71,25 @@ pub async fn start_issue(tx: &mut Tx, run: &Run, payer: &Payer, by: &str) -> any
                  b.account_number, b.account_name \
                  FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
                  WHERE d.run_id = $1 AND d.outcome = 'payable' \
+                 AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
+                 AND c.id_number = b.id_number) \
+                 ORDER BY d.period, d.beneficiary_id \
+                 ON CONFLICT (program, period, id_number) DO NOTHING",
+            )
+            .bind(run.id)
+            .execute(&mut *conn)
+            .await?;
+            // The registry's name is the one on the ID card VNPost checks.
+            sqlx::query(
+                "INSERT INTO cash_payments (run_id, beneficiary_id, program, period, id_number, amount, full_name, \
+                 commune) \
+                 SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, \
+                 COALESCE(rp.full_name, b.full_name), COALESCE(rp.residence_commune, '') \
+                 FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
+                 LEFT JOIN registry_people rp ON rp.id_number = b.id_number \
+                 WHERE d.run_id = $1 AND d.outcome = 'no_account' \
+                 AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
+                 AND p.id_number = b.id_number) \
                  ORDER BY d.period, d.beneficiary_id \
                  ON CONFLICT (program, period, id_number) DO NOTHING",
             )
@@ -77,16 +105,28 @@ pub async fn start_issue(tx: &mut Tx, run: &Run, payer: &Payer, by: &str) -> any
 /// What an issued run issued: read back from the stored rows, so that issuing
 /// again reports (and writes) what the first issue did.
 pub async fn issued(db: &Db, run: &Run, first_time: bool) -> anyhow::Result<Issued> {
-    type Stamp = (Option<DateTime<Utc>>, Option<String>, Option<String>, Option<String>);
-    let (issued_at, name, account, bin): Stamp = on_pool!(db, pool => {
-        sqlx::query_as("SELECT issued_at, payer_name, payer_account, payer_bin FROM runs WHERE id = $1")
-            .bind(run.id)
-            .fetch_one(pool)
-            .await?
+    let stamp: Stamp = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT issued_at, payer_name, payer_account, payer_bin, ewallet_payer_name, ewallet_payer_account, \
+             ewallet_payer_bin, bank_csv FROM runs WHERE id = $1",
+        )
+        .bind(run.id)
+        .fetch_one(pool)
+        .await?
     });
     let stored = || anyhow::anyhow!("run {} is issued but its issue time or payer is missing", run.id);
-    let payer =
-        Payer { name: name.ok_or_else(stored)?, account: account.ok_or_else(stored)?, bin: bin.ok_or_else(stored)? };
+    let bank = Payer {
+        name: stamp.payer_name.ok_or_else(stored)?,
+        account: stamp.payer_account.ok_or_else(stored)?,
+        bin: stamp.payer_bin.ok_or_else(stored)?,
+    };
+    let ewallet = match (stamp.ewallet_payer_name, stamp.ewallet_payer_account, stamp.ewallet_payer_bin) {
+        (Some(name), Some(account), Some(bin)) => Some(Payer { name, account, bin }),
+        (None, None, None) => None,
+        _ => anyhow::bail!("run {}: its e-wallet debtor account is stored in part only", run.id),
+    };
+    let treasury = Treasury { bank, ewallet, bank_csv: stamp.bank_csv };
+    let issued_at = stamp.issued_at;
     let (count, total) = totals(db, run.id).await?;
     // Each payment of the run comes from one of its payable decisions (foreign
     // key), so the payable decisions without a payment are the difference.
@@ -97,7 +137,20 @@ pub async fn issued(db: &Db, run: &Run, first_time: bool) -> anyhow::Result<Issu
             .await?
     });
     let already_paid = payable - count;
-    Ok(Issued { issued_at: issued_at.ok_or_else(stored)?, first_time, payer, count, total, already_paid })
+    Ok(Issued { issued_at: issued_at.ok_or_else(stored)?, first_time, treasury, count, total, already_paid })
+}
+
+/// What `issued` reads of a run.
+#[derive(sqlx::FromRow)]
+struct Stamp {
+    issued_at: Option<DateTime<Utc>>,
+    payer_name: Option<String>,
+    payer_account: Option<String>,
+    payer_bin: Option<String>,
+    ewallet_payer_name: Option<String>,
+    ewallet_payer_account: Option<String>,
+    ewallet_payer_bin: Option<String>,
+    bank_csv: bool,
 }
 
 /// One line of what a run would pay: a transfer (payable) or a cash payment
@@ -117,7 +170,7 @@ pub struct ToPay {
 
 /// The next page of what `run_id` would pay, after `after` = (period,
 /// beneficiary id), in that order: its payable and no-account decisions, less
-/// the people another run has paid for that month. What approval approves, and
+/// the people another run has paid for that month, by transfer or in cash. What approval approves, and
 /// what issue checks again in its own transaction.
 pub async fn to_pay_page(tx: &mut Tx, run_id: i64, after: &(String, i64), limit: i64) -> anyhow::Result<Vec<ToPay>> {
     Ok(on_tx!(tx, conn => {
@@ -129,6 +182,8 @@ pub async fn to_pay_page(tx: &mut Tx, run_id: i64, after: &(String, i64), limit:
              AND (d.period > $2 OR (d.period = $2 AND d.beneficiary_id > $3)) \
              AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
              AND p.id_number = b.id_number AND p.run_id <> r.id) \
+             AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
+             AND c.id_number = b.id_number AND c.run_id <> r.id) \
              ORDER BY d.period, d.beneficiary_id LIMIT $4",
         )
         .bind(run_id)
@@ -164,12 +219,65 @@ pub struct Payment {
     pub account_name: String,
 }
 
-/// The next page of a run's payments after `after` (by id), in id order: the
-/// file is written page by page, the same order every time.
-pub async fn page(db: &Db, run_id: i64, after: i64, limit: i64) -> anyhow::Result<Vec<Payment>> {
+/// Number and sum of a run's payments by one channel (`bank`, `ewallet`).
+pub async fn channel_totals(db: &Db, run_id: i64, channel: &str) -> anyhow::Result<(i64, i64)> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments WHERE run_id = $1 AND channel = $2",
+        )
+        .bind(run_id)
+        .bind(channel)
+        .fetch_one(pool)
+        .await?
+    }))
+}
+
+/// The next page of a run's payments by one channel after `after` (by id), in
+/// id order: a file is written page by page, the same order every time.
+pub async fn page(db: &Db, run_id: i64, channel: &str, after: i64, limit: i64) -> anyhow::Result<Vec<Payment>> {
     Ok(on_pool!(db, pool => {
         sqlx::query_as(
             "SELECT id, beneficiary_id, period, amount, channel, bank_bin, account_number, account_name FROM payments \
+             WHERE run_id = $1 AND channel = $2 AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(run_id)
+        .bind(channel)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// One person of a run's cash list, as written for VNPost.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CashPayment {
+    pub id: i64,
+    /// The month paid (YYYY-MM).
+    pub period: String,
+    pub id_number: String,
+    pub amount: i64,
+    pub full_name: String,
+    pub commune: String,
+}
+
+/// Number and sum of a run's cash list.
+pub async fn cash_totals(db: &Db, run_id: i64) -> anyhow::Result<(i64, i64)> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM cash_payments WHERE run_id = $1",
+        )
+        .bind(run_id)
+        .fetch_one(pool)
+        .await?
+    }))
+}
+
+/// The next page of a run's cash list after `after` (by id), in id order.
+pub async fn cash_page(db: &Db, run_id: i64, after: i64, limit: i64) -> anyhow::Result<Vec<CashPayment>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, period, id_number, amount, full_name, commune FROM cash_payments \
              WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         )
         .bind(run_id)

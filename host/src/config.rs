@@ -1,0 +1,202 @@
+//! The configuration file (`ansinh.toml`, `--config` / `ANSINH_CONFIG`): what a
+//! deployment decides and the database does not hold. For now, each
+//! province's treasury, the debtor accounts its payments leave from:
+//!
+//! ```toml
+//! [treasury."001"]                       # the paying province's code (identity.md)
+//! holder = "KHO BAC NHA NUOC HA NOI"     # the account holder, as the bank has it
+//! account = "3711000000001"
+//! bin = "970415"                         # 6-digit NAPAS BIN of the treasury's bank
+//! bank_csv = true                        # optional: also write the bank CSV (payments.md)
+//!
+//! [treasury."001".ewallet]               # optional: e-wallet payments leave from here
+//! holder = "KHO BAC NHA NUOC HA NOI"
+//! account = "3711000000002"
+//! bin = "970415"
+//! ```
+//!
+//! The file is read and checked once, by [`crate::app::App`]; an error names
+//! the file, the key and what was expected. The accounts are used only by the
+//! first `run issue` of a run, which stores them on the run: issuing again
+//! writes the same files whatever the file says by then.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::identity::provinces;
+use crate::payment::{Payer, Treasury};
+
+/// The file read when no `--config` is given; it may be missing until a
+/// command needs what it holds.
+pub const DEFAULT_PATH: &str = "ansinh.toml";
+
+/// The checked configuration.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Where it was read from (or would be), for messages.
+    pub path: PathBuf,
+    /// Whether the file exists: a missing default file is an empty configuration.
+    pub found: bool,
+    treasuries: BTreeMap<String, Treasury>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    treasury: BTreeMap<String, RawTreasury>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTreasury {
+    holder: String,
+    account: String,
+    bin: String,
+    #[serde(default)]
+    bank_csv: bool,
+    ewallet: Option<RawAccount>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    holder: String,
+    account: String,
+    bin: String,
+}
+
+impl Config {
+    /// Read and check `path`, or [`DEFAULT_PATH`] when `None`. A file named
+    /// explicitly must exist; the default one may be missing.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let (path, required) = match path {
+            Some(path) => (path.to_owned(), true),
+            None => (PathBuf::from(DEFAULT_PATH), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok(Config { path, found: false, treasuries: BTreeMap::new() });
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading the configuration {}", path.display())),
+        };
+        Config::parse(&path, &text)
+    }
+
+    /// Check the text of a configuration file read from `path`.
+    pub fn parse(path: &Path, text: &str) -> anyhow::Result<Config> {
+        let file = path.display();
+        let raw: RawFile = toml::from_str(text).with_context(|| format!("{file}: not a valid configuration"))?;
+        let mut treasuries = BTreeMap::new();
+        for (province, raw) in raw.treasury {
+            let key = format!("treasury.\"{province}\"");
+            if !provinces::is_known(&province) {
+                bail!("{file}: [{key}]: expected a 3-digit province code of identity.md, e.g. \"001\" for Hà Nội");
+            }
+            let bank = account(&key, raw.holder, raw.account, raw.bin).with_context(|| file.to_string())?;
+            let ewallet = match raw.ewallet {
+                Some(w) => {
+                    let key = format!("{key}.ewallet");
+                    Some(account(&key, w.holder, w.account, w.bin).with_context(|| file.to_string())?)
+                }
+                None => None,
+            };
+            treasuries.insert(province, Treasury { bank, ewallet, bank_csv: raw.bank_csv });
+        }
+        Ok(Config { path: path.to_owned(), found: true, treasuries })
+    }
+
+    /// The treasury of `province`, or an error saying what to add where.
+    pub fn treasury(&self, province: &str) -> anyhow::Result<&Treasury> {
+        if let Some(treasury) = self.treasuries.get(province) {
+            return Ok(treasury);
+        }
+        let name = provinces::name(province).unwrap_or("?");
+        let file = self.path.display();
+        let missing = if self.found { "has no" } else { "does not exist, so there is no" };
+        bail!(
+            "{file} {missing} treasury account for province {province} ({name}): add a table [treasury.\"{province}\"] \
+             with holder, account and bin (the 6-digit BIN of its bank), or give another file with --config / \
+             ANSINH_CONFIG"
+        )
+    }
+}
+
+/// One debtor account, checked against what a pain.001 can carry.
+fn account(key: &str, holder: String, account: String, bin: String) -> anyhow::Result<Payer> {
+    let text = |field: &str, value: &str, max: usize| -> anyhow::Result<()> {
+        let len = value.chars().count();
+        if value.trim().is_empty() || len > max || value.chars().any(char::is_control) {
+            bail!("{key}.{field} = {value:?}: expected 1 to {max} characters on one line");
+        }
+        Ok(())
+    };
+    text("holder", &holder, 140)?;
+    text("account", &account, 34)?;
+    if bin.len() != 6 || !bin.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("{key}.bin = {bin:?}: expected the 6-digit NAPAS BIN of the treasury's bank, e.g. \"970415\"");
+    }
+    Ok(Payer { name: holder, account, bin })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> anyhow::Result<Config> {
+        Config::parse(Path::new("conf/ansinh.toml"), text)
+    }
+
+    const HANOI: &str = "[treasury.\"001\"]\nholder = \"KHO BAC NHA NUOC HA NOI\"\naccount = \"3711000000001\"\n\
+                         bin = \"970415\"\n";
+
+    #[test]
+    fn reads_a_province_with_and_without_an_ewallet_account() {
+        let config = parse(HANOI).unwrap();
+        let t = config.treasury("001").unwrap();
+        assert_eq!(t.bank.account, "3711000000001");
+        assert_eq!((&t.ewallet, t.bank_csv), (&None, false));
+        assert_eq!(t.ewallet_payer(), &t.bank);
+
+        let text = format!(
+            "{HANOI}bank_csv = true\n[treasury.\"001\".ewallet]\nholder = \"KB HN\"\naccount = \"2\"\nbin = \"970436\"\n"
+        );
+        let config = parse(&text).unwrap();
+        let t = config.treasury("001").unwrap();
+        assert!(t.bank_csv);
+        assert_eq!(t.ewallet_payer().bin, "970436");
+    }
+
+    #[test]
+    fn errors_name_the_file_the_key_and_what_was_expected() {
+        let err = |text: &str| format!("{:#}", parse(text).unwrap_err());
+        let said = err(&HANOI.replace("970415", "97041"));
+        assert!(said.contains("conf/ansinh.toml") && said.contains("treasury.\"001\".bin = \"97041\""), "{said}");
+        assert!(said.contains("6-digit"), "{said}");
+        let said = err(&HANOI.replace("\"001\"", "\"003\""));
+        assert!(said.contains("[treasury.\"003\"]: expected a 3-digit province code"), "{said}");
+        let said =
+            err(&format!("{HANOI}[treasury.\"001\".ewallet]\nholder = \"\"\naccount = \"2\"\nbin = \"970415\"\n"));
+        assert!(said.contains("treasury.\"001\".ewallet.holder"), "{said}");
+        let said = err(&HANOI.replace("holder", "holdr"));
+        assert!(said.contains("conf/ansinh.toml") && said.contains("holdr"), "{said}");
+        let said = err(&HANOI.replace("account = ", "account = 3 #"));
+        assert!(said.contains("line"), "{said}");
+    }
+
+    #[test]
+    fn a_province_without_a_treasury_says_what_to_add() {
+        let said = parse(HANOI).unwrap().treasury("031").unwrap_err().to_string();
+        assert!(said.contains("conf/ansinh.toml has no treasury account for province 031 (Hải Phòng)"), "{said}");
+        assert!(said.contains("[treasury.\"031\"]"), "{said}");
+        let missing = Config { path: "nowhere/ansinh.toml".into(), ..Config::default() };
+        let said = missing.treasury("001").unwrap_err().to_string();
+        assert!(said.contains("nowhere/ansinh.toml does not exist, so there is no treasury account"), "{said}");
+        let said = format!("{:#}", Config::load(Some(Path::new("nowhere/ansinh.toml"))).unwrap_err());
+        assert!(said.contains("reading the configuration nowhere/ansinh.toml"), "{said}");
+    }
+}

@@ -1,0 +1,201 @@
+//! The two CSV files a run may issue beside its pain.001 files, written row
+//! by row like the pain.001 (a run can be a million lines):
+//!
+//! - the **bank CSV** of `payments.md` (`STT`, `Số tài khoản`, `Tên người thụ
+//!   hưởng`, `Ngân hàng thụ hưởng`, `Số tiền`, `Nội dung`), for a treasury
+//!   whose bank takes a spreadsheet: the bank transfers of the pain.001, with
+//!   the account holder folded to upper-case ASCII as banks print it;
+//! - the **VNPost cash list**: eligible people with no account, whom VNPost
+//!   pays in cash at the counter after checking their ID card. Least data: the
+//!   name as on the card, the commune, the month, the amount, a reference to
+//!   report back with, and the ID number masked as logs show it
+//!   (`identity::masked`: its last three digits), enough for the clerk to
+//!   tell two namesakes apart with the card in hand, without the list being a
+//!   register of ID numbers.
+//!
+//! Both are UTF-8 without a byte-order mark, comma-separated, quoted only where
+//! needed, one header row. A cell that a spreadsheet would run as a formula
+//! (starting with `=`, `+`, `-` or `@`) is refused rather than written: the
+//! names come from enrolment files and registry extracts made elsewhere.
+//! Output is deterministic: the same rows give the same bytes.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+
+use crate::identity::{masked, names};
+use crate::model::Month;
+
+/// Rows written and their sum, for the caller to check against the database.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub rows: u64,
+    pub sum: u64,
+}
+
+/// One bank transfer as a row of the bank CSV.
+pub struct BankRow<'a> {
+    pub account_number: &'a str,
+    /// The holder's name as stored; folded here.
+    pub account_name: &'a str,
+    pub bin: &'a str,
+    pub amount: u64,
+    /// The same remittance text as the pain.001, with its EndToEndId.
+    pub remittance: &'a str,
+}
+
+/// Writes the bank CSV.
+pub struct BankCsv<W: Write> {
+    csv: csv::Writer<W>,
+    totals: Totals,
+}
+
+impl<W: Write> BankCsv<W> {
+    pub fn new(out: W) -> anyhow::Result<Self> {
+        let mut csv = csv::Writer::from_writer(out);
+        csv.write_record(["STT", "Số tài khoản", "Tên người thụ hưởng", "Ngân hàng thụ hưởng", "Số tiền", "Nội dung"])?;
+        Ok(BankCsv { csv, totals: Totals::default() })
+    }
+
+    pub fn push(&mut self, row: &BankRow) -> anyhow::Result<()> {
+        let n = self.totals.rows + 1;
+        let holder = names::fold(row.account_name);
+        if !holder.is_ascii() {
+            bail!(
+                "bank CSV row {n} ({}): the account holder {holder:?} does not fold to upper-case ASCII, which the \
+                 bank CSV requires",
+                row.remittance
+            );
+        }
+        let cells = [n.to_string(), cell(n, row.account_number)?, cell(n, &holder)?, cell(n, row.bin)?];
+        let tail = [row.amount.to_string(), cell(n, row.remittance)?];
+        self.csv.write_record(cells.iter().chain(&tail))?;
+        self.totals = Totals { rows: n, sum: self.totals.sum + row.amount };
+        Ok(())
+    }
+
+    /// Flush and return the output with what was written.
+    pub fn finish(self) -> anyhow::Result<(W, Totals)> {
+        let out = self.csv.into_inner().map_err(|e| e.into_error()).context("writing the bank CSV")?;
+        Ok((out, self.totals))
+    }
+}
+
+/// One person of the VNPost cash list.
+pub struct CashRow<'a> {
+    /// The reference VNPost reports the payment back with.
+    pub reference: &'a str,
+    /// The name as the registry (and so the ID card) has it.
+    pub full_name: &'a str,
+    /// The full ID number: only its last three digits are written.
+    pub id_number: &'a str,
+    /// Commune of residence; may be empty.
+    pub commune: &'a str,
+    pub period: Month,
+    pub amount: u64,
+}
+
+/// Writes the VNPost cash list.
+pub struct CashList<W: Write> {
+    csv: csv::Writer<W>,
+    totals: Totals,
+}
+
+impl<W: Write> CashList<W> {
+    pub fn new(out: W) -> anyhow::Result<Self> {
+        let mut csv = csv::Writer::from_writer(out);
+        csv.write_record([
+            "STT",
+            "Mã tham chiếu",
+            "Họ và tên",
+            "Số định danh (3 số cuối)",
+            "Xã/phường",
+            "Tháng",
+            "Số tiền",
+        ])?;
+        Ok(CashList { csv, totals: Totals::default() })
+    }
+
+    pub fn push(&mut self, row: &CashRow) -> anyhow::Result<()> {
+        let n = self.totals.rows + 1;
+        let month = format!("{:02}/{:04}", row.period.month(), row.period.year());
+        self.csv.write_record([
+            n.to_string(),
+            cell(n, row.reference)?,
+            cell(n, row.full_name)?,
+            masked(row.id_number),
+            cell(n, row.commune)?,
+            month,
+            row.amount.to_string(),
+        ])?;
+        self.totals = Totals { rows: n, sum: self.totals.sum + row.amount };
+        Ok(())
+    }
+
+    /// Flush and return the output with what was written.
+    pub fn finish(self) -> anyhow::Result<(W, Totals)> {
+        let out = self.csv.into_inner().map_err(|e| e.into_error()).context("writing the VNPost cash list")?;
+        Ok((out, self.totals))
+    }
+}
+
+/// A text cell: one line, and nothing a spreadsheet would evaluate.
+fn cell(row: u64, value: &str) -> anyhow::Result<String> {
+    if value.starts_with(['=', '+', '-', '@']) || value.chars().any(char::is_control) {
+        bail!("row {row}: {value:?} would be a formula or break the line in a spreadsheet; it is not written");
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bank_row<'a>(name: &'a str, remittance: &'a str) -> BankRow<'a> {
+        BankRow { account_number: "0011001234567", account_name: name, bin: "970436", amount: 500_000, remittance }
+    }
+
+    #[test]
+    fn bank_csv_has_the_columns_of_payments_md_and_folded_names() {
+        let mut w = BankCsv::new(Vec::new()).unwrap();
+        w.push(&bank_row("Nguyễn Thị Đào, Hà", "TRO CAP XA HOI THANG 09/2024 AS202409R1P1")).unwrap();
+        w.push(&bank_row("Lê Văn Tám", "TRO CAP XA HOI THANG 09/2024 AS202409R1P2")).unwrap();
+        let (bytes, totals) = w.finish().unwrap();
+        assert_eq!(totals, Totals { rows: 2, sum: 1_000_000 });
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "STT,Số tài khoản,Tên người thụ hưởng,Ngân hàng thụ hưởng,Số tiền,Nội dung\n\
+             1,0011001234567,\"NGUYEN THI DAO, HA\",970436,500000,TRO CAP XA HOI THANG 09/2024 AS202409R1P1\n\
+             2,0011001234567,LE VAN TAM,970436,500000,TRO CAP XA HOI THANG 09/2024 AS202409R1P2\n"
+        );
+    }
+
+    #[test]
+    fn bank_csv_refuses_names_it_cannot_write() {
+        let mut w = BankCsv::new(Vec::new()).unwrap();
+        let err = w.push(&bank_row("=HYPERLINK(\"x\")", "R1")).unwrap_err().to_string();
+        assert!(err.contains("row 1") && err.contains("formula"), "{err}");
+        let err = w.push(&bank_row("Ðặng", "R1")).unwrap_err().to_string();
+        assert!(err.contains("bank CSV row 1 (R1)") && err.contains("ASCII"), "{err}");
+    }
+
+    #[test]
+    fn cash_list_shows_only_the_last_digits_of_the_id_number() {
+        let mut w = CashList::new(Vec::new()).unwrap();
+        let period = "2024-09".parse().unwrap();
+        let row = CashRow {
+            reference: "AS202409R1C7",
+            full_name: "Trần Thị Lan",
+            id_number: "001140123456",
+            commune: "Phường Ba Đình",
+            period,
+            amount: 750_000,
+        };
+        w.push(&row).unwrap();
+        let (bytes, totals) = w.finish().unwrap();
+        assert_eq!(totals, Totals { rows: 1, sum: 750_000 });
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(text.lines().nth(1), Some("1,AS202409R1C7,Trần Thị Lan,*********456,Phường Ba Đình,09/2024,750000"));
+        assert!(!text.contains("001140123456"));
+    }
+}
