@@ -1,13 +1,14 @@
 //! The README's first command, end to end, through the real `ansinh` binary on
-//! both backends: generate, import, verify, decide in the sandbox, issue a
-//! pain.001 file that the official XSD accepts, and issue again without paying
-//! twice.
+//! both backends: generate, import, verify, decide in the sandbox, issue the
+//! run's files (pain.001 for banks and for e-wallets, which the official XSD
+//! accepts, the bank CSV, VNPost's cash list), and issue again without paying
+//! twice or changing a byte.
 
 mod support;
 
 use std::path::Path;
 
-use support::{Backend, TestDb, ansinh, fails, first_element, ok, outcome_count, scalar, stdout, sum_elements};
+use support::{Backend, TestDb, ansinh, fails, first_element, ok, outcome_count, scalar, stdout};
 
 const PEOPLE: &str = "1500";
 
@@ -59,42 +60,65 @@ fn check_demo(url: &str, dir: &Path, summary: &str) {
         "a decision the plug-in made lacks its fuel or output"
     );
 
-    // The file: valid pain.001.001.09, one transaction per payment, totals that add up.
-    let file = dir.join("outbox/pain001-run1-social-assistance-001-2024-09.xml");
-    assert!(summary.contains(&file.display().to_string()), "the summary must name {}:\n{summary}", file.display());
-    support::xsd::validate_pain001(&file).unwrap();
-    let xml = std::fs::read_to_string(&file).unwrap();
-    let (transactions, sum) = sum_elements(&xml, "InstdAmt");
-    assert_eq!(transactions as i64, paid);
-    assert_eq!(transactions as i64, scalar(url, "SELECT COUNT(*) FROM payments"));
-    assert_eq!(sum as i64, scalar(url, "SELECT CAST(SUM(amount) AS BIGINT) FROM payments"));
-    assert_eq!(first_element(&xml, "NbOfTxs"), transactions.to_string());
-    assert_eq!(first_element(&xml, "CtrlSum"), sum.to_string());
-    // No raw ID number travels in the file.
-    let id_number = first_id_number(url);
-    assert!(!xml.contains(&id_number), "the payment file carries an ID number");
+    // The files: the bank transfers in a pain.001 valid against the official
+    // XSD and in the bank CSV, the e-wallet transfers in a pain.001 of their
+    // own, the people with no account in VNPost's cash list; each adds up to
+    // the decisions, and none carries a raw ID number.
+    let outbox = dir.join("outbox");
+    let files = support::files::run_files(&outbox, "1", "2024-09");
+    for file in [&files.bank, &files.bank_csv, &files.ewallet, &files.vnpost] {
+        assert!(summary.contains(&file.display().to_string()), "the summary must name {}:\n{summary}", file.display());
+    }
+    let counted = support::files::check_run_files(url, &outbox, "1", "2024-09", true);
+    let decided = |outcome: &str, channel: &str| {
+        let q = |what: &str| {
+            scalar(
+                url,
+                format!(
+                    "SELECT {what} FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id \
+                     WHERE d.run_id = 1 AND d.outcome = '{outcome}' AND b.channel = '{channel}'"
+                ),
+            )
+        };
+        (q("COUNT(*)"), q("CAST(COALESCE(SUM(d.amount), 0) AS BIGINT)"))
+    };
+    assert_eq!(counted.bank, decided("payable", "bank"));
+    assert_eq!(counted.ewallet, decided("payable", "ewallet"));
+    assert_eq!(counted.cash, decided("no_account", "none"));
+    assert!(counted.bank.0 > 0 && counted.ewallet.0 > 0 && counted.cash.0 > 0, "{counted:?}");
+    assert_eq!(counted.bank.0 + counted.ewallet.0, paid);
+    assert_eq!(counted.cash.0, outcome_count(summary, "no account"));
+    let ewallet = std::fs::read_to_string(&files.ewallet).unwrap();
+    assert_eq!(first_element(&ewallet, "MsgId"), "ANSINH-R1-202409W");
+    assert!(ewallet.contains("<Id>3711000000002</Id>"), "the e-wallet file is debited from the e-wallet account");
 
-    // Issuing again from the same account: the same bytes, no new payments.
-    let before = std::fs::read(&file).unwrap();
-    let issue = |payer_name: &str| {
+    // Issuing again, with the demo's configuration: the same bytes, no new payments.
+    let all = [&files.bank, &files.bank_csv, &files.ewallet, &files.vnpost];
+    let before: Vec<Vec<u8>> = all.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let payments = scalar(url, "SELECT COUNT(*) FROM payments");
+    let issue = |config: &Path| {
         let mut cmd = ansinh();
-        cmd.args(["--database-url", url, "run", "issue", "1", "--outbox"]).arg(dir.join("outbox"));
-        cmd.args(["--payer-name", payer_name, "--payer-account", "3711000000001", "--payer-bin", "970415"]);
+        cmd.args(["--database-url", url, "--config"]).arg(config).args(["run", "issue", "1", "--outbox"]).arg(&outbox);
         cmd
     };
-    let again = stdout(&ok(&mut issue("KHO BAC NHA NUOC HA NOI (DEMO)")));
-    assert!(again.contains("Payment file (Unchanged)"), "{again}");
-    assert_eq!(std::fs::read(&file).unwrap(), before, "a second issue changed the payment file");
-    assert_eq!(scalar(url, "SELECT COUNT(*) FROM payments") as u64, transactions);
+    let again = stdout(&ok(&mut issue(&dir.join("ansinh.toml"))));
+    assert_eq!(again.matches("(Unchanged)").count(), 4, "{again}");
+    assert!(!again.contains("Note:"), "{again}");
+    let after: Vec<Vec<u8>> = all.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    assert!(before == after, "a second issue changed a payment file");
+    assert_eq!(scalar(url, "SELECT COUNT(*) FROM payments"), payments);
 
-    // From another account: refused, since the file must stay what was issued.
-    let said = fails(&mut issue("SOMEONE ELSE"));
-    assert!(said.contains("cannot be issued again from SOMEONE ELSE"), "{said}");
-    assert_eq!(std::fs::read(&file).unwrap(), before);
-    assert_eq!(scalar(url, "SELECT COUNT(*) FROM payments") as u64, transactions);
-}
+    // With other accounts configured since: the run keeps those it was issued
+    // from, so its files stay the same, and the output says so.
+    let other = tempfile::tempdir().unwrap();
+    let said = stdout(&ok(&mut issue(&support::files::hanoi_config(other.path(), false, false))));
+    assert!(said.contains("Note: the configuration now gives other treasury accounts"), "{said}");
+    let after: Vec<Vec<u8>> = all.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    assert!(before == after, "an issue with another configuration changed a payment file");
 
-fn first_id_number(url: &str) -> String {
-    let n = scalar(url, "SELECT CAST(MIN(id_number) AS BIGINT) FROM payments");
-    format!("{n:012}")
+    // A broken configuration is refused with the file, the key and what was expected.
+    let broken = other.path().join("broken.toml");
+    std::fs::write(&broken, "[treasury.\"001\"]\nholder = \"KB\"\naccount = \"1\"\nbin = \"9704\"\n").unwrap();
+    let said = fails(&mut issue(&broken));
+    assert!(said.contains("broken.toml: treasury.\"001\".bin = \"9704\": expected the 6-digit"), "{said}");
 }

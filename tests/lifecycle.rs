@@ -9,9 +9,6 @@ use std::process::Command;
 
 use support::{Backend, TestDb, ansinh, approve, checksum_to_approve, fails, ok, scalar, stdout, text_scalar};
 
-const PAYER: [&str; 6] =
-    ["--payer-name", "KHO BAC NHA NUOC HA NOI", "--payer-account", "3711000000001", "--payer-bin", "970415"];
-
 struct Province<'a> {
     db: &'a TestDb,
     dir: &'a Path,
@@ -38,7 +35,8 @@ impl Province<'_> {
 
     fn issue(&self, id: &str) -> Command {
         let mut cmd = self.cli("an-officer");
-        cmd.args(["run", "issue", id]).args(PAYER).arg("--outbox").arg(self.dir.join("outbox"));
+        let config = support::files::hanoi_config(self.dir, true, true);
+        cmd.arg("--config").arg(config).args(["run", "issue", id, "--outbox"]).arg(self.dir.join("outbox"));
         cmd
     }
 
@@ -105,6 +103,12 @@ fn four_eyes_and_a_void_approval(backend: Backend) {
     approve(&db.url, &run);
     let issued = stdout(&ok(&mut p.issue(&run)));
     assert!(issued.contains(&format!("Issued {transfers} payments")), "{issued}");
+    // The files hold what was approved: the transfers, and exactly the cash lines.
+    let counted = support::files::check_run_files(&db.url, &dir.path().join("outbox"), &run, "2024-10", true);
+    assert_eq!(counted.bank.0 + counted.ewallet.0, transfers);
+    let approval = text_scalar(&db.url, format!("SELECT approval FROM runs WHERE id = {run}"));
+    let cash = format!("\"cash\":{},\"cash_total\":{},", counted.cash.0, counted.cash.1);
+    assert!(counted.cash.0 > 0 && approval.contains(&cash), "{cash} not in {approval}");
     assert_eq!(p.status(&run), "issued");
     assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payments WHERE account_number = '9999999999'"), 1);
 
@@ -218,9 +222,10 @@ fn back_pay_pays_each_missed_month_once(backend: Backend) {
         scalar(&db.url, format!("SELECT COUNT(*) FROM payments WHERE id_number = '{LATE_ID}' AND period = '{period}'"))
     };
     assert_eq!((her("2024-09"), her("2024-10"), her("2024-11")), (1, 1, 1));
-    let file = dir.path().join(format!("outbox/pain001-run{run}-social-assistance-001-2024-11.xml"));
-    support::xsd::validate_pain001(&file).unwrap();
-    let xml = std::fs::read_to_string(&file).unwrap();
+    let outbox = dir.path().join("outbox");
+    support::files::check_run_files(&db.url, &outbox, &run, "2024-11", true);
+    let files = support::files::run_files(&outbox, &run, "2024-11");
+    let xml = std::fs::read_to_string(&files.bank).unwrap();
     for month in ["202409", "202410", "202411"] {
         assert!(xml.contains(&format!("<EndToEndId>AS{month}R{run}P")), "no transaction for {month}");
     }

@@ -7,9 +7,6 @@ use ansinh::run::report::group;
 
 use support::{Backend, TestDb, ansinh, execute, fails, ok, outcome_count, scalar, stdout};
 
-const PAYER: [&str; 6] =
-    ["--payer-name", "KHO BAC NHA NUOC HA NOI", "--payer-account", "3711000000001", "--payer-bin", "970415"];
-
 fn a_person_is_paid_once_per_program_and_month(backend: Backend) {
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
@@ -20,6 +17,9 @@ fn a_person_is_paid_once_per_program_and_month(backend: Backend) {
     };
     // Run 1: the demo's, issued.
     ok(cli().args(["demo", "--people", "400", "--dir"]).arg(dir.path()));
+    let config = support::files::hanoi_config(dir.path(), false, false);
+    let listed_once = scalar(&db.url, "SELECT COUNT(*) FROM cash_payments");
+    assert!(listed_once > 0);
     let paid_once = scalar(&db.url, "SELECT COUNT(*) FROM payments");
     assert!(paid_once > 0);
 
@@ -38,8 +38,11 @@ fn a_person_is_paid_once_per_program_and_month(backend: Backend) {
         let id = stdout(&created).trim().to_owned();
         let evaluated = stdout(&ok(cli().args(["run", "evaluate", &id])));
         support::approve(&db.url, &id);
-        let issued =
-            stdout(&ok(cli().args(["run", "issue", &id]).args(PAYER).arg("--outbox").arg(dir.path().join("outbox"))));
+        let issued = stdout(&ok(cli()
+            .arg("--config")
+            .arg(&config)
+            .args(["run", "issue", &id, "--outbox"])
+            .arg(dir.path().join("outbox"))));
         (id, outcome_count(&evaluated, "payable"), issued)
     };
     let (second, payable, issued) = run("2024-09");
@@ -54,11 +57,39 @@ fn a_person_is_paid_once_per_program_and_month(backend: Backend) {
     assert!(issued.contains(&format!("{} payable people were already paid for 2024-09", group(payable))), "{issued}");
     assert!(issued.contains("Nothing to pay: no payment file."), "{issued}");
     assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payments"), paid_once);
+    // Nor listed for cash twice: the people with no account are VNPost's from run 1.
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM cash_payments"), listed_once);
 
     // The next month is another payment: paid again, in full.
-    let (_, payable, issued) = run("2024-10");
+    let (october, payable, issued) = run("2024-10");
     assert!(issued.contains(&format!("Issued {} payments", group(payable))), "{issued}");
     assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payments"), paid_once + payable);
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM cash_payments"), 2 * listed_once);
+    // Its files, from the configured account: no e-wallet account configured,
+    // so the e-wallet file is debited from the bank account; no bank CSV asked.
+    let outbox = dir.path().join("outbox");
+    support::files::check_run_files(&db.url, &outbox, &october, "2024-10", false);
+    let files = support::files::run_files(&outbox, &october, "2024-10");
+    let ewallet = std::fs::read_to_string(&files.ewallet).unwrap();
+    assert!(ewallet.contains("<Id>3711000000001</Id>"), "debited from the bank account");
+
+    // A province with no treasury configured cannot be issued; the message says what to add.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("ansinh.toml"), "").unwrap();
+    let created = ok(cli()
+        .args(["run", "create", "--program", "social-assistance", "--province", "001"])
+        .args(["--period", "2024-11"]));
+    let november = stdout(&created).trim().to_owned();
+    ok(cli().args(["run", "evaluate", &november]));
+    support::approve(&db.url, &november);
+    let said = fails(
+        cli().current_dir(other.path()).args(["run", "issue", &november, "--outbox"]).arg(other.path().join("outbox")),
+    );
+    assert!(said.contains("ansinh.toml has no treasury account for province 001 (Hà Nội)"), "{said}");
+    assert!(said.contains("add a table [treasury.\"001\"] with holder, account and bin"), "{said}");
+    assert_eq!(scalar(&db.url, format!("SELECT COUNT(*) FROM payments WHERE run_id = {november}")), 0);
+    let status = support::text_scalar(&db.url, format!("SELECT status FROM runs WHERE id = {november}"));
+    assert_eq!(status, "approved");
 
     // The guarantee is the database's, not the code's: a second row for the same
     // person, programme and month is refused whoever writes it.

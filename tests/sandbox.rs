@@ -101,10 +101,12 @@ fn hostile_run_is_contained(backend: Backend) {
     // And the run goes on to pay the sound decisions.
     support::approve(&db.url, &run);
     let issued = stdout(&ok(cli()
-        .args(["run", "issue", &run, "--payer-name", "KHO BAC", "--payer-account", "1", "--payer-bin", "970415"])
-        .arg("--outbox")
+        .arg("--config")
+        .arg(support::files::hanoi_config(dir.path(), false, false))
+        .args(["run", "issue", &run, "--outbox"])
         .arg(dir.path().join("outbox"))));
     assert!(issued.contains("Issued 4 payments, 402,000 VND in all."), "{issued}");
+    support::files::check_run_files(&db.url, &dir.path().join("outbox"), &run, "2024-09", false);
 }
 
 /// `payable AMOUNT`, or the stored plug-in error, of one person's decision.
