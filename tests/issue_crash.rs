@@ -1,0 +1,199 @@
+//! Exactly once, through crashes: the real `ansinh run issue` killed with
+//! SIGKILL after increasing delays, on both backends. After every kill each
+//! payment file in the outbox is absent or complete (the same bytes as an
+//! uninterrupted issue writes, which the official XSD accepts), the run is
+//! issued in whole or not at all, and nobody is paid twice; a re-run completes
+//! the files, and issuing once more changes no byte.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Backend, TestDb, ansinh, ok, scalar, stdout, text_scalar};
+
+/// A few thousand payments: issuing takes long enough to be killed at many points.
+const PEOPLE: u64 = 4000;
+const PERIOD: &str = "2024-09";
+
+/// A database with the synthetic province imported, and run 1 evaluated and approved.
+fn approved_run(db: &TestDb, dir: &Path) {
+    let spec =
+        ansinh::synthetic::Spec { seed: 11, people: PEOPLE, province: "001".into(), period: PERIOD.parse().unwrap() };
+    let (registry, enrolment) = (dir.join("registry.csv"), dir.join("enrolment.csv"));
+    let create = |p: &Path| BufWriter::new(std::fs::File::create(p).unwrap());
+    ansinh::synthetic::generate(&spec, create(&registry), create(&enrolment)).unwrap();
+    let cli = || {
+        let mut cmd = ansinh();
+        cmd.args(["--database-url", &db.url]);
+        cmd
+    };
+    ok(cli().args(["registry", "import"]).arg(&registry));
+    ok(cli().args(["beneficiaries", "import"]).arg(&enrolment));
+    support::release_national(&db.url);
+    ok(cli().args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", PERIOD]));
+    ok(cli().args(["run", "evaluate", "1"]));
+    support::approve(&db.url, "1");
+}
+
+/// The visible files of the outbox and their bytes, and the names of hidden
+/// (temporary) ones.
+fn outbox_contents(outbox: &Path) -> (BTreeMap<String, Vec<u8>>, Vec<String>) {
+    let (mut visible, mut hidden) = (BTreeMap::new(), Vec::new());
+    let Ok(entries) = std::fs::read_dir(outbox) else { return (visible, hidden) };
+    for entry in entries {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            assert!(name.ends_with(".partial"), "unexpected hidden file {name}");
+            hidden.push(name);
+        } else {
+            visible.insert(name, std::fs::read(entry.path()).unwrap());
+        }
+    }
+    (visible, hidden)
+}
+
+/// Remove the visible files, as if never written; temporary ones stay, as a
+/// crash left them.
+fn remove_visible(outbox: &Path) {
+    for name in outbox_contents(outbox).0.keys() {
+        std::fs::remove_file(outbox.join(name)).unwrap();
+    }
+}
+
+/// The run is issued in whole or not at all, with each person paid once.
+fn all_or_nothing(url: &str, transfers: i64, cash: i64) -> bool {
+    let status = text_scalar(url, "SELECT status FROM runs WHERE id = 1");
+    let paid = scalar(url, "SELECT COUNT(*) FROM payments");
+    let listed = scalar(url, "SELECT COUNT(*) FROM cash_payments");
+    let people = scalar(
+        url,
+        "SELECT COUNT(*) FROM (SELECT DISTINCT program, period, id_number FROM payments \
+         UNION SELECT DISTINCT program, period, id_number FROM cash_payments) AS paid",
+    );
+    assert_eq!(people, paid + listed, "someone is paid twice");
+    match status.as_str() {
+        "approved" => {
+            assert_eq!((paid, listed), (0, 0), "a run not issued has payments");
+            false
+        }
+        "issued" => {
+            assert_eq!((paid, listed), (transfers, cash), "an issued run lacks part of what was approved");
+            true
+        }
+        other => panic!("run 1 is {other}"),
+    }
+}
+
+/// Start `run issue`, kill it with SIGKILL after `delay` unless it ended
+/// first; whether it ended on its own.
+fn kill_after(issue: &mut Command, delay: Duration) -> bool {
+    let mut child = issue.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(delay);
+    if let Some(status) = child.try_wait().unwrap() {
+        assert!(status.success(), "run issue failed on its own: {status}");
+        return true;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    false
+}
+
+fn killed_issue_is_all_or_nothing(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    approved_run(&db, dir.path());
+    let approval = text_scalar(&db.url, "SELECT approval FROM runs WHERE id = 1");
+    let approved = |key: &str| -> i64 {
+        let tail = approval.split(&format!("\"{key}\":")).nth(1).unwrap_or_else(|| panic!("{key} in {approval}"));
+        tail.split([',', '}']).next().unwrap().parse().unwrap()
+    };
+    let (transfers, cash) = (approved("transfers"), approved("cash"));
+    assert!(transfers > 2000 && cash > 0, "{approval}");
+
+    let config = support::files::hanoi_config(dir.path(), true, true);
+    let outbox: PathBuf = dir.path().join("outbox");
+    let issue = || {
+        let mut cmd = ansinh();
+        cmd.args(["--database-url", &db.url, "--config"]).arg(&config).args(["run", "issue", "1", "--outbox"]);
+        cmd.arg(&outbox);
+        cmd
+    };
+
+    // The first issue, killed after 0, 20, 40 ... ms until it ends on its
+    // own: before, during and after the database commit, and in its files.
+    let mut seen: Vec<BTreeMap<String, Vec<u8>>> = Vec::new();
+    let mut delay = Duration::ZERO;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !kill_after(&mut issue(), delay) {
+        assert!(Instant::now() < deadline, "run issue never finished between kills");
+        all_or_nothing(&db.url, transfers, cash);
+        seen.push(outbox_contents(&outbox).0);
+        delay += Duration::from_millis(20);
+    }
+    assert!(all_or_nothing(&db.url, transfers, cash));
+    let kills = seen.len();
+    assert!(kills >= 3, "run issue finished after {kills} kills: too fast to test");
+
+    // The files of an uninterrupted issue: what every file must be, whole.
+    remove_visible(&outbox);
+    let started = Instant::now();
+    ok(&mut issue());
+    let took = started.elapsed();
+    let counted = support::files::check_run_files(&db.url, &outbox, "1", PERIOD, true);
+    assert_eq!((counted.bank.0 + counted.ewallet.0, counted.cash.0), (transfers, cash));
+    let (reference, _) = outbox_contents(&outbox);
+    assert_eq!(reference.len(), 4, "{:?}", reference.keys());
+
+    // Writing the files, killed at points spread over an uninterrupted issue
+    // (files removed each time, temporary files left as the kills left them).
+    let mut incomplete = 0;
+    for k in 1..=12u32 {
+        remove_visible(&outbox);
+        kill_after(&mut issue(), took * k / 13);
+        assert!(all_or_nothing(&db.url, transfers, cash));
+        let (visible, _) = outbox_contents(&outbox);
+        if visible.len() < reference.len() {
+            incomplete += 1;
+        }
+        seen.push(visible);
+    }
+    assert!(incomplete > 0, "no kill landed while the files were being written");
+    eprintln!(
+        "{backend:?}: {kills} kills in the first issue, an uninterrupted one takes {took:?}, {incomplete} of 12 kills \
+         while writing left files to complete"
+    );
+
+    // After every kill, each file was absent or whole: byte for byte the file
+    // of the uninterrupted issue, never a part of it.
+    for (i, files) in seen.iter().enumerate() {
+        for (name, bytes) in files {
+            let whole = reference.get(name).unwrap_or_else(|| panic!("after kill {i}: unexpected file {name}"));
+            assert!(bytes == whole, "after kill {i}: {name} is not the whole file ({} bytes)", bytes.len());
+        }
+    }
+
+    // A re-run completes the files; issuing again changes nothing.
+    let completed = stdout(&ok(&mut issue()));
+    let (visible, hidden) = outbox_contents(&outbox);
+    assert!(visible == reference, "the re-run wrote other files:\n{completed}");
+    assert!(hidden.is_empty(), "temporary files left after a complete issue: {hidden:?}");
+    let again = stdout(&ok(&mut issue()));
+    assert_eq!(again.matches("(Unchanged)").count(), 4, "{again}");
+    assert!(outbox_contents(&outbox).0 == reference);
+    assert!(all_or_nothing(&db.url, transfers, cash));
+}
+
+#[test]
+fn killed_issue_is_all_or_nothing_on_sqlite() {
+    killed_issue_is_all_or_nothing(Backend::Sqlite);
+}
+
+#[test]
+fn killed_issue_is_all_or_nothing_on_postgres() {
+    killed_issue_is_all_or_nothing(Backend::Postgres);
+}
