@@ -180,6 +180,21 @@ pub fn registry_rows(path: &Path) -> Result<Rows<RegistryRecord>, FileError> {
     Rows::open(path, "population registry extract", registry::COLUMNS, registry::parse)
 }
 
+/// One population registry record from its fields in [`REGISTRY_COLUMNS`] order, by the rules
+/// of a CSV row, for a source other than a file (the HTTP registry answers in the same format).
+/// On a problem: the leftmost field that breaks the format and what was expected there.
+pub fn registry_record(fields: [&str; REGISTRY_COLUMNS.len()]) -> Result<RegistryRecord, (&'static str, String)> {
+    let in_order: [usize; REGISTRY_COLUMNS.len()] = std::array::from_fn(|i| i);
+    let mut values = [""; MAX_COLUMNS];
+    values[..fields.len()].copy_from_slice(&fields);
+    let mut cells = Cells { values, positions: &in_order, problem: None };
+    let record = registry::parse(&mut cells);
+    match cells.problem {
+        None => Ok(record),
+        Some(Problem { column, expected }) => Err((registry::COLUMNS[column], expected)),
+    }
+}
+
 /// Opens a beneficiary enrolment file.
 pub fn enrolment_rows(path: &Path) -> Result<Rows<Enrolment>, FileError> {
     Rows::open(path, "beneficiary enrolment", enrolment::COLUMNS, enrolment::parse)
