@@ -3,13 +3,16 @@
 //! later).
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::config::Config;
 use crate::identity::provinces;
 use crate::model::Month;
+use crate::registry::{self, Registry};
 use crate::release;
 use crate::sandbox::{Limits, Sandbox};
 use crate::store::{Db, runs};
@@ -34,7 +37,22 @@ pub struct Settings {
     /// [default: ansinh.toml, if there is one]
     #[arg(long, global = true, env = "ANSINH_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Base URL of the population registry service runs verify against (default: the
+    /// registry_people table, filled by `registry import`). Its bearer token is read from
+    /// ANSINH_REGISTRY_TOKEN or --registry-token-file, never from a flag, which `ps` would show.
+    #[arg(long, value_name = "URL", global = true, env = "ANSINH_REGISTRY_URL")]
+    pub registry_url: Option<String>,
+    /// A file holding the registry service's bearer token (instead of ANSINH_REGISTRY_TOKEN).
+    #[arg(long, value_name = "FILE", global = true, env = "ANSINH_REGISTRY_TOKEN_FILE")]
+    pub registry_token_file: Option<PathBuf>,
+    /// Seconds one request to the registry service may take, connecting included, before it is
+    /// retried.
+    #[arg(long, value_name = "SECONDS", global = true, env = "ANSINH_REGISTRY_TIMEOUT", default_value_t = 30.0)]
+    pub registry_timeout: f64,
 }
+
+/// Where the bearer token of the registry service is read from, unless a file is given.
+const REGISTRY_TOKEN_ENV: &str = "ANSINH_REGISTRY_TOKEN";
 
 pub struct App {
     pub db: Db,
@@ -42,6 +60,7 @@ pub struct App {
     pub workers: usize,
     /// The configuration file, read and checked.
     pub config: Config,
+    settings: Settings,
 }
 
 impl App {
@@ -53,7 +72,37 @@ impl App {
             db: Db::connect(settings.database_url.as_deref().unwrap_or("ansinh.db")).await?,
             sandbox: App::sandbox(settings)?,
             workers: settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            settings: settings.clone(),
         })
+    }
+
+    /// The population registry for one run: the service at `--registry-url` if one is given,
+    /// else the registry table. Made afresh for each run, so that what the service answered is
+    /// remembered for that run only.
+    pub fn registry(&self) -> anyhow::Result<Arc<dyn Registry>> {
+        let settings = &self.settings;
+        let Some(url) = &settings.registry_url else {
+            return Ok(Arc::new(registry::Sql::new(self.db.clone())));
+        };
+        let token = match &settings.registry_token_file {
+            Some(file) => {
+                let token = std::fs::read_to_string(file).with_context(|| {
+                    format!("reading the registry token from --registry-token-file {}", file.display())
+                })?;
+                registry::http::Token::new(&token, &format!("--registry-token-file {}", file.display()))?
+            }
+            None => match std::env::var(REGISTRY_TOKEN_ENV) {
+                Ok(token) => registry::http::Token::new(&token, REGISTRY_TOKEN_ENV)?,
+                Err(_) => bail!(
+                    "--registry-url {url}: the registry service needs a bearer token: set {REGISTRY_TOKEN_ENV}, or \
+                     give --registry-token-file FILE (a file only this account can read)"
+                ),
+            },
+        };
+        let seconds = settings.registry_timeout;
+        let timeout = Duration::try_from_secs_f64(seconds).ok().filter(|t| !t.is_zero());
+        let timeout = timeout.with_context(|| format!("--registry-timeout {seconds}: expected seconds above 0"))?;
+        Ok(Arc::new(registry::Http::new(url, token, timeout)?))
     }
 
     /// The sandbox alone, for commands that need no database.

@@ -99,7 +99,9 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     let t = Instant::now();
     let run_id = app.create_run(PROGRAM, &options.province, options.period, None, DEMO_OFFICER).await?;
     let bar = crate::cli::count_bar("deciding");
-    let evaluated = run::evaluate(&app.db, &app.sandbox, run_id, app.workers, DEMO_OFFICER, &|done, total| {
+    // The demo's people are in the registry table it has just imported, whatever --registry-url says.
+    let table = std::sync::Arc::new(crate::registry::Sql::new(app.db.clone()));
+    let evaluated = run::evaluate(&app.db, &app.sandbox, table, run_id, app.workers, DEMO_OFFICER, &|done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })

@@ -15,6 +15,7 @@ pub mod import;
 pub mod model;
 pub mod payment;
 pub mod plugin;
+pub mod registry;
 pub mod release;
 pub mod run;
 pub mod sandbox;

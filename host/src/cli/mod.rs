@@ -293,7 +293,8 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
         }
         RunCommand::Evaluate { id } => {
             let bar = count_bar("deciding");
-            run::evaluate(&app.db, &app.sandbox, id, app.workers, App::actor(global)?, &|done, total| {
+            let registry = app.registry()?;
+            run::evaluate(&app.db, &app.sandbox, registry, id, app.workers, App::actor(global)?, &|done, total| {
                 bar.set_length(total);
                 bar.set_position(done);
             })

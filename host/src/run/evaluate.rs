@@ -3,6 +3,8 @@
 //! ```text
 //!  reader (async) ──pages──▶ workers (threads, one fresh plug-in instance
 //!  pending beneficiaries     per decision) ──decisions──▶ writer (async, batch INSERT)
+//!  + one registry lookup
+//!  per page
 //! ```
 //!
 //! Channels are bounded, so memory holds a few pages whatever the run's size.
@@ -10,6 +12,7 @@
 //! resumes where it stopped, because the reader only sees beneficiaries with no
 //! decision yet and a decision, once stored, is never replaced.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,6 +21,7 @@ use tokio::sync::mpsc;
 use tracing::{Instrument, info, info_span};
 
 use crate::model::Month;
+use crate::registry::Registry;
 use crate::release;
 use crate::sandbox::{Plugin, Sandbox};
 use crate::store::beneficiaries::{self, Pending, Scope};
@@ -38,11 +42,12 @@ pub struct Evaluated {
     pub elapsed: Duration,
 }
 
-/// Decide every beneficiary of `run_id` that has no decision yet, with
-/// `workers` threads, as `by`; `progress` is told the number decided so far and the total.
+/// Decide every beneficiary of `run_id` that has no decision yet, verified against `registry`,
+/// with `workers` threads, as `by`; `progress` is told the number decided so far and the total.
 pub async fn evaluate(
     db: &Db,
     sandbox: &Sandbox,
+    registry: Arc<dyn Registry>,
     run_id: i64,
     workers: usize,
     by: &str,
@@ -60,19 +65,27 @@ pub async fn evaluate(
             return Ok(Evaluated { decided: 0, elapsed: started.elapsed() });
         }
         let plugin = load_plugin(db, sandbox, &run).await?;
+        let source = registry.source();
+        let recorded = runs::record_registry_source(db, run.id, &source).await?;
+        anyhow::ensure!(
+            recorded == source,
+            "run {} was begun against the population registry {recorded}, not {source}: resume it against the same \
+             one (--registry-url, or none for the imported registry table), so that all its decisions come from one \
+             registry",
+            run.id
+        );
         let mut total = 0;
         for month in run.months() {
             total += beneficiaries::count_pending(db, scope(&run, month)).await?;
         }
-        info!(pending = total, plugin = %plugin.hash(), workers, "evaluating");
+        info!(pending = total, plugin = %plugin.hash(), registry = %source, workers, "evaluating");
         let mut decided = 0;
         // Month by month, so that a back-pay run reads each month's pending
         // people as a stream like any other run.
         for month in run.months() {
             let before = decided;
-            decided +=
-                pipeline(db, &run, month, plugin.clone(), workers.max(1), &|done| progress(before + done, total))
-                    .await?;
+            let progress = |done| progress(before + done, total);
+            decided += pipeline(db, registry.clone(), &run, month, plugin.clone(), workers.max(1), &progress).await?;
         }
         runs::mark_evaluated(db, run.id, by).await?;
         let elapsed = started.elapsed();
@@ -112,6 +125,7 @@ fn scope(run: &Run, month: Month) -> Scope<'_> {
 /// Decide one month of a run.
 async fn pipeline(
     db: &Db,
+    registry: Arc<dyn Registry>,
     run: &Run,
     month: Month,
     plugin: Arc<Plugin>,
@@ -120,7 +134,7 @@ async fn pipeline(
 ) -> anyhow::Result<u64> {
     let (page_tx, page_rx) = mpsc::channel::<Vec<Pending>>(workers * 2);
     let (done_tx, mut done_rx) = mpsc::channel::<Vec<NewDecision>>(workers * 2);
-    let reader = tokio::spawn(read_pages(db.clone(), run.clone(), month, page_tx).in_current_span());
+    let reader = tokio::spawn(read_pages(db.clone(), registry, run.clone(), month, page_tx).in_current_span());
     let page_rx = Arc::new(Mutex::new(page_rx));
     let threads: Vec<_> = (0..workers)
         .map(|_| {
@@ -143,13 +157,25 @@ async fn pipeline(
     Ok(decided)
 }
 
-/// Page through the beneficiaries still to decide, in id order.
-async fn read_pages(db: Db, run: Run, month: Month, pages: mpsc::Sender<Vec<Pending>>) -> anyhow::Result<()> {
+/// Page through the beneficiaries still to decide, in id order, with their registry records.
+async fn read_pages(
+    db: Db,
+    registry: Arc<dyn Registry>,
+    run: Run,
+    month: Month,
+    pages: mpsc::Sender<Vec<Pending>>,
+) -> anyhow::Result<()> {
     let mut after = 0;
     loop {
-        let page = beneficiaries::pending(&db, scope(&run, month), after, PAGE).await?;
+        let mut page = beneficiaries::pending(&db, scope(&run, month), after, PAGE).await?;
         let Some(last) = page.last() else { return Ok(()) };
         after = last.id;
+        let ids: Vec<String> = page.iter().map(|p| p.enrolment.id_number.clone()).collect();
+        let found: HashMap<String, _> =
+            registry.lookup(&ids).await?.into_iter().map(|record| (record.id_number.clone(), record)).collect();
+        for pending in &mut page {
+            pending.registry = found.get(&pending.enrolment.id_number).cloned();
+        }
         if pages.send(page).await.is_err() {
             // The writer stopped on an error; it reports it.
             return Ok(());

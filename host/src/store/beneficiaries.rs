@@ -59,6 +59,8 @@ pub async fn count(db: &Db) -> anyhow::Result<i64> {
 pub struct Pending {
     pub id: i64,
     pub enrolment: Enrolment,
+    /// None when the registry has no record of them; [`pending`] leaves it to the run, which asks
+    /// the population registry (`crate::registry`) for the whole page at once.
     pub registry: Option<RegistryRecord>,
     /// Other enrolments of the same person, and a bank's report of their death.
     pub others: OtherRecords,
@@ -82,13 +84,6 @@ struct PendingRow {
     bank_bin: String,
     account_number: String,
     account_name: String,
-    r_id_number: Option<String>,
-    r_full_name: Option<String>,
-    r_birth_date: Option<NaiveDate>,
-    r_sex: Option<String>,
-    r_residence_province: Option<String>,
-    r_residence_commune: Option<String>,
-    r_death_date: Option<NaiveDate>,
     other_count: i64,
     other_province: Option<String>,
     death_reported: bool,
@@ -120,22 +115,20 @@ macro_rules! in_scope {
 
 /// The next `limit` beneficiaries of a run's scope after `after` (by id) that
 /// have no decision in the run yet. Reading in pages keeps memory flat, and
-/// skipping decided ones is what makes an interrupted run resumable.
+/// skipping decided ones is what makes an interrupted run resumable. Their registry records
+/// are not read here: the registry may be another service (`crate::registry`).
 pub async fn pending(db: &Db, scope: Scope<'_>, after: i64, limit: i64) -> anyhow::Result<Vec<Pending>> {
     const SQL: &str = concat!(
         "SELECT b.id, b.program, b.province, b.id_number, b.full_name, b.birth_date, b.household, \
         b.disability, b.has_pension, b.difficult_commune, b.statuses, b.dependent_children, b.channel, b.bank_bin, \
-        b.account_number, b.account_name, r.id_number AS r_id_number, r.full_name AS r_full_name, \
-        r.birth_date AS r_birth_date, r.sex AS r_sex, r.residence_province AS r_residence_province, \
-        r.residence_commune AS r_residence_commune, r.death_date AS r_death_date, \
+        b.account_number, b.account_name, \
         (SELECT COUNT(*) FROM beneficiaries o WHERE o.id_number = b.id_number AND o.program = b.program \
          AND o.id <> b.id) AS other_count, \
         (SELECT MIN(o.province) FROM beneficiaries o WHERE o.id_number = b.id_number AND o.program = b.program \
          AND o.id <> b.id) AS other_province, \
         EXISTS (SELECT 1 FROM registry_flags f WHERE f.beneficiary_id = b.id AND f.cleared_at IS NULL) \
          AS death_reported \
-        FROM beneficiaries b LEFT JOIN registry_people r ON r.id_number = b.id_number \
-        WHERE ",
+        FROM beneficiaries b WHERE ",
         in_scope!(),
         " AND b.id > $6 ORDER BY b.id LIMIT $7"
     );
@@ -165,18 +158,6 @@ impl PendingRow {
             .map(|s| s.parse())
             .collect::<Result<_, _>>()
             .map_err(|e| corrupt("statuses", e))?;
-        let registry = match (self.r_id_number, self.r_full_name, self.r_birth_date, self.r_sex) {
-            (Some(id_number), Some(full_name), Some(birth_date), Some(sex)) => Some(RegistryRecord {
-                id_number,
-                full_name,
-                birth_date,
-                sex: sex.parse().map_err(|e| corrupt("registry sex", e))?,
-                residence_province: self.r_residence_province.unwrap_or_default(),
-                residence_commune: self.r_residence_commune.unwrap_or_default(),
-                death_date: self.r_death_date,
-            }),
-            _ => None,
-        };
         let enrolment = Enrolment {
             id_number: self.id_number,
             full_name: self.full_name,
@@ -200,7 +181,7 @@ impl PendingRow {
             enrolled_in: self.other_province,
             death_reported: self.death_reported,
         };
-        Ok(Pending { id: self.id, enrolment, registry, others })
+        Ok(Pending { id: self.id, enrolment, registry: None, others })
     }
 }
 

@@ -274,3 +274,17 @@ pub async fn mark_cancelled(db: &Db, id: i64, by: &str, reason: &str) -> anyhow:
     });
     Ok(moved == 1)
 }
+
+/// Record the registry a run is evaluated against, unless one is recorded already; the one
+/// recorded, which differs from `source` when the run was begun against another.
+pub async fn record_registry_source(db: &Db, id: i64, source: &str) -> anyhow::Result<String> {
+    let recorded: Option<String> = on_pool!(db, pool => {
+        sqlx::query("UPDATE runs SET registry_source = $2 WHERE id = $1 AND registry_source IS NULL")
+            .bind(id)
+            .bind(source)
+            .execute(pool)
+            .await?;
+        sqlx::query_scalar("SELECT registry_source FROM runs WHERE id = $1").bind(id).fetch_one(pool).await?
+    });
+    Ok(recorded.unwrap_or_default())
+}
