@@ -30,7 +30,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use crate::payment::pain002::{self, Answer, GroupStatus, TransactionStatus};
-use crate::payment::{message_id, parse_end_to_end_id};
+use crate::payment::{ewallet_message_id, message_id, parse_end_to_end_id};
 use crate::store::Db;
 use crate::store::payments;
 use crate::store::reconcile::{self, Change, Flag, Standing, Stored, Writes};
@@ -107,7 +107,7 @@ pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::R
             read.group.original_message_id
         );
     }
-    let run_totals = payments::totals(db, run_id).await?;
+    let answered = answered(db, &run, &read.group.original_message_id).await?;
     let report = reconcile::Report {
         file: &shown,
         sha256: &read.sha256,
@@ -117,7 +117,7 @@ pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::R
         by,
     };
     let (applied, plan) = reconcile::apply(db, run_id, &report, |stored| {
-        let mut plan = plan(&run, run_totals, &read.group, &transactions, stored);
+        let mut plan = plan(&run, answered, &read.group, &transactions, stored);
         (std::mem::take(&mut plan.writes), plan)
     })
     .await?;
@@ -160,13 +160,13 @@ impl Plan {
 /// Decide, from the report and the run's payments as stored, what to write and what to report.
 fn plan(
     run: &Run,
-    (payment_count, payment_total): (i64, i64),
+    answered: Answered,
     header: &GroupStatus,
     transactions: &[TransactionStatus],
     stored: &HashMap<i64, Stored>,
 ) -> Plan {
     let mut plan = Plan::default();
-    check_totals(&mut plan, run, (payment_count, payment_total), header, transactions);
+    check_totals(&mut plan, run, answered, header, transactions);
 
     // Every listing of each EndToEndId, in file order.
     let mut by_id: BTreeMap<&str, Vec<&TransactionStatus>> = BTreeMap::new();
@@ -208,16 +208,41 @@ fn plan(
     plan
 }
 
-/// The group's totals against the listed transactions and the run.
+/// The payments of the message a report answers: the run's bank file or its
+/// e-wallet file, whose totals a report must match exactly; for any other
+/// MsgId of the run, all its payments, which a report may not exceed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Answered {
+    count: i64,
+    total: i64,
+    /// Whether the message is one file of the run, so its totals are known exactly.
+    exact: bool,
+}
+
+async fn answered(db: &Db, run: &Run, original_message_id: &str) -> anyhow::Result<Answered> {
+    let channel = if original_message_id == message_id(run.id, run.period) {
+        Some("bank")
+    } else if original_message_id == ewallet_message_id(run.id, run.period) {
+        Some("ewallet")
+    } else {
+        None
+    };
+    let ((count, total), exact) = match channel {
+        Some(channel) => (payments::channel_totals(db, run.id, channel).await?, true),
+        None => (payments::totals(db, run.id).await?, false),
+    };
+    Ok(Answered { count, total, exact })
+}
+
+/// The group's totals against the listed transactions and the message answered.
 fn check_totals(
     plan: &mut Plan,
     run: &Run,
-    (payment_count, payment_total): (i64, i64),
+    answered: Answered,
     header: &GroupStatus,
     transactions: &[TransactionStatus],
 ) {
-    // The message of a run paid in one file: its totals are the run's.
-    let whole_run = header.original_message_id == message_id(run.id, run.period);
+    let Answered { count: payment_count, total: payment_total, exact: whole_run } = answered;
     let name = &header.original_message_name;
     if !name.is_empty() && !name.starts_with("pain.001.") {
         plan.problem(None, format!("OrgnlMsgNmId is {name:?}: this report answers something other than a pain.001"));
@@ -449,6 +474,11 @@ mod tests {
         }
     }
 
+    /// The run's four payments, answered as the one file they were all in.
+    const ALL_FOUR: Answered = Answered { count: 4, total: 2_000_000, exact: true };
+    /// A message of the run other than its bank or e-wallet file: at most its four payments.
+    const SOME_OF_FOUR: Answered = Answered { exact: false, ..ALL_FOUR };
+
     /// Payments 1..=4 of 500,000 each, the first already settled, the second rejected AC04.
     fn stored() -> HashMap<i64, Stored> {
         (1..=4)
@@ -507,7 +537,7 @@ mod tests {
             tx(12, &e2e(3), "RJCT", &["MD07"], None),
             tx(13, &e2e(4), "PDNG", &[], None),
         ];
-        let plan = plan(&run(), (4, 2_000_000), &group_of(4, 2_000_000), &txs, &stored());
+        let plan = plan(&run(), ALL_FOUR, &group_of(4, 2_000_000), &txs, &stored());
         assert!(plan.problems.is_empty(), "{:?}", messages(&plan));
         assert_eq!((plan.settled, plan.accepted, plan.unchanged), (0, 1, 2));
         assert_eq!(plan.rejected, BTreeMap::from([("MD07".to_owned(), 1)]));
@@ -533,7 +563,7 @@ mod tests {
             tx(16, &e2e(4), "ACSC", &[], Some(400_000)),
             tx(17, &e2e(2), "CANC", &[], None),
         ];
-        let plan = plan(&run(), (4, 2_000_000), &group_of(9, 5_000_000), &txs, &stored());
+        let plan = plan(&run(), ALL_FOUR, &group_of(9, 5_000_000), &txs, &stored());
         assert!(plan.writes.changes.is_empty(), "{:?}", plan.writes.changes);
         assert_eq!(
             messages(&plan),
@@ -557,7 +587,7 @@ mod tests {
     fn a_repeated_identical_listing_is_applied_once_and_reported() {
         let txs = [tx(10, &e2e(3), "ACSC", &[], None), tx(20, &e2e(3), "ACSC", &[], None)];
         let header = GroupStatus { original_message_id: "ANSINH-R7-202409-B".into(), ..Default::default() };
-        let plan = plan(&run(), (4, 2_000_000), &header, &txs, &stored());
+        let plan = plan(&run(), SOME_OF_FOUR, &header, &txs, &stored());
         assert_eq!(messages(&plan), ["line 10: AS202409R7P3 is listed 2 times (lines 10, 20); applied once"]);
         assert_eq!(plan.writes.changes.len(), 1);
         assert_eq!(plan.settled, 1);
@@ -569,7 +599,7 @@ mod tests {
         // A file of its own (bank or e-wallet part of the run): 2 of the run's 4 payments.
         let mut g = group_of(2, 900_000);
         g.original_message_id = "ANSINH-R7-202409-W".into();
-        let plan = plan(&run(), (4, 2_000_000), &g, &txs, &stored());
+        let plan = plan(&run(), SOME_OF_FOUR, &g, &txs, &stored());
         assert_eq!(
             messages(&plan),
             ["the 2 transactions listed add up to 1,000,000 VND, not OrgnlCtrlSum 900,000 VND"]
@@ -580,7 +610,7 @@ mod tests {
     #[test]
     fn pending_after_final_is_a_note_and_same_status_changes_nothing() {
         let txs = [tx(10, &e2e(1), "PDNG", &[], None), tx(11, &e2e(2), "RJCT", &["AC04"], None)];
-        let plan = plan(&run(), (4, 2_000_000), &group_of(4, 2_000_000), &txs, &stored());
+        let plan = plan(&run(), ALL_FOUR, &group_of(4, 2_000_000), &txs, &stored());
         assert!(plan.problems.is_empty(), "{:?}", messages(&plan));
         assert_eq!(plan.notes, ["line 10: AS202409R7P1 is already settled (ACSC); its PDNG here is older news"]);
         assert_eq!(plan.unchanged, 1);
