@@ -79,12 +79,23 @@ fn four_eyes_and_a_void_approval(backend: Backend) {
     assert!(approval.contains(&format!("\"transfers\":{transfers},")), "{approval}");
     assert!(approval.contains(&checksum), "{approval}");
 
-    // An account changed after approval: the approval is void, nothing is paid.
+    // An enrolment changed after evaluation does not redirect the money: a run
+    // pays the account that was checked against the registry and approved.
+    let first_payable =
+        format!("(SELECT MIN(beneficiary_id) FROM decisions WHERE run_id = {run} AND outcome = 'payable')");
+    let changed = support::execute(
+        &db.url,
+        format!("UPDATE beneficiaries SET account_number = '8888888888' WHERE id = {first_payable}"),
+    )
+    .unwrap();
+    assert_eq!(changed, 1);
+    // A decision changed after approval (here by hand in the database): the
+    // approval is void, nothing is paid.
     let changed = support::execute(
         &db.url,
         format!(
-            "UPDATE beneficiaries SET account_number = '9999999999' WHERE id = (SELECT MIN(beneficiary_id) \
-             FROM decisions WHERE run_id = {run} AND outcome = 'payable')"
+            "UPDATE decisions SET account_number = '9999999999' WHERE run_id = {run} \
+             AND beneficiary_id = {first_payable}"
         ),
     )
     .unwrap();
@@ -111,6 +122,7 @@ fn four_eyes_and_a_void_approval(backend: Backend) {
     assert!(counted.cash.0 > 0 && approval.contains(&cash), "{cash} not in {approval}");
     assert_eq!(p.status(&run), "issued");
     assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payments WHERE account_number = '9999999999'"), 1);
+    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payments WHERE account_number = '8888888888'"), 0);
 
     // Issued: it cannot be cancelled.
     let said = fails(p.cli("lan").args(["run", "cancel", &run, "--reason", "too late"]));
@@ -206,7 +218,8 @@ fn back_pay_pays_each_missed_month_once(backend: Backend) {
     assert_eq!(paid_then, 0, "arrears decide only the people not paid that month");
     let unpaid_october = scalar(&db.url, "SELECT COUNT(*) FROM beneficiaries")
         - 1
-        - scalar(&db.url, format!("SELECT COUNT(*) FROM payments WHERE run_id = {october}"));
+        - scalar(&db.url, format!("SELECT COUNT(*) FROM payments WHERE run_id = {october}"))
+        - scalar(&db.url, format!("SELECT COUNT(*) FROM cash_payments WHERE run_id = {october}"));
     assert_eq!(decided(&others, "= '2024-10'"), unpaid_october);
     let shown = stdout(&ok(p.cli("x").args(["run", "show", &run])));
     assert!(shown.contains("2024-11 with arrears from 2024-09"), "{shown}");

@@ -38,6 +38,18 @@ ALTER TABLE decisions ADD CONSTRAINT decisions_outcome_check CHECK (outcome IN
     ('payable', 'held', 'not_eligible', 'not_verified', 'no_account', 'plugin_error'));
 -- What an officer must look at, if anything (run::decide::exception).
 ALTER TABLE decisions ADD COLUMN exception TEXT;
+-- Where the money goes, as it was when the checks were made: a run pays
+-- what was checked and approved, not what an enrolment says by issue time.
+-- And the registry's name and commune, for the VNPost cash list.
+ALTER TABLE decisions ADD COLUMN channel TEXT, ADD COLUMN bank_bin TEXT, ADD COLUMN account_number TEXT,
+    ADD COLUMN account_name TEXT, ADD COLUMN payee_name TEXT, ADD COLUMN commune TEXT;
+UPDATE decisions d SET channel = b.channel, bank_bin = b.bank_bin, account_number = b.account_number,
+    account_name = b.account_name, payee_name = COALESCE(rp.full_name, b.full_name),
+    commune = COALESCE(rp.residence_commune, '')
+FROM beneficiaries b LEFT JOIN registry_people rp ON rp.id_number = b.id_number WHERE b.id = d.beneficiary_id;
+ALTER TABLE decisions ALTER COLUMN channel SET NOT NULL, ALTER COLUMN bank_bin SET NOT NULL,
+    ALTER COLUMN account_number SET NOT NULL, ALTER COLUMN account_name SET NOT NULL,
+    ALTER COLUMN payee_name SET NOT NULL, ALTER COLUMN commune SET NOT NULL;
 ALTER TABLE payments DROP CONSTRAINT payments_run_id_beneficiary_id_fkey;
 ALTER TABLE decisions DROP CONSTRAINT decisions_pkey;
 ALTER TABLE decisions ADD PRIMARY KEY (run_id, period, beneficiary_id);

@@ -6,7 +6,8 @@
 -- SQLite cannot change a CHECK or a key in place, so runs, decisions and
 -- payments are rebuilt by the documented procedure (sqlite.org/lang_altertable
 -- "Making Other Kinds Of Table Schema Changes"): foreign keys off, one
--- transaction, copy, drop, rename, check, foreign keys on. Hence
+-- transaction, copy, drop, rename, foreign keys on. Every row is copied with
+-- its keys unchanged, so references that held before hold after. Hence
 -- "no-transaction" above: the PRAGMA must run outside a transaction.
 PRAGMA foreign_keys = OFF;
 BEGIN;
@@ -76,13 +77,25 @@ CREATE TABLE decisions_new (
     fuel           INTEGER NOT NULL,
     -- What an officer must look at, if anything (run::decide::exception).
     exception      TEXT,
+    -- Where the money goes, as it was when the checks were made: a run pays
+    -- what was checked and approved, not what an enrolment says by issue time.
+    channel        TEXT NOT NULL,
+    bank_bin       TEXT NOT NULL,
+    account_number TEXT NOT NULL,
+    account_name   TEXT NOT NULL,
+    -- The registry's name and commune, for the VNPost cash list.
+    payee_name     TEXT NOT NULL,
+    commune        TEXT NOT NULL,
     PRIMARY KEY (run_id, period, beneficiary_id)
 );
 INSERT INTO decisions_new (run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash,
-                           input, output, error, fuel)
+                           input, output, error, fuel, channel, bank_bin, account_number, account_name,
+                           payee_name, commune)
 SELECT d.run_id, r.period, d.beneficiary_id, d.outcome, d.amount, d.category, d.verification, d.plugin_hash,
-       d.input, d.output, d.error, d.fuel
-FROM decisions d JOIN runs r ON r.id = d.run_id;
+       d.input, d.output, d.error, d.fuel, b.channel, b.bank_bin, b.account_number, b.account_name,
+       COALESCE(rp.full_name, b.full_name), COALESCE(rp.residence_commune, '')
+FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id
+LEFT JOIN registry_people rp ON rp.id_number = b.id_number;
 
 CREATE TABLE payments_new (
     id             INTEGER PRIMARY KEY,
@@ -121,6 +134,5 @@ CREATE INDEX beneficiaries_by_person ON beneficiaries (id_number, program);
 -- The previous month's run of a province and programme (run show's diff).
 CREATE INDEX runs_by_scope ON runs (program, province, period);
 
-PRAGMA foreign_key_check;
 COMMIT;
 PRAGMA foreign_keys = ON;

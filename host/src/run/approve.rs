@@ -58,10 +58,10 @@ impl fmt::Display for Tally {
 }
 
 /// One line of the checksum: every field that decides where money goes and
-/// how much. The ID number is hashed, never shown.
+/// how much, and who collects cash. The ID number is hashed, never shown.
 fn line(p: &ToPay) -> String {
     format!(
-        "{}|{}|{}|{}|{}|{}|{}|{}|{}\n",
+        "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}\n",
         p.period,
         p.beneficiary_id,
         p.outcome,
@@ -70,7 +70,9 @@ fn line(p: &ToPay) -> String {
         p.channel,
         p.bank_bin,
         p.account_number,
-        p.account_name
+        p.account_name,
+        p.payee_name,
+        p.commune
     )
 }
 
@@ -152,10 +154,10 @@ fn check_four_eyes(run: &Run, by: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The approval recorded on an approved run.
-pub fn recorded(run: &Run) -> anyhow::Result<Approval> {
-    let json = run.approval.as_deref().ok_or_else(|| anyhow::anyhow!("run {} has no recorded approval", run.id))?;
-    serde_json::from_str(json).map_err(|e| anyhow::anyhow!("run {}: stored approval is unreadable: {e}", run.id))
+/// The approval recorded on run `run_id`, from its stored JSON.
+pub fn parse(run_id: i64, json: Option<&str>) -> anyhow::Result<Approval> {
+    let json = json.ok_or_else(|| anyhow::anyhow!("run {run_id} has no recorded approval"))?;
+    serde_json::from_str(json).map_err(|e| anyhow::anyhow!("run {run_id}: stored approval is unreadable: {e}"))
 }
 
 #[cfg(test)]
@@ -173,6 +175,8 @@ mod tests {
             bank_bin: "970436".into(),
             account_number: account.into(),
             account_name: "NGUYEN THI THU HIEN".into(),
+            payee_name: "NGUYỄN THỊ THU HIỀN".into(),
+            commune: "Phường Hàng Bạc".into(),
         }
     }
 
@@ -182,6 +186,7 @@ mod tests {
         assert_ne!(line(&to_pay("1")), line(&ToPay { amount: 500_001, ..to_pay("1") }));
         assert_ne!(line(&to_pay("1")), line(&ToPay { period: "2024-08".into(), ..to_pay("1") }));
         assert_ne!(line(&to_pay("1")), line(&ToPay { account_name: "NGUYEN THI THU HIEM".into(), ..to_pay("1") }));
+        assert_ne!(line(&to_pay("1")), line(&ToPay { commune: "Phường Hàng Đào".into(), ..to_pay("1") }));
     }
 
     #[test]

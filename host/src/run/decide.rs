@@ -6,7 +6,7 @@ use crate::identity::names::NameMatch;
 use crate::model::{Channel, Enrolment, Month, Outcome, PersonFacts, RegistryRecord};
 use crate::sandbox::{CheckedOutput, Plugin};
 use crate::store::beneficiaries::Pending;
-use crate::store::decisions::NewDecision;
+use crate::store::decisions::{NewDecision, Payee};
 use crate::verify::{self, CheckName, Verification};
 
 /// Decide for one beneficiary of a run.
@@ -25,6 +25,7 @@ pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pen
         error: None,
         fuel: 0,
         exception: None,
+        payee: payee(&pending.enrolment, pending.registry.as_ref()),
     };
     // Without a registry record there are no facts to decide on: the person is
     // not verified, and the plug-in is not asked.
@@ -53,6 +54,19 @@ pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pen
     }
     decision.exception = exception(decision.outcome, &verification);
     decision
+}
+
+/// Where the money goes: the account checked against the registry now, and
+/// the registry's name and commune (the ID card VNPost checks).
+fn payee(enrolment: &Enrolment, registry: Option<&RegistryRecord>) -> Payee {
+    Payee {
+        channel: enrolment.channel.as_str().to_owned(),
+        bank_bin: enrolment.bank_bin.clone(),
+        account_number: enrolment.account_number.clone(),
+        account_name: enrolment.account_name.clone(),
+        name: registry.map_or(&enrolment.full_name, |r| &r.full_name).clone(),
+        commune: registry.map(|r| r.residence_commune.clone()).unwrap_or_default(),
+    }
 }
 
 /// What an officer must look at in a decision, one kind per decision, the
@@ -96,9 +110,11 @@ fn outcome(verification: &Verification, eligible: bool, channel: Channel) -> Out
         Outcome::NotVerified
     } else if !verification.alive_in_period() || !verification.resides_in_province() || !eligible {
         Outcome::NotEligible
+    } else if verification.death_reported() {
+        Outcome::Held
     } else if channel == Channel::None {
         Outcome::NoAccount
-    } else if !verification.account_holder_confirmed() || verification.death_reported() {
+    } else if !verification.account_holder_confirmed() {
         Outcome::Held
     } else {
         Outcome::Payable

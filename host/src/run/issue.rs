@@ -30,9 +30,9 @@ use crate::payment::lists::{BankCsv, BankRow, CashList, CashRow, Totals};
 use crate::payment::outbox::{Outbox, Written};
 use crate::payment::pain001::{CreditorAgent, Header, Pain001Writer, Transfer};
 use crate::payment::{Payer, RunFile, Treasury, end_to_end_id, ewallet_message_id, message_id};
-use crate::store::Db;
 use crate::store::payments::{self, CashPayment, Issued, Payment};
 use crate::store::runs::{self, Run, RunStatus};
+use crate::store::{self, Db};
 
 use super::approve;
 
@@ -113,12 +113,31 @@ pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, config: &Config, by: &
 /// in the same snapshot, must be the one approved. If not, nothing is paid and
 /// the approval is void.
 async fn start(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow::Result<bool> {
-    let approved = approve::recorded(run)?;
+    let mut attempt = 1;
+    loop {
+        match start_once(db, run, treasury, by).await {
+            Err(e) if store::is_serialization_failure(&e) && attempt < ISSUE_ATTEMPTS => {
+                warn!(attempt, "another issue overlapped this one: trying again");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Tries at issuing when another issue overlaps (PostgreSQL gives one of
+/// them up; nothing of it was kept).
+const ISSUE_ATTEMPTS: u32 = 5;
+
+async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow::Result<bool> {
     let mut tx = payments::snapshot(db).await?;
     if !payments::start_issue(&mut tx, run, treasury, by).await? {
         // Another process issued it first: report what it issued.
         return Ok(false);
     }
+    // The approval as it stands in this transaction, on the row just moved:
+    // not a copy read before, which a re-approval may have replaced.
+    let approved = approve::parse(run.id, payments::approval_in(&mut tx, run.id).await?.as_deref())?;
     let now = approve::tally(&mut tx, run.id).await?;
     if now != approved.tally {
         drop(tx); // rolled back: nothing is paid

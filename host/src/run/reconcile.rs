@@ -202,7 +202,7 @@ fn plan(
                 continue;
             }
         }
-        apply_one(&mut plan, run, id, tx, stored);
+        apply_one(&mut plan, run, answered, id, tx, stored);
     }
     plan.writes.problems = plan.problems.len() as i64;
     plan
@@ -213,6 +213,8 @@ fn plan(
 /// MsgId of the run, all its payments, which a report may not exceed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Answered {
+    /// `bank` or `ewallet` when the message is one of the run's files.
+    channel: Option<&'static str>,
     count: i64,
     total: i64,
     /// Whether the message is one file of the run, so its totals are known exactly.
@@ -231,7 +233,7 @@ async fn answered(db: &Db, run: &Run, original_message_id: &str) -> anyhow::Resu
         Some(channel) => (payments::channel_totals(db, run.id, channel).await?, true),
         None => (payments::totals(db, run.id).await?, false),
     };
-    Ok(Answered { count, total, exact })
+    Ok(Answered { channel, count, total, exact })
 }
 
 /// The group's totals against the listed transactions and the message answered.
@@ -242,7 +244,7 @@ fn check_totals(
     header: &GroupStatus,
     transactions: &[TransactionStatus],
 ) {
-    let Answered { count: payment_count, total: payment_total, exact: whole_run } = answered;
+    let Answered { count: payment_count, total: payment_total, exact: whole_run, .. } = answered;
     let name = &header.original_message_name;
     if !name.is_empty() && !name.starts_with("pain.001.") {
         plan.problem(None, format!("OrgnlMsgNmId is {name:?}: this report answers something other than a pain.001"));
@@ -297,7 +299,14 @@ fn check_totals(
 }
 
 /// One listed transaction against the payment it names.
-fn apply_one(plan: &mut Plan, run: &Run, id: &str, tx: &TransactionStatus, stored: &HashMap<i64, Stored>) {
+fn apply_one(
+    plan: &mut Plan,
+    run: &Run,
+    answered: Answered,
+    id: &str,
+    tx: &TransactionStatus,
+    stored: &HashMap<i64, Stored>,
+) {
     let line = Some(tx.line);
     let payment = match parse_end_to_end_id(id) {
         None => {
@@ -309,7 +318,21 @@ fn apply_one(plan: &mut Plan, run: &Run, id: &str, tx: &TransactionStatus, store
             return;
         }
         Some((period, _, payment_id)) => match stored.get(&payment_id) {
-            Some(payment) if period == run.period => payment,
+            // The month is the payment's own: a back-pay run pays earlier months too.
+            Some(payment) if payment.period == period.to_string() => {
+                if let Some(channel) = answered.channel.filter(|c| *c != payment.channel) {
+                    plan.problem(
+                        line,
+                        format!(
+                            "{id} is a payment of the run's {} file, not of the {channel} file this report \
+                             answers: not applied",
+                            payment.channel
+                        ),
+                    );
+                    return;
+                }
+                payment
+            }
             _ => {
                 plan.problem(line, format!("no payment of run {} has the EndToEndId {id}: not applied", run.id));
                 return;
@@ -475,9 +498,9 @@ mod tests {
     }
 
     /// The run's four payments, answered as the one file they were all in.
-    const ALL_FOUR: Answered = Answered { count: 4, total: 2_000_000, exact: true };
+    const ALL_FOUR: Answered = Answered { channel: Some("bank"), count: 4, total: 2_000_000, exact: true };
     /// A message of the run other than its bank or e-wallet file: at most its four payments.
-    const SOME_OF_FOUR: Answered = Answered { exact: false, ..ALL_FOUR };
+    const SOME_OF_FOUR: Answered = Answered { channel: None, exact: false, ..ALL_FOUR };
 
     /// Payments 1..=4 of 500,000 each, the first already settled, the second rejected AC04.
     fn stored() -> HashMap<i64, Stored> {
@@ -491,6 +514,8 @@ mod tests {
                 let s = Stored {
                     payment_id: id,
                     beneficiary_id: 100 + id,
+                    period: "2024-09".into(),
+                    channel: "bank".into(),
                     amount: 500_000,
                     status: status.map(Into::into),
                     bank_status: bank.map(Into::into),
@@ -615,5 +640,21 @@ mod tests {
         assert_eq!(plan.notes, ["line 10: AS202409R7P1 is already settled (ACSC); its PDNG here is older news"]);
         assert_eq!(plan.unchanged, 1);
         assert!(plan.writes.changes.is_empty());
+    }
+
+    #[test]
+    fn an_arrears_payment_is_matched_by_its_own_month_and_file() {
+        let mut stored = stored();
+        stored.get_mut(&3).unwrap().period = "2024-07".into();
+        stored.get_mut(&4).unwrap().channel = "ewallet".into();
+        let arrears = end_to_end_id("2024-07".parse().unwrap(), 7, 3);
+        let txs = [tx(10, &arrears, "ACSC", &[], None), tx(11, &e2e(4), "ACSC", &[], None)];
+        let plan = plan(&run(), ALL_FOUR, &group_of(2, 1_000_000), &txs, &stored);
+        assert_eq!(plan.settled, 1, "the arrears payment of 2024-07 is run 7's");
+        assert!(
+            messages(&plan).iter().any(|m| m.contains("is a payment of the run's ewallet file, not of the bank file")),
+            "{:?}",
+            messages(&plan)
+        );
     }
 }

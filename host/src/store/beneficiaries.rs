@@ -102,14 +102,16 @@ pub struct Scope<'a> {
 }
 
 /// The condition shared by [`pending`] and [`count_pending`]: in the scope,
-/// no decision for the month in this run yet, and for arrears not yet paid.
+/// no decision for the month in this run yet, and for arrears not yet paid,
+/// by transfer or in cash.
 /// Bound by [`Scope`]'s fields in order ($1-$5).
 macro_rules! in_scope {
     () => {
         "b.program = $1 AND b.province = $2 \
     AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.run_id = $3 AND d.period = $4 AND d.beneficiary_id = b.id) \
-    AND (NOT $5 OR NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = b.program AND p.period = $4 \
-    AND p.id_number = b.id_number))"
+    AND (NOT $5 OR (NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = b.program AND p.period = $4 \
+    AND p.id_number = b.id_number) AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = b.program \
+    AND c.period = $4 AND c.id_number = b.id_number)))"
     };
 }
 
@@ -126,7 +128,8 @@ pub async fn pending(db: &Db, scope: Scope<'_>, after: i64, limit: i64) -> anyho
          AND o.id <> b.id) AS other_count, \
         (SELECT MIN(o.province) FROM beneficiaries o WHERE o.id_number = b.id_number AND o.program = b.program \
          AND o.id <> b.id) AS other_province, \
-        EXISTS (SELECT 1 FROM registry_flags f WHERE f.beneficiary_id = b.id AND f.cleared_at IS NULL) \
+        EXISTS (SELECT 1 FROM registry_flags f JOIN beneficiaries fb ON fb.id = f.beneficiary_id \
+         WHERE fb.id_number = b.id_number AND f.cleared_at IS NULL) \
          AS death_reported \
         FROM beneficiaries b WHERE ",
         in_scope!(),

@@ -27,6 +27,20 @@ pub struct NewDecision {
     pub fuel: u64,
     /// What an officer must look at, if anything (`run::decide::exception`).
     pub exception: Option<&'static str>,
+    /// Where the money goes, as checked now; issue pays this, not the enrolment of later.
+    pub payee: Payee,
+}
+
+/// Where a decision's money goes, fixed when the decision is made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payee {
+    pub channel: String,
+    pub bank_bin: String,
+    pub account_number: String,
+    pub account_name: String,
+    /// The registry's name (the enrolment's without a record), for the cash list.
+    pub name: String,
+    pub commune: String,
 }
 
 /// Store a batch of decisions in one statement. A decision already stored for
@@ -38,7 +52,7 @@ pub async fn insert(db: &Db, run_id: i64, rows: &[NewDecision]) -> anyhow::Resul
     on_pool!(db, pool => {
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO decisions (run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, \
-             input, output, error, fuel, exception) ",
+             input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, commune) ",
         );
         q.push_values(rows, |mut b, d| {
             b.push_bind(run_id)
@@ -53,7 +67,13 @@ pub async fn insert(db: &Db, run_id: i64, rows: &[NewDecision]) -> anyhow::Resul
                 .push_bind(&d.output)
                 .push_bind(&d.error)
                 .push_bind(i64::try_from(d.fuel).expect("fuel is capped far below i64::MAX"))
-                .push_bind(d.exception);
+                .push_bind(d.exception)
+                .push_bind(&d.payee.channel)
+                .push_bind(&d.payee.bank_bin)
+                .push_bind(&d.payee.account_number)
+                .push_bind(&d.payee.account_name)
+                .push_bind(&d.payee.name)
+                .push_bind(&d.payee.commune);
         });
         q.push(" ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING");
         q.build().execute(pool).await?;

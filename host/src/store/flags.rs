@@ -31,12 +31,14 @@ pub async fn open(db: &Db) -> anyhow::Result<Vec<Flag>> {
     }))
 }
 
-/// Clear a beneficiary's open flags as `by`, for `reason`; how many were open.
+/// Clear the open flags of a beneficiary's person (all their enrolments: a
+/// flag holds every one of them) as `by`, for `reason`; how many were open.
 pub async fn clear(db: &Db, beneficiary_id: i64, by: &str, reason: &str) -> anyhow::Result<u64> {
     Ok(on_pool!(db, pool => {
         sqlx::query(
             "UPDATE registry_flags SET cleared_by = $2, cleared_at = $3, clear_reason = $4 \
-             WHERE beneficiary_id = $1 AND cleared_at IS NULL",
+             WHERE cleared_at IS NULL AND beneficiary_id IN (SELECT o.id FROM beneficiaries o \
+             JOIN beneficiaries b ON b.id_number = o.id_number WHERE b.id = $1)",
         )
         .bind(beneficiary_id)
         .bind(by)

@@ -151,6 +151,15 @@ pub fn is_unique_violation(e: &anyhow::Error) -> bool {
         .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
 
+/// Whether the database gave up a transaction that overlapped another
+/// (PostgreSQL SERIALIZABLE, SQLSTATE 40001): it is safe to try again.
+pub fn is_serialization_failure(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|e| e.downcast_ref::<sqlx::Error>())
+        .filter_map(|e| e.as_database_error())
+        .any(|e| e.code().as_deref() == Some("40001"))
+}
+
 /// A URL fit for messages: the password, if any, is hidden.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

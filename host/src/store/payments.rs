@@ -24,15 +24,25 @@ pub struct Issued {
     pub already_paid: i64,
 }
 
-/// A transaction that reads one snapshot throughout (PostgreSQL's default
-/// would let each statement see later commits): approval's checksum and the
-/// payments inserted at issue must come from the same data.
+/// A transaction that reads one snapshot throughout and commits only if it
+/// could have run alone (PostgreSQL's default would let each statement see
+/// later commits): approval's checksum and the payments inserted at issue
+/// come from the same data, and two runs issued at once cannot both pay one
+/// person, once by transfer and once in cash, which no single unique key
+/// spans. SQLite has one writer at a time, which gives the same.
 pub async fn snapshot(db: &Db) -> anyhow::Result<Tx> {
     let mut tx = db.begin().await?;
     if let Tx::Postgres(tx) = &mut tx {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut **tx).await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").execute(&mut **tx).await?;
     }
     Ok(tx)
+}
+
+/// The approval recorded on a run, read in the caller's transaction.
+pub async fn approval_in(tx: &mut Tx, run_id: i64) -> anyhow::Result<Option<String>> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT approval FROM runs WHERE id = $1").bind(run_id).fetch_one(&mut *conn).await?
+    }))
 }
 
 /// Move an approved run to issued, fix its treasury accounts, and insert its
@@ -67,8 +77,8 @@ pub async fn start_issue(tx: &mut Tx, run: &Run, treasury: &Treasury, by: &str) 
             sqlx::query(
                 "INSERT INTO payments (run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, \
                  account_number, account_name) \
-                 SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, b.channel, b.bank_bin, \
-                 b.account_number, b.account_name \
+                 SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.channel, d.bank_bin, \
+                 d.account_number, d.account_name \
                  FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
                  WHERE d.run_id = $1 AND d.outcome = 'payable' \
                  AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
@@ -79,14 +89,12 @@ pub async fn start_issue(tx: &mut Tx, run: &Run, treasury: &Treasury, by: &str) 
             .bind(run.id)
             .execute(&mut *conn)
             .await?;
-            // The registry's name is the one on the ID card VNPost checks.
+            // The registry's name, kept with the decision, is the one on the ID card VNPost checks.
             sqlx::query(
                 "INSERT INTO cash_payments (run_id, beneficiary_id, program, period, id_number, amount, full_name, \
                  commune) \
-                 SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, \
-                 COALESCE(rp.full_name, b.full_name), COALESCE(rp.residence_commune, '') \
+                 SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.payee_name, d.commune \
                  FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
-                 LEFT JOIN registry_people rp ON rp.id_number = b.id_number \
                  WHERE d.run_id = $1 AND d.outcome = 'no_account' \
                  AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
                  AND p.id_number = b.id_number) \
@@ -166,6 +174,9 @@ pub struct ToPay {
     pub bank_bin: String,
     pub account_number: String,
     pub account_name: String,
+    /// The registry's name and commune: what the cash list shows.
+    pub payee_name: String,
+    pub commune: String,
 }
 
 /// The next page of what `run_id` would pay, after `after` = (period,
@@ -175,8 +186,8 @@ pub struct ToPay {
 pub async fn to_pay_page(tx: &mut Tx, run_id: i64, after: &(String, i64), limit: i64) -> anyhow::Result<Vec<ToPay>> {
     Ok(on_tx!(tx, conn => {
         sqlx::query_as(
-            "SELECT d.period, d.beneficiary_id, d.outcome, b.id_number, d.amount, b.channel, b.bank_bin, \
-             b.account_number, b.account_name \
+            "SELECT d.period, d.beneficiary_id, d.outcome, b.id_number, d.amount, d.channel, d.bank_bin, \
+             d.account_number, d.account_name, d.payee_name, d.commune \
              FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
              WHERE d.run_id = $1 AND d.outcome IN ('payable', 'no_account') \
              AND (d.period > $2 OR (d.period = $2 AND d.beneficiary_id > $3)) \

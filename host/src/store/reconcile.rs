@@ -14,6 +14,10 @@ use super::{BATCH, Db, on_pool, on_tx};
 pub struct Stored {
     pub payment_id: i64,
     pub beneficiary_id: i64,
+    /// The month paid (YYYY-MM): the run's own, or an earlier one for arrears.
+    pub period: String,
+    /// `bank` or `ewallet`: which of the run's files carried it.
+    pub channel: String,
     pub amount: i64,
     /// `accepted`, `settled` or `rejected`; None before any answer.
     pub status: Option<String>,
@@ -91,7 +95,7 @@ pub async fn apply<T>(
     }
     let stored: Vec<Stored> = on_tx!(&mut tx, conn => {
         sqlx::query_as(
-            "SELECT p.id AS payment_id, p.beneficiary_id, p.amount, s.status, s.bank_status, s.reason \
+            "SELECT p.id AS payment_id, p.beneficiary_id, p.period, p.channel, p.amount, s.status, s.bank_status, s.reason \
              FROM payments p LEFT JOIN payment_statuses s ON s.payment_id = p.id WHERE p.run_id = $1",
         )
         .bind(run_id)
