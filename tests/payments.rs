@@ -10,11 +10,7 @@ use support::{Backend, TestDb, ansinh, execute, fails, ok, outcome_count, scalar
 fn a_person_is_paid_once_per_program_and_month(backend: Backend) {
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
-    let cli = || {
-        let mut cmd = ansinh();
-        cmd.args(["--database-url", &db.url]);
-        cmd
-    };
+    let cli = || support::cli(&db.url);
     // Run 1: the demo's, issued.
     ok(cli().args(["demo", "--people", "400", "--dir"]).arg(dir.path()));
     let config = support::files::hanoi_config(dir.path(), false, false);

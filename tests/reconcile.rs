@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use support::xsd::{PAIN002_001_03_XSD, PAIN002_001_12_XSD, validate_pain002};
-use support::{Backend, TestDb, ansinh, fails, first_element, ok, scalar, stdout, text_scalar};
+use support::{Backend, TestDb, fails, first_element, ok, scalar, stdout, text_scalar};
 
 /// One transaction of a status report: EndToEndId, TxSts, reason code, amount repeated.
 struct Tx<'a> {
@@ -107,11 +107,7 @@ fn status_of(url: &str, end_to_end_id: &str) -> String {
 fn reconcile_a_run_with_rejects(backend: Backend) {
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
-    let cli = || {
-        let mut cmd = ansinh();
-        cmd.args(["--database-url", &db.url]);
-        cmd
-    };
+    let cli = || support::cli(&db.url);
     ok(cli().args(["demo", "--people", "400", "--dir"]).arg(dir.path()));
     let (message_id, payments) = issued(&dir.path().join("outbox"));
     assert_eq!(message_id, "ANSINH-R1-202409");

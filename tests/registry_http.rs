@@ -184,11 +184,7 @@ fn beneficiaries(url: &str) -> BTreeMap<i64, String> {
 fn http_registry_decides_as_the_table_does(backend: Backend) {
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
-    let cli = || {
-        let mut cmd = ansinh();
-        cmd.args(["--database-url", &db.url]);
-        cmd
-    };
+    let cli = || support::cli(&db.url);
     // Run 1: the demo's, verified against the imported table.
     ok(cli().args(["demo", "--people", "1200", "--dir"]).arg(dir.path()));
     let table = decisions(&db.url, 1);

@@ -18,13 +18,8 @@ fn prepared(db: &TestDb, dir: &Path) -> String {
     let (registry, enrolment) = (dir.join("registry.csv"), dir.join("enrolment.csv"));
     let create = |p: &Path| BufWriter::new(std::fs::File::create(p).unwrap());
     ansinh::synthetic::generate(&spec, create(&registry), create(&enrolment)).unwrap();
-    let cli = || {
-        let mut cmd = ansinh();
-        cmd.args(["--database-url", &db.url]);
-        cmd
-    };
-    ok(cli().args(["registry", "import"]).arg(&registry));
-    ok(cli().args(["beneficiaries", "import"]).arg(&enrolment));
+    let cli = || support::cli(&db.url);
+    support::import(&db.url, &registry, &enrolment);
     support::release_national(&db.url);
     let created =
         ok(cli().args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", "2024-09"]));

@@ -69,13 +69,8 @@ fn hostile_run_is_contained(backend: Backend) {
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
     let (registry, enrolment) = write_population(dir.path());
-    let cli = || {
-        let mut cmd = ansinh();
-        cmd.args(["--database-url", &db.url]);
-        cmd
-    };
-    ok(cli().args(["registry", "import"]).arg(&registry));
-    ok(cli().args(["beneficiaries", "import"]).arg(&enrolment));
+    let cli = || support::cli(&db.url);
+    support::import(&db.url, &registry, &enrolment);
     let hostile = hostile_plugin();
     let cases = support::workspace().join("tests/plugins/hostile/cases.yaml");
     support::release(&db.url, &hostile, &cases, "national", "2024-09");

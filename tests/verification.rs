@@ -10,7 +10,7 @@ use std::path::Path;
 
 use unicode_normalization::UnicodeNormalization;
 
-use support::{Backend, TestDb, ansinh, fails, ok, release_national, stdout, text_scalar};
+use support::{Backend, TestDb, fails, ok, release_national, stdout, text_scalar};
 
 /// One person: ID number (sex and birth year agree: identity.md), registry
 /// name and residence, enrolled name, paying province, account holder.
@@ -82,13 +82,8 @@ fn names_residence_and_duplicates(backend: Backend) {
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
     let (registry, enrolment) = write_files(dir.path());
-    let cli = || {
-        let mut cmd = ansinh();
-        cmd.args(["--database-url", &db.url]);
-        cmd
-    };
-    ok(cli().args(["registry", "import"]).arg(&registry));
-    ok(cli().args(["beneficiaries", "import"]).arg(&enrolment));
+    let cli = || support::cli(&db.url);
+    support::import(&db.url, &registry, &enrolment);
     release_national(&db.url);
     let run = |province: &str, period: &str| {
         let created = ok(cli().args([

@@ -33,6 +33,19 @@ pub fn ansinh() -> Command {
     cmd
 }
 
+/// The real binary on the database at `url`.
+pub fn cli(url: &str) -> Command {
+    let mut cmd = ansinh();
+    cmd.args(["--database-url", url]);
+    cmd
+}
+
+/// Import a registry extract and an enrolment file, as the test officer.
+pub fn import(url: &str, registry: &Path, enrolment: &Path) {
+    ok(cli(url).args(["registry", "import"]).arg(registry));
+    ok(cli(url).args(["beneficiaries", "import"]).arg(enrolment));
+}
+
 /// The checksum `run show` asks an approver to approve.
 pub fn checksum_to_approve(url: &str, run: &str) -> String {
     let shown = stdout(&ok(ansinh().args(["--database-url", url, "run", "show", run])));
