@@ -1,8 +1,10 @@
 //! The population registry table, loaded from the registry CSV.
 
+use chrono::NaiveDate;
+
 use crate::model::RegistryRecord;
 
-use super::{Db, Tx, on_pool, on_tx};
+use super::{BATCH, Db, Tx, on_pool, on_tx};
 
 /// Insert or update a batch of registry rows (the registry is the authority:
 /// a re-import with new facts replaces the old ones).
@@ -35,4 +37,61 @@ pub async fn upsert(tx: &mut Tx, rows: &[RegistryRecord]) -> anyhow::Result<()> 
 
 pub async fn count(db: &Db) -> anyhow::Result<i64> {
     Ok(on_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM registry_people").fetch_one(pool).await?))
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id_number: String,
+    full_name: String,
+    birth_date: NaiveDate,
+    sex: String,
+    residence_province: String,
+    residence_commune: String,
+    death_date: Option<NaiveDate>,
+}
+
+/// The records of these ID numbers that the table holds; anyone absent has none.
+/// Asked in statements of [`BATCH`] numbers, well below both backends' limits on
+/// bound parameters (a run's page is smaller still).
+pub async fn find(db: &Db, id_numbers: &[String]) -> anyhow::Result<Vec<RegistryRecord>> {
+    let mut records = Vec::with_capacity(id_numbers.len());
+    for chunk in id_numbers.chunks(BATCH) {
+        // The builder is typed by backend, so it is made in each arm.
+        let rows: Vec<Row> = on_pool!(db, pool => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT id_number, full_name, birth_date, sex, residence_province, residence_commune, \
+                 death_date FROM registry_people WHERE id_number IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(pool).await?
+        });
+        for row in rows {
+            records.push(row.into_record()?);
+        }
+    }
+    Ok(records)
+}
+
+impl Row {
+    fn into_record(self) -> anyhow::Result<RegistryRecord> {
+        let sex = self.sex.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "registry_people row {}: stored sex is invalid: {e}",
+                crate::identity::masked(&self.id_number)
+            )
+        })?;
+        Ok(RegistryRecord {
+            id_number: self.id_number,
+            full_name: self.full_name,
+            birth_date: self.birth_date,
+            sex,
+            residence_province: self.residence_province,
+            residence_commune: self.residence_commune,
+            death_date: self.death_date,
+        })
+    }
 }
