@@ -210,19 +210,29 @@ fn check_birth_date(enrolment: &Enrolment, registry: Option<&RegistryRecord>) ->
 
 /// Passes on an exact or folded match only; the level is recorded either way.
 fn check_name(enrolment: &Enrolment, registry: Option<&RegistryRecord>) -> Check {
+    let wording = ("name differs from the registry's by one letter: manual review", "name differs from the registry's");
+    name_check(CheckName::Name, registry, &enrolment.full_name, wording)
+}
+
+/// `name` against the registry's: exact or folded passes, else fails with the
+/// (near, mismatch) wording; the level is recorded either way.
+fn name_check(
+    check: CheckName,
+    registry: Option<&RegistryRecord>,
+    name: &str,
+    (near, mismatch): (&str, &str),
+) -> Check {
     let Some(record) = registry else {
-        return Check::fail(CheckName::Name, NO_RECORD);
+        return Check::fail(check, NO_RECORD);
     };
-    let level = names::compare(&record.full_name, &enrolment.full_name);
-    let mut check = match level {
-        NameMatch::Exact | NameMatch::Folded => Check::pass(CheckName::Name),
-        NameMatch::Near => {
-            Check::fail(CheckName::Name, "name differs from the registry's by one letter: manual review")
-        }
-        NameMatch::Mismatch => Check::fail(CheckName::Name, "name differs from the registry's"),
+    let level = names::compare(&record.full_name, name);
+    let mut result = match level {
+        NameMatch::Exact | NameMatch::Folded => Check::pass(check),
+        NameMatch::Near => Check::fail(check, near),
+        NameMatch::Mismatch => Check::fail(check, mismatch),
     };
-    check.name_match = Some(level);
-    check
+    result.name_match = Some(level);
+    result
 }
 
 /// Payment stops from the month after a death, so a person who died on any day
@@ -271,22 +281,11 @@ fn check_account_name(enrolment: &Enrolment, registry: Option<&RegistryRecord>) 
     if enrolment.channel == Channel::None {
         return Check::pass(CheckName::AccountName);
     }
-    let Some(record) = registry else {
-        return Check::fail(CheckName::AccountName, NO_RECORD);
-    };
-    let level = names::compare(&record.full_name, &enrolment.account_name);
-    let mut check = match level {
-        NameMatch::Exact | NameMatch::Folded => Check::pass(CheckName::AccountName),
-        NameMatch::Near => Check::fail(
-            CheckName::AccountName,
-            "account holder's name differs from the registry's by one letter: held for review",
-        ),
-        NameMatch::Mismatch => {
-            Check::fail(CheckName::AccountName, "account holder's name is not the registry's: held for review")
-        }
-    };
-    check.name_match = Some(level);
-    check
+    let wording = (
+        "account holder's name differs from the registry's by one letter: held for review",
+        "account holder's name is not the registry's: held for review",
+    );
+    name_check(CheckName::AccountName, registry, &enrolment.account_name, wording)
 }
 
 fn check_single_enrolment(others: &OtherRecords) -> Check {

@@ -56,11 +56,13 @@ pub async fn review(db: &Db, run: &Run, listed: i64) -> anyhow::Result<Review> {
     for (kind, heading) in KINDS {
         let Some((_, count)) = counts.iter().find(|(k, _)| k == kind) else { continue };
         let first = decisions::exceptions(db, run.id, kind, &(String::new(), 0), listed).await?;
-        let first = first.into_iter().map(|e| {
-            let why = why(kind, &e);
-            (e, why)
-        });
-        let first = first.collect();
+        let first = first
+            .into_iter()
+            .map(|e| {
+                let why = why(kind, &e);
+                (e, why)
+            })
+            .collect();
         exceptions.push(Exceptions { heading, count: *count, first });
     }
     let period = run.period.to_string();
