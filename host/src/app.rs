@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 
+use crate::audit;
 use crate::config::Config;
 use crate::identity::provinces;
 use crate::model::Month;
@@ -159,7 +160,19 @@ impl App {
         }
         let run =
             runs::NewRun { program, province, first_period, period, plugin: plugin.hash(), release_id: release.id, by };
-        runs::create(&self.db, &run).await
+        let mut tx = self.db.begin().await?;
+        let id = runs::create(&mut tx, &run).await?;
+        let details = serde_json::json!({
+            "program": program,
+            "province": province,
+            "first_period": first_period.to_string(),
+            "period": period.to_string(),
+            "release": release.id,
+            "plugin": plugin.hash().to_string(),
+        });
+        audit::append(&mut tx, by, "run.create", &audit::run_subject(id), details).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// The acting person: every command that changes state records who acted.

@@ -7,6 +7,7 @@
 //! per person and month. See ARCHITECTURE.md for the map.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -12,6 +12,7 @@ use crate::demo::{self, DemoOptions};
 use crate::import;
 use crate::model::Month;
 use crate::plugin::{build, cases, scaffold};
+use crate::registry;
 use crate::run;
 use crate::store::{flags, runs};
 
@@ -267,7 +268,7 @@ async fn registry(global: &Settings, command: RegistryCommand) -> anyhow::Result
         }
         RegistryCommand::ClearFlag { beneficiary, reason } => {
             anyhow::ensure!(!reason.trim().is_empty(), "--reason: say what the registry check found");
-            let cleared = flags::clear(&app.db, beneficiary, App::actor(global)?, reason.trim()).await?;
+            let cleared = registry::clear_flags(&app.db, beneficiary, App::actor(global)?, reason.trim()).await?;
             if cleared == 0 {
                 bail!("beneficiary #{beneficiary} has no open flag; `ansinh registry flags` lists them");
             }

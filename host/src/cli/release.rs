@@ -142,7 +142,7 @@ pub async fn keys(global: &Settings, command: KeysCommand) -> anyhow::Result<Exi
         }
         KeysCommand::Revoke { id } => {
             let by = App::actor(global)?;
-            anyhow::ensure!(stored_keys::revoke(&app.db, &id, by).await?, "no active key {id} (`ansinh keys list`)");
+            release::revoke_key(&app.db, &id, by).await?;
             eprintln!("Revoked key {id}.");
         }
     }

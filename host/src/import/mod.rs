@@ -273,7 +273,16 @@ async fn load<T: Upsert>(
     T::upsert(&mut tx, &batch).await?;
     let (file, sha256) = (path.display().to_string(), rows.sha256());
     let record = Import { kind, file: &file, sha256: &sha256, rows: good, skipped: bad_count, by: options.by };
-    imports::record(&mut tx, &record).await?;
+    let import_id = imports::record(&mut tx, &record).await?;
+    let details = serde_json::json!({
+        "kind": kind,
+        "file": file,
+        "sha256": sha256,
+        "rows": good,
+        "skipped": bad_count,
+    });
+    crate::audit::append(&mut tx, options.by, &format!("import.{kind}"), &format!("import:{import_id}"), details)
+        .await?;
     tx.commit().await?;
     progress(size, size);
     let elapsed = started.elapsed();

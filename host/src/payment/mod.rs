@@ -11,7 +11,7 @@ pub mod pain002;
 use crate::model::Month;
 
 /// The account the money leaves from: the province's treasury account.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Payer {
     pub name: String,
     pub account: String,
@@ -22,7 +22,7 @@ pub struct Payer {
 /// A province's treasury: the debtor accounts its payments leave from, and
 /// whether its bank also takes the bank CSV. From the configuration
 /// ([`crate::config`]) at the first issue, then stored on the run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Treasury {
     /// Bank transfers leave from here.
     pub bank: Payer,
@@ -74,7 +74,8 @@ pub fn ewallet_message_id(run_id: i64, period: Month) -> String {
 }
 
 /// The files a run issues. Each is written only when it has a line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RunFile {
     /// pain.001 of the bank transfers, from the treasury's bank account.
     BankPain001,

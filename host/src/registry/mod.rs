@@ -23,6 +23,20 @@ mod sql;
 pub use http::Http;
 pub use sql::Sql;
 
+/// Clear the open death-report flags of a beneficiary's person as `by`, for
+/// `reason`, with its audit entry; how many were open.
+pub async fn clear_flags(db: &crate::store::Db, beneficiary_id: i64, by: &str, reason: &str) -> anyhow::Result<u64> {
+    let mut tx = db.begin().await?;
+    let cleared = crate::store::flags::clear(&mut tx, beneficiary_id, by, reason).await?;
+    if cleared > 0 {
+        let details = serde_json::json!({ "cleared": cleared, "reason": reason });
+        crate::audit::append(&mut tx, by, "registry.clear_flag", &format!("beneficiary:{beneficiary_id}"), details)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(cleared)
+}
+
 /// What [`Registry::lookup`] returns: a boxed future, so that the trait stays usable as
 /// `Arc<dyn Registry>` without a macro crate.
 pub type Lookup<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Vec<RegistryRecord>>> + Send + 'a>>;

@@ -16,12 +16,14 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
+use sha2::Digest as _;
 
+use crate::audit;
 use crate::model::Month;
 use crate::plugin::cases;
 use crate::sandbox::{Plugin, PluginHash, Sandbox};
 use crate::store::releases::{self, Release, State};
-use crate::store::{Db, keys as stored_keys, plugins};
+use crate::store::{Db, Tx, keys as stored_keys, plugins};
 
 /// The authority of a plug-in: `national`, or its province code.
 pub fn authority_of(plugin: &Plugin) -> String {
@@ -66,7 +68,38 @@ pub async fn upload(
         }
     }
     plugins::store(db, &plugin, bytes).await?;
-    releases::insert(db, plugin.hash(), &authority, &program, cases_yaml, by).await
+    let mut tx = db.begin().await?;
+    let id = releases::insert(&mut tx, db, plugin.hash(), &authority, &program, cases_yaml, by).await?;
+    let description = plugin.description();
+    let details = serde_json::json!({
+        "plugin": plugin.hash().to_string(),
+        "name": description.name,
+        "version": description.version,
+        "authority": authority,
+        "program": program,
+        "cases_sha256": hex::encode(sha2::Sha256::digest(cases_yaml.as_bytes())),
+    });
+    audit::append(&mut tx, by, "release.upload", &release_subject(id), details).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The subject an audit entry about release `id` names.
+fn release_subject(id: i64) -> String {
+    format!("release:{id}")
+}
+
+/// Append the entry of a release's move (`release.sign`, ...), in `tx`.
+async fn record(
+    tx: &mut Tx,
+    by: &str,
+    action: &str,
+    release: &Release,
+    mut details: serde_json::Value,
+) -> anyhow::Result<()> {
+    details["plugin"] = release.plugin_hash.to_string().into();
+    audit::append(tx, by, action, &release_subject(release.id), details).await?;
+    Ok(())
 }
 
 /// Register the public half of an authority's signing key; its id.
@@ -78,8 +111,21 @@ pub async fn register_key(
 ) -> anyhow::Result<String> {
     keys::check_authority(authority)?;
     let id = keys::key_id(key);
-    stored_keys::add(db, &id, authority, &hex::encode(key.as_bytes()), by).await?;
+    let public_key = hex::encode(key.as_bytes());
+    let mut tx = db.begin().await?;
+    stored_keys::add(&mut tx, db, &id, authority, &public_key, by).await?;
+    let details = serde_json::json!({ "authority": authority, "public_key": public_key });
+    audit::append(&mut tx, by, "key.add", &format!("key:{id}"), details).await?;
+    tx.commit().await?;
     Ok(id)
+}
+
+/// Revoke a key: the releases it signed no longer run.
+pub async fn revoke_key(db: &Db, id: &str, by: &str) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    anyhow::ensure!(stored_keys::revoke(&mut tx, id, by).await?, "no active key {id} (`ansinh keys list`)");
+    audit::append(&mut tx, by, "key.revoke", &format!("key:{id}"), serde_json::json!({})).await?;
+    tx.commit().await
 }
 
 /// Sign an uploaded release with a key registered for its authority.
@@ -98,9 +144,13 @@ pub async fn sign(db: &Db, id: i64, key: &SigningKey, by: &str) -> anyhow::Resul
     check_key(&stored, &release)?;
     let message = keys::signed_message(release.plugin_hash, &release.authority, &release.program, &release.cases);
     let signature = keys::sign(key, &message);
-    if !releases::set_signed(db, id, &key_id, &signature, by).await? {
+    let mut tx = db.begin().await?;
+    if !releases::set_signed(&mut tx, id, &key_id, &signature, by).await? {
         bail!("release {id} changed while it was being signed; look again with `ansinh plugin releases`");
     }
+    let details = serde_json::json!({ "key": key_id, "signature": signature });
+    record(&mut tx, by, "release.sign", &release, details).await?;
+    tx.commit().await?;
     Ok(key_id)
 }
 
@@ -228,9 +278,12 @@ pub async fn approve(db: &Db, sandbox: &Sandbox, id: i64, by: &str, max_fuel_gro
              of release {active} (active) on the same cases; find why, or approve with a higher --max-fuel-growth"
         );
     }
-    if !releases::set_approved(db, id, by, &serde_json::to_string(&approval)?).await? {
+    let mut tx = db.begin().await?;
+    if !releases::set_approved(&mut tx, id, by, &serde_json::to_string(&approval)?).await? {
         bail!("release {id} changed while it was being approved; look again with `ansinh plugin releases`");
     }
+    record(&mut tx, by, "release.approve", &release, serde_json::to_value(&approval)?).await?;
+    tx.commit().await?;
     Ok(approval)
 }
 
@@ -249,12 +302,17 @@ pub async fn activate(db: &Db, sandbox: &Sandbox, id: i64, from: Month, by: &str
     let release = releases::get(db, id).await?;
     expect_state(&release, State::Approved, "activated")?;
     load(db, sandbox, &release).await?;
-    match releases::set_active(db, id, from, by).await {
-        Ok(true) => Ok(()),
+    let mut tx = db.begin().await?;
+    match releases::set_active(&mut tx, id, from, by).await {
+        Ok(true) => {
+            record(&mut tx, by, "release.activate", &release, serde_json::json!({ "from": from.to_string() })).await?;
+            tx.commit().await
+        }
         Ok(false) => {
             bail!("release {id} changed while it was being activated; look again with `ansinh plugin releases`")
         }
         Err(e) if crate::store::is_unique_violation(&e) => {
+            drop(tx);
             let other = releases::in_force(db, &release.authority, &release.program, from).await?.map(|r| r.id);
             bail!(
                 "another release of {} for {} (release {}) is already active from {from}: retire it first, or \
@@ -272,10 +330,12 @@ pub async fn activate(db: &Db, sandbox: &Sandbox, id: i64, from: Month, by: &str
 /// A release not yet active is withdrawn the same way.
 pub async fn retire(db: &Db, id: i64, by: &str) -> anyhow::Result<()> {
     let release = releases::get(db, id).await?;
-    if !releases::set_retired(db, id, by).await? {
+    let mut tx = db.begin().await?;
+    if !releases::set_retired(&mut tx, id, by).await? {
         bail!("release {id} is {}: it cannot be retired again", release.state.as_str());
     }
-    Ok(())
+    record(&mut tx, by, "release.retire", &release, serde_json::json!({ "from": release.state.as_str() })).await?;
+    tx.commit().await
 }
 
 /// The release that decides `program` in `province` for `period`: the

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::info;
 
+use crate::audit;
 use crate::store::payments::{self, ToPay};
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{Db, Tx};
@@ -132,11 +133,15 @@ pub async fn approve(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow::
     }
     let approval = Approval { tally, approved_by: by.to_owned() };
     let json = serde_json::to_string(&approval).expect("plain data serialises");
-    if !runs::mark_approved(db, run_id, by, &json).await? {
+    let mut tx = db.begin().await?;
+    if !runs::mark_approved(&mut tx, run_id, by, &json).await? {
         anyhow::bail!(
             "run {run_id} changed state while it was being approved; look at it with `ansinh run show {run_id}`"
         );
     }
+    let details = serde_json::to_value(&approval.tally).expect("plain data serialises");
+    audit::append(&mut tx, by, "run.approve", &audit::run_subject(run_id), details).await?;
+    tx.commit().await?;
     info!(run = run_id, transfers = approval.tally.transfers, total = approval.tally.transfer_total, "approved");
     Ok(approval)
 }

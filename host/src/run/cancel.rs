@@ -3,6 +3,7 @@
 
 use tracing::info;
 
+use crate::audit;
 use crate::store::Db;
 use crate::store::runs::{self, RunStatus};
 
@@ -20,11 +21,15 @@ pub async fn cancel(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Res
     if run.status == RunStatus::Cancelled {
         anyhow::bail!("run {run_id} is already cancelled");
     }
-    if !runs::mark_cancelled(db, run_id, by, reason.trim()).await? {
+    let mut tx = db.begin().await?;
+    if !runs::mark_cancelled(&mut tx, run_id, by, reason.trim()).await? {
         anyhow::bail!(
             "run {run_id} changed state while it was being cancelled; look at it with `ansinh run show {run_id}`"
         );
     }
+    let details = serde_json::json!({ "from": run.status.as_str(), "reason": reason.trim() });
+    audit::append(&mut tx, by, "run.cancel", &audit::run_subject(run_id), details).await?;
+    tx.commit().await?;
     info!(run = run_id, "cancelled");
     Ok(())
 }

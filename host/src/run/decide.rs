@@ -20,6 +20,7 @@ pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pen
         category: None,
         verification: serde_json::to_string(&verification).expect("plain data serialises"),
         plugin_hash: plugin.hash().to_string(),
+        engine: plugin.engine().to_owned(),
         input: None,
         output: None,
         error: None,

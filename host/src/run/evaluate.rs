@@ -20,6 +20,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tracing::{Instrument, info, info_span};
 
+use crate::audit;
 use crate::model::Month;
 use crate::registry::Registry;
 use crate::release;
@@ -27,7 +28,7 @@ use crate::sandbox::{Plugin, Sandbox};
 use crate::store::beneficiaries::{self, Pending, Scope};
 use crate::store::decisions::{self, NewDecision};
 use crate::store::runs::{self, Run, RunStatus};
-use crate::store::{Db, releases};
+use crate::store::{self, Db, releases};
 
 use super::decide::decide;
 
@@ -65,6 +66,8 @@ pub async fn evaluate(
             return Ok(Evaluated { decided: 0, elapsed: started.elapsed() });
         }
         let plugin = load_plugin(db, sandbox, &run).await?;
+        let engine = sandbox.identity();
+        store::audit::add_engine(db, &engine.id(), &engine.canonical_json()).await?;
         let source = registry.source();
         let recorded = runs::record_registry_source(db, run.id, &source).await?;
         anyhow::ensure!(
@@ -87,13 +90,30 @@ pub async fn evaluate(
             let progress = |done| progress(before + done, total);
             decided += pipeline(db, registry.clone(), &run, month, plugin.clone(), workers.max(1), &progress).await?;
         }
-        runs::mark_evaluated(db, run.id, by).await?;
+        seal(db, &run, &plugin, &source, by).await?;
         let elapsed = started.elapsed();
         info!(decided, seconds = elapsed.as_secs_f64(), "evaluated");
         Ok(Evaluated { decided, elapsed })
     }
     .instrument(span)
     .await
+}
+
+/// created → evaluated, with the `run.evaluate` entry that covers every
+/// decision of the run (their chained digests), in one transaction.
+async fn seal(db: &Db, run: &Run, plugin: &Plugin, registry: &str, by: &str) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    if runs::mark_evaluated(&mut tx, run.id, by).await? {
+        let decisions = audit::seal_decisions(&mut tx, run.id).await?;
+        let details = serde_json::json!({
+            "decisions": decisions,
+            "plugin": plugin.hash().to_string(),
+            "engine": plugin.engine(),
+            "registry": registry,
+        });
+        audit::append(&mut tx, by, "run.evaluate", &audit::run_subject(run.id), details).await?;
+    }
+    tx.commit().await
 }
 
 /// The run's plug-in: its release's exact bytes, once the signature is checked again.

@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use tracing::{info, info_span, warn};
 
+use crate::audit::{self, digest::Hashing};
 use crate::config::Config;
 use crate::model::Month;
 use crate::payment::lists::{BankCsv, BankRow, CashList, CashRow, Totals};
@@ -59,6 +60,8 @@ pub struct IssuedFile {
     /// Lines (transactions or rows) and their sum in đồng.
     pub lines: i64,
     pub total: i64,
+    /// Of the file's bytes, hex.
+    pub sha256: String,
 }
 
 /// Issue run `run_id` as `by`. The first issue takes the treasury accounts of
@@ -83,29 +86,71 @@ pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, config: &Config, by: &
     if configured_differs {
         warn!("the configured treasury accounts differ from those the run was issued from; its files keep the first");
     }
-    // What to write: each file with its lines and sum, as the database has them.
-    let mut wanted = Vec::new();
+    let mut files = Vec::new();
+    for (kind, (lines, total)) in files_of(db, &run, &issued).await? {
+        files.push(write_file(db, &run, &issued, outbox, kind, lines, total).await?);
+    }
+    record_files(db, &run, &files, by).await?;
+    info!(payments = issued.count, total = issued.total, files = files.len(), "issued");
+    Ok(IssueReport { issued, files, configured_differs })
+}
+
+/// The files an issued run has: each with its lines and sum, as the database has them.
+pub async fn files_of(db: &Db, run: &Run, issued: &Issued) -> anyhow::Result<Vec<(RunFile, (i64, i64))>> {
+    let mut files = Vec::new();
     let bank = payments::channel_totals(db, run.id, "bank").await?;
     if bank.0 > 0 {
-        wanted.push((RunFile::BankPain001, bank));
+        files.push((RunFile::BankPain001, bank));
         if issued.treasury.bank_csv {
-            wanted.push((RunFile::BankCsv, bank));
+            files.push((RunFile::BankCsv, bank));
         }
     }
     let ewallet = payments::channel_totals(db, run.id, "ewallet").await?;
     if ewallet.0 > 0 {
-        wanted.push((RunFile::EwalletPain001, ewallet));
+        files.push((RunFile::EwalletPain001, ewallet));
     }
     let cash = payments::cash_totals(db, run.id).await?;
     if cash.0 > 0 {
-        wanted.push((RunFile::VnpostCsv, cash));
+        files.push((RunFile::VnpostCsv, cash));
     }
-    let mut files = Vec::new();
-    for (kind, (lines, total)) in wanted {
-        files.push(write_file(db, &run, &issued, outbox, kind, lines, total).await?);
+    Ok(files)
+}
+
+/// A file as the audit log records it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDigest {
+    pub kind: RunFile,
+    pub name: String,
+    pub lines: i64,
+    pub total: i64,
+    pub sha256: String,
+}
+
+/// Append the `run.files` entry, with the digest of each file, unless the
+/// last one says the same: issuing again, or after a crash that came between
+/// the files and this entry, records them once.
+async fn record_files(db: &Db, run: &Run, files: &[IssuedFile], by: &str) -> anyhow::Result<()> {
+    let digests: Vec<FileDigest> = files
+        .iter()
+        .map(|f| FileDigest {
+            kind: f.kind,
+            name: f.kind.name(run.id, &run.program, &run.province, run.period),
+            lines: f.lines,
+            total: f.total,
+            sha256: f.sha256.clone(),
+        })
+        .collect();
+    let details = serde_json::json!({ "files": digests });
+    let subject = audit::run_subject(run.id);
+    let recorded = store::audit::about(db, &subject).await?;
+    let last = recorded.iter().rev().find(|e| e.action == "run.files");
+    if last.is_some_and(|e| serde_json::from_str::<serde_json::Value>(&e.details).ok().as_ref() == Some(&details)) {
+        return Ok(());
     }
-    info!(payments = issued.count, total = issued.total, files = files.len(), "issued");
-    Ok(IssueReport { issued, files, configured_differs })
+    let mut tx = db.begin().await?;
+    audit::append(&mut tx, by, "run.files", &subject, details).await?;
+    tx.commit().await
 }
 
 /// Insert the payments of an approved run, in one transaction that also
@@ -142,7 +187,10 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow
     if now != approved.tally {
         drop(tx); // rolled back: nothing is paid
         let record = serde_json::json!({ "approved": approved, "at_issue": now, "voided_by": by });
-        runs::void_approval(db, run.id, &record.to_string()).await?;
+        let mut tx = db.begin().await?;
+        runs::void_approval(&mut tx, run.id, &record.to_string()).await?;
+        audit::append(&mut tx, by, "run.approval_void", &audit::run_subject(run.id), record).await?;
+        tx.commit().await?;
         warn!(approved = %approved.tally, now = %now, "approval void: what it approved has changed");
         anyhow::bail!(
             "run {}: what was approved has changed since (approved: {}; now: {}). The approval is void and the run \
@@ -153,6 +201,9 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow
             run.id
         );
     }
+    // What is paid, line by line (the checksum), from which accounts.
+    let details = serde_json::json!({ "paid": now, "treasury": treasury });
+    audit::append(&mut tx, by, "run.issue", &audit::run_subject(run.id), details).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -170,20 +221,9 @@ async fn write_file(
 ) -> anyhow::Result<IssuedFile> {
     let name = kind.name(run.id, &run.program, &run.province, run.period);
     let mut file = outbox.create(&name)?;
-    let (id, period, treasury) = (run.id, run.period, &issued.treasury);
-    let wrote = match kind {
-        RunFile::BankPain001 => {
-            let message_id = message_id(id, period);
-            write_pain001(db, run, issued, &mut file, "bank", message_id, &treasury.bank, lines, total).await
-        }
-        RunFile::EwalletPain001 => {
-            let (message_id, payer) = (ewallet_message_id(id, period), treasury.ewallet_payer());
-            write_pain001(db, run, issued, &mut file, "ewallet", message_id, payer, lines, total).await
-        }
-        RunFile::BankCsv => write_bank_csv(db, run, &mut file).await,
-        RunFile::VnpostCsv => write_cash_list(db, run, &mut file).await,
-    }
-    .with_context(|| format!("writing {name}"))?;
+    let mut out = Hashing::new(&mut file);
+    let wrote =
+        render(db, run, issued, kind, &mut out, lines, total).await.with_context(|| format!("writing {name}"))?;
     if (wrote.rows as i64, wrote.sum as i64) != (lines, total) {
         anyhow::bail!(
             "writing {name}: {} lines of {} VND were written, but the database holds {lines} of {total} VND; the \
@@ -192,9 +232,36 @@ async fn write_file(
             wrote.sum
         );
     }
+    let sha256 = out.finish();
     let written = file.commit().with_context(|| format!("writing {name}"))?;
     info!(file = %name, lines, total, ?written, "file");
-    Ok(IssuedFile { kind, path: outbox.path_of(&name), written, lines, total })
+    Ok(IssuedFile { kind, path: outbox.path_of(&name), written, lines, total, sha256 })
+}
+
+/// One file of the run into `out`: a function of the stored rows only, so
+/// that `audit verify` can make it again to check the digest recorded at issue.
+pub async fn render(
+    db: &Db,
+    run: &Run,
+    issued: &Issued,
+    kind: RunFile,
+    out: impl std::io::Write,
+    lines: i64,
+    total: i64,
+) -> anyhow::Result<Totals> {
+    let (id, period, treasury) = (run.id, run.period, &issued.treasury);
+    match kind {
+        RunFile::BankPain001 => {
+            let message_id = message_id(id, period);
+            write_pain001(db, run, issued, out, "bank", message_id, &treasury.bank, lines, total).await
+        }
+        RunFile::EwalletPain001 => {
+            let (message_id, payer) = (ewallet_message_id(id, period), treasury.ewallet_payer());
+            write_pain001(db, run, issued, out, "ewallet", message_id, payer, lines, total).await
+        }
+        RunFile::BankCsv => write_bank_csv(db, run, out).await,
+        RunFile::VnpostCsv => write_cash_list(db, run, out).await,
+    }
 }
 
 /// One pain.001 of the run's payments by `channel`, all from one debtor account.

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::Limits;
@@ -32,6 +33,8 @@ const KEEP_RESIDENT: usize = 1 << 20;
 pub struct Sandbox {
     pub(crate) engine: Engine,
     pub(crate) limits: Limits,
+    /// [`EngineIdentity::id`] of this engine, carried by every decision.
+    pub(crate) engine_id: String,
     compiled: Mutex<HashMap<PluginHash, Arc<Plugin>>>,
     cache_dir: Option<PathBuf>,
     ticker: Arc<AtomicBool>,
@@ -51,11 +54,18 @@ impl Sandbox {
                 None
             }
         });
-        Ok(Sandbox { engine, limits, compiled: Mutex::default(), cache_dir, ticker })
+        let engine_id = EngineIdentity::new(&limits).id();
+        Ok(Sandbox { engine, limits, engine_id, compiled: Mutex::default(), cache_dir, ticker })
     }
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// What of this engine can change a decision: recorded with every
+    /// decision, and compared when one is replayed.
+    pub fn identity(&self) -> EngineIdentity {
+        EngineIdentity::new(&self.limits)
     }
 
     /// Check, compile and describe a plug-in, or return it from the cache.
@@ -76,6 +86,67 @@ impl Sandbox {
         self.engine.precompile_compatibility_hash().hash(&mut h);
         let dir = self.cache_dir.as_ref()?;
         Some(dir.join(format!("{hash}-{:016x}.cwasm", h.finish())))
+    }
+}
+
+/// The engine a decision ran under: the wasmtime version, the contract and
+/// every setting that can change an output or the fuel used (a smaller fuel or
+/// memory budget turns a decision into an error; the settings that make floats
+/// and SIMD deterministic). The machine is not part of it: with those settings
+/// wasm gives the same result on any machine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineIdentity {
+    pub wasmtime: String,
+    pub contract: String,
+    pub fuel: u64,
+    pub memory_bytes: u64,
+    pub wasm_stack_bytes: u64,
+    pub deadline_ms: u64,
+    pub output_bytes: u64,
+    pub max_amount: u64,
+    pub nan_canonicalization: bool,
+    pub relaxed_simd_deterministic: bool,
+}
+
+impl EngineIdentity {
+    fn new(limits: &Limits) -> EngineIdentity {
+        EngineIdentity {
+            wasmtime: wasmtime_environ::VERSION.to_owned(),
+            contract: super::CONTRACT.to_owned(),
+            fuel: limits.fuel,
+            memory_bytes: limits.memory_bytes as u64,
+            wasm_stack_bytes: limits.wasm_stack_bytes as u64,
+            deadline_ms: limits.deadline.as_millis() as u64,
+            output_bytes: limits.output_bytes as u64,
+            max_amount: limits.max_amount,
+            // As set in `config` below.
+            nan_canonicalization: true,
+            relaxed_simd_deterministic: true,
+        }
+    }
+
+    /// The canonical JSON that is stored (`engines.identity`).
+    pub fn canonical_json(&self) -> String {
+        serde_json::to_string(self).expect("plain data serialises")
+    }
+
+    /// The short name each decision carries: 16 hex digits of the JSON's sha256.
+    pub fn id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(&Sha256::digest(self.canonical_json().as_bytes())[..8])
+    }
+
+    /// The settings that differ from `other`'s, as `name: ours → theirs`.
+    pub fn differences(&self, other: &EngineIdentity) -> Vec<String> {
+        let (ours, theirs) = (serde_json::to_value(self).expect("plain"), serde_json::to_value(other).expect("plain"));
+        let (serde_json::Value::Object(ours), serde_json::Value::Object(theirs)) = (ours, theirs) else {
+            unreachable!("a struct serialises to an object")
+        };
+        ours.iter()
+            .filter(|(k, v)| theirs.get(*k) != Some(v))
+            .map(|(k, v)| format!("{k}: {v} → {}", theirs[k]))
+            .collect()
     }
 }
 

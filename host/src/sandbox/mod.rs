@@ -18,6 +18,6 @@ mod limits;
 mod plugin;
 
 pub use contract::{CheckedOutput, DecisionInput, DecisionOutput, Explanation, OutputError, check_output};
-pub use engine::Sandbox;
+pub use engine::{EngineIdentity, Sandbox};
 pub use limits::Limits;
 pub use plugin::{CONTRACT, Description, Evaluation, LoadError, Plugin, PluginError, PluginHash};

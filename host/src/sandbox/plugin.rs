@@ -134,6 +134,8 @@ pub struct Plugin {
     /// The contract's exports in `pre`'s component, type-checked on binding.
     indices: RulePluginIndices,
     limits: Limits,
+    /// The engine that runs it ([`super::EngineIdentity::id`]).
+    engine: String,
 }
 
 impl fmt::Debug for Plugin {
@@ -168,6 +170,7 @@ impl Plugin {
             pre,
             indices,
             limits: sandbox.limits.clone(),
+            engine: sandbox.engine_id.clone(),
         };
         let raw = plugin.call(|store, p| p.ansinh_rules_rules().call_describe(store)).map_err(|e| match e {
             PluginError::Contract(mismatch) => LoadError::Contract(wasmtime::Error::msg(mismatch)),
@@ -184,6 +187,11 @@ impl Plugin {
 
     pub fn description(&self) -> &Description {
         &self.description
+    }
+
+    /// The id of the engine identity its decisions are made under.
+    pub fn engine(&self) -> &str {
+        &self.engine
     }
 
     /// The input this plug-in is given: the person's facts cut down to the

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use crate::model::{Month, Outcome};
 
-use super::{Db, on_pool};
+use super::{Db, Tx, on_pool, on_tx};
 
 /// A decision to store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub struct NewDecision {
     /// JSON of the verification checks.
     pub verification: String,
     pub plugin_hash: String,
+    /// The engine it ran under ([`crate::sandbox::EngineIdentity::id`]).
+    pub engine: String,
     /// Canonical JSON given to the plug-in; `None` when it was not called.
     pub input: Option<String>,
     pub output: Option<String>,
@@ -52,11 +54,14 @@ pub async fn insert(db: &Db, run_id: i64, rows: &[NewDecision]) -> anyhow::Resul
     on_pool!(db, pool => {
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO decisions (run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, \
-             input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, commune) ",
+             input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, commune, \
+             engine, digest) ",
         );
         q.push_values(rows, |mut b, d| {
+            let period = d.period.to_string();
+            let digest = d.digest(run_id, &period);
             b.push_bind(run_id)
-                .push_bind(d.period.to_string())
+                .push_bind(period)
                 .push_bind(d.beneficiary_id)
                 .push_bind(d.outcome.as_str())
                 .push_bind(i64::try_from(d.amount).expect("amounts are capped far below i64::MAX"))
@@ -73,7 +78,9 @@ pub async fn insert(db: &Db, run_id: i64, rows: &[NewDecision]) -> anyhow::Resul
                 .push_bind(&d.payee.account_number)
                 .push_bind(&d.payee.account_name)
                 .push_bind(&d.payee.name)
-                .push_bind(&d.payee.commune);
+                .push_bind(&d.payee.commune)
+                .push_bind(&d.engine)
+                .push_bind(digest);
         });
         q.push(" ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING");
         q.build().execute(pool).await?;
@@ -255,5 +262,100 @@ pub async fn changed(
             .bind(run).bind(period).bind(before_run).bind(before_period).bind(limit)
             .fetch_all(pool).await?;
         (count, total, changes)
+    }))
+}
+
+/// A decision as stored, every column: what an auditor replays, verifies and
+/// exports. Serialised as one line of an audit bundle.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRow {
+    pub run_id: i64,
+    pub period: String,
+    pub beneficiary_id: i64,
+    pub outcome: String,
+    pub amount: i64,
+    pub category: Option<String>,
+    pub verification: String,
+    pub plugin_hash: String,
+    /// None for decisions made before engines were recorded.
+    pub engine: Option<String>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub fuel: i64,
+    pub exception: Option<String>,
+    pub channel: String,
+    pub bank_bin: String,
+    pub account_number: String,
+    pub account_name: String,
+    pub payee_name: String,
+    pub commune: String,
+    /// As stored: `audit::digest` of the other fields when it was made.
+    pub digest: Option<String>,
+}
+
+/// A decision's key within its run: (month, beneficiary id); decisions are
+/// read in this order.
+pub type Key = (String, i64);
+
+/// The next page of a run's decisions after `after`, in key order.
+pub async fn page(db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow::Result<Vec<DecisionRow>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, engine, \
+             input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, \
+             commune, digest FROM decisions \
+             WHERE run_id = $1 AND (period > $2 OR (period = $2 AND beneficiary_id > $3)) \
+             ORDER BY period, beneficiary_id LIMIT $4",
+        )
+        .bind(run_id)
+        .bind(&after.0)
+        .bind(after.1)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// The next page of a run's decision keys after `after`, in key order: what a
+/// sample is drawn from.
+pub async fn keys_page(db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow::Result<Vec<Key>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT period, beneficiary_id FROM decisions \
+             WHERE run_id = $1 AND (period > $2 OR (period = $2 AND beneficiary_id > $3)) \
+             ORDER BY period, beneficiary_id LIMIT $4",
+        )
+        .bind(run_id)
+        .bind(&after.0)
+        .bind(after.1)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// The next page of a run's stored digests after `after`, in key order, read
+/// in `tx` (so that they are the decisions the run is sealed with). A decision
+/// made before digests were kept gives "".
+pub async fn digests_page(
+    tx: &mut Tx,
+    run_id: i64,
+    after: &Key,
+    limit: i64,
+) -> anyhow::Result<Vec<(String, i64, String)>> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT period, beneficiary_id, COALESCE(digest, '') FROM decisions \
+             WHERE run_id = $1 AND (period > $2 OR (period = $2 AND beneficiary_id > $3)) \
+             ORDER BY period, beneficiary_id LIMIT $4",
+        )
+        .bind(run_id)
+        .bind(&after.0)
+        .bind(after.1)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?
     }))
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Db, on_pool};
+use super::{Db, Tx, on_pool, on_tx};
 
 /// An open flag, with the enrolled name an officer looks the person up by.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -33,8 +33,8 @@ pub async fn open(db: &Db) -> anyhow::Result<Vec<Flag>> {
 
 /// Clear the open flags of a beneficiary's person (all their enrolments: a
 /// flag holds every one of them) as `by`, for `reason`; how many were open.
-pub async fn clear(db: &Db, beneficiary_id: i64, by: &str, reason: &str) -> anyhow::Result<u64> {
-    Ok(on_pool!(db, pool => {
+pub async fn clear(tx: &mut Tx, beneficiary_id: i64, by: &str, reason: &str) -> anyhow::Result<u64> {
+    Ok(on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE registry_flags SET cleared_by = $2, cleared_at = $3, clear_reason = $4 \
              WHERE cleared_at IS NULL AND beneficiary_id IN (SELECT o.id FROM beneficiaries o \
@@ -44,7 +44,7 @@ pub async fn clear(db: &Db, beneficiary_id: i64, by: &str, reason: &str) -> anyh
         .bind(by)
         .bind(Utc::now())
         .bind(reason)
-        .execute(pool)
+        .execute(conn)
         .await?
         .rows_affected()
     }))

@@ -15,12 +15,12 @@ pub struct Import<'a> {
     pub by: &'a str,
 }
 
-/// Record `import` in the transaction that loads it, so both land or neither.
-pub async fn record(tx: &mut Tx, import: &Import<'_>) -> anyhow::Result<()> {
-    on_tx!(tx, conn => {
-        sqlx::query(
+/// Record `import` in the transaction that loads it, so both land or neither; its id.
+pub async fn record(tx: &mut Tx, import: &Import<'_>) -> anyhow::Result<i64> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_scalar(
             "INSERT INTO imports (kind, file, sha256, rows, skipped, imported_by, imported_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(import.kind)
         .bind(import.file)
@@ -29,8 +29,7 @@ pub async fn record(tx: &mut Tx, import: &Import<'_>) -> anyhow::Result<()> {
         .bind(import.skipped as i64)
         .bind(import.by)
         .bind(Utc::now())
-        .execute(conn)
-        .await?;
-    });
-    Ok(())
+        .fetch_one(conn)
+        .await?
+    }))
 }

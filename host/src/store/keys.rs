@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Db, on_pool};
+use super::{Db, Tx, on_pool, on_tx};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Key {
@@ -27,18 +27,18 @@ macro_rules! select {
 }
 
 /// Register a public key; a key already registered is refused, whoever holds it.
-pub async fn add(db: &Db, id: &str, authority: &str, public_key: &str, by: &str) -> anyhow::Result<()> {
+pub async fn add(tx: &mut Tx, db: &Db, id: &str, authority: &str, public_key: &str, by: &str) -> anyhow::Result<()> {
     if let Some(existing) = get(db, id).await? {
         anyhow::bail!("key {id} is already registered (for {}, by {})", existing.authority, existing.added_by);
     }
-    on_pool!(db, pool => {
+    on_tx!(tx, conn => {
         sqlx::query("INSERT INTO signing_keys (id, authority, public_key, added_by, added_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
             .bind(authority)
             .bind(public_key)
             .bind(by)
             .bind(Utc::now())
-            .execute(pool)
+            .execute(conn)
             .await?;
     });
     Ok(())
@@ -54,13 +54,13 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<Key>> {
 
 /// Revoke a key: releases it signed no longer run. Returns false if it was
 /// not registered or already revoked.
-pub async fn revoke(db: &Db, id: &str, by: &str) -> anyhow::Result<bool> {
-    let done = on_pool!(db, pool => {
+pub async fn revoke(tx: &mut Tx, id: &str, by: &str) -> anyhow::Result<bool> {
+    let done = on_tx!(tx, conn => {
         sqlx::query("UPDATE signing_keys SET revoked_by = $2, revoked_at = $3 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id)
             .bind(by)
             .bind(Utc::now())
-            .execute(pool)
+            .execute(conn)
             .await?
             .rows_affected()
     });

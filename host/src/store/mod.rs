@@ -13,6 +13,7 @@ use anyhow::Context;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+pub mod audit;
 pub mod beneficiaries;
 pub mod decisions;
 pub mod flags;

@@ -182,6 +182,19 @@ pub async fn apply<T>(
         .execute(conn)
         .await?;
     });
+    if earlier.is_none() || !writes.changes.is_empty() || new_flags > 0 {
+        let details = serde_json::json!({
+            "file": report.file,
+            "sha256": report.sha256,
+            "message_id": report.message_id,
+            "original_message_id": report.original_message_id,
+            "transactions": report.transactions,
+            "statuses_written": writes.changes.len(),
+            "new_flags": new_flags,
+            "problems": writes.problems,
+        });
+        crate::audit::append(&mut tx, report.by, "run.reconcile", &crate::audit::run_subject(run_id), details).await?;
+    }
     tx.commit().await?;
     let applied = Applied { reconciliation_id, earlier: earlier.map(|(_, by, at)| (by, at)), new_flags };
     Ok((applied, decided))

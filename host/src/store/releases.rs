@@ -8,7 +8,7 @@ use chrono::Utc;
 use crate::model::Month;
 use crate::sandbox::PluginHash;
 
-use super::{Db, on_pool};
+use super::{Db, Tx, on_pool, on_tx};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -116,6 +116,7 @@ impl TryFrom<Row> for Release {
 /// A new release in state `uploaded`; the same plug-in for the same
 /// programme is refused, naming the release it already is.
 pub async fn insert(
+    tx: &mut Tx,
     db: &Db,
     plugin: PluginHash,
     authority: &str,
@@ -124,7 +125,7 @@ pub async fn insert(
     by: &str,
 ) -> anyhow::Result<i64> {
     let hash = plugin.to_string();
-    let inserted: Result<i64, sqlx::Error> = on_pool!(db, pool => {
+    let inserted: Result<i64, sqlx::Error> = on_tx!(tx, conn => {
         sqlx::query_scalar(
             "INSERT INTO releases (plugin_hash, authority, program, cases, state, uploaded_by, uploaded_at) \
              VALUES ($1, $2, $3, $4, 'uploaded', $5, $6) RETURNING id",
@@ -135,7 +136,7 @@ pub async fn insert(
         .bind(cases)
         .bind(by)
         .bind(Utc::now())
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await
     });
     match inserted.map_err(anyhow::Error::from) {
@@ -190,54 +191,54 @@ pub async fn latest_active(db: &Db, authority: &str, program: &str) -> anyhow::R
 }
 
 /// uploaded → signed.
-pub async fn set_signed(db: &Db, id: i64, key_id: &str, signature: &str, by: &str) -> anyhow::Result<bool> {
-    let done = on_pool!(db, pool => {
+pub async fn set_signed(tx: &mut Tx, id: i64, key_id: &str, signature: &str, by: &str) -> anyhow::Result<bool> {
+    let done = on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE releases SET state = 'signed', key_id = $2, signature = $3, signed_by = $4, signed_at = $5 \
              WHERE id = $1 AND state = 'uploaded'",
         )
         .bind(id).bind(key_id).bind(signature).bind(by).bind(Utc::now())
-        .execute(pool).await?.rows_affected()
+        .execute(conn).await?.rows_affected()
     });
     Ok(done == 1)
 }
 
 /// signed → approved.
-pub async fn set_approved(db: &Db, id: i64, by: &str, approval: &str) -> anyhow::Result<bool> {
-    let done = on_pool!(db, pool => {
+pub async fn set_approved(tx: &mut Tx, id: i64, by: &str, approval: &str) -> anyhow::Result<bool> {
+    let done = on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE releases SET state = 'approved', approved_by = $2, approved_at = $3, approval = $4 \
              WHERE id = $1 AND state = 'signed'",
         )
         .bind(id).bind(by).bind(Utc::now()).bind(approval)
-        .execute(pool).await?.rows_affected()
+        .execute(conn).await?.rows_affected()
     });
     Ok(done == 1)
 }
 
 /// approved → active from `from`. Another active release of the same
 /// authority and programme from the same month is refused by the database.
-pub async fn set_active(db: &Db, id: i64, from: Month, by: &str) -> anyhow::Result<bool> {
-    let done = on_pool!(db, pool => {
+pub async fn set_active(tx: &mut Tx, id: i64, from: Month, by: &str) -> anyhow::Result<bool> {
+    let done = on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE releases SET state = 'active', effective_from = $2, activated_by = $3, activated_at = $4 \
              WHERE id = $1 AND state = 'approved'",
         )
         .bind(id).bind(from.to_string()).bind(by).bind(Utc::now())
-        .execute(pool).await?.rows_affected()
+        .execute(conn).await?.rows_affected()
     });
     Ok(done == 1)
 }
 
 /// any state but retired → retired: no longer chosen for any month.
-pub async fn set_retired(db: &Db, id: i64, by: &str) -> anyhow::Result<bool> {
-    let done = on_pool!(db, pool => {
+pub async fn set_retired(tx: &mut Tx, id: i64, by: &str) -> anyhow::Result<bool> {
+    let done = on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE releases SET state = 'retired', retired_by = $2, retired_at = $3 \
              WHERE id = $1 AND state <> 'retired'",
         )
         .bind(id).bind(by).bind(Utc::now())
-        .execute(pool).await?.rows_affected()
+        .execute(conn).await?.rows_affected()
     });
     Ok(done == 1)
 }

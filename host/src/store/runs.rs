@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::model::Month;
 use crate::sandbox::PluginHash;
 
-use super::{Db, on_pool};
+use super::{Db, Tx, on_pool, on_tx};
 
 /// Where a run is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,8 +131,8 @@ pub struct NewRun<'a> {
     pub by: &'a str,
 }
 
-pub async fn create(db: &Db, run: &NewRun<'_>) -> anyhow::Result<i64> {
-    let id = on_pool!(db, pool => {
+pub async fn create(tx: &mut Tx, run: &NewRun<'_>) -> anyhow::Result<i64> {
+    let id = on_tx!(tx, conn => {
         sqlx::query_scalar(
             "INSERT INTO runs (program, province, first_period, period, plugin_hash, release_id, status, created_at, \
              created_by) VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $8) RETURNING id",
@@ -145,7 +145,7 @@ pub async fn create(db: &Db, run: &NewRun<'_>) -> anyhow::Result<i64> {
         .bind(run.release_id)
         .bind(Utc::now())
         .bind(run.by)
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await?
     });
     Ok(id)
@@ -206,25 +206,27 @@ pub async fn previous_month(db: &Db, run: &Run) -> anyhow::Result<Option<i64>> {
     }))
 }
 
-/// created → evaluated, once every beneficiary has a decision.
-pub async fn mark_evaluated(db: &Db, id: i64, by: &str) -> anyhow::Result<()> {
-    on_pool!(db, pool => {
+/// created → evaluated, once every beneficiary has a decision. False when
+/// another process moved it first.
+pub async fn mark_evaluated(tx: &mut Tx, id: i64, by: &str) -> anyhow::Result<bool> {
+    let moved = on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE runs SET status = 'evaluated', evaluated_at = $2, evaluated_by = $3 WHERE id = $1 AND status = 'created'",
         )
-            .bind(id)
-            .bind(Utc::now())
-            .bind(by)
-            .execute(pool)
-            .await?;
+        .bind(id)
+        .bind(Utc::now())
+        .bind(by)
+        .execute(conn)
+        .await?
+        .rows_affected()
     });
-    Ok(())
+    Ok(moved == 1)
 }
 
 /// evaluated → approved, recording what was approved. False when the run was
 /// no longer evaluated (another process moved it first).
-pub async fn mark_approved(db: &Db, id: i64, by: &str, approval: &str) -> anyhow::Result<bool> {
-    let moved = on_pool!(db, pool => {
+pub async fn mark_approved(tx: &mut Tx, id: i64, by: &str, approval: &str) -> anyhow::Result<bool> {
+    let moved = on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE runs SET status = 'approved', approved_at = $2, approved_by = $3, approval = $4 \
              WHERE id = $1 AND status = 'evaluated'",
@@ -233,7 +235,7 @@ pub async fn mark_approved(db: &Db, id: i64, by: &str, approval: &str) -> anyhow
         .bind(Utc::now())
         .bind(by)
         .bind(approval)
-        .execute(pool)
+        .execute(conn)
         .await?
         .rows_affected()
     });
@@ -242,15 +244,15 @@ pub async fn mark_approved(db: &Db, id: i64, by: &str, approval: &str) -> anyhow
 
 /// approved → evaluated: what was approved changed, so the approval is void.
 /// The void approval is kept in `voided_approval` with what changed.
-pub async fn void_approval(db: &Db, id: i64, record: &str) -> anyhow::Result<()> {
-    on_pool!(db, pool => {
+pub async fn void_approval(tx: &mut Tx, id: i64, record: &str) -> anyhow::Result<()> {
+    on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE runs SET status = 'evaluated', voided_approval = $2, approved_at = NULL, approved_by = NULL, \
              approval = NULL WHERE id = $1 AND status = 'approved'",
         )
         .bind(id)
         .bind(record)
-        .execute(pool)
+        .execute(conn)
         .await?;
     });
     Ok(())
@@ -258,8 +260,8 @@ pub async fn void_approval(db: &Db, id: i64, record: &str) -> anyhow::Result<()>
 
 /// Any state before issue → cancelled. False when the run was issued (or
 /// cancelled) meanwhile.
-pub async fn mark_cancelled(db: &Db, id: i64, by: &str, reason: &str) -> anyhow::Result<bool> {
-    let moved = on_pool!(db, pool => {
+pub async fn mark_cancelled(tx: &mut Tx, id: i64, by: &str, reason: &str) -> anyhow::Result<bool> {
+    let moved = on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE runs SET status = 'cancelled', cancelled_at = $2, cancelled_by = $3, cancel_reason = $4 \
              WHERE id = $1 AND status IN ('created', 'evaluated', 'approved')",
@@ -268,7 +270,7 @@ pub async fn mark_cancelled(db: &Db, id: i64, by: &str, reason: &str) -> anyhow:
         .bind(Utc::now())
         .bind(by)
         .bind(reason)
-        .execute(pool)
+        .execute(conn)
         .await?
         .rows_affected()
     });

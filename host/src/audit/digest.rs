@@ -1,0 +1,188 @@
+//! Digests of what a run decided and paid, so that the audit log covers every
+//! decision without holding it.
+//!
+//! - A decision's digest is the sha256 of its canonical record
+//!   ([`DecisionRecord`]: every stored field, the run included, in a fixed
+//!   order). It is stored with the decision, so that `audit verify` can name
+//!   one that was changed.
+//! - A run's decisions are covered by a [`Chain`] of their digests in key order
+//!   (month, beneficiary), kept in the run's `run.evaluate` entry: a decision
+//!   changed together with its digest, removed or added changes the chain.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::store::decisions::{DecisionRow, NewDecision};
+
+/// Every stored field of a decision, in the order hashed. The run is part of
+/// it, so that a decision cannot be moved to another run.
+#[derive(Serialize)]
+pub struct DecisionRecord<'a> {
+    pub run: i64,
+    pub period: &'a str,
+    pub beneficiary: i64,
+    pub outcome: &'a str,
+    pub amount: i64,
+    pub category: Option<&'a str>,
+    pub verification: &'a str,
+    pub plugin: &'a str,
+    pub engine: Option<&'a str>,
+    pub input: Option<&'a str>,
+    pub output: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub fuel: i64,
+    pub exception: Option<&'a str>,
+    pub channel: &'a str,
+    pub bank_bin: &'a str,
+    pub account_number: &'a str,
+    pub account_name: &'a str,
+    pub payee_name: &'a str,
+    pub commune: &'a str,
+}
+
+impl DecisionRecord<'_> {
+    /// sha256 of the canonical JSON, hex.
+    pub fn digest(&self) -> String {
+        let mut out = Hashing::new(std::io::sink());
+        out.hasher.update(b"ansinh-decision/1\n");
+        serde_json::to_writer(&mut out, self).expect("plain data serialises");
+        out.finish()
+    }
+}
+
+impl DecisionRow {
+    pub fn record(&self) -> DecisionRecord<'_> {
+        DecisionRecord {
+            run: self.run_id,
+            period: &self.period,
+            beneficiary: self.beneficiary_id,
+            outcome: &self.outcome,
+            amount: self.amount,
+            category: self.category.as_deref(),
+            verification: &self.verification,
+            plugin: &self.plugin_hash,
+            engine: self.engine.as_deref(),
+            input: self.input.as_deref(),
+            output: self.output.as_deref(),
+            error: self.error.as_deref(),
+            fuel: self.fuel,
+            exception: self.exception.as_deref(),
+            channel: &self.channel,
+            bank_bin: &self.bank_bin,
+            account_number: &self.account_number,
+            account_name: &self.account_name,
+            payee_name: &self.payee_name,
+            commune: &self.commune,
+        }
+    }
+}
+
+impl NewDecision {
+    /// The digest this decision is stored with in run `run_id`.
+    pub fn digest(&self, run_id: i64, period: &str) -> String {
+        DecisionRecord {
+            run: run_id,
+            period,
+            beneficiary: self.beneficiary_id,
+            outcome: self.outcome.as_str(),
+            amount: i64::try_from(self.amount).expect("amounts are capped far below i64::MAX"),
+            category: self.category.as_deref(),
+            verification: &self.verification,
+            plugin: &self.plugin_hash,
+            engine: Some(&self.engine),
+            input: self.input.as_deref(),
+            output: self.output.as_deref(),
+            error: self.error.as_deref(),
+            fuel: i64::try_from(self.fuel).expect("fuel is capped far below i64::MAX"),
+            exception: self.exception,
+            channel: &self.payee.channel,
+            bank_bin: &self.payee.bank_bin,
+            account_number: &self.payee.account_number,
+            account_name: &self.payee.account_name,
+            payee_name: &self.payee.name,
+            commune: &self.payee.commune,
+        }
+        .digest()
+    }
+}
+
+/// A writer that hashes what passes through it: the sha256 of a file as it is
+/// written, or of bytes made only to be hashed (over [`std::io::sink`]).
+pub struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: std::io::Write> Hashing<W> {
+    pub fn new(inner: W) -> Hashing<W> {
+        Hashing { inner, hasher: Sha256::new() }
+    }
+
+    /// The sha256 of everything written, hex.
+    pub fn finish(self) -> String {
+        hex::encode(self.hasher.finalize())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A chained hash over a sequence of digests: `h = sha256(h ‖ digest)`, from 32
+/// zero bytes. Order matters: the same digests in another order give another chain.
+#[derive(Clone, Debug, Default)]
+pub struct Chain {
+    count: u64,
+    state: [u8; 32],
+}
+
+/// What a chain covered: how many digests, and the last hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sealed {
+    pub count: u64,
+    pub chain: String,
+}
+
+impl Chain {
+    /// Add the next digest (hex as stored; an empty one stands for a decision
+    /// made before digests were kept).
+    pub fn push(&mut self, digest: &str) {
+        let mut hasher = Sha256::new();
+        hasher.update(self.state);
+        hasher.update(digest.as_bytes());
+        self.state = hasher.finalize().into();
+        self.count += 1;
+    }
+
+    pub fn seal(&self) -> Sealed {
+        Sealed { count: self.count, chain: hex::encode(self.state) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_depends_on_every_digest_and_their_order() {
+        let chain = |ds: &[&str]| {
+            let mut c = Chain::default();
+            ds.iter().for_each(|d| c.push(d));
+            c.seal()
+        };
+        let whole = chain(&["a1", "b2", "c3"]);
+        assert_eq!(whole, chain(&["a1", "b2", "c3"]));
+        assert_ne!(whole, chain(&["a1", "c3", "b2"]));
+        assert_ne!(whole, chain(&["a1", "b2"]));
+        assert_ne!(whole.chain, chain(&["a1", "b2", "c4"]).chain);
+        assert_eq!(whole.count, 3);
+    }
+}
