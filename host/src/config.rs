@@ -13,6 +13,10 @@
 //! holder = "KHO BAC NHA NUOC HA NOI"
 //! account = "3711000000002"
 //! bin = "970415"
+//!
+//! [audit]
+//! person_key = "…64 hex digits…"         # the key of the audit trail's person hashes
+//!                                        # (`ansinh audit new-key`); keep it secret
 //! ```
 //!
 //! The file is read and checked once, by [`crate::app::App`]; an error names
@@ -26,6 +30,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use crate::audit::person::PersonKey;
 use crate::identity::provinces;
 use crate::payment::{Payer, Treasury};
 
@@ -41,6 +46,7 @@ pub struct Config {
     /// Whether the file exists: a missing default file is an empty configuration.
     pub found: bool,
     treasuries: BTreeMap<String, Treasury>,
+    person_key: Option<PersonKey>,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +54,13 @@ pub struct Config {
 struct RawFile {
     #[serde(default)]
     treasury: BTreeMap<String, RawTreasury>,
+    audit: Option<RawAudit>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    person_key: String,
 }
 
 #[derive(Deserialize)]
@@ -80,7 +93,7 @@ impl Config {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
-                return Ok(Config { path, found: false, treasuries: BTreeMap::new() });
+                return Ok(Config { path, found: false, ..Config::default() });
             }
             Err(e) => return Err(e).with_context(|| format!("reading the configuration {}", path.display())),
         };
@@ -107,7 +120,25 @@ impl Config {
             };
             treasuries.insert(province, Treasury { bank, ewallet, bank_csv: raw.bank_csv });
         }
-        Ok(Config { path: path.to_owned(), found: true, treasuries })
+        let person_key = match raw.audit {
+            Some(audit) => {
+                Some(PersonKey::parse(&audit.person_key).with_context(|| format!("{file}: audit.person_key"))?)
+            }
+            None => None,
+        };
+        Ok(Config { path: path.to_owned(), found: true, treasuries, person_key })
+    }
+
+    /// The key of the audit trail's person hashes, or an error saying where to put one.
+    pub fn person_key(&self) -> anyhow::Result<&PersonKey> {
+        self.person_key.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "{} has no [audit] person_key: people appear in the audit trail as a hash under that key. Make one \
+                 with `ansinh audit new-key`, put it in the file as person_key = \"...\" under [audit], and keep it \
+                 with the other secrets of the deployment",
+                self.path.display()
+            )
+        })
     }
 
     /// The treasury of `province`, or an error saying what to add where.
@@ -186,6 +217,17 @@ mod tests {
         assert!(said.contains("conf/ansinh.toml") && said.contains("holdr"), "{said}");
         let said = err(&HANOI.replace("account = ", "account = 3 #"));
         assert!(said.contains("line"), "{said}");
+    }
+
+    #[test]
+    fn reads_the_audit_key_and_says_where_one_is_missing() {
+        let key = "ab".repeat(32);
+        let config = parse(&format!("{HANOI}[audit]\nperson_key = \"{key}\"\n")).unwrap();
+        assert_eq!(config.person_key().unwrap(), &PersonKey::parse(&key).unwrap());
+        let said = parse(HANOI).unwrap().person_key().unwrap_err().to_string();
+        assert!(said.contains("conf/ansinh.toml has no [audit] person_key"), "{said}");
+        let said = format!("{:#}", parse("[audit]\nperson_key = \"12\"\n").unwrap_err());
+        assert!(said.contains("audit.person_key") && said.contains("64 hex digits"), "{said}");
     }
 
     #[test]

@@ -15,6 +15,9 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::app::{App, Settings};
+use crate::audit::person::PersonKey;
+use crate::audit::replay::{self, Replayer};
+use crate::audit::verify;
 use crate::identity::{names, provinces};
 use crate::model::{Month, Outcome};
 use crate::payment::outbox::Outbox;
@@ -118,6 +121,13 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     let issued = run::issue(&app.db, run_id, &outbox, &app.config, DEMO_OFFICER).await?;
     stages.push(("issue", t.elapsed()));
 
+    // What an auditor would do next: verify the log, replay every decision.
+    let t = Instant::now();
+    let verified = verify::verify(&app.db, &|_| {}).await?;
+    let replayer = Replayer { sandbox: &app.sandbox, workers: app.workers, list: 5 };
+    let replayed = replay::replay_in(&app.db, &replayer, run_id, None, &|_| {}).await?;
+    stages.push(("audit", t.elapsed()));
+
     let report = run::report(&app.db, run_id, run::report::LISTED).await?;
     let province = provinces::name(&options.province).unwrap_or("?");
     println!(
@@ -145,9 +155,14 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     println!("  {}\n  {}", registry_csv.display(), enrolment_csv.display());
     println!("  {}  (release {release}, signed with {})", plugin.display(), dir.join(DEMO_KEY).display());
     crate::cli::print_files(&issued);
+    println!("\nAudit (`ansinh audit verify`, `ansinh audit replay {run_id}`):");
+    let verdict = crate::cli::print_verified(&verified);
+    println!("Replay of run {run_id}:");
+    let replay_verdict = crate::cli::print_report(&replayed, replayed.decisions, None, None);
     let paid = report.count(Outcome::Payable);
     app.db.close().await;
-    Ok(if paid > 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let audited = verdict == ExitCode::SUCCESS && replay_verdict == ExitCode::SUCCESS;
+    Ok(if paid > 0 && audited { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Who the demo acts as for imports and the run (releases have their own two).
@@ -224,7 +239,8 @@ fn generate(options: &DemoOptions, registry: &Path, enrolment: &Path) -> anyhow:
 }
 
 /// The demo's configuration: made-up treasury accounts for `province`, a
-/// bank one whose bank also takes the bank CSV and an e-wallet one. Its path.
+/// bank one whose bank also takes the bank CSV and an e-wallet one, and an
+/// audit key. Its path.
 fn write_demo_config(dir: &Path, province: &str) -> anyhow::Result<PathBuf> {
     let name = provinces::name(province)
         .map(names::fold)
@@ -234,7 +250,10 @@ fn write_demo_config(dir: &Path, province: &str) -> anyhow::Result<PathBuf> {
         "# Written by `ansinh demo`: made-up treasury accounts, for the demo only.\n\
          [treasury.\"{province}\"]\nholder = \"{holder}\"\naccount = \"3711000000001\"\nbin = \"970415\"\n\
          bank_csv = true\n\n\
-         [treasury.\"{province}\".ewallet]\nholder = \"{holder}\"\naccount = \"3711000000002\"\nbin = \"970415\"\n"
+         [treasury.\"{province}\".ewallet]\nholder = \"{holder}\"\naccount = \"3711000000002\"\nbin = \"970415\"\n\n\
+         # The key people are hashed under in the audit trail: a fresh one for each demo.\n\
+         [audit]\nperson_key = \"{key}\"\n",
+        key = PersonKey::generate()?
     );
     let path = dir.join("ansinh.toml");
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;

@@ -15,8 +15,12 @@
 //! person is a beneficiary id inside one database, or a [`person::PersonKey`]
 //! hash outside it.
 
+pub mod bundle;
 pub mod digest;
 pub mod log;
+pub mod person;
+pub mod replay;
+pub mod verify;
 
 pub use log::append;
 

@@ -16,7 +16,10 @@ use crate::registry;
 use crate::run;
 use crate::store::{flags, runs};
 
+mod audit;
 mod release;
+use audit::AuditCommand;
+pub use audit::{print_report, print_verified};
 use release::{KeysCommand, ReleaseCommand};
 
 /// ansinh: pay social assistance without cash, by rules that run in a sandbox.
@@ -48,6 +51,9 @@ pub enum Command {
     /// Create, evaluate, issue and inspect payment runs.
     #[command(subcommand)]
     Run(RunCommand),
+    /// For auditors: replay a run bit for bit, export it, verify the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -212,6 +218,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Registry(command) => registry(&global, command).await,
         Command::Beneficiaries(command) => import_file(&global, Imports::Enrolments, command).await,
         Command::Run(command) => run_command(&global, command).await,
+        Command::Audit(command) => audit::audit_command(&global, command).await,
     }
 }
 

@@ -203,3 +203,22 @@ pub async fn count_pending(db: &Db, scope: Scope<'_>) -> anyhow::Result<u64> {
     });
     Ok(n as u64)
 }
+
+/// The ID numbers of beneficiaries by id: only for turning them into keyed
+/// hashes (`audit::person`), never to show.
+pub async fn id_numbers(db: &Db, ids: &[i64]) -> anyhow::Result<std::collections::HashMap<i64, String>> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(super::BATCH) {
+        let rows: Vec<(i64, String)> = on_pool!(db, pool => {
+            let mut q = sqlx::QueryBuilder::new("SELECT id, id_number FROM beneficiaries WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(pool).await?
+        });
+        found.extend(rows);
+    }
+    Ok(found)
+}

@@ -359,3 +359,13 @@ pub async fn digests_page(
         .await?
     }))
 }
+
+/// The plug-ins and engines a run's decisions were made with.
+pub async fn artefacts(db: &Db, run_id: i64) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as("SELECT DISTINCT plugin_hash, engine FROM decisions WHERE run_id = $1 ORDER BY plugin_hash, engine")
+            .bind(run_id)
+            .fetch_all(pool)
+            .await?
+    }))
+}

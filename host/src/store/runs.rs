@@ -290,3 +290,8 @@ pub async fn record_registry_source(db: &Db, id: i64, source: &str) -> anyhow::R
     });
     Ok(recorded.unwrap_or_default())
 }
+
+/// Every run's id and status, by id.
+pub async fn statuses(db: &Db) -> anyhow::Result<Vec<(i64, String)>> {
+    Ok(on_pool!(db, pool => sqlx::query_as("SELECT id, status FROM runs ORDER BY id").fetch_all(pool).await?))
+}

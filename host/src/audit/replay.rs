@@ -1,0 +1,432 @@
+//! `audit replay`: make a run's decisions again from what was stored, in a
+//! fresh sandbox, and compare them byte for byte.
+//!
+//! ```text
+//!  source (the database, or a bundle) ──pages──▶ workers (threads; one fresh
+//!  decisions in key order, a sample            instance per decision) ──▶ tally
+//!  of them if asked
+//! ```
+//!
+//! Each decision is given its stored input (the exact canonical JSON the
+//! plug-in saw) and run by the plug-in whose bytes hash to the stored hash.
+//! The output (or error) and the fuel must be what was stored; the stored
+//! record must still match its digest. Anything else is a divergence, and a
+//! plug-in whose bytes are missing or hash to something else is a missing
+//! artefact: either makes the replay fail.
+
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use crate::sandbox::{DecisionInput, EngineIdentity, Plugin, PluginHash, Sandbox};
+use crate::store::audit as table;
+use crate::store::decisions::{self, DecisionRow, Key};
+use crate::store::{Db, plugins};
+
+/// Divergences kept to show; the count is always exact.
+const KEPT: usize = 1000;
+
+/// Decisions read per query.
+const PAGE: i64 = 1000;
+
+/// What a replay needs besides the decisions: the plug-ins' bytes and the
+/// engines the decisions name, as the source holds them.
+#[derive(Default)]
+pub struct Stored {
+    /// Bytes by the hash the decisions name; `None` when the source lacks them.
+    pub plugins: HashMap<String, Option<Vec<u8>>>,
+    /// Engine identities by id, as recorded.
+    pub engines: HashMap<String, EngineIdentity>,
+    /// Engine ids the decisions name, `None` for decisions made before engines were recorded.
+    pub engine_ids: BTreeSet<Option<String>>,
+}
+
+/// The plug-ins, loaded, or why not.
+struct Loaded {
+    plugins: HashMap<String, Result<Arc<Plugin>, String>>,
+}
+
+/// One decision that did not come out the same.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    pub key: Key,
+    /// What differs, in words.
+    pub why: Vec<String>,
+    /// The stored output (or `error: ...`) and fuel, and the replayed ones.
+    pub stored: (String, i64),
+    pub replayed: Option<(String, u64)>,
+}
+
+/// What a replay found.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Decisions looked at (all, or the sample).
+    pub decisions: u64,
+    /// Given to a plug-in again.
+    pub replayed: u64,
+    pub identical: u64,
+    /// Decisions a plug-in was never asked for (no registry record): nothing to replay.
+    pub not_asked: u64,
+    pub divergent: u64,
+    /// The first divergences by key, at most the number asked for.
+    pub shown: Vec<Divergence>,
+    /// Plug-ins that could not be had or loaded.
+    pub missing: Vec<String>,
+    /// Decisions not replayed for lack of their plug-in.
+    pub unreplayable: u64,
+    /// The engines the decisions were made under, where they differ from this one.
+    pub engines: Vec<String>,
+    pub sample: Option<Sample>,
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// Whether every decision came out the same and nothing was missing.
+    pub fn identical(&self) -> bool {
+        self.divergent == 0 && self.missing.is_empty() && self.unreplayable == 0
+    }
+}
+
+/// A random sample, repeatable from its seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sample {
+    pub size: u64,
+    pub seed: u64,
+}
+
+impl Sample {
+    /// A sample of `size` with `seed`, or a seed from the operating system.
+    pub fn new(size: u64, seed: Option<u64>) -> anyhow::Result<Sample> {
+        let seed = match seed {
+            Some(seed) => seed,
+            None => {
+                let mut bytes = [0; 8];
+                getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for a seed: {e}"))?;
+                u64::from_le_bytes(bytes)
+            }
+        };
+        Ok(Sample { size, seed })
+    }
+
+    /// A decision's place in the draw: the sample is the `size` decisions with
+    /// the lowest. A hash of the seed and the key, so that the same seed draws
+    /// the same decisions from the same run on any machine, in any order.
+    fn rank(&self, key: &Key) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.seed.to_le_bytes());
+        h.update(key.0.as_bytes());
+        h.update(b":");
+        h.update(key.1.to_le_bytes());
+        h.finalize().into()
+    }
+}
+
+/// Draws a sample from keys offered one by one, holding only the sample.
+pub struct Draw {
+    sample: Sample,
+    kept: BinaryHeap<([u8; 32], Key)>,
+}
+
+impl Draw {
+    pub fn new(sample: Sample) -> Draw {
+        Draw { sample, kept: BinaryHeap::new() }
+    }
+
+    pub fn offer(&mut self, key: Key) {
+        let rank = self.sample.rank(&key);
+        if (self.kept.len() as u64) < self.sample.size {
+            self.kept.push((rank, key));
+        } else if self.kept.peek().is_some_and(|(worst, _)| rank < *worst) {
+            self.kept.pop();
+            self.kept.push((rank, key));
+        }
+    }
+
+    pub fn drawn(self) -> HashSet<Key> {
+        self.kept.into_iter().map(|(_, key)| key).collect()
+    }
+}
+
+/// Replays the pages a source sends, with `workers` threads, under `sandbox`.
+pub struct Replayer<'a> {
+    pub sandbox: &'a Sandbox,
+    pub workers: usize,
+    /// Divergences to show.
+    pub list: usize,
+}
+
+impl Replayer<'_> {
+    /// Replay what arrives on `pages` until it closes; `stored` gives the
+    /// plug-ins and engines; `progress` is told the decisions done so far.
+    pub async fn replay(
+        &self,
+        stored: Stored,
+        pages: mpsc::Receiver<Vec<DecisionRow>>,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> anyhow::Result<Report> {
+        let started = Instant::now();
+        let mut report = Report { engines: self.engine_notes(&stored), ..Report::default() };
+        let loaded = Arc::new(self.load(&stored, &mut report.missing));
+        let (done_tx, mut done_rx) = mpsc::channel::<Tally>(self.workers * 2);
+        let pages = Arc::new(Mutex::new(pages));
+        let threads: Vec<_> = (0..self.workers.max(1))
+            .map(|_| {
+                let (pages, done, loaded) = (pages.clone(), done_tx.clone(), loaded.clone());
+                tokio::task::spawn_blocking(move || replay_pages(&loaded, &pages, &done))
+            })
+            .collect();
+        drop(done_tx);
+        let mut divergences = Vec::new();
+        while let Some(tally) = done_rx.recv().await {
+            report.decisions += tally.decisions;
+            report.replayed += tally.replayed;
+            report.identical += tally.identical;
+            report.not_asked += tally.not_asked;
+            report.unreplayable += tally.unreplayable;
+            report.divergent += tally.divergences.len() as u64;
+            if divergences.len() < KEPT {
+                divergences.extend(tally.divergences);
+            }
+            progress(report.decisions);
+        }
+        for thread in threads {
+            thread.await?;
+        }
+        divergences.sort_by(|a, b| a.key.cmp(&b.key));
+        divergences.truncate(self.list);
+        report.shown = divergences;
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// Load each plug-in the decisions name, checking that its bytes are the ones named.
+    fn load(&self, stored: &Stored, missing: &mut Vec<String>) -> Loaded {
+        let mut plugins = HashMap::new();
+        for (hash, bytes) in &stored.plugins {
+            let loaded = match bytes {
+                None => Err(format!("plug-in {hash}: its bytes are not stored")),
+                Some(bytes) if PluginHash::of(bytes).to_string() != *hash => Err(format!(
+                    "plug-in {hash}: the bytes stored under this hash hash to {}: they were replaced",
+                    PluginHash::of(bytes)
+                )),
+                Some(bytes) => self.sandbox.load(bytes).map_err(|e| format!("plug-in {hash}: {e}")),
+            };
+            if let Err(why) = &loaded {
+                missing.push(why.clone());
+            }
+            plugins.insert(hash.clone(), loaded);
+        }
+        Loaded { plugins }
+    }
+
+    /// The engines the decisions were made under, where they differ from this one.
+    fn engine_notes(&self, stored: &Stored) -> Vec<String> {
+        let here = self.sandbox.identity();
+        let mut notes = Vec::new();
+        for id in &stored.engine_ids {
+            match id.as_ref().map(|id| (id, stored.engines.get(id))) {
+                None => notes.push("some decisions were made before engines were recorded".to_owned()),
+                Some((id, None)) => notes.push(format!("engine {id}: its identity is not stored")),
+                Some((_, Some(then))) if *then == here => {}
+                Some((id, Some(then))) => notes.push(format!(
+                    "decisions were made under engine {id}, replayed under {}: {}",
+                    here.id(),
+                    then.differences(&here).join(", ")
+                )),
+            }
+        }
+        notes
+    }
+}
+
+/// The plug-ins and engines run `run_id`'s decisions name, from the database.
+pub async fn stored_in(db: &Db, run_id: i64) -> anyhow::Result<Stored> {
+    let mut stored = Stored::default();
+    for (hash, engine) in decisions::artefacts(db, run_id).await? {
+        if let std::collections::hash_map::Entry::Vacant(slot) = stored.plugins.entry(hash) {
+            let bytes = match PluginHash::parse(slot.key()) {
+                Some(parsed) => plugins::bytes(db, parsed).await.ok(),
+                None => None,
+            };
+            slot.insert(bytes);
+        }
+        if let Some(id) = &engine
+            && !stored.engines.contains_key(id)
+            && let Some(identity) = table::engine(db, id).await?
+        {
+            stored.engines.insert(id.clone(), serde_json::from_str(&identity)?);
+        }
+        stored.engine_ids.insert(engine);
+    }
+    Ok(stored)
+}
+
+/// Draw `sample` from run `run_id`'s decisions in the database.
+pub async fn draw_in(db: &Db, run_id: i64, sample: Sample) -> anyhow::Result<HashSet<Key>> {
+    let mut draw = Draw::new(sample);
+    let mut after: Key = (String::new(), 0);
+    loop {
+        let page = decisions::keys_page(db, run_id, &after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.clone();
+        page.into_iter().for_each(|key| draw.offer(key));
+    }
+    Ok(draw.drawn())
+}
+
+/// Replay run `run_id` from the database: all its decisions, or those in `keep`.
+pub async fn replay_in(
+    db: &Db,
+    replayer: &Replayer<'_>,
+    run_id: i64,
+    keep: Option<HashSet<Key>>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<Report> {
+    let stored = stored_in(db, run_id).await?;
+    let (pages, received) = mpsc::channel(replayer.workers.max(1) * 2);
+    let db = db.clone();
+    let sender = tokio::spawn(async move { send_from(&db, run_id, keep.as_ref(), pages).await });
+    let report = replayer.replay(stored, received, progress).await?;
+    sender.await??;
+    Ok(report)
+}
+
+/// Send run `run_id`'s decisions (those in `keep`, or all) in pages, in key order.
+async fn send_from(
+    db: &Db,
+    run_id: i64,
+    keep: Option<&HashSet<Key>>,
+    pages: mpsc::Sender<Vec<DecisionRow>>,
+) -> anyhow::Result<()> {
+    let mut after: Key = (String::new(), 0);
+    loop {
+        let mut page = decisions::page(db, run_id, &after, PAGE).await?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = (last.period.clone(), last.beneficiary_id);
+        if let Some(keep) = keep {
+            page.retain(|d| keep.contains(&(d.period.clone(), d.beneficiary_id)));
+        }
+        if !page.is_empty() && pages.send(page).await.is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// What one worker found in one page.
+#[derive(Default)]
+struct Tally {
+    decisions: u64,
+    replayed: u64,
+    identical: u64,
+    not_asked: u64,
+    unreplayable: u64,
+    divergences: Vec<Divergence>,
+}
+
+fn replay_pages(loaded: &Loaded, pages: &Mutex<mpsc::Receiver<Vec<DecisionRow>>>, done: &mpsc::Sender<Tally>) {
+    loop {
+        let Some(page) = pages.lock().expect("page queue lock").blocking_recv() else { return };
+        let mut tally = Tally::default();
+        for row in &page {
+            tally.decisions += 1;
+            match replay_one(loaded, row) {
+                Outcome::Identical => {
+                    tally.replayed += 1;
+                    tally.identical += 1;
+                }
+                Outcome::NotAsked => tally.not_asked += 1,
+                Outcome::Unreplayable => tally.unreplayable += 1,
+                Outcome::Divergent(d) => {
+                    tally.replayed += u64::from(d.replayed.is_some());
+                    tally.divergences.push(*d);
+                }
+            }
+        }
+        if done.blocking_send(tally).is_err() {
+            return;
+        }
+    }
+}
+
+enum Outcome {
+    Identical,
+    NotAsked,
+    Unreplayable,
+    Divergent(Box<Divergence>),
+}
+
+/// Replay one stored decision.
+fn replay_one(loaded: &Loaded, row: &DecisionRow) -> Outcome {
+    let mut why = Vec::new();
+    if row.digest.as_ref().is_some_and(|d| *d != row.record().digest()) {
+        why.push("the stored decision does not match its digest: it was changed after it was made".to_owned());
+    }
+    let stored = (stored_result(row), row.fuel);
+    let divergent = |why, replayed, stored| {
+        let key = (row.period.clone(), row.beneficiary_id);
+        Outcome::Divergent(Box::new(Divergence { key, why, stored, replayed }))
+    };
+    let Some(input) = &row.input else {
+        if row.output.is_some() || row.error.is_some() {
+            why.push("an output is stored but no input".to_owned());
+        }
+        return if why.is_empty() { Outcome::NotAsked } else { divergent(why, None, stored) };
+    };
+    let Some(Ok(plugin)) = loaded.plugins.get(&row.plugin_hash) else { return Outcome::Unreplayable };
+    let parsed: DecisionInput = match serde_json::from_str(input) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            why.push(format!("the stored input is not a decision input: {e}"));
+            return divergent(why, None, stored);
+        }
+    };
+    if parsed.canonical_json() != *input {
+        why.push("the stored input is not in canonical form".to_owned());
+    }
+    let evaluation = plugin.evaluate(&parsed);
+    let replayed = match &evaluation.result {
+        Ok(checked) => checked.json.clone(),
+        Err(error) => format!("error: {error}"),
+    };
+    if replayed != stored.0 {
+        why.push("the output differs".to_owned());
+    }
+    if evaluation.fuel as i64 != row.fuel {
+        why.push(format!("the fuel differs: {} stored, {} now", row.fuel, evaluation.fuel));
+    }
+    if why.is_empty() { Outcome::Identical } else { divergent(why, Some((replayed, evaluation.fuel)), stored) }
+}
+
+/// What the plug-in gave, as stored: its output, or `error: ...`.
+fn stored_result(row: &DecisionRow) -> String {
+    match (&row.output, &row.error) {
+        (Some(output), _) => output.clone(),
+        (None, Some(error)) => format!("error: {error}"),
+        (None, None) => "nothing".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_draws_the_same_sample_whatever_the_order() {
+        let keys: Vec<Key> = (1..=1000).map(|i| ("2026-01".to_owned(), i)).collect();
+        let draw = |seed, keys: &mut dyn Iterator<Item = Key>| {
+            let mut d = Draw::new(Sample { size: 25, seed });
+            keys.for_each(|k| d.offer(k));
+            d.drawn()
+        };
+        let forward = draw(7, &mut keys.clone().into_iter());
+        let backward = draw(7, &mut keys.clone().into_iter().rev());
+        assert_eq!(forward.len(), 25);
+        assert_eq!(forward, backward);
+        assert_ne!(forward, draw(8, &mut keys.clone().into_iter()));
+        // Fewer decisions than asked: all of them.
+        assert_eq!(draw(7, &mut keys[..10].iter().cloned()).len(), 10);
+    }
+}

@@ -1,0 +1,283 @@
+//! `ansinh audit …`: what an auditor runs. Replay a run (from the database or
+//! an exported bundle), export a run, verify the audit log, read it, and look
+//! a person up by keyed hash.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use tokio::sync::mpsc;
+
+use super::count_bar;
+use crate::app::{App, Settings};
+use crate::audit::bundle::{self, Bundle, Checked};
+use crate::audit::person::PersonKey;
+use crate::audit::replay::{self, Replayer, Report, Sample};
+use crate::audit::{self, verify};
+use crate::identity::id_number::IdNumber;
+use crate::run::report::group;
+use crate::store::decisions::Key;
+use crate::store::{audit as table, decisions, runs};
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Make a run's decisions again from what was stored (the plug-in's exact bytes, each exact
+    /// input) in a fresh sandbox, and compare output and fuel byte for byte. Exits 1 on any
+    /// divergence or missing plug-in.
+    Replay {
+        /// The run, from this database.
+        #[arg(required_unless_present = "bundle", conflicts_with = "bundle")]
+        run: Option<i64>,
+        /// Replay an exported bundle instead (`audit export`): needs nothing else.
+        #[arg(long, value_name = "FILE")]
+        bundle: Option<PathBuf>,
+        /// Replay a random sample of this many decisions; the seed is printed.
+        #[arg(long, value_name = "N")]
+        sample: Option<u64>,
+        /// The seed of a sample to draw again.
+        #[arg(long, requires = "sample")]
+        seed: Option<u64>,
+        /// Divergent decisions shown.
+        #[arg(long, default_value_t = 20)]
+        list: usize,
+    },
+    /// Write one run, its decisions and inputs, its plug-ins' bytes and signature and its audit
+    /// entries to FILE: a self-contained bundle to replay offline. People appear by keyed hash
+    /// ([audit] person_key of the configuration). Needs --as.
+    Export { run: i64, file: PathBuf },
+    /// Walk the audit log's hash chain and every digest it covers (decisions, what was paid,
+    /// the issued files). Exits 1 naming the first entry or decision that does not match.
+    Verify,
+    /// List the audit log's entries, oldest first.
+    Log {
+        /// Only the entries about this run.
+        #[arg(long)]
+        run: Option<i64>,
+    },
+    /// Print the keyed hash a person appears as in the audit trail and bundles.
+    Person { id_number: String },
+    /// Print a new random key for [audit] person_key.
+    NewKey,
+}
+
+pub async fn audit_command(global: &Settings, command: AuditCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AuditCommand::NewKey => {
+            println!("{}", PersonKey::generate()?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        AuditCommand::Person { id_number } => {
+            let config = crate::config::Config::load(global.config.as_deref())?;
+            let number = IdNumber::parse(&id_number).map_err(|e| anyhow::anyhow!("the ID number: {e}"))?;
+            let key = config.person_key()?;
+            println!("{}  (key {})", key.person(number.as_str()), key.id());
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    let app = App::connect(global).await?;
+    let code = match command {
+        AuditCommand::Replay { run, bundle, sample, seed, list } => {
+            let sample = sample.map(|n| Sample::new(n, seed)).transpose()?;
+            let replayer = Replayer { sandbox: &app.sandbox, workers: app.workers, list };
+            match (run, bundle) {
+                (Some(run), _) => replay_run(&app, &replayer, run, sample).await?,
+                (None, Some(file)) => replay_bundle(&replayer, file, sample).await?,
+                (None, None) => unreachable!("clap requires one"),
+            }
+        }
+        AuditCommand::Export { run, file } => {
+            let by = App::actor(global)?;
+            let key = app.config.person_key()?;
+            let exported = bundle::export(&app.db, run, key, &file, by).await?;
+            let mut tx = app.db.begin().await?;
+            let details = serde_json::json!({
+                "file": file.display().to_string(),
+                "sha256": exported.sha256,
+                "decisions": exported.decisions,
+                "person_key": key.id(),
+            });
+            audit::append(&mut tx, by, "audit.export", &audit::run_subject(run), details).await?;
+            tx.commit().await?;
+            println!(
+                "Exported run {run}: {} decisions to {} ({} bytes, sha256 {}).",
+                group(exported.decisions as i64),
+                file.display(),
+                group(exported.bytes as i64),
+                exported.sha256
+            );
+            println!("Replay it anywhere with `ansinh audit replay --bundle {}`.", file.display());
+            ExitCode::SUCCESS
+        }
+        AuditCommand::Verify => {
+            let bar = count_bar("verifying decisions");
+            let verified = verify::verify(&app.db, &|done| bar.set_position(done)).await?;
+            bar.finish_and_clear();
+            print_verified(&verified)
+        }
+        AuditCommand::Log { run } => {
+            let entries = match run {
+                Some(run) => table::about(&app.db, &audit::run_subject(run)).await?,
+                None => all_entries(&app).await?,
+            };
+            for e in &entries {
+                println!("#{:<6} {}  {:<10} {:<18} {:<14} {}", e.seq, e.at, e.actor, e.action, e.subject, e.details);
+            }
+            println!("{} entries.", entries.len());
+            ExitCode::SUCCESS
+        }
+        AuditCommand::NewKey | AuditCommand::Person { .. } => unreachable!("handled above"),
+    };
+    app.db.close().await;
+    Ok(code)
+}
+
+async fn all_entries(app: &App) -> anyhow::Result<Vec<table::Entry>> {
+    let mut all = Vec::new();
+    loop {
+        let page = table::page(&app.db, all.last().map_or(0, |e: &table::Entry| e.seq), 1000).await?;
+        if page.is_empty() {
+            return Ok(all);
+        }
+        all.extend(page);
+    }
+}
+
+async fn replay_run(
+    app: &App,
+    replayer: &Replayer<'_>,
+    run_id: i64,
+    sample: Option<Sample>,
+) -> anyhow::Result<ExitCode> {
+    let run = runs::get(&app.db, run_id).await?;
+    println!(
+        "Replay of run {} ({}, province {}, {}), plug-in {}",
+        run.id, run.program, run.province, run.period, run.plugin_hash
+    );
+    let total: i64 = decisions::totals(&app.db, run_id).await?.iter().map(|t| t.count).sum();
+    let keep = match sample {
+        Some(sample) => Some(replay::draw_in(&app.db, run_id, sample).await?),
+        None => None,
+    };
+    let bar = count_bar("replaying");
+    bar.set_length(expected(total as u64, keep.as_ref()));
+    let report = replay::replay_in(&app.db, replayer, run_id, keep, &|done| bar.set_position(done)).await?;
+    bar.finish_and_clear();
+    Ok(print_report(&report, total as u64, sample, None))
+}
+
+async fn replay_bundle(replayer: &Replayer<'_>, file: PathBuf, sample: Option<Sample>) -> anyhow::Result<ExitCode> {
+    let bundle = Bundle::open(&file)?;
+    let h = &bundle.header;
+    println!(
+        "Replay of the bundle {}: run {} ({}, province {}, {}), plug-in {}, exported {} by {}",
+        file.display(),
+        h.run.id,
+        h.run.program,
+        h.run.province,
+        h.run.period,
+        h.run.plugin_hash,
+        h.exported_at,
+        h.exported_by
+    );
+    let stored = bundle.stored()?;
+    let total = h.decisions;
+    let keep = match sample {
+        Some(sample) => Some(bundle.draw(sample)?),
+        None => None,
+    };
+    let (tx, rx) = mpsc::channel(replayer.workers.max(1) * 2);
+    let bar = count_bar("replaying");
+    bar.set_length(expected(total, keep.as_ref()));
+    let reader = tokio::task::spawn_blocking(move || bundle.send(keep.as_ref(), &tx));
+    let report = replayer.replay(stored, rx, &|done| bar.set_position(done)).await?;
+    bar.finish_and_clear();
+    let checked = reader.await?.with_context(|| format!("reading {}", file.display()))?;
+    Ok(print_report(&report, total, sample, Some(&checked)))
+}
+
+fn expected(total: u64, keep: Option<&HashSet<Key>>) -> u64 {
+    keep.map_or(total, |k| k.len() as u64)
+}
+
+pub fn print_report(report: &Report, total: u64, sample: Option<Sample>, bundle: Option<&Checked>) -> ExitCode {
+    for note in &report.engines {
+        println!("  engine: {note}");
+    }
+    if let Some(s) = sample {
+        println!(
+            "  sample: {} of {} decisions, seed {} (draw it again with --sample {} --seed {})",
+            group(report.decisions as i64),
+            group(total as i64),
+            s.seed,
+            s.size,
+            s.seed
+        );
+    }
+    println!(
+        "  decisions: {}; replayed {}; identical {}; not asked (no registry record) {}; divergent {} ({:.1} s)",
+        group(report.decisions as i64),
+        group(report.replayed as i64),
+        group(report.identical as i64),
+        group(report.not_asked as i64),
+        group(report.divergent as i64),
+        report.elapsed.as_secs_f64()
+    );
+    let mut ok = report.identical();
+    if let Some(checked) = bundle {
+        for note in &checked.notes {
+            println!("  bundle: {note}");
+        }
+        for problem in &checked.problems {
+            println!("  bundle PROBLEM: {problem}");
+        }
+        ok &= checked.problems.is_empty();
+    }
+    for missing in &report.missing {
+        println!("  MISSING: {missing}");
+    }
+    if report.unreplayable > 0 {
+        println!("  {} decisions could not be replayed for lack of their plug-in", group(report.unreplayable as i64));
+    }
+    for d in &report.shown {
+        println!("  DIVERGENT {} beneficiary #{}: {}", d.key.0, d.key.1, d.why.join("; "));
+        println!("    stored:   {} (fuel {})", d.stored.0, d.stored.1);
+        match &d.replayed {
+            Some((output, fuel)) => println!("    replayed: {output} (fuel {fuel})"),
+            None => println!("    replayed: not run"),
+        }
+    }
+    if report.divergent > report.shown.len() as u64 {
+        println!("  … and {} more divergent (--list N shows more)", report.divergent - report.shown.len() as u64);
+    }
+    if ok {
+        println!("IDENTICAL: every decision replayed gave the stored output and fuel, byte for byte.");
+        ExitCode::SUCCESS
+    } else {
+        println!("NOT IDENTICAL: see above.");
+        ExitCode::from(1)
+    }
+}
+
+pub fn print_verified(v: &verify::Verified) -> ExitCode {
+    println!("Audit log: {} entries chain from the first; tip entry {} {}", v.entries, v.tip.0, v.tip.1);
+    println!(
+        "Runs: {} covered ({} made before the audit log are not); {} decisions checked against their digests; {} \
+         files made again and compared",
+        v.runs_covered,
+        v.runs_before,
+        group(v.decisions as i64),
+        v.files
+    );
+    if v.ok() {
+        println!("VERIFIED: the chain is whole and every digest matches.");
+        return ExitCode::SUCCESS;
+    }
+    println!("FIRST PROBLEM: {}", v.problems[0]);
+    for problem in &v.problems[1..] {
+        println!("  then: {problem}");
+    }
+    ExitCode::from(1)
+}
