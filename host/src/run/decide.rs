@@ -4,7 +4,7 @@
 
 use crate::identity::names::NameMatch;
 use crate::model::{Channel, Enrolment, Month, Outcome, PersonFacts, RegistryRecord};
-use crate::sandbox::{CheckedOutput, Plugin};
+use crate::sandbox::{CheckedOutput, Plugin, PluginError};
 use crate::store::beneficiaries::Pending;
 use crate::store::decisions::{NewDecision, Payee};
 use crate::verify::{self, CheckName, Verification};
@@ -39,22 +39,38 @@ pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pen
     let evaluation = plugin.evaluate(&input);
     decision.input = Some(input.canonical_json());
     decision.fuel = evaluation.fuel;
+    (decision.outcome, decision.amount) = settle(&verification, &evaluation.result, pending.enrolment.channel);
     match evaluation.result {
-        Err(error) => {
-            decision.outcome = Outcome::PluginError;
-            decision.error = Some(error.to_string());
-        }
+        Err(error) => decision.error = Some(error.to_string()),
         Ok(CheckedOutput { output, json }) => {
             decision.output = Some(json);
             decision.category = output.category;
-            decision.outcome = outcome(&verification, output.eligible, pending.enrolment.channel);
-            if matches!(decision.outcome, Outcome::Payable | Outcome::NoAccount | Outcome::Held) {
-                decision.amount = output.amount;
-            }
         }
     }
     decision.exception = exception(decision.outcome, &verification);
     decision
+}
+
+/// The outcome and the monthly amount the host stores for a plug-in's answer:
+/// a plug-in error is paid nothing; otherwise [`outcome`]'s policy decides, and
+/// the amount is owed only to those paid by transfer, held or listed for cash.
+/// The one place this policy lives: `run evaluate` and the what-if of `run diff`
+/// both settle through it.
+pub(super) fn settle(
+    verification: &Verification,
+    answer: &Result<CheckedOutput, PluginError>,
+    channel: Channel,
+) -> (Outcome, u64) {
+    let Ok(CheckedOutput { output, .. }) = answer else { return (Outcome::PluginError, 0) };
+    let outcome = outcome(verification, output.eligible, channel);
+    let amount = if is_owed(outcome) { output.amount } else { 0 };
+    (outcome, amount)
+}
+
+/// Whether a decision with this outcome is owed its amount: paid by transfer,
+/// held for review, or listed for cash.
+pub(super) fn is_owed(outcome: Outcome) -> bool {
+    matches!(outcome, Outcome::Payable | Outcome::NoAccount | Outcome::Held)
 }
 
 /// Where the money goes: the account checked against the registry now, and
