@@ -187,6 +187,19 @@ pub enum RunCommand {
         #[arg(long, default_value_t = crate::run::report::LISTED)]
         list: i64,
     },
+    /// What-if: ask a candidate plug-in over the stored inputs of a past run, as `run evaluate`
+    /// would, and show who would gain, lose or change outcome, with totals per category. Pays
+    /// and stores nothing; for reviewing a new rule before it is approved.
+    Diff {
+        id: i64,
+        /// The candidate plug-in component (.wasm). It may read only the person fields the
+        /// run's plug-in read: the stored inputs hold no others.
+        #[arg(long)]
+        plugin: PathBuf,
+        /// People listed per kind of change.
+        #[arg(long, default_value_t = crate::run::report::LISTED)]
+        list: i64,
+    },
 }
 
 /// Run the command; errors are printed by `main`.
@@ -329,6 +342,23 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
             print!("{reconciled}");
             app.db.close().await;
             return Ok(if reconciled.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
+        RunCommand::Diff { id, plugin, list } => {
+            let bytes = std::fs::read(&plugin).with_context(|| format!("reading the plug-in {}", plugin.display()))?;
+            let candidate = app
+                .sandbox
+                .load(&bytes)
+                .with_context(|| format!("loading the candidate plug-in {}", plugin.display()))?;
+            let bar = count_bar("asking the candidate");
+            let progress = |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            };
+            let what_if = run::diff(&app.db, &app.sandbox, id, candidate, app.workers, list.max(0) as usize, &progress)
+                .await
+                .with_context(|| format!("run diff {id} --plugin {}", plugin.display()))?;
+            bar.finish_and_clear();
+            print!("{what_if}");
         }
         RunCommand::Show { id, list } => {
             let report = run::report(&app.db, id, list.max(0)).await?;

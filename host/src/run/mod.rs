@@ -5,6 +5,7 @@
 pub mod approve;
 pub mod cancel;
 mod decide;
+pub mod diff;
 pub mod evaluate;
 pub mod issue;
 pub mod reconcile;
@@ -13,6 +14,7 @@ pub mod review;
 
 pub use approve::approve;
 pub use cancel::cancel;
+pub use diff::{WhatIf, diff};
 pub use evaluate::{Evaluated, evaluate};
 pub use issue::{IssueReport, issue};
 pub use reconcile::{Reconciled, reconcile};
