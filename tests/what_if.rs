@@ -1,0 +1,298 @@
+//! `run diff`: a candidate plug-in asked over the stored inputs of a past run,
+//! through the real binary, on both backends. Hà Nội's plug-in over a run the
+//! national plug-in decided: everyone owed money gains, by exactly the ratio of
+//! the standard levels, nobody loses, and nothing is paid or stored. A
+//! candidate the stored inputs cannot answer for is refused, with what to do.
+
+mod support;
+
+use std::io::BufWriter;
+use std::path::Path;
+use std::time::Instant;
+
+use ansinh::run::report::group;
+use support::{Backend, TestDb, fails, ok, plugin, scalar, stdout};
+
+/// More people than one page of stored decisions (500), so that the diff pages.
+const PEOPLE: u64 = 1500;
+/// The first month of Hà Nội's own standard level.
+const PERIOD: &str = "2026-01";
+
+/// The standard levels the two plug-ins apply in 2026-01, in đồng a month:
+/// the nation's, Decree 76/2024/NĐ-CP (500,000 from 2024-07), and Hà Nội's,
+/// Resolution 63/2025/NQ-HĐND of Hà Nội (650,000 from 2026-01; its scope is
+/// unverified and read by the plug-in as the level of every category:
+/// plugins/hanoi-social-assistance, shared/domain/social-assistance.md).
+/// Both plug-ins pay the level × the same coefficient of Decree 20/2021/NĐ-CP.
+const NATIONAL_LEVEL: i64 = 500_000;
+const HANOI_LEVEL: i64 = 650_000;
+
+/// Outcomes that owe a person money (paid, held, or listed for cash).
+const OWED: &str = "outcome IN ('payable', 'held', 'no_account')";
+
+/// A database with the synthetic Hà Nội imported and run 1, decided by the
+/// national plug-in, evaluated.
+fn evaluated_run(db: &TestDb, dir: &Path) -> String {
+    let spec =
+        ansinh::synthetic::Spec { seed: 63, people: PEOPLE, province: "001".into(), period: PERIOD.parse().unwrap() };
+    let (registry, enrolment) = (dir.join("registry.csv"), dir.join("enrolment.csv"));
+    let create = |p: &Path| BufWriter::new(std::fs::File::create(p).unwrap());
+    ansinh::synthetic::generate(&spec, create(&registry), create(&enrolment)).unwrap();
+    support::import(&db.url, &registry, &enrolment);
+    support::release_national(&db.url);
+    let created = ok(support::cli(&db.url).args([
+        "run",
+        "create",
+        "--program",
+        "social-assistance",
+        "--province",
+        "001",
+        "--period",
+        PERIOD,
+    ]));
+    let run = stdout(&created).trim().to_owned();
+    ok(support::cli(&db.url).args(["run", "evaluate", &run]));
+    run
+}
+
+/// Every stored decision of every run, as one comparable list.
+type Row = (i64, String, i64, String, i64, Option<String>, Option<String>, Option<String>, i64);
+
+fn all_decisions(url: &str) -> Vec<Row> {
+    use ansinh::store::Db;
+    support::sql(url, |db| {
+        Box::pin(async move {
+            const SQL: &str = "SELECT run_id, period, beneficiary_id, outcome, amount, category, output, error, fuel \
+                               FROM decisions ORDER BY run_id, period, beneficiary_id";
+            match db {
+                Db::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(&pool).await,
+                Db::Postgres(pool) => sqlx::query_as(SQL).fetch_all(&pool).await,
+            }
+            .unwrap()
+        })
+    })
+}
+
+/// What a run is, and what was paid: must not move under a what-if.
+fn state(url: &str) -> (i64, i64, i64, i64, i64) {
+    (
+        scalar(url, "SELECT COUNT(*) FROM runs"),
+        scalar(url, "SELECT COUNT(*) FROM runs WHERE status = 'evaluated'"),
+        scalar(url, "SELECT COUNT(*) FROM payments"),
+        scalar(url, "SELECT COUNT(*) FROM cash_payments"),
+        scalar(url, "SELECT COUNT(*) FROM plugins"),
+    )
+}
+
+fn national_to_hanoi(backend: Backend) {
+    let started = Instant::now();
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let run = evaluated_run(&db, dir.path());
+    let hanoi = plugin("plugins/hanoi-social-assistance");
+    let decisions_before = all_decisions(&db.url);
+    let state_before = state(&db.url);
+
+    // What to expect, from the stored decisions: each person owed money by the
+    // national plug-in is owed level × coefficient, so Hà Nội owes the same
+    // coefficient × 650,000. Exact in whole đồng: every stored amount is a
+    // multiple of 500,000 × 0.5.
+    let q = |what: &str, filter: &str| {
+        scalar(&db.url, format!("SELECT {what} FROM decisions WHERE run_id = {run} {filter}"))
+    };
+    let owed = format!("AND {OWED}");
+    let gainers = q("COUNT(*)", &owed);
+    assert!(gainers > 100, "the synthetic province should have people to pay: {gainers}");
+    assert_eq!(q("COUNT(*)", &format!("{owed} AND (amount * {HANOI_LEVEL}) % {NATIONAL_LEVEL} <> 0")), 0);
+    let before = q("CAST(COALESCE(SUM(amount), 0) AS BIGINT)", &owed);
+    let gained =
+        q(&format!("CAST(COALESCE(SUM(amount * {HANOI_LEVEL} / {NATIONAL_LEVEL} - amount), 0) AS BIGINT)"), &owed);
+    assert!(gained > 0);
+    let not_asked = q("COUNT(*)", "AND input IS NULL");
+    let total = q("COUNT(*)", "");
+    assert!(total > 500, "more than one page: {total}");
+
+    let diffed = Instant::now();
+    let out = ok(support::cli(&db.url).args(["run", "diff", &run, "--plugin"]).arg(&hanoi).args(["--list", "3"]));
+    let diff_time = diffed.elapsed();
+    let report = stdout(&out);
+    let row = |what: &str, count: i64, amount: &str| format!("  {what:<32} {:>10} {amount:>22}\n", group(count));
+    for expected in [
+        row("gain", gainers, &format!("+{}", group(gained))),
+        row("lose", 0, "-0"),
+        row("other outcome, same amount", 0, ""),
+        row("unchanged", total - gainers - not_asked, ""),
+        row("not asked (no registry record)", not_asked, ""),
+        row("candidate errors", 0, "(owed 0 before)"),
+        row("total", total, ""),
+        format!(
+            "Owed a month (paid, held or cash): {} → {} VND (+{}).",
+            group(before),
+            group(before + gained),
+            group(gained)
+        ),
+        "Candidate      hanoi-social-assistance".to_owned(),
+        format!("Gain: {}\n", group(gainers)),
+        format!("… and {} more", group(gainers - 3)),
+    ] {
+        assert!(report.contains(&expected), "expected {expected:?} in:\n{report}");
+    }
+    assert!(!report.contains("\nLose:"), "{report}");
+    // Per category: the same people, each at 650/500 of the amount.
+    let categories: Vec<(String, i64, i64)> = support::sql(&db.url, {
+        let sql = format!(
+            "SELECT category, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM decisions WHERE run_id = {run} AND {OWED} \
+             GROUP BY category ORDER BY category"
+        );
+        move |db| {
+            Box::pin(async move {
+                let q = || sqlx::AssertSqlSafe(sql.clone());
+                match db {
+                    ansinh::store::Db::Sqlite(pool) => sqlx::query_as(q()).fetch_all(&pool).await,
+                    ansinh::store::Db::Postgres(pool) => sqlx::query_as(q()).fetch_all(&pool).await,
+                }
+                .unwrap()
+            })
+        }
+    });
+    assert!(categories.len() > 2, "{categories:?}");
+    for (category, people, amount) in &categories {
+        let line = format!(
+            "  {category:<32} {:>21} {:>37}\n",
+            format!("{} → {}", group(*people), group(*people)),
+            format!("{} → {}", group(*amount), group(amount * HANOI_LEVEL / NATIONAL_LEVEL))
+        );
+        assert!(report.contains(&line), "expected {line:?} in:\n{report}");
+    }
+    // People are named by the decision's payee and number, never by an ID number.
+    let first = scalar(&db.url, format!("SELECT MIN(beneficiary_id) FROM decisions WHERE run_id = {run} {owed}"));
+    assert!(report.contains(&format!("    #{first:<8} ")), "{report}");
+    let id_numbers = support::text_scalar(&db.url, "SELECT MIN(id_number) FROM beneficiaries");
+    assert!(!report.contains(&id_numbers), "{report}");
+
+    // A read: the decisions, the run and the payments are as they were.
+    assert_eq!(all_decisions(&db.url), decisions_before);
+    assert_eq!(state(&db.url), state_before);
+    assert_eq!(state_before.2 + state_before.3, 0);
+    eprintln!(
+        "{backend:?}: diff of {total} decisions in {:.1} s; the whole test in {:.1} s\n{report}",
+        diff_time.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn national_to_hanoi_on_sqlite() {
+    national_to_hanoi(Backend::Sqlite);
+}
+
+#[test]
+fn national_to_hanoi_on_postgres() {
+    national_to_hanoi(Backend::Postgres);
+}
+
+/// A national plug-in written by hand: it declares `program` and reads the
+/// person fields `reads` (WIT enum indices); it never decides (the diff
+/// refuses it before asking).
+fn hand_written(program: &str, reads: &[u8]) -> Vec<u8> {
+    let le = |n: u32| n.to_le_bytes().iter().map(|b| format!("\\{b:02x}")).collect::<String>();
+    let reads_data: String = reads.iter().map(|b| format!("\\{b:02x}")).collect();
+    // description: name@0, version@8, scope@16 (national), province option@20 (none),
+    // programs@32, reads@40 (canonical ABI).
+    let description = [le(0x100), le(4), le(0x110), le(5), le(0), le(0), le(0), le(0), le(0x160), le(1)].concat()
+        + &le(0x170)
+        + &le(reads.len() as u32);
+    let wat = format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 0x1000))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $p i32)
+    (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                           (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $heap (i32.add (local.get $p) (local.get 3)))
+    (local.get $p))
+  (data (i32.const 0x100) "nosy")
+  (data (i32.const 0x110) "0.1.0")
+  (data (i32.const 0x120) "{program}")
+  (data (i32.const 0x160) "{programs}")
+  (data (i32.const 0x170) "{reads_data}")
+  (data (i32.const 0x200) "{description}")
+  (func (export "ansinh:rules/rules@0.1.0#describe") (result i32) (i32.const 0x200))
+  (func (export "ansinh:rules/rules@0.1.0#evaluate") (param i32) (result i32) unreachable)
+)"#,
+        programs = le(0x120) + &le(program.len() as u32),
+    );
+    let wit = std::fs::read_to_string(support::workspace().join("sdk/wit/rules.wit")).unwrap();
+    let mut resolve = wit_parser::Resolve::default();
+    let package = resolve.push_source("rules.wit", &wit).unwrap();
+    let world = resolve.select_world(&[package], Some("rule-plugin")).unwrap();
+    let mut module = wat::parse_str(&wat).unwrap_or_else(|e| panic!("{e}\n{wat}"));
+    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8).unwrap();
+    wit_component::ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap()
+}
+
+fn refusals(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let run = evaluated_run(&db, dir.path());
+    let decisions_before = all_decisions(&db.url);
+    let diff = |candidate: &Path| fails(support::cli(&db.url).args(["run", "diff", &run, "--plugin"]).arg(candidate));
+
+    // It reads the sex and the residence province, which the national plug-in
+    // does not read: the stored inputs do not hold them.
+    let nosy = dir.path().join("nosy.wasm");
+    std::fs::write(&nosy, hand_written("social-assistance", &[1, 2, 0])).unwrap();
+    let said = diff(&nosy);
+    assert!(
+        said.contains(&format!(
+            "the candidate nosy 0.1.0 reads sex, residence-province, which run {run}'s plug-in national-social-assistance"
+        )) && said.contains("stored inputs do not hold it")
+            && said.contains("evaluate it in a new run"),
+        "{said}"
+    );
+    // Another programme's rules say nothing about this run.
+    let pension = dir.path().join("pension.wasm");
+    std::fs::write(&pension, hand_written("social-pension", &[0])).unwrap();
+    let said = diff(&pension);
+    assert!(said.contains(&format!("serves social-pension, not run {run}'s programme social-assistance")), "{said}");
+    // Not WebAssembly: the file is named, and what was expected.
+    let text = dir.path().join("rules.wasm");
+    std::fs::write(&text, "eligible: yes\n").unwrap();
+    let said = diff(&text);
+    assert!(
+        said.contains(&format!("loading the candidate plug-in {}", text.display()))
+            && said.contains("not a WebAssembly file")
+            && said.contains("expected the bytes 00 61 73 6d"),
+        "{said}"
+    );
+    let said = diff(&dir.path().join("missing.wasm"));
+    assert!(said.contains("missing.wasm"), "{said}");
+    // A run not evaluated yet has nothing to compare.
+    let created = ok(support::cli(&db.url).args([
+        "run",
+        "create",
+        "--program",
+        "social-assistance",
+        "--province",
+        "001",
+        "--period",
+        "2026-02",
+    ]));
+    let fresh = stdout(&created).trim().to_owned();
+    let said = fails(
+        support::cli(&db.url).args(["run", "diff", &fresh, "--plugin"]).arg(plugin("plugins/hanoi-social-assistance")),
+    );
+    assert!(said.contains(&format!("`ansinh run evaluate {fresh}`")), "{said}");
+    assert_eq!(all_decisions(&db.url), decisions_before);
+}
+
+#[test]
+fn refusals_on_sqlite() {
+    refusals(Backend::Sqlite);
+}
+
+#[test]
+fn refusals_on_postgres() {
+    refusals(Backend::Postgres);
+}
