@@ -335,6 +335,9 @@ impl fmt::Display for WhatIf {
         writeln!(f, "Run's plug-in  {} {} (sha256 {})", self.plugin.0, self.plugin.1, run.plugin_hash)?;
         writeln!(f, "Candidate      {} {} (sha256 {})", d.name, d.version, self.candidate_hash)?;
         writeln!(f, "Nothing was paid or stored: the candidate was asked over the run's stored inputs.")?;
+        if run.first_period < run.period {
+            writeln!(f, "Arrears months included: a person counts once for each month decided.")?;
+        }
         write!(f, "{}", self.changes)
     }
 }
