@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::io::BufWriter;
 use std::path::Path;
 use std::time::Instant;
 
@@ -33,26 +32,7 @@ const OWED: &str = "outcome IN ('payable', 'held', 'no_account')";
 /// A database with the synthetic Hà Nội imported and run 1, decided by the
 /// national plug-in, evaluated.
 fn evaluated_run(db: &TestDb, dir: &Path) -> String {
-    let spec =
-        ansinh::synthetic::Spec { seed: 63, people: PEOPLE, province: "001".into(), period: PERIOD.parse().unwrap() };
-    let (registry, enrolment) = (dir.join("registry.csv"), dir.join("enrolment.csv"));
-    let create = |p: &Path| BufWriter::new(std::fs::File::create(p).unwrap());
-    ansinh::synthetic::generate(&spec, create(&registry), create(&enrolment)).unwrap();
-    support::import(&db.url, &registry, &enrolment);
-    support::release_national(&db.url);
-    let created = ok(support::cli(&db.url).args([
-        "run",
-        "create",
-        "--program",
-        "social-assistance",
-        "--province",
-        "001",
-        "--period",
-        PERIOD,
-    ]));
-    let run = stdout(&created).trim().to_owned();
-    ok(support::cli(&db.url).args(["run", "evaluate", &run]));
-    run
+    support::evaluated_run(&db.url, dir, 63, PEOPLE, PERIOD)
 }
 
 /// Every stored decision of every run, as one comparable list.

@@ -5,12 +5,16 @@ use std::path::{Path, PathBuf};
 
 use super::{first_element, scalar, sum_elements};
 
+/// The audit trail's person key in the tests' configuration.
+pub const PERSON_KEY: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
+
 /// Write `ansinh.toml` into `dir` with Hà Nội's (001) made-up treasury: a bank
 /// account, and with `ewallet` a separate e-wallet account; the bank CSV when
-/// `bank_csv`. Its path, for `--config`.
+/// `bank_csv`; and the audit key [`PERSON_KEY`]. Its path, for `--config`.
 pub fn hanoi_config(dir: &Path, ewallet: bool, bank_csv: bool) -> PathBuf {
     let mut text = format!(
-        "[treasury.\"001\"]\nholder = \"KHO BAC NHA NUOC HA NOI\"\naccount = \"3711000000001\"\nbin = \"970415\"\n\
+        "[audit]\nperson_key = \"{PERSON_KEY}\"\n\n\
+         [treasury.\"001\"]\nholder = \"KHO BAC NHA NUOC HA NOI\"\naccount = \"3711000000001\"\nbin = \"970415\"\n\
          bank_csv = {bank_csv}\n"
     );
     if ewallet {

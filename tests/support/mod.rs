@@ -46,6 +46,23 @@ pub fn import(url: &str, registry: &Path, enrolment: &Path) {
     ok(cli(url).args(["beneficiaries", "import"]).arg(enrolment));
 }
 
+/// Import a synthetic Hà Nội (001) of `people` made from `seed` into the
+/// database at `url` (its CSV files in `dir`), release the national plug-in,
+/// and create and evaluate run 1 for `period`; the run's id.
+pub fn evaluated_run(url: &str, dir: &Path, seed: u64, people: u64, period: &str) -> String {
+    let spec = ansinh::synthetic::Spec { seed, people, province: "001".into(), period: period.parse().unwrap() };
+    let (registry, enrolment) = (dir.join("registry.csv"), dir.join("enrolment.csv"));
+    let create = |p: &Path| std::io::BufWriter::new(std::fs::File::create(p).unwrap());
+    ansinh::synthetic::generate(&spec, create(&registry), create(&enrolment)).unwrap();
+    import(url, &registry, &enrolment);
+    release_national(url);
+    let created =
+        ok(cli(url).args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", period]));
+    let run = stdout(&created).trim().to_owned();
+    ok(cli(url).args(["run", "evaluate", &run]));
+    run
+}
+
 /// The checksum `run show` asks an approver to approve.
 pub fn checksum_to_approve(url: &str, run: &str) -> String {
     let shown = stdout(&ok(ansinh().args(["--database-url", url, "run", "show", run])));

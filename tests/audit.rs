@@ -1,0 +1,356 @@
+//! The audit trail through the real binary, on both backends: a real run
+//! replays identical, bit for bit; a tampered output, a changed input and a
+//! swapped plug-in are each reported as divergent; an exported bundle replays
+//! in an empty database and a tampered one does not; `audit verify` catches an
+//! edited decision, an edited payment, a removed decision, and entries of the
+//! log deleted or reordered directly in the database, which itself refuses to
+//! change or delete an entry.
+
+mod support;
+
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use support::{Backend, TestDb, execute, fails, ok, scalar, stdout, text_scalar};
+
+const PERIOD: &str = "2026-01";
+
+/// An issued run of a small synthetic Hà Nội, decided by the national plug-in.
+struct Issued {
+    db: TestDb,
+    dir: tempfile::TempDir,
+    run: String,
+    config: PathBuf,
+}
+
+impl Issued {
+    fn new(backend: Backend) -> Issued {
+        let db = TestDb::new(backend);
+        let dir = tempfile::tempdir().unwrap();
+        let run = support::evaluated_run(&db.url, dir.path(), 5, 400, PERIOD);
+        let config = support::files::hanoi_config(dir.path(), true, true);
+        support::approve(&db.url, &run);
+        ok(support::cli(&db.url)
+            .arg("--config")
+            .arg(&config)
+            .args(["run", "issue", &run, "--outbox"])
+            .arg(dir.path().join("outbox")));
+        Issued { db, dir, run, config }
+    }
+
+    fn audit(&self) -> std::process::Command {
+        let mut cmd = support::cli(&self.db.url);
+        cmd.arg("--config").arg(&self.config).arg("audit");
+        cmd
+    }
+
+    fn count(&self, filter: &str) -> i64 {
+        scalar(&self.db.url, format!("SELECT COUNT(*) FROM decisions WHERE run_id = {} {filter}", self.run))
+    }
+
+    /// A decision's beneficiary id, the first by key matching `filter`.
+    fn pick(&self, filter: &str) -> i64 {
+        scalar(
+            &self.db.url,
+            format!(
+                "SELECT beneficiary_id FROM decisions WHERE run_id = {} {filter} ORDER BY period, beneficiary_id LIMIT 1",
+                self.run
+            ),
+        )
+    }
+}
+
+fn replay(issued: &Issued) -> Output {
+    issued.audit().args(["replay", &issued.run]).output().unwrap()
+}
+
+fn said(out: &Output) -> String {
+    support::text(out)
+}
+
+fn replays_identical_and_divergences_are_caught(backend: Backend) {
+    let p = Issued::new(backend);
+    let url = &p.db.url;
+    let asked = p.count("AND input IS NOT NULL");
+    let all = p.count("");
+    assert!(asked > 200 && asked < all, "some decisions asked, some not: {asked} of {all}");
+
+    // The real run: every decision the same, byte for byte, with the same fuel.
+    let out = replay(&p);
+    let report = said(&out);
+    assert!(out.status.success(), "{report}");
+    let counts = format!(
+        "decisions: {all}; replayed {asked}; identical {asked}; not asked (no registry record) {}; divergent 0",
+        all - asked
+    );
+    assert!(report.contains(&counts), "expected {counts:?} in:\n{report}");
+    assert!(report.contains("IDENTICAL"), "{report}");
+    assert!(!report.contains("engine:"), "the same engine made and replays them: {report}");
+
+    // Each decision names the engine that made it, which is recorded.
+    assert_eq!(p.count("AND engine IS NULL"), 0);
+    let identity = text_scalar(url, "SELECT identity FROM engines");
+    assert!(identity.contains("\"wasmtime\":\"48.") && identity.contains("\"fuel\":20000000"), "{identity}");
+
+    // A sample, drawn again from its printed seed.
+    let first = said(&ok(p.audit().args(["replay", &p.run, "--sample", "25"])));
+    let seed = first.split("--seed ").nth(1).and_then(|s| s.split(')').next()).expect("a seed is printed").to_owned();
+    assert!(first.contains(&format!("sample: 25 of {all} decisions")), "{first}");
+    let again = said(&ok(p.audit().args(["replay", &p.run, "--sample", "25", "--seed", &seed])));
+    let without_time = |s: &str| s.lines().map(|l| l.split(" (").next().unwrap_or(l).to_owned()).collect::<Vec<_>>();
+    assert_eq!(without_time(&first), without_time(&again));
+
+    // A tampered stored output.
+    let victim = p.pick("AND outcome = 'payable'");
+    let key = format!("run_id = {} AND beneficiary_id = {victim}", p.run);
+    let output = text_scalar(url, format!("SELECT output FROM decisions WHERE {key}"));
+    let forged = r#"{"eligible":false,"amount":0,"category":null,"reasons":[],"explanation":[]}"#;
+    execute(url, format!("UPDATE decisions SET output = '{forged}' WHERE {key}")).unwrap();
+    let report = fails(p.audit().args(["replay", &p.run]));
+    assert!(
+        report.contains(&format!(
+            "DIVERGENT {PERIOD} beneficiary #{victim}: the stored decision does not match its digest"
+        )),
+        "{report}"
+    );
+    assert!(report.contains("the output differs") && report.contains(&format!("stored:   {forged}")), "{report}");
+    assert!(report.contains("divergent 1 "), "{report}");
+    execute(url, format!("UPDATE decisions SET output = '{}' WHERE {key}", output.replace('\'', "''"))).unwrap();
+    ok(p.audit().args(["replay", &p.run]));
+
+    // A changed input: born a century later, so not eligible by age or at all.
+    let victim = p.pick("AND outcome = 'payable' AND input LIKE '%\"birth_date\":\"19%'");
+    let key = format!("run_id = {} AND beneficiary_id = {victim}", p.run);
+    execute(
+        url,
+        format!(
+            "UPDATE decisions SET input = REPLACE(input, '\"birth_date\":\"19', '\"birth_date\":\"20') WHERE {key}"
+        ),
+    )
+    .unwrap();
+    let report = fails(p.audit().args(["replay", &p.run]));
+    assert!(report.contains(&format!("DIVERGENT {PERIOD} beneficiary #{victim}")), "{report}");
+    assert!(report.contains("the output differs") && report.contains("divergent 1 "), "{report}");
+    execute(
+        url,
+        format!(
+            "UPDATE decisions SET input = REPLACE(input, '\"birth_date\":\"20', '\"birth_date\":\"19') WHERE {key}"
+        ),
+    )
+    .unwrap();
+    ok(p.audit().args(["replay", &p.run]));
+
+    // A swapped plug-in: other bytes under the run's plug-in hash.
+    let hash = text_scalar(url, format!("SELECT plugin_hash FROM runs WHERE id = {}", p.run));
+    let other = hex::encode(std::fs::read(support::plugin("plugins/hanoi-social-assistance")).unwrap());
+    let bytes = match backend {
+        Backend::Sqlite => format!("X'{other}'"),
+        Backend::Postgres => format!("decode('{other}', 'hex')"),
+    };
+    execute(url, format!("UPDATE plugins SET bytes = {bytes} WHERE hash = '{hash}'")).unwrap();
+    let report = fails(p.audit().args(["replay", &p.run]));
+    assert!(report.contains(&format!("MISSING: plug-in {hash}: the bytes stored under this hash hash to")), "{report}");
+    assert!(report.contains(&format!("{asked} decisions could not be replayed")), "{report}");
+}
+
+#[test]
+fn replay_on_sqlite() {
+    replays_identical_and_divergences_are_caught(Backend::Sqlite);
+}
+
+#[test]
+fn replay_on_postgres() {
+    replays_identical_and_divergences_are_caught(Backend::Postgres);
+}
+
+fn read_gz(path: &Path) -> String {
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap()).read_to_string(&mut text).unwrap();
+    text
+}
+
+fn write_gz(path: &Path, text: &str) {
+    let mut out = flate2::write::GzEncoder::new(std::fs::File::create(path).unwrap(), flate2::Compression::fast());
+    out.write_all(text.as_bytes()).unwrap();
+    out.finish().unwrap();
+}
+
+fn export_then_replay_in_an_empty_database(backend: Backend) {
+    let p = Issued::new(backend);
+    let all = p.count("");
+    let bundle = p.dir.path().join("run.bundle");
+    let out = ok(p.audit().args(["export", &p.run]).arg(&bundle));
+    assert!(stdout(&out).contains(&format!("Exported run {}: {all} decisions", p.run)), "{}", said(&out));
+    let log = said(&ok(p.audit().args(["log", "--run", &p.run])));
+    assert!(log.contains("audit.export"), "the export is in the log:\n{log}");
+
+    // Nothing but the bundle: a new database of the same backend.
+    let empty = TestDb::new(backend);
+    let replay =
+        |file: &Path| support::cli(&empty.url).args(["audit", "replay", "--bundle"]).arg(file).output().unwrap();
+    let out = replay(&bundle);
+    let report = said(&out);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains(&format!("decisions: {all};")) && report.contains("divergent 0"), "{report}");
+    assert!(report.contains("signature by key") && report.contains("valid over the plug-in"), "{report}");
+    assert!(
+        report.contains(&format!("the {all} decisions chain to")) && report.contains("(run.evaluate) recorded"),
+        "{report}"
+    );
+    assert_eq!(scalar(&empty.url, "SELECT COUNT(*) FROM decisions"), 0, "a replay stores nothing");
+
+    // People are in it by keyed hash, never by ID number.
+    let text = read_gz(&bundle);
+    let registry = std::fs::File::open(p.dir.path().join("registry.csv")).unwrap();
+    let numbers: Vec<String> = std::io::BufReader::new(registry)
+        .lines()
+        .skip(1)
+        .map(|l| l.unwrap().split(',').next().unwrap().to_owned())
+        .collect();
+    assert!(numbers.len() > 300);
+    for number in &numbers {
+        assert!(!text.contains(number.as_str()), "the bundle holds the ID number {number}");
+    }
+    let person = stdout(&ok(p.audit().args(["person", &numbers[0]])));
+    let person = person.split_whitespace().next().unwrap();
+    assert!(text.contains(&format!("\"person\":\"{person}\"")), "{person} is not in the bundle");
+
+    // An amount edited in the bundle is caught by the decision's digest.
+    let line = text.lines().position(|l| l.contains("\"outcome\":\"payable\"")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let amount = lines[line].split("\"amount\":").nth(1).unwrap().split(',').next().unwrap().to_owned();
+    lines[line] = lines[line].replacen(&format!("\"amount\":{amount},"), "\"amount\":99000000,", 1);
+    let edited = p.dir.path().join("edited.bundle");
+    write_gz(&edited, &(lines.join("\n") + "\n"));
+    let report = said(&replay(&edited));
+    assert!(report.contains("does not match its digest") && report.contains("NOT IDENTICAL"), "{report}");
+
+    // A bundle cut short loses its trailer, and is caught even when what is left replays.
+    let cut = p.dir.path().join("cut.bundle");
+    write_gz(&cut, &(text.lines().take(text.lines().count() - 2).collect::<Vec<_>>().join("\n") + "\n"));
+    let out = replay(&cut);
+    let report = said(&out);
+    assert!(!out.status.success() && report.contains("it is cut short or was edited"), "{report}");
+}
+
+#[test]
+fn export_and_replay_on_sqlite() {
+    export_then_replay_in_an_empty_database(Backend::Sqlite);
+}
+
+#[test]
+fn export_and_replay_on_postgres() {
+    export_then_replay_in_an_empty_database(Backend::Postgres);
+}
+
+/// `audit verify`'s verdict: its first problem, or None when verified.
+fn first_problem(p: &Issued) -> Option<String> {
+    let out = p.audit().arg("verify").output().unwrap();
+    let report = said(&out);
+    if out.status.success() {
+        assert!(report.contains("VERIFIED"), "{report}");
+        return None;
+    }
+    Some(report.split("FIRST PROBLEM: ").nth(1).unwrap_or_else(|| panic!("no first problem in:\n{report}")).to_owned())
+}
+
+/// The audit triggers gone, as an attacker with the database owner's rights would have them.
+fn drop_append_only(p: &Issued, backend: Backend) {
+    let statements: &[&str] = match backend {
+        Backend::Sqlite => &["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"],
+        Backend::Postgres => &["ALTER TABLE audit_log DISABLE TRIGGER USER"],
+    };
+    for statement in statements {
+        execute(&p.db.url, *statement).unwrap();
+    }
+}
+
+fn verify_catches_tampering(backend: Backend) {
+    let p = Issued::new(backend);
+    let url = &p.db.url;
+    assert_eq!(first_problem(&p), None);
+    let entries = scalar(url, "SELECT COUNT(*) FROM audit_log");
+    let actions = text_scalar(url, "SELECT action FROM audit_log ORDER BY seq LIMIT 1");
+    assert_eq!(actions, "import.registry");
+    assert!(entries >= 10, "imports, release steps, key, run create/evaluate/approve/issue/files: {entries}");
+
+    // The database refuses to change or delete an entry.
+    for statement in
+        ["UPDATE audit_log SET actor = 'someone else' WHERE seq = 2", "DELETE FROM audit_log WHERE seq = 2"]
+    {
+        let refused = execute(url, statement).unwrap_err();
+        assert!(refused.contains("append-only"), "{statement}: {refused}");
+    }
+
+    // An edited decision amount is named.
+    let victim = p.pick("AND outcome = 'not_eligible'");
+    let key = format!("run_id = {} AND beneficiary_id = {victim}", p.run);
+    execute(url, format!("UPDATE decisions SET amount = amount + 1000 WHERE {key}")).unwrap();
+    let problem = first_problem(&p).expect("caught");
+    assert!(
+        problem.contains(&format!(
+            "run {}: the decision of beneficiary #{victim} for {PERIOD} does not match its digest",
+            p.run
+        )),
+        "{problem}"
+    );
+    execute(url, format!("UPDATE decisions SET amount = amount - 1000 WHERE {key}")).unwrap();
+    assert_eq!(first_problem(&p), None);
+
+    // An edited payment: the bank file made again no longer has the recorded sha256.
+    let payment = scalar(url, "SELECT MIN(id) FROM payments WHERE channel = 'bank'");
+    let account = text_scalar(url, format!("SELECT account_number FROM payments WHERE id = {payment}"));
+    execute(url, format!("UPDATE payments SET account_number = '999999999' WHERE id = {payment}")).unwrap();
+    let problem = first_problem(&p).expect("caught");
+    assert!(
+        problem.contains(&format!("pain001-run{}-social-assistance-001-{PERIOD}-bank.xml made again", p.run)),
+        "{problem}"
+    );
+    execute(url, format!("UPDATE payments SET account_number = '{account}' WHERE id = {payment}")).unwrap();
+    assert_eq!(first_problem(&p), None);
+
+    // A decision removed: the run's decisions no longer chain to what was recorded.
+    execute(url, format!("DELETE FROM decisions WHERE {key}")).unwrap();
+    let problem = first_problem(&p).expect("caught");
+    assert!(
+        problem.contains(&format!("run {}: its decisions do not match audit entry", p.run))
+            && problem.contains("(run.evaluate)"),
+        "{problem}"
+    );
+
+    drop_append_only(&p, backend);
+    // Entries reordered: the second and third swap places.
+    let park = 1_000_000;
+    for statement in [
+        format!("UPDATE audit_log SET seq = {park} WHERE seq = 2"),
+        "UPDATE audit_log SET seq = 2 WHERE seq = 3".to_owned(),
+        format!("UPDATE audit_log SET seq = 3 WHERE seq = {park}"),
+    ] {
+        execute(url, statement).unwrap();
+    }
+    let problem = first_problem(&p).expect("caught");
+    assert!(problem.starts_with("entry 2 does not follow the entry before it"), "{problem}");
+
+    // The last entry deleted: the chain is whole up to it, but no longer reaches the tip.
+    let fresh = Issued::new(backend);
+    drop_append_only(&fresh, backend);
+    execute(&fresh.db.url, "DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)").unwrap();
+    let problem = first_problem(&fresh).expect("caught");
+    assert!(problem.contains("entries at the end were deleted"), "{problem}");
+
+    // An entry deleted from the middle.
+    execute(&fresh.db.url, "DELETE FROM audit_log WHERE seq = 4").unwrap();
+    let problem = first_problem(&fresh).expect("caught");
+    assert!(problem.starts_with("entry 5 stands where entry 4 should"), "{problem}");
+}
+
+#[test]
+fn verify_on_sqlite() {
+    verify_catches_tampering(Backend::Sqlite);
+}
+
+#[test]
+fn verify_on_postgres() {
+    verify_catches_tampering(Backend::Postgres);
+}
