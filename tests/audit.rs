@@ -119,6 +119,12 @@ fn replays_identical_and_divergences_are_caught(backend: Backend) {
     execute(url, format!("UPDATE decisions SET output = '{}' WHERE {key}", output.replace('\'', "''"))).unwrap();
     ok(p.audit().args(["replay", &p.run]));
 
+    // A stored amount the output does not give.
+    execute(url, format!("UPDATE decisions SET amount = amount + 1 WHERE {key}")).unwrap();
+    let report = fails(p.audit().args(["replay", &p.run]));
+    assert!(report.contains("is not what the host's rules make of this output"), "{report}");
+    execute(url, format!("UPDATE decisions SET amount = amount - 1 WHERE {key}")).unwrap();
+
     // A changed input: born a century later, so not eligible by age or at all.
     let victim = p.pick("AND outcome = 'payable' AND input LIKE '%\"birth_date\":\"19%'");
     let key = format!("run_id = {} AND beneficiary_id = {victim}", p.run);

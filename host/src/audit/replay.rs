@@ -9,22 +9,26 @@
 //!
 //! Each decision is given its stored input (the exact canonical JSON the
 //! plug-in saw) and run by the plug-in whose bytes hash to the stored hash.
-//! The output (or error) and the fuel must be what was stored; the stored
-//! record must still match its digest. Anything else is a divergence, and a
+//! The output (or error) and the fuel must be what was stored, the stored
+//! outcome and amount what the host's rules make of that output and the stored
+//! checks, and the stored record must still match its digest. Anything else is a divergence, and a
 //! plug-in whose bytes are missing or hash to something else is a missing
 //! artefact: either makes the replay fail.
 
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::sandbox::{DecisionInput, EngineIdentity, Plugin, PluginHash, Sandbox};
+use crate::model::Channel;
+use crate::sandbox::{CheckedOutput, DecisionInput, EngineIdentity, Plugin, PluginError, PluginHash, Sandbox};
 use crate::store::audit as table;
 use crate::store::decisions::{self, DecisionRow, Key};
 use crate::store::{Db, plugins};
+use crate::verify::Verification;
 
 /// Divergences kept to show; the count is always exact.
 const KEPT: usize = 1000;
@@ -397,7 +401,25 @@ fn replay_one(loaded: &Loaded, row: &DecisionRow) -> Outcome {
     if evaluation.fuel as i64 != row.fuel {
         why.push(format!("the fuel differs: {} stored, {} now", row.fuel, evaluation.fuel));
     }
+    if let Some(settled) = settled(row, &evaluation.result)
+        && settled != (row.outcome.as_str(), row.amount)
+    {
+        why.push(format!(
+            "the stored outcome ({} {}) is not what the host's rules make of this output and the checks ({} {})",
+            row.outcome, row.amount, settled.0, settled.1
+        ));
+    }
     if why.is_empty() { Outcome::Identical } else { divergent(why, Some((replayed, evaluation.fuel)), stored) }
+}
+
+/// The outcome and amount the host's rules (`run::settle`) give the replayed
+/// answer with the stored checks and channel; None if those do not parse,
+/// which the digest check reports.
+fn settled(row: &DecisionRow, answer: &Result<CheckedOutput, PluginError>) -> Option<(&'static str, i64)> {
+    let verification: Verification = serde_json::from_str(&row.verification).ok()?;
+    let channel = Channel::from_str(&row.channel).ok()?;
+    let (outcome, amount) = crate::run::settle(&verification, answer, channel);
+    Some((outcome.as_str(), amount as i64))
 }
 
 /// What the plug-in gave, as stored: its output, or `error: ...`.

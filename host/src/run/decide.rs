@@ -56,7 +56,7 @@ pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pen
 /// the amount is owed only to those paid by transfer, held or listed for cash.
 /// The one place this policy lives: `run evaluate` and the what-if of `run diff`
 /// both settle through it.
-pub(super) fn settle(
+pub(crate) fn settle(
     verification: &Verification,
     answer: &Result<CheckedOutput, PluginError>,
     channel: Channel,

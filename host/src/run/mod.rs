@@ -14,6 +14,7 @@ pub mod review;
 
 pub use approve::approve;
 pub use cancel::cancel;
+pub(crate) use decide::settle;
 pub use diff::{WhatIf, diff};
 pub use evaluate::{Evaluated, evaluate};
 pub use issue::{IssueReport, issue};
