@@ -154,6 +154,31 @@ fn national_to_hanoi(backend: Backend) {
     assert_eq!(all_decisions(&db.url), decisions_before);
     assert_eq!(state(&db.url), state_before);
     assert_eq!(state_before.2 + state_before.3, 0);
+
+    // It is on record, and whoever approves the candidate's release is shown it.
+    let log = stdout(&ok(support::cli(&db.url).args(["audit", "log", "--run", &run])));
+    assert!(log.contains("run.what_if"), "{log}");
+    let key = dir.path().join("hanoi.pem");
+    let as_ = |who: &str| {
+        let mut cmd = support::cli(&db.url);
+        cmd.args(["--as", who]);
+        cmd
+    };
+    ok(as_("author").args(["keys", "generate", "--authority", "001", "--out"]).arg(&key));
+    let cases = support::workspace().join("plugins/hanoi-social-assistance/cases.yaml");
+    let release = stdout(&ok(as_("author").args(["plugin", "upload"]).arg(&hanoi).arg("--cases").arg(&cases)));
+    ok(as_("author").args(["plugin", "sign", release.trim(), "--key"]).arg(&key));
+    let approved = stdout(&ok(as_("approver").args(["plugin", "approve", release.trim()])));
+    let seen = format!("What-if over run:{run} (test-officer, ");
+    assert!(approved.contains(&seen), "{approved}");
+    let figures = format!(
+        "{} gain (+{} VND a month), 0 lose (-0), 0 other outcome, 0 errors; owed {} → {} VND",
+        group(gainers),
+        group(gained),
+        group(before),
+        group(before + gained)
+    );
+    assert!(approved.contains(&figures), "expected {figures:?} in:\n{approved}");
     eprintln!(
         "{backend:?}: diff of {total} decisions in {:.1} s; the whole test in {:.1} s\n{report}",
         diff_time.as_secs_f64(),

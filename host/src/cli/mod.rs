@@ -344,6 +344,7 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
             return Ok(if reconciled.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
         RunCommand::Diff { id, plugin, list } => {
+            let by = App::actor(global)?;
             let bytes = std::fs::read(&plugin).with_context(|| format!("reading the plug-in {}", plugin.display()))?;
             let candidate = app
                 .sandbox
@@ -359,6 +360,10 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
                 .with_context(|| format!("run diff {id} --plugin {}", plugin.display()))?;
             bar.finish_and_clear();
             print!("{what_if}");
+            // On record, so that whoever approves the candidate's release sees it.
+            let mut tx = app.db.begin().await?;
+            crate::audit::append(&mut tx, by, "run.what_if", &crate::audit::run_subject(id), what_if.summary()).await?;
+            tx.commit().await?;
         }
         RunCommand::Show { id, list } => {
             let report = run::report(&app.db, id, list.max(0)).await?;

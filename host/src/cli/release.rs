@@ -12,6 +12,29 @@ use crate::model::Month;
 use crate::release::{self, keys};
 use crate::store::{keys as stored_keys, releases};
 
+/// What `run diff` found for a release's plug-in over past runs, as recorded: what its approver
+/// should have seen.
+async fn print_what_ifs(db: &crate::store::Db, id: i64) -> anyhow::Result<()> {
+    let hash = releases::get(db, id).await?.plugin_hash.to_string();
+    let entries = crate::store::audit::what_ifs(db, &hash).await?;
+    if entries.is_empty() {
+        println!(
+            "No what-if of this plug-in is on record: `ansinh run diff RUN --plugin FILE` shows what it would change."
+        );
+    }
+    for e in entries {
+        let summary = serde_json::from_str(&e.details).unwrap_or_default();
+        println!(
+            "What-if over {} ({}, {}): {}",
+            e.subject,
+            e.actor,
+            e.at,
+            crate::run::diff::WhatIf::summary_line(&summary)
+        );
+    }
+    Ok(())
+}
+
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
     /// Make a new ed25519 key for an authority: writes FILE (secret, owner-only)
@@ -175,6 +198,7 @@ pub async fn release(global: &Settings, command: ReleaseCommand) -> anyhow::Resu
             let by = App::actor(global)?;
             let approval = release::approve(db, sandbox, id, by, max_fuel_growth).await?;
             println!("Approved release {id}: {approval}.");
+            print_what_ifs(db, id).await?;
         }
         ReleaseCommand::Activate { release: id, from } => {
             let by = App::actor(global)?;

@@ -66,6 +66,41 @@ pub struct Listed {
     pub after: (Outcome, u64, Option<String>),
 }
 
+impl WhatIf {
+    /// What the audit log keeps of a what-if (`run.what_if`), for the release's approver.
+    pub fn summary(&self) -> serde_json::Value {
+        let c = &self.changes;
+        serde_json::json!({
+            "candidate": self.candidate_hash.to_string(),
+            "name": self.candidate.name,
+            "version": self.candidate.version,
+            "decisions": c.decisions,
+            "gained": { "people": c.gained.count, "amount": c.gained.amount },
+            "lost": { "people": c.lost.count, "amount": c.lost.amount },
+            "outcome_only": c.outcome_only.count,
+            "errors": c.errors.count,
+            "total_before": c.total_before,
+            "total_after": c.total_after,
+        })
+    }
+
+    /// The summary as one line, for the approver of the candidate's release.
+    pub fn summary_line(summary: &serde_json::Value) -> String {
+        let n = |v: &serde_json::Value| super::report::group(v.as_i64().unwrap_or(0));
+        format!(
+            "{} gain (+{} VND a month), {} lose (-{}), {} other outcome, {} errors; owed {} → {} VND",
+            n(&summary["gained"]["people"]),
+            n(&summary["gained"]["amount"]),
+            n(&summary["lost"]["people"]),
+            n(&summary["lost"]["amount"]),
+            n(&summary["outcome_only"]),
+            n(&summary["errors"]),
+            n(&summary["total_before"]),
+            n(&summary["total_after"]),
+        )
+    }
+}
+
 /// Count, and the first people.
 #[derive(Clone, Debug, Default)]
 pub struct Group {

@@ -79,6 +79,17 @@ pub async fn about(db: &Db, subject: &str) -> anyhow::Result<Vec<Entry>> {
     }))
 }
 
+/// The `run.what_if` entries of a candidate plug-in, oldest first.
+pub async fn what_ifs(db: &Db, plugin_hash: &str) -> anyhow::Result<Vec<Entry>> {
+    let pattern = format!("%\"candidate\":\"{plugin_hash}\"%");
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(select!("WHERE action = 'run.what_if' AND details LIKE $1 ORDER BY seq"))
+            .bind(pattern)
+            .fetch_all(pool)
+            .await?
+    }))
+}
+
 /// Record an engine identity, once.
 pub async fn add_engine(db: &Db, id: &str, identity: &str) -> anyhow::Result<()> {
     on_pool!(db, pool => {
