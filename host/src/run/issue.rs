@@ -176,6 +176,8 @@ const ISSUE_ATTEMPTS: u32 = 5;
 
 async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow::Result<bool> {
     let mut tx = payments::snapshot(db).await?;
+    // Its run.issue entry is appended at the end, after the payments.
+    store::audit::lock_head(&mut tx).await?;
     if !payments::start_issue(&mut tx, run, treasury, by).await? {
         // Another process issued it first: report what it issued.
         return Ok(false);

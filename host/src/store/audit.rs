@@ -29,6 +29,18 @@ pub async fn advance_head(tx: &mut Tx) -> anyhow::Result<(i64, String)> {
     }))
 }
 
+/// Take the tip's lock now, for a long transaction that appends at its end: on
+/// PostgreSQL, a SERIALIZABLE transaction whose snapshot is older than another
+/// append would otherwise fail only when it appends; locked first, it fails at
+/// once if at all (and is retried), and other appenders wait for it instead.
+/// SQLite needs nothing: a writing transaction holds its only write lock.
+pub async fn lock_head(tx: &mut Tx) -> anyhow::Result<()> {
+    if let Tx::Postgres(tx) = tx {
+        sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE").execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Store `entry` and make it the tip.
 pub async fn insert(tx: &mut Tx, entry: &Entry) -> anyhow::Result<()> {
     on_tx!(tx, conn => {
