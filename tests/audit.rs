@@ -147,6 +147,23 @@ fn replays_identical_and_divergences_are_caught(backend: Backend) {
     .unwrap();
     ok(p.audit().args(["replay", &p.run]));
 
+    // A decision no plug-in was asked for, made payable, its digest removed.
+    let victim = p.pick("AND input IS NULL");
+    let key = format!("run_id = {} AND beneficiary_id = {victim}", p.run);
+    let digest = text_scalar(url, format!("SELECT digest FROM decisions WHERE {key}"));
+    execute(url, format!("UPDATE decisions SET outcome = 'payable', amount = 5000000, digest = NULL WHERE {key}"))
+        .unwrap();
+    let report = fails(p.audit().args(["replay", &p.run]));
+    assert!(
+        report.contains(&format!("DIVERGENT {PERIOD} beneficiary #{victim}: the stored decision has no digest")),
+        "{report}"
+    );
+    assert!(report.contains("is not verified and owed nothing, but it is stored as payable 5000000"), "{report}");
+    assert!(report.contains("PROBLEM: the decisions do not match audit entry"), "{report}");
+    execute(url, format!("UPDATE decisions SET outcome = 'not_verified', amount = 0, digest = '{digest}' WHERE {key}"))
+        .unwrap();
+    ok(p.audit().args(["replay", &p.run]));
+
     // A swapped plug-in: other bytes under the run's plug-in hash.
     let hash = text_scalar(url, format!("SELECT plugin_hash FROM runs WHERE id = {}", p.run));
     let other = hex::encode(std::fs::read(support::plugin("plugins/hanoi-social-assistance")).unwrap());
@@ -201,7 +218,7 @@ fn export_then_replay_in_an_empty_database(backend: Backend) {
     assert!(report.contains(&format!("decisions: {all};")) && report.contains("divergent 0"), "{report}");
     assert!(report.contains("signature by key") && report.contains("valid over the plug-in"), "{report}");
     assert!(
-        report.contains(&format!("the {all} decisions chain to")) && report.contains("(run.evaluate) recorded"),
+        report.contains(&format!("the {all} decisions chain to")) && report.contains("(run.evaluate, hash "),
         "{report}"
     );
     assert_eq!(scalar(&empty.url, "SELECT COUNT(*) FROM decisions"), 0, "a replay stores nothing");
@@ -218,7 +235,15 @@ fn export_then_replay_in_an_empty_database(backend: Backend) {
     for number in &numbers {
         assert!(!text.contains(number.as_str()), "the bundle holds the ID number {number}");
     }
-    let person = stdout(&ok(p.audit().args(["person", &numbers[0]])));
+    let person = {
+        let mut cmd = p.audit();
+        cmd.arg("person").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        writeln!(child.stdin.take().unwrap(), "{}", numbers[0]).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", said(&out));
+        stdout(&out)
+    };
     let person = person.split_whitespace().next().unwrap();
     assert!(text.contains(&format!("\"person\":\"{person}\"")), "{person} is not in the bundle");
 
@@ -277,8 +302,10 @@ fn verify_catches_tampering(backend: Backend) {
     let url = &p.db.url;
     assert_eq!(first_problem(&p), None);
     let entries = scalar(url, "SELECT COUNT(*) FROM audit_log");
-    let actions = text_scalar(url, "SELECT action FROM audit_log ORDER BY seq LIMIT 1");
-    assert_eq!(actions, "import.registry");
+    let first = text_scalar(url, "SELECT action FROM audit_log ORDER BY seq LIMIT 1");
+    assert_eq!(first, "audit.begin");
+    let second = text_scalar(url, "SELECT action FROM audit_log WHERE seq = 2");
+    assert_eq!(second, "import.registry");
     assert!(entries >= 10, "imports, release steps, key, run create/evaluate/approve/issue/files: {entries}");
 
     // The database refuses to change or delete an entry.
@@ -314,6 +341,18 @@ fn verify_catches_tampering(backend: Backend) {
         "{problem}"
     );
     execute(url, format!("UPDATE payments SET account_number = '{account}' WHERE id = {payment}")).unwrap();
+    assert_eq!(first_problem(&p), None);
+
+    // A run put in behind the log's back: made after the log began, with no entry.
+    execute(
+        url,
+        "INSERT INTO runs (program, province, first_period, period, plugin_hash, release_id, status, created_at) \
+         SELECT program, province, first_period, period, plugin_hash, release_id, 'created', created_at FROM runs",
+    )
+    .unwrap();
+    let problem = first_problem(&p).expect("caught");
+    assert!(problem.contains("was made after the audit log began, but the log has no entry for it"), "{problem}");
+    execute(url, format!("DELETE FROM runs WHERE id > {}", p.run)).unwrap();
     assert_eq!(first_problem(&p), None);
 
     // A decision removed: the run's decisions no longer chain to what was recorded.

@@ -170,7 +170,7 @@ impl App {
             "release": release.id,
             "plugin": plugin.hash().to_string(),
         });
-        audit::append(&mut tx, by, "run.create", &audit::run_subject(id), details).await?;
+        audit::append(&mut tx, by, crate::audit::action::RUN_CREATE, &audit::run_subject(id), details).await?;
         tx.commit().await?;
         Ok(id)
     }

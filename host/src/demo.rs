@@ -124,7 +124,7 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     // What an auditor would do next: verify the log, replay every decision.
     let t = Instant::now();
     let verified = verify::verify(&app.db, &|_| {}).await?;
-    let replayer = Replayer { sandbox: &app.sandbox, workers: app.workers, list: 5 };
+    let replayer = Replayer::new(app.sandbox.limits(), app.workers, 5)?;
     let replayed = replay::replay_in(&app.db, &replayer, run_id, None, &|_| {}).await?;
     stages.push(("audit", t.elapsed()));
 
@@ -158,7 +158,7 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
     println!("\nAudit (`ansinh audit verify`, `ansinh audit replay {run_id}`):");
     let verdict = crate::cli::print_verified(&verified);
     println!("Replay of run {run_id}:");
-    let replay_verdict = crate::cli::print_report(&replayed, replayed.decisions, None, None);
+    let replay_verdict = crate::cli::print_report(&replayed, replayed.decisions, None);
     let paid = report.count(Outcome::Payable);
     app.db.close().await;
     let audited = verdict == ExitCode::SUCCESS && replay_verdict == ExitCode::SUCCESS;

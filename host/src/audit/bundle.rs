@@ -33,7 +33,7 @@ use super::digest::{Chain, Hashing, Sealed};
 use super::person::PersonKey;
 use super::replay::{Draw, Sample, Stored};
 use crate::release::keys;
-use crate::sandbox::{EngineIdentity, PluginHash};
+use crate::sandbox::PluginHash;
 use crate::store::audit::{self as table, Entry};
 use crate::store::decisions::{self, DecisionRow, Key};
 use crate::store::runs::{self, Run};
@@ -111,7 +111,8 @@ pub struct PluginBytes {
 #[serde(deny_unknown_fields)]
 pub struct EngineInfo {
     pub id: String,
-    pub identity: EngineIdentity,
+    /// Its JSON, exactly as recorded (what the id hashes).
+    pub identity: String,
 }
 
 /// A line after the header.
@@ -163,8 +164,10 @@ pub async fn export(db: &Db, run_id: i64, key: &PersonKey, path: &Path, by: &str
         header.decisions
     );
     writeln!(out, "{}", serde_json::to_string(&Line::End { decisions: written })?)?;
-    let hashing = out.finish()?;
+    let mut hashing = out.finish()?;
+    hashing.flush()?;
     let sha256 = hashing.finish();
+    temp.as_file().sync_all().with_context(|| format!("writing {}", path.display()))?;
     let bytes = temp.as_file().metadata()?.len();
     temp.persist(path).with_context(|| format!("writing {}", path.display()))?;
     Ok(Exported { decisions: written, bytes, sha256 })
@@ -207,7 +210,7 @@ async fn header(db: &Db, run: &Run, key: &PersonKey, by: &str) -> anyhow::Result
     }
     for id in artefacts.iter().filter_map(|(_, engine)| engine.as_ref()).collect::<std::collections::BTreeSet<_>>() {
         if let Some(identity) = table::engine(db, id).await? {
-            engines.push(EngineInfo { id: id.clone(), identity: serde_json::from_str(&identity)? });
+            engines.push(EngineInfo { id: id.clone(), identity });
         }
     }
     let decisions = decisions::totals(db, run.id).await?.iter().map(|t| t.count as u64).sum();
@@ -391,25 +394,9 @@ impl Bundle {
 
     /// The decisions against the chain the `run.evaluate` entry recorded.
     fn check_chain(&self, sealed: &Sealed, checked: &mut Checked) {
-        let evaluated = self.header.audit.iter().find(|e| e.action == "run.evaluate");
-        let Some(entry) = evaluated else {
-            checked.notes.push("no run.evaluate entry: the run was evaluated before the audit log".to_owned());
-            return;
-        };
-        let recorded = serde_json::from_str::<serde_json::Value>(&entry.details)
-            .ok()
-            .and_then(|d| serde_json::from_value::<Sealed>(d["decisions"].clone()).ok());
-        match recorded {
-            Some(recorded) if recorded == *sealed => checked.notes.push(format!(
-                "the {} decisions chain to {}, as audit entry {} (run.evaluate) recorded",
-                sealed.count, sealed.chain, entry.seq
-            )),
-            Some(recorded) => checked.problems.push(format!(
-                "the decisions do not match audit entry {} (run.evaluate): it recorded {} decisions chaining to {}, \
-                 the bundle has {} chaining to {}",
-                entry.seq, recorded.count, recorded.chain, sealed.count, sealed.chain
-            )),
-            None => checked.problems.push(format!("audit entry {} (run.evaluate) holds no decision chain", entry.seq)),
+        match super::compare_chain(&self.header.audit, sealed) {
+            Ok(note) => checked.notes.push(note),
+            Err(problem) => checked.problems.push(problem),
         }
     }
 }

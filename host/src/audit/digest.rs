@@ -43,11 +43,17 @@ pub struct DecisionRecord<'a> {
 impl DecisionRecord<'_> {
     /// sha256 of the canonical JSON, hex.
     pub fn digest(&self) -> String {
-        let mut out = Hashing::new(std::io::sink());
-        out.hasher.update(b"ansinh-decision/1\n");
-        serde_json::to_writer(&mut out, self).expect("plain data serialises");
-        out.finish()
+        record_digest("ansinh-decision/1", self)
     }
+}
+
+/// sha256 of `tag`, a newline and `record`'s JSON (its fields in declaration order), hex.
+pub fn record_digest(tag: &str, record: &impl Serialize) -> String {
+    let mut out = Hashing::new(std::io::sink());
+    out.hasher.update(tag.as_bytes());
+    out.hasher.update(b"\n");
+    serde_json::to_writer(&mut out, record).expect("plain data serialises");
+    out.finish()
 }
 
 impl DecisionRow {

@@ -47,6 +47,10 @@ pub fn hash_of(entry: &Entry) -> String {
 
 /// Append an entry: `actor` did `action` to `subject`; `details` holds the
 /// hashes of what it touched. Call it in the action's own transaction.
+///
+/// The log's first entry is `audit.begin`, which records the last run that
+/// existed before the log did: `audit verify` expects every later run to have
+/// its entries, so a run put into the database behind the log's back shows.
 pub async fn append(
     tx: &mut Tx,
     actor: &str,
@@ -54,7 +58,25 @@ pub async fn append(
     subject: &str,
     details: serde_json::Value,
 ) -> anyhow::Result<Entry> {
-    let (seq, prev_hash) = table::advance_head(tx).await?;
+    let (mut seq, mut prev_hash) = table::advance_head(tx).await?;
+    if seq == 1 {
+        let before = serde_json::json!({ "runs_before": table::last_run(tx).await? });
+        let begin = write(tx, seq, prev_hash, actor, super::action::AUDIT_BEGIN, "audit", before).await?;
+        (seq, prev_hash) = table::advance_head(tx).await?;
+        debug_assert_eq!(prev_hash, begin.hash);
+    }
+    write(tx, seq, prev_hash, actor, action, subject, details).await
+}
+
+async fn write(
+    tx: &mut Tx,
+    seq: i64,
+    prev_hash: String,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    details: serde_json::Value,
+) -> anyhow::Result<Entry> {
     let mut entry = Entry {
         seq,
         at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),

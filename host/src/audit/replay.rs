@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::model::Channel;
-use crate::sandbox::{CheckedOutput, DecisionInput, EngineIdentity, Plugin, PluginError, PluginHash, Sandbox};
+use super::digest::{Chain, Sealed};
+use crate::model::{Channel, Outcome};
+use crate::sandbox::{CheckedOutput, DecisionInput, EngineIdentity, Limits, Plugin, PluginError, PluginHash, Sandbox};
 use crate::store::audit as table;
 use crate::store::decisions::{self, DecisionRow, Key};
 use crate::store::{Db, plugins};
@@ -42,8 +43,9 @@ const PAGE: i64 = 1000;
 pub struct Stored {
     /// Bytes by the hash the decisions name; `None` when the source lacks them.
     pub plugins: HashMap<String, Option<Vec<u8>>>,
-    /// Engine identities by id, as recorded.
-    pub engines: HashMap<String, EngineIdentity>,
+    /// Engine identities by id: their JSON as recorded (read as text, so that
+    /// one recorded by another version of ansinh is still compared).
+    pub engines: HashMap<String, String>,
     /// Engine ids the decisions name, `None` for decisions made before engines were recorded.
     pub engine_ids: BTreeSet<Option<String>>,
 }
@@ -81,16 +83,26 @@ pub struct Report {
     pub missing: Vec<String>,
     /// Decisions not replayed for lack of their plug-in.
     pub unreplayable: u64,
+    /// Decisions that hit the wall-clock deadline, made or replayed: that
+    /// backstop depends on the machine's load, so they are not compared.
+    pub deadline: u64,
     /// The engines the decisions were made under, where they differ from this one.
     pub engines: Vec<String>,
-    pub sample: Option<Sample>,
+    /// What holds of the run as a whole (its decisions against the chain recorded).
+    pub notes: Vec<String>,
+    /// What does not: any makes the replay fail.
+    pub problems: Vec<String>,
     pub elapsed: Duration,
 }
 
 impl Report {
-    /// Whether every decision came out the same and nothing was missing.
+    /// Whether something was replayed, every decision came out the same and nothing was missing.
     pub fn identical(&self) -> bool {
-        self.divergent == 0 && self.missing.is_empty() && self.unreplayable == 0
+        self.replayed > 0
+            && self.divergent == 0
+            && self.missing.is_empty()
+            && self.unreplayable == 0
+            && self.problems.is_empty()
     }
 }
 
@@ -154,15 +166,27 @@ impl Draw {
     }
 }
 
-/// Replays the pages a source sends, with `workers` threads, under `sandbox`.
-pub struct Replayer<'a> {
-    pub sandbox: &'a Sandbox,
-    pub workers: usize,
+/// Replays the pages a source sends, with `workers` threads, in a sandbox of
+/// its own.
+pub struct Replayer {
+    sandbox: Sandbox,
+    workers: usize,
     /// Divergences to show.
-    pub list: usize,
+    list: usize,
 }
 
-impl Replayer<'_> {
+impl Replayer {
+    /// A replayer under `limits`, with a fresh engine that compiles each
+    /// plug-in from its bytes: never the machine code cached on disk, which
+    /// the runs used and which a replay must not take on trust.
+    pub fn new(limits: &Limits, workers: usize, list: usize) -> anyhow::Result<Replayer> {
+        Ok(Replayer { sandbox: Sandbox::new(limits.clone(), None)?, workers: workers.max(1), list: list.min(KEPT) })
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
     /// Replay what arrives on `pages` until it closes; `stored` gives the
     /// plug-ins and engines; `progress` is told the decisions done so far.
     pub async fn replay(
@@ -190,9 +214,13 @@ impl Replayer<'_> {
             report.identical += tally.identical;
             report.not_asked += tally.not_asked;
             report.unreplayable += tally.unreplayable;
+            report.deadline += tally.deadline;
             report.divergent += tally.divergences.len() as u64;
-            if divergences.len() < KEPT {
-                divergences.extend(tally.divergences);
+            divergences.extend(tally.divergences);
+            if divergences.len() > 2 * KEPT {
+                // Keep the first by key, in bounded memory.
+                divergences.sort_by(|a, b| a.key.cmp(&b.key));
+                divergences.truncate(KEPT);
             }
             progress(report.decisions);
         }
@@ -231,14 +259,24 @@ impl Replayer<'_> {
         let here = self.sandbox.identity();
         let mut notes = Vec::new();
         for id in &stored.engine_ids {
-            match id.as_ref().map(|id| (id, stored.engines.get(id))) {
-                None => notes.push("some decisions were made before engines were recorded".to_owned()),
-                Some((id, None)) => notes.push(format!("engine {id}: its identity is not stored")),
-                Some((_, Some(then))) if *then == here => {}
-                Some((id, Some(then))) => notes.push(format!(
+            let Some(id) = id else {
+                notes.push("some decisions were made before engines were recorded".to_owned());
+                continue;
+            };
+            let Some(then) = stored.engines.get(id) else {
+                notes.push(format!("engine {id}: its identity is not stored"));
+                continue;
+            };
+            if EngineIdentity::id_of(then) != *id {
+                notes.push(format!("engine {id}: its stored identity does not hash to its id: it was changed"));
+            }
+            match serde_json::from_str::<serde_json::Value>(then) {
+                Err(e) => notes.push(format!("engine {id}: its stored identity is not JSON: {e}")),
+                Ok(then) if then == here.to_value() => {}
+                Ok(then) => notes.push(format!(
                     "decisions were made under engine {id}, replayed under {}: {}",
                     here.id(),
-                    then.differences(&here).join(", ")
+                    here.differences_from(&then).join(", ")
                 )),
             }
         }
@@ -252,7 +290,7 @@ pub async fn stored_in(db: &Db, run_id: i64) -> anyhow::Result<Stored> {
     for (hash, engine) in decisions::artefacts(db, run_id).await? {
         if let std::collections::hash_map::Entry::Vacant(slot) = stored.plugins.entry(hash) {
             let bytes = match PluginHash::parse(slot.key()) {
-                Some(parsed) => plugins::bytes(db, parsed).await.ok(),
+                Some(parsed) => plugins::find(db, parsed).await?,
                 None => None,
             };
             slot.insert(bytes);
@@ -261,7 +299,7 @@ pub async fn stored_in(db: &Db, run_id: i64) -> anyhow::Result<Stored> {
             && !stored.engines.contains_key(id)
             && let Some(identity) = table::engine(db, id).await?
         {
-            stored.engines.insert(id.clone(), serde_json::from_str(&identity)?);
+            stored.engines.insert(id.clone(), identity);
         }
         stored.engine_ids.insert(engine);
     }
@@ -284,37 +322,47 @@ pub async fn draw_in(db: &Db, run_id: i64, sample: Sample) -> anyhow::Result<Has
 /// Replay run `run_id` from the database: all its decisions, or those in `keep`.
 pub async fn replay_in(
     db: &Db,
-    replayer: &Replayer<'_>,
+    replayer: &Replayer,
     run_id: i64,
     keep: Option<HashSet<Key>>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<Report> {
     let stored = stored_in(db, run_id).await?;
-    let (pages, received) = mpsc::channel(replayer.workers.max(1) * 2);
-    let db = db.clone();
-    let sender = tokio::spawn(async move { send_from(&db, run_id, keep.as_ref(), pages).await });
-    let report = replayer.replay(stored, received, progress).await?;
-    sender.await??;
+    let (pages, received) = mpsc::channel(replayer.workers * 2);
+    let sender = tokio::spawn({
+        let db = db.clone();
+        async move { send_from(&db, run_id, keep.as_ref(), pages).await }
+    });
+    let mut report = replayer.replay(stored, received, progress).await?;
+    let sealed = sender.await??;
+    let entries = table::about(db, &super::run_subject(run_id)).await?;
+    match super::compare_chain(&entries, &sealed) {
+        Ok(note) => report.notes.push(note),
+        Err(problem) => report.problems.push(problem),
+    }
     Ok(report)
 }
 
-/// Send run `run_id`'s decisions (those in `keep`, or all) in pages, in key order.
+/// Send run `run_id`'s decisions (those in `keep`, or all) in pages, in key
+/// order; the chain of all their digests, as `run.evaluate` made it.
 async fn send_from(
     db: &Db,
     run_id: i64,
     keep: Option<&HashSet<Key>>,
     pages: mpsc::Sender<Vec<DecisionRow>>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Sealed> {
     let mut after: Key = (String::new(), 0);
+    let mut chain = Chain::default();
     loop {
         let mut page = decisions::page(db, run_id, &after, PAGE).await?;
-        let Some(last) = page.last() else { return Ok(()) };
+        let Some(last) = page.last() else { return Ok(chain.seal()) };
         after = (last.period.clone(), last.beneficiary_id);
+        page.iter().for_each(|d| chain.push(d.digest.as_deref().unwrap_or("")));
         if let Some(keep) = keep {
             page.retain(|d| keep.contains(&(d.period.clone(), d.beneficiary_id)));
         }
         if !page.is_empty() && pages.send(page).await.is_err() {
-            return Ok(());
+            return Ok(chain.seal());
         }
     }
 }
@@ -327,6 +375,7 @@ struct Tally {
     identical: u64,
     not_asked: u64,
     unreplayable: u64,
+    deadline: u64,
     divergences: Vec<Divergence>,
 }
 
@@ -337,13 +386,14 @@ fn replay_pages(loaded: &Loaded, pages: &Mutex<mpsc::Receiver<Vec<DecisionRow>>>
         for row in &page {
             tally.decisions += 1;
             match replay_one(loaded, row) {
-                Outcome::Identical => {
+                Verdict::Identical => {
                     tally.replayed += 1;
                     tally.identical += 1;
                 }
-                Outcome::NotAsked => tally.not_asked += 1,
-                Outcome::Unreplayable => tally.unreplayable += 1,
-                Outcome::Divergent(d) => {
+                Verdict::NotAsked => tally.not_asked += 1,
+                Verdict::Unreplayable => tally.unreplayable += 1,
+                Verdict::Deadline => tally.deadline += 1,
+                Verdict::Divergent(d) => {
                     tally.replayed += u64::from(d.replayed.is_some());
                     tally.divergences.push(*d);
                 }
@@ -355,31 +405,45 @@ fn replay_pages(loaded: &Loaded, pages: &Mutex<mpsc::Receiver<Vec<DecisionRow>>>
     }
 }
 
-enum Outcome {
+enum Verdict {
     Identical,
     NotAsked,
     Unreplayable,
+    Deadline,
     Divergent(Box<Divergence>),
 }
 
 /// Replay one stored decision.
-fn replay_one(loaded: &Loaded, row: &DecisionRow) -> Outcome {
+fn replay_one(loaded: &Loaded, row: &DecisionRow) -> Verdict {
     let mut why = Vec::new();
-    if row.digest.as_ref().is_some_and(|d| *d != row.record().digest()) {
-        why.push("the stored decision does not match its digest: it was changed after it was made".to_owned());
+    match &row.digest {
+        Some(digest) if *digest != row.record().digest() => {
+            why.push("the stored decision does not match its digest: it was changed after it was made".to_owned())
+        }
+        // Every decision made under a recorded engine was stored with a digest.
+        None if row.engine.is_some() => why.push("the stored decision has no digest: it was removed".to_owned()),
+        _ => {}
     }
     let stored = (stored_result(row), row.fuel);
     let divergent = |why, replayed, stored| {
         let key = (row.period.clone(), row.beneficiary_id);
-        Outcome::Divergent(Box::new(Divergence { key, why, stored, replayed }))
+        Verdict::Divergent(Box::new(Divergence { key, why, stored, replayed }))
     };
     let Some(input) = &row.input else {
+        // Not given to a plug-in: only with no registry record, which the host
+        // settles as not verified, owed nothing (run::decide).
         if row.output.is_some() || row.error.is_some() {
             why.push("an output is stored but no input".to_owned());
         }
-        return if why.is_empty() { Outcome::NotAsked } else { divergent(why, None, stored) };
+        if (row.outcome.as_str(), row.amount) != (Outcome::NotVerified.as_str(), 0) {
+            why.push(format!(
+                "a decision no plug-in was asked for is not verified and owed nothing, but it is stored as {} {}",
+                row.outcome, row.amount
+            ));
+        }
+        return if why.is_empty() { Verdict::NotAsked } else { divergent(why, None, stored) };
     };
-    let Some(Ok(plugin)) = loaded.plugins.get(&row.plugin_hash) else { return Outcome::Unreplayable };
+    let Some(Ok(plugin)) = loaded.plugins.get(&row.plugin_hash) else { return Verdict::Unreplayable };
     let parsed: DecisionInput = match serde_json::from_str(input) {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -391,6 +455,11 @@ fn replay_one(loaded: &Loaded, row: &DecisionRow) -> Outcome {
         why.push("the stored input is not in canonical form".to_owned());
     }
     let evaluation = plugin.evaluate(&parsed);
+    if matches!(evaluation.result, Err(PluginError::Deadline(_)))
+        || row.error.as_deref().is_some_and(|e| e.starts_with(DEADLINE))
+    {
+        return Verdict::Deadline;
+    }
     let replayed = match &evaluation.result {
         Ok(checked) => checked.json.clone(),
         Err(error) => format!("error: {error}"),
@@ -409,7 +478,7 @@ fn replay_one(loaded: &Loaded, row: &DecisionRow) -> Outcome {
             row.outcome, row.amount, settled.0, settled.1
         ));
     }
-    if why.is_empty() { Outcome::Identical } else { divergent(why, Some((replayed, evaluation.fuel)), stored) }
+    if why.is_empty() { Verdict::Identical } else { divergent(why, Some((replayed, evaluation.fuel)), stored) }
 }
 
 /// The outcome and amount the host's rules (`run::settle`) give the replayed
@@ -421,6 +490,9 @@ fn settled(row: &DecisionRow, answer: &Result<CheckedOutput, PluginError>) -> Op
     let (outcome, amount) = crate::run::settle(&verification, answer, channel);
     Some((outcome.as_str(), amount as i64))
 }
+
+/// How a stored error from the wall-clock deadline begins (`PluginError::Deadline`).
+const DEADLINE: &str = "ran past the wall-clock deadline";
 
 /// What the plug-in gave, as stored: its output, or `error: ...`.
 fn stored_result(row: &DecisionRow) -> String {

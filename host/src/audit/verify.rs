@@ -2,13 +2,19 @@
 //!
 //! - The chain: entries numbered 1, 2, 3… with no gap, each linked to the one
 //!   before and hashing to its own hash, up to the tip `audit_head` records.
-//! - The runs: each run the log saw created has the entries its state implies
-//!   (an issued run its `run.issue`, ...), so that entries removed together
-//!   with the tip are missed too.
+//! - The runs: each run made since the log began (`audit.begin`) has the
+//!   entries its state implies, from its first recorded step on (an issued run
+//!   its `run.issue` and `run.files`, ...), and no step twice; so entries
+//!   removed together with the tip, or a run put in behind the log's back, show.
 //! - The digests: each decision of an evaluated run still matches its digest,
 //!   and the run's decisions still chain to what `run.evaluate` recorded; what
-//!   an issued run pays still has the checksum `run.issue` recorded; each file
-//!   of `run.files`, made again from the database, still has its sha256.
+//!   an issued run pays still has the checksum, and its payment and cash rows
+//!   the chains, `run.issue` recorded; each file of `run.files`, made again
+//!   from the database, still has its sha256, and there is no other.
+//!
+//! It reads the runs' states first and the tip next, and walks the log only
+//! up to that tip: an action committed meanwhile, with its entry, is not half
+//! seen.
 //!
 //! The first problem found is the one to look at: after a broken link,
 //! nothing later in the chain can be trusted.
@@ -17,6 +23,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::action;
 use super::digest::{Chain, Hashing, Sealed};
 use super::log::Walk;
 use crate::run::approve;
@@ -60,49 +67,75 @@ struct RunEntries {
 }
 
 impl RunEntries {
-    fn last(&self, action: &str) -> Option<(i64, &Value)> {
-        self.entries.iter().rev().find(|(_, a, _)| a == action).map(|(seq, _, details)| (*seq, details))
+    /// The first entry of `action`: the one that counts, since each step is recorded once.
+    fn first(&self, action: &str) -> Option<(i64, &Value)> {
+        self.entries.iter().find(|(_, a, _)| a == action).map(|(seq, _, details)| (*seq, details))
     }
+
+    fn all(&self, action: &str) -> Vec<i64> {
+        self.entries.iter().filter(|(_, a, _)| a == action).map(|(seq, _, _)| *seq).collect()
+    }
+}
+
+/// What the walk found besides the entries about runs.
+#[derive(Default)]
+struct Walked {
+    runs: BTreeMap<i64, RunEntries>,
+    /// The last run that existed before the log began (`audit.begin`).
+    runs_before: Option<i64>,
 }
 
 /// Verify everything; `progress` is told the decisions checked so far.
 pub async fn verify(db: &Db, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<Verified> {
     let mut verified = Verified::default();
-    let runs = walk(db, &mut verified).await?;
+    // States first, the tip next: every state read has its entry at or below the tip.
     let statuses = runs::statuses(db).await?;
+    let tip = table::head(db).await?;
+    let walked = walk(db, tip, &mut verified).await?;
+    let runs = &walked.runs;
     for (id, status) in &statuses {
+        let made_since = walked.runs_before.is_some_and(|before| *id > before);
         match runs.get(id) {
             Some(entries) => {
                 verified.runs_covered += 1;
-                expected_entries(*id, status, entries, &mut verified.problems);
+                expected_entries(*id, status, entries, made_since, &mut verified.problems);
             }
+            None if made_since => verified.problems.push(format!(
+                "run {id} was made after the audit log began, but the log has no entry for it: it was put into the \
+                 database behind the log's back, or its entries were removed"
+            )),
             None => verified.runs_before += 1,
         }
     }
     for id in runs.keys().filter(|id| !statuses.iter().any(|(s, _)| s == *id)) {
-        verified.problems.push(format!("the log names run {id}, which is not in the database: the run was deleted"));
+        // Made after the states were read, or deleted.
+        if runs::get(db, *id).await.is_err() {
+            verified
+                .problems
+                .push(format!("the log names run {id}, which is not in the database: the run was deleted"));
+        }
     }
-    for (id, entries) in &runs {
-        if let Some((seq, details)) = entries.last("run.evaluate") {
+    for (id, entries) in runs {
+        if let Some((seq, details)) = entries.first(action::RUN_EVALUATE) {
             check_decisions(db, *id, seq, details, &mut verified, progress).await?;
         }
-        if let Some((seq, details)) = entries.last("run.issue") {
+        if let Some((seq, details)) = entries.first(action::RUN_ISSUE) {
             check_paid(db, *id, seq, details, &mut verified.problems).await?;
         }
-        if let Some((seq, details)) = entries.last("run.files") {
+        if let Some((seq, details)) = entries.first(action::RUN_FILES) {
             check_files(db, *id, seq, details, &mut verified).await?;
         }
     }
     Ok(verified)
 }
 
-/// Walk the chain to its end or first break; the entries about each run.
-async fn walk(db: &Db, verified: &mut Verified) -> anyhow::Result<BTreeMap<i64, RunEntries>> {
+/// Walk the chain up to the `tip` read, or to its first break.
+async fn walk(db: &Db, tip: (i64, String), verified: &mut Verified) -> anyhow::Result<Walked> {
     let mut chain = Walk::default();
-    let mut runs: BTreeMap<i64, RunEntries> = BTreeMap::new();
+    let mut walked = Walked::default();
     let mut broken = false;
-    'pages: loop {
-        let page = table::page(db, chain.seq, PAGE).await?;
+    'pages: while chain.seq < tip.0 {
+        let page = table::page(db, chain.seq, PAGE.min(tip.0 - chain.seq)).await?;
         if page.is_empty() {
             break;
         }
@@ -112,12 +145,15 @@ async fn walk(db: &Db, verified: &mut Verified) -> anyhow::Result<BTreeMap<i64, 
                 broken = true;
                 break 'pages;
             }
-            collect(&entry, &mut runs)?;
+            if entry.seq == 1 {
+                walked.runs_before = begun(&entry, &mut verified.problems);
+            }
+            collect(&entry, &mut walked.runs)?;
         }
     }
     verified.entries = chain.seq;
     verified.tip = (chain.seq, chain.hash.clone());
-    let (seq, hash) = table::head(db).await?;
+    let (seq, hash) = tip;
     if !broken && (seq, &hash) != (chain.seq, &chain.hash) {
         verified.problems.push(if seq > chain.seq {
             format!("the log ends at entry {} but its tip is entry {seq}: entries at the end were deleted", chain.seq)
@@ -125,7 +161,22 @@ async fn walk(db: &Db, verified: &mut Verified) -> anyhow::Result<BTreeMap<i64, 
             format!("the log's tip (entry {seq}, {hash}) is not its last entry ({}): the tip was changed", chain.seq)
         });
     }
-    Ok(runs)
+    Ok(walked)
+}
+
+/// The last run before the log, from its first entry.
+fn begun(entry: &Entry, problems: &mut Vec<String>) -> Option<i64> {
+    let before = (entry.action == action::AUDIT_BEGIN)
+        .then(|| serde_json::from_str::<Value>(&entry.details).ok()?["runs_before"].as_i64())
+        .flatten();
+    if before.is_none() {
+        problems.push(format!(
+            "the log's first entry is {}, not {}: its beginning was replaced",
+            entry.action,
+            action::AUDIT_BEGIN
+        ));
+    }
+    before
 }
 
 fn collect(entry: &Entry, runs: &mut BTreeMap<i64, RunEntries>) -> anyhow::Result<()> {
@@ -136,20 +187,39 @@ fn collect(entry: &Entry, runs: &mut BTreeMap<i64, RunEntries>) -> anyhow::Resul
     Ok(())
 }
 
-/// A run's state implies the entries of each step that led to it.
-fn expected_entries(id: i64, status: &str, entries: &RunEntries, problems: &mut Vec<String>) {
+/// A run's state implies the entries of each step that led to it, each once.
+/// A run made before the log began (`made_since` false) needs only the steps
+/// from its first recorded one on.
+fn expected_entries(id: i64, status: &str, entries: &RunEntries, made_since: bool, problems: &mut Vec<String>) {
+    use action::*;
     let steps: &[&str] = match status {
-        "created" => &["run.create"],
-        "evaluated" => &["run.create", "run.evaluate"],
-        "approved" => &["run.create", "run.evaluate", "run.approve"],
-        "issued" => &["run.create", "run.evaluate", "run.approve", "run.issue"],
-        "reconciled" => &["run.create", "run.evaluate", "run.approve", "run.issue", "run.reconcile"],
-        "cancelled" => &["run.create", "run.cancel"],
+        "created" => &[RUN_CREATE],
+        "evaluated" => &[RUN_CREATE, RUN_EVALUATE],
+        "approved" => &[RUN_CREATE, RUN_EVALUATE, RUN_APPROVE],
+        "issued" => &[RUN_CREATE, RUN_EVALUATE, RUN_APPROVE, RUN_ISSUE, RUN_FILES],
+        "reconciled" => &[RUN_CREATE, RUN_EVALUATE, RUN_APPROVE, RUN_ISSUE, RUN_FILES, RUN_RECONCILE],
+        "cancelled" => &[RUN_CREATE, RUN_CANCEL],
         _ => &[],
     };
-    for step in steps {
-        if entries.last(step).is_none() {
-            problems.push(format!("run {id} is {status}, but the log has no {step} entry for it: it was removed"));
+    let first = if made_since { 0 } else { steps.iter().position(|s| entries.first(s).is_some()).unwrap_or(0) };
+    for step in &steps[first..] {
+        if entries.first(step).is_some() {
+            continue;
+        }
+        problems.push(if *step == RUN_FILES {
+            format!("run {id} is {status}, but its files were never recorded: issue it again (`ansinh run issue {id}`)")
+        } else {
+            format!("run {id} is {status}, but the log has no {step} entry for it: it was removed")
+        });
+    }
+    for step in [RUN_CREATE, RUN_EVALUATE, RUN_ISSUE, RUN_FILES] {
+        let seqs = entries.all(step);
+        if seqs.len() > 1 {
+            problems.push(format!(
+                "run {id} has {} {step} entries ({}): a run has one; the first is the one checked",
+                seqs.len(),
+                seqs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            ));
         }
     }
 }
@@ -203,9 +273,13 @@ async fn check_decisions(
     Ok(())
 }
 
-/// What an issued run pays, line by line, against the checksum `run.issue` recorded.
+/// What an issued run pays, line by line, against the checksum `run.issue`
+/// recorded, and its payment and cash rows against the chains it recorded.
 async fn check_paid(db: &Db, run_id: i64, seq: i64, details: &Value, problems: &mut Vec<String>) -> anyhow::Result<()> {
-    let recorded = details["paid"]["checksum"].as_str().unwrap_or_default();
+    let Some(recorded) = details["paid"]["checksum"].as_str() else {
+        problems.push(format!("audit entry {seq} (run.issue) holds no checksum of what was paid"));
+        return Ok(());
+    };
     let now = approve::current(db, run_id).await?;
     if now.checksum != recorded {
         problems.push(format!(
@@ -214,10 +288,27 @@ async fn check_paid(db: &Db, run_id: i64, seq: i64, details: &Value, problems: &
             now.checksum
         ));
     }
+    let Ok(rows) = serde_json::from_value::<super::Paid>(details["rows"].clone()) else {
+        problems.push(format!("audit entry {seq} (run.issue) holds no chains of the payment rows"));
+        return Ok(());
+    };
+    let mut tx = db.begin().await?;
+    let stored = super::seal_paid(&mut tx, run_id).await?;
+    drop(tx);
+    for (what, then, now) in [("payments", &rows.payments, &stored.payments), ("cash list", &rows.cash, &stored.cash)] {
+        if then != now {
+            problems.push(format!(
+                "run {run_id}: its {what} do not match audit entry {seq} (run.issue): it recorded {} rows chaining to \
+                 {}, the database has {} chaining to {}; rows were added, removed or changed",
+                then.count, then.chain, now.count, now.chain
+            ));
+        }
+    }
     Ok(())
 }
 
-/// Each issued file, made again from the database, against its recorded sha256.
+/// Each issued file, made again from the database, against its recorded
+/// sha256; and no file the run now has that was not recorded.
 async fn check_files(db: &Db, run_id: i64, seq: i64, details: &Value, verified: &mut Verified) -> anyhow::Result<()> {
     let Ok(files) = serde_json::from_value::<Vec<FileDigest>>(details["files"].clone()) else {
         verified.problems.push(format!("audit entry {seq} (run.files) does not list files"));
@@ -226,6 +317,11 @@ async fn check_files(db: &Db, run_id: i64, seq: i64, details: &Value, verified: 
     let run = runs::get(db, run_id).await?;
     let issued = payments::issued(db, &run, false).await?;
     let now = issue::files_of(db, &run, &issued).await?;
+    for (kind, _) in now.iter().filter(|(kind, _)| !files.iter().any(|f| f.kind == *kind)) {
+        verified.problems.push(format!(
+            "run {run_id} now has a {kind:?} file, which audit entry {seq} (run.files) does not list: payments were added"
+        ));
+    }
     for file in &files {
         let Some((_, (lines, total))) = now.iter().find(|(kind, _)| *kind == file.kind) else {
             verified.problems.push(format!(
@@ -237,12 +333,18 @@ async fn check_files(db: &Db, run_id: i64, seq: i64, details: &Value, verified: 
         let mut out = Hashing::new(std::io::sink());
         let made = issue::render(db, &run, &issued, file.kind, &mut out, *lines, *total).await;
         let sha256 = out.finish();
-        if made.is_err() || sha256 != file.sha256 {
-            verified.problems.push(format!(
+        match made {
+            Err(e) => verified.problems.push(format!(
+                "run {run_id}: {} cannot be made again from the database ({e:#}); audit entry {seq} (run.files) \
+                 recorded it",
+                file.name
+            )),
+            Ok(_) if sha256 != file.sha256 => verified.problems.push(format!(
                 "run {run_id}: {} made again from the database has sha256 {sha256}, not the {} audit entry {seq} \
                  (run.files) recorded: a payment, the cash list or the run's accounts were changed",
                 file.name, file.sha256
-            ));
+            )),
+            Ok(_) => {}
         }
         verified.files += 1;
     }

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::count_bar;
 use crate::app::{App, Settings};
-use crate::audit::bundle::{self, Bundle, Checked};
+use crate::audit::bundle::{self, Bundle};
 use crate::audit::person::PersonKey;
 use crate::audit::replay::{self, Replayer, Report, Sample};
 use crate::audit::{self, verify};
@@ -39,7 +39,7 @@ pub enum AuditCommand {
         /// The seed of a sample to draw again.
         #[arg(long, requires = "sample")]
         seed: Option<u64>,
-        /// Divergent decisions shown.
+        /// Divergent decisions shown (at most 1,000).
         #[arg(long, default_value_t = 20)]
         list: usize,
     },
@@ -56,8 +56,9 @@ pub enum AuditCommand {
         #[arg(long)]
         run: Option<i64>,
     },
-    /// Print the keyed hash a person appears as in the audit trail and bundles.
-    Person { id_number: String },
+    /// Print the keyed hash a person appears as in the audit trail and bundles; the ID number
+    /// is read from standard input (never an argument, which `ps` and shell history keep).
+    Person,
     /// Print a new random key for [audit] person_key.
     NewKey,
 }
@@ -68,9 +69,12 @@ pub async fn audit_command(global: &Settings, command: AuditCommand) -> anyhow::
             println!("{}", PersonKey::generate()?);
             return Ok(ExitCode::SUCCESS);
         }
-        AuditCommand::Person { id_number } => {
+        AuditCommand::Person => {
             let config = crate::config::Config::load(global.config.as_deref())?;
-            let number = IdNumber::parse(&id_number).map_err(|e| anyhow::anyhow!("the ID number: {e}"))?;
+            let mut id_number = String::new();
+            std::io::stdin().read_line(&mut id_number).context("reading the ID number from standard input")?;
+            let number = IdNumber::parse(id_number.trim())
+                .map_err(|e| anyhow::anyhow!("the ID number on standard input: {e}"))?;
             let key = config.person_key()?;
             println!("{}  (key {})", key.person(number.as_str()), key.id());
             return Ok(ExitCode::SUCCESS);
@@ -81,7 +85,7 @@ pub async fn audit_command(global: &Settings, command: AuditCommand) -> anyhow::
     let code = match command {
         AuditCommand::Replay { run, bundle, sample, seed, list } => {
             let sample = sample.map(|n| Sample::new(n, seed)).transpose()?;
-            let replayer = Replayer { sandbox: &app.sandbox, workers: app.workers, list };
+            let replayer = Replayer::new(app.sandbox.limits(), app.workers, list)?;
             match (run, bundle) {
                 (Some(run), _) => replay_run(&app, &replayer, run, sample).await?,
                 (None, Some(file)) => replay_bundle(&replayer, file, sample).await?,
@@ -99,7 +103,7 @@ pub async fn audit_command(global: &Settings, command: AuditCommand) -> anyhow::
                 "decisions": exported.decisions,
                 "person_key": key.id(),
             });
-            audit::append(&mut tx, by, "audit.export", &audit::run_subject(run), details).await?;
+            audit::append(&mut tx, by, crate::audit::action::AUDIT_EXPORT, &audit::run_subject(run), details).await?;
             tx.commit().await?;
             println!(
                 "Exported run {run}: {} decisions to {} ({} bytes, sha256 {}).",
@@ -118,39 +122,33 @@ pub async fn audit_command(global: &Settings, command: AuditCommand) -> anyhow::
             print_verified(&verified)
         }
         AuditCommand::Log { run } => {
-            let entries = match run {
-                Some(run) => table::about(&app.db, &audit::run_subject(run)).await?,
-                None => all_entries(&app).await?,
+            let print = |e: &table::Entry| {
+                println!("#{:<6} {}  {:<10} {:<18} {:<14} {}", e.seq, e.at, e.actor, e.action, e.subject, e.details)
             };
-            for e in &entries {
-                println!("#{:<6} {}  {:<10} {:<18} {:<14} {}", e.seq, e.at, e.actor, e.action, e.subject, e.details);
+            let mut shown = 0;
+            match run {
+                Some(run) => {
+                    let entries = table::about(&app.db, &audit::run_subject(run)).await?;
+                    entries.iter().for_each(print);
+                    shown = entries.len();
+                }
+                None => loop {
+                    let page = table::page(&app.db, shown as i64, 1000).await?;
+                    let Some(last) = page.last() else { break };
+                    shown = last.seq as usize;
+                    page.iter().for_each(print);
+                },
             }
-            println!("{} entries.", entries.len());
+            println!("{shown} entries.");
             ExitCode::SUCCESS
         }
-        AuditCommand::NewKey | AuditCommand::Person { .. } => unreachable!("handled above"),
+        AuditCommand::NewKey | AuditCommand::Person => unreachable!("handled above"),
     };
     app.db.close().await;
     Ok(code)
 }
 
-async fn all_entries(app: &App) -> anyhow::Result<Vec<table::Entry>> {
-    let mut all = Vec::new();
-    loop {
-        let page = table::page(&app.db, all.last().map_or(0, |e: &table::Entry| e.seq), 1000).await?;
-        if page.is_empty() {
-            return Ok(all);
-        }
-        all.extend(page);
-    }
-}
-
-async fn replay_run(
-    app: &App,
-    replayer: &Replayer<'_>,
-    run_id: i64,
-    sample: Option<Sample>,
-) -> anyhow::Result<ExitCode> {
+async fn replay_run(app: &App, replayer: &Replayer, run_id: i64, sample: Option<Sample>) -> anyhow::Result<ExitCode> {
     let run = runs::get(&app.db, run_id).await?;
     println!(
         "Replay of run {} ({}, province {}, {}), plug-in {}",
@@ -165,10 +163,10 @@ async fn replay_run(
     bar.set_length(expected(total as u64, keep.as_ref()));
     let report = replay::replay_in(&app.db, replayer, run_id, keep, &|done| bar.set_position(done)).await?;
     bar.finish_and_clear();
-    Ok(print_report(&report, total as u64, sample, None))
+    Ok(print_report(&report, total as u64, sample))
 }
 
-async fn replay_bundle(replayer: &Replayer<'_>, file: PathBuf, sample: Option<Sample>) -> anyhow::Result<ExitCode> {
+async fn replay_bundle(replayer: &Replayer, file: PathBuf, sample: Option<Sample>) -> anyhow::Result<ExitCode> {
     let bundle = Bundle::open(&file)?;
     let h = &bundle.header;
     println!(
@@ -188,21 +186,23 @@ async fn replay_bundle(replayer: &Replayer<'_>, file: PathBuf, sample: Option<Sa
         Some(sample) => Some(bundle.draw(sample)?),
         None => None,
     };
-    let (tx, rx) = mpsc::channel(replayer.workers.max(1) * 2);
+    let (tx, rx) = mpsc::channel(replayer.workers() * 2);
     let bar = count_bar("replaying");
     bar.set_length(expected(total, keep.as_ref()));
     let reader = tokio::task::spawn_blocking(move || bundle.send(keep.as_ref(), &tx));
-    let report = replayer.replay(stored, rx, &|done| bar.set_position(done)).await?;
+    let mut report = replayer.replay(stored, rx, &|done| bar.set_position(done)).await?;
     bar.finish_and_clear();
     let checked = reader.await?.with_context(|| format!("reading {}", file.display()))?;
-    Ok(print_report(&report, total, sample, Some(&checked)))
+    report.notes.extend(checked.notes.into_iter().map(|n| format!("bundle: {n}")));
+    report.problems.extend(checked.problems.into_iter().map(|p| format!("bundle: {p}")));
+    Ok(print_report(&report, total, sample))
 }
 
 fn expected(total: u64, keep: Option<&HashSet<Key>>) -> u64 {
     keep.map_or(total, |k| k.len() as u64)
 }
 
-pub fn print_report(report: &Report, total: u64, sample: Option<Sample>, bundle: Option<&Checked>) -> ExitCode {
+pub fn print_report(report: &Report, total: u64, sample: Option<Sample>) -> ExitCode {
     for note in &report.engines {
         println!("  engine: {note}");
     }
@@ -225,15 +225,18 @@ pub fn print_report(report: &Report, total: u64, sample: Option<Sample>, bundle:
         group(report.divergent as i64),
         report.elapsed.as_secs_f64()
     );
-    let mut ok = report.identical();
-    if let Some(checked) = bundle {
-        for note in &checked.notes {
-            println!("  bundle: {note}");
-        }
-        for problem in &checked.problems {
-            println!("  bundle PROBLEM: {problem}");
-        }
-        ok &= checked.problems.is_empty();
+    if report.deadline > 0 {
+        println!(
+            "  {} decisions hit the wall-clock deadline, when made or now: that backstop depends on the machine's load, \
+             so they are not compared",
+            group(report.deadline as i64)
+        );
+    }
+    for note in &report.notes {
+        println!("  {note}");
+    }
+    for problem in &report.problems {
+        println!("  PROBLEM: {problem}");
     }
     for missing in &report.missing {
         println!("  MISSING: {missing}");
@@ -252,9 +255,12 @@ pub fn print_report(report: &Report, total: u64, sample: Option<Sample>, bundle:
     if report.divergent > report.shown.len() as u64 {
         println!("  … and {} more divergent (--list N shows more)", report.divergent - report.shown.len() as u64);
     }
-    if ok {
+    if report.identical() {
         println!("IDENTICAL: every decision replayed gave the stored output and fuel, byte for byte.");
         ExitCode::SUCCESS
+    } else if report.replayed == 0 && report.divergent == 0 && report.problems.is_empty() && report.missing.is_empty() {
+        println!("NOTHING REPLAYED: no decision here was given to a plug-in, so nothing is confirmed.");
+        ExitCode::from(1)
     } else {
         println!("NOT IDENTICAL: see above.");
         ExitCode::from(1)

@@ -362,7 +362,14 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
             print!("{what_if}");
             // On record, so that whoever approves the candidate's release sees it.
             let mut tx = app.db.begin().await?;
-            crate::audit::append(&mut tx, by, "run.what_if", &crate::audit::run_subject(id), what_if.summary()).await?;
+            crate::audit::append(
+                &mut tx,
+                by,
+                crate::audit::action::RUN_WHAT_IF,
+                &crate::audit::run_subject(id),
+                what_if.summary(),
+            )
+            .await?;
             tx.commit().await?;
         }
         RunCommand::Show { id, list } => {

@@ -187,9 +187,22 @@ fn meaning(g: u8) -> String {
     }
 }
 
+/// Whether `text` holds something shaped like an ID number (12 digits in a
+/// row): free text kept for ever, such as a reason in the audit log, must not.
+pub fn holds_one(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_digit()).any(|run| run.len() == 12)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_holding_an_id_number_is_told_apart() {
+        assert!(holds_one("wrong person, 001087012345 is his brother"));
+        assert!(holds_one("001087012345"));
+        assert!(!holds_one("beneficiary #1234, account 0011000123456 (13 digits), phone 0912345678"));
+    }
 
     /// identity.md's example: a woman born in 1998, birth registered in Hà Nội.
     const EXAMPLE: &str = "001198000001";

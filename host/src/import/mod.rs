@@ -281,8 +281,17 @@ async fn load<T: Upsert>(
         "rows": good,
         "skipped": bad_count,
     });
-    crate::audit::append(&mut tx, options.by, &format!("import.{kind}"), &format!("import:{import_id}"), details)
-        .await?;
+    crate::audit::append(
+        &mut tx,
+        options.by,
+        match kind {
+            "registry" => crate::audit::action::IMPORT_REGISTRY,
+            _ => crate::audit::action::IMPORT_ENROLMENT,
+        },
+        &format!("import:{import_id}"),
+        details,
+    )
+    .await?;
     tx.commit().await?;
     progress(size, size);
     let elapsed = started.elapsed();

@@ -26,12 +26,23 @@ pub use sql::Sql;
 /// Clear the open death-report flags of a beneficiary's person as `by`, for
 /// `reason`, with its audit entry; how many were open.
 pub async fn clear_flags(db: &crate::store::Db, beneficiary_id: i64, by: &str, reason: &str) -> anyhow::Result<u64> {
+    anyhow::ensure!(
+        !crate::identity::id_number::holds_one(reason),
+        "--reason holds what looks like an ID number: the reason is kept in the audit log for ever, which never \
+         holds one; say what the registry check found without it"
+    );
     let mut tx = db.begin().await?;
     let cleared = crate::store::flags::clear(&mut tx, beneficiary_id, by, reason).await?;
     if cleared > 0 {
         let details = serde_json::json!({ "cleared": cleared, "reason": reason });
-        crate::audit::append(&mut tx, by, "registry.clear_flag", &format!("beneficiary:{beneficiary_id}"), details)
-            .await?;
+        crate::audit::append(
+            &mut tx,
+            by,
+            crate::audit::action::REGISTRY_CLEAR_FLAG,
+            &format!("beneficiary:{beneficiary_id}"),
+            details,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(cleared)

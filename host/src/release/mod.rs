@@ -79,7 +79,7 @@ pub async fn upload(
         "program": program,
         "cases_sha256": hex::encode(sha2::Sha256::digest(cases_yaml.as_bytes())),
     });
-    audit::append(&mut tx, by, "release.upload", &release_subject(id), details).await?;
+    audit::append(&mut tx, by, crate::audit::action::RELEASE_UPLOAD, &release_subject(id), details).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -115,7 +115,7 @@ pub async fn register_key(
     let mut tx = db.begin().await?;
     stored_keys::add(&mut tx, db, &id, authority, &public_key, by).await?;
     let details = serde_json::json!({ "authority": authority, "public_key": public_key });
-    audit::append(&mut tx, by, "key.add", &format!("key:{id}"), details).await?;
+    audit::append(&mut tx, by, crate::audit::action::KEY_ADD, &format!("key:{id}"), details).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -124,7 +124,7 @@ pub async fn register_key(
 pub async fn revoke_key(db: &Db, id: &str, by: &str) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     anyhow::ensure!(stored_keys::revoke(&mut tx, id, by).await?, "no active key {id} (`ansinh keys list`)");
-    audit::append(&mut tx, by, "key.revoke", &format!("key:{id}"), serde_json::json!({})).await?;
+    audit::append(&mut tx, by, crate::audit::action::KEY_REVOKE, &format!("key:{id}"), serde_json::json!({})).await?;
     tx.commit().await
 }
 
@@ -149,7 +149,7 @@ pub async fn sign(db: &Db, id: i64, key: &SigningKey, by: &str) -> anyhow::Resul
         bail!("release {id} changed while it was being signed; look again with `ansinh plugin releases`");
     }
     let details = serde_json::json!({ "key": key_id, "signature": signature });
-    record(&mut tx, by, "release.sign", &release, details).await?;
+    record(&mut tx, by, crate::audit::action::RELEASE_SIGN, &release, details).await?;
     tx.commit().await?;
     Ok(key_id)
 }
@@ -282,7 +282,7 @@ pub async fn approve(db: &Db, sandbox: &Sandbox, id: i64, by: &str, max_fuel_gro
     if !releases::set_approved(&mut tx, id, by, &serde_json::to_string(&approval)?).await? {
         bail!("release {id} changed while it was being approved; look again with `ansinh plugin releases`");
     }
-    record(&mut tx, by, "release.approve", &release, serde_json::to_value(&approval)?).await?;
+    record(&mut tx, by, crate::audit::action::RELEASE_APPROVE, &release, serde_json::to_value(&approval)?).await?;
     tx.commit().await?;
     Ok(approval)
 }
@@ -305,7 +305,14 @@ pub async fn activate(db: &Db, sandbox: &Sandbox, id: i64, from: Month, by: &str
     let mut tx = db.begin().await?;
     match releases::set_active(&mut tx, id, from, by).await {
         Ok(true) => {
-            record(&mut tx, by, "release.activate", &release, serde_json::json!({ "from": from.to_string() })).await?;
+            record(
+                &mut tx,
+                by,
+                crate::audit::action::RELEASE_ACTIVATE,
+                &release,
+                serde_json::json!({ "from": from.to_string() }),
+            )
+            .await?;
             tx.commit().await
         }
         Ok(false) => {
@@ -334,7 +341,14 @@ pub async fn retire(db: &Db, id: i64, by: &str) -> anyhow::Result<()> {
     if !releases::set_retired(&mut tx, id, by).await? {
         bail!("release {id} is {}: it cannot be retired again", release.state.as_str());
     }
-    record(&mut tx, by, "release.retire", &release, serde_json::json!({ "from": release.state.as_str() })).await?;
+    record(
+        &mut tx,
+        by,
+        crate::audit::action::RELEASE_RETIRE,
+        &release,
+        serde_json::json!({ "from": release.state.as_str() }),
+    )
+    .await?;
     tx.commit().await
 }
 

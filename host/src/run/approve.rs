@@ -140,7 +140,7 @@ pub async fn approve(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow::
         );
     }
     let details = serde_json::to_value(&approval.tally).expect("plain data serialises");
-    audit::append(&mut tx, by, "run.approve", &audit::run_subject(run_id), details).await?;
+    audit::append(&mut tx, by, crate::audit::action::RUN_APPROVE, &audit::run_subject(run_id), details).await?;
     tx.commit().await?;
     info!(run = run_id, transfers = approval.tally.transfers, total = approval.tally.transfer_total, "approved");
     Ok(approval)

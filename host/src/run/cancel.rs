@@ -10,6 +10,11 @@ use crate::store::runs::{self, RunStatus};
 /// Cancel run `run_id` as `by`, for `reason`.
 pub async fn cancel(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Result<()> {
     anyhow::ensure!(!reason.trim().is_empty(), "--reason: say why the run is cancelled; it is kept with the run");
+    anyhow::ensure!(
+        !crate::identity::id_number::holds_one(reason),
+        "--reason holds what looks like an ID number: the reason is kept in the audit log for ever, which never \
+         holds one; name the person by beneficiary number (#123) instead"
+    );
     let run = runs::get(db, run_id).await?;
     if run.status.is_issued() {
         anyhow::bail!(
@@ -28,7 +33,7 @@ pub async fn cancel(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Res
         );
     }
     let details = serde_json::json!({ "from": run.status.as_str(), "reason": reason.trim() });
-    audit::append(&mut tx, by, "run.cancel", &audit::run_subject(run_id), details).await?;
+    audit::append(&mut tx, by, crate::audit::action::RUN_CANCEL, &audit::run_subject(run_id), details).await?;
     tx.commit().await?;
     info!(run = run_id, "cancelled");
     Ok(())

@@ -101,6 +101,10 @@ impl WhatIf {
     }
 }
 
+/// Categories shown one by one; the rest are summed on one line.
+const CATEGORIES: usize = 100;
+const OTHER_CATEGORIES: &str = "(other categories)";
+
 /// Count, and the first people.
 #[derive(Clone, Debug, Default)]
 pub struct Group {
@@ -337,13 +341,24 @@ impl Changes {
         self.total_before += before_amount as i64;
         self.total_after += after_amount as i64;
         if let Some(category) = before {
-            let c = self.categories.entry(category.to_owned()).or_default();
+            let c = self.category(category);
             c.before = (c.before.0 + 1, c.before.1 + before_amount as i64);
         }
         if let Some(category) = after {
-            let c = self.categories.entry(category.to_owned()).or_default();
+            let c = self.category(category);
             c.after = (c.after.0 + 1, c.after.1 + after_amount as i64);
         }
+    }
+
+    /// A category's totals; past [`CATEGORIES`] of them, one line for all the
+    /// rest: a candidate could name a category per person.
+    fn category(&mut self, category: &str) -> &mut CategoryTotals {
+        let name = if self.categories.len() < CATEGORIES || self.categories.contains_key(category) {
+            category
+        } else {
+            OTHER_CATEGORIES
+        };
+        self.categories.entry(name.to_owned()).or_default()
     }
 }
 

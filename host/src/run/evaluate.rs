@@ -111,7 +111,7 @@ async fn seal(db: &Db, run: &Run, plugin: &Plugin, registry: &str, by: &str) -> 
             "engine": plugin.engine(),
             "registry": registry,
         });
-        audit::append(&mut tx, by, "run.evaluate", &audit::run_subject(run.id), details).await?;
+        audit::append(&mut tx, by, crate::audit::action::RUN_EVALUATE, &audit::run_subject(run.id), details).await?;
     }
     tx.commit().await
 }

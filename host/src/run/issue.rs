@@ -86,11 +86,16 @@ pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, config: &Config, by: &
     if configured_differs {
         warn!("the configured treasury accounts differ from those the run was issued from; its files keep the first");
     }
+    // Issuing again must give the files the first issue recorded, byte for byte.
+    let recorded = recorded_files(db, run.id).await?;
     let mut files = Vec::new();
     for (kind, (lines, total)) in files_of(db, &run, &issued).await? {
-        files.push(write_file(db, &run, &issued, outbox, kind, lines, total).await?);
+        let expected = recorded.as_ref().map(|(seq, files)| (*seq, files.iter().find(|f| f.kind == kind)));
+        files.push(write_file(db, &run, &issued, outbox, kind, lines, total, expected).await?);
     }
-    record_files(db, &run, &files, by).await?;
+    if recorded.is_none() {
+        record_files(db, &run, &files, by).await?;
+    }
     info!(payments = issued.count, total = issued.total, files = files.len(), "issued");
     Ok(IssueReport { issued, files, configured_differs })
 }
@@ -127,9 +132,20 @@ pub struct FileDigest {
     pub sha256: String,
 }
 
-/// Append the `run.files` entry, with the digest of each file, unless the
-/// last one says the same: issuing again, or after a crash that came between
-/// the files and this entry, records them once.
+/// The files the first issue of run `run_id` recorded (`run.files`), with the entry's number.
+pub async fn recorded_files(db: &Db, run_id: i64) -> anyhow::Result<Option<(i64, Vec<FileDigest>)>> {
+    let entries = store::audit::about(db, &audit::run_subject(run_id)).await?;
+    let Some(entry) = entries.iter().find(|e| e.action == audit::action::RUN_FILES) else { return Ok(None) };
+    let details: serde_json::Value = serde_json::from_str(&entry.details)
+        .with_context(|| format!("audit entry {} (run.files): its details are not JSON", entry.seq))?;
+    let files = serde_json::from_value(details["files"].clone())
+        .with_context(|| format!("audit entry {} (run.files) does not list files", entry.seq))?;
+    Ok(Some((entry.seq, files)))
+}
+
+/// Append the `run.files` entry, with the digest of each file: once, by the
+/// first issue that writes them all (issuing again after a crash that came
+/// between the files and this entry records them then).
 async fn record_files(db: &Db, run: &Run, files: &[IssuedFile], by: &str) -> anyhow::Result<()> {
     let digests: Vec<FileDigest> = files
         .iter()
@@ -142,14 +158,8 @@ async fn record_files(db: &Db, run: &Run, files: &[IssuedFile], by: &str) -> any
         })
         .collect();
     let details = serde_json::json!({ "files": digests });
-    let subject = audit::run_subject(run.id);
-    let recorded = store::audit::about(db, &subject).await?;
-    let last = recorded.iter().rev().find(|e| e.action == "run.files");
-    if last.is_some_and(|e| serde_json::from_str::<serde_json::Value>(&e.details).ok().as_ref() == Some(&details)) {
-        return Ok(());
-    }
     let mut tx = db.begin().await?;
-    audit::append(&mut tx, by, "run.files", &subject, details).await?;
+    audit::append(&mut tx, by, audit::action::RUN_FILES, &audit::run_subject(run.id), details).await?;
     tx.commit().await
 }
 
@@ -191,7 +201,7 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow
         let record = serde_json::json!({ "approved": approved, "at_issue": now, "voided_by": by });
         let mut tx = db.begin().await?;
         runs::void_approval(&mut tx, run.id, &record.to_string()).await?;
-        audit::append(&mut tx, by, "run.approval_void", &audit::run_subject(run.id), record).await?;
+        audit::append(&mut tx, by, audit::action::RUN_APPROVAL_VOID, &audit::run_subject(run.id), record).await?;
         tx.commit().await?;
         warn!(approved = %approved.tally, now = %now, "approval void: what it approved has changed");
         anyhow::bail!(
@@ -203,15 +213,20 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow
             run.id
         );
     }
-    // What is paid, line by line (the checksum), from which accounts.
-    let details = serde_json::json!({ "paid": now, "treasury": treasury });
-    audit::append(&mut tx, by, "run.issue", &audit::run_subject(run.id), details).await?;
+    // What is paid: line by line as approved (the checksum), row by row as
+    // stored (the chains), from which accounts.
+    let rows = audit::seal_paid(&mut tx, run.id).await?;
+    let details = serde_json::json!({ "paid": now, "rows": rows, "treasury": treasury });
+    audit::append(&mut tx, by, audit::action::RUN_ISSUE, &audit::run_subject(run.id), details).await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// Write one file of the run through the outbox: whole or not at all, and
-/// only if what was written adds up to what the database holds.
+/// Write one file of the run through the outbox: whole or not at all, only if
+/// what was written adds up to what the database holds, and, once a first
+/// issue has recorded the run's files (`expected`: its entry and this kind's
+/// digest), only if it is that file byte for byte.
+#[allow(clippy::too_many_arguments)] // the file's kind, its figures and what it must match
 async fn write_file(
     db: &Db,
     run: &Run,
@@ -220,6 +235,7 @@ async fn write_file(
     kind: RunFile,
     lines: i64,
     total: i64,
+    expected: Option<(i64, Option<&FileDigest>)>,
 ) -> anyhow::Result<IssuedFile> {
     let name = kind.name(run.id, &run.program, &run.province, run.period);
     let mut file = outbox.create(&name)?;
@@ -235,6 +251,16 @@ async fn write_file(
         );
     }
     let sha256 = out.finish();
+    if let Some((seq, recorded)) = expected
+        && recorded.is_none_or(|r| r.sha256 != sha256)
+    {
+        anyhow::bail!(
+            "{name}: made again from the database it is not the file the first issue recorded (audit entry {seq}, \
+             sha256 {}; now {sha256}): the payments, the cash list or the run's accounts were changed since. Nothing \
+             is written; `ansinh audit verify` says what changed",
+            recorded.map_or("none: no such file", |r| r.sha256.as_str())
+        );
+    }
     let written = file.commit().with_context(|| format!("writing {name}"))?;
     info!(file = %name, lines, total, ?written, "file");
     Ok(IssuedFile { kind, path: outbox.path_of(&name), written, lines, total, sha256 })

@@ -133,19 +133,31 @@ impl EngineIdentity {
 
     /// The short name each decision carries: 16 hex digits of the JSON's sha256.
     pub fn id(&self) -> String {
-        use sha2::{Digest, Sha256};
-        hex::encode(&Sha256::digest(self.canonical_json().as_bytes())[..8])
+        EngineIdentity::id_of(&self.canonical_json())
     }
 
-    /// The settings that differ from `other`'s, as `name: ours → theirs`.
-    pub fn differences(&self, other: &EngineIdentity) -> Vec<String> {
-        let (ours, theirs) = (serde_json::to_value(self).expect("plain"), serde_json::to_value(other).expect("plain"));
-        let (serde_json::Value::Object(ours), serde_json::Value::Object(theirs)) = (ours, theirs) else {
-            unreachable!("a struct serialises to an object")
+    /// The id of an identity recorded as `json`.
+    pub fn id_of(json: &str) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(&Sha256::digest(json.as_bytes())[..8])
+    }
+
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("plain data serialises")
+    }
+
+    /// How a recorded identity (as JSON, perhaps of another version of
+    /// ansinh, with other settings) differs from this one: `setting: then → now`.
+    pub fn differences_from(&self, then: &serde_json::Value) -> Vec<String> {
+        let now = self.to_value();
+        let (Some(now), Some(then)) = (now.as_object(), then.as_object()) else {
+            return vec![format!("{then} → {now}")];
         };
-        ours.iter()
-            .filter(|(k, v)| theirs.get(*k) != Some(v))
-            .map(|(k, v)| format!("{k}: {v} → {}", theirs[k]))
+        let keys: std::collections::BTreeSet<&String> = now.keys().chain(then.keys()).collect();
+        let shown = |v: Option<&serde_json::Value>| v.map_or("(none)".to_owned(), ToString::to_string);
+        keys.into_iter()
+            .filter(|k| now.get(*k) != then.get(*k))
+            .map(|k| format!("{k}: {} → {}", shown(then.get(k)), shown(now.get(k))))
             .collect()
     }
 }

@@ -63,6 +63,13 @@ pub async fn insert(tx: &mut Tx, entry: &Entry) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The highest run id there is, in `tx` (0 for none).
+pub async fn last_run(tx: &mut Tx) -> anyhow::Result<i64> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM runs").fetch_one(&mut *conn).await?
+    }))
+}
+
 /// The tip as recorded: the number and hash of the last entry appended.
 pub async fn head(db: &Db) -> anyhow::Result<(i64, String)> {
     Ok(on_pool!(db, pool => {

@@ -47,11 +47,24 @@ pub struct Payee {
 
 /// Store a batch of decisions in one statement. A decision already stored for
 /// the same run, month and beneficiary is kept: a resumed run never decides twice.
+/// Only while the run is being evaluated: its row is locked first, so a batch
+/// of another evaluator cannot land after the run is sealed (`run.evaluate`).
 pub async fn insert(db: &Db, run_id: i64, rows: &[NewDecision]) -> anyhow::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    on_pool!(db, pool => {
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, conn => {
+        let open = sqlx::query("UPDATE runs SET status = status WHERE id = $1 AND status = 'created'")
+            .bind(run_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        anyhow::ensure!(
+            open == 1,
+            "run {run_id} is no longer being evaluated (another process finished or cancelled it): these decisions \
+             are not stored; `ansinh run show {run_id}` tells where it stands"
+        );
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO decisions (run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, \
              input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, commune, \
@@ -83,9 +96,9 @@ pub async fn insert(db: &Db, run_id: i64, rows: &[NewDecision]) -> anyhow::Resul
                 .push_bind(digest);
         });
         q.push(" ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING");
-        q.build().execute(pool).await?;
+        q.build().execute(&mut *conn).await?;
     });
-    Ok(())
+    tx.commit().await
 }
 
 /// Count and monthly total for one outcome of a run.

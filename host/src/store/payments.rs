@@ -298,3 +298,63 @@ pub async fn cash_page(db: &Db, run_id: i64, after: i64, limit: i64) -> anyhow::
         .await?
     }))
 }
+
+/// A payment row, every column: what the run.issue entry's digest covers.
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct PaymentRow {
+    pub id: i64,
+    pub run_id: i64,
+    pub beneficiary_id: i64,
+    pub program: String,
+    pub period: String,
+    pub id_number: String,
+    pub amount: i64,
+    pub channel: String,
+    pub bank_bin: String,
+    pub account_number: String,
+    pub account_name: String,
+}
+
+/// A cash list row, every column.
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct CashRow {
+    pub id: i64,
+    pub run_id: i64,
+    pub beneficiary_id: i64,
+    pub program: String,
+    pub period: String,
+    pub id_number: String,
+    pub amount: i64,
+    pub full_name: String,
+    pub commune: String,
+}
+
+/// The next page of a run's payments (every channel) after id `after`, in id order, in `tx`.
+pub async fn rows_in(tx: &mut Tx, run_id: i64, after: i64, limit: i64) -> anyhow::Result<Vec<PaymentRow>> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT id, run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, account_number, \
+             account_name FROM payments WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(run_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?
+    }))
+}
+
+/// The next page of a run's cash list after id `after`, in id order, in `tx`.
+pub async fn cash_rows_in(tx: &mut Tx, run_id: i64, after: i64, limit: i64) -> anyhow::Result<Vec<CashRow>> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT id, run_id, beneficiary_id, program, period, id_number, amount, full_name, commune \
+             FROM cash_payments WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(run_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?
+    }))
+}

@@ -29,10 +29,14 @@ pub async fn store(db: &Db, plugin: &Plugin, bytes: &[u8]) -> anyhow::Result<()>
 
 /// The exact bytes stored under `hash`.
 pub async fn bytes(db: &Db, hash: PluginHash) -> anyhow::Result<Vec<u8>> {
-    let found: Option<Vec<u8>> = on_pool!(db, pool => {
+    find(db, hash).await?.ok_or_else(|| anyhow::anyhow!("no plug-in with hash {hash} is stored"))
+}
+
+/// The bytes stored under `hash`, if any.
+pub async fn find(db: &Db, hash: PluginHash) -> anyhow::Result<Option<Vec<u8>>> {
+    Ok(on_pool!(db, pool => {
         sqlx::query_scalar("SELECT bytes FROM plugins WHERE hash = $1").bind(hash.to_string()).fetch_optional(pool).await?
-    });
-    found.ok_or_else(|| anyhow::anyhow!("no plug-in with hash {hash} is stored"))
+    }))
 }
 
 /// Name and version of a stored plug-in.

@@ -193,7 +193,14 @@ pub async fn apply<T>(
             "new_flags": new_flags,
             "problems": writes.problems,
         });
-        crate::audit::append(&mut tx, report.by, "run.reconcile", &crate::audit::run_subject(run_id), details).await?;
+        crate::audit::append(
+            &mut tx,
+            report.by,
+            crate::audit::action::RUN_RECONCILE,
+            &crate::audit::run_subject(run_id),
+            details,
+        )
+        .await?;
     }
     tx.commit().await?;
     let applied = Applied { reconciliation_id, earlier: earlier.map(|(_, by, at)| (by, at)), new_flags };
