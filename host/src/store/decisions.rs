@@ -179,7 +179,7 @@ pub async fn exceptions(
             "SELECT d.period, d.beneficiary_id, b.full_name, d.amount, d.verification, d.error \
              FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id \
              WHERE d.run_id = $1 AND d.exception = $2 \
-             AND (d.period > $3 OR (d.period = $3 AND d.beneficiary_id > $4)) \
+             AND (d.period, d.beneficiary_id) > ($3, $4) \
              ORDER BY d.period, d.beneficiary_id LIMIT $5",
         )
         .bind(run_id)
@@ -319,7 +319,7 @@ pub async fn page(db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow::Resu
             "SELECT run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, engine, \
              input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, \
              commune, digest FROM decisions \
-             WHERE run_id = $1 AND (period > $2 OR (period = $2 AND beneficiary_id > $3)) \
+             WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) \
              ORDER BY period, beneficiary_id LIMIT $4",
         )
         .bind(run_id)
@@ -337,7 +337,7 @@ pub async fn keys_page(db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow:
     Ok(on_pool!(db, pool => {
         sqlx::query_as(
             "SELECT period, beneficiary_id FROM decisions \
-             WHERE run_id = $1 AND (period > $2 OR (period = $2 AND beneficiary_id > $3)) \
+             WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) \
              ORDER BY period, beneficiary_id LIMIT $4",
         )
         .bind(run_id)
@@ -361,7 +361,7 @@ pub async fn digests_page(
     Ok(on_tx!(tx, conn => {
         sqlx::query_as(
             "SELECT period, beneficiary_id, COALESCE(digest, '') FROM decisions \
-             WHERE run_id = $1 AND (period > $2 OR (period = $2 AND beneficiary_id > $3)) \
+             WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) \
              ORDER BY period, beneficiary_id LIMIT $4",
         )
         .bind(run_id)

@@ -190,7 +190,7 @@ pub async fn to_pay_page(tx: &mut Tx, run_id: i64, after: &(String, i64), limit:
              d.account_number, d.account_name, d.payee_name, d.commune \
              FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
              WHERE d.run_id = $1 AND d.outcome IN ('payable', 'no_account') \
-             AND (d.period > $2 OR (d.period = $2 AND d.beneficiary_id > $3)) \
+             AND (d.period, d.beneficiary_id) > ($2, $3) \
              AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
              AND p.id_number = b.id_number AND p.run_id <> r.id) \
              AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
