@@ -310,11 +310,12 @@ pub async fn stored_in(db: &Db, run_id: i64) -> anyhow::Result<Stored> {
 pub async fn draw_in(db: &Db, run_id: i64, sample: Sample) -> anyhow::Result<HashSet<Key>> {
     let mut draw = Draw::new(sample);
     let mut after: Key = (String::new(), 0);
+    let mut tx = db.begin().await?;
     loop {
-        let page = decisions::keys_page(db, run_id, &after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.clone();
-        page.into_iter().for_each(|key| draw.offer(key));
+        let page = decisions::digests_page(&mut tx, run_id, &after, PAGE).await?;
+        let Some((period, beneficiary, _)) = page.last() else { break };
+        after = (period.clone(), *beneficiary);
+        page.into_iter().for_each(|(period, beneficiary, _)| draw.offer((period, beneficiary)));
     }
     Ok(draw.drawn())
 }

@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
-use crate::identity::provinces;
 use crate::model::{Channel, Outcome};
 use crate::sandbox::{CheckedOutput, DecisionInput, Description, Plugin, PluginHash, Sandbox};
 use crate::store::decisions::{self, DecisionRow};
@@ -365,23 +364,8 @@ impl Changes {
 impl fmt::Display for WhatIf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let run = &self.run;
-        let province = provinces::name(&run.province).unwrap_or("unknown province");
-        let months = if run.first_period < run.period {
-            format!("{} with arrears from {}", run.period, run.first_period)
-        } else {
-            run.period.to_string()
-        };
         let d = &self.candidate;
-        writeln!(
-            f,
-            "What-if over run {} · {} · {} {} · {} · {}",
-            run.id,
-            run.program,
-            run.province,
-            province,
-            months,
-            run.status.as_str()
-        )?;
+        writeln!(f, "What-if over run {}", super::report::heading(run))?;
         writeln!(f, "Run's plug-in  {} {} (sha256 {})", self.plugin.0, self.plugin.1, run.plugin_hash)?;
         writeln!(f, "Candidate      {} {} (sha256 {})", d.name, d.version, self.candidate_hash)?;
         writeln!(f, "Nothing was paid or stored: the candidate was asked over the run's stored inputs.")?;

@@ -74,25 +74,21 @@ pub async fn report(db: &Db, run_id: i64, listed: i64) -> anyhow::Result<RunRepo
     })
 }
 
+/// What a report says a run is: `12 · social-assistance · 001 Hà Nội · 2024-09 · evaluated`.
+pub fn heading(run: &Run) -> String {
+    let province = provinces::name(&run.province).unwrap_or("unknown province");
+    let months = if run.first_period < run.period {
+        format!("{} with arrears from {}", run.period, run.first_period)
+    } else {
+        run.period.to_string()
+    };
+    format!("{} · {} · {} {province} · {months} · {}", run.id, run.program, run.province, run.status.as_str())
+}
+
 impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let run = &self.run;
-        let province = provinces::name(&run.province).unwrap_or("unknown province");
-        let months = if run.first_period < run.period {
-            format!("{} with arrears from {}", run.period, run.first_period)
-        } else {
-            run.period.to_string()
-        };
-        writeln!(
-            f,
-            "Run {} · {} · {} {} · {} · {}",
-            run.id,
-            run.program,
-            run.province,
-            province,
-            months,
-            run.status.as_str()
-        )?;
+        writeln!(f, "Run {}", heading(run))?;
         write!(f, "Plug-in {} {} (sha256 {})", self.plugin.0, self.plugin.1, run.plugin_hash)?;
         match run.release_id {
             Some(release) => writeln!(f, ", release {release}")?,

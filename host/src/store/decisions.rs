@@ -331,27 +331,10 @@ pub async fn page(db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow::Resu
     }))
 }
 
-/// The next page of a run's decision keys after `after`, in key order: what a
-/// sample is drawn from.
-pub async fn keys_page(db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow::Result<Vec<Key>> {
-    Ok(on_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT period, beneficiary_id FROM decisions \
-             WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) \
-             ORDER BY period, beneficiary_id LIMIT $4",
-        )
-        .bind(run_id)
-        .bind(&after.0)
-        .bind(after.1)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?
-    }))
-}
-
-/// The next page of a run's stored digests after `after`, in key order, read
-/// in `tx` (so that they are the decisions the run is sealed with). A decision
-/// made before digests were kept gives "".
+/// The next page of a run's keys and stored digests after `after`, in key
+/// order, read in `tx` (at seal, so that they are the decisions the run is
+/// sealed with; a sample is drawn from the keys). A decision made before
+/// digests were kept gives "".
 pub async fn digests_page(
     tx: &mut Tx,
     run_id: i64,
