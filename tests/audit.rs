@@ -301,6 +301,10 @@ fn verify_catches_tampering(backend: Backend) {
     let p = Issued::new(backend);
     let url = &p.db.url;
     assert_eq!(first_problem(&p), None);
+    // The tip to note down, as verify prints it.
+    let report = said(&ok(p.audit().arg("verify")));
+    let anchor = report.split("--anchor ").nth(1).and_then(|s| s.split('`').next()).expect("an anchor").to_owned();
+    ok(p.audit().args(["verify", "--anchor", &anchor]));
     let entries = scalar(url, "SELECT COUNT(*) FROM audit_log");
     let first = text_scalar(url, "SELECT action FROM audit_log ORDER BY seq LIMIT 1");
     assert_eq!(first, "audit.begin");
@@ -365,6 +369,63 @@ fn verify_catches_tampering(backend: Backend) {
     );
 
     drop_append_only(&p, backend);
+    // The whole log rewritten from its third entry on, with every hash made
+    // anew so the chain is whole: only the tip noted down tells.
+    let rewritten = {
+        let (seq, _) = anchor.split_once(':').unwrap();
+        let seq: i64 = seq.parse().unwrap();
+        let mut prev = text_scalar(url, "SELECT hash FROM audit_log WHERE seq = 2");
+        for n in 3..=seq {
+            let (at, actor, action, subject, details): (String, String, String, String, String) = {
+                let q = format!("SELECT at, actor, action, subject, details FROM audit_log WHERE seq = {n}");
+                support::sql(url, move |db| {
+                    Box::pin(async move {
+                        let q = sqlx::AssertSqlSafe(q);
+                        match db {
+                            ansinh::store::Db::Sqlite(pool) => sqlx::query_as(q).fetch_one(&pool).await,
+                            ansinh::store::Db::Postgres(pool) => sqlx::query_as(q).fetch_one(&pool).await,
+                        }
+                        .unwrap()
+                    })
+                })
+            };
+            let actor = if n == 3 { "someone else".to_owned() } else { actor };
+            let mut entry = ansinh::store::audit::Entry {
+                seq: n,
+                at,
+                actor,
+                action,
+                subject,
+                details,
+                prev_hash: prev.clone(),
+                hash: String::new(),
+            };
+            entry.hash = ansinh::audit::log::hash_of(&entry);
+            let quote = |s: &str| s.replace('\'', "''");
+            execute(
+                url,
+                format!(
+                    "UPDATE audit_log SET actor = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {n}",
+                    quote(&entry.actor),
+                    entry.prev_hash,
+                    entry.hash
+                ),
+            )
+            .unwrap();
+            execute(url, format!("UPDATE audit_head SET hash = '{}' WHERE seq = {n}", entry.hash)).unwrap();
+            prev = entry.hash;
+        }
+        prev
+    };
+    let walked = said(&p.audit().arg("verify").output().unwrap());
+    assert!(
+        !walked.contains("does not follow") && !walked.contains("was changed after"),
+        "the chain is whole: {walked}"
+    );
+    let problem = said(&p.audit().args(["verify", "--anchor", &anchor]).output().unwrap());
+    let seq = anchor.split(':').next().unwrap();
+    assert!(problem.contains(&format!("entry {seq} hashes to {rewritten}, not to the")), "{problem}");
+
     // Entries reordered: the second and third swap places.
     let park = 1_000_000;
     for statement in [

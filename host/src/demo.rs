@@ -123,7 +123,7 @@ pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<Ex
 
     // What an auditor would do next: verify the log, replay every decision.
     let t = Instant::now();
-    let verified = verify::verify(&app.db, &|_| {}).await?;
+    let verified = verify::verify(&app.db, &[], &|_| {}).await?;
     let replayer = Replayer::new(app.sandbox.limits(), app.workers, 5)?;
     let replayed = replay::replay_in(&app.db, &replayer, run_id, None, &|_| {}).await?;
     stages.push(("audit", t.elapsed()));

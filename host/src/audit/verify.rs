@@ -85,13 +85,36 @@ struct Walked {
     runs_before: Option<i64>,
 }
 
-/// Verify everything; `progress` is told the decisions checked so far.
-pub async fn verify(db: &Db, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<Verified> {
+/// An entry's hash noted down outside the database (`audit verify` prints
+/// the tip to note): whoever can write to the database can rewrite the whole
+/// log and recompute every hash, but not the copies others hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl std::str::FromStr for Anchor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Anchor, String> {
+        let parsed = s.split_once(':').and_then(|(seq, hash)| {
+            let hash = hash.trim().to_ascii_lowercase();
+            let hex = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+            Some(Anchor { seq: seq.trim().parse().ok().filter(|n| *n >= 1)?, hash: hex.then_some(hash)? })
+        });
+        parsed.ok_or_else(|| format!("{s:?}: expected ENTRY:HASH, as `audit verify` prints the tip (e.g. 12:9f86d0…)"))
+    }
+}
+
+/// Verify everything, and that the log still holds each of `anchors`;
+/// `progress` is told the decisions checked so far.
+pub async fn verify(db: &Db, anchors: &[Anchor], progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<Verified> {
     let mut verified = Verified::default();
     // States first, the tip next: every state read has its entry at or below the tip.
     let statuses = runs::statuses(db).await?;
     let tip = table::head(db).await?;
-    let walked = walk(db, tip, &mut verified).await?;
+    let walked = walk(db, tip, anchors, &mut verified).await?;
     let runs = &walked.runs;
     for (id, status) in &statuses {
         let made_since = walked.runs_before.is_some_and(|before| *id > before);
@@ -130,7 +153,7 @@ pub async fn verify(db: &Db, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<
 }
 
 /// Walk the chain up to the `tip` read, or to its first break.
-async fn walk(db: &Db, tip: (i64, String), verified: &mut Verified) -> anyhow::Result<Walked> {
+async fn walk(db: &Db, tip: (i64, String), anchors: &[Anchor], verified: &mut Verified) -> anyhow::Result<Walked> {
     let mut chain = Walk::default();
     let mut walked = Walked::default();
     let mut broken = false;
@@ -148,8 +171,20 @@ async fn walk(db: &Db, tip: (i64, String), verified: &mut Verified) -> anyhow::R
             if entry.seq == 1 {
                 walked.runs_before = begun(&entry, &mut verified.problems);
             }
+            for anchor in anchors.iter().filter(|a| a.seq == entry.seq && a.hash != entry.hash) {
+                verified.problems.push(format!(
+                    "entry {} hashes to {}, not to the {} noted down: the log up to it was rewritten, hashes and all",
+                    entry.seq, entry.hash, anchor.hash
+                ));
+            }
             collect(&entry, &mut walked.runs)?;
         }
+    }
+    for anchor in anchors.iter().filter(|a| a.seq > chain.seq && !broken) {
+        verified.problems.push(format!(
+            "the log ends at entry {}, before entry {} noted down: entries were deleted",
+            chain.seq, anchor.seq
+        ));
     }
     verified.entries = chain.seq;
     verified.tip = (chain.seq, chain.hash.clone());

@@ -49,7 +49,12 @@ pub enum AuditCommand {
     Export { run: i64, file: PathBuf },
     /// Walk the audit log's hash chain and every digest it covers (decisions, what was paid,
     /// the issued files). Exits 1 naming the first entry or decision that does not match.
-    Verify,
+    Verify {
+        /// An entry and its hash noted down earlier (the tip a verify printed), which the log
+        /// must still hold: catches a log rewritten with its hashes recomputed. Repeatable.
+        #[arg(long, value_name = "ENTRY:HASH")]
+        anchor: Vec<verify::Anchor>,
+    },
     /// List the audit log's entries, oldest first.
     Log {
         /// Only the entries about this run.
@@ -115,9 +120,9 @@ pub async fn audit_command(global: &Settings, command: AuditCommand) -> anyhow::
             println!("Replay it anywhere with `ansinh audit replay --bundle {}`.", file.display());
             ExitCode::SUCCESS
         }
-        AuditCommand::Verify => {
+        AuditCommand::Verify { anchor } => {
             let bar = count_bar("verifying decisions");
-            let verified = verify::verify(&app.db, &|done| bar.set_position(done)).await?;
+            let verified = verify::verify(&app.db, &anchor, &|done| bar.set_position(done)).await?;
             bar.finish_and_clear();
             print_verified(&verified)
         }
@@ -279,6 +284,11 @@ pub fn print_verified(v: &verify::Verified) -> ExitCode {
     );
     if v.ok() {
         println!("VERIFIED: the chain is whole and every digest matches.");
+        println!(
+            "Note the tip down outside this database; `ansinh audit verify --anchor {}:{}` checks later that the log \
+             still holds it.",
+            v.tip.0, v.tip.1
+        );
         return ExitCode::SUCCESS;
     }
     println!("FIRST PROBLEM: {}", v.problems[0]);
