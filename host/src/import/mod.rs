@@ -22,7 +22,7 @@ use tracing::info;
 
 use crate::model::{Enrolment, RegistryRecord};
 use crate::store::imports::{self, Import};
-use crate::store::{BATCH, Db, Tx, beneficiaries, registry};
+use crate::store::{BATCH, Db, Table, Tx, beneficiaries, registry};
 use parse::{ImportError, RowError, Rows};
 
 /// Bad rows listed in the error; the rest are counted.
@@ -156,6 +156,8 @@ impl Rejects {
 trait Upsert: Sized {
     /// What must be unique in a file, as a bad row's message says it.
     const KEY: &'static str;
+    /// The table loaded.
+    const TABLE: Table;
 
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()>;
 
@@ -164,6 +166,7 @@ trait Upsert: Sized {
 
 impl Upsert for RegistryRecord {
     const KEY: &'static str = "one row per id_number";
+    const TABLE: Table = Table::RegistryPeople;
 
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()> {
         registry::upsert(tx, rows).await
@@ -176,6 +179,7 @@ impl Upsert for RegistryRecord {
 
 impl Upsert for Enrolment {
     const KEY: &'static str = "one row per id_number, program and province";
+    const TABLE: Table = Table::Beneficiaries;
 
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()> {
         beneficiaries::upsert(tx, rows).await
@@ -293,6 +297,8 @@ async fn load<T: Upsert>(
     )
     .await?;
     tx.commit().await?;
+    // Fresh statistics for the planner: a run reads this table next.
+    db.analyze(T::TABLE).await?;
     progress(size, size);
     let elapsed = started.elapsed();
     info!(file = %path.display(), rows = good, skipped = bad_count, seconds = elapsed.as_secs_f64(), "imported");

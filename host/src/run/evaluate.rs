@@ -90,6 +90,7 @@ pub async fn evaluate(
             let progress = |done| progress(before + done, total);
             decided += pipeline(db, registry.clone(), &run, month, plugin.clone(), workers.max(1), &progress).await?;
         }
+        db.analyze(store::Table::Decisions).await?;
         seal(db, &run, &plugin, &source, by).await?;
         let elapsed = started.elapsed();
         info!(decided, seconds = elapsed.as_secs_f64(), "evaluated");

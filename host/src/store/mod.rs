@@ -30,6 +30,14 @@ pub mod runs;
 /// limits on bound parameters (SQLite 32,766; PostgreSQL 65,535).
 pub const BATCH: usize = 1000;
 
+/// The tables filled in bulk, whose statistics [`Db::analyze`] refreshes.
+#[derive(Clone, Copy, Debug)]
+pub enum Table {
+    RegistryPeople,
+    Beneficiaries,
+    Decisions,
+}
+
 /// A connection pool to one of the two backends.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -139,6 +147,24 @@ impl Db {
             Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
+    }
+
+    /// Bring the planner's statistics of `table` up to date after a bulk load,
+    /// on PostgreSQL (SQLite's planner goes by the indexes). Without them, a
+    /// table just filled looks nearly empty, and PostgreSQL reads a page of
+    /// a million-row run by sorting all of it: 0.6 s a page instead of 18 ms,
+    /// measured. Autovacuum would come to it, but not before the next step,
+    /// and not at all where it is off.
+    pub async fn analyze(&self, table: Table) -> anyhow::Result<()> {
+        if let Db::Postgres(pool) = self {
+            let statement = match table {
+                Table::RegistryPeople => "ANALYZE registry_people",
+                Table::Beneficiaries => "ANALYZE beneficiaries",
+                Table::Decisions => "ANALYZE decisions",
+            };
+            sqlx::query(statement).execute(pool).await.with_context(|| statement)?;
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> &'static str {
