@@ -105,13 +105,20 @@ pub struct Scope<'a> {
 /// no decision for the month in this run yet, and for arrears not yet paid,
 /// by transfer or in cash.
 /// Bound by [`Scope`]'s fields in order ($1-$5).
+///
+/// `LIMIT 1 OFFSET 0` keeps PostgreSQL from turning each test into an
+/// anti-join, which it plans by the table's statistics: while a run fills
+/// `decisions` they say it is nearly empty, and the join then walked every
+/// decision for each person (4.9 s a page of 500 at 100,000 decisions; 7 ms
+/// with one index probe per person, EXPLAIN ANALYZE). SQLite probes anyway.
 macro_rules! in_scope {
     () => {
         "b.program = $1 AND b.province = $2 \
-    AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.run_id = $3 AND d.period = $4 AND d.beneficiary_id = b.id) \
+    AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.run_id = $3 AND d.period = $4 AND d.beneficiary_id = b.id \
+    LIMIT 1 OFFSET 0) \
     AND (NOT $5 OR (NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = b.program AND p.period = $4 \
-    AND p.id_number = b.id_number) AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = b.program \
-    AND c.period = $4 AND c.id_number = b.id_number)))"
+    AND p.id_number = b.id_number LIMIT 1 OFFSET 0) AND NOT EXISTS (SELECT 1 FROM cash_payments c \
+    WHERE c.program = b.program AND c.period = $4 AND c.id_number = b.id_number LIMIT 1 OFFSET 0)))"
     };
 }
 
