@@ -132,7 +132,8 @@ pub struct Exported {
     pub sha256: String,
 }
 
-/// Export run `run_id` to `path`, naming people under `key`.
+/// Export run `run_id` to `path`, naming people under `key`, as `by`; the
+/// export is recorded in the audit log (`audit.export`).
 pub async fn export(db: &Db, run_id: i64, key: &PersonKey, path: &Path, by: &str) -> anyhow::Result<Exported> {
     let run = runs::get(db, run_id).await?;
     let header = header(db, &run, key, by).await?;
@@ -170,6 +171,16 @@ pub async fn export(db: &Db, run_id: i64, key: &PersonKey, path: &Path, by: &str
     temp.as_file().sync_all().with_context(|| format!("writing {}", path.display()))?;
     let bytes = temp.as_file().metadata()?.len();
     temp.persist(path).with_context(|| format!("writing {}", path.display()))?;
+    // Data that left the database, on record: where, what, under which key.
+    let details = serde_json::json!({
+        "file": path.display().to_string(),
+        "sha256": sha256,
+        "decisions": written,
+        "person_key": key.id(),
+    });
+    let mut tx = db.begin().await?;
+    super::append(&mut tx, by, super::action::AUDIT_EXPORT, &super::run_subject(run_id), details).await?;
+    tx.commit().await?;
     Ok(Exported { decisions: written, bytes, sha256 })
 }
 
@@ -213,7 +224,7 @@ async fn header(db: &Db, run: &Run, key: &PersonKey, by: &str) -> anyhow::Result
             engines.push(EngineInfo { id: id.clone(), identity });
         }
     }
-    let decisions = decisions::totals(db, run.id).await?.iter().map(|t| t.count as u64).sum();
+    let decisions = decisions::count(db, run.id).await? as u64;
     Ok(Header {
         format: FORMAT.to_owned(),
         exported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -313,7 +324,7 @@ impl Bundle {
         let mut chain = Chain::default();
         let mut page = Vec::with_capacity(PAGE as usize);
         let ended = self.each(|_, row| {
-            chain.push(row.digest.as_deref().unwrap_or(""));
+            chain.push_stored(row.digest.as_deref());
             if keep.is_none_or(|k| k.contains(&(row.period.clone(), row.beneficiary_id))) {
                 page.push(row);
                 if page.len() == PAGE as usize {

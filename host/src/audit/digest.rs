@@ -158,8 +158,13 @@ pub struct Sealed {
 }
 
 impl Chain {
-    /// Add the next digest (hex as stored; an empty one stands for a decision
-    /// made before digests were kept).
+    /// Add a decision's digest as stored: one made before digests were kept
+    /// has none, and chains as the empty digest.
+    pub fn push_stored(&mut self, digest: Option<&str>) {
+        self.push(digest.unwrap_or(""));
+    }
+
+    /// Add the next digest (hex).
     pub fn push(&mut self, digest: &str) {
         let mut hasher = Sha256::new();
         hasher.update(self.state);

@@ -100,7 +100,7 @@ pub async fn seal_decisions(tx: &mut Tx, run_id: i64) -> anyhow::Result<Sealed> 
         let page = decisions::digests_page(tx, run_id, &after, PAGE).await?;
         let Some((period, beneficiary, _)) = page.last() else { break };
         after = (period.clone(), *beneficiary);
-        page.iter().for_each(|(_, _, digest)| chain.push(digest));
+        page.iter().for_each(|(_, _, digest)| chain.push_stored(digest.as_deref()));
     }
     Ok(chain.seal())
 }

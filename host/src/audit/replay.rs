@@ -358,7 +358,7 @@ async fn send_from(
         let mut page = decisions::page(db, run_id, &after, PAGE).await?;
         let Some(last) = page.last() else { return Ok(chain.seal()) };
         after = (last.period.clone(), last.beneficiary_id);
-        page.iter().for_each(|d| chain.push(d.digest.as_deref().unwrap_or("")));
+        page.iter().for_each(|d| chain.push_stored(d.digest.as_deref()));
         if let Some(keep) = keep {
             page.retain(|d| keep.contains(&(d.period.clone(), d.beneficiary_id)));
         }

@@ -276,7 +276,7 @@ async fn check_decisions(
         let Some(last) = page.last() else { break };
         after = (last.period.clone(), last.beneficiary_id);
         for row in &page {
-            chain.push(row.digest.as_deref().unwrap_or(""));
+            chain.push_stored(row.digest.as_deref());
             if row.digest.as_ref().is_some_and(|d| *d != row.record().digest()) {
                 changed += 1;
                 if changed <= NAMED {

@@ -101,15 +101,6 @@ pub async fn audit_command(global: &Settings, command: AuditCommand) -> anyhow::
             let by = App::actor(global)?;
             let key = app.config.person_key()?;
             let exported = bundle::export(&app.db, run, key, &file, by).await?;
-            let mut tx = app.db.begin().await?;
-            let details = serde_json::json!({
-                "file": file.display().to_string(),
-                "sha256": exported.sha256,
-                "decisions": exported.decisions,
-                "person_key": key.id(),
-            });
-            audit::append(&mut tx, by, crate::audit::action::AUDIT_EXPORT, &audit::run_subject(run), details).await?;
-            tx.commit().await?;
             println!(
                 "Exported run {run}: {} decisions to {} ({} bytes, sha256 {}).",
                 group(exported.decisions as i64),
@@ -159,7 +150,7 @@ async fn replay_run(app: &App, replayer: &Replayer, run_id: i64, sample: Option<
         "Replay of run {} ({}, province {}, {}), plug-in {}",
         run.id, run.program, run.province, run.period, run.plugin_hash
     );
-    let total: i64 = decisions::totals(&app.db, run_id).await?.iter().map(|t| t.count).sum();
+    let total = decisions::count(&app.db, run_id).await?;
     let keep = match sample {
         Some(sample) => Some(replay::draw_in(&app.db, run_id, sample).await?),
         None => None,

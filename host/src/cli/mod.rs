@@ -360,17 +360,7 @@ async fn run_command(global: &Settings, command: RunCommand) -> anyhow::Result<E
                 .with_context(|| format!("run diff {id} --plugin {}", plugin.display()))?;
             bar.finish_and_clear();
             print!("{what_if}");
-            // On record, so that whoever approves the candidate's release sees it.
-            let mut tx = app.db.begin().await?;
-            crate::audit::append(
-                &mut tx,
-                by,
-                crate::audit::action::RUN_WHAT_IF,
-                &crate::audit::run_subject(id),
-                what_if.summary(),
-            )
-            .await?;
-            tx.commit().await?;
+            what_if.record(&app.db, by).await?;
         }
         RunCommand::Show { id, list } => {
             let report = run::report(&app.db, id, list.max(0)).await?;

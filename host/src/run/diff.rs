@@ -66,8 +66,17 @@ pub struct Listed {
 }
 
 impl WhatIf {
-    /// What the audit log keeps of a what-if (`run.what_if`), for the release's approver.
-    pub fn summary(&self) -> serde_json::Value {
+    /// Put the what-if on record (`run.what_if`), as `by`, so that whoever
+    /// approves the candidate's release is shown it.
+    pub async fn record(&self, db: &Db, by: &str) -> anyhow::Result<()> {
+        let mut tx = db.begin().await?;
+        let subject = crate::audit::run_subject(self.run.id);
+        crate::audit::append(&mut tx, by, crate::audit::action::RUN_WHAT_IF, &subject, self.summary()).await?;
+        tx.commit().await
+    }
+
+    /// What the audit log keeps of a what-if, for the release's approver.
+    fn summary(&self) -> serde_json::Value {
         let c = &self.changes;
         serde_json::json!({
             "candidate": self.candidate_hash.to_string(),
@@ -185,7 +194,7 @@ pub async fn diff(
         .load(&plugins::bytes(db, run.plugin_hash).await?)
         .with_context(|| format!("loading run {run_id}'s plug-in {} {}", plugin.0, plugin.1))?;
     fits(&run, &run_plugin, &candidate)?;
-    let total: i64 = decisions::totals(db, run_id).await?.iter().map(|t| t.count).sum();
+    let total = decisions::count(db, run_id).await?;
 
     let mut changes = Changes::default();
     let mut page = decisions::page(db, run_id, &(String::new(), 0), PAGE).await?;

@@ -334,16 +334,16 @@ pub async fn page(db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow::Resu
 /// The next page of a run's keys and stored digests after `after`, in key
 /// order, read in `tx` (at seal, so that they are the decisions the run is
 /// sealed with; a sample is drawn from the keys). A decision made before
-/// digests were kept gives "".
+/// digests were kept has none.
 pub async fn digests_page(
     tx: &mut Tx,
     run_id: i64,
     after: &Key,
     limit: i64,
-) -> anyhow::Result<Vec<(String, i64, String)>> {
+) -> anyhow::Result<Vec<(String, i64, Option<String>)>> {
     Ok(on_tx!(tx, conn => {
         sqlx::query_as(
-            "SELECT period, beneficiary_id, COALESCE(digest, '') FROM decisions \
+            "SELECT period, beneficiary_id, digest FROM decisions \
              WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) \
              ORDER BY period, beneficiary_id LIMIT $4",
         )
@@ -353,6 +353,13 @@ pub async fn digests_page(
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?
+    }))
+}
+
+/// How many decisions run `run_id` has.
+pub async fn count(db: &Db, run_id: i64) -> anyhow::Result<i64> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM decisions WHERE run_id = $1").bind(run_id).fetch_one(pool).await?
     }))
 }
 
