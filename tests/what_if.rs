@@ -274,17 +274,7 @@ fn refusals(backend: Backend) {
     let said = diff(&dir.path().join("missing.wasm"));
     assert!(said.contains("missing.wasm"), "{said}");
     // A run not evaluated yet has nothing to compare.
-    let created = ok(support::cli(&db.url).args([
-        "run",
-        "create",
-        "--program",
-        "social-assistance",
-        "--province",
-        "001",
-        "--period",
-        "2026-02",
-    ]));
-    let fresh = stdout(&created).trim().to_owned();
+    let fresh = support::create_run(&db.url, "2026-02");
     let said = fails(
         support::cli(&db.url).args(["run", "diff", &fresh, "--plugin"]).arg(plugin("plugins/hanoi-social-assistance")),
     );

@@ -56,11 +56,16 @@ pub fn evaluated_run(url: &str, dir: &Path, seed: u64, people: u64, period: &str
     ansinh::synthetic::generate(&spec, create(&registry), create(&enrolment)).unwrap();
     import(url, &registry, &enrolment);
     release_national(url);
-    let created =
-        ok(cli(url).args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", period]));
-    let run = stdout(&created).trim().to_owned();
+    let run = create_run(url, period);
     ok(cli(url).args(["run", "evaluate", &run]));
     run
+}
+
+/// Create a run of social assistance in Hà Nội (001) for `period`; its id.
+pub fn create_run(url: &str, period: &str) -> String {
+    let created =
+        ok(cli(url).args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", period]));
+    stdout(&created).trim().to_owned()
 }
 
 /// The checksum `run show` asks an approver to approve.
