@@ -12,8 +12,8 @@ mod support;
 
 use std::path::Path;
 
-use ansinh::plugin::cases::{self, Case};
-use ansinh::sandbox::{Limits, Plugin, Sandbox};
+use ansinh::authoring::cases::{self, Case};
+use ansinh_sandbox::{Limits, Plugin, Sandbox};
 use support::{ansinh, national_plugin, ok, stdout};
 
 const PERIODS: [&str; 6] = ["2021-07", "2022-01", "2024-06", "2024-07", "2025-09", "2026-01"];
@@ -78,7 +78,7 @@ fn with_expectations(yaml: &str, decided: &Decided) -> String {
     for line in yaml.lines() {
         if line.starts_with("  expect:") {
             let json = decided[i].0.as_ref().expect("the national plug-in decides every case");
-            let d: ansinh::sandbox::DecisionOutput = serde_json::from_str(json).unwrap();
+            let d: ansinh_sandbox::DecisionOutput = serde_json::from_str(json).unwrap();
             let category = d.category.map(|c| format!(", category: {c}")).unwrap_or_default();
             out.push_str(&format!("  expect: {{ eligible: {}, amount: {}{category} }}\n", d.eligible, d.amount));
             i += 1;
@@ -157,7 +157,7 @@ fn national_plugin_is_deterministic_over_a_varied_population() {
     assert_eq!(binary, here, "the binary's fuel differs from this process's");
     // The explanations printed are those of the canonical JSON.
     for (_, (json, _)) in cases.iter().zip(&once) {
-        let d: ansinh::sandbox::DecisionOutput = serde_json::from_str(json.as_ref().unwrap()).unwrap();
+        let d: ansinh_sandbox::DecisionOutput = serde_json::from_str(json.as_ref().unwrap()).unwrap();
         for line in &d.explanation {
             assert!(a.contains(&format!("          vi: {}\n", line.vi)), "{}", line.vi);
         }

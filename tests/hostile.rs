@@ -14,8 +14,8 @@ mod support;
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
-use ansinh::model::{Month, PersonFacts};
-use ansinh::sandbox::{CONTRACT, DecisionInput, Limits, Plugin, Sandbox};
+use ansinh_sandbox::{CONTRACT, DecisionInput, Limits, Plugin, Sandbox};
+use ansinh_sandbox::{Month, PersonFacts};
 use support::national_plugin;
 
 /// The contract as the host runs it.

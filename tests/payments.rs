@@ -3,7 +3,7 @@
 
 mod support;
 
-use ansinh::run::report::group;
+use ansinh::format::group;
 
 use support::{Backend, TestDb, ansinh, execute, fails, ok, outcome_count, scalar, stdout};
 

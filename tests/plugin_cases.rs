@@ -73,7 +73,7 @@ fn inspect_shows_what_the_plugin_is_and_reads() {
     let reads = out.lines().find_map(|l| l.strip_prefix("  reads     ")).expect("a reads line");
     assert!(reads.contains("birth-date") && reads.contains("household"), "{reads}");
     assert!(!reads.contains("sex") && !reads.contains("residence"), "{reads}");
-    assert!(out.contains(&format!("  sha256    {}\n", ansinh::sandbox::PluginHash::of(&bytes))), "{out}");
+    assert!(out.contains(&format!("  sha256    {}\n", ansinh_sandbox::PluginHash::of(&bytes))), "{out}");
 
     let dir = tempfile::tempdir().unwrap();
     let bogus = dir.path().join("bogus.wasm");

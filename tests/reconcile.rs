@@ -181,12 +181,12 @@ fn reconcile_a_run_with_rejects(backend: Backend) {
             .find_map(|l| l.trim_start().strip_prefix(label)?.split_whitespace().next().map(str::to_owned))
             .unwrap_or_else(|| panic!("no `{label}` in:\n{show}"))
     };
-    assert_eq!(row("settled "), ansinh::run::report::group(settled as i64));
+    assert_eq!(row("settled "), ansinh::format::group(settled as i64));
     assert_eq!((row("accepted "), row("rejected AC04 "), row("rejected MD07 ")), ("1".into(), "1".into(), "1".into()));
     // The bank answered its own file; the e-wallet file waits for the wallet provider's answer.
     let ewallet = scalar(&db.url, "SELECT COUNT(*) FROM payments WHERE run_id = 1 AND channel = 'ewallet'");
     assert!(ewallet > 0);
-    assert_eq!(row("no answer yet "), ansinh::run::report::group(ewallet));
+    assert_eq!(row("no answer yet "), ansinh::format::group(ewallet));
 
     // 2. The same file again changes nothing.
     let before = scalar(&db.url, "SELECT COUNT(*) FROM reconciliations");

@@ -11,7 +11,7 @@ mod support;
 
 use std::path::Path;
 
-use ansinh::sandbox::Limits;
+use ansinh_sandbox::Limits;
 use support::{Backend, TestDb, ansinh, fails, hostile_plugin, ok, outcome_count, scalar, stdout};
 
 /// One person per behaviour of the hostile plug-in, and sound ones between.

@@ -9,7 +9,7 @@ mod support;
 use std::path::Path;
 use std::time::Instant;
 
-use ansinh::run::report::group;
+use ansinh::format::group;
 use support::{Backend, TestDb, fails, ok, plugin, scalar, stdout};
 
 /// More people than one page of stored decisions (500), so that the diff pages.

@@ -9,14 +9,11 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 
-use crate::audit;
+use ansinh_sandbox::{Limits, Sandbox};
+
 use crate::config::Config;
-use crate::identity::provinces;
-use crate::model::Month;
 use crate::registry::{self, Registry};
-use crate::release;
-use crate::sandbox::{Limits, Sandbox};
-use crate::store::{Db, runs};
+use crate::store::Db;
 
 /// Settings, from flags or the environment.
 #[derive(Args, Debug, Clone)]
@@ -55,6 +52,10 @@ pub struct Settings {
 /// Where the bearer token of the registry service is read from, unless a file is given.
 const REGISTRY_TOKEN_ENV: &str = "ANSINH_REGISTRY_TOKEN";
 
+/// What every front end works with, built in one place: the database, the
+/// sandbox, the number of threads that decide, and the configuration file.
+/// Each command builds one ([`App::connect`]) and the service will hold one for
+/// its life.
 pub struct App {
     pub db: Db,
     pub sandbox: Sandbox,
@@ -113,66 +114,6 @@ impl App {
             .clone()
             .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/ansinh")));
         Sandbox::new(Limits::default(), cache)
-    }
-
-    /// Create a run decided by the release in force for this programme,
-    /// province and month (the host's choice), after checking its signature
-    /// and that its plug-in serves them. With `back_from`, the run also pays
-    /// arrears: the months from `back_from` to the one before `period`, for
-    /// people not paid then, each month decided and paid on its own.
-    pub async fn create_run(
-        &self,
-        program: &str,
-        province: &str,
-        period: Month,
-        back_from: Option<Month>,
-        by: &str,
-    ) -> anyhow::Result<i64> {
-        if !provinces::is_known(province) {
-            bail!("--province {province:?}: expected a 3-digit province code of identity.md, e.g. 001 for Hà Nội");
-        }
-        if let Some((into, since)) = provinces::merged_by(province, period) {
-            bail!(
-                "--province {province}: {} was merged into {into} {} from {since}; pay {period} from {into}",
-                provinces::name(province).unwrap_or("?"),
-                provinces::name(into).unwrap_or("?")
-            );
-        }
-        let first_period = back_from.unwrap_or(period);
-        if first_period > period {
-            bail!("--back-pay-from {first_period} is after --period {period}: arrears are for earlier months");
-        }
-        let release = release::in_force(&self.db, program, province, period).await?;
-        let plugin = release::load(&self.db, &self.sandbox, &release).await?;
-        // One run, one plug-in: arrears across a change of rules would need
-        // two, so such a run is refused with the month where the rules change.
-        for month in first_period.through(period) {
-            let then = release::in_force(&self.db, program, province, month).await?;
-            if then.id != release.id {
-                bail!(
-                    "release {} decides {month} and release {} decides {period}: a run is decided by one release, \
-                     so pay the months of each release in a run of its own",
-                    then.id,
-                    release.id
-                );
-            }
-            release::check_fits(&release, &plugin, program, province, month)?;
-        }
-        let run =
-            runs::NewRun { program, province, first_period, period, plugin: plugin.hash(), release_id: release.id, by };
-        let mut tx = self.db.begin().await?;
-        let id = runs::create(&mut tx, &run).await?;
-        let details = serde_json::json!({
-            "program": program,
-            "province": province,
-            "first_period": first_period.to_string(),
-            "period": period.to_string(),
-            "release": release.id,
-            "plugin": plugin.hash().to_string(),
-        });
-        audit::append(&mut tx, by, crate::audit::action::RUN_CREATE, &audit::run_subject(id), details).await?;
-        tx.commit().await?;
-        Ok(id)
     }
 
     /// The acting person: every command that changes state records who acted.

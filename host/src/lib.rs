@@ -8,18 +8,16 @@
 
 pub mod app;
 pub mod audit;
+pub mod authoring;
 pub mod cli;
 pub mod config;
-pub mod demo;
+pub mod format;
 pub mod identity;
 pub mod import;
 pub mod model;
 pub mod payment;
-pub mod plugin;
 pub mod registry;
 pub mod release;
 pub mod run;
-pub mod sandbox;
 pub mod store;
 pub mod synthetic;
-pub mod verify;

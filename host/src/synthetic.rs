@@ -49,7 +49,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use unicode_normalization::{UnicodeNormalization, is_nfd};
 
-use crate::import::parse::{ENROLMENT_COLUMNS, REGISTRY_COLUMNS};
+use crate::model::records::{ENROLMENT, REGISTRY};
 use crate::model::{Channel, Disability, Household, Month, PersonFacts, Sex, Status};
 
 /// What to generate.
@@ -106,8 +106,8 @@ pub fn generate<R: Write, E: Write>(spec: &Spec, registry: R, enrolment: E) -> R
     validate(spec)?;
     let mut registry = csv::Writer::from_writer(registry);
     let mut enrolment = csv::Writer::from_writer(enrolment);
-    registry.write_record(REGISTRY_COLUMNS).context("writing the registry extract")?;
-    enrolment.write_record(ENROLMENT_COLUMNS).context("writing the enrolment file")?;
+    registry.write_record(REGISTRY.columns).context("writing the registry extract")?;
+    enrolment.write_record(ENROLMENT.columns).context("writing the enrolment file")?;
 
     let mut generator = Generator::new(spec);
     let mut summary = Summary::default();

@@ -33,11 +33,11 @@ use super::digest::{Chain, Hashing, Sealed};
 use super::person::PersonKey;
 use super::replay::{Draw, Sample, Stored};
 use crate::release::keys;
-use crate::sandbox::PluginHash;
 use crate::store::audit::{self as table, Entry};
 use crate::store::decisions::{self, DecisionRow, Key};
 use crate::store::runs::{self, Run};
 use crate::store::{Db, beneficiaries, keys as stored_keys, plugins, releases};
+use ansinh_sandbox::PluginHash;
 
 /// The format this host writes and reads.
 pub const FORMAT: &str = "ansinh-audit-bundle/1";

@@ -25,11 +25,11 @@ use tokio::sync::mpsc;
 
 use super::digest::{Chain, Sealed};
 use crate::model::{Channel, Outcome};
-use crate::sandbox::{CheckedOutput, DecisionInput, EngineIdentity, Limits, Plugin, PluginError, PluginHash, Sandbox};
+use crate::registry::verify::Verification;
 use crate::store::audit as table;
 use crate::store::decisions::{self, DecisionRow, Key};
 use crate::store::{Db, plugins};
-use crate::verify::Verification;
+use ansinh_sandbox::{CheckedOutput, DecisionInput, EngineIdentity, Limits, Plugin, PluginError, PluginHash, Sandbox};
 
 /// Divergences kept to show; the count is always exact.
 const KEPT: usize = 1000;

@@ -26,6 +26,7 @@ use serde_json::Value;
 use super::action;
 use super::digest::{Chain, Hashing, Sealed};
 use super::log::Walk;
+use crate::model::Total;
 use crate::run::approve;
 use crate::run::issue::{self, FileDigest};
 use crate::store::audit::{self as table, Entry};
@@ -358,7 +359,7 @@ async fn check_files(db: &Db, run_id: i64, seq: i64, details: &Value, verified: 
         ));
     }
     for file in &files {
-        let Some((_, (lines, total))) = now.iter().find(|(kind, _)| *kind == file.kind) else {
+        let Some((_, Total { count: lines, amount: total })) = now.iter().find(|(kind, _)| *kind == file.kind) else {
             verified.problems.push(format!(
                 "run {run_id}: {} of audit entry {seq} (run.files) has no payment left in the database",
                 file.name

@@ -10,14 +10,14 @@ use anyhow::Context;
 use clap::Subcommand;
 use tokio::sync::mpsc;
 
-use super::count_bar;
+use super::progress;
 use crate::app::{App, Settings};
 use crate::audit::bundle::{self, Bundle};
 use crate::audit::person::PersonKey;
 use crate::audit::replay::{self, Replayer, Report, Sample};
 use crate::audit::{self, verify};
+use crate::format::group;
 use crate::identity::id_number::IdNumber;
-use crate::run::report::group;
 use crate::store::decisions::Key;
 use crate::store::{audit as table, decisions, runs};
 
@@ -68,80 +68,82 @@ pub enum AuditCommand {
     NewKey,
 }
 
-pub async fn audit_command(global: &Settings, command: AuditCommand) -> anyhow::Result<ExitCode> {
-    match command {
-        AuditCommand::NewKey => {
-            println!("{}", PersonKey::generate()?);
-            return Ok(ExitCode::SUCCESS);
-        }
-        AuditCommand::Person => {
-            let config = crate::config::Config::load(global.config.as_deref())?;
-            let mut id_number = String::new();
-            std::io::stdin().read_line(&mut id_number).context("reading the ID number from standard input")?;
-            let number = IdNumber::parse(id_number.trim())
-                .map_err(|e| anyhow::anyhow!("the ID number on standard input: {e}"))?;
-            let key = config.person_key()?;
-            println!("{}  (key {})", key.person(number.as_str()), key.id());
-            return Ok(ExitCode::SUCCESS);
-        }
-        _ => {}
-    }
-    let app = App::connect(global).await?;
-    let code = match command {
-        AuditCommand::Replay { run, bundle, sample, seed, list } => {
-            let sample = sample.map(|n| Sample::new(n, seed)).transpose()?;
-            let replayer = Replayer::new(app.sandbox.limits(), app.workers, list)?;
-            match (run, bundle) {
-                (Some(run), _) => replay_run(&app, &replayer, run, sample).await?,
-                (None, Some(file)) => replay_bundle(&replayer, file, sample).await?,
-                (None, None) => unreachable!("clap requires one"),
+impl AuditCommand {
+    pub async fn execute(self, settings: &Settings) -> anyhow::Result<ExitCode> {
+        match self {
+            AuditCommand::NewKey => {
+                println!("{}", PersonKey::generate()?);
+                return Ok(ExitCode::SUCCESS);
             }
+            AuditCommand::Person => {
+                let config = crate::config::Config::load(settings.config.as_deref())?;
+                let mut id_number = String::new();
+                std::io::stdin().read_line(&mut id_number).context("reading the ID number from standard input")?;
+                let number = IdNumber::parse(id_number.trim())
+                    .map_err(|e| anyhow::anyhow!("the ID number on standard input: {e}"))?;
+                let key = config.person_key()?;
+                println!("{}  (key {})", key.person(number.as_str()), key.id());
+                return Ok(ExitCode::SUCCESS);
+            }
+            _ => {}
         }
-        AuditCommand::Export { run, file } => {
-            let by = App::actor(global)?;
-            let key = app.config.person_key()?;
-            let exported = bundle::export(&app.db, run, key, &file, by).await?;
-            println!(
-                "Exported run {run}: {} decisions to {} ({} bytes, sha256 {}).",
-                group(exported.decisions as i64),
-                file.display(),
-                group(exported.bytes as i64),
-                exported.sha256
-            );
-            println!("Replay it anywhere with `ansinh audit replay --bundle {}`.", file.display());
-            ExitCode::SUCCESS
-        }
-        AuditCommand::Verify { anchor } => {
-            let bar = count_bar("verifying decisions");
-            let verified = verify::verify(&app.db, &anchor, &|done| bar.set_position(done)).await?;
-            bar.finish_and_clear();
-            print_verified(&verified)
-        }
-        AuditCommand::Log { run } => {
-            let print = |e: &table::Entry| {
-                println!("#{:<6} {}  {:<10} {:<18} {:<14} {}", e.seq, e.at, e.actor, e.action, e.subject, e.details)
-            };
-            let mut shown = 0;
-            match run {
-                Some(run) => {
-                    let entries = table::about(&app.db, &audit::run_subject(run)).await?;
-                    entries.iter().for_each(print);
-                    shown = entries.len();
+        let app = App::connect(settings).await?;
+        let code = match self {
+            AuditCommand::Replay { run, bundle, sample, seed, list } => {
+                let sample = sample.map(|n| Sample::new(n, seed)).transpose()?;
+                let replayer = Replayer::new(app.sandbox.limits(), app.workers, list)?;
+                match (run, bundle) {
+                    (Some(run), _) => replay_run(&app, &replayer, run, sample).await?,
+                    (None, Some(file)) => replay_bundle(&replayer, file, sample).await?,
+                    (None, None) => unreachable!("clap requires one"),
                 }
-                None => loop {
-                    let page = table::page(&app.db, shown as i64, 1000).await?;
-                    let Some(last) = page.last() else { break };
-                    shown = last.seq as usize;
-                    page.iter().for_each(print);
-                },
             }
-            println!("{shown} entries.");
-            ExitCode::SUCCESS
-        }
-        AuditCommand::NewKey | AuditCommand::Person => unreachable!("handled above"),
-    };
-    app.db.close().await;
-    Ok(code)
+            AuditCommand::Export { run, file } => {
+                let by = App::actor(settings)?;
+                let key = app.config.person_key()?;
+                let exported = bundle::export(&app.db, run, key, &file, by).await?;
+                println!(
+                    "Exported run {run}: {} decisions to {} ({} bytes, sha256 {}).",
+                    group(exported.decisions as i64),
+                    file.display(),
+                    group(exported.bytes as i64),
+                    exported.sha256
+                );
+                println!("Replay it anywhere with `ansinh audit replay --bundle {}`.", file.display());
+                ExitCode::SUCCESS
+            }
+            AuditCommand::Verify { anchor } => {
+                let bar = progress::count("verifying decisions");
+                let verified = verify::verify(&app.db, &anchor, &|done| bar.set_position(done)).await?;
+                bar.finish_and_clear();
+                print_verified(&verified)
+            }
+            AuditCommand::Log { run } => {
+                let print = |e: &table::Entry| {
+                    println!("#{:<6} {}  {:<10} {:<18} {:<14} {}", e.seq, e.at, e.actor, e.action, e.subject, e.details)
+                };
+                let mut shown = 0;
+                match run {
+                    Some(run) => {
+                        let entries = table::about(&app.db, &audit::run_subject(run)).await?;
+                        entries.iter().for_each(print);
+                        shown = entries.len();
+                    }
+                    None => loop {
+                        let page = table::page(&app.db, shown as i64, 1000).await?;
+                        let Some(last) = page.last() else { break };
+                        shown = last.seq as usize;
+                        page.iter().for_each(print);
+                    },
+                }
+                println!("{shown} entries.");
+                ExitCode::SUCCESS
+            }
+            AuditCommand::NewKey | AuditCommand::Person => unreachable!("handled above"),
+        };
+        app.db.close().await;
+        Ok(code)
+    }
 }
 
 async fn replay_run(app: &App, replayer: &Replayer, run_id: i64, sample: Option<Sample>) -> anyhow::Result<ExitCode> {
@@ -155,7 +157,7 @@ async fn replay_run(app: &App, replayer: &Replayer, run_id: i64, sample: Option<
         Some(sample) => Some(replay::draw_in(&app.db, run_id, sample).await?),
         None => None,
     };
-    let bar = count_bar("replaying");
+    let bar = progress::count("replaying");
     bar.set_length(expected(total as u64, keep.as_ref()));
     let report = replay::replay_in(&app.db, replayer, run_id, keep, &|done| bar.set_position(done)).await?;
     bar.finish_and_clear();
@@ -183,7 +185,7 @@ async fn replay_bundle(replayer: &Replayer, file: PathBuf, sample: Option<Sample
         None => None,
     };
     let (tx, rx) = mpsc::channel(replayer.workers() * 2);
-    let bar = count_bar("replaying");
+    let bar = progress::count("replaying");
     bar.set_length(expected(total, keep.as_ref()));
     let reader = tokio::task::spawn_blocking(move || bundle.send(keep.as_ref(), &tx));
     let mut report = replayer.replay(stored, rx, &|done| bar.set_position(done)).await?;

@@ -28,19 +28,18 @@
 //! * Cells are trimmed of surrounding white space. Rows whose cells are all
 //!   empty (as spreadsheets leave behind) are skipped.
 //!
-//! Field rules follow `formats.md`; only the first problem of a row is
-//! reported, and "first" means leftmost in the file, whatever the column order.
+//! Field rules follow `formats.md` ([`crate::model::records`]); only the first
+//! problem of a row is reported, and "first" means leftmost in the file,
+//! whatever the column order.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
-use std::str::FromStr;
 
-use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
-use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
-use crate::model::{Channel, Disability, Enrolment, Household, RegistryRecord, Sex, Status};
+use crate::model::records::{self, Format, MAX_COLUMNS, Problem};
+use crate::model::{Enrolment, RegistryRecord};
 
 /// A row that breaks the format: names the file, the row, the field and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -159,10 +158,9 @@ pub enum ImportError {
 ///     }
 /// }
 /// ```
-pub struct Rows<T> {
+pub struct Rows<T: 'static> {
     file: String,
-    columns: &'static [&'static str],
-    parse: fn(&mut Cells<'_>) -> T,
+    format: &'static Format<T>,
     reader: csv::Reader<BufReader<Hashing<File>>>,
     record: csv::ByteRecord,
     lines: LineCounter,
@@ -177,30 +175,15 @@ pub struct Rows<T> {
 
 /// Opens a population registry extract.
 pub fn registry_rows(path: &Path) -> Result<Rows<RegistryRecord>, FileError> {
-    Rows::open(path, "population registry extract", registry::COLUMNS, registry::parse)
-}
-
-/// One population registry record from its fields in [`REGISTRY_COLUMNS`] order, by the rules
-/// of a CSV row, for a source other than a file (the HTTP registry answers in the same format).
-/// On a problem: the leftmost field that breaks the format and what was expected there.
-pub fn registry_record(fields: [&str; REGISTRY_COLUMNS.len()]) -> Result<RegistryRecord, (&'static str, String)> {
-    let in_order: [usize; REGISTRY_COLUMNS.len()] = std::array::from_fn(|i| i);
-    let mut values = [""; MAX_COLUMNS];
-    values[..fields.len()].copy_from_slice(&fields);
-    let mut cells = Cells { values, positions: &in_order, problem: None };
-    let record = registry::parse(&mut cells);
-    match cells.problem {
-        None => Ok(record),
-        Some(Problem { column, expected }) => Err((registry::COLUMNS[column], expected)),
-    }
+    Rows::open(path, &records::REGISTRY)
 }
 
 /// Opens a beneficiary enrolment file.
 pub fn enrolment_rows(path: &Path) -> Result<Rows<Enrolment>, FileError> {
-    Rows::open(path, "beneficiary enrolment", enrolment::COLUMNS, enrolment::parse)
+    Rows::open(path, &records::ENROLMENT)
 }
 
-impl<T> Rows<T> {
+impl<T: 'static> Rows<T> {
     /// The file's name as errors give it.
     pub fn file(&self) -> &str {
         &self.file
@@ -208,7 +191,7 @@ impl<T> Rows<T> {
 
     /// The file's columns, in the file's order (for a file of rejected rows).
     pub fn header(&self) -> Vec<&'static str> {
-        self.format_index.iter().map(|&col| self.columns[col]).collect()
+        self.format_index.iter().map(|&col| self.format.columns[col]).collect()
     }
 
     /// The record just read, as it is in the file (for a file of rejected rows).
@@ -232,12 +215,8 @@ impl<T> Rows<T> {
         self.reader.position().byte()
     }
 
-    fn open(
-        path: &Path,
-        format: &'static str,
-        columns: &'static [&'static str],
-        parse: fn(&mut Cells<'_>) -> T,
-    ) -> Result<Rows<T>, FileError> {
+    fn open(path: &Path, format: &'static Format<T>) -> Result<Rows<T>, FileError> {
+        let columns = format.columns;
         let file = path.display().to_string();
         let open_error = |source| FileError::Open { file: file.clone(), source };
         let mut handle = File::open(path).map_err(open_error)?;
@@ -260,8 +239,7 @@ impl<T> Rows<T> {
             .from_reader(buffered);
         let mut rows = Rows {
             file,
-            columns,
-            parse,
+            format,
             reader,
             record: csv::ByteRecord::new(),
             lines,
@@ -270,33 +248,34 @@ impl<T> Rows<T> {
             positions: Vec::new(),
             finished: false,
         };
-        rows.read_header(format)?;
+        rows.read_header()?;
         Ok(rows)
     }
 
-    fn read_header(&mut self, format: &'static str) -> Result<(), FileError> {
+    fn read_header(&mut self) -> Result<(), FileError> {
+        let columns = self.format.columns;
         if !self.read_nonblank()? {
-            return Err(FileError::Empty { file: self.file.clone(), columns: self.columns });
+            return Err(FileError::Empty { file: self.file.clone(), columns });
         }
         let mut names = Vec::with_capacity(self.record.len());
         for (pos, bytes) in self.record.iter().enumerate() {
             let name = std::str::from_utf8(bytes).map_err(|_| self.not_utf8(pos))?;
             names.push(name.trim());
         }
-        let header = match_header(&names, self.columns);
+        let header = match_header(&names, columns);
         if !(header.missing.is_empty() && header.unknown.is_empty() && header.duplicate.is_empty()) {
             return Err(FileError::Header(Box::new(HeaderError {
                 file: self.file.clone(),
                 row: self.row,
-                format,
+                format: self.format.name,
                 missing: header.missing,
                 unknown: header.unknown,
                 duplicate: header.duplicate,
-                columns: self.columns,
+                columns,
             })));
         }
         self.format_index = header.format_index;
-        self.positions = vec![0; self.columns.len()];
+        self.positions = vec![0; columns.len()];
         for (pos, &col) in self.format_index.iter().enumerate() {
             self.positions[col] = pos;
         }
@@ -329,15 +308,13 @@ impl<T> Rows<T> {
                 values[col] = text.trim();
             }
         }
-        if self.record.len() != self.columns.len() {
+        if self.record.len() != self.format.columns.len() {
             return Err(self.wrong_length().into());
         }
-        let mut cells = Cells { values, positions: &self.positions, problem: None };
-        let value = (self.parse)(&mut cells);
-        match cells.problem {
-            None => Ok(value),
-            Some(Problem { column, expected }) => {
-                let (field, found) = (self.columns[column], cells.values[column]);
+        match self.format.read(values, &self.positions) {
+            Ok(value) => Ok(value),
+            Err(Problem { column, expected }) => {
+                let (field, found) = (self.format.columns[column], values[column]);
                 // Least data: even a malformed ID number is someone's; the row number finds it.
                 let found = if field == "id_number" { crate::identity::masked(found) } else { found.to_owned() };
                 Err(RowError { file: self.file.clone(), row: self.row, field: field.to_owned(), expected, found }
@@ -349,7 +326,7 @@ impl<T> Rows<T> {
     /// The header name of a file column, or its number when it is beyond the header.
     fn field_name(&self, pos: usize) -> String {
         match self.format_index.get(pos) {
-            Some(&col) => self.columns[col].to_owned(),
+            Some(&col) => self.format.columns[col].to_owned(),
             None => format!("column {}", pos + 1),
         }
     }
@@ -364,7 +341,7 @@ impl<T> Rows<T> {
     }
 
     fn wrong_length(&self) -> RowError {
-        let (len, wanted) = (self.record.len(), self.columns.len());
+        let (len, wanted) = (self.record.len(), self.format.columns.len());
         let mut expected = format!("{wanted} cells, one for each header column");
         if len > wanted {
             expected.push_str("; a value that contains a comma must be in double quotes");
@@ -380,9 +357,9 @@ impl<T> Rows<T> {
 }
 
 /// After `None` or a file error, always `None`.
-impl<T> std::iter::FusedIterator for Rows<T> {}
+impl<T: 'static> std::iter::FusedIterator for Rows<T> {}
 
-impl<T> Iterator for Rows<T> {
+impl<T: 'static> Iterator for Rows<T> {
     type Item = Result<T, ImportError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -584,342 +561,16 @@ fn header_advice(
     advice
 }
 
-/// Enough for the widest format; checked below at compile time.
-/// The registry extract's columns, in `formats.md` order.
-pub const REGISTRY_COLUMNS: &[&str] = registry::COLUMNS;
-/// The enrolment file's columns, in `formats.md` order.
-pub const ENROLMENT_COLUMNS: &[&str] = enrolment::COLUMNS;
-
-const MAX_COLUMNS: usize = 16;
-const _: () = assert!(registry::COLUMNS.len() <= MAX_COLUMNS && enrolment::COLUMNS.len() <= MAX_COLUMNS);
-
-/// The trimmed cells of one record, in the format's column order, with the
-/// leftmost problem found so far. Getters return a placeholder on a problem so
-/// that parsing goes on: a later getter may find a problem further left.
-struct Cells<'a> {
-    values: [&'a str; MAX_COLUMNS],
-    /// For each column of the format, its position in the file.
-    positions: &'a [usize],
-    problem: Option<Problem>,
-}
-
-struct Problem {
-    column: usize,
-    expected: String,
-}
-
-impl<'a> Cells<'a> {
-    fn text(&self, col: usize) -> &'a str {
-        self.values[col]
-    }
-
-    /// Records a problem unless one further left in the file is already known.
-    fn fail(&mut self, col: usize, expected: String) {
-        let pos = self.positions[col];
-        if self.problem.as_ref().is_none_or(|p| pos < self.positions[p.column]) {
-            self.problem = Some(Problem { column: col, expected });
-        }
-    }
-
-    fn id_number(&mut self, col: usize) -> String {
-        let s = self.text(col);
-        if s.len() != 12 || !all_digits(s) {
-            self.fail(col, id_number_expected(s));
-        }
-        s.to_owned()
-    }
-
-    /// A person's name, in NFC.
-    fn full_name(&mut self, col: usize) -> String {
-        let s = self.text(col);
-        if s.is_empty() {
-            self.fail(col, "the full name, which must not be empty".to_owned());
-        } else if s.bytes().any(|b| b.is_ascii_control()) {
-            // TCVN3 puts some capital letters on control codes, which are valid UTF-8.
-            self.fail(
-                col,
-                "a name without control characters; if the file comes from an old program it may be in \
-                 TCVN3: convert it to UTF-8 (e.g. with UniKey's converter) and import again"
-                    .to_owned(),
-            );
-        }
-        to_nfc(s)
-    }
-
-    /// Free text such as a commune name, in NFC; may be empty.
-    fn nfc_text(&self, col: usize) -> String {
-        to_nfc(self.text(col))
-    }
-
-    fn date(&mut self, col: usize) -> NaiveDate {
-        let s = self.text(col);
-        parse_date(s).unwrap_or_else(|| {
-            self.fail(col, date_expected(s, false));
-            NaiveDate::MIN
-        })
-    }
-
-    fn optional_date(&mut self, col: usize) -> Option<NaiveDate> {
-        let s = self.text(col);
-        if s.is_empty() {
-            return None;
-        }
-        let date = parse_date(s);
-        if date.is_none() {
-            self.fail(col, date_expected(s, true));
-        }
-        date
-    }
-
-    fn province(&mut self, col: usize) -> String {
-        let s = self.text(col);
-        if s.len() != 3 || !all_digits(s) {
-            let mut expected = "a 3-digit province code, e.g. 001".to_owned();
-            if (1..3).contains(&s.len()) && all_digits(s) {
-                expected.push_str(" (a spreadsheet may have dropped the leading zeros: format the column as text)");
-            }
-            self.fail(col, expected);
-        }
-        s.to_owned()
-    }
-
-    /// A value of one of the model's vocabularies.
-    fn choice<V: FromStr>(&mut self, col: usize, expected: fn() -> String) -> Option<V> {
-        let value = self.text(col).parse().ok();
-        if value.is_none() {
-            self.fail(col, expected());
-        }
-        value
-    }
-
-    fn boolean(&mut self, col: usize) -> bool {
-        match self.text(col) {
-            "true" => true,
-            "false" => false,
-            _ => {
-                self.fail(col, "true or false, in lower case".to_owned());
-                false
-            }
-        }
-    }
-
-    fn count(&mut self, col: usize) -> u32 {
-        let s = self.text(col);
-        // u32's parser would also take "+3"; the format wants plain digits.
-        match s.parse() {
-            Ok(n) if all_digits(s) => n,
-            _ => {
-                self.fail(col, "a whole number, 0 or more (0 when there are none)".to_owned());
-                0
-            }
-        }
-    }
-
-    fn statuses(&mut self, col: usize) -> Vec<Status> {
-        let s = self.text(col);
-        let mut statuses = Vec::new();
-        if s.is_empty() {
-            return statuses;
-        }
-        for part in s.split(';').map(str::trim) {
-            match part.parse() {
-                Ok(status) if !statuses.contains(&status) => statuses.push(status),
-                Ok(_) => self.fail(col, format!("each status at most once; {part} is repeated")),
-                Err(_) => self.fail(col, statuses_expected()),
-            }
-        }
-        statuses
-    }
-
-    fn program(&mut self, col: usize) -> String {
-        let s = self.text(col);
-        if !PROGRAMS.contains(&s) {
-            self.fail(col, format!("one of {}", PROGRAMS.join(", ")));
-        }
-        s.to_owned()
-    }
-
-    /// The bank BIN (or wallet provider) and the account number, checked for the
-    /// channel. When the channel itself is bad its problem is reported instead.
-    fn payee(&mut self, channel: Option<Channel>, bin_col: usize, account_col: usize) -> (String, String) {
-        let (bin, account) = (self.text(bin_col), self.text(account_col));
-        match channel {
-            Some(Channel::Bank) => {
-                if bin.len() != 6 || !all_digits(bin) {
-                    self.fail(bin_col, "the bank's 6-digit BIN, e.g. 970436, as the channel is bank".to_owned());
-                }
-                if account.is_empty() || !all_digits(account) {
-                    self.fail(account_col, "the account number, digits only, as the channel is bank".to_owned());
-                }
-            }
-            Some(Channel::Ewallet) => {
-                if bin.is_empty() || !bin.bytes().all(|b| b.is_ascii_uppercase()) {
-                    self.fail(
-                        bin_col,
-                        "the wallet provider's code in capital letters, e.g. VIETTELMONEY, as the channel is ewallet"
-                            .to_owned(),
-                    );
-                }
-                if account.is_empty() {
-                    self.fail(account_col, "the wallet number, as the channel is ewallet".to_owned());
-                }
-            }
-            Some(Channel::None) | None => {}
-        }
-        (bin.to_owned(), account.to_owned())
-    }
-}
-
-const PROGRAMS: &[&str] = &["social-assistance", "social-pension"];
-
-fn all_digits(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn to_nfc(s: &str) -> String {
-    // The quick check answers for ASCII and precomposed text without allocating.
-    if is_nfc_quick(s.chars()) == IsNormalized::Yes { s.to_owned() } else { s.nfc().collect() }
-}
-
-/// `YYYY-MM-DD`, a day that exists.
-fn parse_date(s: &str) -> Option<NaiveDate> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let number =
-        |digits: &[u8]| digits.iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')));
-    let year = i32::try_from(number(&b[0..4])?).ok()?;
-    NaiveDate::from_ymd_opt(year, number(&b[5..7])?, number(&b[8..10])?)
-}
-
-fn date_expected(s: &str, optional: bool) -> String {
-    let mut expected = "a date as YYYY-MM-DD, e.g. 1940-05-12".to_owned();
-    if s.contains('/') || s.contains('.') {
-        expected.push_str(", not day/month/year");
-    } else if s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-' {
-        expected = "a real calendar date as YYYY-MM-DD; this day does not exist".to_owned();
-    }
-    if optional {
-        expected.push_str(", or an empty cell while the person is alive");
-    }
-    expected
-}
-
-fn id_number_expected(s: &str) -> String {
-    let plain = "a 12-digit personal identification number (the number on the CCCD card), e.g. 001198000001";
-    let hint = if all_digits(s) && s.len() == 9 {
-        "; this looks like an old 9-digit CMND number, which is not accepted: ask for the 12-digit number"
-    } else if all_digits(s) && (10..12).contains(&s.len()) {
-        "; a spreadsheet may have dropped the leading zeros: format the column as text and enter the numbers again"
-    } else if s.contains(['E', 'e']) && s.contains('+') {
-        "; a spreadsheet turned it into scientific notation: format the column as text and enter the numbers again"
-    } else {
-        ""
-    };
-    format!("{plain}{hint}")
-}
-
-fn statuses_expected() -> String {
-    let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-    format!("statuses separated by ';', each one of {}, or an empty cell", names.join(", "))
-}
-
-/// The population registry extract.
-mod registry {
-    use super::*;
-
-    pub const COLUMNS: &[&str] =
-        &["id_number", "full_name", "birth_date", "sex", "residence_province", "residence_commune", "death_date"];
-    const ID_NUMBER: usize = 0;
-    const FULL_NAME: usize = 1;
-    const BIRTH_DATE: usize = 2;
-    const SEX: usize = 3;
-    const RESIDENCE_PROVINCE: usize = 4;
-    const RESIDENCE_COMMUNE: usize = 5;
-    const DEATH_DATE: usize = 6;
-
-    pub(super) fn parse(c: &mut Cells<'_>) -> RegistryRecord {
-        RegistryRecord {
-            id_number: c.id_number(ID_NUMBER),
-            full_name: c.full_name(FULL_NAME),
-            birth_date: c.date(BIRTH_DATE),
-            sex: c.choice(SEX, Sex::expected).unwrap_or(Sex::Male),
-            residence_province: c.province(RESIDENCE_PROVINCE),
-            residence_commune: c.nfc_text(RESIDENCE_COMMUNE),
-            death_date: c.optional_date(DEATH_DATE),
-        }
-    }
-}
-
-/// The beneficiary enrolment.
-mod enrolment {
-    use super::*;
-
-    pub const COLUMNS: &[&str] = &[
-        "id_number",
-        "full_name",
-        "birth_date",
-        "program",
-        "province",
-        "household",
-        "disability",
-        "has_pension",
-        "difficult_commune",
-        "statuses",
-        "dependent_children",
-        "channel",
-        "bank_bin",
-        "account_number",
-        "account_name",
-    ];
-    const ID_NUMBER: usize = 0;
-    const FULL_NAME: usize = 1;
-    const BIRTH_DATE: usize = 2;
-    const PROGRAM: usize = 3;
-    const PROVINCE: usize = 4;
-    const HOUSEHOLD: usize = 5;
-    const DISABILITY: usize = 6;
-    const HAS_PENSION: usize = 7;
-    const DIFFICULT_COMMUNE: usize = 8;
-    const STATUSES: usize = 9;
-    const DEPENDENT_CHILDREN: usize = 10;
-    const CHANNEL: usize = 11;
-    const BANK_BIN: usize = 12;
-    const ACCOUNT_NUMBER: usize = 13;
-    const ACCOUNT_NAME: usize = 14;
-
-    pub(super) fn parse(c: &mut Cells<'_>) -> Enrolment {
-        let channel = c.choice(CHANNEL, Channel::expected);
-        let (bank_bin, account_number) = c.payee(channel, BANK_BIN, ACCOUNT_NUMBER);
-        Enrolment {
-            id_number: c.id_number(ID_NUMBER),
-            full_name: c.full_name(FULL_NAME),
-            birth_date: c.date(BIRTH_DATE),
-            program: c.program(PROGRAM),
-            province: c.province(PROVINCE),
-            household: c.choice(HOUSEHOLD, Household::expected).unwrap_or(Household::None),
-            disability: c.choice(DISABILITY, Disability::expected).unwrap_or(Disability::None),
-            has_pension: c.boolean(HAS_PENSION),
-            difficult_commune: c.boolean(DIFFICULT_COMMUNE),
-            statuses: c.statuses(STATUSES),
-            dependent_children: c.count(DEPENDENT_CHILDREN),
-            channel: channel.unwrap_or(Channel::None),
-            bank_bin,
-            account_number,
-            // Stored as the bank has it: name matching normalises on its own.
-            account_name: c.text(ACCOUNT_NAME).to_owned(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
 
+    use chrono::NaiveDate;
     use tempfile::TempDir;
+    use unicode_normalization::UnicodeNormalization;
 
     use super::*;
+    use crate::model::{Channel, Disability, Household, Sex, Status};
 
     const REGISTRY_HEADER: &str =
         "id_number,full_name,birth_date,sex,residence_province,residence_commune,death_date\n";
@@ -975,7 +626,7 @@ mod tests {
     fn enrolment_row(changes: Changes) -> String {
         let mut cells: Vec<String> = ENROLMENT_ROW.trim_end().split(',').map(str::to_owned).collect();
         for (column, value) in changes {
-            let pos = enrolment::COLUMNS.iter().position(|c| c == column).unwrap();
+            let pos = records::ENROLMENT.columns.iter().position(|c| c == column).unwrap();
             cells[pos] = (*value).to_owned();
         }
         cells.join(",") + "\n"
@@ -1160,7 +811,7 @@ mod tests {
         assert_eq!(h.row, 1);
         let message = e.to_string();
         assert!(message.contains("missing column(s) full_name, death_date; unknown column(s) fullname"), "{message}");
-        assert!(message.contains(&registry::COLUMNS.join(", ")), "{message}");
+        assert!(message.contains(&records::REGISTRY.columns.join(", ")), "{message}");
         assert!(message.contains("population registry extract"), "{message}");
     }
 

@@ -52,8 +52,8 @@ use serde_json::Value;
 use tracing::{debug, warn};
 
 use crate::identity::masked;
-use crate::import::parse::{REGISTRY_COLUMNS, registry_record};
 use crate::model::RegistryRecord;
+use crate::model::records::REGISTRY;
 
 use super::{Lookup, Registry};
 
@@ -377,7 +377,7 @@ const NULLABLE: &[&str] = &["residence_commune", "death_date"];
 /// The records of an answer to a lookup of `asked`, or what breaks the contract, naming the
 /// record and the field and never showing a raw ID number or anyone's data.
 fn parse_people(body: &[u8], asked: &[String]) -> Result<Vec<RegistryRecord>, String> {
-    let expected_fields = || REGISTRY_COLUMNS.join(", ");
+    let expected_fields = || REGISTRY.columns.join(", ");
     // Parsed into a `Value` first: serde's messages for a typed parse quote the value found,
     // which could be someone's ID number.
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON ({e})"))?;
@@ -400,11 +400,11 @@ fn parse_people(body: &[u8], asked: &[String]) -> Result<Vec<RegistryRecord>, St
         let Value::Object(fields) = person else {
             return Err(format!("record {n} of `people`: expected an object with the fields {}", expected_fields()));
         };
-        if let Some(key) = fields.keys().find(|k| !REGISTRY_COLUMNS.contains(&k.as_str())) {
+        if let Some(key) = fields.keys().find(|k| !REGISTRY.columns.contains(&k.as_str())) {
             return Err(format!("record {n}: unknown field `{}`; the fields are {}", scrubbed(key), expected_fields()));
         }
-        let mut values = [""; REGISTRY_COLUMNS.len()];
-        for (value, &field) in values.iter_mut().zip(REGISTRY_COLUMNS) {
+        let mut values = [""; REGISTRY.columns.len()];
+        for (value, &field) in values.iter_mut().zip(REGISTRY.columns) {
             let nullable = NULLABLE.contains(&field);
             *value = match fields.get(field) {
                 Some(Value::String(s)) => s,
@@ -420,7 +420,7 @@ fn parse_people(body: &[u8], asked: &[String]) -> Result<Vec<RegistryRecord>, St
             };
         }
         let id = masked(values[0]);
-        let record = registry_record(values).map_err(|(field, expected)| match field {
+        let record = REGISTRY.read_fields(&values).map_err(|(field, expected)| match field {
             "id_number" => format!("record {n}: field `id_number`: expected {expected}, found {id:?}"),
             _ => format!("record {n} (ID number {id}): field `{field}`: expected {expected}"),
         })?;

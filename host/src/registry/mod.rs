@@ -1,6 +1,7 @@
 //! The population registry: who a person is, as the national population database confirms it.
 //!
-//! A run verifies every beneficiary against the registry (`verify.rs`). Where the records come
+//! A run verifies every beneficiary against the registry ([`verify`]: nine checks of an
+//! enrolment against its record). Where the records come
 //! from is a deployment's choice, so a run sees only [`Registry`]: one batch lookup per page of
 //! beneficiaries. Two sources implement it:
 //!
@@ -11,42 +12,22 @@
 //!
 //! A run records the [`Registry::source`] it was evaluated against (`runs.registry_source`), so
 //! an auditor replaying it knows which registry to ask, and a resumed run cannot mix two.
+//!
+//! A bank that answers a payment with MD07 (deceased) flags the person for a check in the
+//! registry; [`flags`] is the officer's side of it: clearing a flag once the registry is checked.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use crate::model::RegistryRecord;
 
+pub mod flags;
 pub mod http;
 mod sql;
+pub mod verify;
 
 pub use http::Http;
 pub use sql::Sql;
-
-/// Clear the open death-report flags of a beneficiary's person as `by`, for
-/// `reason`, with its audit entry; how many were open.
-pub async fn clear_flags(db: &crate::store::Db, beneficiary_id: i64, by: &str, reason: &str) -> anyhow::Result<u64> {
-    anyhow::ensure!(
-        !crate::identity::id_number::holds_one(reason),
-        "--reason holds what looks like an ID number: the reason is kept in the audit log for ever, which never \
-         holds one; say what the registry check found without it"
-    );
-    let mut tx = db.begin().await?;
-    let cleared = crate::store::flags::clear(&mut tx, beneficiary_id, by, reason).await?;
-    if cleared > 0 {
-        let details = serde_json::json!({ "cleared": cleared, "reason": reason });
-        crate::audit::append(
-            &mut tx,
-            by,
-            crate::audit::action::REGISTRY_CLEAR_FLAG,
-            &format!("beneficiary:{beneficiary_id}"),
-            details,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(cleared)
-}
 
 /// What [`Registry::lookup`] returns: a boxed future, so that the trait stays usable as
 /// `Arc<dyn Registry>` without a macro crate.

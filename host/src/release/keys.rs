@@ -14,7 +14,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::identity::provinces;
-use crate::sandbox::PluginHash;
+use ansinh_sandbox::PluginHash;
 
 /// Who a key signs for: `national` or a 3-digit province code.
 pub fn check_authority(authority: &str) -> anyhow::Result<()> {

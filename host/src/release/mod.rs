@@ -19,11 +19,11 @@ use serde::Serialize;
 use sha2::Digest as _;
 
 use crate::audit;
+use crate::authoring::cases;
 use crate::model::Month;
-use crate::plugin::cases;
-use crate::sandbox::{Plugin, PluginHash, Sandbox};
 use crate::store::releases::{self, Release, State};
 use crate::store::{Db, Tx, keys as stored_keys, plugins};
+use ansinh_sandbox::{Plugin, PluginHash, Sandbox};
 
 /// The authority of a plug-in: `national`, or its province code.
 pub fn authority_of(plugin: &Plugin) -> String {

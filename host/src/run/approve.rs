@@ -45,7 +45,7 @@ pub struct Approval {
 
 impl fmt::Display for Tally {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use super::report::group;
+        use crate::format::group;
         write!(
             f,
             "{} transfers, {} VND; {} cash payments (VNPost), {} VND; checksum {}",

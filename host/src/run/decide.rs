@@ -4,10 +4,10 @@
 
 use crate::identity::names::NameMatch;
 use crate::model::{Channel, Enrolment, Month, Outcome, PersonFacts, RegistryRecord};
-use crate::sandbox::{CheckedOutput, Plugin, PluginError};
+use crate::registry::verify::{self, CheckName, Verification};
 use crate::store::beneficiaries::Pending;
 use crate::store::decisions::{NewDecision, Payee};
-use crate::verify::{self, CheckName, Verification};
+use ansinh_sandbox::{CheckedOutput, Plugin, PluginError};
 
 /// Decide for one beneficiary of a run.
 pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pending: &Pending) -> NewDecision {

@@ -16,15 +16,15 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
-use crate::model::{Channel, Outcome};
-use crate::sandbox::{CheckedOutput, DecisionInput, Description, Plugin, PluginHash, Sandbox};
+use crate::model::{Channel, Outcome, PluginName, Total};
+use crate::registry::verify::Verification;
 use crate::store::decisions::{self, DecisionRow};
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{Db, plugins};
-use crate::verify::Verification;
+use ansinh_sandbox::{CheckedOutput, DecisionInput, Description, Plugin, PluginHash, Sandbox};
 
 use super::decide::{is_owed, settle};
-use super::report::group;
+use crate::format::group;
 
 /// Decisions read and asked again per page.
 const PAGE: i64 = 500;
@@ -94,7 +94,7 @@ impl WhatIf {
 
     /// The summary as one line, for the approver of the candidate's release.
     pub fn summary_line(summary: &serde_json::Value) -> String {
-        let n = |v: &serde_json::Value| super::report::group(v.as_i64().unwrap_or(0));
+        let n = |v: &serde_json::Value| group(v.as_i64().unwrap_or(0));
         format!(
             "{} gain (+{} VND a month), {} lose (-{}), {} other outcome, {} errors; owed {} → {} VND",
             n(&summary["gained"]["people"]),
@@ -135,8 +135,8 @@ impl Group {
 /// People and monthly amount of one category before and after, among those owed money.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CategoryTotals {
-    pub before: (i64, i64),
-    pub after: (i64, i64),
+    pub before: Total,
+    pub after: Total,
 }
 
 /// What the candidate would change in the run.
@@ -144,7 +144,7 @@ pub struct CategoryTotals {
 pub struct WhatIf {
     pub run: Run,
     /// Name and version of the run's plug-in.
-    pub plugin: (String, String),
+    pub plugin: PluginName,
     pub candidate: Description,
     pub candidate_hash: PluginHash,
     pub changes: Changes,
@@ -189,10 +189,10 @@ pub async fn diff(
     if run.status == RunStatus::Created {
         bail!("run {run_id} is not evaluated yet, so it has no decisions to compare: `ansinh run evaluate {run_id}`");
     }
-    let plugin = plugins::name_version(db, run.plugin_hash).await?;
+    let plugin = plugins::name(db, run.plugin_hash).await?;
     let run_plugin = sandbox
         .load(&plugins::bytes(db, run.plugin_hash).await?)
-        .with_context(|| format!("loading run {run_id}'s plug-in {} {}", plugin.0, plugin.1))?;
+        .with_context(|| format!("loading run {run_id}'s plug-in {plugin}"))?;
     fits(&run, &run_plugin, &candidate)?;
     let total = decisions::count(db, run_id).await?;
 
@@ -350,11 +350,13 @@ impl Changes {
         self.total_after += after_amount as i64;
         if let Some(category) = before {
             let c = self.category(category);
-            c.before = (c.before.0 + 1, c.before.1 + before_amount as i64);
+            c.before.count += 1;
+            c.before.amount += before_amount as i64;
         }
         if let Some(category) = after {
             let c = self.category(category);
-            c.after = (c.after.0 + 1, c.after.1 + after_amount as i64);
+            c.after.count += 1;
+            c.after.amount += after_amount as i64;
         }
     }
 
@@ -374,8 +376,8 @@ impl fmt::Display for WhatIf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let run = &self.run;
         let d = &self.candidate;
-        writeln!(f, "What-if over run {}", super::report::heading(run))?;
-        writeln!(f, "Run's plug-in  {} {} (sha256 {})", self.plugin.0, self.plugin.1, run.plugin_hash)?;
+        writeln!(f, "What-if over run {}", crate::format::heading(run))?;
+        writeln!(f, "Run's plug-in  {} (sha256 {})", self.plugin, run.plugin_hash)?;
         writeln!(f, "Candidate      {} {} (sha256 {})", d.name, d.version, self.candidate_hash)?;
         writeln!(f, "Nothing was paid or stored: the candidate was asked over the run's stored inputs.")?;
         if run.first_period < run.period {
@@ -412,8 +414,8 @@ impl fmt::Display for Changes {
         if !self.categories.is_empty() {
             writeln!(f, "\n  {:<32} {:>21} {:>37}", "category (paid, held or cash)", "people", "monthly amount (VND)")?;
             for (category, c) in &self.categories {
-                let people = format!("{} → {}", group(c.before.0), group(c.after.0));
-                let amount = format!("{} → {}", group(c.before.1), group(c.after.1));
+                let people = format!("{} → {}", group(c.before.count), group(c.after.count));
+                let amount = format!("{} → {}", group(c.before.amount), group(c.after.amount));
                 writeln!(f, "  {category:<32} {people:>21} {amount:>37}")?;
             }
         }
@@ -526,8 +528,10 @@ mod tests {
         assert_eq!((w.total_before, w.total_after), (2_000_000, 1_300_000));
         assert_eq!(w.total_before + w.gained.amount - w.lost.amount - w.errors.amount, w.total_after);
         // Before: a (payable, no_account), b (payable); the not-eligible one is in no category.
-        assert_eq!(w.categories["a"], CategoryTotals { before: (2, 1_000_000), after: (1, 650_000) });
-        assert_eq!(w.categories["b"], CategoryTotals { before: (1, 1_000_000), after: (1, 650_000) });
+        let totals =
+            |before: (i64, i64), after: (i64, i64)| CategoryTotals { before: before.into(), after: after.into() };
+        assert_eq!(w.categories["a"], totals((2, 1_000_000), (1, 650_000)));
+        assert_eq!(w.categories["b"], totals((1, 1_000_000), (1, 650_000)));
         assert_eq!(w.gained.first[0].name, "Nguyễn Văn An");
     }
 }

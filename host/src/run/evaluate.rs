@@ -24,11 +24,11 @@ use crate::audit;
 use crate::model::Month;
 use crate::registry::Registry;
 use crate::release;
-use crate::sandbox::{Plugin, Sandbox};
 use crate::store::beneficiaries::{self, Pending, Scope};
 use crate::store::decisions::{self, NewDecision};
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{self, Db, releases};
+use ansinh_sandbox::{Plugin, Sandbox};
 
 use super::decide::decide;
 

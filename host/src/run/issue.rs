@@ -26,7 +26,7 @@ use tracing::{info, info_span, warn};
 
 use crate::audit::{self, digest::Hashing};
 use crate::config::Config;
-use crate::model::Month;
+use crate::model::{Month, Total};
 use crate::payment::lists::{BankCsv, BankRow, CashList, CashRow, Totals};
 use crate::payment::outbox::{Outbox, Written};
 use crate::payment::pain001::{CreditorAgent, Header, Pain001Writer, Transfer};
@@ -89,7 +89,7 @@ pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, config: &Config, by: &
     // Issuing again must give the files the first issue recorded, byte for byte.
     let recorded = recorded_files(db, run.id).await?;
     let mut files = Vec::new();
-    for (kind, (lines, total)) in files_of(db, &run, &issued).await? {
+    for (kind, Total { count: lines, amount: total }) in files_of(db, &run, &issued).await? {
         let expected = recorded.as_ref().map(|(seq, files)| (*seq, files.iter().find(|f| f.kind == kind)));
         files.push(write_file(db, &run, &issued, outbox, kind, lines, total, expected).await?);
     }
@@ -101,21 +101,21 @@ pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, config: &Config, by: &
 }
 
 /// The files an issued run has: each with its lines and sum, as the database has them.
-pub async fn files_of(db: &Db, run: &Run, issued: &Issued) -> anyhow::Result<Vec<(RunFile, (i64, i64))>> {
+pub async fn files_of(db: &Db, run: &Run, issued: &Issued) -> anyhow::Result<Vec<(RunFile, Total)>> {
     let mut files = Vec::new();
     let bank = payments::channel_totals(db, run.id, "bank").await?;
-    if bank.0 > 0 {
+    if bank.count > 0 {
         files.push((RunFile::BankPain001, bank));
         if issued.treasury.bank_csv {
             files.push((RunFile::BankCsv, bank));
         }
     }
     let ewallet = payments::channel_totals(db, run.id, "ewallet").await?;
-    if ewallet.0 > 0 {
+    if ewallet.count > 0 {
         files.push((RunFile::EwalletPain001, ewallet));
     }
     let cash = payments::cash_totals(db, run.id).await?;
-    if cash.0 > 0 {
+    if cash.count > 0 {
         files.push((RunFile::VnpostCsv, cash));
     }
     Ok(files)

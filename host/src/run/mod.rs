@@ -4,6 +4,7 @@
 
 pub mod approve;
 pub mod cancel;
+pub mod create;
 mod decide;
 pub mod diff;
 pub mod evaluate;
@@ -14,6 +15,7 @@ pub mod review;
 
 pub use approve::approve;
 pub use cancel::cancel;
+pub use create::create;
 pub(crate) use decide::settle;
 pub use diff::{WhatIf, diff};
 pub use evaluate::{Evaluated, evaluate};

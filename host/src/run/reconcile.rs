@@ -29,6 +29,8 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
+use crate::audit;
+use crate::model::Total;
 use crate::payment::pain002::{self, Answer, GroupStatus, TransactionStatus};
 use crate::payment::{ewallet_message_id, message_id, parse_end_to_end_id};
 use crate::store::Db;
@@ -36,7 +38,7 @@ use crate::store::payments;
 use crate::store::reconcile::{self, Change, Flag, Standing, Stored, Writes};
 use crate::store::runs::{self, Run};
 
-use super::report::group;
+use crate::format::group;
 
 /// The reason code of a rejection because the beneficiary has died.
 pub const DECEASED: &str = "MD07";
@@ -116,11 +118,26 @@ pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::R
         transactions: transactions.len() as i64,
         by,
     };
-    let (applied, plan) = reconcile::apply(db, run_id, &report, |stored| {
+    let mut tx = db.begin().await?;
+    let (applied, plan) = reconcile::apply(&mut tx, run_id, &report, |stored| {
         let mut plan = plan(&run, answered, &read.group, &transactions, stored);
         (std::mem::take(&mut plan.writes), plan)
     })
     .await?;
+    if applied.changed_anything() {
+        let details = serde_json::json!({
+            "file": report.file,
+            "sha256": report.sha256,
+            "message_id": report.message_id,
+            "original_message_id": report.original_message_id,
+            "transactions": report.transactions,
+            "statuses_written": applied.statuses_written,
+            "new_flags": applied.new_flags,
+            "problems": applied.problems,
+        });
+        audit::append(&mut tx, by, audit::action::RUN_RECONCILE, &audit::run_subject(run_id), details).await?;
+    }
+    tx.commit().await?;
     Ok(Reconciled {
         run_id,
         file: shown,
@@ -229,7 +246,7 @@ async fn answered(db: &Db, run: &Run, original_message_id: &str) -> anyhow::Resu
     } else {
         None
     };
-    let ((count, total), exact) = match channel {
+    let (Total { count, amount: total }, exact) = match channel {
         Some(channel) => (payments::channel_totals(db, run.id, channel).await?, true),
         None => (payments::totals(db, run.id).await?, false),
     };
@@ -469,8 +486,8 @@ impl fmt::Display for Reconciled {
 mod tests {
     use super::*;
     use crate::payment::end_to_end_id;
-    use crate::sandbox::PluginHash;
     use crate::store::runs::RunStatus;
+    use ansinh_sandbox::PluginHash;
 
     fn run() -> Run {
         Run {

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::identity::provinces;
-use crate::model::Outcome;
+use crate::format::{group, heading};
+use crate::model::{Outcome, PluginName, Total};
 use crate::store::Db;
 use crate::store::decisions::{self, OutcomeTotal};
 use crate::store::reconcile::{self, Standing};
@@ -19,11 +19,11 @@ const ERRORS_SHOWN: i64 = 10;
 #[derive(Clone, Debug)]
 pub struct RunReport {
     pub run: Run,
-    pub plugin: (String, String),
+    pub plugin: PluginName,
     /// Every outcome, in a fixed order, zeros included.
     pub outcomes: Vec<OutcomeTotal>,
     /// Number and total of payments issued.
-    pub payments: (i64, i64),
+    pub payments: Total,
     /// Distinct plug-in errors with how many decisions each.
     pub errors: Vec<(String, i64)>,
     /// What the run would pay now, while it awaits approval (evaluated runs).
@@ -64,7 +64,7 @@ pub async fn report(db: &Db, run_id: i64, listed: i64) -> anyhow::Result<RunRepo
     let to_approve = if run.status == RunStatus::Evaluated { Some(approve::current(db, run_id).await?) } else { None };
     Ok(RunReport {
         to_approve,
-        plugin: plugins::name_version(db, run.plugin_hash).await?,
+        plugin: plugins::name(db, run.plugin_hash).await?,
         payments: payments::totals(db, run_id).await?,
         errors: decisions::error_summary(db, run_id, ERRORS_SHOWN).await?,
         standing: reconcile::standing(db, run_id).await?,
@@ -74,22 +74,11 @@ pub async fn report(db: &Db, run_id: i64, listed: i64) -> anyhow::Result<RunRepo
     })
 }
 
-/// What a report says a run is: `12 · social-assistance · 001 Hà Nội · 2024-09 · evaluated`.
-pub fn heading(run: &Run) -> String {
-    let province = provinces::name(&run.province).unwrap_or("unknown province");
-    let months = if run.first_period < run.period {
-        format!("{} with arrears from {}", run.period, run.first_period)
-    } else {
-        run.period.to_string()
-    };
-    format!("{} · {} · {} {province} · {months} · {}", run.id, run.program, run.province, run.status.as_str())
-}
-
 impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let run = &self.run;
         writeln!(f, "Run {}", heading(run))?;
-        write!(f, "Plug-in {} {} (sha256 {})", self.plugin.0, self.plugin.1, run.plugin_hash)?;
+        write!(f, "Plug-in {} (sha256 {})", self.plugin, run.plugin_hash)?;
         match run.release_id {
             Some(release) => writeln!(f, ", release {release}")?,
             None => writeln!(f)?,
@@ -117,8 +106,8 @@ impl fmt::Display for RunReport {
         writeln!(f, "  {:<14} {:>10}", "total", group(self.decided()))?;
         write!(f, "{}", self.review)?;
         if run.status.is_issued() {
-            let (count, total) = self.payments;
-            writeln!(f, "\nIssued {} payments, {} VND in all.", group(count), group(total))?;
+            let Total { count, amount } = self.payments;
+            writeln!(f, "\nIssued {} payments, {} VND in all.", group(count), group(amount))?;
             let left_out = self.count(Outcome::Payable) - count;
             if left_out > 0 {
                 writeln!(f, "{} payable people were already paid for {} by another run.", group(left_out), run.period)?;
@@ -156,13 +145,13 @@ impl fmt::Display for RunReport {
 impl fmt::Display for Standing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "\n  {:<20} {:>10} {:>22}", "with the bank", "payments", "amount (VND)")?;
-        let mut line = |label: &str, (count, total): (i64, i64)| {
-            writeln!(f, "  {label:<20} {:>10} {:>22}", group(count), group(total))
+        let mut line = |label: &str, Total { count, amount }: Total| {
+            writeln!(f, "  {label:<20} {:>10} {:>22}", group(count), group(amount))
         };
         line("settled", self.settled)?;
         line("accepted", self.accepted)?;
-        for (reason, count, total) in &self.rejected {
-            line(&format!("rejected {}", reason.as_deref().unwrap_or("(no code)")), (*count, *total))?;
+        for (reason, total) in &self.rejected {
+            line(&format!("rejected {}", reason.as_deref().unwrap_or("(no code)")), *total)?;
         }
         line("no answer yet", self.unanswered)
     }
@@ -177,32 +166,5 @@ fn label(outcome: Outcome, status: RunStatus) -> &'static str {
         Outcome::NotVerified => "not verified",
         Outcome::NoAccount => "no account",
         Outcome::PluginError => "plug-in error",
-    }
-}
-
-/// `1234567` → `1,234,567`.
-pub fn group(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn groups_thousands() {
-        assert_eq!(super::group(0), "0");
-        assert_eq!(super::group(999), "999");
-        assert_eq!(super::group(1_250_000), "1,250,000");
-        assert_eq!(super::group(-1000), "-1,000");
     }
 }

@@ -4,12 +4,13 @@
 
 use std::fmt;
 
+use crate::model::Total;
+use crate::registry::verify::{CheckName, Verification};
 use crate::store::Db;
 use crate::store::decisions::{self, Change, Exception};
 use crate::store::runs::{self, Run};
-use crate::verify::{CheckName, Verification};
 
-use super::report::group;
+use crate::format::group;
 
 /// The kinds of exception, in the order shown, with their heading.
 const KINDS: [(&str, &str); 8] = [
@@ -27,8 +28,8 @@ const KINDS: [(&str, &str); 8] = [
 pub struct Review {
     /// The kinds that have any, in [`KINDS`] order.
     pub exceptions: Vec<Exceptions>,
-    /// Category, people, monthly amount, for those the run pays or lists.
-    pub categories: Vec<(String, i64, i64)>,
+    /// Each category's people and monthly amount, for those the run pays or lists.
+    pub categories: Vec<(String, Total)>,
     pub diff: Option<Diff>,
 }
 
@@ -44,9 +45,11 @@ pub struct Exceptions {
 #[derive(Clone, Debug)]
 pub struct Diff {
     pub previous_run: i64,
-    pub added: (i64, i64, Vec<Change>),
-    pub dropped: (i64, i64, Vec<Change>),
-    pub changed: (i64, i64, Vec<Change>),
+    /// Each with the people and their monthly amount (for `changed`, the net change), and the
+    /// first people.
+    pub added: (Total, Vec<Change>),
+    pub dropped: (Total, Vec<Change>),
+    pub changed: (Total, Vec<Change>),
 }
 
 /// The review of `run`, listing at most `listed` people per list.
@@ -107,8 +110,8 @@ impl fmt::Display for Review {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.categories.is_empty() {
             writeln!(f, "\n  {:<32} {:>10} {:>22}", "category (paid, held or cash)", "people", "monthly amount (VND)")?;
-            for (category, count, amount) in &self.categories {
-                writeln!(f, "  {category:<32} {:>10} {:>22}", group(*count), group(*amount))?;
+            for (category, total) in &self.categories {
+                writeln!(f, "  {category:<32} {:>10} {:>22}", group(total.count), group(total.amount))?;
             }
         }
         if !self.exceptions.is_empty() {
@@ -124,8 +127,8 @@ impl fmt::Display for Review {
         if let Some(diff) = &self.diff {
             writeln!(f, "\nSince run {} (the month before):", diff.previous_run)?;
             let lists = [("added", &diff.added), ("dropped", &diff.dropped), ("changed amount", &diff.changed)];
-            for (what, (count, total, first)) in lists {
-                writeln!(f, "  {what}: {} people, {} VND a month", group(*count), group(*total))?;
+            for (what, (total, first)) in lists {
+                writeln!(f, "  {what}: {} people, {} VND a month", group(total.count), group(total.amount))?;
                 for c in first {
                     let amount = |a: Option<i64>| a.map_or("-".to_owned(), group);
                     writeln!(
@@ -137,7 +140,7 @@ impl fmt::Display for Review {
                         amount(c.after)
                     )?;
                 }
-                more(f, *count, first.len())?;
+                more(f, total.count, first.len())?;
             }
         }
         Ok(())

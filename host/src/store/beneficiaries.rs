@@ -4,7 +4,6 @@
 use chrono::NaiveDate;
 
 use crate::model::{Enrolment, Month, RegistryRecord};
-use crate::verify::OtherRecords;
 
 use super::{Db, Tx, on_pool, on_tx};
 
@@ -52,6 +51,18 @@ pub async fn upsert(tx: &mut Tx, rows: &[Enrolment]) -> anyhow::Result<()> {
 
 pub async fn count(db: &Db) -> anyhow::Result<i64> {
     Ok(on_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM beneficiaries").fetch_one(pool).await?))
+}
+
+/// What the platform's other records say about the person.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OtherRecords {
+    /// Enrolments in the same programme in other provinces.
+    pub enrolments: i64,
+    /// One of those provinces (the lowest code), for the message.
+    pub enrolled_in: Option<String>,
+    /// A bank answered a payment to this person with MD07 (deceased), and no
+    /// officer has cleared it since (`run reconcile`, `registry clear-flag`).
+    pub death_reported: bool,
 }
 
 /// A beneficiary still to be decided in a run, with their registry record.

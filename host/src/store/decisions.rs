@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use crate::model::{Month, Outcome};
+use crate::model::{Month, Outcome, Total};
 
 use super::{Db, Tx, on_pool, on_tx};
 
@@ -20,7 +20,7 @@ pub struct NewDecision {
     /// JSON of the verification checks.
     pub verification: String,
     pub plugin_hash: String,
-    /// The engine it ran under ([`crate::sandbox::EngineIdentity::id`]).
+    /// The engine it ran under ([`ansinh_sandbox::EngineIdentity::id`]).
     pub engine: String,
     /// Canonical JSON given to the plug-in; `None` when it was not called.
     pub input: Option<String>,
@@ -194,8 +194,8 @@ pub async fn exceptions(
 
 /// People, amount per category among those the run pays or lists for cash,
 /// for the run's own month.
-pub async fn category_totals(db: &Db, run_id: i64, period: &str) -> anyhow::Result<Vec<(String, i64, i64)>> {
-    Ok(on_pool!(db, pool => {
+pub async fn category_totals(db: &Db, run_id: i64, period: &str) -> anyhow::Result<Vec<(String, Total)>> {
+    let rows: Vec<(String, i64, i64)> = on_pool!(db, pool => {
         sqlx::query_as(
             "SELECT COALESCE(category, '(none)'), COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM decisions \
              WHERE run_id = $1 AND period = $2 AND outcome IN ('payable', 'held', 'no_account') \
@@ -205,7 +205,8 @@ pub async fn category_totals(db: &Db, run_id: i64, period: &str) -> anyhow::Resu
         .bind(period)
         .fetch_all(pool)
         .await?
-    }))
+    });
+    Ok(rows.into_iter().map(|(category, count, amount)| (category, Total { count, amount })).collect())
 }
 
 /// Outcomes that give a person money this month (by transfer, held, or in cash).
@@ -227,7 +228,7 @@ pub async fn only_in(
     (run, period): (i64, &str),
     (other, other_period): (i64, &str),
     limit: i64,
-) -> anyhow::Result<(i64, i64, Vec<Change>)> {
+) -> anyhow::Result<(Total, Vec<Change>)> {
     let from = format!(
         "FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id WHERE d.run_id = $1 AND d.period = $2 \
          AND d.outcome IN {RECEIVING} AND NOT EXISTS (SELECT 1 FROM decisions e WHERE e.run_id = $3 \
@@ -239,13 +240,13 @@ pub async fn only_in(
          ORDER BY d.beneficiary_id LIMIT $5"
     );
     Ok(on_pool!(db, pool => {
-        let (count, total): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(totals))
+        let total: (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(totals))
             .bind(run).bind(period).bind(other).bind(other_period)
             .fetch_one(pool).await?;
         let changes = sqlx::query_as(sqlx::AssertSqlSafe(list))
             .bind(run).bind(period).bind(other).bind(other_period).bind(limit)
             .fetch_all(pool).await?;
-        (count, total, changes)
+        (Total::from(total), changes)
     }))
 }
 
@@ -256,7 +257,7 @@ pub async fn changed(
     (run, period): (i64, &str),
     (before_run, before_period): (i64, &str),
     limit: i64,
-) -> anyhow::Result<(i64, i64, Vec<Change>)> {
+) -> anyhow::Result<(Total, Vec<Change>)> {
     let from = format!(
         "FROM decisions d JOIN decisions e ON e.beneficiary_id = d.beneficiary_id AND e.run_id = $3 \
          AND e.period = $4 AND e.outcome IN {RECEIVING} JOIN beneficiaries b ON b.id = d.beneficiary_id \
@@ -268,13 +269,13 @@ pub async fn changed(
          ORDER BY d.beneficiary_id LIMIT $5"
     );
     Ok(on_pool!(db, pool => {
-        let (count, total): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(totals))
+        let total: (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(totals))
             .bind(run).bind(period).bind(before_run).bind(before_period)
             .fetch_one(pool).await?;
         let changes = sqlx::query_as(sqlx::AssertSqlSafe(list))
             .bind(run).bind(period).bind(before_run).bind(before_period).bind(limit)
             .fetch_all(pool).await?;
-        (count, total, changes)
+        (Total::from(total), changes)
     }))
 }
 

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::model::Total;
 use crate::payment::{Payer, Treasury};
 
 use super::runs::Run;
@@ -135,7 +136,7 @@ pub async fn issued(db: &Db, run: &Run, first_time: bool) -> anyhow::Result<Issu
     };
     let treasury = Treasury { bank, ewallet, bank_csv: stamp.bank_csv };
     let issued_at = stamp.issued_at;
-    let (count, total) = totals(db, run.id).await?;
+    let Total { count, amount: total } = totals(db, run.id).await?;
     // Each payment of the run comes from one of its payable decisions (foreign
     // key), so the payable decisions without a payment are the difference.
     let payable: i64 = on_pool!(db, pool => {
@@ -210,13 +211,14 @@ pub async fn to_pay_page(tx: &mut Tx, run_id: i64, after: &(String, i64), limit:
 }
 
 /// Number and sum of a run's payments.
-pub async fn totals(db: &Db, run_id: i64) -> anyhow::Result<(i64, i64)> {
-    Ok(on_pool!(db, pool => {
+pub async fn totals(db: &Db, run_id: i64) -> anyhow::Result<Total> {
+    let row: (i64, i64) = on_pool!(db, pool => {
         sqlx::query_as("SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments WHERE run_id = $1")
             .bind(run_id)
             .fetch_one(pool)
             .await?
-    }))
+    });
+    Ok(row.into())
 }
 
 /// One payment, as written to a file.
@@ -234,8 +236,8 @@ pub struct Payment {
 }
 
 /// Number and sum of a run's payments by one channel (`bank`, `ewallet`).
-pub async fn channel_totals(db: &Db, run_id: i64, channel: &str) -> anyhow::Result<(i64, i64)> {
-    Ok(on_pool!(db, pool => {
+pub async fn channel_totals(db: &Db, run_id: i64, channel: &str) -> anyhow::Result<Total> {
+    let row: (i64, i64) = on_pool!(db, pool => {
         sqlx::query_as(
             "SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments WHERE run_id = $1 AND channel = $2",
         )
@@ -243,7 +245,8 @@ pub async fn channel_totals(db: &Db, run_id: i64, channel: &str) -> anyhow::Resu
         .bind(channel)
         .fetch_one(pool)
         .await?
-    }))
+    });
+    Ok(row.into())
 }
 
 /// The next page of a run's payments by one channel after `after` (by id), in
@@ -276,15 +279,16 @@ pub struct CashPayment {
 }
 
 /// Number and sum of a run's cash list.
-pub async fn cash_totals(db: &Db, run_id: i64) -> anyhow::Result<(i64, i64)> {
-    Ok(on_pool!(db, pool => {
+pub async fn cash_totals(db: &Db, run_id: i64) -> anyhow::Result<Total> {
+    let row: (i64, i64) = on_pool!(db, pool => {
         sqlx::query_as(
             "SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM cash_payments WHERE run_id = $1",
         )
         .bind(run_id)
         .fetch_one(pool)
         .await?
-    }))
+    });
+    Ok(row.into())
 }
 
 /// The next page of a run's cash list after `after` (by id), in id order.

@@ -2,7 +2,9 @@
 
 use chrono::Utc;
 
-use crate::sandbox::{Plugin, PluginHash};
+use ansinh_sandbox::{Plugin, PluginHash};
+
+use crate::model::PluginName;
 
 use super::{Db, on_pool};
 
@@ -40,9 +42,10 @@ pub async fn find(db: &Db, hash: PluginHash) -> anyhow::Result<Option<Vec<u8>>> 
 }
 
 /// Name and version of a stored plug-in.
-pub async fn name_version(db: &Db, hash: PluginHash) -> anyhow::Result<(String, String)> {
+pub async fn name(db: &Db, hash: PluginHash) -> anyhow::Result<PluginName> {
     let found: Option<(String, String)> = on_pool!(db, pool => {
         sqlx::query_as("SELECT name, version FROM plugins WHERE hash = $1").bind(hash.to_string()).fetch_optional(pool).await?
     });
-    found.ok_or_else(|| anyhow::anyhow!("no plug-in with hash {hash} is stored"))
+    let (name, version) = found.ok_or_else(|| anyhow::anyhow!("no plug-in with hash {hash} is stored"))?;
+    Ok(PluginName { name, version })
 }

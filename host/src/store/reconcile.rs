@@ -1,13 +1,15 @@
 //! The bank's answers to a run's payments: the status reports applied (`reconciliations`), the
 //! latest status of each payment (`payment_statuses`) and the people to check again in the
 //! registry (`registry_flags`). What to write is decided by `run::reconcile`; this module reads
-//! the state it decides from and writes the outcome, both in one transaction.
+//! the state it decides from and writes the outcome, both in the caller's transaction (which
+//! also takes the report's audit entry).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{BATCH, Db, on_pool, on_tx};
+use super::{BATCH, Db, Tx, on_pool, on_tx};
+use crate::model::Total;
 
 /// A payment of the run, with the status an earlier report gave it, if any.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -69,21 +71,32 @@ pub struct Applied {
     pub earlier: Option<(String, DateTime<Utc>)>,
     /// Registry flags that did not exist before.
     pub new_flags: u64,
+    /// Payment statuses written.
+    pub statuses_written: usize,
+    /// Problems reported, recorded with the report.
+    pub problems: i64,
 }
 
-/// In one transaction: lock the run (it must be issued or reconciled), read its payments with
-/// their statuses, let `decide` say what to write, write it, record the report (once per file
-/// and run) and move the run to `reconciled` once any payment has an answer. `decide` sees the
-/// state under the lock, so two reports applied at once cannot both judge from a stale one.
+impl Applied {
+    /// Whether the report changed anything: recorded for the first time, or a new status or flag.
+    pub fn changed_anything(&self) -> bool {
+        self.earlier.is_none() || self.statuses_written > 0 || self.new_flags > 0
+    }
+}
+
+/// In the caller's transaction: lock the run (it must be issued or reconciled), read its
+/// payments with their statuses, let `decide` say what to write, write it, record the report
+/// (once per file and run) and move the run to `reconciled` once any payment has an answer.
+/// `decide` sees the state under the lock, so two reports applied at once cannot both judge
+/// from a stale one.
 pub async fn apply<T>(
-    db: &Db,
+    tx: &mut Tx,
     run_id: i64,
     report: &Report<'_>,
     decide: impl FnOnce(&HashMap<i64, Stored>) -> (Writes, T),
 ) -> anyhow::Result<(Applied, T)> {
-    let mut tx = db.begin().await?;
     // A write first: PostgreSQL locks the row, SQLite takes its write lock, until commit.
-    let locked = on_tx!(&mut tx, conn => {
+    let locked = on_tx!(&mut *tx, conn => {
         sqlx::query("UPDATE runs SET status = status WHERE id = $1 AND status IN ('issued', 'reconciled')")
             .bind(run_id)
             .execute(conn)
@@ -93,7 +106,7 @@ pub async fn apply<T>(
     if locked != 1 {
         anyhow::bail!("run {run_id} is not issued: only an issued run's payments can be reconciled");
     }
-    let stored: Vec<Stored> = on_tx!(&mut tx, conn => {
+    let stored: Vec<Stored> = on_tx!(&mut *tx, conn => {
         sqlx::query_as(
             "SELECT p.id AS payment_id, p.beneficiary_id, p.period, p.channel, p.amount, s.status, s.bank_status, s.reason \
              FROM payments p LEFT JOIN payment_statuses s ON s.payment_id = p.id WHERE p.run_id = $1",
@@ -105,7 +118,7 @@ pub async fn apply<T>(
     let stored: HashMap<i64, Stored> = stored.into_iter().map(|s| (s.payment_id, s)).collect();
     let (writes, decided) = decide(&stored);
 
-    let earlier: Option<(i64, String, DateTime<Utc>)> = on_tx!(&mut tx, conn => {
+    let earlier: Option<(i64, String, DateTime<Utc>)> = on_tx!(&mut *tx, conn => {
         sqlx::query_as(
             "SELECT id, reconciled_by, reconciled_at FROM reconciliations WHERE run_id = $1 AND sha256 = $2",
         )
@@ -117,7 +130,7 @@ pub async fn apply<T>(
     let now = Utc::now();
     let reconciliation_id = match &earlier {
         Some((id, _, _)) => *id,
-        None => on_tx!(&mut tx, conn => {
+        None => on_tx!(&mut *tx, conn => {
             sqlx::query_scalar(
                 "INSERT INTO reconciliations (run_id, file, sha256, message_id, original_message_id, transactions, \
                  problems, reconciled_by, reconciled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -136,7 +149,7 @@ pub async fn apply<T>(
         }),
     };
     for chunk in writes.changes.chunks(BATCH) {
-        on_tx!(&mut tx, conn => {
+        on_tx!(&mut *tx, conn => {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO payment_statuses (payment_id, status, bank_status, reason, reconciliation_id) ",
             );
@@ -156,7 +169,7 @@ pub async fn apply<T>(
     }
     let mut new_flags = 0;
     for chunk in writes.flags.chunks(BATCH) {
-        new_flags += on_tx!(&mut tx, conn => {
+        new_flags += on_tx!(&mut *tx, conn => {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO registry_flags (beneficiary_id, reason, payment_id, reconciliation_id, flagged_by, \
                  flagged_at) ",
@@ -173,7 +186,7 @@ pub async fn apply<T>(
             q.build().execute(conn).await?.rows_affected()
         });
     }
-    on_tx!(&mut tx, conn => {
+    on_tx!(&mut *tx, conn => {
         sqlx::query(
             "UPDATE runs SET status = 'reconciled' WHERE id = $1 AND status = 'issued' AND EXISTS \
              (SELECT 1 FROM payment_statuses s JOIN payments p ON p.id = s.payment_id WHERE p.run_id = $1)",
@@ -182,48 +195,33 @@ pub async fn apply<T>(
         .execute(conn)
         .await?;
     });
-    if earlier.is_none() || !writes.changes.is_empty() || new_flags > 0 {
-        let details = serde_json::json!({
-            "file": report.file,
-            "sha256": report.sha256,
-            "message_id": report.message_id,
-            "original_message_id": report.original_message_id,
-            "transactions": report.transactions,
-            "statuses_written": writes.changes.len(),
-            "new_flags": new_flags,
-            "problems": writes.problems,
-        });
-        crate::audit::append(
-            &mut tx,
-            report.by,
-            crate::audit::action::RUN_RECONCILE,
-            &crate::audit::run_subject(run_id),
-            details,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    let applied = Applied { reconciliation_id, earlier: earlier.map(|(_, by, at)| (by, at)), new_flags };
+    let applied = Applied {
+        reconciliation_id,
+        earlier: earlier.map(|(_, by, at)| (by, at)),
+        new_flags,
+        statuses_written: writes.changes.len(),
+        problems: writes.problems,
+    };
     Ok((applied, decided))
 }
 
 /// How a run's payments stand with the bank, for `run show`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Standing {
-    /// Number and total of settled payments.
-    pub settled: (i64, i64),
+    /// Settled payments.
+    pub settled: Total,
     /// Accepted, not yet settled.
-    pub accepted: (i64, i64),
+    pub accepted: Total,
     /// Rejected, by reason code (`None`: no reason given), most frequent first.
-    pub rejected: Vec<(Option<String>, i64, i64)>,
+    pub rejected: Vec<(Option<String>, Total)>,
     /// No answer yet.
-    pub unanswered: (i64, i64),
+    pub unanswered: Total,
 }
 
 impl Standing {
     /// Whether any report has answered for any payment.
     pub fn any_answer(&self) -> bool {
-        self.settled.0 + self.accepted.0 + self.rejected.iter().map(|r| r.1).sum::<i64>() > 0
+        self.settled.count + self.accepted.count + self.rejected.iter().map(|(_, t)| t.count).sum::<i64>() > 0
     }
 }
 
@@ -240,12 +238,13 @@ pub async fn standing(db: &Db, run_id: i64) -> anyhow::Result<Standing> {
         .await?
     });
     let mut standing = Standing::default();
-    for (status, reason, count, total) in rows {
+    for (status, reason, count, amount) in rows {
+        let total = Total { count, amount };
         match status.as_deref() {
-            None => standing.unanswered = (count, total),
-            Some("settled") => standing.settled = (count, total),
-            Some("accepted") => standing.accepted = (count, total),
-            Some("rejected") => standing.rejected.push((reason, count, total)),
+            None => standing.unanswered = total,
+            Some("settled") => standing.settled = total,
+            Some("accepted") => standing.accepted = total,
+            Some("rejected") => standing.rejected.push((reason, total)),
             Some(other) => anyhow::bail!("run {run_id}: unknown payment status {other:?} in the database"),
         }
     }

@@ -13,7 +13,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::model::Month;
-use crate::sandbox::PluginHash;
+use ansinh_sandbox::PluginHash;
 
 use super::{Db, Tx, on_pool, on_tx};
 

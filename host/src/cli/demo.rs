@@ -14,23 +14,25 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 
+use super::progress;
 use crate::app::{App, Settings};
 use crate::audit::person::PersonKey;
 use crate::audit::replay::{self, Replayer};
 use crate::audit::verify;
+use crate::authoring::build;
+use crate::format::group;
 use crate::identity::{names, provinces};
 use crate::model::{Month, Outcome};
 use crate::payment::outbox::Outbox;
-use crate::plugin::build;
 use crate::release::{self, keys};
-use crate::run::{self, report::group};
+use crate::run;
 use crate::store::{self, releases};
 use crate::{import, synthetic};
 
 const PROGRAM: &str = "social-assistance";
 
 #[derive(Args, Debug, Clone)]
-pub struct DemoOptions {
+pub struct DemoCommand {
     /// Folder for everything the demo makes: ansinh.db, ansinh.toml, the CSV files and outbox/.
     /// Its database and outbox are started afresh.
     #[arg(long, default_value = "demo")]
@@ -55,114 +57,115 @@ pub struct DemoOptions {
     pub cases: Option<PathBuf>,
 }
 
-pub async fn run(settings: &Settings, options: DemoOptions) -> anyhow::Result<ExitCode> {
-    let started = Instant::now();
-    let dir = &options.dir;
-    let mut settings = settings.clone();
-    if settings.database_url.is_none() {
-        start_afresh(dir)?;
-        settings.database_url = Some(dir.join("ansinh.db").display().to_string());
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    settings.config = Some(write_demo_config(dir, &options.province)?);
-    let mut stages = Vec::new();
-
-    let (plugin, cases) = match (&options.plugin, &options.cases) {
-        (Some(path), Some(cases)) => (path.clone(), cases.clone()),
-        _ => {
-            let source = national_plugin_dir()?;
-            (timed(&mut stages, "build plug-in", || build::build(&source))?, source.join("cases.yaml"))
+impl DemoCommand {
+    pub async fn execute(self, settings: &Settings) -> anyhow::Result<ExitCode> {
+        let options = self;
+        let started = Instant::now();
+        let dir = &options.dir;
+        let mut settings = settings.clone();
+        if settings.database_url.is_none() {
+            start_afresh(dir)?;
+            settings.database_url = Some(dir.join("ansinh.db").display().to_string());
         }
-    };
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        settings.config = Some(write_demo_config(dir, &options.province)?);
+        let mut stages = Vec::new();
 
-    let (registry_csv, enrolment_csv) = (dir.join("registry.csv"), dir.join("enrolment.csv"));
-    let population = timed(&mut stages, "generate", || generate(&options, &registry_csv, &enrolment_csv))?;
+        let (plugin, cases) = match (&options.plugin, &options.cases) {
+            (Some(path), Some(cases)) => (path.clone(), cases.clone()),
+            _ => {
+                let source = national_plugin_dir()?;
+                (timed(&mut stages, "build plug-in", || build::build(&source))?, source.join("cases.yaml"))
+            }
+        };
 
-    let app = App::connect(&settings).await?;
-    // The demo signs with a throwaway key and made-up officers: fine in its own
-    // database, not in one that already holds releases or keys.
-    if !releases::list(&app.db).await?.is_empty() || !store::keys::list(&app.db).await?.is_empty() {
-        anyhow::bail!(
-            "this database already holds plug-in releases or signing keys: the demo releases its plug-in with a \
+        let (registry_csv, enrolment_csv) = (dir.join("registry.csv"), dir.join("enrolment.csv"));
+        let population = timed(&mut stages, "generate", || generate(&options, &registry_csv, &enrolment_csv))?;
+
+        let app = App::connect(&settings).await?;
+        // The demo signs with a throwaway key and made-up officers: fine in its own
+        // database, not in one that already holds releases or keys.
+        if !releases::list(&app.db).await?.is_empty() || !store::keys::list(&app.db).await?.is_empty() {
+            anyhow::bail!(
+                "this database already holds plug-in releases or signing keys: the demo releases its plug-in with a \
              throwaway key and two made-up officers, so it runs only on an empty database (leave out \
              --database-url / ANSINH_DATABASE_URL to use its own)"
+            );
+        }
+        let t = Instant::now();
+        let quiet = |_: u64, _: u64| {};
+        let refuse = |file: &Path| import::Options { bad_rows: import::BadRows::refuse(file), by: DEMO_OFFICER };
+        import::registry(&app.db, &registry_csv, &refuse(&registry_csv), &quiet).await?;
+        import::beneficiaries(&app.db, &enrolment_csv, &refuse(&enrolment_csv), &quiet).await?;
+        stages.push(("import", t.elapsed()));
+
+        let t = Instant::now();
+        let release = release_with_demo_key(&app, dir, &plugin, &cases, options.period).await?;
+        stages.push(("release", t.elapsed()));
+
+        let t = Instant::now();
+        let (db, sandbox) = (&app.db, &app.sandbox);
+        let run_id = run::create(db, sandbox, PROGRAM, &options.province, options.period, None, DEMO_OFFICER).await?;
+        let bar = progress::count("deciding");
+        // The demo's people are in the registry table it has just imported, whatever --registry-url says.
+        let table = std::sync::Arc::new(crate::registry::Sql::new(app.db.clone()));
+        let evaluated =
+            run::evaluate(db, sandbox, table, run_id, app.workers, DEMO_OFFICER, &progress::of(&bar)).await?;
+        bar.finish_and_clear();
+        stages.push(("evaluate", t.elapsed()));
+
+        // Four eyes: a second made-up officer approves what the first evaluated.
+        let tally = run::approve::current(&app.db, run_id).await?;
+        run::approve(&app.db, run_id, &tally.checksum, DEMO_SUPERVISOR).await?;
+
+        let t = Instant::now();
+        let outbox = Outbox::open(&dir.join("outbox"))?;
+        let issued = run::issue(&app.db, run_id, &outbox, &app.config, DEMO_OFFICER).await?;
+        stages.push(("issue", t.elapsed()));
+
+        // What an auditor would do next: verify the log, replay every decision.
+        let t = Instant::now();
+        let verified = verify::verify(&app.db, &[], &|_| {}).await?;
+        let replayer = Replayer::new(app.sandbox.limits(), app.workers, 5)?;
+        let replayed = replay::replay_in(&app.db, &replayer, run_id, None, &|_| {}).await?;
+        stages.push(("audit", t.elapsed()));
+
+        let report = run::report(&app.db, run_id, run::report::LISTED).await?;
+        let province = provinces::name(&options.province).unwrap_or("?");
+        println!(
+            "ansinh demo: {PROGRAM}, province {} {province}, {}, {} people (seed {})\n",
+            options.province,
+            options.period,
+            group(population.people as i64),
+            options.seed
         );
+        print!("{report}");
+        let rate = evaluated.decided as f64 / evaluated.elapsed.as_secs_f64().max(1e-9);
+        println!("\nTime:");
+        for (stage, took) in &stages {
+            println!("  {stage:<14} {:>8.2} s", took.as_secs_f64());
+        }
+        println!(
+            "  {:<14} {:>8.2} s  ({} decisions/s in evaluation)",
+            "in all",
+            started.elapsed().as_secs_f64(),
+            group(rate as i64)
+        );
+        println!("\nFiles:");
+        println!("  {}", settings.database_url.as_deref().unwrap_or_default());
+        println!("  {}  (made-up treasury accounts)", app.config.path.display());
+        println!("  {}\n  {}", registry_csv.display(), enrolment_csv.display());
+        println!("  {}  (release {release}, signed with {})", plugin.display(), dir.join(DEMO_KEY).display());
+        super::run::print_files(&issued);
+        println!("\nAudit (`ansinh audit verify`, `ansinh audit replay {run_id}`):");
+        let verdict = super::audit::print_verified(&verified);
+        println!("Replay of run {run_id}:");
+        let replay_verdict = super::audit::print_report(&replayed, replayed.decisions, None);
+        let paid = report.count(Outcome::Payable);
+        app.db.close().await;
+        let audited = verdict == ExitCode::SUCCESS && replay_verdict == ExitCode::SUCCESS;
+        Ok(if paid > 0 && audited { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
-    let t = Instant::now();
-    let quiet = |_: u64, _: u64| {};
-    let refuse = |file: &Path| import::Options { bad_rows: import::BadRows::refuse(file), by: DEMO_OFFICER };
-    import::registry(&app.db, &registry_csv, &refuse(&registry_csv), &quiet).await?;
-    import::beneficiaries(&app.db, &enrolment_csv, &refuse(&enrolment_csv), &quiet).await?;
-    stages.push(("import", t.elapsed()));
-
-    let t = Instant::now();
-    let release = release_with_demo_key(&app, dir, &plugin, &cases, options.period).await?;
-    stages.push(("release", t.elapsed()));
-
-    let t = Instant::now();
-    let run_id = app.create_run(PROGRAM, &options.province, options.period, None, DEMO_OFFICER).await?;
-    let bar = crate::cli::count_bar("deciding");
-    // The demo's people are in the registry table it has just imported, whatever --registry-url says.
-    let table = std::sync::Arc::new(crate::registry::Sql::new(app.db.clone()));
-    let evaluated = run::evaluate(&app.db, &app.sandbox, table, run_id, app.workers, DEMO_OFFICER, &|done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })
-    .await?;
-    bar.finish_and_clear();
-    stages.push(("evaluate", t.elapsed()));
-
-    // Four eyes: a second made-up officer approves what the first evaluated.
-    let tally = run::approve::current(&app.db, run_id).await?;
-    run::approve(&app.db, run_id, &tally.checksum, DEMO_SUPERVISOR).await?;
-
-    let t = Instant::now();
-    let outbox = Outbox::open(&dir.join("outbox"))?;
-    let issued = run::issue(&app.db, run_id, &outbox, &app.config, DEMO_OFFICER).await?;
-    stages.push(("issue", t.elapsed()));
-
-    // What an auditor would do next: verify the log, replay every decision.
-    let t = Instant::now();
-    let verified = verify::verify(&app.db, &[], &|_| {}).await?;
-    let replayer = Replayer::new(app.sandbox.limits(), app.workers, 5)?;
-    let replayed = replay::replay_in(&app.db, &replayer, run_id, None, &|_| {}).await?;
-    stages.push(("audit", t.elapsed()));
-
-    let report = run::report(&app.db, run_id, run::report::LISTED).await?;
-    let province = provinces::name(&options.province).unwrap_or("?");
-    println!(
-        "ansinh demo: {PROGRAM}, province {} {province}, {}, {} people (seed {})\n",
-        options.province,
-        options.period,
-        group(population.people as i64),
-        options.seed
-    );
-    print!("{report}");
-    let rate = evaluated.decided as f64 / evaluated.elapsed.as_secs_f64().max(1e-9);
-    println!("\nTime:");
-    for (stage, took) in &stages {
-        println!("  {stage:<14} {:>8.2} s", took.as_secs_f64());
-    }
-    println!(
-        "  {:<14} {:>8.2} s  ({} decisions/s in evaluation)",
-        "in all",
-        started.elapsed().as_secs_f64(),
-        group(rate as i64)
-    );
-    println!("\nFiles:");
-    println!("  {}", settings.database_url.as_deref().unwrap_or_default());
-    println!("  {}  (made-up treasury accounts)", app.config.path.display());
-    println!("  {}\n  {}", registry_csv.display(), enrolment_csv.display());
-    println!("  {}  (release {release}, signed with {})", plugin.display(), dir.join(DEMO_KEY).display());
-    crate::cli::print_files(&issued);
-    println!("\nAudit (`ansinh audit verify`, `ansinh audit replay {run_id}`):");
-    let verdict = crate::cli::print_verified(&verified);
-    println!("Replay of run {run_id}:");
-    let replay_verdict = crate::cli::print_report(&replayed, replayed.decisions, None);
-    let paid = report.count(Outcome::Payable);
-    app.db.close().await;
-    let audited = verdict == ExitCode::SUCCESS && replay_verdict == ExitCode::SUCCESS;
-    Ok(if paid > 0 && audited { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Who the demo acts as for imports and the run (releases have their own two).
@@ -225,7 +228,7 @@ fn national_plugin_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-fn generate(options: &DemoOptions, registry: &Path, enrolment: &Path) -> anyhow::Result<synthetic::Summary> {
+fn generate(options: &DemoCommand, registry: &Path, enrolment: &Path) -> anyhow::Result<synthetic::Summary> {
     let spec = synthetic::Spec {
         seed: options.seed,
         people: options.people,

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::model::{Disability, Household, Month, PersonFacts, Sex, Status};
-use crate::sandbox::{DecisionOutput, Plugin};
+use ansinh_sandbox::{DecisionOutput, Plugin};
 
 /// One case as written in a YAML file.
 #[derive(Clone, Debug, Deserialize)]

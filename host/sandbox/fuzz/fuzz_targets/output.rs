@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use ansinh::sandbox::{DecisionOutput, Explanation, Limits, check_output};
+use ansinh_sandbox::{DecisionOutput, Explanation, Limits, check_output};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 

@@ -9,21 +9,33 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Disability, Household, Month, PersonFacts, Sex, Status};
+use crate::facts::{Disability, Household, Month, PersonFacts, Sex, Status};
+use crate::limits::Limits;
 
-wasmtime::component::bindgen!({
-    path: "../sdk/wit",
-    world: "rule-plugin",
-});
+/// The version of the contract this host runs (`sdk/wit/rules.wit`).
+pub const CONTRACT: &str = "ansinh:rules/rules@0.1.0";
 
-pub(crate) use exports::ansinh::rules::rules as wit;
+mod bindings {
+    #![allow(missing_docs)] // generated from the WIT file, whose comments document it
+    wasmtime::component::bindgen!({
+        path: "../../sdk/wit",
+        world: "rule-plugin",
+    });
+}
+
+pub(crate) use bindings::{RulePlugin, RulePluginIndices, RulePluginPre};
+
+pub(crate) use bindings::exports::ansinh::rules::rules as wit;
 
 /// Everything a plug-in is told for one decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionInput {
+    /// The paid month.
     pub period: Month,
+    /// The programme, e.g. `social-assistance`.
     pub program: String,
+    /// The paying province's 3-digit code.
     pub province: String,
     /// The registry confirmed this person's identity.
     pub verified: bool,
@@ -35,8 +47,11 @@ pub struct DecisionInput {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Explanation {
+    /// In Vietnamese.
     pub vi: String,
+    /// In English.
     pub en: String,
+    /// The decree and article it rests on.
     pub citation: String,
 }
 
@@ -44,11 +59,15 @@ pub struct Explanation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionOutput {
+    /// Whether the person is eligible in the paid month.
     pub eligible: bool,
     /// Whole đồng per month; 0 when not eligible.
     pub amount: u64,
+    /// The category code applied (e.g. `elderly_80_no_pension`); required when eligible.
     pub category: Option<String>,
+    /// Reason codes, e.g. why not eligible.
     pub reasons: Vec<String>,
+    /// Explanation lines, each with its legal basis.
     pub explanation: Vec<Explanation>,
 }
 
@@ -56,12 +75,15 @@ pub struct DecisionOutput {
 /// measured on it, and it is what the database stores and an auditor replays.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedOutput {
+    /// The decision.
     pub output: DecisionOutput,
+    /// Its canonical JSON.
     pub json: String,
 }
 
 /// Why the host refused a plug-in's output.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[allow(missing_docs)] // each variant's message is its documentation
 pub enum OutputError {
     #[error("not eligible but amount {0} (expected 0)")]
     AmountWhenIneligible(u64),
@@ -121,6 +143,7 @@ impl DecisionOutput {
         Ok(CheckedOutput { output, json })
     }
 
+    /// The JSON that is stored and replayed: fields in declaration order, no spaces.
     pub fn canonical_json(&self) -> String {
         serde_json::to_string(self).expect("plain data serialises")
     }
@@ -128,9 +151,9 @@ impl DecisionOutput {
 
 /// The host's check of a plug-in's decision, given in host types as if a
 /// plug-in had returned it, within `limits`. The fuzzing entry point of the
-/// output validation (`host/fuzz`, target `output`); the host itself checks
+/// output validation (`host/sandbox/fuzz`, target `output`); the host itself checks
 /// the component's value directly.
-pub fn check_output(d: DecisionOutput, limits: &super::Limits) -> Result<CheckedOutput, OutputError> {
+pub fn check_output(d: DecisionOutput, limits: &Limits) -> Result<CheckedOutput, OutputError> {
     let explanation =
         d.explanation.into_iter().map(|e| wit::Explanation { vi: e.vi, en: e.en, citation: e.citation }).collect();
     let raw =
@@ -139,6 +162,8 @@ pub fn check_output(d: DecisionOutput, limits: &super::Limits) -> Result<Checked
 }
 
 impl DecisionInput {
+    /// The JSON that is stored with the decision and replayed: fields in
+    /// declaration order, no spaces.
     pub fn canonical_json(&self) -> String {
         serde_json::to_string(self).expect("plain data serialises")
     }

@@ -1,7 +1,6 @@
-//! The domain's vocabulary: months, people, enrolments, outcomes.
-//!
-//! Field and variant names follow `formats.md` (the public file formats), so the
-//! serde forms of these types *are* those formats.
+//! The facts a plug-in decides on: the paid month and the person's fields, in
+//! the vocabulary of `formats.md` (the public file formats), so that their serde
+//! forms *are* those formats: a stored input reads as a plug-in test case.
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,14 +16,17 @@ pub struct Month {
 }
 
 impl Month {
+    /// The month `month` (1-12) of `year` (1900-9999), or `None` outside those.
     pub fn new(year: u16, month: u8) -> Option<Month> {
         ((1..=12).contains(&month) && (1900..=9999).contains(&year)).then_some(Month { year, month })
     }
 
+    /// The year, e.g. 2024.
     pub fn year(self) -> u16 {
         self.year
     }
 
+    /// The month of the year, 1-12.
     pub fn month(self) -> u8 {
         self.month
     }
@@ -95,18 +97,25 @@ impl<'de> Deserialize<'de> for Month {
     }
 }
 
-/// Declares a closed vocabulary whose text form is fixed by `formats.md`.
+/// Declares a closed vocabulary whose text form is fixed by `formats.md`: an
+/// enum whose variants serialise, parse and print as the given text. The host
+/// declares its own vocabularies (channels, outcomes) with it too; the crate
+/// that uses it depends on `serde` with `derive`.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
+            $(#[doc = concat!("`", $text, "`")] #[serde(rename = $text)] $variant),+
         }
 
         impl $name {
+            /// Every value, in declaration order.
             pub const ALL: &[$name] = &[$($name::$variant),+];
 
+            /// The text form, as `formats.md` spells it.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
@@ -118,7 +127,7 @@ macro_rules! vocabulary {
             }
         }
 
-        impl FromStr for $name {
+        impl ::std::str::FromStr for $name {
             type Err = String;
 
             fn from_str(s: &str) -> Result<$name, String> {
@@ -129,20 +138,26 @@ macro_rules! vocabulary {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
 
-vocabulary!(Sex { Male = "male", Female = "female" });
+vocabulary!(
+    /// A person's sex, as the registry records it.
+    Sex { Male = "male", Female = "female" }
+);
 vocabulary!(
     /// Household classification on the commune's poor / near-poor lists.
     Household { None = "none", Poor = "poor", NearPoor = "near_poor" }
 );
-vocabulary!(Disability { None = "none", Severe = "severe", EspeciallySevere = "especially_severe" });
+vocabulary!(
+    /// Disability level, as the commune's assessment council certified it.
+    Disability { None = "none", Severe = "severe", EspeciallySevere = "especially_severe" }
+);
 vocabulary!(
     /// Circumstances recorded at enrolment (`statuses`, `;`-separated in CSV).
     Status {
@@ -154,57 +169,6 @@ vocabulary!(
         CommunityCare = "community_care",
     }
 );
-vocabulary!(
-    /// How a beneficiary is paid.
-    Channel { Bank = "bank", Ewallet = "ewallet", None = "none" }
-);
-vocabulary!(
-    /// What a run decided for one beneficiary. `held`: eligible, but the
-    /// payment waits for a person's review (the account holder's name is not
-    /// the registry's).
-    Outcome {
-        Payable = "payable",
-        Held = "held",
-        NotEligible = "not_eligible",
-        NotVerified = "not_verified",
-        NoAccount = "no_account",
-        PluginError = "plugin_error",
-    }
-);
-
-/// One row of the population registry extract (`formats.md`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RegistryRecord {
-    pub id_number: String,
-    /// NFC.
-    pub full_name: String,
-    pub birth_date: NaiveDate,
-    pub sex: Sex,
-    pub residence_province: String,
-    pub residence_commune: String,
-    pub death_date: Option<NaiveDate>,
-}
-
-/// One row of a beneficiary enrolment file (`formats.md`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Enrolment {
-    pub id_number: String,
-    /// NFC.
-    pub full_name: String,
-    pub birth_date: NaiveDate,
-    pub program: String,
-    pub province: String,
-    pub household: Household,
-    pub disability: Disability,
-    pub has_pension: bool,
-    pub difficult_commune: bool,
-    pub statuses: Vec<Status>,
-    pub dependent_children: u32,
-    pub channel: Channel,
-    pub bank_bin: String,
-    pub account_number: String,
-    pub account_name: String,
-}
 
 /// The person facts a plug-in may read: the `person` of a plug-in test case
 /// (`formats.md`). A field is `None` when the plug-in did not declare it: the
@@ -212,25 +176,35 @@ pub struct Enrolment {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonFacts {
+    /// From the registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub birth_date: Option<NaiveDate>,
+    /// From the registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sex: Option<Sex>,
+    /// From the registry: the 3-digit code of the province the person lives in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residence_province: Option<String>,
     /// `Some(None)`: alive (serialised as `null`); `None`: not declared (absent).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "double_option")]
     pub death_date: Option<Option<NaiveDate>>,
+    /// From the enrolment, as are the fields below: the commune's poor / near-poor lists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub household: Option<Household>,
+    /// The certified disability level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disability: Option<Disability>,
+    /// Whether the person receives a pension or a monthly social-insurance benefit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_pension: Option<bool>,
+    /// Whether the person lives in an especially difficult commune of an ethnic-minority or
+    /// mountainous area.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub difficult_commune: Option<bool>,
+    /// The circumstances recorded at enrolment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statuses: Option<Vec<Status>>,
+    /// The number of children the person raises (single parents).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dependent_children: Option<u32>,
 }

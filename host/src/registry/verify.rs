@@ -35,6 +35,7 @@ use crate::identity::id_number::{IdNumber, IdNumberError};
 use crate::identity::names::{self, NameMatch};
 use crate::identity::provinces;
 use crate::model::{Channel, Enrolment, Month, RegistryRecord};
+use crate::store::beneficiaries::OtherRecords;
 
 /// Detail of a check that needs the registry record when there is none.
 const NO_RECORD: &str = "no registry record";
@@ -135,18 +136,6 @@ impl Check {
             Err(detail) => Check::fail(check, detail),
         }
     }
-}
-
-/// What the platform's other records say about the person.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OtherRecords {
-    /// Enrolments in the same programme in other provinces.
-    pub enrolments: i64,
-    /// One of those provinces (the lowest code), for the message.
-    pub enrolled_in: Option<String>,
-    /// A bank answered a payment to this person with MD07 (deceased), and no
-    /// officer has cleared it since (`run reconcile`, `registry clear-flag`).
-    pub death_reported: bool,
 }
 
 /// Verifies one enrolment against the registry record found for its number

@@ -9,8 +9,7 @@
 
 use std::sync::LazyLock;
 
-use ansinh::model::{Month, PersonFacts};
-use ansinh::sandbox::{Limits, Sandbox};
+use ansinh_sandbox::{Limits, Month, PersonFacts, Sandbox};
 use libfuzzer_sys::fuzz_target;
 
 /// One engine for the whole run, as in the host. A smaller fuel budget than

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// How often the engine's epoch advances; deadlines are counted in these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
 /// Limits for one decision. The defaults suit the national plug-in with a wide
 /// margin: it uses a few thousand units of fuel and a few pages of memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,5 +34,12 @@ impl Default for Limits {
             output_bytes: 16 << 10,
             max_amount: 100_000_000,
         }
+    }
+}
+
+impl Limits {
+    /// The deadline in epoch ticks, at least one.
+    pub(crate) fn deadline_ticks(&self) -> u64 {
+        (self.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
     }
 }

@@ -7,17 +7,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{ResourceLimiter, Store, Trap};
+use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 
-use super::Limits;
-use super::contract::{
-    self, CheckedOutput, DecisionInput, DecisionOutput, OutputError, RulePluginIndices, RulePluginPre, wit,
+use crate::contract::{
+    self, CONTRACT, CheckedOutput, DecisionInput, DecisionOutput, OutputError, RulePluginIndices, RulePluginPre, wit,
 };
-use super::engine::{EPOCH_TICK, Sandbox};
-use crate::model::PersonFacts;
-
-/// The version of the contract this host runs (`sdk/wit/rules.wit`).
-pub const CONTRACT: &str = "ansinh:rules/rules@0.1.0";
+use crate::facts::{Month, PersonFacts};
+use crate::limits::Limits;
 
 /// Bytes one call may copy out of a plug-in's memory into the host (wasmtime's
 /// "hostcall fuel"; its default is 128 MiB). A valid decision is at most
@@ -33,10 +29,12 @@ const COPY_BYTES: usize = 4 << 20;
 pub struct PluginHash([u8; 32]);
 
 impl PluginHash {
+    /// The hash of these bytes.
     pub fn of(bytes: &[u8]) -> PluginHash {
         PluginHash(Sha256::digest(bytes).into())
     }
 
+    /// A hash written as 64 hex digits, as [`fmt::Display`] writes it.
     pub fn parse(hex_text: &str) -> Option<PluginHash> {
         let mut out = [0; 32];
         hex::decode_to_slice(hex_text, &mut out).ok()?;
@@ -58,6 +56,7 @@ impl fmt::Debug for PluginHash {
 
 /// Why a plug-in was refused at load. Nothing of it runs.
 #[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // each variant's message is its documentation
 pub enum LoadError {
     #[error("not a WebAssembly file: it starts with {0}, expected the bytes 00 61 73 6d (\"\\0asm\")")]
     NotWasm(String),
@@ -79,6 +78,7 @@ pub enum LoadError {
 
 /// Why a decision has no output: each becomes a plug-in error for that person.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[allow(missing_docs)] // each variant's message is its documentation
 pub enum PluginError {
     #[error("used up its fuel budget of {0} units (an endless loop?)")]
     OutOfFuel(u64),
@@ -109,10 +109,13 @@ pub enum PluginError {
 /// What a plug-in says about itself (`describe()`), in host terms.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Description {
+    /// The plug-in's name, e.g. `national-social-assistance`.
     pub name: String,
+    /// Its version, e.g. `1.2.0`.
     pub version: String,
     /// `None` for a national plug-in, else the province code.
     pub province: Option<String>,
+    /// The programmes it decides, e.g. `social-assistance`.
     pub programs: Vec<String>,
     /// WIT names of the person fields it reads, e.g. `birth-date`.
     pub reads: Vec<String>,
@@ -121,7 +124,9 @@ pub struct Description {
 /// One decision: its output or error, and the fuel it used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Evaluation {
+    /// Fuel used, instantiation included: the same for the same bytes and input.
     pub fuel: u64,
+    /// The checked output, or why there is none.
     pub result: Result<CheckedOutput, PluginError>,
 }
 
@@ -134,7 +139,7 @@ pub struct Plugin {
     /// The contract's exports in `pre`'s component, type-checked on binding.
     indices: RulePluginIndices,
     limits: Limits,
-    /// The engine that runs it ([`super::EngineIdentity::id`]).
+    /// The engine that runs it ([`crate::EngineIdentity::id`]).
     engine: String,
 }
 
@@ -145,15 +150,21 @@ impl fmt::Debug for Plugin {
 }
 
 impl Plugin {
-    pub(crate) fn load(sandbox: &Sandbox, hash: PluginHash, bytes: &[u8]) -> Result<Plugin, LoadError> {
-        check_header(bytes)?;
-        let component = compile(sandbox, &hash, bytes)?;
+    /// Check a compiled component against the contract (it imports nothing and
+    /// exports the contract) and ask it to describe itself.
+    pub(crate) fn new(
+        engine: &Engine,
+        component: Component,
+        hash: PluginHash,
+        limits: &Limits,
+        engine_id: &str,
+    ) -> Result<Plugin, LoadError> {
         let imports: Vec<String> =
-            component.component_type().imports(&sandbox.engine).map(|(name, _)| format!("`{name}`")).collect();
+            component.component_type().imports(engine).map(|(name, _)| format!("`{name}`")).collect();
         if !imports.is_empty() {
             return Err(LoadError::Imports(imports.join(", ")));
         }
-        let linker = Linker::new(&sandbox.engine);
+        let linker = Linker::new(engine);
         let pre = linker.instantiate_pre(&component).map_err(LoadError::Contract)?;
         let indices = RulePluginIndices::new(&pre).map_err(LoadError::Contract)?;
         let pre = RulePluginPre::new(pre).map_err(LoadError::Contract)?;
@@ -169,8 +180,8 @@ impl Plugin {
             reads: Vec::new(),
             pre,
             indices,
-            limits: sandbox.limits.clone(),
-            engine: sandbox.engine_id.clone(),
+            limits: limits.clone(),
+            engine: engine_id.to_owned(),
         };
         let raw = plugin.call(|store, p| p.ansinh_rules_rules().call_describe(store)).map_err(|e| match e {
             PluginError::Contract(mismatch) => LoadError::Contract(wasmtime::Error::msg(mismatch)),
@@ -181,15 +192,17 @@ impl Plugin {
         Ok(plugin)
     }
 
+    /// The sha256 of its bytes.
     pub fn hash(&self) -> PluginHash {
         self.hash
     }
 
+    /// What it says about itself.
     pub fn description(&self) -> &Description {
         &self.description
     }
 
-    /// The id of the engine identity its decisions are made under.
+    /// The id of the engine identity its decisions are made under ([`crate::EngineIdentity::id`]).
     pub fn engine(&self) -> &str {
         &self.engine
     }
@@ -198,7 +211,7 @@ impl Plugin {
     /// fields it declared (least data). This is what is stored and replayed.
     pub fn input(
         &self,
-        period: crate::model::Month,
+        period: Month,
         program: &str,
         province: &str,
         verified: bool,
@@ -241,7 +254,7 @@ impl Plugin {
         let mut store = Store::new(self.pre.engine(), StoreState { memory_bytes: self.limits.memory_bytes });
         store.limiter(|s| s);
         store.set_fuel(self.limits.fuel).expect("fuel is enabled");
-        store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
+        store.set_epoch_deadline(self.limits.deadline_ticks());
         store.set_hostcall_fuel(COPY_BYTES);
         // `RulePluginPre::instantiate`, in two steps: a type mismatch found on
         // binding is the plug-in's contract, not a trap.
@@ -272,13 +285,9 @@ impl Plugin {
     }
 }
 
-fn deadline_ticks(deadline: Duration) -> u64 {
-    (deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
-}
-
 /// Refuse what is not a component before handing bytes to the compiler, so the
 /// message says what the file is.
-fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
+pub(crate) fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
     const MAGIC: &[u8] = b"\0asm";
     const CORE_MODULE: &[u8] = &[1, 0, 0, 0];
     if !bytes.starts_with(MAGIC) {
@@ -289,39 +298,6 @@ fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
     if bytes.get(4..8) == Some(CORE_MODULE) {
         return Err(LoadError::CoreModule);
     }
-    Ok(())
-}
-
-/// Compile, or take the machine code from the disk cache.
-fn compile(sandbox: &Sandbox, hash: &PluginHash, bytes: &[u8]) -> Result<Component, LoadError> {
-    let cached = sandbox.cache_path(hash);
-    let usable = |p: &&std::path::PathBuf| std::fs::metadata(p).is_ok_and(|m| super::engine::private_file(&m));
-    if let Some(path) = cached.as_ref().filter(usable) {
-        // SAFETY: the cache directory and the file are this user's alone
-        // (`engine::private_dir`, `private_file`), and the file was written by
-        // `Component::serialize` below; wasmtime checks that it matches this
-        // engine's version and settings and refuses it otherwise.
-        match unsafe { Component::deserialize_file(&sandbox.engine, path) } {
-            Ok(component) => return Ok(component),
-            Err(error) => tracing::warn!(path = %path.display(), %error, "ignoring a stale compiled plug-in"),
-        }
-    }
-    let component = Component::new(&sandbox.engine, bytes).map_err(LoadError::Invalid)?;
-    if let Some(path) = cached
-        && let Err(error) = write_cache(&component, &path)
-    {
-        tracing::warn!(path = %path.display(), %error, "could not cache the compiled plug-in");
-    }
-    Ok(component)
-}
-
-/// Through a temporary file of a fresh name (owner-only), then a rename: a
-/// reader sees no file or the whole one.
-fn write_cache(component: &Component, path: &std::path::Path) -> anyhow::Result<()> {
-    let dir = path.parent().expect("cache files live in a directory");
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, &component.serialize()?)?;
-    tmp.persist(path)?;
     Ok(())
 }
 

@@ -1,22 +1,19 @@
 //! One wasmtime engine per process, configured for determinism and for cheap
-//! fresh instances.
+//! fresh instances, and the plug-ins compiled for it.
 
 use std::collections::HashMap;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::Limits;
-use super::plugin::{LoadError, Plugin, PluginHash};
-
-/// How often the epoch advances; deadlines are counted in these ticks.
-pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+use crate::cache::DiskCache;
+use crate::contract::CONTRACT;
+use crate::limits::{EPOCH_TICK, Limits};
+use crate::plugin::{self, LoadError, Plugin, PluginHash};
 
 /// Instances alive at once: one per worker thread, with room to spare.
 const POOL_INSTANCES: u32 = 64;
@@ -31,12 +28,13 @@ const KEEP_RESIDENT: usize = 1 << 20;
 
 /// The engine, the limits every decision runs within, and the compiled plug-ins.
 pub struct Sandbox {
-    pub(crate) engine: Engine,
-    pub(crate) limits: Limits,
+    engine: Engine,
+    limits: Limits,
     /// [`EngineIdentity::id`] of this engine, carried by every decision.
-    pub(crate) engine_id: String,
+    engine_id: String,
+    /// Plug-ins loaded in this process, by hash.
     compiled: Mutex<HashMap<PluginHash, Arc<Plugin>>>,
-    cache_dir: Option<PathBuf>,
+    cache: DiskCache,
     ticker: Arc<AtomicBool>,
 }
 
@@ -47,17 +45,11 @@ impl Sandbox {
         let engine = Engine::new(&config(&limits))?;
         let ticker = Arc::new(AtomicBool::new(true));
         spawn_ticker(engine.clone(), ticker.clone());
-        let cache_dir = cache_dir.and_then(|dir| match private_dir(&dir) {
-            Ok(()) => Some(dir),
-            Err(why) => {
-                tracing::warn!(dir = %dir.display(), %why, "not caching compiled plug-ins");
-                None
-            }
-        });
         let engine_id = EngineIdentity::new(&limits).id();
-        Ok(Sandbox { engine, limits, engine_id, compiled: Mutex::default(), cache_dir, ticker })
+        Ok(Sandbox { engine, limits, engine_id, compiled: Mutex::default(), cache: DiskCache::new(cache_dir), ticker })
     }
 
+    /// The budget every decision runs within.
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
@@ -74,18 +66,13 @@ impl Sandbox {
         if let Some(plugin) = self.compiled.lock().expect("cache lock").get(&hash) {
             return Ok(plugin.clone());
         }
-        let plugin = Arc::new(Plugin::load(self, hash, bytes)?);
+        // Refuse what is not a component before handing it to the compiler,
+        // so that the message says what the file is.
+        plugin::check_header(bytes)?;
+        let component = self.cache.compile(&self.engine, &hash, bytes).map_err(LoadError::Invalid)?;
+        let plugin = Arc::new(Plugin::new(&self.engine, component, hash, &self.limits, &self.engine_id)?);
         self.compiled.lock().expect("cache lock").insert(hash, plugin.clone());
         Ok(plugin)
-    }
-
-    /// Where a compiled plug-in is kept on disk, if a cache directory is set.
-    pub(crate) fn cache_path(&self, hash: &PluginHash) -> Option<PathBuf> {
-        use std::hash::{DefaultHasher, Hash, Hasher};
-        let mut h = DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut h);
-        let dir = self.cache_dir.as_ref()?;
-        Some(dir.join(format!("{hash}-{:016x}.cwasm", h.finish())))
     }
 }
 
@@ -97,15 +84,25 @@ impl Sandbox {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EngineIdentity {
+    /// The wasmtime version, e.g. `48.0.0`.
     pub wasmtime: String,
+    /// The contract plug-ins are run under ([`CONTRACT`]).
     pub contract: String,
+    /// [`Limits::fuel`].
     pub fuel: u64,
+    /// [`Limits::memory_bytes`].
     pub memory_bytes: u64,
+    /// [`Limits::wasm_stack_bytes`].
     pub wasm_stack_bytes: u64,
+    /// [`Limits::deadline`], in milliseconds.
     pub deadline_ms: u64,
+    /// [`Limits::output_bytes`].
     pub output_bytes: u64,
+    /// [`Limits::max_amount`].
     pub max_amount: u64,
+    /// NaNs are canonicalised, so float results do not depend on the machine.
     pub nan_canonicalization: bool,
+    /// Relaxed SIMD gives the same results on every machine.
     pub relaxed_simd_deterministic: bool,
 }
 
@@ -113,7 +110,7 @@ impl EngineIdentity {
     fn new(limits: &Limits) -> EngineIdentity {
         EngineIdentity {
             wasmtime: wasmtime_environ::VERSION.to_owned(),
-            contract: super::CONTRACT.to_owned(),
+            contract: CONTRACT.to_owned(),
             fuel: limits.fuel,
             memory_bytes: limits.memory_bytes as u64,
             wasm_stack_bytes: limits.wasm_stack_bytes as u64,
@@ -142,6 +139,7 @@ impl EngineIdentity {
         hex::encode(&Sha256::digest(json.as_bytes())[..8])
     }
 
+    /// The identity as a JSON value, to compare with a recorded one.
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("plain data serialises")
     }
@@ -160,24 +158,6 @@ impl EngineIdentity {
             .map(|k| format!("{k}: {} → {}", shown(then.get(k)), shown(now.get(k))))
             .collect()
     }
-}
-
-/// Make sure the cache directory is the current user's alone. What is in it
-/// is machine code that runs in this process without the plug-in's signature
-/// being checked again, so nobody else may be able to put a file there.
-fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-    let meta = std::fs::metadata(dir)?;
-    anyhow::ensure!(meta.uid() == rustix::process::geteuid().as_raw(), "it belongs to another user");
-    if meta.mode() & 0o077 != 0 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
-}
-
-/// A cached file is used only if this user wrote it and nobody else can change it.
-pub(crate) fn private_file(meta: &std::fs::Metadata) -> bool {
-    meta.uid() == rustix::process::geteuid().as_raw() && meta.mode() & 0o022 == 0
 }
 
 impl Drop for Sandbox {
@@ -223,31 +203,4 @@ fn spawn_ticker(engine: Engine, running: Arc<AtomicBool>) {
             }
         })
         .expect("spawn the epoch thread");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cache_is_the_users_alone() {
-        let root = tempfile::tempdir().unwrap();
-        // Made owner-only; an open one of ours is closed.
-        let made = root.path().join("made/cache");
-        private_dir(&made).unwrap();
-        assert_eq!(std::fs::metadata(&made).unwrap().mode() & 0o777, 0o700);
-        let open = root.path().join("open");
-        std::fs::create_dir(&open).unwrap();
-        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
-        private_dir(&open).unwrap();
-        assert_eq!(std::fs::metadata(&open).unwrap().mode() & 0o777, 0o700);
-
-        // A file others may change is not used.
-        let file = made.join("x.cwasm");
-        std::fs::write(&file, b"compiled").unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(private_file(&std::fs::metadata(&file).unwrap()));
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
-        assert!(!private_file(&std::fs::metadata(&file).unwrap()));
-    }
 }

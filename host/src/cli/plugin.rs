@@ -1,0 +1,293 @@
+//! `ansinh plugin …`: write a plug-in (new, build, test, inspect) and release
+//! it (upload, sign, approve, activate, retire, releases).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use ansinh_sandbox::{CONTRACT, DecisionOutput, Plugin};
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use crate::app::{App, Settings};
+use crate::authoring::{build, cases, scaffold};
+use crate::format::group;
+use crate::identity::provinces;
+use crate::model::Month;
+use crate::release::{self, keys};
+use crate::run::WhatIf;
+use crate::store::{self, Db, releases};
+
+#[derive(Subcommand, Debug)]
+pub enum PluginCommand {
+    /// Start a province's plug-in crate under the checkout's plugins/: it reuses
+    /// the national rules and passes its starter cases as written.
+    New {
+        /// The crate's name, e.g. quang-ninh-social-assistance.
+        name: String,
+        /// 3-digit code of the province it serves.
+        #[arg(long)]
+        province: String,
+        /// Programme code: social-assistance or social-pension.
+        #[arg(long)]
+        program: String,
+    },
+    /// Build a plug-in crate into a WebAssembly component; prints its path on the last line.
+    Build {
+        /// The plug-in crate's folder (with its Cargo.toml).
+        dir: PathBuf,
+    },
+    /// Print a plug-in component's description, the person fields it reads, its size and sha256.
+    Inspect {
+        /// The plug-in component (.wasm).
+        plugin: PathBuf,
+    },
+    /// Run YAML test cases (formats.md) through the real sandbox; fails if any case fails.
+    Test {
+        /// The plug-in component (.wasm) to test.
+        #[arg(long)]
+        plugin: PathBuf,
+        /// One or more YAML files of cases.
+        #[arg(required = true)]
+        cases: Vec<PathBuf>,
+        /// Also print each decision's explanation lines (Vietnamese, English, legal basis).
+        #[arg(long)]
+        explain: bool,
+    },
+    #[command(flatten)]
+    Release(ReleaseCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReleaseCommand {
+    /// Upload a plug-in with its own test cases as a new release; prints the
+    /// release's id. Needs --as.
+    Upload {
+        /// The plug-in component (.wasm).
+        plugin: PathBuf,
+        /// The YAML cases shipped with the release (approval runs them).
+        #[arg(long)]
+        cases: PathBuf,
+        /// The programme, when the plug-in serves more than one.
+        #[arg(long)]
+        program: Option<String>,
+    },
+    /// Sign an uploaded release with the authority's secret key. Needs --as.
+    Sign {
+        release: i64,
+        /// The secret key file of `ansinh keys generate`.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Approve a signed release after running its cases and comparing its fuel
+    /// with the active release's; a person who neither uploaded nor signed it. Needs --as.
+    Approve {
+        release: i64,
+        /// Refuse if the cases take more than this many times the fuel of the
+        /// active release of the same authority and programme.
+        #[arg(long, default_value_t = 1.5, value_parser = fuel_growth)]
+        max_fuel_growth: f64,
+    },
+    /// Put an approved release in force from a month (YYYY-MM). Needs --as.
+    Activate {
+        release: i64,
+        #[arg(long)]
+        from: Month,
+    },
+    /// Retire (or withdraw) a release: it is chosen for no month any more. Needs --as.
+    Retire { release: i64 },
+    /// List releases with their state and effective month.
+    Releases,
+}
+
+/// A growth factor: a finite number of at least 1.
+fn fuel_growth(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(factor) if factor.is_finite() && factor >= 1.0 => Ok(factor),
+        _ => Err(format!("expected a number of at least 1, e.g. 1.5, not {text:?}")),
+    }
+}
+
+impl PluginCommand {
+    pub async fn execute(self, settings: &Settings) -> anyhow::Result<ExitCode> {
+        match self {
+            PluginCommand::New { name, province, program } => {
+                let workspace = scaffold::find_workspace(Path::new("."))?;
+                let dir = scaffold::new_plugin(&workspace, &name, &province, &program)?;
+                let shown = dir.strip_prefix(&workspace).unwrap_or(&dir).display().to_string();
+                eprintln!("Created {shown}: edit src/lib.rs and cases.yaml, then");
+                eprintln!("  ansinh plugin build {shown}");
+                eprintln!("  ansinh plugin test --explain --plugin target/plugins/{name}.wasm {shown}/cases.yaml");
+                println!("{}", dir.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            PluginCommand::Build { dir } => {
+                let path = build::build(&dir)?;
+                println!("{}", path.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            PluginCommand::Test { plugin, cases, explain } => test(settings, &plugin, &cases, explain),
+            PluginCommand::Inspect { plugin } => inspect(settings, &plugin),
+            PluginCommand::Release(command) => command.execute(settings).await,
+        }
+    }
+}
+
+impl ReleaseCommand {
+    async fn execute(self, settings: &Settings) -> anyhow::Result<ExitCode> {
+        let app = App::connect(settings).await?;
+        let (db, sandbox) = (&app.db, &app.sandbox);
+        match self {
+            ReleaseCommand::Upload { plugin, cases, program } => {
+                let by = App::actor(settings)?;
+                let bytes =
+                    std::fs::read(&plugin).with_context(|| format!("reading the plug-in {}", plugin.display()))?;
+                let yaml = std::fs::read_to_string(&cases).with_context(|| format!("reading {}", cases.display()))?;
+                let source = cases.display().to_string();
+                let id = release::upload(db, sandbox, &bytes, &yaml, &source, program.as_deref(), by)
+                    .await
+                    .with_context(|| format!("uploading {}", plugin.display()))?;
+                eprintln!("Uploaded release {id}; next: `ansinh plugin sign {id} --key FILE`.");
+                println!("{id}");
+            }
+            ReleaseCommand::Sign { release: id, key } => {
+                let by = App::actor(settings)?;
+                let key = keys::read_secret(&key)?;
+                let key_id = release::sign(db, id, &key, by).await?;
+                eprintln!("Signed release {id} with key {key_id}; next: a second person approves it.");
+            }
+            ReleaseCommand::Approve { release: id, max_fuel_growth } => {
+                let by = App::actor(settings)?;
+                let approval = release::approve(db, sandbox, id, by, max_fuel_growth).await?;
+                println!("Approved release {id}: {approval}.");
+                print_what_ifs(db, id).await?;
+            }
+            ReleaseCommand::Activate { release: id, from } => {
+                let by = App::actor(settings)?;
+                release::activate(db, sandbox, id, from, by).await?;
+                println!("Release {id} is in force from {from}.");
+            }
+            ReleaseCommand::Retire { release: id } => {
+                let by = App::actor(settings)?;
+                release::retire(db, id, by).await?;
+                println!("Release {id} is retired.");
+            }
+            ReleaseCommand::Releases => {
+                for r in releases::list(db).await? {
+                    let name = store::plugins::name(db, r.plugin_hash).await?;
+                    let from = r.effective_from.map(|m| format!("from {m}")).unwrap_or_default();
+                    let approval = r.approval.map(|a| format!("\n      approval {a}")).unwrap_or_default();
+                    println!(
+                        "{:>4}  {:<9} {:<8}  {:<18}  {name}  {from}\n      sha256 {}  uploaded by {}{}{}{approval}",
+                        r.id,
+                        r.state.as_str(),
+                        r.authority,
+                        r.program,
+                        r.plugin_hash,
+                        r.uploaded_by,
+                        r.signed_by.map(|s| format!(", signed by {s}")).unwrap_or_default(),
+                        r.approved_by.map(|a| format!(", approved by {a}")).unwrap_or_default(),
+                    );
+                }
+            }
+        }
+        app.db.close().await;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// What `run diff` found for a release's plug-in over past runs, as recorded: what its approver
+/// should have seen.
+async fn print_what_ifs(db: &Db, id: i64) -> anyhow::Result<()> {
+    let hash = releases::get(db, id).await?.plugin_hash.to_string();
+    let entries = store::audit::what_ifs(db, &hash).await?;
+    if entries.is_empty() {
+        println!(
+            "No what-if of this plug-in is on record: `ansinh run diff RUN --plugin FILE` shows what it would change."
+        );
+    }
+    for e in entries {
+        let summary = serde_json::from_str(&e.details).unwrap_or_default();
+        println!("What-if over {} ({}, {}): {}", e.subject, e.actor, e.at, WhatIf::summary_line(&summary));
+    }
+    Ok(())
+}
+
+/// Read and load a plug-in component; errors name the file.
+fn load_plugin(settings: &Settings, path: &Path) -> anyhow::Result<(Vec<u8>, Arc<Plugin>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading the plug-in {}", path.display()))?;
+    let sandbox = App::sandbox(settings)?;
+    let plugin = sandbox.load(&bytes).with_context(|| format!("loading the plug-in {}", path.display()))?;
+    Ok((bytes, plugin))
+}
+
+fn inspect(settings: &Settings, path: &Path) -> anyhow::Result<ExitCode> {
+    let (bytes, plugin) = load_plugin(settings, path)?;
+    let d = plugin.description();
+    let scope = match &d.province {
+        None => "national".to_owned(),
+        Some(code) => format!("province {code} {}", provinces::name(code).unwrap_or("(unknown code)")),
+    };
+    println!("{} {}", d.name, d.version);
+    println!("  contract  {}", CONTRACT);
+    println!("  scope     {scope}");
+    println!("  programs  {}", d.programs.join(", "));
+    println!("  reads     {}", d.reads.join(", "));
+    println!("  size      {} bytes", group(bytes.len() as i64));
+    println!("  sha256    {}", plugin.hash());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn test(settings: &Settings, plugin: &Path, files: &[PathBuf], explain: bool) -> anyhow::Result<ExitCode> {
+    let (_, plugin) = load_plugin(settings, plugin)?;
+    let (mut passed, mut failed) = (0, 0);
+    let (mut fuel, mut took) = (Vec::new(), Vec::new());
+    for file in files {
+        for (index, case) in cases::load(file)?.iter().enumerate() {
+            let started = std::time::Instant::now();
+            let outcome = cases::run(&plugin, case);
+            took.push(started.elapsed());
+            fuel.push(outcome.fuel);
+            if outcome.passed() {
+                passed += 1;
+                println!("ok    {}  (fuel {})", case.name, outcome.fuel);
+            } else {
+                failed += 1;
+                println!("FAIL  {}  ({}, case {}; fuel {})", case.name, file.display(), index + 1, outcome.fuel);
+                for problem in &outcome.problems {
+                    println!("        {problem}");
+                }
+            }
+            if explain && let Some(decision) = &outcome.decision {
+                print_explanation(decision);
+            }
+        }
+    }
+    if passed + failed == 0 {
+        bail!("no test cases in {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    fuel.sort_unstable();
+    took.sort_unstable();
+    println!(
+        "fuel per decision: min {}, median {}, max {}; time per decision (fresh instance): median {} µs",
+        group(fuel[0] as i64),
+        group(fuel[fuel.len() / 2] as i64),
+        group(fuel[fuel.len() - 1] as i64),
+        took[took.len() / 2].as_micros()
+    );
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_explanation(decision: &DecisionOutput) {
+    let verdict = match &decision.category {
+        Some(category) if decision.eligible => {
+            format!("eligible, {} VND, {category}", group(decision.amount as i64))
+        }
+        _ => format!("not eligible ({})", decision.reasons.join(", ")),
+    };
+    println!("        → {verdict}");
+    for line in &decision.explanation {
+        println!("          vi: {}\n          en: {}\n          [{}]", line.vi, line.en, line.citation);
+    }
+}

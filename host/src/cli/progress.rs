@@ -1,0 +1,38 @@
+//! Progress bars on the terminal for long work (hidden when stderr is not a terminal).
+
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A progress bar over a file's bytes, as `(done, total)` calls.
+pub fn bytes(file: &Path) -> impl Fn(u64, u64) + Sync {
+    let bar = ProgressBar::new(0).with_message(format!("importing {}", file.display()));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} ({eta})").expect("valid template"),
+    );
+    move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+        if done == total {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A progress bar over a count.
+pub fn count(message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(0).with_message(message);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {wide_bar} {human_pos}/{human_len} ({per_sec}, {eta})")
+            .expect("valid template"),
+    );
+    bar
+}
+
+/// `(done, total)` calls that move `bar`.
+pub fn of(bar: &ProgressBar) -> impl Fn(u64, u64) + Sync + '_ {
+    move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    }
+}

@@ -1,0 +1,194 @@
+//! `ansinh run …`: create, evaluate, approve, issue, reconcile, show and cancel
+//! payment runs, and the what-if of a candidate plug-in over a past run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use super::progress;
+use crate::app::{App, Settings};
+use crate::format::group;
+use crate::model::Month;
+use crate::payment::RunFile;
+use crate::payment::outbox::Outbox;
+use crate::run;
+use crate::store::runs;
+
+#[derive(Subcommand, Debug)]
+pub enum RunCommand {
+    /// Create a payment run for a programme, a province and a month; prints the run's id.
+    Create {
+        /// Programme code, e.g. social-assistance.
+        #[arg(long)]
+        program: String,
+        /// 3-digit code of the paying province, e.g. 001.
+        #[arg(long)]
+        province: String,
+        /// The paid month, YYYY-MM. The release in force then decides the run.
+        #[arg(long)]
+        period: Month,
+        /// Also pay arrears: each month from this one (YYYY-MM) up to the one
+        /// before --period, to the people not paid that month.
+        #[arg(long, value_name = "MONTH")]
+        back_pay_from: Option<Month>,
+    },
+    /// Verify and decide every beneficiary of a run (resumes where an interrupted evaluation stopped).
+    Evaluate { id: i64 },
+    /// Approve an evaluated run for payment, as a second person: give the checksum `run show` printed.
+    Approve {
+        id: i64,
+        /// The checksum of what you reviewed, as `ansinh run show ID` prints it.
+        #[arg(long)]
+        checksum: String,
+    },
+    /// Cancel a run before it is issued; its decisions are kept.
+    Cancel {
+        id: i64,
+        /// Why: kept with the run.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Turn an approved run's payable decisions into payments once and write its files to the outbox:
+    /// pain.001 per debtor account (bank, e-wallet), the bank CSV if configured, the VNPost cash list.
+    /// The first issue takes the treasury accounts of the province from the configuration file.
+    Issue {
+        id: i64,
+        /// Folder the payment files are written to.
+        #[arg(long, env = "ANSINH_OUTBOX", default_value = "outbox")]
+        outbox: PathBuf,
+    },
+    /// Apply a bank's pain.002 status report to an issued run: settled, rejected (with the
+    /// reason code) and accepted payments; MD07 (deceased) flags the person for the registry
+    /// check. Exits 1 when the report has problems (unknown or duplicate EndToEndIds, totals
+    /// that disagree, contradictions), after applying what is unambiguous.
+    Reconcile {
+        id: i64,
+        /// The pain.002 file (any version pain.002.001.NN).
+        file: PathBuf,
+    },
+    /// Show a run: counts and totals by outcome and category, the exceptions, the change from the
+    /// previous month, what to approve, what the bank answered.
+    Show {
+        id: i64,
+        /// People listed per exception kind and per change.
+        #[arg(long, default_value_t = run::report::LISTED)]
+        list: i64,
+    },
+    /// What-if: ask a candidate plug-in over the stored inputs of a past run, as `run evaluate`
+    /// would, and show who would gain, lose or change outcome, with totals per category. Pays
+    /// and stores nothing; for reviewing a new rule before it is approved.
+    Diff {
+        id: i64,
+        /// The candidate plug-in component (.wasm). It may read only the person fields the
+        /// run's plug-in read: the stored inputs hold no others.
+        #[arg(long)]
+        plugin: PathBuf,
+        /// People listed per kind of change.
+        #[arg(long, default_value_t = run::report::LISTED)]
+        list: i64,
+    },
+}
+
+impl RunCommand {
+    pub async fn execute(self, settings: &Settings) -> anyhow::Result<ExitCode> {
+        let app = App::connect(settings).await?;
+        match self {
+            RunCommand::Create { program, province, period, back_pay_from } => {
+                let by = App::actor(settings)?;
+                let id = run::create(&app.db, &app.sandbox, &program, &province, period, back_pay_from, by).await?;
+                let run = runs::get(&app.db, id).await?;
+                let release = run.release_id.map(|r| format!(", release {r}")).unwrap_or_default();
+                eprintln!(
+                    "Created run {id}: {program}, province {province}, {period}{release} (plug-in {}).",
+                    run.plugin_hash
+                );
+                println!("{id}");
+            }
+            RunCommand::Evaluate { id } => {
+                let bar = progress::count("deciding");
+                let registry = app.registry()?;
+                let by = App::actor(settings)?;
+                run::evaluate(&app.db, &app.sandbox, registry, id, app.workers, by, &progress::of(&bar)).await?;
+                bar.finish_and_clear();
+                print!("{}", run::report(&app.db, id, run::report::LISTED).await?);
+            }
+            RunCommand::Approve { id, checksum } => {
+                let approval = run::approve(&app.db, id, &checksum, App::actor(settings)?).await?;
+                println!("Approved run {id} as {}: {}.", approval.approved_by, approval.tally);
+            }
+            RunCommand::Cancel { id, reason } => {
+                run::cancel(&app.db, id, App::actor(settings)?, &reason).await?;
+                print!("{}", run::report(&app.db, id, run::report::LISTED).await?);
+            }
+            RunCommand::Issue { id, outbox } => {
+                let outbox = Outbox::open(&outbox)?;
+                let issued = run::issue(&app.db, id, &outbox, &app.config, App::actor(settings)?).await?;
+                print!("{}", run::report(&app.db, id, run::report::LISTED).await?);
+                print_files(&issued);
+            }
+            RunCommand::Reconcile { id, file } => {
+                let reconciled = run::reconcile(&app.db, id, &file, App::actor(settings)?).await?;
+                print!("{reconciled}");
+                app.db.close().await;
+                return Ok(if reconciled.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+            }
+            RunCommand::Diff { id, plugin, list } => {
+                let by = App::actor(settings)?;
+                let bytes =
+                    std::fs::read(&plugin).with_context(|| format!("reading the plug-in {}", plugin.display()))?;
+                let candidate = app
+                    .sandbox
+                    .load(&bytes)
+                    .with_context(|| format!("loading the candidate plug-in {}", plugin.display()))?;
+                let bar = progress::count("asking the candidate");
+                let listed = list.max(0) as usize;
+                let what_if = run::diff(&app.db, &app.sandbox, id, candidate, app.workers, listed, &progress::of(&bar))
+                    .await
+                    .with_context(|| format!("run diff {id} --plugin {}", plugin.display()))?;
+                bar.finish_and_clear();
+                print!("{what_if}");
+                what_if.record(&app.db, by).await?;
+            }
+            RunCommand::Show { id, list } => {
+                let report = run::report(&app.db, id, list.max(0)).await?;
+                print!("{report}");
+                if report.run.status == runs::RunStatus::Created {
+                    println!("\nNot evaluated yet: `ansinh run evaluate {id}`.");
+                }
+            }
+        }
+        app.db.close().await;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Every file of an issued run, one a line, with what it holds.
+pub fn print_files(issued: &run::IssueReport) {
+    if issued.files.is_empty() {
+        println!("\nNothing to pay: no payment file.");
+        return;
+    }
+    let t = &issued.issued.treasury;
+    println!("\nPayment files:");
+    for f in &issued.files {
+        let (what, unit) = match f.kind {
+            RunFile::BankPain001 => (format!("bank transfers from {} {}", t.bank.bin, t.bank.account), "transfers"),
+            RunFile::BankCsv => ("bank transfers, bank CSV".to_owned(), "rows"),
+            RunFile::EwalletPain001 => {
+                let p = t.ewallet_payer();
+                (format!("e-wallet transfers from {} {}", p.bin, p.account), "transfers")
+            }
+            RunFile::VnpostCsv => ("cash list for VNPost".to_owned(), "people"),
+        };
+        println!("  {} ({:?}): {what}, {} {unit}, {} VND", f.path.display(), f.written, group(f.lines), group(f.total));
+    }
+    if issued.configured_differs {
+        println!(
+            "Note: the configuration now gives other treasury accounts for this province; the run keeps those it was \
+             first issued from ({} {}, bank {}), so its files stay as issued.",
+            t.bank.name, t.bank.account, t.bank.bin
+        );
+    }
+}
