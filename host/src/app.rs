@@ -84,7 +84,7 @@ impl App {
     pub fn registry(&self) -> anyhow::Result<Arc<dyn Registry>> {
         let settings = &self.settings;
         let Some(url) = &settings.registry_url else {
-            return Ok(Arc::new(registry::Sql::new(self.db.clone())));
+            return Ok(Arc::new(registry::sql::Sql::new(self.db.clone())));
         };
         let token = match &settings.registry_token_file {
             Some(file) => {
@@ -104,7 +104,7 @@ impl App {
         let seconds = settings.registry_timeout;
         let timeout = Duration::try_from_secs_f64(seconds).ok().filter(|t| !t.is_zero());
         let timeout = timeout.with_context(|| format!("--registry-timeout {seconds}: expected seconds above 0"))?;
-        Ok(Arc::new(registry::Http::new(url, token, timeout)?))
+        Ok(Arc::new(registry::http::Http::new(url, token, timeout)?))
     }
 
     /// The sandbox alone, for commands that need no database.

@@ -30,9 +30,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use crate::audit::person::PersonKey;
 use crate::identity::provinces;
 use crate::payment::{Payer, Treasury};
+use crate::trail::person::PersonKey;
 
 /// The file read when no `--config` is given; it may be missing until a
 /// command needs what it holds.

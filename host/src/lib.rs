@@ -21,3 +21,4 @@ pub mod release;
 pub mod run;
 pub mod store;
 pub mod synthetic;
+pub mod trail;

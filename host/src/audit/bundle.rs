@@ -14,7 +14,7 @@
 //! It holds what a replay needs and what proves the rest: the plug-ins' exact
 //! bytes with the release's signature and public key, the engines, the run's
 //! audit entries (whose `run.evaluate` entry holds the chain of the decisions'
-//! digests). People appear as their keyed hash ([`super::person`]), never by
+//! digests). People appear as their keyed hash ([`crate::trail::person`]), never by
 //! ID number. It does hold the payees' accounts and names, which an auditor
 //! of payments needs: the file is written readable by its owner only.
 
@@ -29,14 +29,14 @@ use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::digest::{Chain, Hashing, Sealed};
-use super::person::PersonKey;
 use super::replay::{Draw, Sample, Stored};
 use crate::release::keys;
 use crate::store::audit::{self as table, Entry};
 use crate::store::decisions::{self, DecisionRow, Key};
 use crate::store::runs::{self, Run};
 use crate::store::{Db, beneficiaries, keys as stored_keys, plugins, releases};
+use crate::trail::digest::{Chain, Hashing, Sealed};
+use crate::trail::person::PersonKey;
 use ansinh_sandbox::PluginHash;
 
 /// The format this host writes and reads.
@@ -179,13 +179,14 @@ pub async fn export(db: &Db, run_id: i64, key: &PersonKey, path: &Path, by: &str
         "person_key": key.id(),
     });
     let mut tx = db.begin().await?;
-    super::append(&mut tx, by, super::action::AUDIT_EXPORT, &super::run_subject(run_id), details).await?;
+    crate::trail::append(&mut tx, by, crate::trail::action::AUDIT_EXPORT, &crate::trail::run_subject(run_id), details)
+        .await?;
     tx.commit().await?;
     Ok(Exported { decisions: written, bytes, sha256 })
 }
 
 async fn header(db: &Db, run: &Run, key: &PersonKey, by: &str) -> anyhow::Result<Header> {
-    let mut audit = table::about(db, &super::run_subject(run.id)).await?;
+    let mut audit = table::about(db, &crate::trail::run_subject(run.id)).await?;
     let release = match run.release_id {
         None => None,
         Some(id) => {
@@ -370,7 +371,7 @@ impl Bundle {
     fn check_header(&self) -> Checked {
         let mut checked = Checked::default();
         for entry in &self.header.audit {
-            if super::log::hash_of(entry) != entry.hash {
+            if crate::trail::log::hash_of(entry) != entry.hash {
                 checked
                     .problems
                     .push(format!("audit entry {} was changed: its fields do not hash to its hash", entry.seq));

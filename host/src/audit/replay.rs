@@ -23,12 +23,12 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::digest::{Chain, Sealed};
 use crate::model::{Channel, Outcome};
 use crate::registry::verify::Verification;
 use crate::store::audit as table;
 use crate::store::decisions::{self, DecisionRow, Key};
 use crate::store::{Db, plugins};
+use crate::trail::digest::{Chain, Sealed};
 use ansinh_sandbox::{CheckedOutput, DecisionInput, EngineIdentity, Limits, Plugin, PluginError, PluginHash, Sandbox};
 
 /// Divergences kept to show; the count is always exact.
@@ -336,7 +336,7 @@ pub async fn replay_in(
     });
     let mut report = replayer.replay(stored, received, progress).await?;
     let sealed = sender.await??;
-    let entries = table::about(db, &super::run_subject(run_id)).await?;
+    let entries = table::about(db, &crate::trail::run_subject(run_id)).await?;
     match super::compare_chain(&entries, &sealed) {
         Ok(note) => report.notes.push(note),
         Err(problem) => report.problems.push(problem),

@@ -23,15 +23,15 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::action;
-use super::digest::{Chain, Hashing, Sealed};
-use super::log::Walk;
 use crate::model::Total;
 use crate::run::approve;
 use crate::run::issue::{self, FileDigest};
 use crate::store::audit::{self as table, Entry};
 use crate::store::decisions::{self, Key};
 use crate::store::{Db, payments, runs};
+use crate::trail::action;
+use crate::trail::digest::{Chain, Hashing, Sealed};
+use crate::trail::log::Walk;
 
 /// Entries and decisions read per query.
 const PAGE: i64 = 1000;
@@ -324,12 +324,12 @@ async fn check_paid(db: &Db, run_id: i64, seq: i64, details: &Value, problems: &
             now.checksum
         ));
     }
-    let Ok(rows) = serde_json::from_value::<super::Paid>(details["rows"].clone()) else {
+    let Ok(rows) = serde_json::from_value::<crate::trail::Paid>(details["rows"].clone()) else {
         problems.push(format!("audit entry {seq} (run.issue) holds no chains of the payment rows"));
         return Ok(());
     };
     let mut tx = db.begin().await?;
-    let stored = super::seal_paid(&mut tx, run_id).await?;
+    let stored = crate::trail::seal_paid(&mut tx, run_id).await?;
     drop(tx);
     for (what, then, now) in [("payments", &rows.payments, &stored.payments), ("cash list", &rows.cash, &stored.cash)] {
         if then != now {

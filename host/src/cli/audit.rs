@@ -13,13 +13,14 @@ use tokio::sync::mpsc;
 use super::progress;
 use crate::app::{App, Settings};
 use crate::audit::bundle::{self, Bundle};
-use crate::audit::person::PersonKey;
 use crate::audit::replay::{self, Replayer, Report, Sample};
-use crate::audit::{self, verify};
+use crate::audit::verify;
 use crate::format::group;
 use crate::identity::id_number::IdNumber;
 use crate::store::decisions::Key;
 use crate::store::{audit as table, decisions, runs};
+use crate::trail;
+use crate::trail::person::PersonKey;
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
@@ -125,7 +126,7 @@ impl AuditCommand {
                 let mut shown = 0;
                 match run {
                     Some(run) => {
-                        let entries = table::about(&app.db, &audit::run_subject(run)).await?;
+                        let entries = table::about(&app.db, &trail::run_subject(run)).await?;
                         entries.iter().for_each(print);
                         shown = entries.len();
                     }

@@ -16,7 +16,6 @@ use clap::Args;
 
 use super::progress;
 use crate::app::{App, Settings};
-use crate::audit::person::PersonKey;
 use crate::audit::replay::{self, Replayer};
 use crate::audit::verify;
 use crate::authoring::build;
@@ -27,6 +26,7 @@ use crate::payment::outbox::Outbox;
 use crate::release::{self, keys};
 use crate::run;
 use crate::store::{self, releases};
+use crate::trail::person::PersonKey;
 use crate::{import, synthetic};
 
 const PROGRAM: &str = "social-assistance";
@@ -108,7 +108,7 @@ impl DemoCommand {
         let run_id = run::create(db, sandbox, PROGRAM, &options.province, options.period, None, DEMO_OFFICER).await?;
         let bar = progress::count("deciding");
         // The demo's people are in the registry table it has just imported, whatever --registry-url says.
-        let table = std::sync::Arc::new(crate::registry::Sql::new(app.db.clone()));
+        let table = std::sync::Arc::new(crate::registry::sql::Sql::new(app.db.clone()));
         let evaluated =
             run::evaluate(db, sandbox, table, run_id, app.workers, DEMO_OFFICER, &progress::of(&bar)).await?;
         bar.finish_and_clear();

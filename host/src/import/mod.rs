@@ -285,12 +285,12 @@ async fn load<T: Upsert>(
         "rows": good,
         "skipped": bad_count,
     });
-    crate::audit::append(
+    crate::trail::append(
         &mut tx,
         options.by,
         match kind {
-            "registry" => crate::audit::action::IMPORT_REGISTRY,
-            _ => crate::audit::action::IMPORT_ENROLMENT,
+            "registry" => crate::trail::action::IMPORT_REGISTRY,
+            _ => crate::trail::action::IMPORT_ENROLMENT,
         },
         &format!("import:{import_id}"),
         details,

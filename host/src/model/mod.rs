@@ -9,12 +9,8 @@
 pub mod records;
 
 pub use ansinh_sandbox::{Disability, Household, Month, PersonFacts, Sex, Status};
-pub use records::{Enrolment, RegistryRecord};
+pub use records::{Channel, Enrolment, RegistryRecord};
 
-ansinh_sandbox::vocabulary!(
-    /// How a beneficiary is paid.
-    Channel { Bank = "bank", Ewallet = "ewallet", None = "none" }
-);
 ansinh_sandbox::vocabulary!(
     /// What a run decided for one beneficiary. `held`: eligible, but the
     /// payment waits for a person's review (the account holder's name is not

@@ -11,7 +11,12 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
-use super::{Channel, Disability, Household, Sex, Status};
+use ansinh_sandbox::{Disability, Household, Sex, Status};
+
+ansinh_sandbox::vocabulary!(
+    /// How a beneficiary is paid: the enrolment's `channel`.
+    Channel { Bank = "bank", Ewallet = "ewallet", None = "none" }
+);
 
 /// One row of the population registry extract (`formats.md`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,9 +1,9 @@
 //! People a bank reported deceased (MD07, `run reconcile`): their later payments are held until
 //! an officer checks the registry and clears the flag.
 
-use crate::audit;
 use crate::identity::id_number;
 use crate::store::{self, Db};
+use crate::trail;
 
 /// Clear the open death-report flags of a beneficiary's person as `by`, for
 /// `reason`, with its audit entry; how many were open.
@@ -17,10 +17,10 @@ pub async fn clear(db: &Db, beneficiary_id: i64, by: &str, reason: &str) -> anyh
     let cleared = store::flags::clear(&mut tx, beneficiary_id, by, reason).await?;
     if cleared > 0 {
         let details = serde_json::json!({ "cleared": cleared, "reason": reason });
-        audit::append(
+        trail::append(
             &mut tx,
             by,
-            audit::action::REGISTRY_CLEAR_FLAG,
+            trail::action::REGISTRY_CLEAR_FLAG,
             &format!("beneficiary:{beneficiary_id}"),
             details,
         )

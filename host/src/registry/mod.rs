@@ -5,9 +5,9 @@
 //! from is a deployment's choice, so a run sees only [`Registry`]: one batch lookup per page of
 //! beneficiaries. Two sources implement it:
 //!
-//! - [`Sql`], the default: the `registry_people` table, loaded from the registry CSV extract by
+//! - [`sql::Sql`], the default: the `registry_people` table, loaded from the registry CSV extract by
 //!   `ansinh registry import`.
-//! - [`Http`]: a registry service asked over HTTPS with a bearer token, with timeouts, retries
+//! - [`http::Http`]: a registry service asked over HTTPS with a bearer token, with timeouts, retries
 //!   and a cache for the run. Its wire contract is in [`http`]'s documentation and the README.
 //!
 //! A run records the [`Registry::source`] it was evaluated against (`runs.registry_source`), so
@@ -23,11 +23,8 @@ use crate::model::RegistryRecord;
 
 pub mod flags;
 pub mod http;
-mod sql;
+pub mod sql;
 pub mod verify;
-
-pub use http::Http;
-pub use sql::Sql;
 
 /// What [`Registry::lookup`] returns: a boxed future, so that the trait stays usable as
 /// `Arc<dyn Registry>` without a macro crate.

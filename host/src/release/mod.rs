@@ -18,11 +18,11 @@ use ed25519_dalek::SigningKey;
 use serde::Serialize;
 use sha2::Digest as _;
 
-use crate::audit;
 use crate::authoring::cases;
 use crate::model::Month;
 use crate::store::releases::{self, Release, State};
 use crate::store::{Db, Tx, keys as stored_keys, plugins};
+use crate::trail;
 use ansinh_sandbox::{Plugin, PluginHash, Sandbox};
 
 /// The authority of a plug-in: `national`, or its province code.
@@ -79,7 +79,7 @@ pub async fn upload(
         "program": program,
         "cases_sha256": hex::encode(sha2::Sha256::digest(cases_yaml.as_bytes())),
     });
-    audit::append(&mut tx, by, crate::audit::action::RELEASE_UPLOAD, &release_subject(id), details).await?;
+    trail::append(&mut tx, by, crate::trail::action::RELEASE_UPLOAD, &release_subject(id), details).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -98,7 +98,7 @@ async fn record(
     mut details: serde_json::Value,
 ) -> anyhow::Result<()> {
     details["plugin"] = release.plugin_hash.to_string().into();
-    audit::append(tx, by, action, &release_subject(release.id), details).await?;
+    trail::append(tx, by, action, &release_subject(release.id), details).await?;
     Ok(())
 }
 
@@ -115,7 +115,7 @@ pub async fn register_key(
     let mut tx = db.begin().await?;
     stored_keys::add(&mut tx, db, &id, authority, &public_key, by).await?;
     let details = serde_json::json!({ "authority": authority, "public_key": public_key });
-    audit::append(&mut tx, by, crate::audit::action::KEY_ADD, &format!("key:{id}"), details).await?;
+    trail::append(&mut tx, by, crate::trail::action::KEY_ADD, &format!("key:{id}"), details).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -124,7 +124,7 @@ pub async fn register_key(
 pub async fn revoke_key(db: &Db, id: &str, by: &str) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     anyhow::ensure!(stored_keys::revoke(&mut tx, id, by).await?, "no active key {id} (`ansinh keys list`)");
-    audit::append(&mut tx, by, crate::audit::action::KEY_REVOKE, &format!("key:{id}"), serde_json::json!({})).await?;
+    trail::append(&mut tx, by, crate::trail::action::KEY_REVOKE, &format!("key:{id}"), serde_json::json!({})).await?;
     tx.commit().await
 }
 
@@ -149,7 +149,7 @@ pub async fn sign(db: &Db, id: i64, key: &SigningKey, by: &str) -> anyhow::Resul
         bail!("release {id} changed while it was being signed; look again with `ansinh plugin releases`");
     }
     let details = serde_json::json!({ "key": key_id, "signature": signature });
-    record(&mut tx, by, crate::audit::action::RELEASE_SIGN, &release, details).await?;
+    record(&mut tx, by, crate::trail::action::RELEASE_SIGN, &release, details).await?;
     tx.commit().await?;
     Ok(key_id)
 }
@@ -282,7 +282,7 @@ pub async fn approve(db: &Db, sandbox: &Sandbox, id: i64, by: &str, max_fuel_gro
     if !releases::set_approved(&mut tx, id, by, &serde_json::to_string(&approval)?).await? {
         bail!("release {id} changed while it was being approved; look again with `ansinh plugin releases`");
     }
-    record(&mut tx, by, crate::audit::action::RELEASE_APPROVE, &release, serde_json::to_value(&approval)?).await?;
+    record(&mut tx, by, crate::trail::action::RELEASE_APPROVE, &release, serde_json::to_value(&approval)?).await?;
     tx.commit().await?;
     Ok(approval)
 }
@@ -308,7 +308,7 @@ pub async fn activate(db: &Db, sandbox: &Sandbox, id: i64, from: Month, by: &str
             record(
                 &mut tx,
                 by,
-                crate::audit::action::RELEASE_ACTIVATE,
+                crate::trail::action::RELEASE_ACTIVATE,
                 &release,
                 serde_json::json!({ "from": from.to_string() }),
             )
@@ -344,7 +344,7 @@ pub async fn retire(db: &Db, id: i64, by: &str) -> anyhow::Result<()> {
     record(
         &mut tx,
         by,
-        crate::audit::action::RELEASE_RETIRE,
+        crate::trail::action::RELEASE_RETIRE,
         &release,
         serde_json::json!({ "from": release.state.as_str() }),
     )

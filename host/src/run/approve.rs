@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::info;
 
-use crate::audit;
 use crate::store::payments::{self, ToPay};
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{Db, Tx};
+use crate::trail;
 
 /// Lines read per query while computing a checksum.
 const PAGE: i64 = 5000;
@@ -140,7 +140,7 @@ pub async fn approve(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow::
         );
     }
     let details = serde_json::to_value(&approval.tally).expect("plain data serialises");
-    audit::append(&mut tx, by, crate::audit::action::RUN_APPROVE, &audit::run_subject(run_id), details).await?;
+    trail::append(&mut tx, by, crate::trail::action::RUN_APPROVE, &trail::run_subject(run_id), details).await?;
     tx.commit().await?;
     info!(run = run_id, transfers = approval.tally.transfers, total = approval.tally.transfer_total, "approved");
     Ok(approval)

@@ -3,9 +3,9 @@
 
 use tracing::info;
 
-use crate::audit;
 use crate::store::Db;
 use crate::store::runs::{self, RunStatus};
+use crate::trail;
 
 /// Cancel run `run_id` as `by`, for `reason`.
 pub async fn cancel(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Result<()> {
@@ -33,7 +33,7 @@ pub async fn cancel(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Res
         );
     }
     let details = serde_json::json!({ "from": run.status.as_str(), "reason": reason.trim() });
-    audit::append(&mut tx, by, crate::audit::action::RUN_CANCEL, &audit::run_subject(run_id), details).await?;
+    trail::append(&mut tx, by, crate::trail::action::RUN_CANCEL, &trail::run_subject(run_id), details).await?;
     tx.commit().await?;
     info!(run = run_id, "cancelled");
     Ok(())

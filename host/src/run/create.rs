@@ -4,11 +4,11 @@
 use ansinh_sandbox::Sandbox;
 use anyhow::bail;
 
-use crate::audit;
 use crate::identity::provinces;
 use crate::model::Month;
 use crate::release;
 use crate::store::{Db, runs};
+use crate::trail;
 
 /// Create a run decided by the release in force for this programme,
 /// province and month (the host's choice), after checking its signature
@@ -66,7 +66,7 @@ pub async fn create(
         "release": release.id,
         "plugin": plugin.hash().to_string(),
     });
-    audit::append(&mut tx, by, audit::action::RUN_CREATE, &audit::run_subject(id), details).await?;
+    trail::append(&mut tx, by, trail::action::RUN_CREATE, &trail::run_subject(id), details).await?;
     tx.commit().await?;
     Ok(id)
 }

@@ -70,8 +70,8 @@ impl WhatIf {
     /// approves the candidate's release is shown it.
     pub async fn record(&self, db: &Db, by: &str) -> anyhow::Result<()> {
         let mut tx = db.begin().await?;
-        let subject = crate::audit::run_subject(self.run.id);
-        crate::audit::append(&mut tx, by, crate::audit::action::RUN_WHAT_IF, &subject, self.summary()).await?;
+        let subject = crate::trail::run_subject(self.run.id);
+        crate::trail::append(&mut tx, by, crate::trail::action::RUN_WHAT_IF, &subject, self.summary()).await?;
         tx.commit().await
     }
 

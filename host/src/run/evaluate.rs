@@ -20,7 +20,6 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tracing::{Instrument, info, info_span};
 
-use crate::audit;
 use crate::model::Month;
 use crate::registry::Registry;
 use crate::release;
@@ -28,6 +27,7 @@ use crate::store::beneficiaries::{self, Pending, Scope};
 use crate::store::decisions::{self, NewDecision};
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{self, Db, releases};
+use crate::trail;
 use ansinh_sandbox::{Plugin, Sandbox};
 
 use super::decide::decide;
@@ -105,14 +105,14 @@ pub async fn evaluate(
 async fn seal(db: &Db, run: &Run, plugin: &Plugin, registry: &str, by: &str) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     if runs::mark_evaluated(&mut tx, run.id, by).await? {
-        let decisions = audit::seal_decisions(&mut tx, run.id).await?;
+        let decisions = trail::seal_decisions(&mut tx, run.id).await?;
         let details = serde_json::json!({
             "decisions": decisions,
             "plugin": plugin.hash().to_string(),
             "engine": plugin.engine(),
             "registry": registry,
         });
-        audit::append(&mut tx, by, crate::audit::action::RUN_EVALUATE, &audit::run_subject(run.id), details).await?;
+        trail::append(&mut tx, by, crate::trail::action::RUN_EVALUATE, &trail::run_subject(run.id), details).await?;
     }
     tx.commit().await
 }

@@ -24,7 +24,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use tracing::{info, info_span, warn};
 
-use crate::audit::{self, digest::Hashing};
 use crate::config::Config;
 use crate::model::{Month, Total};
 use crate::payment::lists::{BankCsv, BankRow, CashList, CashRow, Totals};
@@ -34,6 +33,7 @@ use crate::payment::{Payer, RunFile, Treasury, end_to_end_id, ewallet_message_id
 use crate::store::payments::{self, CashPayment, Issued, Payment};
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{self, Db};
+use crate::trail::{self, digest::Hashing};
 
 use super::approve;
 
@@ -134,8 +134,8 @@ pub struct FileDigest {
 
 /// The files the first issue of run `run_id` recorded (`run.files`), with the entry's number.
 pub async fn recorded_files(db: &Db, run_id: i64) -> anyhow::Result<Option<(i64, Vec<FileDigest>)>> {
-    let entries = store::audit::about(db, &audit::run_subject(run_id)).await?;
-    let Some(entry) = entries.iter().find(|e| e.action == audit::action::RUN_FILES) else { return Ok(None) };
+    let entries = store::audit::about(db, &trail::run_subject(run_id)).await?;
+    let Some(entry) = entries.iter().find(|e| e.action == trail::action::RUN_FILES) else { return Ok(None) };
     let details: serde_json::Value = serde_json::from_str(&entry.details)
         .with_context(|| format!("audit entry {} (run.files): its details are not JSON", entry.seq))?;
     let files = serde_json::from_value(details["files"].clone())
@@ -159,7 +159,7 @@ async fn record_files(db: &Db, run: &Run, files: &[IssuedFile], by: &str) -> any
         .collect();
     let details = serde_json::json!({ "files": digests });
     let mut tx = db.begin().await?;
-    audit::append(&mut tx, by, audit::action::RUN_FILES, &audit::run_subject(run.id), details).await?;
+    trail::append(&mut tx, by, trail::action::RUN_FILES, &trail::run_subject(run.id), details).await?;
     tx.commit().await
 }
 
@@ -201,7 +201,7 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow
         let record = serde_json::json!({ "approved": approved, "at_issue": now, "voided_by": by });
         let mut tx = db.begin().await?;
         runs::void_approval(&mut tx, run.id, &record.to_string()).await?;
-        audit::append(&mut tx, by, audit::action::RUN_APPROVAL_VOID, &audit::run_subject(run.id), record).await?;
+        trail::append(&mut tx, by, trail::action::RUN_APPROVAL_VOID, &trail::run_subject(run.id), record).await?;
         tx.commit().await?;
         warn!(approved = %approved.tally, now = %now, "approval void: what it approved has changed");
         anyhow::bail!(
@@ -215,9 +215,9 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow
     }
     // What is paid: line by line as approved (the checksum), row by row as
     // stored (the chains), from which accounts.
-    let rows = audit::seal_paid(&mut tx, run.id).await?;
+    let rows = trail::seal_paid(&mut tx, run.id).await?;
     let details = serde_json::json!({ "paid": now, "rows": rows, "treasury": treasury });
-    audit::append(&mut tx, by, audit::action::RUN_ISSUE, &audit::run_subject(run.id), details).await?;
+    trail::append(&mut tx, by, trail::action::RUN_ISSUE, &trail::run_subject(run.id), details).await?;
     tx.commit().await?;
     Ok(true)
 }

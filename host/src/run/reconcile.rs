@@ -29,7 +29,6 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
-use crate::audit;
 use crate::model::Total;
 use crate::payment::pain002::{self, Answer, GroupStatus, TransactionStatus};
 use crate::payment::{ewallet_message_id, message_id, parse_end_to_end_id};
@@ -37,6 +36,7 @@ use crate::store::Db;
 use crate::store::payments;
 use crate::store::reconcile::{self, Change, Flag, Standing, Stored, Writes};
 use crate::store::runs::{self, Run};
+use crate::trail;
 
 use crate::format::group;
 
@@ -135,7 +135,7 @@ pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::R
             "new_flags": applied.new_flags,
             "problems": applied.problems,
         });
-        audit::append(&mut tx, by, audit::action::RUN_RECONCILE, &audit::run_subject(run_id), details).await?;
+        trail::append(&mut tx, by, trail::action::RUN_RECONCILE, &trail::run_subject(run_id), details).await?;
     }
     tx.commit().await?;
     Ok(Reconciled {

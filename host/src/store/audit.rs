@@ -1,6 +1,6 @@
 //! The audit log's tables: `audit_log` (append-only, hash-chained),
 //! `audit_head` (the chain's tip) and `engines` (engine identities by id).
-//! The chain's rules live in `audit::log`; this is only its SQL.
+//! The chain's rules live in `trail::log`; this is only its SQL.
 
 use super::{Db, Tx, on_pool, on_tx};
 

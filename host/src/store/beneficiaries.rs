@@ -223,7 +223,7 @@ pub async fn count_pending(db: &Db, scope: Scope<'_>) -> anyhow::Result<u64> {
 }
 
 /// The ID numbers of beneficiaries by id: only for turning them into keyed
-/// hashes (`audit::person`), never to show.
+/// hashes (`trail::person`), never to show.
 pub async fn id_numbers(db: &Db, ids: &[i64]) -> anyhow::Result<std::collections::HashMap<i64, String>> {
     let mut found = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(super::BATCH) {

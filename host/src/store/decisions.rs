@@ -305,7 +305,7 @@ pub struct DecisionRow {
     pub account_name: String,
     pub payee_name: String,
     pub commune: String,
-    /// As stored: `audit::digest` of the other fields when it was made.
+    /// As stored: `trail::digest` of the other fields when it was made.
     pub digest: Option<String>,
 }
 

@@ -11,6 +11,7 @@ use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::action;
 use crate::store::Tx;
 use crate::store::audit::{self as table, Entry};
 
@@ -61,7 +62,7 @@ pub async fn append(
     let (mut seq, mut prev_hash) = table::advance_head(tx).await?;
     if seq == 1 {
         let before = serde_json::json!({ "runs_before": table::last_run(tx).await? });
-        let begin = write(tx, seq, prev_hash, actor, super::action::AUDIT_BEGIN, "audit", before).await?;
+        let begin = write(tx, seq, prev_hash, actor, action::AUDIT_BEGIN, "audit", before).await?;
         (seq, prev_hash) = table::advance_head(tx).await?;
         debug_assert_eq!(prev_hash, begin.hash);
     }

@@ -1,0 +1,25 @@
+//! The actions the log records, one name each: a check that looks an entry
+//! up by action uses the same constant as the code that appends it.
+
+/// The first entry of a log: what existed before it, which it does not cover.
+pub const AUDIT_BEGIN: &str = "audit.begin";
+pub const AUDIT_EXPORT: &str = "audit.export";
+pub const IMPORT_REGISTRY: &str = "import.registry";
+pub const IMPORT_ENROLMENT: &str = "import.enrolment";
+pub const KEY_ADD: &str = "key.add";
+pub const KEY_REVOKE: &str = "key.revoke";
+pub const RELEASE_UPLOAD: &str = "release.upload";
+pub const RELEASE_SIGN: &str = "release.sign";
+pub const RELEASE_APPROVE: &str = "release.approve";
+pub const RELEASE_ACTIVATE: &str = "release.activate";
+pub const RELEASE_RETIRE: &str = "release.retire";
+pub const REGISTRY_CLEAR_FLAG: &str = "registry.clear_flag";
+pub const RUN_CREATE: &str = "run.create";
+pub const RUN_EVALUATE: &str = "run.evaluate";
+pub const RUN_APPROVE: &str = "run.approve";
+pub const RUN_APPROVAL_VOID: &str = "run.approval_void";
+pub const RUN_ISSUE: &str = "run.issue";
+pub const RUN_FILES: &str = "run.files";
+pub const RUN_RECONCILE: &str = "run.reconcile";
+pub const RUN_CANCEL: &str = "run.cancel";
+pub const RUN_WHAT_IF: &str = "run.what_if";
