@@ -38,6 +38,7 @@ struct State {
 unsafe impl Sync for Arena {}
 
 impl Arena {
+    /// An empty arena, for the `static` that [`export!`](crate::export!) declares.
     #[allow(clippy::new_without_default)] // a `static` needs a const constructor
     pub const fn new() -> Arena {
         Arena { state: UnsafeCell::new(State { memory: [0; ARENA], next: 0, end: 0, last: 0 }) }

@@ -3,6 +3,7 @@
 use crate::{Date, Month};
 
 impl Date {
+    /// The day `day` of month `month` (1-12) of `year`; not checked.
     pub const fn new(year: u16, month: u8, day: u8) -> Date {
         Date { year, month, day }
     }
@@ -26,6 +27,7 @@ impl Date {
 }
 
 impl Month {
+    /// The month `month` (1-12) of `year`; not checked.
     pub const fn new(year: u16, month: u8) -> Month {
         Month { year, month }
     }

@@ -10,12 +10,15 @@ fn declared<T: Clone>(value: &Option<T>, field: PersonField) -> Result<T, RuleEr
 }
 
 impl Person {
+    /// The birth date, from the registry (`birth-date`).
     pub fn birth_date(&self) -> Result<Date, RuleError> {
         declared(&self.birth_date, PersonField::BirthDate)
     }
+    /// The sex, from the registry (`sex`).
     pub fn sex(&self) -> Result<Sex, RuleError> {
         declared(&self.sex, PersonField::Sex)
     }
+    /// The 3-digit code of the province the registry has the person living in (`residence-province`).
     pub fn residence_province(&self) -> Result<String, RuleError> {
         declared(&self.residence_province, PersonField::ResidenceProvince)
     }
@@ -23,21 +26,27 @@ impl Person {
     pub fn death_date(&self) -> Result<Option<Date>, RuleError> {
         declared(&self.death_date, PersonField::DeathDate)
     }
+    /// Poor, near-poor or neither, from the commune's lists (`household`).
     pub fn household(&self) -> Result<Household, RuleError> {
         declared(&self.household, PersonField::Household)
     }
+    /// The certified disability level (`disability`).
     pub fn disability(&self) -> Result<Disability, RuleError> {
         declared(&self.disability, PersonField::Disability)
     }
+    /// Whether the person receives a pension or a monthly social-insurance benefit (`has-pension`).
     pub fn has_pension(&self) -> Result<bool, RuleError> {
         declared(&self.has_pension, PersonField::HasPension)
     }
+    /// Whether the person lives in an especially difficult commune (`difficult-commune`).
     pub fn difficult_commune(&self) -> Result<bool, RuleError> {
         declared(&self.difficult_commune, PersonField::DifficultCommune)
     }
+    /// Whether enrolment recorded this circumstance (`statuses`).
     pub fn has_status(&self, status: Status) -> Result<bool, RuleError> {
         Ok(declared(&self.statuses, PersonField::Statuses)?.contains(&status))
     }
+    /// The number of children the person raises (`dependent-children`).
     pub fn dependent_children(&self) -> Result<u32, RuleError> {
         declared(&self.dependent_children, PersonField::DependentChildren)
     }

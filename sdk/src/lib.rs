@@ -36,6 +36,8 @@
 //!
 //! Everything here is deterministic integer arithmetic: no floats, no clock, no I/O.
 
+#![deny(missing_docs)]
+
 mod arena;
 mod calendar;
 mod decision;

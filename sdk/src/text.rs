@@ -17,6 +17,7 @@ use crate::{Coefficient, Month, Vnd};
 
 /// Something [`text!`](crate::text!) can append to a line.
 pub trait Piece {
+    /// Append this piece, as `Display` would write it.
     fn push_to(&self, out: &mut String);
 }
 
