@@ -6,58 +6,46 @@
 //! log deleted or reordered directly in the database, which itself refuses to
 //! change or delete an entry.
 
-mod support;
-
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::{Backend, TestDb, execute, fails, ok, scalar, stdout, text_scalar};
+use crate::support::{self, Backend, Driver, fails, ok, stdout};
 
 const PERIOD: &str = "2026-01";
 
 /// An issued run of a small synthetic Hà Nội, decided by the national plug-in.
 struct Issued {
-    db: TestDb,
-    dir: tempfile::TempDir,
+    t: Driver,
     run: String,
     config: PathBuf,
 }
 
 impl Issued {
-    fn new(backend: Backend) -> Issued {
-        let db = TestDb::new(backend);
-        let dir = tempfile::tempdir().unwrap();
-        let run = support::evaluated_run(&db.url, dir.path(), 5, 400, PERIOD);
-        let config = support::files::hanoi_config(dir.path(), true, true);
-        support::approve(&db.url, &run);
-        ok(support::cli(&db.url)
-            .arg("--config")
-            .arg(&config)
-            .args(["run", "issue", &run, "--outbox"])
-            .arg(dir.path().join("outbox")));
-        Issued { db, dir, run, config }
+    fn new(t: Driver) -> Issued {
+        let run = t.evaluated_run(5, 400, PERIOD);
+        let config = support::files::hanoi_config(t.dir.path(), true, true);
+        t.approve(&run);
+        ok(t.cli().arg("--config").arg(&config).args(["run", "issue", &run, "--outbox"]).arg(t.path("outbox")));
+        Issued { t, run, config }
     }
 
     fn audit(&self) -> std::process::Command {
-        let mut cmd = support::cli(&self.db.url);
+        let mut cmd = self.t.cli();
         cmd.arg("--config").arg(&self.config).arg("audit");
         cmd
     }
 
     fn count(&self, filter: &str) -> i64 {
-        scalar(&self.db.url, format!("SELECT COUNT(*) FROM decisions WHERE run_id = {} {filter}", self.run))
+        self.t.scalar(format!("SELECT COUNT(*) FROM decisions WHERE run_id = {} {filter}", self.run))
     }
 
     /// A decision's beneficiary id, the first by key matching `filter`.
     fn pick(&self, filter: &str) -> i64 {
-        scalar(
-            &self.db.url,
-            format!(
-                "SELECT beneficiary_id FROM decisions WHERE run_id = {} {filter} ORDER BY period, beneficiary_id LIMIT 1",
-                self.run
-            ),
-        )
+        self.t.scalar(format!(
+            "SELECT beneficiary_id FROM decisions WHERE run_id = {} {filter} ORDER BY period, beneficiary_id LIMIT 1",
+            self.run
+        ))
     }
 }
 
@@ -69,9 +57,9 @@ fn said(out: &Output) -> String {
     support::text(out)
 }
 
-fn replays_identical_and_divergences_are_caught(backend: Backend) {
-    let p = Issued::new(backend);
-    let url = &p.db.url;
+fn replays_identical_and_divergences_are_caught(t: Driver) {
+    let p = Issued::new(t);
+    let t = &p.t;
     let asked = p.count("AND input IS NOT NULL");
     let all = p.count("");
     assert!(asked > 200 && asked < all, "some decisions asked, some not: {asked} of {all}");
@@ -90,7 +78,7 @@ fn replays_identical_and_divergences_are_caught(backend: Backend) {
 
     // Each decision names the engine that made it, which is recorded.
     assert_eq!(p.count("AND engine IS NULL"), 0);
-    let identity = text_scalar(url, "SELECT identity FROM engines");
+    let identity = t.text("SELECT identity FROM engines");
     assert!(identity.contains("\"wasmtime\":\"48.") && identity.contains("\"fuel\":20000000"), "{identity}");
 
     // A sample, drawn again from its printed seed.
@@ -104,9 +92,9 @@ fn replays_identical_and_divergences_are_caught(backend: Backend) {
     // A tampered stored output.
     let victim = p.pick("AND outcome = 'payable'");
     let key = format!("run_id = {} AND beneficiary_id = {victim}", p.run);
-    let output = text_scalar(url, format!("SELECT output FROM decisions WHERE {key}"));
+    let output = t.text(format!("SELECT output FROM decisions WHERE {key}"));
     let forged = r#"{"eligible":false,"amount":0,"category":null,"reasons":[],"explanation":[]}"#;
-    execute(url, format!("UPDATE decisions SET output = '{forged}' WHERE {key}")).unwrap();
+    t.execute(format!("UPDATE decisions SET output = '{forged}' WHERE {key}")).unwrap();
     let report = fails(p.audit().args(["replay", &p.run]));
     assert!(
         report.contains(&format!(
@@ -116,42 +104,36 @@ fn replays_identical_and_divergences_are_caught(backend: Backend) {
     );
     assert!(report.contains("the output differs") && report.contains(&format!("stored:   {forged}")), "{report}");
     assert!(report.contains("divergent 1 "), "{report}");
-    execute(url, format!("UPDATE decisions SET output = '{}' WHERE {key}", output.replace('\'', "''"))).unwrap();
+    t.execute(format!("UPDATE decisions SET output = '{}' WHERE {key}", output.replace('\'', "''"))).unwrap();
     ok(p.audit().args(["replay", &p.run]));
 
     // A stored amount the output does not give.
-    execute(url, format!("UPDATE decisions SET amount = amount + 1 WHERE {key}")).unwrap();
+    t.execute(format!("UPDATE decisions SET amount = amount + 1 WHERE {key}")).unwrap();
     let report = fails(p.audit().args(["replay", &p.run]));
     assert!(report.contains("is not what the host's rules make of this output"), "{report}");
-    execute(url, format!("UPDATE decisions SET amount = amount - 1 WHERE {key}")).unwrap();
+    t.execute(format!("UPDATE decisions SET amount = amount - 1 WHERE {key}")).unwrap();
 
     // A changed input: born a century later, so not eligible by age or at all.
     let victim = p.pick("AND outcome = 'payable' AND input LIKE '%\"birth_date\":\"19%'");
     let key = format!("run_id = {} AND beneficiary_id = {victim}", p.run);
-    execute(
-        url,
-        format!(
-            "UPDATE decisions SET input = REPLACE(input, '\"birth_date\":\"19', '\"birth_date\":\"20') WHERE {key}"
-        ),
-    )
+    t.execute(format!(
+        "UPDATE decisions SET input = REPLACE(input, '\"birth_date\":\"19', '\"birth_date\":\"20') WHERE {key}"
+    ))
     .unwrap();
     let report = fails(p.audit().args(["replay", &p.run]));
     assert!(report.contains(&format!("DIVERGENT {PERIOD} beneficiary #{victim}")), "{report}");
     assert!(report.contains("the output differs") && report.contains("divergent 1 "), "{report}");
-    execute(
-        url,
-        format!(
-            "UPDATE decisions SET input = REPLACE(input, '\"birth_date\":\"20', '\"birth_date\":\"19') WHERE {key}"
-        ),
-    )
+    t.execute(format!(
+        "UPDATE decisions SET input = REPLACE(input, '\"birth_date\":\"20', '\"birth_date\":\"19') WHERE {key}"
+    ))
     .unwrap();
     ok(p.audit().args(["replay", &p.run]));
 
     // A decision no plug-in was asked for, made payable, its digest removed.
     let victim = p.pick("AND input IS NULL");
     let key = format!("run_id = {} AND beneficiary_id = {victim}", p.run);
-    let digest = text_scalar(url, format!("SELECT digest FROM decisions WHERE {key}"));
-    execute(url, format!("UPDATE decisions SET outcome = 'payable', amount = 5000000, digest = NULL WHERE {key}"))
+    let digest = t.text(format!("SELECT digest FROM decisions WHERE {key}"));
+    t.execute(format!("UPDATE decisions SET outcome = 'payable', amount = 5000000, digest = NULL WHERE {key}"))
         .unwrap();
     let report = fails(p.audit().args(["replay", &p.run]));
     assert!(
@@ -160,32 +142,24 @@ fn replays_identical_and_divergences_are_caught(backend: Backend) {
     );
     assert!(report.contains("is not verified and owed nothing, but it is stored as payable 5000000"), "{report}");
     assert!(report.contains("PROBLEM: the decisions do not match audit entry"), "{report}");
-    execute(url, format!("UPDATE decisions SET outcome = 'not_verified', amount = 0, digest = '{digest}' WHERE {key}"))
+    t.execute(format!("UPDATE decisions SET outcome = 'not_verified', amount = 0, digest = '{digest}' WHERE {key}"))
         .unwrap();
     ok(p.audit().args(["replay", &p.run]));
 
     // A swapped plug-in: other bytes under the run's plug-in hash.
-    let hash = text_scalar(url, format!("SELECT plugin_hash FROM runs WHERE id = {}", p.run));
+    let hash = t.text(format!("SELECT plugin_hash FROM runs WHERE id = {}", p.run));
     let other = hex::encode(std::fs::read(support::plugin("plugins/hanoi-social-assistance")).unwrap());
-    let bytes = match backend {
+    let bytes = match t.backend {
         Backend::Sqlite => format!("X'{other}'"),
         Backend::Postgres => format!("decode('{other}', 'hex')"),
     };
-    execute(url, format!("UPDATE plugins SET bytes = {bytes} WHERE hash = '{hash}'")).unwrap();
+    t.execute(format!("UPDATE plugins SET bytes = {bytes} WHERE hash = '{hash}'")).unwrap();
     let report = fails(p.audit().args(["replay", &p.run]));
     assert!(report.contains(&format!("MISSING: plug-in {hash}: the bytes stored under this hash hash to")), "{report}");
     assert!(report.contains(&format!("{asked} decisions could not be replayed")), "{report}");
 }
 
-#[test]
-fn replay_on_sqlite() {
-    replays_identical_and_divergences_are_caught(Backend::Sqlite);
-}
-
-#[test]
-fn replay_on_postgres() {
-    replays_identical_and_divergences_are_caught(Backend::Postgres);
-}
+on_both_backends!(replays_identical_and_divergences_are_caught);
 
 fn read_gz(path: &Path) -> String {
     let mut text = String::new();
@@ -199,19 +173,18 @@ fn write_gz(path: &Path, text: &str) {
     out.finish().unwrap();
 }
 
-fn export_then_replay_in_an_empty_database(backend: Backend) {
-    let p = Issued::new(backend);
+fn export_then_replay_in_an_empty_database(t: Driver) {
+    let p = Issued::new(t);
     let all = p.count("");
-    let bundle = p.dir.path().join("run.bundle");
+    let bundle = p.t.path("run.bundle");
     let out = ok(p.audit().args(["export", &p.run]).arg(&bundle));
     assert!(stdout(&out).contains(&format!("Exported run {}: {all} decisions", p.run)), "{}", said(&out));
     let log = said(&ok(p.audit().args(["log", "--run", &p.run])));
     assert!(log.contains("audit.export"), "the export is in the log:\n{log}");
 
     // Nothing but the bundle: a new database of the same backend.
-    let empty = TestDb::new(backend);
-    let replay =
-        |file: &Path| support::cli(&empty.url).args(["audit", "replay", "--bundle"]).arg(file).output().unwrap();
+    let empty = Driver::new(p.t.backend);
+    let replay = |file: &Path| empty.cli().args(["audit", "replay", "--bundle"]).arg(file).output().unwrap();
     let out = replay(&bundle);
     let report = said(&out);
     assert!(out.status.success(), "{report}");
@@ -221,11 +194,11 @@ fn export_then_replay_in_an_empty_database(backend: Backend) {
         report.contains(&format!("the {all} decisions chain to")) && report.contains("(run.evaluate, hash "),
         "{report}"
     );
-    assert_eq!(scalar(&empty.url, "SELECT COUNT(*) FROM decisions"), 0, "a replay stores nothing");
+    assert_eq!(empty.scalar("SELECT COUNT(*) FROM decisions"), 0, "a replay stores nothing");
 
     // People are in it by keyed hash, never by ID number.
     let text = read_gz(&bundle);
-    let registry = std::fs::File::open(p.dir.path().join("registry.csv")).unwrap();
+    let registry = std::fs::File::open(p.t.path("registry.csv")).unwrap();
     let numbers: Vec<String> = std::io::BufReader::new(registry)
         .lines()
         .skip(1)
@@ -252,28 +225,20 @@ fn export_then_replay_in_an_empty_database(backend: Backend) {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let amount = lines[line].split("\"amount\":").nth(1).unwrap().split(',').next().unwrap().to_owned();
     lines[line] = lines[line].replacen(&format!("\"amount\":{amount},"), "\"amount\":99000000,", 1);
-    let edited = p.dir.path().join("edited.bundle");
+    let edited = p.t.path("edited.bundle");
     write_gz(&edited, &(lines.join("\n") + "\n"));
     let report = said(&replay(&edited));
     assert!(report.contains("does not match its digest") && report.contains("NOT IDENTICAL"), "{report}");
 
     // A bundle cut short loses its trailer, and is caught even when what is left replays.
-    let cut = p.dir.path().join("cut.bundle");
+    let cut = p.t.path("cut.bundle");
     write_gz(&cut, &(text.lines().take(text.lines().count() - 2).collect::<Vec<_>>().join("\n") + "\n"));
     let out = replay(&cut);
     let report = said(&out);
     assert!(!out.status.success() && report.contains("it is cut short or was edited"), "{report}");
 }
 
-#[test]
-fn export_and_replay_on_sqlite() {
-    export_then_replay_in_an_empty_database(Backend::Sqlite);
-}
-
-#[test]
-fn export_and_replay_on_postgres() {
-    export_then_replay_in_an_empty_database(Backend::Postgres);
-}
+on_both_backends!(export_then_replay_in_an_empty_database);
 
 /// `audit verify`'s verdict: its first problem, or None when verified.
 fn first_problem(p: &Issued) -> Option<String> {
@@ -287,28 +252,28 @@ fn first_problem(p: &Issued) -> Option<String> {
 }
 
 /// The audit triggers gone, as an attacker with the database owner's rights would have them.
-fn drop_append_only(p: &Issued, backend: Backend) {
-    let statements: &[&str] = match backend {
+fn drop_append_only(p: &Issued) {
+    let statements: &[&str] = match p.t.backend {
         Backend::Sqlite => &["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"],
         Backend::Postgres => &["ALTER TABLE audit_log DISABLE TRIGGER USER"],
     };
     for statement in statements {
-        execute(&p.db.url, *statement).unwrap();
+        p.t.execute(*statement).unwrap();
     }
 }
 
-fn verify_catches_tampering(backend: Backend) {
-    let p = Issued::new(backend);
-    let url = &p.db.url;
+fn verify_catches_tampering(t: Driver) {
+    let p = Issued::new(t);
+    let t = &p.t;
     assert_eq!(first_problem(&p), None);
     // The tip to note down, as verify prints it.
     let report = said(&ok(p.audit().arg("verify")));
     let anchor = report.split("--anchor ").nth(1).and_then(|s| s.split('`').next()).expect("an anchor").to_owned();
     ok(p.audit().args(["verify", "--anchor", &anchor]));
-    let entries = scalar(url, "SELECT COUNT(*) FROM audit_log");
-    let first = text_scalar(url, "SELECT action FROM audit_log ORDER BY seq LIMIT 1");
+    let entries = t.scalar("SELECT COUNT(*) FROM audit_log");
+    let first = t.text("SELECT action FROM audit_log ORDER BY seq LIMIT 1");
     assert_eq!(first, "audit.begin");
-    let second = text_scalar(url, "SELECT action FROM audit_log WHERE seq = 2");
+    let second = t.text("SELECT action FROM audit_log WHERE seq = 2");
     assert_eq!(second, "import.registry");
     assert!(entries >= 10, "imports, release steps, key, run create/evaluate/approve/issue/files: {entries}");
 
@@ -316,14 +281,14 @@ fn verify_catches_tampering(backend: Backend) {
     for statement in
         ["UPDATE audit_log SET actor = 'someone else' WHERE seq = 2", "DELETE FROM audit_log WHERE seq = 2"]
     {
-        let refused = execute(url, statement).unwrap_err();
+        let refused = t.execute(statement).unwrap_err();
         assert!(refused.contains("append-only"), "{statement}: {refused}");
     }
 
     // An edited decision amount is named.
     let victim = p.pick("AND outcome = 'not_eligible'");
     let key = format!("run_id = {} AND beneficiary_id = {victim}", p.run);
-    execute(url, format!("UPDATE decisions SET amount = amount + 1000 WHERE {key}")).unwrap();
+    t.execute(format!("UPDATE decisions SET amount = amount + 1000 WHERE {key}")).unwrap();
     let problem = first_problem(&p).expect("caught");
     assert!(
         problem.contains(&format!(
@@ -332,35 +297,34 @@ fn verify_catches_tampering(backend: Backend) {
         )),
         "{problem}"
     );
-    execute(url, format!("UPDATE decisions SET amount = amount - 1000 WHERE {key}")).unwrap();
+    t.execute(format!("UPDATE decisions SET amount = amount - 1000 WHERE {key}")).unwrap();
     assert_eq!(first_problem(&p), None);
 
     // An edited payment: the bank file made again no longer has the recorded sha256.
-    let payment = scalar(url, "SELECT MIN(id) FROM payments WHERE channel = 'bank'");
-    let account = text_scalar(url, format!("SELECT account_number FROM payments WHERE id = {payment}"));
-    execute(url, format!("UPDATE payments SET account_number = '999999999' WHERE id = {payment}")).unwrap();
+    let payment = t.scalar("SELECT MIN(id) FROM payments WHERE channel = 'bank'");
+    let account = t.text(format!("SELECT account_number FROM payments WHERE id = {payment}"));
+    t.execute(format!("UPDATE payments SET account_number = '999999999' WHERE id = {payment}")).unwrap();
     let problem = first_problem(&p).expect("caught");
     assert!(
         problem.contains(&format!("pain001-run{}-social-assistance-001-{PERIOD}-bank.xml made again", p.run)),
         "{problem}"
     );
-    execute(url, format!("UPDATE payments SET account_number = '{account}' WHERE id = {payment}")).unwrap();
+    t.execute(format!("UPDATE payments SET account_number = '{account}' WHERE id = {payment}")).unwrap();
     assert_eq!(first_problem(&p), None);
 
     // A run put in behind the log's back: made after the log began, with no entry.
-    execute(
-        url,
+    t.execute(
         "INSERT INTO runs (program, province, first_period, period, plugin_hash, release_id, status, created_at) \
          SELECT program, province, first_period, period, plugin_hash, release_id, 'created', created_at FROM runs",
     )
     .unwrap();
     let problem = first_problem(&p).expect("caught");
     assert!(problem.contains("was made after the audit log began, but the log has no entry for it"), "{problem}");
-    execute(url, format!("DELETE FROM runs WHERE id > {}", p.run)).unwrap();
+    t.execute(format!("DELETE FROM runs WHERE id > {}", p.run)).unwrap();
     assert_eq!(first_problem(&p), None);
 
     // A decision removed: the run's decisions no longer chain to what was recorded.
-    execute(url, format!("DELETE FROM decisions WHERE {key}")).unwrap();
+    t.execute(format!("DELETE FROM decisions WHERE {key}")).unwrap();
     let problem = first_problem(&p).expect("caught");
     assert!(
         problem.contains(&format!("run {}: its decisions do not match audit entry", p.run))
@@ -368,17 +332,17 @@ fn verify_catches_tampering(backend: Backend) {
         "{problem}"
     );
 
-    drop_append_only(&p, backend);
+    drop_append_only(&p);
     // The whole log rewritten from its third entry on, with every hash made
     // anew so the chain is whole: only the tip noted down tells.
     let rewritten = {
         let (seq, _) = anchor.split_once(':').unwrap();
         let seq: i64 = seq.parse().unwrap();
-        let mut prev = text_scalar(url, "SELECT hash FROM audit_log WHERE seq = 2");
+        let mut prev = t.text("SELECT hash FROM audit_log WHERE seq = 2");
         for n in 3..=seq {
             let (at, actor, action, subject, details): (String, String, String, String, String) = {
                 let q = format!("SELECT at, actor, action, subject, details FROM audit_log WHERE seq = {n}");
-                support::sql(url, move |db| {
+                t.sql(move |db| {
                     Box::pin(async move {
                         let q = sqlx::AssertSqlSafe(q);
                         match db {
@@ -400,19 +364,16 @@ fn verify_catches_tampering(backend: Backend) {
                 prev_hash: prev.clone(),
                 hash: String::new(),
             };
-            entry.hash = ansinh::audit::log::hash_of(&entry);
+            entry.hash = ansinh::trail::log::hash_of(&entry);
             let quote = |s: &str| s.replace('\'', "''");
-            execute(
-                url,
-                format!(
-                    "UPDATE audit_log SET actor = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {n}",
-                    quote(&entry.actor),
-                    entry.prev_hash,
-                    entry.hash
-                ),
-            )
+            t.execute(format!(
+                "UPDATE audit_log SET actor = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {n}",
+                quote(&entry.actor),
+                entry.prev_hash,
+                entry.hash
+            ))
             .unwrap();
-            execute(url, format!("UPDATE audit_head SET hash = '{}' WHERE seq = {n}", entry.hash)).unwrap();
+            t.execute(format!("UPDATE audit_head SET hash = '{}' WHERE seq = {n}", entry.hash)).unwrap();
             prev = entry.hash;
         }
         prev
@@ -433,30 +394,22 @@ fn verify_catches_tampering(backend: Backend) {
         "UPDATE audit_log SET seq = 2 WHERE seq = 3".to_owned(),
         format!("UPDATE audit_log SET seq = 3 WHERE seq = {park}"),
     ] {
-        execute(url, statement).unwrap();
+        t.execute(statement).unwrap();
     }
     let problem = first_problem(&p).expect("caught");
     assert!(problem.starts_with("entry 2 does not follow the entry before it"), "{problem}");
 
     // The last entry deleted: the chain is whole up to it, but no longer reaches the tip.
-    let fresh = Issued::new(backend);
-    drop_append_only(&fresh, backend);
-    execute(&fresh.db.url, "DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)").unwrap();
+    let fresh = Issued::new(Driver::new(t.backend));
+    drop_append_only(&fresh);
+    fresh.t.execute("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)").unwrap();
     let problem = first_problem(&fresh).expect("caught");
     assert!(problem.contains("entries at the end were deleted"), "{problem}");
 
     // An entry deleted from the middle.
-    execute(&fresh.db.url, "DELETE FROM audit_log WHERE seq = 4").unwrap();
+    fresh.t.execute("DELETE FROM audit_log WHERE seq = 4").unwrap();
     let problem = first_problem(&fresh).expect("caught");
     assert!(problem.starts_with("entry 5 stands where entry 4 should"), "{problem}");
 }
 
-#[test]
-fn verify_on_sqlite() {
-    verify_catches_tampering(Backend::Sqlite);
-}
-
-#[test]
-fn verify_on_postgres() {
-    verify_catches_tampering(Backend::Postgres);
-}
+on_both_backends!(verify_catches_tampering);

@@ -3,12 +3,10 @@
 //! its Rust and YAML blocks applied where it says. If the README drifts from
 //! what the commands do, this fails.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{scalar, text, workspace};
+use crate::support::{self, Backend, Driver, TestDb, text, workspace};
 
 const SECTION: &str = "## Authoring a rule plug-in";
 
@@ -115,16 +113,16 @@ fn the_readme_authoring_section_works_as_written() {
     // the province's release: the same people at 600,000 instead of 500,000.
     let db: PathBuf = dir.path().join("demo-022/ansinh.db");
     let url = db.display().to_string();
-    assert_eq!(scalar(&url, "SELECT COUNT(*) FROM runs"), 2);
+    let t = Driver { backend: Backend::Sqlite, db: TestDb::sqlite_file(&url), dir };
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM runs"), 2);
     assert_eq!(
-        scalar(
-            &url,
+        t.scalar(
             "SELECT COUNT(*) FROM runs r JOIN releases l ON l.id = r.release_id WHERE r.id = 2 AND l.authority = '022'"
         ),
         1
     );
-    let national = scalar(&url, "SELECT SUM(amount) FROM decisions WHERE run_id = 1");
-    let province = scalar(&url, "SELECT SUM(amount) FROM decisions WHERE run_id = 2");
+    let national = t.scalar("SELECT SUM(amount) FROM decisions WHERE run_id = 1");
+    let province = t.scalar("SELECT SUM(amount) FROM decisions WHERE run_id = 2");
     assert!(national > 0);
     assert_eq!(province * 5, national * 6, "every amount scales with the level: 600,000 / 500,000");
 }

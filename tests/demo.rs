@@ -4,42 +4,45 @@
 //! accepts, the bank CSV, VNPost's cash list), and issue again without paying
 //! twice or changing a byte.
 
-mod support;
-
 use std::path::Path;
 
-use support::{Backend, TestDb, ansinh, fails, first_element, ok, outcome_count, scalar, stdout};
+use ansinh::model::Total;
+
+use crate::support::{self, Backend, Driver, TestDb, ansinh, fails, first_element, ok, outcome_count, stdout};
 
 const PEOPLE: &str = "1500";
 
+/// On SQLite the demo makes its own database: no `--database-url`, so the
+/// driver is the demo's folder and the database in it.
 #[test]
-fn demo_on_sqlite() {
+fn sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let out = ok(ansinh().args(["demo", "--people", PEOPLE, "--dir"]).arg(dir.path()));
     // `--dir DIR` puts the database at DIR/ansinh.db.
     let url = dir.path().join("ansinh.db").display().to_string();
     assert!(Path::new(&url).is_file(), "no database at {url}");
-    check_demo(&url, dir.path(), &stdout(&out));
+    let t = Driver { backend: Backend::Sqlite, db: TestDb::sqlite_file(&url), dir };
+    check_demo(&t, &stdout(&out));
 }
 
+/// On PostgreSQL the demo is given the database (`--database-url`) and makes
+/// no SQLite file.
 #[test]
-fn demo_on_postgres() {
-    let db = TestDb::new(Backend::Postgres);
-    let dir = tempfile::tempdir().unwrap();
-    let out = ok(ansinh().args(["--database-url", &db.url, "demo", "--people", PEOPLE, "--dir"]).arg(dir.path()));
-    assert!(!dir.path().join("ansinh.db").exists(), "with --database-url the demo must not make a SQLite file");
-    check_demo(&db.url, dir.path(), &stdout(&out));
+fn postgres() {
+    let t = Driver::new(Backend::Postgres);
+    let out = ok(t.cli().args(["demo", "--people", PEOPLE, "--dir"]).arg(t.dir.path()));
+    assert!(!t.path("ansinh.db").exists(), "with --database-url the demo must not make a SQLite file");
+    check_demo(&t, &stdout(&out));
 
     // A database that holds releases is not the demo's to sign into.
-    let runs = support::scalar(&db.url, "SELECT COUNT(*) FROM runs");
-    let said =
-        support::fails(ansinh().args(["--database-url", &db.url, "demo", "--people", PEOPLE, "--dir"]).arg(dir.path()));
+    let runs = t.scalar("SELECT COUNT(*) FROM runs");
+    let said = support::fails(t.cli().args(["demo", "--people", PEOPLE, "--dir"]).arg(t.dir.path()));
     assert!(said.contains("already holds plug-in releases or signing keys"), "{said}");
-    assert_eq!(support::scalar(&db.url, "SELECT COUNT(*) FROM runs"), runs);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM runs"), runs);
 }
 
-/// What a demo must have done, whatever the backend.
-fn check_demo(url: &str, dir: &Path, summary: &str) {
+/// What a demo in `t`'s folder must have done, whatever the backend.
+fn check_demo(t: &Driver, summary: &str) {
     // The summary names every outcome, and the synthetic province has some of each
     // (the national plug-in never errs on well-formed input).
     let paid = outcome_count(summary, "paid");
@@ -47,15 +50,15 @@ fn check_demo(url: &str, dir: &Path, summary: &str) {
         assert!(outcome_count(summary, label) > 0, "no `{label}` in a 1,500-person demo:\n{summary}");
     }
     assert_eq!(outcome_count(summary, "plug-in error"), 0, "{summary}");
-    assert_eq!(outcome_count(summary, "total"), scalar(url, "SELECT COUNT(*) FROM beneficiaries"), "{summary}");
+    assert_eq!(outcome_count(summary, "total"), t.scalar("SELECT COUNT(*) FROM beneficiaries"), "{summary}");
     assert!(summary.contains("decisions/s"), "{summary}");
 
     // Every decision is stored with its input, the plug-in's hash and the fuel used.
-    assert_eq!(scalar(url, "SELECT COUNT(*) FROM decisions WHERE plugin_hash <> (SELECT plugin_hash FROM runs)"), 0);
-    let decided_by_plugin = scalar(url, "SELECT COUNT(*) FROM decisions WHERE input IS NOT NULL");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM decisions WHERE plugin_hash <> (SELECT plugin_hash FROM runs)"), 0);
+    let decided_by_plugin = t.scalar("SELECT COUNT(*) FROM decisions WHERE input IS NOT NULL");
     assert!(decided_by_plugin > 0);
     assert_eq!(
-        scalar(url, "SELECT COUNT(*) FROM decisions WHERE input IS NOT NULL AND (fuel <= 0 OR output IS NULL)"),
+        t.scalar("SELECT COUNT(*) FROM decisions WHERE input IS NOT NULL AND (fuel <= 0 OR output IS NULL)"),
         0,
         "a decision the plug-in made lacks its fuel or output"
     );
@@ -64,30 +67,27 @@ fn check_demo(url: &str, dir: &Path, summary: &str) {
     // XSD and in the bank CSV, the e-wallet transfers in a pain.001 of their
     // own, the people with no account in VNPost's cash list; each adds up to
     // the decisions, and none carries a raw ID number.
-    let outbox = dir.join("outbox");
+    let outbox = t.path("outbox");
     let files = support::files::run_files(&outbox, "1", "2024-09");
     for file in [&files.bank, &files.bank_csv, &files.ewallet, &files.vnpost] {
         assert!(summary.contains(&file.display().to_string()), "the summary must name {}:\n{summary}", file.display());
     }
-    let counted = support::files::check_run_files(url, &outbox, "1", "2024-09", true);
+    let counted = support::files::check_run_files(t, &outbox, "1", "2024-09", true);
     let decided = |outcome: &str, channel: &str| {
         let q = |what: &str| {
-            scalar(
-                url,
-                format!(
-                    "SELECT {what} FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id \
-                     WHERE d.run_id = 1 AND d.outcome = '{outcome}' AND b.channel = '{channel}'"
-                ),
-            )
+            t.scalar(format!(
+                "SELECT {what} FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id \
+                 WHERE d.run_id = 1 AND d.outcome = '{outcome}' AND b.channel = '{channel}'"
+            ))
         };
-        (q("COUNT(*)"), q("CAST(COALESCE(SUM(d.amount), 0) AS BIGINT)"))
+        Total { count: q("COUNT(*)"), amount: q("CAST(COALESCE(SUM(d.amount), 0) AS BIGINT)") }
     };
     assert_eq!(counted.bank, decided("payable", "bank"));
     assert_eq!(counted.ewallet, decided("payable", "ewallet"));
     assert_eq!(counted.cash, decided("no_account", "none"));
-    assert!(counted.bank.0 > 0 && counted.ewallet.0 > 0 && counted.cash.0 > 0, "{counted:?}");
-    assert_eq!(counted.bank.0 + counted.ewallet.0, paid);
-    assert_eq!(counted.cash.0, outcome_count(summary, "no account"));
+    assert!(counted.bank.count > 0 && counted.ewallet.count > 0 && counted.cash.count > 0, "{counted:?}");
+    assert_eq!(counted.bank.count + counted.ewallet.count, paid);
+    assert_eq!(counted.cash.count, outcome_count(summary, "no account"));
     let ewallet = std::fs::read_to_string(&files.ewallet).unwrap();
     assert_eq!(first_element(&ewallet, "MsgId"), "ANSINH-R1-202409W");
     assert!(ewallet.contains("<Id>3711000000002</Id>"), "the e-wallet file is debited from the e-wallet account");
@@ -95,18 +95,18 @@ fn check_demo(url: &str, dir: &Path, summary: &str) {
     // Issuing again, with the demo's configuration: the same bytes, no new payments.
     let all = [&files.bank, &files.bank_csv, &files.ewallet, &files.vnpost];
     let before: Vec<Vec<u8>> = all.iter().map(|f| std::fs::read(f).unwrap()).collect();
-    let payments = scalar(url, "SELECT COUNT(*) FROM payments");
+    let payments = t.scalar("SELECT COUNT(*) FROM payments");
     let issue = |config: &Path| {
-        let mut cmd = ansinh();
-        cmd.args(["--database-url", url, "--config"]).arg(config).args(["run", "issue", "1", "--outbox"]).arg(&outbox);
+        let mut cmd = t.cli();
+        cmd.arg("--config").arg(config).args(["run", "issue", "1", "--outbox"]).arg(&outbox);
         cmd
     };
-    let again = stdout(&ok(&mut issue(&dir.join("ansinh.toml"))));
+    let again = stdout(&ok(&mut issue(&t.path("ansinh.toml"))));
     assert_eq!(again.matches("(Unchanged)").count(), 4, "{again}");
     assert!(!again.contains("Note:"), "{again}");
     let after: Vec<Vec<u8>> = all.iter().map(|f| std::fs::read(f).unwrap()).collect();
     assert!(before == after, "a second issue changed a payment file");
-    assert_eq!(scalar(url, "SELECT COUNT(*) FROM payments"), payments);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM payments"), payments);
 
     // With other accounts configured since: the run keeps those it was issued
     // from, so its files stay the same, and the output says so.

@@ -8,13 +8,11 @@
 //! binary's fuel with the in-process fuel case by case, and adds concurrent
 //! reuse of the instance pool.
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::{ansinh, national_plugin, ok, stdout};
 use ansinh::authoring::cases::{self, Case};
 use ansinh_sandbox::{Limits, Plugin, Sandbox};
-use support::{ansinh, national_plugin, ok, stdout};
 
 const PERIODS: [&str; 6] = ["2021-07", "2022-01", "2024-06", "2024-07", "2025-09", "2026-01"];
 

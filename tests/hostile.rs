@@ -9,14 +9,12 @@
 //! one, the national plug-in decides sound cases in the same sandbox, and must
 //! give the same output and fuel as in a sandbox that never saw a hostile one.
 
-mod support;
-
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
+use crate::support::{self, national_plugin};
 use ansinh_sandbox::{CONTRACT, DecisionInput, Limits, Plugin, Sandbox};
 use ansinh_sandbox::{Month, PersonFacts};
-use support::national_plugin;
 
 /// The contract as the host runs it.
 fn rules_wit() -> String {

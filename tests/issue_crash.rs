@@ -5,33 +5,21 @@
 //! issued in whole or not at all, and nobody is paid twice; a re-run completes
 //! the files, and issuing once more changes no byte.
 
-mod support;
-
 use std::collections::BTreeMap;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Backend, TestDb, ansinh, ok, scalar, stdout, text_scalar};
+use crate::support::{self, Driver, ok, stdout};
 
 /// A few thousand payments: issuing takes long enough to be killed at many points.
 const PEOPLE: u64 = 4000;
 const PERIOD: &str = "2024-09";
 
-/// A database with the synthetic province imported, and run 1 evaluated and approved.
-fn approved_run(db: &TestDb, dir: &Path) {
-    let spec =
-        ansinh::synthetic::Spec { seed: 11, people: PEOPLE, province: "001".into(), period: PERIOD.parse().unwrap() };
-    let (registry, enrolment) = (dir.join("registry.csv"), dir.join("enrolment.csv"));
-    let create = |p: &Path| BufWriter::new(std::fs::File::create(p).unwrap());
-    ansinh::synthetic::generate(&spec, create(&registry), create(&enrolment)).unwrap();
-    let cli = || support::cli(&db.url);
-    support::import(&db.url, &registry, &enrolment);
-    support::release_national(&db.url);
-    ok(cli().args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", PERIOD]));
-    ok(cli().args(["run", "evaluate", "1"]));
-    support::approve(&db.url, "1");
+/// The synthetic province imported, and run 1 evaluated and approved.
+fn approved_run(t: &Driver) {
+    let run = t.evaluated_run(11, PEOPLE, PERIOD);
+    t.approve(&run);
 }
 
 /// The visible files of the outbox and their bytes, and the names of hidden
@@ -61,12 +49,11 @@ fn remove_visible(outbox: &Path) {
 }
 
 /// The run is issued in whole or not at all, with each person paid once.
-fn all_or_nothing(url: &str, transfers: i64, cash: i64) -> bool {
-    let status = text_scalar(url, "SELECT status FROM runs WHERE id = 1");
-    let paid = scalar(url, "SELECT COUNT(*) FROM payments");
-    let listed = scalar(url, "SELECT COUNT(*) FROM cash_payments");
-    let people = scalar(
-        url,
+fn all_or_nothing(t: &Driver, transfers: i64, cash: i64) -> bool {
+    let status = t.text("SELECT status FROM runs WHERE id = 1");
+    let paid = t.scalar("SELECT COUNT(*) FROM payments");
+    let listed = t.scalar("SELECT COUNT(*) FROM cash_payments");
+    let people = t.scalar(
         "SELECT COUNT(*) FROM (SELECT DISTINCT program, period, id_number FROM payments \
          UNION SELECT DISTINCT program, period, id_number FROM cash_payments) AS paid",
     );
@@ -98,11 +85,9 @@ fn kill_after(issue: &mut Command, delay: Duration) -> bool {
     false
 }
 
-fn killed_issue_is_all_or_nothing(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    approved_run(&db, dir.path());
-    let approval = text_scalar(&db.url, "SELECT approval FROM runs WHERE id = 1");
+fn killed_issue_is_all_or_nothing(t: Driver) {
+    approved_run(&t);
+    let approval = t.text("SELECT approval FROM runs WHERE id = 1");
     let approved = |key: &str| -> i64 {
         let tail = approval.split(&format!("\"{key}\":")).nth(1).unwrap_or_else(|| panic!("{key} in {approval}"));
         tail.split([',', '}']).next().unwrap().parse().unwrap()
@@ -110,11 +95,11 @@ fn killed_issue_is_all_or_nothing(backend: Backend) {
     let (transfers, cash) = (approved("transfers"), approved("cash"));
     assert!(transfers > 2000 && cash > 0, "{approval}");
 
-    let config = support::files::hanoi_config(dir.path(), true, true);
-    let outbox: PathBuf = dir.path().join("outbox");
+    let config = support::files::hanoi_config(t.dir.path(), true, true);
+    let outbox: PathBuf = t.path("outbox");
     let issue = || {
-        let mut cmd = ansinh();
-        cmd.args(["--database-url", &db.url, "--config"]).arg(&config).args(["run", "issue", "1", "--outbox"]);
+        let mut cmd = t.cli();
+        cmd.arg("--config").arg(&config).args(["run", "issue", "1", "--outbox"]);
         cmd.arg(&outbox);
         cmd
     };
@@ -126,11 +111,11 @@ fn killed_issue_is_all_or_nothing(backend: Backend) {
     let deadline = Instant::now() + Duration::from_secs(300);
     while !kill_after(&mut issue(), delay) {
         assert!(Instant::now() < deadline, "run issue never finished between kills");
-        all_or_nothing(&db.url, transfers, cash);
+        all_or_nothing(&t, transfers, cash);
         seen.push(outbox_contents(&outbox).0);
         delay += Duration::from_millis(20);
     }
-    assert!(all_or_nothing(&db.url, transfers, cash));
+    assert!(all_or_nothing(&t, transfers, cash));
     let kills = seen.len();
     assert!(kills >= 3, "run issue finished after {kills} kills: too fast to test");
 
@@ -139,8 +124,8 @@ fn killed_issue_is_all_or_nothing(backend: Backend) {
     let started = Instant::now();
     ok(&mut issue());
     let took = started.elapsed();
-    let counted = support::files::check_run_files(&db.url, &outbox, "1", PERIOD, true);
-    assert_eq!((counted.bank.0 + counted.ewallet.0, counted.cash.0), (transfers, cash));
+    let counted = support::files::check_run_files(&t, &outbox, "1", PERIOD, true);
+    assert_eq!((counted.bank.count + counted.ewallet.count, counted.cash.count), (transfers, cash));
     let (reference, _) = outbox_contents(&outbox);
     assert_eq!(reference.len(), 4, "{:?}", reference.keys());
 
@@ -150,7 +135,7 @@ fn killed_issue_is_all_or_nothing(backend: Backend) {
     for k in 1..=12u32 {
         remove_visible(&outbox);
         kill_after(&mut issue(), took * k / 13);
-        assert!(all_or_nothing(&db.url, transfers, cash));
+        assert!(all_or_nothing(&t, transfers, cash));
         let (visible, _) = outbox_contents(&outbox);
         if visible.len() < reference.len() {
             incomplete += 1;
@@ -159,8 +144,9 @@ fn killed_issue_is_all_or_nothing(backend: Backend) {
     }
     assert!(incomplete > 0, "no kill landed while the files were being written");
     eprintln!(
-        "{backend:?}: {kills} kills in the first issue, an uninterrupted one takes {took:?}, {incomplete} of 12 kills \
-         while writing left files to complete"
+        "{:?}: {kills} kills in the first issue, an uninterrupted one takes {took:?}, {incomplete} of 12 kills \
+         while writing left files to complete",
+        t.backend
     );
 
     // After every kill, each file was absent or whole: byte for byte the file
@@ -180,15 +166,7 @@ fn killed_issue_is_all_or_nothing(backend: Backend) {
     let again = stdout(&ok(&mut issue()));
     assert_eq!(again.matches("(Unchanged)").count(), 4, "{again}");
     assert!(outbox_contents(&outbox).0 == reference);
-    assert!(all_or_nothing(&db.url, transfers, cash));
+    assert!(all_or_nothing(&t, transfers, cash));
 }
 
-#[test]
-fn killed_issue_is_all_or_nothing_on_sqlite() {
-    killed_issue_is_all_or_nothing(Backend::Sqlite);
-}
-
-#[test]
-fn killed_issue_is_all_or_nothing_on_postgres() {
-    killed_issue_is_all_or_nothing(Backend::Postgres);
-}
+on_both_backends!(killed_issue_is_all_or_nothing);

@@ -2,80 +2,69 @@
 //! approval of a checksum, an approval made void by a change, cancellation, and
 //! back pay of months a person was not paid.
 
-mod support;
-
-use std::path::Path;
 use std::process::Command;
 
-use support::{Backend, TestDb, ansinh, approve, checksum_to_approve, fails, ok, scalar, stdout, text_scalar};
+use crate::support::{self, Driver, fails, ok, stdout};
 
+/// The demo's province, on a test's database and folder.
 struct Province<'a> {
-    db: &'a TestDb,
-    dir: &'a Path,
+    t: &'a Driver,
 }
 
 impl Province<'_> {
-    fn cli(&self, who: &str) -> Command {
-        let mut cmd = ansinh();
-        cmd.args(["--database-url", &self.db.url, "--as", who]);
-        cmd
-    }
-
     /// Create and evaluate a run as `who`; its id.
     fn evaluated(&self, who: &str, period: &str, extra: &[&str]) -> String {
         let created = ok(self
-            .cli(who)
+            .t
+            .as_(who)
             .args(["run", "create", "--program", "social-assistance", "--province", "001"])
             .args(["--period", period])
             .args(extra));
         let id = stdout(&created).trim().to_owned();
-        ok(self.cli(who).args(["run", "evaluate", &id]));
+        ok(self.t.as_(who).args(["run", "evaluate", &id]));
         id
     }
 
     fn issue(&self, id: &str) -> Command {
-        let mut cmd = self.cli("an-officer");
-        let config = support::files::hanoi_config(self.dir, true, true);
-        cmd.arg("--config").arg(config).args(["run", "issue", id, "--outbox"]).arg(self.dir.join("outbox"));
+        let mut cmd = self.t.as_("an-officer");
+        let config = support::files::hanoi_config(self.t.dir.path(), true, true);
+        cmd.arg("--config").arg(config).args(["run", "issue", id, "--outbox"]).arg(self.t.path("outbox"));
         cmd
     }
 
     fn status(&self, id: &str) -> String {
-        text_scalar(&self.db.url, format!("SELECT status FROM runs WHERE id = {id}"))
+        self.t.text(format!("SELECT status FROM runs WHERE id = {id}"))
     }
 }
 
-fn four_eyes_and_a_void_approval(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    ok(ansinh().args(["--database-url", &db.url, "demo", "--people", "300", "--dir"]).arg(dir.path()));
-    let p = Province { db: &db, dir: dir.path() };
+fn four_eyes_and_a_void_approval(t: Driver) {
+    ok(t.cli().args(["demo", "--people", "300", "--dir"]).arg(t.dir.path()));
+    let p = Province { t: &t };
     let run = p.evaluated("lan", "2024-10", &[]);
 
     // Not approved: not issued.
     let said = fails(&mut p.issue(&run));
     assert!(said.contains("is evaluated, not approved"), "{said}");
-    assert_eq!(scalar(&db.url, format!("SELECT COUNT(*) FROM payments WHERE run_id = {run}")), 0);
+    assert_eq!(t.scalar(format!("SELECT COUNT(*) FROM payments WHERE run_id = {run}")), 0);
 
     // The person who made the run cannot approve it.
-    let checksum = checksum_to_approve(&db.url, &run);
-    let said = fails(p.cli("lan").args(["run", "approve", &run, "--checksum", &checksum]));
+    let checksum = t.checksum_to_approve(&run);
+    let said = fails(t.as_("lan").args(["run", "approve", &run, "--checksum", &checksum]));
     assert!(said.contains("lan created it and cannot also approve it"), "{said}");
     // A checksum other than the run's approves nothing.
     let flipped = if checksum.starts_with('0') { '1' } else { '0' };
     let wrong = format!("{flipped}{}", &checksum[1..]);
-    let said = fails(p.cli("minh").args(["run", "approve", &run, "--checksum", &wrong]));
+    let said = fails(t.as_("minh").args(["run", "approve", &run, "--checksum", &wrong]));
     assert!(said.contains("is not the run's"), "{said}");
     assert_eq!(p.status(&run), "evaluated");
 
     // A second person approves what they saw: counts, totals and the checksum are recorded.
-    let approved = stdout(&ok(p.cli("minh").args(["run", "approve", &run, "--checksum", &checksum])));
+    let approved = stdout(&ok(t.as_("minh").args(["run", "approve", &run, "--checksum", &checksum])));
     assert!(approved.contains("Approved run"), "{approved}");
     assert_eq!(p.status(&run), "approved");
-    let transfers =
-        scalar(&db.url, format!("SELECT COUNT(*) FROM decisions WHERE run_id = {run} AND outcome = 'payable'"));
+    let transfers = t.scalar(format!("SELECT COUNT(*) FROM decisions WHERE run_id = {run} AND outcome = 'payable'"));
     assert!(transfers > 0);
-    let approval = text_scalar(&db.url, format!("SELECT approval FROM runs WHERE id = {run}"));
+    let approval = t.text(format!("SELECT approval FROM runs WHERE id = {run}"));
     assert!(approval.contains(&format!("\"transfers\":{transfers},")), "{approval}");
     assert!(approval.contains(&checksum), "{approval}");
 
@@ -83,90 +72,76 @@ fn four_eyes_and_a_void_approval(backend: Backend) {
     // pays the account that was checked against the registry and approved.
     let first_payable =
         format!("(SELECT MIN(beneficiary_id) FROM decisions WHERE run_id = {run} AND outcome = 'payable')");
-    let changed = support::execute(
-        &db.url,
-        format!("UPDATE beneficiaries SET account_number = '8888888888' WHERE id = {first_payable}"),
-    )
-    .unwrap();
+    let changed = t
+        .execute(format!("UPDATE beneficiaries SET account_number = '8888888888' WHERE id = {first_payable}"))
+        .unwrap();
     assert_eq!(changed, 1);
     // A decision changed after approval (here by hand in the database): the
     // approval is void, nothing is paid.
-    let changed = support::execute(
-        &db.url,
-        format!(
+    let changed = t
+        .execute(format!(
             "UPDATE decisions SET account_number = '9999999999' WHERE run_id = {run} \
              AND beneficiary_id = {first_payable}"
-        ),
-    )
-    .unwrap();
+        ))
+        .unwrap();
     assert_eq!(changed, 1);
     let said = fails(&mut p.issue(&run));
     assert!(said.contains("what was approved has changed"), "{said}");
     assert_eq!(p.status(&run), "evaluated");
-    assert_eq!(scalar(&db.url, format!("SELECT COUNT(*) FROM payments WHERE run_id = {run}")), 0);
-    assert_eq!(scalar(&db.url, format!("SELECT COUNT(*) FROM runs WHERE id = {run} AND approved_by IS NULL")), 1);
-    let shown = stdout(&ok(p.cli("x").args(["run", "show", &run])));
+    assert_eq!(t.scalar(format!("SELECT COUNT(*) FROM payments WHERE run_id = {run}")), 0);
+    assert_eq!(t.scalar(format!("SELECT COUNT(*) FROM runs WHERE id = {run} AND approved_by IS NULL")), 1);
+    let shown = stdout(&ok(t.as_("x").args(["run", "show", &run])));
     assert!(shown.contains("An earlier approval was void"), "{shown}");
 
     // Approved again, on the new checksum: issued, and the file pays the new account.
-    let new_checksum = checksum_to_approve(&db.url, &run);
+    let new_checksum = t.checksum_to_approve(&run);
     assert_ne!(new_checksum, checksum);
-    approve(&db.url, &run);
+    t.approve(&run);
     let issued = stdout(&ok(&mut p.issue(&run)));
     assert!(issued.contains(&format!("Issued {transfers} payments")), "{issued}");
     // The files hold what was approved: the transfers, and exactly the cash lines.
-    let counted = support::files::check_run_files(&db.url, &dir.path().join("outbox"), &run, "2024-10", true);
-    assert_eq!(counted.bank.0 + counted.ewallet.0, transfers);
-    let approval = text_scalar(&db.url, format!("SELECT approval FROM runs WHERE id = {run}"));
-    let cash = format!("\"cash\":{},\"cash_total\":{},", counted.cash.0, counted.cash.1);
-    assert!(counted.cash.0 > 0 && approval.contains(&cash), "{cash} not in {approval}");
+    let counted = support::files::check_run_files(&t, &t.path("outbox"), &run, "2024-10", true);
+    assert_eq!(counted.bank.count + counted.ewallet.count, transfers);
+    let approval = t.text(format!("SELECT approval FROM runs WHERE id = {run}"));
+    let cash = format!("\"cash\":{},\"cash_total\":{},", counted.cash.count, counted.cash.amount);
+    assert!(counted.cash.count > 0 && approval.contains(&cash), "{cash} not in {approval}");
     assert_eq!(p.status(&run), "issued");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payments WHERE account_number = '9999999999'"), 1);
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payments WHERE account_number = '8888888888'"), 0);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM payments WHERE account_number = '9999999999'"), 1);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM payments WHERE account_number = '8888888888'"), 0);
 
     // Issued: it cannot be cancelled.
-    let said = fails(p.cli("lan").args(["run", "cancel", &run, "--reason", "too late"]));
+    let said = fails(t.as_("lan").args(["run", "cancel", &run, "--reason", "too late"]));
     assert!(said.contains("cannot be cancelled"), "{said}");
 
     // Another run for the same month, cancelled before approval: never evaluated or issued again.
     let spare = p.evaluated("lan", "2024-11", &[]);
-    let shown = stdout(&ok(p.cli("lan").args(["run", "cancel", &spare, "--reason", "made by mistake"])));
+    let shown = stdout(&ok(t.as_("lan").args(["run", "cancel", &spare, "--reason", "made by mistake"])));
     assert!(shown.contains("cancelled by lan") && shown.contains("Cancelled: made by mistake"), "{shown}");
     assert_eq!(p.status(&spare), "cancelled");
-    let said = fails(p.cli("minh").args(["run", "approve", &spare, "--checksum", &new_checksum]));
+    let said = fails(t.as_("minh").args(["run", "approve", &spare, "--checksum", &new_checksum]));
     assert!(said.contains("is cancelled"), "{said}");
     let said = fails(&mut p.issue(&spare));
     assert!(said.contains("was cancelled"), "{said}");
-    assert_eq!(scalar(&db.url, format!("SELECT COUNT(*) FROM payments WHERE run_id = {spare}")), 0);
+    assert_eq!(t.scalar(format!("SELECT COUNT(*) FROM payments WHERE run_id = {spare}")), 0);
 }
 
-#[test]
-fn four_eyes_and_a_void_approval_sqlite() {
-    four_eyes_and_a_void_approval(Backend::Sqlite);
-}
-
-#[test]
-fn four_eyes_and_a_void_approval_postgres() {
-    four_eyes_and_a_void_approval(Backend::Postgres);
-}
+on_both_backends!(four_eyes_and_a_void_approval);
 
 /// A woman of 84 (born 1940) with no pension: eligible every month of 2024
 /// (Decree 20/2021/NĐ-CP Art. 5(5)), enrolled late, in December.
 const LATE_ID: &str = "001140999999";
 
-fn back_pay_pays_each_missed_month_once(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    ok(ansinh().args(["--database-url", &db.url, "demo", "--people", "300", "--dir"]).arg(dir.path()));
-    let p = Province { db: &db, dir: dir.path() };
+fn back_pay_pays_each_missed_month_once(t: Driver) {
+    ok(t.cli().args(["demo", "--people", "300", "--dir"]).arg(t.dir.path()));
+    let p = Province { t: &t };
     // 2024-10 is paid to everyone enrolled then.
     let october = p.evaluated("lan", "2024-10", &[]);
-    approve(&db.url, &october);
+    t.approve(&october);
     ok(&mut p.issue(&october));
-    assert!(scalar(&db.url, format!("SELECT COUNT(*) FROM payments WHERE run_id = {october}")) > 0);
+    assert!(t.scalar(format!("SELECT COUNT(*) FROM payments WHERE run_id = {october}")) > 0);
 
     // She is enrolled late: nothing was paid to her for 2024-09 or 2024-10.
-    let registry = dir.path().join("late-registry.csv");
+    let registry = t.path("late-registry.csv");
     std::fs::write(
         &registry,
         format!(
@@ -175,7 +150,7 @@ fn back_pay_pays_each_missed_month_once(backend: Backend) {
         ),
     )
     .unwrap();
-    let enrolment = dir.path().join("late-enrolment.csv");
+    let enrolment = t.path("late-enrolment.csv");
     std::fs::write(
         &enrolment,
         format!(
@@ -186,19 +161,16 @@ fn back_pay_pays_each_missed_month_once(backend: Backend) {
         ),
     )
     .unwrap();
-    ok(p.cli("lan").args(["registry", "import"]).arg(&registry));
-    ok(p.cli("lan").args(["beneficiaries", "import"]).arg(&enrolment));
+    ok(t.as_("lan").args(["registry", "import"]).arg(&registry));
+    ok(t.as_("lan").args(["beneficiaries", "import"]).arg(&enrolment));
 
     // One run for 2024-11 with arrears from 2024-09.
     let run = p.evaluated("lan", "2024-11", &["--back-pay-from", "2024-09"]);
     let decided = |who: &str, months: &str| {
-        scalar(
-            &db.url,
-            format!(
-                "SELECT COUNT(*) FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id \
+        t.scalar(format!(
+            "SELECT COUNT(*) FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id \
                  WHERE d.run_id = {run} AND b.id_number {who} AND d.period {months}"
-            ),
-        )
+        ))
     };
     // She is decided for each month; for past months, nobody who was paid then.
     let her = format!("= '{LATE_ID}'");
@@ -206,37 +178,34 @@ fn back_pay_pays_each_missed_month_once(backend: Backend) {
         assert_eq!(decided(&her, &format!("= '{month}'")), 1, "{month}");
     }
     let others = format!("<> '{LATE_ID}'");
-    assert_eq!(decided(&others, "= '2024-11'"), scalar(&db.url, "SELECT COUNT(*) FROM beneficiaries") - 1);
-    let paid_then = scalar(
-        &db.url,
-        format!(
-            "SELECT COUNT(*) FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id JOIN payments p \
+    assert_eq!(decided(&others, "= '2024-11'"), t.scalar("SELECT COUNT(*) FROM beneficiaries") - 1);
+    let paid_then = t.scalar(format!(
+        "SELECT COUNT(*) FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id JOIN payments p \
              ON p.program = b.program AND p.period = d.period AND p.id_number = b.id_number \
              WHERE d.run_id = {run} AND d.period < '2024-11'"
-        ),
-    );
+    ));
     assert_eq!(paid_then, 0, "arrears decide only the people not paid that month");
-    let unpaid_october = scalar(&db.url, "SELECT COUNT(*) FROM beneficiaries")
+    let unpaid_october = t.scalar("SELECT COUNT(*) FROM beneficiaries")
         - 1
-        - scalar(&db.url, format!("SELECT COUNT(*) FROM payments WHERE run_id = {october}"))
-        - scalar(&db.url, format!("SELECT COUNT(*) FROM cash_payments WHERE run_id = {october}"));
+        - t.scalar(format!("SELECT COUNT(*) FROM payments WHERE run_id = {october}"))
+        - t.scalar(format!("SELECT COUNT(*) FROM cash_payments WHERE run_id = {october}"));
     assert_eq!(decided(&others, "= '2024-10'"), unpaid_october);
-    let shown = stdout(&ok(p.cli("x").args(["run", "show", &run])));
+    let shown = stdout(&ok(t.as_("x").args(["run", "show", &run])));
     assert!(shown.contains("2024-11 with arrears from 2024-09"), "{shown}");
     // The change from October's run names her among those added.
     let since = shown.split(&format!("Since run {october} (the month before):")).nth(1).expect("a diff");
     let added = since.split("dropped:").next().unwrap();
     assert!(added.contains("Trần Thị Muộn: - →"), "{shown}");
 
-    approve(&db.url, &run);
+    t.approve(&run);
     ok(&mut p.issue(&run));
     // Each month its own payment, and its own transaction in the file.
     let her = |period: &str| {
-        scalar(&db.url, format!("SELECT COUNT(*) FROM payments WHERE id_number = '{LATE_ID}' AND period = '{period}'"))
+        t.scalar(format!("SELECT COUNT(*) FROM payments WHERE id_number = '{LATE_ID}' AND period = '{period}'"))
     };
     assert_eq!((her("2024-09"), her("2024-10"), her("2024-11")), (1, 1, 1));
-    let outbox = dir.path().join("outbox");
-    support::files::check_run_files(&db.url, &outbox, &run, "2024-11", true);
+    let outbox = t.path("outbox");
+    support::files::check_run_files(&t, &outbox, &run, "2024-11", true);
     let files = support::files::run_files(&outbox, &run, "2024-11");
     let xml = std::fs::read_to_string(&files.bank).unwrap();
     for month in ["202409", "202410", "202411"] {
@@ -246,22 +215,11 @@ fn back_pay_pays_each_missed_month_once(backend: Backend) {
 
     // Arrears again for the same months: she is paid, so she is not decided again.
     let again = p.evaluated("lan", "2024-11", &["--back-pay-from", "2024-09"]);
-    let hers = scalar(
-        &db.url,
-        format!(
-            "SELECT COUNT(*) FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id \
+    let hers = t.scalar(format!(
+        "SELECT COUNT(*) FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id \
              WHERE d.run_id = {again} AND b.id_number = '{LATE_ID}' AND d.period < '2024-11'"
-        ),
-    );
+    ));
     assert_eq!(hers, 0);
 }
 
-#[test]
-fn back_pay_pays_each_missed_month_once_sqlite() {
-    back_pay_pays_each_missed_month_once(Backend::Sqlite);
-}
-
-#[test]
-fn back_pay_pays_each_missed_month_once_postgres() {
-    back_pay_pays_each_missed_month_once(Backend::Postgres);
-}
+on_both_backends!(back_pay_pays_each_missed_month_once);

@@ -6,9 +6,9 @@ use std::io::BufWriter;
 use std::path::Path;
 
 use ansinh::payment::pain001::{CreditorAgent, Header, Pain001Writer, Transfer};
-mod support;
 use chrono::{NaiveDate, TimeZone, Utc};
-use support::xsd::validate_pain001;
+
+use crate::support::xsd::validate_pain001;
 
 fn header(number_of_transactions: u64, control_sum: u64) -> Header {
     Header {

@@ -1,70 +1,56 @@
 //! Nothing paid twice, nothing half-imported: the guarantees the database keeps,
 //! on both backends, through the real binary.
 
-mod support;
-
 use ansinh::format::group;
 
-use support::{Backend, TestDb, ansinh, execute, fails, ok, outcome_count, scalar, stdout};
+use crate::support::{self, Driver, fails, ok, outcome_count, stdout};
 
-fn a_person_is_paid_once_per_program_and_month(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let cli = || support::cli(&db.url);
+fn a_person_is_paid_once_per_program_and_month(t: Driver) {
     // Run 1: the demo's, issued.
-    ok(cli().args(["demo", "--people", "400", "--dir"]).arg(dir.path()));
-    let config = support::files::hanoi_config(dir.path(), false, false);
-    let listed_once = scalar(&db.url, "SELECT COUNT(*) FROM cash_payments");
+    ok(t.cli().args(["demo", "--people", "400", "--dir"]).arg(t.dir.path()));
+    let config = support::files::hanoi_config(t.dir.path(), false, false);
+    let listed_once = t.scalar("SELECT COUNT(*) FROM cash_payments");
     assert!(listed_once > 0);
-    let paid_once = scalar(&db.url, "SELECT COUNT(*) FROM payments");
+    let paid_once = t.scalar("SELECT COUNT(*) FROM payments");
     assert!(paid_once > 0);
 
     // Run 2: the same programme, province and month, by the same rules.
     let run = |period: &str| {
-        let created = ok(cli().args([
-            "run",
-            "create",
-            "--program",
-            "social-assistance",
-            "--province",
-            "001",
-            "--period",
-            period,
-        ]));
-        let id = stdout(&created).trim().to_owned();
-        let evaluated = stdout(&ok(cli().args(["run", "evaluate", &id])));
-        support::approve(&db.url, &id);
-        let issued = stdout(&ok(cli()
+        let id = t.create_run(period);
+        let evaluated = stdout(&t.evaluate(&id));
+        t.approve(&id);
+        let issued = stdout(&ok(t
+            .cli()
             .arg("--config")
             .arg(&config)
             .args(["run", "issue", &id, "--outbox"])
-            .arg(dir.path().join("outbox"))));
+            .arg(t.path("outbox"))));
         (id, outcome_count(&evaluated, "payable"), issued)
     };
     let (second, payable, issued) = run("2024-09");
-    let by = |column: &str| support::text_scalar(&db.url, format!("SELECT {column} FROM runs WHERE id = {second}"));
+    let by = |column: &str| t.text(format!("SELECT {column} FROM runs WHERE id = {second}"));
     assert_eq!(
         (by("created_by"), by("evaluated_by"), by("issued_by")),
         ("test-officer".into(), "test-officer".into(), "test-officer".into())
     );
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM runs WHERE id = 1 AND issued_by = 'demo-officer'"), 1);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM runs WHERE id = 1 AND issued_by = 'demo-officer'"), 1);
     assert_eq!(payable, paid_once, "the second run decides the same people payable");
     assert!(issued.contains("Issued 0 payments"), "{issued}");
     assert!(issued.contains(&format!("{} payable people were already paid for 2024-09", group(payable))), "{issued}");
     assert!(issued.contains("Nothing to pay: no payment file."), "{issued}");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payments"), paid_once);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM payments"), paid_once);
     // Nor listed for cash twice: the people with no account are VNPost's from run 1.
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM cash_payments"), listed_once);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM cash_payments"), listed_once);
 
     // The next month is another payment: paid again, in full.
     let (october, payable, issued) = run("2024-10");
     assert!(issued.contains(&format!("Issued {} payments", group(payable))), "{issued}");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payments"), paid_once + payable);
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM cash_payments"), 2 * listed_once);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM payments"), paid_once + payable);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM cash_payments"), 2 * listed_once);
     // Its files, from the configured account: no e-wallet account configured,
     // so the e-wallet file is debited from the bank account; no bank CSV asked.
-    let outbox = dir.path().join("outbox");
-    support::files::check_run_files(&db.url, &outbox, &october, "2024-10", false);
+    let outbox = t.path("outbox");
+    support::files::check_run_files(&t, &outbox, &october, "2024-10", false);
     let files = support::files::run_files(&outbox, &october, "2024-10");
     let ewallet = std::fs::read_to_string(&files.ewallet).unwrap();
     assert!(ewallet.contains("<Id>3711000000001</Id>"), "debited from the bank account");
@@ -72,50 +58,40 @@ fn a_person_is_paid_once_per_program_and_month(backend: Backend) {
     // A province with no treasury configured cannot be issued; the message says what to add.
     let other = tempfile::tempdir().unwrap();
     std::fs::write(other.path().join("ansinh.toml"), "").unwrap();
-    let created = ok(cli()
-        .args(["run", "create", "--program", "social-assistance", "--province", "001"])
-        .args(["--period", "2024-11"]));
-    let november = stdout(&created).trim().to_owned();
-    ok(cli().args(["run", "evaluate", &november]));
-    support::approve(&db.url, &november);
+    let november = t.create_run("2024-11");
+    t.evaluate(&november);
+    t.approve(&november);
     let said = fails(
-        cli().current_dir(other.path()).args(["run", "issue", &november, "--outbox"]).arg(other.path().join("outbox")),
+        t.cli()
+            .current_dir(other.path())
+            .args(["run", "issue", &november, "--outbox"])
+            .arg(other.path().join("outbox")),
     );
     assert!(said.contains("ansinh.toml has no treasury account for province 001 (Hà Nội)"), "{said}");
     assert!(said.contains("add a table [treasury.\"001\"] with holder, account and bin"), "{said}");
-    assert_eq!(scalar(&db.url, format!("SELECT COUNT(*) FROM payments WHERE run_id = {november}")), 0);
-    let status = support::text_scalar(&db.url, format!("SELECT status FROM runs WHERE id = {november}"));
+    assert_eq!(t.scalar(format!("SELECT COUNT(*) FROM payments WHERE run_id = {november}")), 0);
+    let status = t.text(format!("SELECT status FROM runs WHERE id = {november}"));
     assert_eq!(status, "approved");
 
     // The guarantee is the database's, not the code's: a second row for the same
     // person, programme and month is refused whoever writes it.
-    let err = execute(
-        &db.url,
-        "INSERT INTO payments (run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, \
+    let err = t
+        .execute(
+            "INSERT INTO payments (run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, \
          account_number, account_name) \
          SELECT 2, beneficiary_id, program, period, id_number, amount, channel, bank_bin, account_number, account_name \
          FROM payments WHERE run_id = 1 LIMIT 1",
-    )
-    .expect_err("the database must refuse a second payment");
+        )
+        .expect_err("the database must refuse a second payment");
     assert!(err.to_lowercase().contains("unique"), "{err}");
 }
 
-#[test]
-fn paid_once_on_sqlite() {
-    a_person_is_paid_once_per_program_and_month(Backend::Sqlite);
-}
-
-#[test]
-fn paid_once_on_postgres() {
-    a_person_is_paid_once_per_program_and_month(Backend::Postgres);
-}
+on_both_backends!(a_person_is_paid_once_per_program_and_month);
 
 const REGISTRY_HEADER: &str = "id_number,full_name,birth_date,sex,residence_province,residence_commune,death_date\n";
 
-fn bad_rows_refuse_the_whole_file(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("registry.csv");
+fn bad_rows_refuse_the_whole_file(t: Driver) {
+    let file = t.path("registry.csv");
     let good = |i: u32| format!("001040{:06},Nguyễn Văn An,1940-05-12,male,001,,\n", 100_000 + i);
     let mut csv = String::from(REGISTRY_HEADER);
     csv.push_str(&good(1));
@@ -125,8 +101,8 @@ fn bad_rows_refuse_the_whole_file(backend: Backend) {
     std::fs::write(&file, &csv).unwrap();
 
     let import = || {
-        let mut cmd = ansinh();
-        cmd.args(["--database-url", &db.url, "registry", "import"]).arg(&file);
+        let mut cmd = t.cli();
+        cmd.args(["registry", "import"]).arg(&file);
         cmd
     };
     let said = fails(&mut import());
@@ -134,11 +110,11 @@ fn bad_rows_refuse_the_whole_file(backend: Backend) {
     assert!(said.contains("field `id_number`"), "{said}");
     assert!(!said.contains("00104012345"), "a bad ID number is still someone's: shown masked\n{said}");
     assert!(said.contains("field `birth_date`"), "{said}");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_people"), 0, "a refused file must leave nothing behind");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM registry_people"), 0, "a refused file must leave nothing behind");
 
     // Every bad row, as it was, with its problem, beside the file.
     let rejected = || {
-        let mut reader = csv::Reader::from_path(dir.path().join("registry.rejects.csv")).unwrap();
+        let mut reader = csv::Reader::from_path(t.path("registry.rejects.csv")).unwrap();
         assert_eq!(reader.headers().unwrap().iter().next_back(), Some("problem"));
         reader.records().map(Result::unwrap).collect::<Vec<_>>()
     };
@@ -152,7 +128,7 @@ fn bad_rows_refuse_the_whole_file(backend: Backend) {
     // Or the good rows are imported and the bad ones only set aside.
     let said = stdout(&ok(import().arg("--skip-bad-rows")));
     assert!(said.contains("Imported 2 registry rows") && said.contains("Left out 2 bad rows"), "{said}");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_people"), 2);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM registry_people"), 2);
     assert_eq!(rejected().len(), 2);
 
     // Corrected, it imports; imported again, nothing changes.
@@ -163,27 +139,19 @@ fn bad_rows_refuse_the_whole_file(backend: Backend) {
     std::fs::write(&file, &csv).unwrap();
     ok(&mut import());
     ok(&mut import());
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_people"), 3);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM registry_people"), 3);
 
     // Each committed import is recorded with the file's hash and who did it;
     // without a name, an import is refused.
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM imports WHERE imported_by = 'test-officer'"), 3);
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM imports WHERE skipped = 2 AND rows = 2"), 1);
-    assert_eq!(scalar(&db.url, "SELECT COUNT(DISTINCT sha256) FROM imports"), 2, "the same file twice, one hash");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM imports WHERE imported_by = 'test-officer'"), 3);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM imports WHERE skipped = 2 AND rows = 2"), 1);
+    assert_eq!(t.scalar("SELECT COUNT(DISTINCT sha256) FROM imports"), 2, "the same file twice, one hash");
     let file_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&file).unwrap()));
-    let recorded = support::text_scalar(&db.url, "SELECT sha256 FROM imports ORDER BY id DESC LIMIT 1");
+    let recorded = t.text("SELECT sha256 FROM imports ORDER BY id DESC LIMIT 1");
     assert_eq!(recorded, file_hash, "the hash is of the whole file");
     let said = fails(import().env_remove("ANSINH_USER"));
     assert!(said.contains("records who acted: give --as NAME"), "{said}");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM imports"), 3);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM imports"), 3);
 }
 
-#[test]
-fn bad_rows_refuse_the_whole_file_on_sqlite() {
-    bad_rows_refuse_the_whole_file(Backend::Sqlite);
-}
-
-#[test]
-fn bad_rows_refuse_the_whole_file_on_postgres() {
-    bad_rows_refuse_the_whole_file(Backend::Postgres);
-}
+on_both_backends!(bad_rows_refuse_the_whole_file);

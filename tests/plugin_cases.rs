@@ -1,9 +1,7 @@
 //! `ansinh plugin test`: the national plug-in's own cases pass through the real
 //! sandbox, and a failing case makes the command fail, naming the case.
 
-mod support;
-
-use support::{ansinh, fails, national_plugin, ok, stdout, workspace};
+use crate::support::{self, ansinh, fails, national_plugin, ok, stdout, workspace};
 
 #[test]
 fn national_plugin_passes_its_cases() {

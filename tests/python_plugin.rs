@@ -3,12 +3,10 @@
 //! `target/pydeps` by `.ci/run`): it imports nothing, passes the national cases through the real
 //! host, and decides every case as the Rust plug-in does.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{ansinh, national_plugin, ok, stdout, text, workspace};
+use crate::support::{self, ansinh, national_plugin, ok, stdout, text, workspace};
 
 /// The plug-in's folder and the cases it shares with its Rust twin.
 const PLUGIN_DIR: &str = "plugins/national-social-assistance-py";

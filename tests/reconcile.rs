@@ -2,14 +2,13 @@
 //! answers its pain.001 with pain.002 status reports (each validated against the official XSD
 //! first), and checks what the database holds and what is printed.
 
-mod support;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use support::xsd::{PAIN002_001_03_XSD, PAIN002_001_12_XSD, validate_pain002};
-use support::{Backend, TestDb, fails, first_element, ok, scalar, stdout, text_scalar};
+
+use crate::support::xsd::{PAIN002_001_03_XSD, PAIN002_001_12_XSD, validate_pain002};
+use crate::support::{Driver, fails, first_element, ok, stdout};
 
 /// One transaction of a status report: EndToEndId, TxSts, reason code, amount repeated.
 struct Tx<'a> {
@@ -93,23 +92,17 @@ fn payment_id(end_to_end_id: &str) -> i64 {
     end_to_end_id.rsplit_once('P').unwrap().1.parse().unwrap()
 }
 
-fn status_of(url: &str, end_to_end_id: &str) -> String {
-    text_scalar(
-        url,
-        format!(
-            "SELECT status || ' ' || bank_status || COALESCE(' ' || reason, '') FROM payment_statuses \
+fn status_of(t: &Driver, end_to_end_id: &str) -> String {
+    t.text(format!(
+        "SELECT status || ' ' || bank_status || COALESCE(' ' || reason, '') FROM payment_statuses \
              WHERE payment_id = {}",
-            payment_id(end_to_end_id)
-        ),
-    )
+        payment_id(end_to_end_id)
+    ))
 }
 
-fn reconcile_a_run_with_rejects(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let cli = || support::cli(&db.url);
-    ok(cli().args(["demo", "--people", "400", "--dir"]).arg(dir.path()));
-    let (message_id, payments) = issued(&dir.path().join("outbox"));
+fn reconcile_a_run_with_rejects(t: Driver) {
+    ok(t.cli().args(["demo", "--people", "400", "--dir"]).arg(t.dir.path()));
+    let (message_id, payments) = issued(&t.path("outbox"));
     assert_eq!(message_id, "ANSINH-R1-202409");
     let n = payments.len() as u64;
     assert!(n >= 8, "the demo pays {n} people: too few to test with");
@@ -127,9 +120,9 @@ fn reconcile_a_run_with_rejects(backend: Backend) {
         })
         .collect();
     let xml = pain002("12", &message_id, n, sum, "PART", &first);
-    let first_file = sample(dir.path(), "status-1.xml", PAIN002_001_12_XSD, &xml);
+    let first_file = sample(t.dir.path(), "status-1.xml", PAIN002_001_12_XSD, &xml);
     // The validator can say no: TxSts before OrgnlEndToEndId breaks the schema's sequence.
-    let swapped = dir.path().join("swapped.xml");
+    let swapped = t.path("swapped.xml");
     let out_of_order = xml.replacen(
         &format!("<OrgnlEndToEndId>{closed}</OrgnlEndToEndId>\n        <TxSts>RJCT</TxSts>"),
         &format!("<TxSts>RJCT</TxSts>\n        <OrgnlEndToEndId>{closed}</OrgnlEndToEndId>"),
@@ -139,7 +132,7 @@ fn reconcile_a_run_with_rejects(backend: Backend) {
     fs::write(&swapped, out_of_order).unwrap();
     let err = validate_pain002(&swapped, PAIN002_001_12_XSD).expect_err("out of order must be invalid");
     assert!(format!("{err:#}").contains("is not valid against"), "{err:#}");
-    let out = stdout(&ok(cli().args(["run", "reconcile", "1"]).arg(&first_file)));
+    let out = stdout(&ok(t.cli().args(["run", "reconcile", "1"]).arg(&first_file)));
     println!("{out}");
     let settled = n - 3;
     assert!(
@@ -148,32 +141,28 @@ fn reconcile_a_run_with_rejects(backend: Backend) {
     );
     assert!(out.contains("1 people flagged for the registry check (MD07, deceased)"), "{out}");
     assert!(!out.contains("problems"), "{out}");
-    assert_eq!(status_of(&db.url, &closed), "rejected RJCT AC04");
-    assert_eq!(status_of(&db.url, &deceased), "rejected RJCT MD07");
-    assert_eq!(status_of(&db.url, &pending), "accepted PDNG");
-    assert_eq!(status_of(&db.url, &twice), "settled ACSC");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM payment_statuses WHERE status = 'settled'"), settled as i64);
+    assert_eq!(status_of(&t, &closed), "rejected RJCT AC04");
+    assert_eq!(status_of(&t, &deceased), "rejected RJCT MD07");
+    assert_eq!(status_of(&t, &pending), "accepted PDNG");
+    assert_eq!(status_of(&t, &twice), "settled ACSC");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM payment_statuses WHERE status = 'settled'"), settled as i64);
     assert_eq!(
-        scalar(
-            &db.url,
+        t.scalar(
             "SELECT COUNT(*) FROM registry_flags f JOIN payments p ON p.id = f.payment_id \
                          AND p.beneficiary_id = f.beneficiary_id WHERE f.reason = 'MD07'"
         ),
         1
     );
-    assert_eq!(scalar(&db.url, "SELECT payment_id FROM registry_flags"), payment_id(&deceased));
+    assert_eq!(t.scalar("SELECT payment_id FROM registry_flags"), payment_id(&deceased));
     let sha = hex::encode(Sha256::digest(xml.as_bytes()));
     assert_eq!(
-        text_scalar(
-            &db.url,
-            "SELECT sha256 || ' ' || reconciled_by || ' ' || original_message_id FROM reconciliations"
-        ),
+        t.text("SELECT sha256 || ' ' || reconciled_by || ' ' || original_message_id FROM reconciliations"),
         format!("{sha} test-officer {message_id}")
     );
-    assert_eq!(text_scalar(&db.url, "SELECT status FROM runs WHERE id = 1"), "reconciled");
+    assert_eq!(t.text("SELECT status FROM runs WHERE id = 1"), "reconciled");
 
     // `run show` tells where the payments stand.
-    let show = stdout(&ok(cli().args(["run", "show", "1"])));
+    let show = stdout(&ok(t.cli().args(["run", "show", "1"])));
     println!("{show}");
     assert!(show.contains("reconciled"), "{show}");
     let row = |label: &str| {
@@ -184,20 +173,20 @@ fn reconcile_a_run_with_rejects(backend: Backend) {
     assert_eq!(row("settled "), ansinh::format::group(settled as i64));
     assert_eq!((row("accepted "), row("rejected AC04 "), row("rejected MD07 ")), ("1".into(), "1".into(), "1".into()));
     // The bank answered its own file; the e-wallet file waits for the wallet provider's answer.
-    let ewallet = scalar(&db.url, "SELECT COUNT(*) FROM payments WHERE run_id = 1 AND channel = 'ewallet'");
+    let ewallet = t.scalar("SELECT COUNT(*) FROM payments WHERE run_id = 1 AND channel = 'ewallet'");
     assert!(ewallet > 0);
     assert_eq!(row("no answer yet "), ansinh::format::group(ewallet));
 
     // 2. The same file again changes nothing.
-    let before = scalar(&db.url, "SELECT COUNT(*) FROM reconciliations");
-    let out = stdout(&ok(cli().args(["run", "reconcile", "1"]).arg(&first_file)));
+    let before = t.scalar("SELECT COUNT(*) FROM reconciliations");
+    let out = stdout(&ok(t.cli().args(["run", "reconcile", "1"]).arg(&first_file)));
     assert!(out.contains("This file was applied to run 1 before, by test-officer"), "{out}");
     assert!(
         out.contains(&format!("Applied now: 0 settled, 0 rejected, 0 accepted not yet settled; {n} already so")),
         "{out}"
     );
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM reconciliations"), before);
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_flags"), 1);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM reconciliations"), before);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM registry_flags"), 1);
 
     // 3. A later report, in pain.002.001.03, with every kind of problem beside one good news.
     let later = [
@@ -209,8 +198,8 @@ fn reconcile_a_run_with_rejects(backend: Backend) {
         tx(&twice, "ACSC", None, None),
     ];
     let xml = pain002("03", &message_id, n + 5, sum, "PART", &later);
-    let later_file = sample(dir.path(), "status-2.xml", PAIN002_001_03_XSD, &xml);
-    let out = fails(cli().args(["run", "reconcile", "1"]).arg(&later_file));
+    let later_file = sample(t.dir.path(), "status-2.xml", PAIN002_001_03_XSD, &xml);
+    let out = fails(t.cli().args(["run", "reconcile", "1"]).arg(&later_file));
     println!("{out}");
     for expected in [
         format!("OrgnlNbOfTxs is {}, but run 1 issued {n} payments", n + 5),
@@ -223,38 +212,38 @@ fn reconcile_a_run_with_rejects(backend: Backend) {
     ] {
         assert!(out.contains(&expected), "no {expected:?} in:\n{out}");
     }
-    assert_eq!(status_of(&db.url, &pending), "settled ACSC");
-    assert_eq!(status_of(&db.url, &closed), "rejected RJCT AC04", "a contradiction is not applied");
-    assert_eq!(scalar(&db.url, "SELECT MAX(problems) FROM reconciliations"), 5);
+    assert_eq!(status_of(&t, &pending), "settled ACSC");
+    assert_eq!(status_of(&t, &closed), "rejected RJCT AC04", "a contradiction is not applied");
+    assert_eq!(t.scalar("SELECT MAX(problems) FROM reconciliations"), 5);
 
     // 4. A report on another run's message is refused whole.
     let xml =
         pain002("12", "ANSINH-R12-202409", 1, payments[4].1, "ACSC", &[tx(&payments[4].0, "RJCT", Some("AC01"), None)]);
-    let other_file = sample(dir.path(), "status-3.xml", PAIN002_001_12_XSD, &xml);
-    let out = fails(cli().args(["run", "reconcile", "1"]).arg(&other_file));
+    let other_file = sample(t.dir.path(), "status-3.xml", PAIN002_001_12_XSD, &xml);
+    let out = fails(t.cli().args(["run", "reconcile", "1"]).arg(&other_file));
     assert!(out.contains("answers the message \"ANSINH-R12-202409\", which is not one of run 1's"), "{out}");
     assert!(out.contains("nothing applied"), "{out}");
-    assert_eq!(status_of(&db.url, &payments[4].0), "settled ACSC");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM reconciliations"), 2);
+    assert_eq!(status_of(&t, &payments[4].0), "settled ACSC");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM reconciliations"), 2);
 
     // 5. Wrong totals for a file of its own (a run's bank or e-wallet part has its own MsgId):
     // the listed amounts must add up to OrgnlCtrlSum.
     let part = format!("{message_id}-W");
     let listed = [tx(&payments[5].0, "ACSC", None, Some(payments[5].1))];
     let xml = pain002("12", &part, 1, payments[5].1 + 1, "ACSC", &listed);
-    let part_file = sample(dir.path(), "status-4.xml", PAIN002_001_12_XSD, &xml);
-    let out = fails(cli().args(["run", "reconcile", "1"]).arg(&part_file));
+    let part_file = sample(t.dir.path(), "status-4.xml", PAIN002_001_12_XSD, &xml);
+    let out = fails(t.cli().args(["run", "reconcile", "1"]).arg(&part_file));
     assert!(out.contains("the 1 transactions listed add up to"), "{out}");
 
     // Who acts is recorded, so it must be given.
-    let out = fails(cli().env_remove("ANSINH_USER").args(["run", "reconcile", "1"]).arg(&first_file));
+    let out = fails(t.cli().env_remove("ANSINH_USER").args(["run", "reconcile", "1"]).arg(&first_file));
     assert!(out.contains("give --as NAME"), "{out}");
 
     // A file that is not a pain.002 is refused with its name and line.
     let out = fails(
-        cli()
+        t.cli()
             .args(["run", "reconcile", "1"])
-            .arg(dir.path().join("outbox").read_dir().unwrap().next().unwrap().unwrap().path()),
+            .arg(t.path("outbox").read_dir().unwrap().next().unwrap().unwrap().path()),
     );
     assert!(
         out.contains("reading the status report") && out.contains("line 2: the document element is <Document>"),
@@ -262,48 +251,35 @@ fn reconcile_a_run_with_rejects(backend: Backend) {
     );
 
     // 6. The MD07 flag holds the person's next payment until an officer clears it.
-    let flagged = scalar(&db.url, "SELECT beneficiary_id FROM registry_flags");
-    let listed = stdout(&ok(cli().args(["registry", "flags"])));
+    let flagged = t.scalar("SELECT beneficiary_id FROM registry_flags");
+    let listed = stdout(&ok(t.cli().args(["registry", "flags"])));
     assert!(
         listed.contains(&format!("#{flagged} ")) && listed.contains("MD07") && listed.contains("1 open flags"),
         "{listed}"
     );
     let next_month = |period: &str| {
-        let created = ok(cli()
-            .args(["run", "create", "--program", "social-assistance", "--province", "001"])
-            .args(["--period", period]));
-        let run = stdout(&created).trim().to_owned();
-        ok(cli().args(["run", "evaluate", &run]));
-        let decided = text_scalar(
-            &db.url,
-            format!(
-                "SELECT outcome || ' ' || COALESCE(exception, '-') FROM decisions WHERE run_id = {run} \
+        let run = t.create_run(period);
+        t.evaluate(&run);
+        let decided = t.text(format!(
+            "SELECT outcome || ' ' || COALESCE(exception, '-') FROM decisions WHERE run_id = {run} \
                  AND beneficiary_id = {flagged}"
-            ),
-        );
+        ));
         (run, decided)
     };
     let (october, decided) = next_month("2024-10");
     assert_eq!(decided, "held death_reported");
-    let show = stdout(&ok(cli().args(["run", "show", &october])));
+    let show = stdout(&ok(t.cli().args(["run", "show", &october])));
     assert!(show.contains("reported deceased by a bank, MD07 (held): 1"), "{show}");
-    let out = fails(cli().args(["registry", "clear-flag", &flagged.to_string(), "--reason", " "]));
+    let out = fails(t.cli().args(["registry", "clear-flag", &flagged.to_string(), "--reason", " "]));
     assert!(out.contains("--reason"), "{out}");
-    let out = stdout(&ok(cli()
+    let out = stdout(&ok(t
+        .cli()
         .args(["registry", "clear-flag", &flagged.to_string()])
         .args(["--reason", "registry extract of 2024-10-15: alive; the bank's MD07 was a mistake"])));
     assert!(out.contains("Cleared 1 flag(s)"), "{out}");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM registry_flags WHERE cleared_by = 'test-officer'"), 1);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM registry_flags WHERE cleared_by = 'test-officer'"), 1);
     let (_, decided) = next_month("2024-11");
     assert_eq!(decided, "payable -");
 }
 
-#[test]
-fn reconcile_with_rejects_on_sqlite() {
-    reconcile_a_run_with_rejects(Backend::Sqlite);
-}
-
-#[test]
-fn reconcile_with_rejects_on_postgres() {
-    reconcile_a_run_with_rejects(Backend::Postgres);
-}
+on_both_backends!(reconcile_a_run_with_rejects);

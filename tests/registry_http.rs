@@ -4,8 +4,6 @@
 //! imported table, through a refused token, transient failures, a slow answer, an interrupted
 //! run and its resumption, and people the service does not know.
 
-mod support;
-
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -21,7 +19,8 @@ use serde_json::{Value, json};
 
 use ansinh::model::RegistryRecord;
 use ansinh::store::Db;
-use support::{Backend, TestDb, ansinh, fails, ok, outcome_count, scalar, stdout, text_scalar};
+
+use crate::support::{self, Backend, Driver, fails, ok, outcome_count, stdout};
 
 const TOKEN: &str = "s3cret-registry-token";
 
@@ -149,8 +148,8 @@ async fn lookup(State(served): State<Arc<Served>>, headers: HeaderMap, Json(aske
 /// Each decision of a run, by beneficiary: everything it says but when.
 type Decisions = BTreeMap<i64, (String, i64, Option<String>, String, Option<String>, Option<String>, i64)>;
 
-fn decisions(url: &str, run: i64) -> Decisions {
-    support::sql(url, move |db| {
+fn decisions(t: &Driver, run: i64) -> Decisions {
+    t.sql(move |db| {
         Box::pin(async move {
             const Q: &str = "SELECT beneficiary_id, outcome, amount, category, verification, input, output, fuel \
                              FROM decisions WHERE run_id = $1";
@@ -166,8 +165,8 @@ fn decisions(url: &str, run: i64) -> Decisions {
 }
 
 /// The ID numbers of the run's beneficiaries, by beneficiary id.
-fn beneficiaries(url: &str) -> BTreeMap<i64, String> {
-    support::sql(url, |db| {
+fn beneficiaries(t: &Driver) -> BTreeMap<i64, String> {
+    t.sql(|db| {
         Box::pin(async move {
             const Q: &str = "SELECT id, id_number FROM beneficiaries";
             match db {
@@ -181,28 +180,20 @@ fn beneficiaries(url: &str) -> BTreeMap<i64, String> {
     })
 }
 
-fn http_registry_decides_as_the_table_does(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let cli = || support::cli(&db.url);
+fn http_registry_decides_as_the_table_does(t: Driver) {
     // Run 1: the demo's, verified against the imported table.
-    ok(cli().args(["demo", "--people", "1200", "--dir"]).arg(dir.path()));
-    let table = decisions(&db.url, 1);
-    let people = beneficiaries(&db.url);
+    ok(t.cli().args(["demo", "--people", "1200", "--dir"]).arg(t.dir.path()));
+    let table = decisions(&t, 1);
+    let people = beneficiaries(&t);
     assert_eq!(table.len(), people.len());
-    assert_eq!(text_scalar(&db.url, "SELECT registry_source FROM runs WHERE id = 1"), "table registry_people");
+    assert_eq!(t.text("SELECT registry_source FROM runs WHERE id = 1"), "table registry_people");
 
-    let registry = RegistryService::start(&dir.path().join("registry.csv"));
-    let token_file = dir.path().join("registry.token");
+    let registry = RegistryService::start(&t.path("registry.csv"));
+    let token_file = t.path("registry.token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
-    let create = || {
-        let out = ok(cli()
-            .args(["run", "create", "--program", "social-assistance", "--province", "001"])
-            .args(["--period", "2024-09"]));
-        stdout(&out).trim().parse::<i64>().unwrap()
-    };
+    let create = || t.create_run("2024-09").parse::<i64>().unwrap();
     let evaluate = |run: i64| {
-        let mut cmd = cli();
+        let mut cmd = t.cli();
         cmd.args(["run", "evaluate", &run.to_string(), "--registry-url", &registry.url()]);
         cmd
     };
@@ -216,7 +207,7 @@ fn http_registry_decides_as_the_table_does(backend: Backend) {
     assert!(out.contains("check ANSINH_REGISTRY_TOKEN or the --registry-token-file"), "{out}");
     assert!(!out.contains("not-the-token"), "a token is never shown:\n{out}");
     assert_eq!(registry.served.refused_tokens.load(Ordering::Relaxed), 1, "a 401 is not retried");
-    assert_eq!(scalar(&db.url, format!("SELECT COUNT(*) FROM decisions WHERE run_id = {run}")), 0);
+    assert_eq!(t.scalar(format!("SELECT COUNT(*) FROM decisions WHERE run_id = {run}")), 0);
     let out = fails(evaluate(run).env_remove("ANSINH_REGISTRY_TOKEN"));
     assert!(out.contains("needs a bearer token: set ANSINH_REGISTRY_TOKEN, or give --registry-token-file"), "{out}");
     said.push(out);
@@ -227,12 +218,12 @@ fn http_registry_decides_as_the_table_does(backend: Backend) {
     let out = fails(evaluate(run).env("ANSINH_REGISTRY_TOKEN", TOKEN));
     assert!(out.contains(&format!("the population registry at {endpoint} answered 400 Bad Request: cannot look up")));
     assert!(out.contains("version 1 of the registry contract"), "{out}");
-    let decided = scalar(&db.url, format!("SELECT COUNT(*) FROM decisions WHERE run_id = {run}"));
+    let decided = t.scalar(format!("SELECT COUNT(*) FROM decisions WHERE run_id = {run}"));
     assert!(decided > 0 && (decided as usize) < people.len(), "{decided} of {} decided:\n{out}", people.len());
     said.push(out);
 
     // Resumed against another registry: refused, so that one run has one registry.
-    let out = fails(cli().args(["run", "evaluate", &run.to_string()]));
+    let out = fails(t.cli().args(["run", "evaluate", &run.to_string()]));
     assert!(out.contains(&format!("run {run} was begun against the population registry {}", registry.url())));
     said.push(out);
 
@@ -245,9 +236,9 @@ fn http_registry_decides_as_the_table_does(backend: Backend) {
     let report = stdout(&out);
     said.push(support::text(&out));
     assert_eq!(registry.served.script.lock().unwrap().len(), 0, "every scripted failure was met");
-    assert_eq!(decisions(&db.url, run), table, "the same decisions as against the table");
+    assert_eq!(decisions(&t, run), table, "the same decisions as against the table");
     assert_eq!(outcome_count(&report, "payable"), table.values().filter(|d| d.0 == "payable").count() as i64);
-    assert_eq!(text_scalar(&db.url, format!("SELECT registry_source FROM runs WHERE id = {run}")), registry.url());
+    assert_eq!(t.text(format!("SELECT registry_source FROM runs WHERE id = {run}")), registry.url());
 
     // Over the three evaluations each person was looked up once, in requests of one page at most.
     let lookups = registry.take_lookups();
@@ -262,7 +253,7 @@ fn http_registry_decides_as_the_table_does(backend: Backend) {
     let out = ok(evaluate(run).env("ANSINH_REGISTRY_TOKEN", TOKEN));
     said.push(support::text(&out));
     assert_eq!(registry.take_lookups().len(), people.len());
-    let http = decisions(&db.url, run);
+    let http = decisions(&t, run);
     assert_eq!(http.len(), table.len());
     for (beneficiary, decision) in &http {
         if hidden.contains(&people[beneficiary]) {
@@ -272,7 +263,7 @@ fn http_registry_decides_as_the_table_does(backend: Backend) {
             assert_eq!(decision, &table[beneficiary], "beneficiary {beneficiary}");
         }
     }
-    let unknown = decisions(&db.url, run).values().filter(|d| d.0 == "not_verified").count();
+    let unknown = decisions(&t, run).values().filter(|d| d.0 == "not_verified").count();
     assert!(unknown >= hidden.len());
 
     // Run 4: a service that never answers ends the run with an error naming it, not a hang.
@@ -281,7 +272,7 @@ fn http_registry_decides_as_the_table_does(backend: Backend) {
     let run = create();
     let started = Instant::now();
     let out = fails(
-        cli()
+        t.cli()
             .args(["run", "evaluate", &run.to_string(), "--registry-url", &silent_url, "--registry-timeout", "1"])
             .env("ANSINH_REGISTRY_TOKEN", TOKEN),
     );
@@ -305,22 +296,14 @@ fn http_registry_decides_as_the_table_does(backend: Backend) {
     }
 }
 
-#[test]
-fn http_registry_on_sqlite() {
-    http_registry_decides_as_the_table_does(Backend::Sqlite);
-}
-
-#[test]
-fn http_registry_on_postgres() {
-    http_registry_decides_as_the_table_does(Backend::Postgres);
-}
+on_both_backends!(http_registry_decides_as_the_table_does);
 
 #[test]
 fn plain_http_is_refused_beyond_this_machine() {
-    let db = TestDb::new(Backend::Sqlite);
+    let t = Driver::new(Backend::Sqlite);
     let out = fails(
-        ansinh()
-            .args(["--database-url", &db.url, "run", "evaluate", "1"])
+        t.cli()
+            .args(["run", "evaluate", "1"])
             .args(["--registry-url", "http://registry.example.gov.vn"])
             .env("ANSINH_REGISTRY_TOKEN", TOKEN),
     );

@@ -2,21 +2,9 @@
 //! sign and approve, what approval checks, which release the host picks for a
 //! month, and what it refuses to run.
 
-mod support;
-
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use support::{
-    Backend, TestDb, ansinh, execute, fails, national_plugin, ok, plugin, scalar, stdout, text_scalar, workspace,
-};
-
-/// The CLI on one database, acting as `who`.
-fn as_(db: &TestDb, who: &str) -> Command {
-    let mut cmd = ansinh();
-    cmd.args(["--database-url", &db.url, "--as", who]);
-    cmd
-}
+use crate::support::{self, Backend, Driver, fails, national_plugin, ok, plugin, stdout, workspace};
 
 fn national_cases() -> PathBuf {
     workspace().join("plugins/national-social-assistance/cases.yaml")
@@ -26,21 +14,22 @@ fn hanoi() -> (PathBuf, PathBuf) {
     (plugin("plugins/hanoi-social-assistance"), workspace().join("plugins/hanoi-social-assistance/cases.yaml"))
 }
 
-/// A key for `authority` in `dir`; its id.
-fn key(db: &TestDb, dir: &Path, authority: &str) -> (PathBuf, String) {
-    let file = dir.join(format!("{authority}.pem"));
-    let id = stdout(&ok(as_(db, "keeper").args(["keys", "generate", "--authority", authority, "--out"]).arg(&file)));
+/// A key for `authority` in the test's folder; its id.
+fn key(t: &Driver, authority: &str) -> (PathBuf, String) {
+    let file = t.path(format!("{authority}.pem"));
+    let id = stdout(&ok(t.as_("keeper").args(["keys", "generate", "--authority", authority, "--out"]).arg(&file)));
     (file, id.trim().to_owned())
 }
 
-fn upload(db: &TestDb, plugin: &Path, cases: &Path) -> String {
-    stdout(&ok(as_(db, "author").args(["plugin", "upload"]).arg(plugin).arg("--cases").arg(cases))).trim().to_owned()
+fn upload(t: &Driver, plugin: &Path, cases: &Path) -> String {
+    stdout(&ok(t.as_("author").args(["plugin", "upload"]).arg(plugin).arg("--cases").arg(cases))).trim().to_owned()
 }
 
 /// `run create` for Hà Nội (001) or another province; the run's plug-in hash, or the error.
-fn run_plugin(db: &TestDb, province: &str, period: &str) -> Result<String, String> {
-    let out = ansinh()
-        .args(["--database-url", &db.url, "run", "create", "--program", "social-assistance"])
+fn run_plugin(t: &Driver, province: &str, period: &str) -> Result<String, String> {
+    let out = t
+        .cli()
+        .args(["run", "create", "--program", "social-assistance"])
         .args(["--province", province, "--period", period])
         .output()
         .unwrap();
@@ -48,7 +37,7 @@ fn run_plugin(db: &TestDb, province: &str, period: &str) -> Result<String, Strin
         return Err(support::text(&out));
     }
     let id = stdout(&out).trim().to_owned();
-    Ok(text_scalar(&db.url, format!("SELECT plugin_hash FROM runs WHERE id = {id}")))
+    Ok(t.text(format!("SELECT plugin_hash FROM runs WHERE id = {id}")))
 }
 
 fn sha256(path: &Path) -> String {
@@ -56,165 +45,136 @@ fn sha256(path: &Path) -> String {
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }
 
-fn four_eyes_and_keys(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
+fn four_eyes_and_keys(t: Driver) {
     let (hanoi, hanoi_cases) = hanoi();
-    let (hanoi_key, _) = key(&db, dir.path(), "001");
-    let (haiphong_key, _) = key(&db, dir.path(), "031");
+    let (hanoi_key, _) = key(&t, "001");
+    let (haiphong_key, _) = key(&t, "031");
 
     // A command that changes state says who acted.
     let said = fails(
-        ansinh()
-            .env_remove("ANSINH_USER")
-            .args(["--database-url", &db.url, "plugin", "upload"])
-            .arg(&hanoi)
-            .arg("--cases")
-            .arg(&hanoi_cases),
+        t.cli().env_remove("ANSINH_USER").args(["plugin", "upload"]).arg(&hanoi).arg("--cases").arg(&hanoi_cases),
     );
     assert!(said.contains("--as NAME") && said.contains("ANSINH_USER"), "{said}");
 
     // An upload can be withdrawn before it is signed, and then uploaded again.
-    let withdrawn = upload(&db, &hanoi, &hanoi_cases);
-    ok(as_(&db, "author").args(["plugin", "retire", &withdrawn]));
+    let withdrawn = upload(&t, &hanoi, &hanoi_cases);
+    ok(t.as_("author").args(["plugin", "retire", &withdrawn]));
     // Cases about another province prove nothing about this release.
     let haiphong_cases = workspace().join("plugins/haiphong-social-assistance/cases.yaml");
-    let said = fails(as_(&db, "author").args(["plugin", "upload"]).arg(&hanoi).arg("--cases").arg(&haiphong_cases));
+    let said = fails(t.as_("author").args(["plugin", "upload"]).arg(&hanoi).arg("--cases").arg(&haiphong_cases));
     assert!(said.contains("in province 031, but the release is social-assistance for 001"), "{said}");
 
-    let id = upload(&db, &hanoi, &hanoi_cases);
+    let id = upload(&t, &hanoi, &hanoi_cases);
     assert_ne!(id, withdrawn);
     // Not yet signed: nothing runs, and it cannot be approved.
-    assert!(run_plugin(&db, "001", "2026-01").unwrap_err().contains("no release of social-assistance is in force"));
-    let said = fails(as_(&db, "approver").args(["plugin", "approve", &id]));
+    assert!(run_plugin(&t, "001", "2026-01").unwrap_err().contains("no release of social-assistance is in force"));
+    let said = fails(t.as_("approver").args(["plugin", "approve", &id]));
     assert!(
         said.contains(&format!("release {id} is uploaded: only a release that is signed can be approved")),
         "{said}"
     );
 
     // Only Hà Nội's key signs Hà Nội's plug-in.
-    let said = fails(as_(&db, "author").args(["plugin", "sign", &id, "--key"]).arg(&haiphong_key));
+    let said = fails(t.as_("author").args(["plugin", "sign", &id, "--key"]).arg(&haiphong_key));
     assert!(said.contains("signs for 031, but release") && said.contains("only 001's key may sign it"), "{said}");
-    ok(as_(&db, "signer").args(["plugin", "sign", &id, "--key"]).arg(&hanoi_key));
+    ok(t.as_("signer").args(["plugin", "sign", &id, "--key"]).arg(&hanoi_key));
 
     // Four eyes: neither the uploader nor the signer approves.
     for who in ["author", "signer"] {
-        let said = fails(as_(&db, who).args(["plugin", "approve", &id]));
+        let said = fails(t.as_(who).args(["plugin", "approve", &id]));
         assert!(said.contains(&format!("{who} uploaded or signed release {id}: a second person")), "{said}");
     }
-    let said = fails(as_(&db, "approver").args(["plugin", "approve", &id, "--max-fuel-growth", "NaN"]));
+    let said = fails(t.as_("approver").args(["plugin", "approve", &id, "--max-fuel-growth", "NaN"]));
     assert!(said.contains("expected a number of at least 1"), "{said}");
-    let approved = stdout(&ok(as_(&db, "approver").args(["plugin", "approve", &id])));
+    let approved = stdout(&ok(t.as_("approver").args(["plugin", "approve", &id])));
     assert!(approved.contains("9 cases passed"), "{approved}");
     assert!(approved.contains("no active release to compare fuel with"), "{approved}");
-    ok(as_(&db, "approver").args(["plugin", "activate", &id, "--from", "2026-01"]));
-    assert_eq!(run_plugin(&db, "001", "2026-01").unwrap(), sha256(&hanoi));
+    ok(t.as_("approver").args(["plugin", "activate", &id, "--from", "2026-01"]));
+    assert_eq!(run_plugin(&t, "001", "2026-01").unwrap(), sha256(&hanoi));
 
     // Who did what is kept with the release.
-    let listed = stdout(&ok(ansinh().args(["--database-url", &db.url, "plugin", "releases"])));
+    let listed = stdout(&ok(t.cli().args(["plugin", "releases"])));
     assert!(listed.contains("active") && listed.contains("from 2026-01"), "{listed}");
     assert!(listed.contains("uploaded by author, signed by signer, approved by approver"), "{listed}");
     assert!(listed.contains("approval {\"cases\":9,"), "{listed}");
 
     // A revoked key's releases no longer run.
-    let keys = stdout(&ok(ansinh().args(["--database-url", &db.url, "keys", "list"])));
+    let keys = stdout(&ok(t.cli().args(["keys", "list"])));
     let hanoi_key_id =
         keys.lines().find(|l| l.contains(" 001 ")).unwrap().split_whitespace().next().unwrap().to_owned();
-    ok(as_(&db, "keeper").args(["keys", "revoke", &hanoi_key_id]));
-    let said = run_plugin(&db, "001", "2026-02").unwrap_err();
+    ok(t.as_("keeper").args(["keys", "revoke", &hanoi_key_id]));
+    let said = run_plugin(&t, "001", "2026-02").unwrap_err();
     assert!(said.contains(&format!("key {hanoi_key_id} was revoked")), "{said}");
 }
 
-#[test]
-fn four_eyes_and_keys_on_sqlite() {
-    four_eyes_and_keys(Backend::Sqlite);
-}
-
-#[test]
-fn four_eyes_and_keys_on_postgres() {
-    four_eyes_and_keys(Backend::Postgres);
-}
+on_both_backends!(four_eyes_and_keys);
 
 /// The host picks the release in force in the paid month: a past month keeps
 /// the rules of its time.
-fn effective_dates(backend: Backend) {
-    let db = TestDb::new(backend);
-    let national = support::release_national(&db.url);
+fn effective_dates(t: Driver) {
+    let national = t.release_national();
     let (hanoi, hanoi_cases) = hanoi();
-    let hanoi_release = support::release(&db.url, &hanoi, &hanoi_cases, "001", "2026-01");
+    let hanoi_release = t.release(&hanoi, &hanoi_cases, "001", "2026-01");
 
     // Hà Nội's level (Resolution 63/2025) from 2026-01; the national rules before,
     // and for every other province.
-    assert_eq!(run_plugin(&db, "001", "2025-12").unwrap(), sha256(&national_plugin()));
-    assert_eq!(run_plugin(&db, "001", "2026-01").unwrap(), sha256(&hanoi));
-    assert_eq!(run_plugin(&db, "001", "2026-06").unwrap(), sha256(&hanoi));
-    assert_eq!(run_plugin(&db, "031", "2026-06").unwrap(), sha256(&national_plugin()));
+    assert_eq!(run_plugin(&t, "001", "2025-12").unwrap(), sha256(&national_plugin()));
+    assert_eq!(run_plugin(&t, "001", "2026-01").unwrap(), sha256(&hanoi));
+    assert_eq!(run_plugin(&t, "001", "2026-06").unwrap(), sha256(&hanoi));
+    assert_eq!(run_plugin(&t, "031", "2026-06").unwrap(), sha256(&national_plugin()));
     assert!(
-        run_plugin(&db, "001", "2021-06")
+        run_plugin(&t, "001", "2021-06")
             .unwrap_err()
             .contains("no release of social-assistance is in force in 2021-06")
     );
 
     // A second national release from 2025-07: months before keep the first.
-    let dir = tempfile::tempdir().unwrap();
-    let (second, second_cases) = national_rebuild(dir.path());
-    let second_release = upload(&db, &second, &second_cases);
-    let (key_file, _) = key(&db, dir.path(), "national");
-    ok(as_(&db, "author").args(["plugin", "sign", &second_release, "--key"]).arg(&key_file));
-    ok(as_(&db, "approver").args(["plugin", "approve", &second_release]));
+    let (second, second_cases) = national_rebuild(t.dir.path());
+    let second_release = upload(&t, &second, &second_cases);
+    let (key_file, _) = key(&t, "national");
+    ok(t.as_("author").args(["plugin", "sign", &second_release, "--key"]).arg(&key_file));
+    ok(t.as_("approver").args(["plugin", "approve", &second_release]));
     // Two releases in force from the same month would make the choice a guess.
-    let said = fails(as_(&db, "approver").args(["plugin", "activate", &second_release, "--from", "2021-07"]));
+    let said = fails(t.as_("approver").args(["plugin", "activate", &second_release, "--from", "2021-07"]));
     assert!(said.contains("(release 1) is already active from 2021-07: retire it first"), "{said}");
-    ok(as_(&db, "approver").args(["plugin", "activate", &second_release, "--from", "2025-07"]));
-    assert_eq!(run_plugin(&db, "031", "2025-06").unwrap(), sha256(&national_plugin()));
-    assert_eq!(run_plugin(&db, "031", "2025-07").unwrap(), sha256(&second));
-    assert_eq!(run_plugin(&db, "001", "2025-12").unwrap(), sha256(&second));
-    assert_eq!(run_plugin(&db, "001", "2026-01").unwrap(), sha256(&hanoi));
+    ok(t.as_("approver").args(["plugin", "activate", &second_release, "--from", "2025-07"]));
+    assert_eq!(run_plugin(&t, "031", "2025-06").unwrap(), sha256(&national_plugin()));
+    assert_eq!(run_plugin(&t, "031", "2025-07").unwrap(), sha256(&second));
+    assert_eq!(run_plugin(&t, "001", "2025-12").unwrap(), sha256(&second));
+    assert_eq!(run_plugin(&t, "001", "2026-01").unwrap(), sha256(&hanoi));
 
     // Retired, Hà Nội's release is chosen for no month; the national one takes over.
-    let runs_before = scalar(&db.url, "SELECT COUNT(*) FROM runs");
-    let hanoi_run = scalar(&db.url, format!("SELECT MAX(id) FROM runs WHERE release_id = {hanoi_release}"));
-    ok(as_(&db, "approver").args(["plugin", "retire", &hanoi_release]));
-    assert_eq!(run_plugin(&db, "001", "2026-06").unwrap(), sha256(&second));
+    let runs_before = t.scalar("SELECT COUNT(*) FROM runs");
+    let hanoi_run = t.scalar(format!("SELECT MAX(id) FROM runs WHERE release_id = {hanoi_release}"));
+    ok(t.as_("approver").args(["plugin", "retire", &hanoi_release]));
+    assert_eq!(run_plugin(&t, "001", "2026-06").unwrap(), sha256(&second));
     // A run made before by the retired release is not evaluated by it any more.
-    let said = fails(ansinh().args(["--database-url", &db.url, "run", "evaluate", &hanoi_run.to_string()]));
+    let said = fails(t.cli().args(["run", "evaluate", &hanoi_run.to_string()]));
     assert!(
         said.contains(&format!("release {hanoi_release} is retired: only an active release decides a run")),
         "{said}"
     );
     // Nor can a run be pointed at another release than the one that fits it.
     let latest = runs_before + 1;
-    assert_eq!(
-        execute(&db.url, format!("UPDATE runs SET release_id = {hanoi_release} WHERE id = {latest}")).unwrap(),
-        1
-    );
-    let said = fails(ansinh().args(["--database-url", &db.url, "run", "evaluate", &latest.to_string()]));
+    assert_eq!(t.execute(format!("UPDATE runs SET release_id = {hanoi_release} WHERE id = {latest}")).unwrap(), 1);
+    let said = fails(t.cli().args(["run", "evaluate", &latest.to_string()]));
     assert!(said.contains(&format!("run {latest} cannot be evaluated")), "{said}");
-    let said = fails(as_(&db, "approver").args(["plugin", "retire", &hanoi_release]));
+    let said = fails(t.as_("approver").args(["plugin", "retire", &hanoi_release]));
     assert!(said.contains(&format!("release {hanoi_release} is retired: it cannot be retired again")), "{said}");
     assert_eq!(national, "1");
 }
 
-#[test]
-fn effective_dates_on_sqlite() {
-    effective_dates(Backend::Sqlite);
-}
-
-#[test]
-fn effective_dates_on_postgres() {
-    effective_dates(Backend::Postgres);
-}
+on_both_backends!(effective_dates);
 
 /// Approval runs the release's own cases, and compares its fuel with the
 /// active release's on the same cases.
 #[test]
 fn approval_runs_the_cases_and_watches_fuel() {
-    let db = TestDb::new(Backend::Sqlite);
-    let dir = tempfile::tempdir().unwrap();
-    let (key_file, _) = key(&db, dir.path(), "national");
+    let t = Driver::new(Backend::Sqlite);
+    let (key_file, _) = key(&t, "national");
 
     // A case the plug-in does not pass (the 2021 level for a 2024 month).
-    let wrong = dir.path().join("wrong.yaml");
+    let wrong = t.path("wrong.yaml");
     std::fs::write(
         &wrong,
         "- name: aged 80 without pension at the old level (wrong on purpose)\n  period: 2024-09\n  program: \
@@ -222,30 +182,30 @@ fn approval_runs_the_cases_and_watches_fuel() {
          residence_province: \"001\" }\n  expect: { eligible: true, amount: 360000 }\n",
     )
     .unwrap();
-    let id = upload(&db, &national_plugin(), &wrong);
-    ok(as_(&db, "author").args(["plugin", "sign", &id, "--key"]).arg(&key_file));
-    let said = fails(as_(&db, "approver").args(["plugin", "approve", &id]));
+    let id = upload(&t, &national_plugin(), &wrong);
+    ok(t.as_("author").args(["plugin", "sign", &id, "--key"]).arg(&key_file));
+    let said = fails(t.as_("approver").args(["plugin", "approve", &id]));
     assert!(said.contains(&format!("release {id} is not approved: its own cases fail")), "{said}");
     assert!(said.contains("case 1 \"aged 80 without pension at the old level (wrong on purpose)\""), "{said}");
     assert!(said.contains("expected amount 360000, got 500000"), "{said}");
-    assert_eq!(scalar(&db.url, format!("SELECT COUNT(*) FROM releases WHERE id = {id} AND state = 'signed'")), 1);
+    assert_eq!(t.scalar(format!("SELECT COUNT(*) FROM releases WHERE id = {id} AND state = 'signed'")), 1);
 
     // Withdrawn, the same plug-in is released with its real cases. Hà Nội's
     // first release is then compared with the national one on its cases.
-    ok(as_(&db, "author").args(["plugin", "retire", &id]));
-    let national = support::release_national(&db.url);
+    ok(t.as_("author").args(["plugin", "retire", &id]));
+    let national = t.release_national();
     let (hanoi, _) = hanoi();
-    let candidate = upload(&db, &hanoi, &national_cases_for_hanoi(dir.path()));
-    let (hanoi_key, _) = key(&db, dir.path(), "001");
-    ok(as_(&db, "author").args(["plugin", "sign", &candidate, "--key"]).arg(&hanoi_key));
-    let approved = stdout(&ok(as_(&db, "approver").args(["plugin", "approve", &candidate])));
+    let candidate = upload(&t, &hanoi, &national_cases_for_hanoi(t.dir.path()));
+    let (hanoi_key, _) = key(&t, "001");
+    ok(t.as_("author").args(["plugin", "sign", &candidate, "--key"]).arg(&hanoi_key));
+    let approved = stdout(&ok(t.as_("approver").args(["plugin", "approve", &candidate])));
     assert!(approved.contains(&format!("release {national} (active) used")), "{approved}");
 
     // A rebuild of the national rules: the same code, the same fuel.
-    let (again, again_cases) = national_rebuild(dir.path());
-    let again = upload(&db, &again, &again_cases);
-    ok(as_(&db, "author").args(["plugin", "sign", &again, "--key"]).arg(&key_file));
-    let approved = stdout(&ok(as_(&db, "approver").args(["plugin", "approve", &again])));
+    let (again, again_cases) = national_rebuild(t.dir.path());
+    let again = upload(&t, &again, &again_cases);
+    ok(t.as_("author").args(["plugin", "sign", &again, "--key"]).arg(&key_file));
+    let approved = stdout(&ok(t.as_("approver").args(["plugin", "approve", &again])));
     assert!(approved.contains(": 1.00× (limit 1.50×)"), "{approved}");
 }
 
@@ -253,24 +213,19 @@ fn approval_runs_the_cases_and_watches_fuel() {
 /// cases is not approved under the default limit.
 #[test]
 fn fuel_growth_beyond_the_limit_refuses_approval() {
-    let db = TestDb::new(Backend::Sqlite);
-    let dir = tempfile::tempdir().unwrap();
+    let t = Driver::new(Backend::Sqlite);
     // Active: the test plug-in, which answers its one sound case in a few
     // hundred instructions.
     let hostile_cases = workspace().join("tests/plugins/hostile/cases.yaml");
-    let cheap = support::release(&db.url, &support::hostile_plugin(), &hostile_cases, "national", "2024-09");
+    let cheap = t.release(&support::hostile_plugin(), &hostile_cases, "national", "2024-09");
     // Candidate: the national rules on the same case (a real decision, about 10× the fuel).
-    let candidate = upload(&db, &national_plugin(), &hostile_cases_as_national(dir.path()));
-    let (key_file, _) = key(&db, dir.path(), "national");
-    ok(as_(&db, "author").args(["plugin", "sign", &candidate, "--key"]).arg(&key_file));
-    let said = fails(as_(&db, "approver").args(["plugin", "approve", &candidate]));
+    let candidate = upload(&t, &national_plugin(), &hostile_cases_as_national(t.dir.path()));
+    let (key_file, _) = key(&t, "national");
+    ok(t.as_("author").args(["plugin", "sign", &candidate, "--key"]).arg(&key_file));
+    let said = fails(t.as_("approver").args(["plugin", "approve", &candidate]));
     assert!(said.contains("more than 1.5× the") && said.contains(&format!("of release {cheap} (active)")), "{said}");
-    assert_eq!(
-        scalar(&db.url, format!("SELECT COUNT(*) FROM releases WHERE id = {candidate} AND state = 'signed'")),
-        1
-    );
-    let approved =
-        stdout(&ok(as_(&db, "approver").args(["plugin", "approve", &candidate, "--max-fuel-growth", "100"])));
+    assert_eq!(t.scalar(format!("SELECT COUNT(*) FROM releases WHERE id = {candidate} AND state = 'signed'")), 1);
+    let approved = stdout(&ok(t.as_("approver").args(["plugin", "approve", &candidate, "--max-fuel-growth", "100"])));
     assert!(approved.contains("(limit 100.00×)"), "{approved}");
 }
 
@@ -324,53 +279,39 @@ fn custom_section(name: &str, payload: &[u8]) -> Vec<u8> {
 
 /// What is changed in the database after signing is refused at `run create`
 /// and at `run evaluate`.
-fn tampering(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let release = support::release_national(&db.url);
-    let good = run_plugin(&db, "001", "2024-09").unwrap();
+fn tampering(t: Driver) {
+    let release = t.release_national();
+    let good = run_plugin(&t, "001", "2024-09").unwrap();
     assert_eq!(good, sha256(&national_plugin()));
 
     // The cases changed after signing.
-    assert_eq!(
-        execute(&db.url, format!("UPDATE releases SET cases = cases || '# edited' WHERE id = {release}")).unwrap(),
-        1
-    );
-    let said = run_plugin(&db, "001", "2024-10").unwrap_err();
+    assert_eq!(t.execute(format!("UPDATE releases SET cases = cases || '# edited' WHERE id = {release}")).unwrap(), 1);
+    let said = run_plugin(&t, "001", "2024-10").unwrap_err();
     assert!(
         said.contains(&format!("refusing release {release}")) && said.contains("the signature does not match"),
         "{said}"
     );
     // Run 1, created before, is refused at evaluation too.
-    let said = fails(ansinh().args(["--database-url", &db.url, "run", "evaluate", "1"]));
+    let said = fails(t.cli().args(["run", "evaluate", "1"]));
     assert!(said.contains("the signature does not match"), "{said}");
     assert_eq!(
-        execute(&db.url, format!("UPDATE releases SET cases = replace(cases, '# edited', '') WHERE id = {release}"))
-            .unwrap(),
+        t.execute(format!("UPDATE releases SET cases = replace(cases, '# edited', '') WHERE id = {release}")).unwrap(),
         1
     );
-    run_plugin(&db, "001", "2024-10").unwrap();
+    run_plugin(&t, "001", "2024-10").unwrap();
 
     // Signed with another province's key: the key row says 031.
-    let (_, other) = key(&db, dir.path(), "031");
-    assert_eq!(execute(&db.url, format!("UPDATE releases SET key_id = '{other}' WHERE id = {release}")).unwrap(), 1);
-    let said = run_plugin(&db, "001", "2024-11").unwrap_err();
+    let (_, other) = key(&t, "031");
+    assert_eq!(t.execute(format!("UPDATE releases SET key_id = '{other}' WHERE id = {release}")).unwrap(), 1);
+    let said = run_plugin(&t, "001", "2024-11").unwrap_err();
     assert!(said.contains("signs for 031, but release"), "{said}");
 }
 
-#[test]
-fn tampering_on_sqlite() {
-    tampering(Backend::Sqlite);
-}
-
-#[test]
-fn tampering_on_postgres() {
-    tampering(Backend::Postgres);
-}
+on_both_backends!(tampering);
 
 /// Bytes as an SQL literal of the backend.
-fn blob_literal(db: &TestDb, bytes: &[u8]) -> String {
-    if db.url.starts_with("postgres") {
+fn blob_literal(t: &Driver, bytes: &[u8]) -> String {
+    if t.url().starts_with("postgres") {
         format!("'\\x{}'::bytea", hex::encode(bytes))
     } else {
         format!("X'{}'", hex::encode(bytes))
@@ -378,9 +319,8 @@ fn blob_literal(db: &TestDb, bytes: &[u8]) -> String {
 }
 
 /// The bytes changed under the signature: refused with both hashes named.
-fn changed_bytes_are_refused(backend: Backend) {
-    let db = TestDb::new(backend);
-    let release = support::release_national(&db.url);
+fn changed_bytes_are_refused(t: Driver) {
+    let release = t.release_national();
     let hostile = std::fs::read(support::hostile_plugin()).unwrap();
     let hostile_hash = {
         use sha2::Digest;
@@ -388,19 +328,11 @@ fn changed_bytes_are_refused(backend: Backend) {
     };
     // Swap the stored bytes for another plug-in's (what an attacker with
     // database access would do), keeping the row's hash.
-    assert_eq!(execute(&db.url, format!("UPDATE plugins SET bytes = {}", blob_literal(&db, &hostile))).unwrap(), 1);
-    let said = run_plugin(&db, "001", "2024-09").unwrap_err();
+    assert_eq!(t.execute(format!("UPDATE plugins SET bytes = {}", blob_literal(&t, &hostile))).unwrap(), 1);
+    let said = run_plugin(&t, "001", "2024-09").unwrap_err();
     assert!(said.contains(&format!("refusing release {release} (plug-in sha256 {hostile_hash}")), "{said}");
     assert!(said.contains("the signature does not match"), "{said}");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM runs"), 0);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM runs"), 0);
 }
 
-#[test]
-fn changed_bytes_are_refused_on_sqlite() {
-    changed_bytes_are_refused(Backend::Sqlite);
-}
-
-#[test]
-fn changed_bytes_are_refused_on_postgres() {
-    changed_bytes_are_refused(Backend::Postgres);
-}
+on_both_backends!(changed_bytes_are_refused);

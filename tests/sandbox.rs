@@ -7,12 +7,11 @@
 //! person's `dependent_children`, so one run holds every kind beside sound
 //! decisions.
 
-mod support;
-
 use std::path::Path;
 
 use ansinh_sandbox::Limits;
-use support::{Backend, TestDb, ansinh, fails, hostile_plugin, ok, outcome_count, scalar, stdout};
+
+use crate::support::{self, Backend, Driver, fails, hostile_plugin, ok, outcome_count, stdout};
 
 /// One person per behaviour of the hostile plug-in, and sound ones between.
 /// (dependent_children, what the run must record)
@@ -65,21 +64,16 @@ fn write_population(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (r, e)
 }
 
-fn hostile_run_is_contained(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let (registry, enrolment) = write_population(dir.path());
-    let cli = || support::cli(&db.url);
-    support::import(&db.url, &registry, &enrolment);
+fn hostile_run_is_contained(t: Driver) {
+    let (registry, enrolment) = write_population(t.dir.path());
+    t.import(&registry, &enrolment);
     let hostile = hostile_plugin();
     let cases = support::workspace().join("tests/plugins/hostile/cases.yaml");
-    support::release(&db.url, &hostile, &cases, "national", "2024-09");
-    let created =
-        ok(cli().args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", "2024-09"]));
-    let run = stdout(&created).trim().to_owned();
+    t.release(&hostile, &cases, "national", "2024-09");
+    let run = t.create_run("2024-09");
 
     // The run completes: every person has a decision, the sound ones are payable.
-    let report = stdout(&ok(cli().args(["run", "evaluate", &run])));
+    let report = stdout(&t.evaluate(&run));
     assert_eq!(outcome_count(&report, "payable"), 4, "{report}");
     assert_eq!(outcome_count(&report, "plug-in error"), 10, "{report}");
     assert_eq!(outcome_count(&report, "total"), 14, "{report}");
@@ -87,31 +81,32 @@ fn hostile_run_is_contained(backend: Backend) {
     // Each misbehaviour is stored against its own person, with a specific message.
     for (i, (_, expected)) in PEOPLE.iter().enumerate() {
         let id = format!("001040{:06}", 100_001 + i);
-        let recorded = decision_of(&db.url, &id);
+        let recorded = decision_of(&t, &id);
         assert!(recorded.contains(expected), "person {i}: expected {expected:?}, stored {recorded:?}");
     }
     // A runaway used its whole budget, and the fuel is recorded.
-    assert_eq!(scalar(&db.url, "SELECT MAX(fuel) FROM decisions"), Limits::default().fuel as i64);
+    assert_eq!(t.scalar("SELECT MAX(fuel) FROM decisions"), Limits::default().fuel as i64);
 
     // And the run goes on to pay the sound decisions.
-    support::approve(&db.url, &run);
-    let issued = stdout(&ok(cli()
+    t.approve(&run);
+    let issued = stdout(&ok(t
+        .cli()
         .arg("--config")
-        .arg(support::files::hanoi_config(dir.path(), false, false))
+        .arg(support::files::hanoi_config(t.dir.path(), false, false))
         .args(["run", "issue", &run, "--outbox"])
-        .arg(dir.path().join("outbox"))));
+        .arg(t.path("outbox"))));
     assert!(issued.contains("Issued 4 payments, 402,000 VND in all."), "{issued}");
-    support::files::check_run_files(&db.url, &dir.path().join("outbox"), &run, "2024-09", false);
+    support::files::check_run_files(&t, &t.path("outbox"), &run, "2024-09", false);
 }
 
 /// `payable AMOUNT`, or the stored plug-in error, of one person's decision.
-fn decision_of(url: &str, id_number: &str) -> String {
+fn decision_of(t: &Driver, id_number: &str) -> String {
     use ansinh::store::Db;
     let query = format!(
         "SELECT CASE WHEN d.outcome = 'payable' THEN 'payable ' || d.amount ELSE COALESCE(d.error, d.outcome) END \
          FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id WHERE b.id_number = '{id_number}'"
     );
-    support::sql(url, move |db| {
+    t.sql(move |db| {
         Box::pin(async move {
             match db {
                 Db::Sqlite(pool) => {
@@ -126,15 +121,7 @@ fn decision_of(url: &str, id_number: &str) -> String {
     })
 }
 
-#[test]
-fn hostile_plugin_is_contained_on_sqlite() {
-    hostile_run_is_contained(Backend::Sqlite);
-}
-
-#[test]
-fn hostile_plugin_is_contained_on_postgres() {
-    hostile_run_is_contained(Backend::Postgres);
-}
+on_both_backends!(hostile_run_is_contained);
 
 /// A component that imports the WASI wall clock: a plug-in that would read the time.
 const IMPORTS_WASI_CLOCK: &str = r#"
@@ -147,26 +134,20 @@ const IMPORTS_WASI_CLOCK: &str = r#"
 
 #[test]
 fn a_refused_plugin_names_the_file_and_the_rest_goes_on() {
-    let db = TestDb::new(Backend::Sqlite);
-    let dir = tempfile::tempdir().unwrap();
-    let wasi = dir.path().join("reads-the-clock.wasm");
+    let t = Driver::new(Backend::Sqlite);
+    let wasi = t.path("reads-the-clock.wasm");
     std::fs::write(&wasi, wat::parse_str(IMPORTS_WASI_CLOCK).unwrap()).unwrap();
     let cases = support::workspace().join("plugins/national-social-assistance/cases.yaml");
-    let msg = fails(
-        ansinh()
-            .args(["--database-url", &db.url, "--as", "author", "plugin", "upload"])
-            .arg(&wasi)
-            .arg("--cases")
-            .arg(&cases),
-    );
+    let msg = fails(t.as_("author").args(["plugin", "upload"]).arg(&wasi).arg("--cases").arg(&cases));
     assert!(msg.contains("uploading") && msg.contains("reads-the-clock.wasm"), "{msg}");
     assert!(msg.contains("wasi:clocks/wall-clock"), "{msg}");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM releases"), 0, "a refused plug-in must not make a release");
-    assert_eq!(scalar(&db.url, "SELECT COUNT(*) FROM plugins"), 0);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM releases"), 0, "a refused plug-in must not make a release");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM plugins"), 0);
 
-    support::release_national(&db.url);
-    let create = ansinh()
-        .args(["--database-url", &db.url, "run", "create", "--program", "social-assistance"])
+    t.release_national();
+    let create = t
+        .cli()
+        .args(["run", "create", "--program", "social-assistance"])
         .args(["--province", "001", "--period", "2024-09"])
         .output()
         .unwrap();

@@ -4,13 +4,11 @@
 //! names"); residence across the 2025 merger of Hải Dương into Hải Phòng; a
 //! person enrolled in two provinces; a person twice in one file.
 
-mod support;
-
 use std::path::Path;
 
 use unicode_normalization::UnicodeNormalization;
 
-use support::{Backend, TestDb, fails, ok, release_national, stdout, text_scalar};
+use crate::support::{Driver, fails, ok, stdout};
 
 /// One person: ID number (sex and birth year agree: identity.md), registry
 /// name and residence, enrolled name, paying province, account holder.
@@ -78,15 +76,12 @@ fn write_files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (registry, enrolment)
 }
 
-fn names_residence_and_duplicates(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let (registry, enrolment) = write_files(dir.path());
-    let cli = || support::cli(&db.url);
-    support::import(&db.url, &registry, &enrolment);
-    release_national(&db.url);
+fn names_residence_and_duplicates(t: Driver) {
+    let (registry, enrolment) = write_files(t.dir.path());
+    t.import(&registry, &enrolment);
+    t.release_national();
     let run = |province: &str, period: &str| {
-        let created = ok(cli().args([
+        let created = ok(t.cli().args([
             "run",
             "create",
             "--program",
@@ -97,13 +92,11 @@ fn names_residence_and_duplicates(backend: Backend) {
             period,
         ]));
         let id = stdout(&created).trim().to_owned();
-        ok(cli().args(["run", "evaluate", &id]));
+        t.evaluate(&id);
         id
     };
     let decided = |run: &str, id: &str, province: &str| {
-        text_scalar(
-            &db.url,
-            format!(
+        t.text(format!(
                 "SELECT d.outcome || ' ' || COALESCE(d.exception, '-') FROM decisions d JOIN beneficiaries b \
                  ON b.id = d.beneficiary_id WHERE d.run_id = {run} AND b.id_number = '{id}' AND b.province = '{province}'"
             ),
@@ -117,7 +110,7 @@ fn names_residence_and_duplicates(backend: Backend) {
     assert_eq!(decided(&hanoi, "001140000004", "001"), "held account_name");
     assert_eq!(decided(&hanoi, "001040000005", "001"), "not_verified near_name");
     assert_eq!(decided(&hanoi, "001140000007", "001"), "payable duplicate");
-    let shown = stdout(&ok(cli().args(["run", "show", &hanoi])));
+    let shown = stdout(&ok(t.cli().args(["run", "show", &hanoi])));
     for expected in [
         "account holder not the registry's person (held): 2",
         "name one letter off the registry's (review): 1",
@@ -137,18 +130,18 @@ fn names_residence_and_duplicates(backend: Backend) {
     assert_eq!(decided(&july, "001140000007", "031"), "not_eligible residence", "she lives in Hà Nội");
     // And Hải Dương itself pays no more.
     let said = fails(
-        cli()
+        t.cli()
             .args(["run", "create", "--program", "social-assistance", "--province", "030"])
             .args(["--period", "2025-07"]),
     );
     assert!(said.contains("Hải Dương was merged into 031 Hải Phòng from 2025-07"), "{said}");
 
     // Twice in one file is a bad row, not a silent overwrite.
-    let twice = dir.path().join("twice.csv");
+    let twice = t.path("twice.csv");
     let text = std::fs::read_to_string(&enrolment).unwrap();
     let last = text.lines().last().unwrap().to_owned();
     std::fs::write(&twice, format!("{text}{last}\n")).unwrap();
-    let said = fails(cli().args(["beneficiaries", "import"]).arg(&twice));
+    let said = fails(t.cli().args(["beneficiaries", "import"]).arg(&twice));
     assert!(
         said.contains(
             "row 10, field `id_number`: expected one row per id_number, program and province; the same is on row 9"
@@ -157,12 +150,4 @@ fn names_residence_and_duplicates(backend: Backend) {
     );
 }
 
-#[test]
-fn names_residence_and_duplicates_sqlite() {
-    names_residence_and_duplicates(Backend::Sqlite);
-}
-
-#[test]
-fn names_residence_and_duplicates_postgres() {
-    names_residence_and_duplicates(Backend::Postgres);
-}
+on_both_backends!(names_residence_and_duplicates);

@@ -4,13 +4,11 @@
 //! the standard levels, nobody loses, and nothing is paid or stored. A
 //! candidate the stored inputs cannot answer for is refused, with what to do.
 
-mod support;
-
 use std::path::Path;
 use std::time::Instant;
 
+use crate::support::{self, Driver, fails, ok, plugin, stdout};
 use ansinh::format::group;
-use support::{Backend, TestDb, fails, ok, plugin, scalar, stdout};
 
 /// More people than one page of stored decisions (500), so that the diff pages.
 const PEOPLE: u64 = 1500;
@@ -29,18 +27,18 @@ const HANOI_LEVEL: i64 = 650_000;
 /// Outcomes that owe a person money (paid, held, or listed for cash).
 const OWED: &str = "outcome IN ('payable', 'held', 'no_account')";
 
-/// A database with the synthetic Hà Nội imported and run 1, decided by the
-/// national plug-in, evaluated.
-fn evaluated_run(db: &TestDb, dir: &Path) -> String {
-    support::evaluated_run(&db.url, dir, 63, PEOPLE, PERIOD)
+/// The synthetic Hà Nội imported and run 1, decided by the national
+/// plug-in, evaluated.
+fn evaluated_run(t: &Driver) -> String {
+    t.evaluated_run(63, PEOPLE, PERIOD)
 }
 
 /// Every stored decision of every run, as one comparable list.
 type Row = (i64, String, i64, String, i64, Option<String>, Option<String>, Option<String>, i64);
 
-fn all_decisions(url: &str) -> Vec<Row> {
+fn all_decisions(t: &Driver) -> Vec<Row> {
     use ansinh::store::Db;
-    support::sql(url, |db| {
+    t.sql(|db| {
         Box::pin(async move {
             const SQL: &str = "SELECT run_id, period, beneficiary_id, outcome, amount, category, output, error, fuel \
                                FROM decisions ORDER BY run_id, period, beneficiary_id";
@@ -54,32 +52,28 @@ fn all_decisions(url: &str) -> Vec<Row> {
 }
 
 /// What a run is, and what was paid: must not move under a what-if.
-fn state(url: &str) -> (i64, i64, i64, i64, i64) {
+fn state(t: &Driver) -> (i64, i64, i64, i64, i64) {
     (
-        scalar(url, "SELECT COUNT(*) FROM runs"),
-        scalar(url, "SELECT COUNT(*) FROM runs WHERE status = 'evaluated'"),
-        scalar(url, "SELECT COUNT(*) FROM payments"),
-        scalar(url, "SELECT COUNT(*) FROM cash_payments"),
-        scalar(url, "SELECT COUNT(*) FROM plugins"),
+        t.scalar("SELECT COUNT(*) FROM runs"),
+        t.scalar("SELECT COUNT(*) FROM runs WHERE status = 'evaluated'"),
+        t.scalar("SELECT COUNT(*) FROM payments"),
+        t.scalar("SELECT COUNT(*) FROM cash_payments"),
+        t.scalar("SELECT COUNT(*) FROM plugins"),
     )
 }
 
-fn national_to_hanoi(backend: Backend) {
+fn national_to_hanoi(t: Driver) {
     let started = Instant::now();
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let run = evaluated_run(&db, dir.path());
+    let run = evaluated_run(&t);
     let hanoi = plugin("plugins/hanoi-social-assistance");
-    let decisions_before = all_decisions(&db.url);
-    let state_before = state(&db.url);
+    let decisions_before = all_decisions(&t);
+    let state_before = state(&t);
 
     // What to expect, from the stored decisions: each person owed money by the
     // national plug-in is owed level × coefficient, so Hà Nội owes the same
     // coefficient × 650,000. Exact in whole đồng: every stored amount is a
     // multiple of 500,000 × 0.5.
-    let q = |what: &str, filter: &str| {
-        scalar(&db.url, format!("SELECT {what} FROM decisions WHERE run_id = {run} {filter}"))
-    };
+    let q = |what: &str, filter: &str| t.scalar(format!("SELECT {what} FROM decisions WHERE run_id = {run} {filter}"));
     let owed = format!("AND {OWED}");
     let gainers = q("COUNT(*)", &owed);
     assert!(gainers > 100, "the synthetic province should have people to pay: {gainers}");
@@ -93,7 +87,7 @@ fn national_to_hanoi(backend: Backend) {
     assert!(total > 500, "more than one page: {total}");
 
     let diffed = Instant::now();
-    let out = ok(support::cli(&db.url).args(["run", "diff", &run, "--plugin"]).arg(&hanoi).args(["--list", "3"]));
+    let out = ok(t.cli().args(["run", "diff", &run, "--plugin"]).arg(&hanoi).args(["--list", "3"]));
     let diff_time = diffed.elapsed();
     let report = stdout(&out);
     let row = |what: &str, count: i64, amount: &str| format!("  {what:<32} {:>10} {amount:>22}\n", group(count));
@@ -119,7 +113,7 @@ fn national_to_hanoi(backend: Backend) {
     }
     assert!(!report.contains("\nLose:"), "{report}");
     // Per category: the same people, each at 650/500 of the amount.
-    let categories: Vec<(String, i64, i64)> = support::sql(&db.url, {
+    let categories: Vec<(String, i64, i64)> = t.sql({
         let sql = format!(
             "SELECT category, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM decisions WHERE run_id = {run} AND {OWED} \
              GROUP BY category ORDER BY category"
@@ -145,30 +139,25 @@ fn national_to_hanoi(backend: Backend) {
         assert!(report.contains(&line), "expected {line:?} in:\n{report}");
     }
     // People are named by the decision's payee and number, never by an ID number.
-    let first = scalar(&db.url, format!("SELECT MIN(beneficiary_id) FROM decisions WHERE run_id = {run} {owed}"));
+    let first = t.scalar(format!("SELECT MIN(beneficiary_id) FROM decisions WHERE run_id = {run} {owed}"));
     assert!(report.contains(&format!("    #{first:<8} ")), "{report}");
-    let id_numbers = support::text_scalar(&db.url, "SELECT MIN(id_number) FROM beneficiaries");
+    let id_numbers = t.text("SELECT MIN(id_number) FROM beneficiaries");
     assert!(!report.contains(&id_numbers), "{report}");
 
     // A read: the decisions, the run and the payments are as they were.
-    assert_eq!(all_decisions(&db.url), decisions_before);
-    assert_eq!(state(&db.url), state_before);
+    assert_eq!(all_decisions(&t), decisions_before);
+    assert_eq!(state(&t), state_before);
     assert_eq!(state_before.2 + state_before.3, 0);
 
     // It is on record, and whoever approves the candidate's release is shown it.
-    let log = stdout(&ok(support::cli(&db.url).args(["audit", "log", "--run", &run])));
+    let log = stdout(&ok(t.cli().args(["audit", "log", "--run", &run])));
     assert!(log.contains("run.what_if"), "{log}");
-    let key = dir.path().join("hanoi.pem");
-    let as_ = |who: &str| {
-        let mut cmd = support::cli(&db.url);
-        cmd.args(["--as", who]);
-        cmd
-    };
-    ok(as_("author").args(["keys", "generate", "--authority", "001", "--out"]).arg(&key));
+    let key = t.path("hanoi.pem");
+    ok(t.as_("author").args(["keys", "generate", "--authority", "001", "--out"]).arg(&key));
     let cases = support::workspace().join("plugins/hanoi-social-assistance/cases.yaml");
-    let release = stdout(&ok(as_("author").args(["plugin", "upload"]).arg(&hanoi).arg("--cases").arg(&cases)));
-    ok(as_("author").args(["plugin", "sign", release.trim(), "--key"]).arg(&key));
-    let approved = stdout(&ok(as_("approver").args(["plugin", "approve", release.trim()])));
+    let release = stdout(&ok(t.as_("author").args(["plugin", "upload"]).arg(&hanoi).arg("--cases").arg(&cases)));
+    ok(t.as_("author").args(["plugin", "sign", release.trim(), "--key"]).arg(&key));
+    let approved = stdout(&ok(t.as_("approver").args(["plugin", "approve", release.trim()])));
     let seen = format!("What-if over run:{run} (test-officer, ");
     assert!(approved.contains(&seen), "{approved}");
     let figures = format!(
@@ -180,21 +169,14 @@ fn national_to_hanoi(backend: Backend) {
     );
     assert!(approved.contains(&figures), "expected {figures:?} in:\n{approved}");
     eprintln!(
-        "{backend:?}: diff of {total} decisions in {:.1} s; the whole test in {:.1} s\n{report}",
+        "{:?}: diff of {total} decisions in {:.1} s; the whole test in {:.1} s\n{report}",
+        t.backend,
         diff_time.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
 }
 
-#[test]
-fn national_to_hanoi_on_sqlite() {
-    national_to_hanoi(Backend::Sqlite);
-}
-
-#[test]
-fn national_to_hanoi_on_postgres() {
-    national_to_hanoi(Backend::Postgres);
-}
+on_both_backends!(national_to_hanoi);
 
 /// A national plug-in written by hand: it declares `program` and reads the
 /// person fields `reads` (WIT enum indices); it never decides (the diff
@@ -237,16 +219,14 @@ fn hand_written(program: &str, reads: &[u8]) -> Vec<u8> {
     wit_component::ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap()
 }
 
-fn refusals(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let run = evaluated_run(&db, dir.path());
-    let decisions_before = all_decisions(&db.url);
-    let diff = |candidate: &Path| fails(support::cli(&db.url).args(["run", "diff", &run, "--plugin"]).arg(candidate));
+fn refusals(t: Driver) {
+    let run = evaluated_run(&t);
+    let decisions_before = all_decisions(&t);
+    let diff = |candidate: &Path| fails(t.cli().args(["run", "diff", &run, "--plugin"]).arg(candidate));
 
     // It reads the sex and the residence province, which the national plug-in
     // does not read: the stored inputs do not hold them.
-    let nosy = dir.path().join("nosy.wasm");
+    let nosy = t.path("nosy.wasm");
     std::fs::write(&nosy, hand_written("social-assistance", &[1, 2, 0])).unwrap();
     let said = diff(&nosy);
     assert!(
@@ -257,12 +237,12 @@ fn refusals(backend: Backend) {
         "{said}"
     );
     // Another programme's rules say nothing about this run.
-    let pension = dir.path().join("pension.wasm");
+    let pension = t.path("pension.wasm");
     std::fs::write(&pension, hand_written("social-pension", &[0])).unwrap();
     let said = diff(&pension);
     assert!(said.contains(&format!("serves social-pension, not run {run}'s programme social-assistance")), "{said}");
     // Not WebAssembly: the file is named, and what was expected.
-    let text = dir.path().join("rules.wasm");
+    let text = t.path("rules.wasm");
     std::fs::write(&text, "eligible: yes\n").unwrap();
     let said = diff(&text);
     assert!(
@@ -271,23 +251,13 @@ fn refusals(backend: Backend) {
             && said.contains("expected the bytes 00 61 73 6d"),
         "{said}"
     );
-    let said = diff(&dir.path().join("missing.wasm"));
+    let said = diff(&t.path("missing.wasm"));
     assert!(said.contains("missing.wasm"), "{said}");
     // A run not evaluated yet has nothing to compare.
-    let fresh = support::create_run(&db.url, "2026-02");
-    let said = fails(
-        support::cli(&db.url).args(["run", "diff", &fresh, "--plugin"]).arg(plugin("plugins/hanoi-social-assistance")),
-    );
+    let fresh = t.create_run("2026-02");
+    let said = fails(t.cli().args(["run", "diff", &fresh, "--plugin"]).arg(plugin("plugins/hanoi-social-assistance")));
     assert!(said.contains(&format!("`ansinh run evaluate {fresh}`")), "{said}");
-    assert_eq!(all_decisions(&db.url), decisions_before);
+    assert_eq!(all_decisions(&t), decisions_before);
 }
 
-#[test]
-fn refusals_on_sqlite() {
-    refusals(Backend::Sqlite);
-}
-
-#[test]
-fn refusals_on_postgres() {
-    refusals(Backend::Postgres);
-}
+on_both_backends!(refusals);

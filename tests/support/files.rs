@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{first_element, scalar, sum_elements};
+use ansinh::model::Total;
+
+use super::{Driver, first_element, sum_elements};
 
 /// The audit trail's person key in the tests' configuration.
 pub const PERSON_KEY: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
@@ -49,37 +51,37 @@ pub fn run_files(outbox: &Path, run: &str, period: &str) -> RunFiles {
 /// Lines and sum of each file of a run, as read from the files.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Counted {
-    pub bank: (i64, i64),
-    pub ewallet: (i64, i64),
-    pub cash: (i64, i64),
+    pub bank: Total,
+    pub ewallet: Total,
+    pub cash: Total,
 }
 
-/// Check every file of issued run `run` against the database and the formats:
+/// Check every file of issued run `run` against `t`'s database and the formats:
 /// each pain.001 valid against the official XSD, with its NbOfTxs and CtrlSum,
 /// and holding exactly the run's payments of its channel; the bank CSV (when
 /// `bank_csv`) the same transfers as the bank pain.001; the cash list exactly
 /// the run's cash payments; no file carries a raw ID number. A file with no
 /// line must be absent. What each file holds.
-pub fn check_run_files(url: &str, outbox: &Path, run: &str, period: &str, bank_csv: bool) -> Counted {
+pub fn check_run_files(t: &Driver, outbox: &Path, run: &str, period: &str, bank_csv: bool) -> Counted {
     let files = run_files(outbox, run, period);
     let stored = |table: &str, filter: &str| {
-        let q = |what: &str| scalar(url, format!("SELECT {what} FROM {table} WHERE run_id = {run} {filter}"));
-        (q("COUNT(*)"), q("CAST(COALESCE(SUM(amount), 0) AS BIGINT)"))
+        let q = |what: &str| t.scalar(format!("SELECT {what} FROM {table} WHERE run_id = {run} {filter}"));
+        Total { count: q("COUNT(*)"), amount: q("CAST(COALESCE(SUM(amount), 0) AS BIGINT)") }
     };
-    let id_numbers = all_id_numbers(url, run);
+    let id_numbers = all_id_numbers(t, run);
     let mut counted = Counted::default();
     for (path, channel, into) in
         [(&files.bank, "bank", &mut counted.bank), (&files.ewallet, "ewallet", &mut counted.ewallet)]
     {
         let expected = stored("payments", &format!("AND channel = '{channel}'"));
-        if expected.0 == 0 {
+        if expected.count == 0 {
             assert!(!path.exists(), "{} is written with no transfer", path.display());
             continue;
         }
         super::xsd::validate_pain001(path).unwrap();
         let xml = std::fs::read_to_string(path).unwrap();
         let (n, sum) = sum_elements(&xml, "InstdAmt");
-        assert_eq!((n as i64, sum as i64), expected, "{}", path.display());
+        assert_eq!(Total { count: n as i64, amount: sum as i64 }, expected, "{}", path.display());
         assert_eq!(first_element(&xml, "NbOfTxs"), n.to_string());
         assert_eq!(first_element(&xml, "CtrlSum"), sum.to_string());
         assert_eq!(xml.matches("<PmtInf>").count(), 1, "one debtor account per file");
@@ -87,12 +89,12 @@ pub fn check_run_files(url: &str, outbox: &Path, run: &str, period: &str, bank_c
         no_id_number_in(&xml, &id_numbers, path);
         *into = expected;
     }
-    if bank_csv && counted.bank.0 > 0 {
+    if bank_csv && counted.bank.count > 0 {
         let rows = csv_rows(&files.bank_csv);
         let header = ["STT", "Số tài khoản", "Tên người thụ hưởng", "Ngân hàng thụ hưởng", "Số tiền", "Nội dung"];
         assert_eq!(rows[0], header);
         let sum: i64 = rows[1..].iter().map(|r| r[4].parse::<i64>().unwrap()).sum();
-        assert_eq!((rows.len() as i64 - 1, sum), counted.bank, "{}", files.bank_csv.display());
+        assert_eq!(Total { count: rows.len() as i64 - 1, amount: sum }, counted.bank, "{}", files.bank_csv.display());
         for (i, row) in rows[1..].iter().enumerate() {
             assert_eq!(row[0], (i + 1).to_string());
             assert!(row[2].bytes().all(|b| b.is_ascii_uppercase() || b == b' '), "name not folded: {row:?}");
@@ -103,13 +105,13 @@ pub fn check_run_files(url: &str, outbox: &Path, run: &str, period: &str, bank_c
         assert!(!files.bank_csv.exists(), "{} is written unasked", files.bank_csv.display());
     }
     let expected = stored("cash_payments", "");
-    if expected.0 == 0 {
+    if expected.count == 0 {
         assert!(!files.vnpost.exists(), "{} is written with nobody in it", files.vnpost.display());
     } else {
         let rows = csv_rows(&files.vnpost);
         assert_eq!(rows[0][0], "STT");
         let sum: i64 = rows[1..].iter().map(|r| r[6].parse::<i64>().unwrap()).sum();
-        assert_eq!((rows.len() as i64 - 1, sum), expected, "{}", files.vnpost.display());
+        assert_eq!(Total { count: rows.len() as i64 - 1, amount: sum }, expected, "{}", files.vnpost.display());
         for row in &rows[1..] {
             assert!(row[1].contains(&format!("R{run}C")), "{row:?}");
             assert!(row[3].starts_with("*********") && row[3].len() == 12, "ID number not masked: {row:?}");
@@ -127,12 +129,12 @@ fn csv_rows(path: &Path) -> Vec<Vec<String>> {
 }
 
 /// Every ID number of the run's payments and cash list.
-fn all_id_numbers(url: &str, run: &str) -> Vec<String> {
+fn all_id_numbers(t: &Driver, run: &str) -> Vec<String> {
     use ansinh::store::Db;
     let sql = format!(
         "SELECT id_number FROM payments WHERE run_id = {run} UNION SELECT id_number FROM cash_payments WHERE run_id = {run}"
     );
-    super::sql(url, move |db| {
+    t.sql(move |db| {
         Box::pin(async move {
             let q = || sqlx::AssertSqlSafe(sql.clone());
             match db {

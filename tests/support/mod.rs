@@ -1,7 +1,23 @@
 //! Shared helpers for the integration tests: the real `ansinh` binary, real
-//! plug-ins built from source, and a fresh database on either backend.
+//! plug-ins built from source, and a [`Driver`]: a fresh database on either
+//! backend and a folder, with the steps of a run's life as its methods.
 
-#![allow(dead_code)] // each test file uses its own subset
+/// `on_both_backends!(some_test)` for a `fn some_test(t: Driver)`: the tests
+/// `some_test::sqlite` and `some_test::postgres`, each with a fresh database and folder.
+macro_rules! on_both_backends {
+    ($test:ident) => {
+        mod $test {
+            #[test]
+            fn sqlite() {
+                super::$test($crate::support::Driver::new($crate::support::Backend::Sqlite));
+            }
+            #[test]
+            fn postgres() {
+                super::$test($crate::support::Driver::new($crate::support::Backend::Postgres));
+            }
+        }
+    };
+}
 
 pub mod files;
 pub mod xsd;
@@ -33,63 +49,196 @@ pub fn ansinh() -> Command {
     cmd
 }
 
-/// The real binary on the database at `url`.
-pub fn cli(url: &str) -> Command {
-    let mut cmd = ansinh();
-    cmd.args(["--database-url", url]);
-    cmd
+/// A test's world: a database and a folder, both fresh and removed when
+/// dropped, and the real binary on them.
+pub struct Driver {
+    pub backend: Backend,
+    pub db: TestDb,
+    pub dir: tempfile::TempDir,
 }
 
-/// Import a registry extract and an enrolment file, as the test officer.
-pub fn import(url: &str, registry: &Path, enrolment: &Path) {
-    ok(cli(url).args(["registry", "import"]).arg(registry));
-    ok(cli(url).args(["beneficiaries", "import"]).arg(enrolment));
-}
+impl Driver {
+    /// A fresh, empty database on `backend` and a fresh, empty folder.
+    pub fn new(backend: Backend) -> Driver {
+        let db = TestDb::new(backend);
+        let dir = tempfile::tempdir().unwrap();
+        Driver { backend, db, dir }
+    }
 
-/// Import a synthetic Hà Nội (001) of `people` made from `seed` into the
-/// database at `url` (its CSV files in `dir`), release the national plug-in,
-/// and create and evaluate run 1 for `period`; the run's id.
-pub fn evaluated_run(url: &str, dir: &Path, seed: u64, people: u64, period: &str) -> String {
-    let spec = ansinh::synthetic::Spec { seed, people, province: "001".into(), period: period.parse().unwrap() };
-    let (registry, enrolment) = (dir.join("registry.csv"), dir.join("enrolment.csv"));
-    let create = |p: &Path| std::io::BufWriter::new(std::fs::File::create(p).unwrap());
-    ansinh::synthetic::generate(&spec, create(&registry), create(&enrolment)).unwrap();
-    import(url, &registry, &enrolment);
-    release_national(url);
-    let run = create_run(url, period);
-    ok(cli(url).args(["run", "evaluate", &run]));
-    run
-}
+    /// The database's URL, for `--database-url`.
+    pub fn url(&self) -> &str {
+        &self.db.url
+    }
 
-/// Create a run of social assistance in Hà Nội (001) for `period`; its id.
-pub fn create_run(url: &str, period: &str) -> String {
-    let created =
-        ok(cli(url).args(["run", "create", "--program", "social-assistance", "--province", "001", "--period", period]));
-    stdout(&created).trim().to_owned()
-}
+    /// `name` in the folder.
+    pub fn path(&self, name: impl AsRef<Path>) -> PathBuf {
+        self.dir.path().join(name)
+    }
 
-/// The checksum `run show` asks an approver to approve.
-pub fn checksum_to_approve(url: &str, run: &str) -> String {
-    let shown = stdout(&ok(ansinh().args(["--database-url", url, "run", "show", run])));
-    let tail = shown.split("--checksum ").nth(1).unwrap_or_else(|| panic!("run show offers no approval:\n{shown}"));
-    tail.split_whitespace().next().expect("a checksum").to_owned()
-}
+    /// The real binary on this database, acting as the test officer.
+    pub fn cli(&self) -> Command {
+        let mut cmd = ansinh();
+        cmd.args(["--database-url", self.url()]);
+        cmd
+    }
 
-/// Approve run `run` as a second person (test-supervisor), with the checksum
-/// `run show` prints, as an approver would.
-pub fn approve(url: &str, run: &str) -> Output {
-    let checksum = checksum_to_approve(url, run);
-    ok(ansinh().args([
-        "--database-url",
-        url,
-        "--as",
-        "test-supervisor",
-        "run",
-        "approve",
-        run,
-        "--checksum",
-        &checksum,
-    ]))
+    /// The real binary on this database, acting as `who` (`--as`).
+    pub fn as_(&self, who: &str) -> Command {
+        let mut cmd = self.cli();
+        cmd.args(["--as", who]);
+        cmd
+    }
+
+    /// A synthetic Hà Nội (001) of `people` made from `seed`, for `period`,
+    /// written into the folder: the registry extract and the enrolment file.
+    pub fn population(&self, seed: u64, people: u64, period: &str) -> (PathBuf, PathBuf) {
+        let spec = ansinh::synthetic::Spec { seed, people, province: "001".into(), period: period.parse().unwrap() };
+        let (registry, enrolment) = (self.path("registry.csv"), self.path("enrolment.csv"));
+        let create = |p: &Path| std::io::BufWriter::new(std::fs::File::create(p).unwrap());
+        ansinh::synthetic::generate(&spec, create(&registry), create(&enrolment)).unwrap();
+        (registry, enrolment)
+    }
+
+    /// Import a registry extract and an enrolment file, as the test officer.
+    pub fn import(&self, registry: &Path, enrolment: &Path) {
+        ok(self.cli().args(["registry", "import"]).arg(registry));
+        ok(self.cli().args(["beneficiaries", "import"]).arg(enrolment));
+    }
+
+    /// Release `plugin` as the README's authoring section does: a new key for
+    /// `authority`, upload with its `cases` (by an author), sign, approve (by a
+    /// second person: the cases run), activate from `from`. The release's id.
+    pub fn release(&self, plugin: &Path, cases: &Path, authority: &str, from: &str) -> String {
+        let keys = tempfile::tempdir().unwrap();
+        let key = keys.path().join("key.pem");
+        ok(self.as_("author").args(["keys", "generate", "--authority", authority, "--out"]).arg(&key));
+        let id = stdout(&ok(self.as_("author").args(["plugin", "upload"]).arg(plugin).arg("--cases").arg(cases)));
+        let id = id.trim().to_owned();
+        ok(self.as_("author").args(["plugin", "sign", &id, "--key"]).arg(&key));
+        ok(self.as_("approver").args(["plugin", "approve", &id]));
+        ok(self.as_("approver").args(["plugin", "activate", &id, "--from", from]));
+        id
+    }
+
+    /// The national plug-in, released from 2021-07 (the first month it encodes).
+    pub fn release_national(&self) -> String {
+        let cases = workspace().join("plugins/national-social-assistance/cases.yaml");
+        self.release(&national_plugin(), &cases, "national", "2021-07")
+    }
+
+    /// Create a run of social assistance in Hà Nội (001) for `period`; its id.
+    pub fn create_run(&self, period: &str) -> String {
+        let created = ok(self.cli().args([
+            "run",
+            "create",
+            "--program",
+            "social-assistance",
+            "--province",
+            "001",
+            "--period",
+            period,
+        ]));
+        stdout(&created).trim().to_owned()
+    }
+
+    /// Evaluate run `run`; what it printed.
+    pub fn evaluate(&self, run: &str) -> Output {
+        ok(self.cli().args(["run", "evaluate", run]))
+    }
+
+    /// Import a synthetic Hà Nội (001) of `people` made from `seed` (its CSV
+    /// files in the folder), release the national plug-in, and create and
+    /// evaluate run 1 for `period`; the run's id.
+    pub fn evaluated_run(&self, seed: u64, people: u64, period: &str) -> String {
+        let (registry, enrolment) = self.population(seed, people, period);
+        self.import(&registry, &enrolment);
+        self.release_national();
+        let run = self.create_run(period);
+        self.evaluate(&run);
+        run
+    }
+
+    /// The checksum `run show` asks an approver to approve.
+    pub fn checksum_to_approve(&self, run: &str) -> String {
+        let shown = stdout(&ok(self.cli().args(["run", "show", run])));
+        let tail = shown.split("--checksum ").nth(1).unwrap_or_else(|| panic!("run show offers no approval:\n{shown}"));
+        tail.split_whitespace().next().expect("a checksum").to_owned()
+    }
+
+    /// Approve run `run` as a second person (test-supervisor), with the checksum
+    /// `run show` prints, as an approver would.
+    pub fn approve(&self, run: &str) -> Output {
+        let checksum = self.checksum_to_approve(run);
+        ok(self.as_("test-supervisor").args(["run", "approve", run, "--checksum", &checksum]))
+    }
+
+    /// Run SQL on the database directly, to check what the binary stored or to
+    /// tamper with it. Each call connects afresh on a runtime of its own.
+    pub fn sql<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(ansinh::store::Db) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>> + Send + 'static,
+    ) -> T {
+        let url = self.url().to_owned();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let db = ansinh::store::Db::connect(&url).await.expect("connect to the test database");
+                let out = f(db.clone()).await;
+                db.close().await;
+                out
+            })
+        })
+        .join()
+        .expect("database thread")
+    }
+
+    /// `SELECT` one whole number.
+    pub fn scalar(&self, query: impl Into<String>) -> i64 {
+        use ansinh::store::Db;
+        let query = query.into();
+        self.sql(move |db| {
+            Box::pin(async move {
+                let safe = || sqlx::AssertSqlSafe(query.clone());
+                match db {
+                    Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(safe()).fetch_one(&pool).await,
+                    Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(safe()).fetch_one(&pool).await,
+                }
+                .unwrap_or_else(|e| panic!("{query}: {e}"))
+            })
+        })
+    }
+
+    /// `SELECT` one text value, e.g. a stored hash.
+    pub fn text(&self, query: impl Into<String>) -> String {
+        use ansinh::store::Db;
+        let query = query.into();
+        self.sql(move |db| {
+            Box::pin(async move {
+                let safe = || sqlx::AssertSqlSafe(query.clone());
+                match db {
+                    Db::Sqlite(pool) => sqlx::query_scalar::<_, String>(safe()).fetch_one(&pool).await,
+                    Db::Postgres(pool) => sqlx::query_scalar::<_, String>(safe()).fetch_one(&pool).await,
+                }
+                .unwrap_or_else(|e| panic!("{query}: {e}"))
+            })
+        })
+    }
+
+    /// Execute a statement; the database's error, if any, as text.
+    pub fn execute(&self, statement: impl Into<String>) -> Result<u64, String> {
+        use ansinh::store::Db;
+        let statement = statement.into();
+        self.sql(move |db| {
+            Box::pin(async move {
+                let safe = sqlx::AssertSqlSafe(statement);
+                match db {
+                    Db::Sqlite(pool) => sqlx::query(safe).execute(&pool).await.map(|r| r.rows_affected()),
+                    Db::Postgres(pool) => sqlx::query(safe).execute(&pool).await.map(|r| r.rows_affected()),
+                }
+                .map_err(|e| e.to_string())
+            })
+        })
+    }
 }
 
 /// Run and require success; on failure the panic shows what the command said.
@@ -137,33 +286,6 @@ pub fn hostile_plugin() -> PathBuf {
     plugin("tests/plugins/hostile")
 }
 
-/// Release `plugin` into the database at `url` as the README's authoring
-/// section does: a new key for `authority`, upload with its `cases` (by an
-/// author), sign, approve (by a second person: the cases run), activate from
-/// `from`. Returns the release's id.
-pub fn release(url: &str, plugin: &Path, cases: &Path, authority: &str, from: &str) -> String {
-    let keys = tempfile::tempdir().unwrap();
-    let key = keys.path().join("key.pem");
-    let as_ = |who: &str| {
-        let mut cmd = ansinh();
-        cmd.args(["--database-url", url, "--as", who]);
-        cmd
-    };
-    ok(as_("author").args(["keys", "generate", "--authority", authority, "--out"]).arg(&key));
-    let id = stdout(&ok(as_("author").args(["plugin", "upload"]).arg(plugin).arg("--cases").arg(cases)));
-    let id = id.trim().to_owned();
-    ok(as_("author").args(["plugin", "sign", &id, "--key"]).arg(&key));
-    ok(as_("approver").args(["plugin", "approve", &id]));
-    ok(as_("approver").args(["plugin", "activate", &id, "--from", from]));
-    id
-}
-
-/// The national plug-in, released from 2021-07 (the first month it encodes).
-pub fn release_national(url: &str) -> String {
-    let cases = workspace().join("plugins/national-social-assistance/cases.yaml");
-    release(url, &national_plugin(), &cases, "national", "2021-07")
-}
-
 /// A fresh, empty database on one backend, removed when dropped.
 pub struct TestDb {
     pub url: String,
@@ -200,6 +322,12 @@ impl TestDb {
                 TestDb { url: format!("{base}/{name}"), _dir: None, postgres: Some((admin, name)) }
             }
         }
+    }
+
+    /// The SQLite database a command made at `url` (e.g. the demo's own, in
+    /// its `--dir`): it goes with its folder, not with this value.
+    pub fn sqlite_file(url: &str) -> TestDb {
+        TestDb { url: url.to_owned(), _dir: None, postgres: None }
     }
 }
 
@@ -255,74 +383,6 @@ pub fn first_element<'a>(xml: &'a str, tag: &str) -> &'a str {
         .and_then(|(_, rest)| rest.split_once('<'))
         .map(|(v, _)| v)
         .unwrap_or_else(|| panic!("no <{tag}>"))
-}
-
-/// Run SQL on a test database directly, to check what the binary stored or to
-/// tamper with it. Each call connects afresh on a runtime of its own.
-pub fn sql<T: Send + 'static>(
-    url: &str,
-    f: impl FnOnce(ansinh::store::Db) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>> + Send + 'static,
-) -> T {
-    let url = url.to_owned();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            let db = ansinh::store::Db::connect(&url).await.expect("connect to the test database");
-            let out = f(db.clone()).await;
-            db.close().await;
-            out
-        })
-    })
-    .join()
-    .expect("database thread")
-}
-
-/// `SELECT` one whole number.
-pub fn scalar(url: &str, query: impl Into<String>) -> i64 {
-    use ansinh::store::Db;
-    let query = query.into();
-    sql(url, move |db| {
-        Box::pin(async move {
-            let safe = || sqlx::AssertSqlSafe(query.clone());
-            match db {
-                Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(safe()).fetch_one(&pool).await,
-                Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(safe()).fetch_one(&pool).await,
-            }
-            .unwrap_or_else(|e| panic!("{query}: {e}"))
-        })
-    })
-}
-
-/// A text value, e.g. a stored hash.
-pub fn text_scalar(url: &str, query: impl Into<String>) -> String {
-    use ansinh::store::Db;
-    let query = query.into();
-    sql(url, move |db| {
-        Box::pin(async move {
-            let safe = || sqlx::AssertSqlSafe(query.clone());
-            match db {
-                Db::Sqlite(pool) => sqlx::query_scalar::<_, String>(safe()).fetch_one(&pool).await,
-                Db::Postgres(pool) => sqlx::query_scalar::<_, String>(safe()).fetch_one(&pool).await,
-            }
-            .unwrap_or_else(|e| panic!("{query}: {e}"))
-        })
-    })
-}
-
-/// Execute a statement; the database's error, if any, as text.
-pub fn execute(url: &str, statement: impl Into<String>) -> Result<u64, String> {
-    use ansinh::store::Db;
-    let statement = statement.into();
-    sql(url, move |db| {
-        Box::pin(async move {
-            let safe = sqlx::AssertSqlSafe(statement);
-            match db {
-                Db::Sqlite(pool) => sqlx::query(safe).execute(&pool).await.map(|r| r.rows_affected()),
-                Db::Postgres(pool) => sqlx::query(safe).execute(&pool).await.map(|r| r.rows_affected()),
-            }
-            .map_err(|e| e.to_string())
-        })
-    })
 }
 
 /// A line of `run show`'s outcome table, e.g. `count(&out, "paid")`.
