@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ansinh::store::Db;
 
-use crate::support::{Backend, TestDb};
+use crate::support::{Backend, Driver, TestDb, ok, stdout};
 
 /// How a column type of one backend reads in the other: SQLite keeps dates and
 /// instants as text (`YYYY-MM-DD`, RFC 3339), PostgreSQL in its own types; every
@@ -336,6 +336,49 @@ async fn postgres_schema(pool: &sqlx::PgPool) -> Result<Schema, sqlx::Error> {
     }
     Ok(schema)
 }
+
+/// Migration 000009 makes SQLite's three tables keyed by text again: a database
+/// made before it, with a run, its release's key and its engine, keeps every
+/// row and every key that points at them, and verifies as before.
+#[test]
+fn sqlite_text_keys_become_not_null_without_losing_a_row() {
+    let t = Driver::new(Backend::Sqlite);
+    let run = t.evaluated_run(5, 200, "2024-09");
+    let counts = || {
+        ["plugins", "signing_keys", "engines", "releases", "decisions"]
+            .map(|table| t.scalar(format!("SELECT COUNT(*) FROM {table}")))
+    };
+    let before = counts();
+    // Back to the tables as migrations 000001 to 000008 left them, and 000009 not applied.
+    let undo = std::fs::read_to_string(crate::support::workspace().join(MIGRATION_9))
+        .unwrap()
+        .replace("TEXT NOT NULL PRIMARY KEY", "TEXT PRIMARY KEY");
+    t.sql(move |db| {
+        Box::pin(async move {
+            let Db::Sqlite(pool) = db else { unreachable!() };
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(undo)).execute(&mut *tx).await.unwrap();
+            let null = sqlx::query("INSERT INTO engines (id, identity) VALUES (NULL, '{}')").execute(&mut *tx).await;
+            assert!(null.is_ok(), "the undo did not undo: {null:?}");
+            sqlx::query("DELETE FROM engines WHERE id IS NULL").execute(&mut *tx).await.unwrap();
+            sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 20261205000009").execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+        })
+    });
+
+    // The next command migrates it, and the audit trail still verifies.
+    let verified = stdout(&ok(t.cli().args(["audit", "verify"])));
+    assert!(verified.contains("VERIFIED"), "{verified}");
+    ok(t.cli().args(["audit", "replay", &run]));
+    assert_eq!(counts(), before);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+    for table in ["plugins (hash", "signing_keys (id", "engines (id"] {
+        let refused = t.execute(format!("INSERT INTO {table}) VALUES (NULL)")).unwrap_err();
+        assert!(refused.contains("NOT NULL"), "{table}: {refused}");
+    }
+}
+
+const MIGRATION_9: &str = "migrations/sqlite/20261205000009_not_null_keys.sql";
 
 #[test]
 fn a_partial_index_condition_reads_alike_in_both_dialects() {

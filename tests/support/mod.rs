@@ -194,30 +194,28 @@ impl Driver {
 
     /// `SELECT` one whole number.
     pub fn scalar(&self, query: impl Into<String>) -> i64 {
-        use ansinh::store::Db;
-        let query = query.into();
-        self.sql(move |db| {
-            Box::pin(async move {
-                let safe = || sqlx::AssertSqlSafe(query.clone());
-                match db {
-                    Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(safe()).fetch_one(&pool).await,
-                    Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(safe()).fetch_one(&pool).await,
-                }
-                .unwrap_or_else(|e| panic!("{query}: {e}"))
-            })
-        })
+        self.one(query.into())
     }
 
     /// `SELECT` one text value, e.g. a stored hash.
     pub fn text(&self, query: impl Into<String>) -> String {
+        self.one(query.into())
+    }
+
+    /// `SELECT` one value, of a type both backends read.
+    fn one<T>(&self, query: String) -> T
+    where
+        T: Send + Unpin + 'static,
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
         use ansinh::store::Db;
-        let query = query.into();
         self.sql(move |db| {
             Box::pin(async move {
                 let safe = || sqlx::AssertSqlSafe(query.clone());
                 match db {
-                    Db::Sqlite(pool) => sqlx::query_scalar::<_, String>(safe()).fetch_one(&pool).await,
-                    Db::Postgres(pool) => sqlx::query_scalar::<_, String>(safe()).fetch_one(&pool).await,
+                    Db::Sqlite(pool) => sqlx::query_scalar::<_, T>(safe()).fetch_one(&pool).await,
+                    Db::Postgres(pool) => sqlx::query_scalar::<_, T>(safe()).fetch_one(&pool).await,
                 }
                 .unwrap_or_else(|e| panic!("{query}: {e}"))
             })
