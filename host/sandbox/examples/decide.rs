@@ -12,7 +12,7 @@
 //! programme, the province, the verification verdict and the person's facts.
 //! Without it, a person of 84 living in Hà Nội with no pension is decided.
 
-use ansinh_sandbox::{DecisionInput, Limits, Month, PersonFacts, Sandbox};
+use ansinh_sandbox::{DecisionInput, Disability, Household, Limits, Month, PersonFacts, Sandbox, Sex};
 use anyhow::Context;
 
 fn main() -> anyhow::Result<()> {
@@ -32,10 +32,15 @@ fn main() -> anyhow::Result<()> {
         None => {
             let person = PersonFacts {
                 birth_date: "1940-05-12".parse().ok(),
+                sex: Some(Sex::Female),
                 residence_province: Some("001".into()),
                 death_date: Some(None),
+                household: Some(Household::None),
+                disability: Some(Disability::None),
                 has_pension: Some(false),
-                ..PersonFacts::default()
+                difficult_commune: Some(false),
+                statuses: Some(vec![]),
+                dependent_children: Some(0),
             };
             let period: Month = "2024-09".parse().map_err(anyhow::Error::msg)?;
             // Cut down to what the plug-in declared it reads, as the host does.

@@ -13,7 +13,7 @@
 //! reads, and [`Plugin::evaluate`] makes one decision.
 //!
 //! ```no_run
-//! use ansinh_sandbox::{Limits, Month, PersonFacts, Sandbox};
+//! use ansinh_sandbox::{Disability, Household, Limits, Month, PersonFacts, Sandbox, Sex};
 //!
 //! # fn main() -> anyhow::Result<()> {
 //! let sandbox = Sandbox::new(Limits::default(), None)?;
@@ -21,12 +21,19 @@
 //! let bytes = std::fs::read("target/plugins/national-social-assistance.wasm")?;
 //! let plugin = sandbox.load(&bytes)?;
 //!
+//! // Everything the host knows of the person; the plug-in is given only
+//! // the fields it declared it reads.
 //! let person = PersonFacts {
 //!     birth_date: "1940-05-12".parse().ok(),
+//!     sex: Some(Sex::Female),
 //!     residence_province: Some("001".into()),
 //!     death_date: Some(None), // alive
+//!     household: Some(Household::None),
+//!     disability: Some(Disability::None),
 //!     has_pension: Some(false),
-//!     ..PersonFacts::default()
+//!     difficult_commune: Some(false),
+//!     statuses: Some(vec![]),
+//!     dependent_children: Some(0),
 //! };
 //! let period: Month = "2024-09".parse().map_err(anyhow::Error::msg)?;
 //! let input = plugin.input(period, "social-assistance", "001", true, &person);
