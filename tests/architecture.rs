@@ -8,7 +8,8 @@
 //! of those dependences must have no cycle, so that each module can be read,
 //! tested and moved with only what is below it. Nor may the folders: taking a
 //! top-level module with everything under it as one (`run`, `store`, `trail`),
-//! they form layers too (ARCHITECTURE.md lists them, lowest first).
+//! they form layers too, and ARCHITECTURE.md's code map lists them in their
+//! order, lowest first: each uses only those listed before it.
 //!
 //! The source is read as Rust tokens (comments dropped, strings opaque), so a
 //! path written in a comment or a message is not a dependence, while one inside
@@ -42,6 +43,39 @@ fn no_module_depends_on_itself_through_others() {
 }
 
 #[test]
+fn the_code_map_lists_the_host_layers_lowest_first() {
+    let map = std::fs::read_to_string(workspace().join("ARCHITECTURE.md")).unwrap();
+    let listed = host_layers(&map);
+    let graph = Graph::read(&workspace().join("host/src")).top_level();
+    let modules: BTreeSet<&String> = graph.modules.keys().filter(|m| *m != "lib").collect();
+    assert_eq!(listed.iter().collect::<BTreeSet<_>>(), modules, "ARCHITECTURE.md's code map and host/src differ");
+    for (at, module) in listed.iter().enumerate() {
+        for used in &graph.modules[module] {
+            let place = listed.iter().position(|m| m == used).unwrap_or_else(|| panic!("{used} is not listed"));
+            assert!(
+                place < at,
+                "ARCHITECTURE.md lists `{module}` before `{used}`, which it uses: list them in their order, or \
+                 break the dependence"
+            );
+        }
+    }
+}
+
+/// The host's top-level modules as the code map lists them: the bullets after
+/// the paragraph on `host/`, up to the next paragraph.
+fn host_layers(map: &str) -> Vec<String> {
+    let start = map.find("**`host/`**").expect("ARCHITECTURE.md has a paragraph on host/");
+    map[start..]
+        .lines()
+        .skip(1)
+        .skip_while(|line| !line.starts_with("- `"))
+        .take_while(|line| !line.starts_with("**"))
+        .filter_map(|line| line.strip_prefix("- `"))
+        .map(|line| line.split('`').next().unwrap().trim_end_matches('/').trim_end_matches(".rs").to_owned())
+        .collect()
+}
+
+#[test]
 fn the_reader_sees_every_kind_of_dependence() {
     let dir = tempfile::tempdir().unwrap();
     let file = |path: &str, text: &str| {
@@ -49,12 +83,14 @@ fn the_reader_sees_every_kind_of_dependence() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     };
-    file("lib.rs", "mod a; mod b; mod c; mod d;");
+    file("lib.rs", "mod a; mod b; mod c; mod d; mod e;");
     file("a/mod.rs", "mod x; pub use x::f; // crate::d::f in a comment is nothing\nconst S: &str = \"crate::d\";");
     file("a/x.rs", "use super::super::b::{self, g as h}; fn f() { crate::c::z(); }");
     file("b.rs", "pub(super) fn g() { m!(crate::c::z); } mod tests { use super::*; use crate::d; }");
     file("c.rs", "use crate::{a::x::f, d};");
     file("d.rs", "pub(crate) fn f(b: u8) { let c = b; }");
+    // Through a module imported by name, renamed or not.
+    file("e.rs", "use crate::a::{self as q}; use crate::{b, c as r}; fn f() { q::x::f(); b::g(); r::z(); }");
     let graph = Graph::read(dir.path());
     let edges = |m: &str| graph.modules[m].iter().cloned().collect::<Vec<_>>();
     assert_eq!(edges("a"), ["a/x"]);
@@ -62,6 +98,7 @@ fn the_reader_sees_every_kind_of_dependence() {
     assert_eq!(edges("b"), ["c", "d"]);
     assert_eq!(edges("c"), ["a/x", "d"]);
     assert!(edges("d").is_empty());
+    assert_eq!(edges("e"), ["a", "a/x", "b", "c"]);
     // a/x → c → a/x, and a/x → b → c → a/x: one group, its shortest cycle.
     assert_eq!(graph.cycles(), [vec!["a/x", "c", "a/x"]]);
     // As folders: a (a/x) → c → a.
@@ -85,7 +122,7 @@ impl Graph {
             let tokens = TokenStream::from_str(&text).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
             let here = segments(root, path);
             let mut found = Vec::new();
-            let mut reader = Reader { names: &names, found: &mut found };
+            let mut reader = Reader { names: &names, found: &mut found, aliases: BTreeMap::new() };
             reader.stream(tokens, &here);
             let me = name(root, path);
             let uses = found.into_iter().filter(|m| *m != me).collect();
@@ -193,6 +230,9 @@ struct Reader<'a> {
     /// Module path → module name, for every file.
     names: &'a BTreeMap<Vec<String>, String>,
     found: &'a mut Vec<String>,
+    /// Modules this file imports by name (`use crate::store::{self, runs as r}`),
+    /// by the name it uses: a path may start with one.
+    aliases: BTreeMap<String, Vec<String>>,
 }
 
 impl Reader<'_> {
@@ -225,7 +265,21 @@ impl Reader<'_> {
                 TokenTree::Group(g) => self.stream(g.stream(), here),
                 TokenTree::Ident(first) if !preceded_by_path_separator(&tokens, i) => {
                     let is_use = i > 0 && matches!(&tokens[i - 1], TokenTree::Ident(u) if u == "use");
-                    let start = match first.to_string().as_str() {
+                    let name = first.to_string();
+                    // A module imported by name: the path goes on inside it.
+                    if let Some(module) = self.aliases.get(&name).cloned()
+                        && is_path_separator(&tokens, i + 1)
+                    {
+                        i = match tokens.get(i + 3) {
+                            Some(TokenTree::Ident(_)) => self.path(&tokens, i + 3, module, false),
+                            _ => {
+                                self.record(&module);
+                                i + 3
+                            }
+                        };
+                        continue;
+                    }
+                    let start = match name.as_str() {
                         "crate" => Some(Vec::new()),
                         "super" | "self" => Some(here.to_vec()),
                         // A child module of this one, by its bare name, as a path
@@ -279,6 +333,16 @@ impl Reader<'_> {
             }
         }
         self.record(&at);
+        // `use a::b::module;` or `use a::b::module as m;` names a module for what follows.
+        if is_use && self.names.contains_key(&at) {
+            let renamed = match (tokens.get(i), tokens.get(i + 1)) {
+                (Some(TokenTree::Ident(word)), Some(TokenTree::Ident(name))) if word == "as" => Some(name.to_string()),
+                _ => None,
+            };
+            if let Some(name) = renamed.or_else(|| at.last().cloned()) {
+                self.aliases.insert(name, at.clone());
+            }
+        }
         i
     }
 

@@ -6,11 +6,16 @@
 //!
 //! Compared, per table: the columns, each with its type through [`TYPES`] and
 //! whether it may be NULL; the primary key; the unique constraints; the foreign
-//! keys (columns → table and columns); the indexes created by name (columns,
-//! unique or not, and the condition of a partial index, with PostgreSQL's casts
-//! and parentheses taken away); the triggers, by timing and event. Constraint
-//! names are the database's own on each side, so constraints are compared by
-//! what they cover, indexes by name.
+//! keys (columns → table and columns, and what a change or delete of the row
+//! referred to does); the indexes created by name (columns, unique or not, and
+//! the condition of a partial index, with PostgreSQL's casts and enclosing
+//! parentheses taken away); the triggers, by timing, event and level (row or
+//! statement). Constraint names are the database's own on each side, so
+//! constraints are compared by what they cover, indexes by name.
+//!
+//! What the mapping cannot see: SQLite keeps dates, instants and text alike as
+//! TEXT, and every whole number as INTEGER, so PostgreSQL's `date` against
+//! `timestamptz`, or `integer` against `bigint`, is not told apart here.
 //!
 //! The one difference allowed is what SQLite lacks: it has no TRUNCATE, so no
 //! trigger on it ([`SQLITE_LACKS`]).
@@ -32,7 +37,7 @@ const TYPES: &[(&str, &[&str])] = &[
 ];
 
 /// Triggers PostgreSQL has and SQLite cannot: (table, timing and event).
-const SQLITE_LACKS: &[(&str, &str)] = &[("audit_log", "BEFORE TRUNCATE")];
+const SQLITE_LACKS: &[(&str, &str)] = &[("audit_log", "BEFORE TRUNCATE FOR EACH STATEMENT")];
 
 /// A table as both backends can describe it.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -41,11 +46,11 @@ struct Table {
     columns: BTreeMap<String, (&'static str, bool)>,
     primary_key: Vec<String>,
     unique: BTreeSet<Vec<String>>,
-    /// (columns, referenced table, referenced columns).
-    foreign_keys: BTreeSet<(Vec<String>, String, Vec<String>)>,
+    /// (columns, referenced table, referenced columns, `ON UPDATE … ON DELETE …`).
+    foreign_keys: BTreeSet<(Vec<String>, String, Vec<String>, String)>,
     /// Indexes created by name: name → (columns, unique, condition of a partial index).
     indexes: BTreeMap<String, (Vec<String>, bool, Option<String>)>,
-    /// e.g. `BEFORE UPDATE`.
+    /// e.g. `BEFORE UPDATE FOR EACH ROW`.
     triggers: BTreeSet<String>,
 }
 
@@ -53,7 +58,11 @@ type Schema = BTreeMap<String, Table>;
 
 /// A key as PostgreSQL's catalogue gives it: table, kind (`p`, `u`, `f`), columns,
 /// and for a foreign key the referenced table and columns.
-type KeyRow = (String, String, Vec<String>, Option<String>, Vec<String>);
+type KeyRow = (String, String, Vec<String>, Option<String>, Vec<String>, String, String);
+
+/// A foreign key column as SQLite's `pragma_foreign_key_list` gives it: key id,
+/// referenced table, column, referenced column, ON UPDATE, ON DELETE.
+type SqliteKeyRow = (i64, String, String, Option<String>, String, String);
 
 /// An index as PostgreSQL's catalogue gives it: table, name, unique, columns, condition.
 type IndexRow = (String, String, bool, Vec<String>, Option<String>);
@@ -144,16 +153,37 @@ fn postgres_type(table: &str, column: &str, data_type: &str) -> &'static str {
 }
 
 /// A partial index's condition without what only one dialect writes:
-/// PostgreSQL's casts (`'x'::text`) and parentheses, case and spaces.
+/// PostgreSQL's casts (`'x'::text`) and the parentheses it puts around the
+/// whole; runs of spaces are one space. Nothing else is changed, so that
+/// conditions that differ in meaning stay different.
 fn condition(text: &str) -> String {
-    let lower = text.to_lowercase();
-    let (mut out, mut rest) = (String::new(), lower.as_str());
+    let (mut out, mut rest) = (String::new(), text.trim());
     while let Some(at) = rest.find("::") {
         out.push_str(&rest[..at]);
         rest = rest[at + 2..].trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
     }
     out.push_str(rest);
-    out.chars().filter(|c| !c.is_whitespace() && *c != '(' && *c != ')').collect()
+    let mut out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    if out.starts_with('(') && out.ends_with(')') && encloses_all(&out) {
+        out = out[1..out.len() - 1].to_owned();
+    }
+    out
+}
+
+/// Whether the first parenthesis of `text` closes at its very end.
+fn encloses_all(text: &str) -> bool {
+    let mut depth = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return i == text.len() - 1;
+        }
+    }
+    false
 }
 
 async fn sqlite_schema(pool: &sqlx::SqlitePool) -> Result<Schema, sqlx::Error> {
@@ -216,14 +246,17 @@ async fn sqlite_schema(pool: &sqlx::SqlitePool) -> Result<Schema, sqlx::Error> {
             }
         }
 
-        let keys: Vec<(i64, String, String, Option<String>)> =
-            sqlx::query_as("SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq")
-                .bind(&name)
-                .fetch_all(pool)
-                .await?;
-        let mut by_id: BTreeMap<i64, (Vec<String>, String, Vec<String>)> = BTreeMap::new();
-        for (id, to_table, from, to) in keys {
-            let entry = by_id.entry(id).or_insert_with(|| (Vec::new(), to_table, Vec::new()));
+        let keys: Vec<SqliteKeyRow> = sqlx::query_as(
+            "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1) \
+             ORDER BY id, seq",
+        )
+        .bind(&name)
+        .fetch_all(pool)
+        .await?;
+        let mut by_id: BTreeMap<i64, (Vec<String>, String, Vec<String>, String)> = BTreeMap::new();
+        for (id, to_table, from, to, on_update, on_delete) in keys {
+            let actions = format!("ON UPDATE {on_update} ON DELETE {on_delete}");
+            let entry = by_id.entry(id).or_insert_with(|| (Vec::new(), to_table, Vec::new(), actions));
             entry.0.push(from);
             entry.2.push(to.expect("foreign keys name the referenced columns"));
         }
@@ -239,7 +272,9 @@ async fn sqlite_schema(pool: &sqlx::SqlitePool) -> Result<Schema, sqlx::Error> {
             let on = words.iter().position(|w| w == "ON").expect("a trigger is ON a table");
             let timing = words[..on].iter().find(|w| ["BEFORE", "AFTER", "INSTEAD"].contains(&w.as_str()));
             let event = words[..on].iter().find(|w| ["INSERT", "UPDATE", "DELETE"].contains(&w.as_str()));
-            table.triggers.insert(format!("{} {}", timing.map_or("BEFORE", |t| t.as_str()), event.expect("an event")));
+            // SQLite has row triggers only.
+            let timing = timing.map_or("BEFORE", |t| t.as_str());
+            table.triggers.insert(format!("{timing} {} FOR EACH ROW", event.expect("an event")));
         }
         schema.insert(name, table);
     }
@@ -276,14 +311,24 @@ async fn postgres_schema(pool: &sqlx::PgPool) -> Result<Schema, sqlx::Error> {
                  JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i), \
            r.relname::text, \
            ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY AS k(n, i) \
-                 JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i) \
+                 JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i), \
+           c.confupdtype::text, c.confdeltype::text \
          FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
          JOIN pg_namespace ns ON ns.oid = t.relnamespace LEFT JOIN pg_class r ON r.oid = c.confrelid \
          WHERE ns.nspname = 'public' AND c.contype IN ('p', 'u', 'f') AND t.relname <> '_sqlx_migrations'",
     )
     .fetch_all(pool)
     .await?;
-    for (table, kind, columns, referenced, referenced_columns) in constraints {
+    // pg_constraint's action codes, as SQLite names them.
+    let action = |code: &str| match code {
+        "a" => "NO ACTION",
+        "r" => "RESTRICT",
+        "c" => "CASCADE",
+        "n" => "SET NULL",
+        "d" => "SET DEFAULT",
+        other => panic!("foreign key action {other:?}"),
+    };
+    for (table, kind, columns, referenced, referenced_columns, on_update, on_delete) in constraints {
         let t = schema.get_mut(&table).expect("a constraint of a listed table");
         match kind.as_str() {
             "p" => t.primary_key = columns,
@@ -291,7 +336,8 @@ async fn postgres_schema(pool: &sqlx::PgPool) -> Result<Schema, sqlx::Error> {
                 t.unique.insert(columns);
             }
             _ => {
-                t.foreign_keys.insert((columns, referenced.expect("a referenced table"), referenced_columns));
+                let actions = format!("ON UPDATE {} ON DELETE {}", action(&on_update), action(&on_delete));
+                t.foreign_keys.insert((columns, referenced.expect("a referenced table"), referenced_columns, actions));
             }
         }
     }
@@ -305,7 +351,8 @@ async fn postgres_schema(pool: &sqlx::PgPool) -> Result<Schema, sqlx::Error> {
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
          JOIN pg_namespace ns ON ns.oid = t.relnamespace \
          WHERE ns.nspname = 'public' AND t.relname <> '_sqlx_migrations' \
-           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)",
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid \
+             AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u', 'x'))",
     )
     .fetch_all(pool)
     .await?;
@@ -314,7 +361,7 @@ async fn postgres_schema(pool: &sqlx::PgPool) -> Result<Schema, sqlx::Error> {
         t.indexes.insert(index, (columns, unique, predicate.as_deref().map(condition)));
     }
 
-    // pg_trigger.tgtype: bit 1 BEFORE, 2 INSERT, 3 DELETE, 4 UPDATE, 5 TRUNCATE, 6 INSTEAD OF.
+    // pg_trigger.tgtype: bit 0 ROW, 1 BEFORE, 2 INSERT, 3 DELETE, 4 UPDATE, 5 TRUNCATE, 6 INSTEAD OF.
     let triggers: Vec<(String, i16)> = sqlx::query_as(
         "SELECT c.relname::text, t.tgtype FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
          JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE ns.nspname = 'public' AND NOT t.tgisinternal",
@@ -327,10 +374,11 @@ async fn postgres_schema(pool: &sqlx::PgPool) -> Result<Schema, sqlx::Error> {
             (true, false) => "BEFORE",
             (false, false) => "AFTER",
         };
+        let level = if tgtype & 1 != 0 { "ROW" } else { "STATEMENT" };
         let t = schema.get_mut(&table).expect("a trigger of a listed table");
         for (bit, event) in [(4, "INSERT"), (8, "DELETE"), (16, "UPDATE"), (32, "TRUNCATE")] {
             if tgtype & bit != 0 {
-                t.triggers.insert(format!("{timing} {event}"));
+                t.triggers.insert(format!("{timing} {event} FOR EACH {level}"));
             }
         }
     }
@@ -341,7 +389,7 @@ async fn postgres_schema(pool: &sqlx::PgPool) -> Result<Schema, sqlx::Error> {
 /// made before it, with a run, its release's key and its engine, keeps every
 /// row and every key that points at them, and verifies as before.
 #[test]
-fn sqlite_text_keys_become_not_null_without_losing_a_row() {
+fn text_keys_of_sqlite_become_not_null_without_losing_a_row() {
     let t = Driver::new(Backend::Sqlite);
     let run = t.evaluated_run(5, 200, "2024-09");
     let counts = || {
@@ -372,9 +420,15 @@ fn sqlite_text_keys_become_not_null_without_losing_a_row() {
     ok(t.cli().args(["audit", "replay", &run]));
     assert_eq!(counts(), before);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
-    for table in ["plugins (hash", "signing_keys (id", "engines (id"] {
-        let refused = t.execute(format!("INSERT INTO {table}) VALUES (NULL)")).unwrap_err();
-        assert!(refused.contains("NOT NULL"), "{table}: {refused}");
+    // A NULL key is refused as such (the other columns, NOT NULL too, are given).
+    let rows = [
+        ("plugins", "hash", "(NULL, 'n', 'v', '{}', x'00', 't')"),
+        ("signing_keys", "id", "(NULL, 'national', 'k', 'a', 't', NULL, NULL)"),
+        ("engines", "id", "(NULL, '{}')"),
+    ];
+    for (table, key, row) in rows {
+        let refused = t.execute(format!("INSERT INTO {table} VALUES {row}")).unwrap_err();
+        assert!(refused.contains(&format!("NOT NULL constraint failed: {table}.{key}")), "{table}: {refused}");
     }
 }
 
@@ -385,4 +439,7 @@ fn a_partial_index_condition_reads_alike_in_both_dialects() {
     assert_eq!(condition("state <> 'retired'"), condition("(state <> 'retired'::text)"));
     assert_eq!(condition("exception IS NOT NULL"), condition("(exception IS NOT NULL)"));
     assert_ne!(condition("state = 'active'"), condition("(state <> 'active'::text)"));
+    assert_ne!(condition("state = 'Active'"), condition("(state = 'active'::text)"));
+    assert_ne!(condition("a AND (b OR c)"), condition("((a AND b) OR c)"));
+    assert_ne!(condition("(a) AND (b)"), condition("a AND b"));
 }

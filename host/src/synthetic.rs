@@ -129,7 +129,7 @@ pub fn generate<R: Write, E: Write>(spec: &Spec, registry: R, enrolment: E) -> R
 
 /// The circumstances of `spec`'s enrolled people as plug-in facts, read back
 /// from the enrolment file [`generate`] writes, for what decides without a
-/// database (the benchmark, sandbox tests). The enrolment file has no sex:
+/// database (the sandbox tests). The enrolment file has no sex:
 /// everyone is `female`, resident in the paying province, alive. Unlike
 /// [`generate`] this holds them all: for small populations.
 pub fn enrolled_facts(spec: &Spec) -> Result<Vec<PersonFacts>> {

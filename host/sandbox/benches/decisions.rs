@@ -8,9 +8,11 @@
 //!
 //! PLUGIN.wasm defaults to the national plug-in as `ansinh plugin build` leaves
 //! it (`target/plugins/national-social-assistance.wasm`), PEOPLE to 20,000,
-//! ROUNDS to 7. The people are made here, from a fixed seed, in the mix of the
-//! demo's synthetic province (the elderly, disability, orphans, single parents,
-//! people who are not eligible), so that every path of the rules is taken.
+//! ROUNDS to 7. The people are made here, from a fixed seed, in a mix like the
+//! demo's synthetic province (`host/src/synthetic.rs`: the elderly, disability,
+//! orphans, single parents, people who are not eligible, some who died before
+//! the month or live in another province), with every fact the host knows, so
+//! that every path of the rules is taken whatever the plug-in reads.
 //! Times ROUNDS rounds on one thread and on every core, and prints each round
 //! and the median. A benchmark, not a test: these machines are shared, so read
 //! medians and ratios.
@@ -18,7 +20,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use ansinh_sandbox::{DecisionInput, Disability, Household, Limits, Month, PersonFacts, Plugin, Sandbox, Status};
+use ansinh_sandbox::{DecisionInput, Disability, Household, Limits, Month, PersonFacts, Plugin, Sandbox, Sex, Status};
 use anyhow::Context;
 use chrono::NaiveDate;
 
@@ -78,8 +80,8 @@ fn round(plugin: &Plugin, inputs: &[DecisionInput], workers: usize) -> f64 {
     inputs.len() as f64 / started.elapsed().as_secs_f64()
 }
 
-/// `people` people of the paying province, alive, in the demo's mix of profiles
-/// (per 1,000, as `host/src/synthetic.rs` documents it), from a fixed seed.
+/// `people` people in a mix of profiles like the demo's (per 1,000, as
+/// `host/src/synthetic.rs` documents it), from a fixed seed.
 fn population(people: usize, period: Month) -> Vec<PersonFacts> {
     let mut rng = SplitMix(2026);
     (0..people).map(|_| person(&mut rng, period)).collect()
@@ -87,6 +89,7 @@ fn population(people: usize, period: Month) -> Vec<PersonFacts> {
 
 fn person(rng: &mut SplitMix, period: Month) -> PersonFacts {
     let mut p = PersonFacts {
+        sex: Some(if rng.below(2) == 0 { Sex::Female } else { Sex::Male }),
         residence_province: Some("001".into()),
         death_date: Some(None),
         household: Some(Household::None),
@@ -115,17 +118,17 @@ fn person(rng: &mut SplitMix, period: Month) -> PersonFacts {
         }
         450..580 => {
             p.disability = Some(Disability::Severe);
-            (rng.between(1, 90), vec![])
+            (disabled_age(rng), vec![])
         }
         580..660 => {
             p.disability = Some(Disability::EspeciallySevere);
-            (rng.between(1, 90), vec![])
+            (disabled_age(rng), vec![])
         }
-        660..730 => (rng.between(1, 15), vec![Status::Orphan]),
+        660..730 => (rng.between(0, 15), vec![Status::Orphan]),
         730..760 => (rng.between(16, 22), vec![Status::Orphan, Status::Studying]),
         760..775 => {
             p.household = Some(Household::Poor);
-            (rng.between(1, 15), vec![Status::Hiv])
+            (rng.between(0, 15), vec![Status::Hiv])
         }
         775..800 => {
             p.household = Some(Household::Poor);
@@ -152,7 +155,22 @@ fn person(rng: &mut SplitMix, period: Month) -> PersonFacts {
     let first = period.first_day();
     let born = NaiveDate::from_ymd_opt(i32::from(period.year()) - age as i32, 1 + rng.below(12), 1 + rng.below(28));
     p.birth_date = born.filter(|b| *b < first).or(Some(first - chrono::Days::new(1)));
+    // About 1.5% died before the month, 3% live in another province.
+    match rng.below(1000) {
+        0..15 => p.death_date = Some(Some(first - chrono::Days::new(u64::from(1 + rng.below(300))))),
+        15..45 => p.residence_province = Some("031".into()),
+        _ => {}
+    }
     p
+}
+
+/// A child, an adult or an elderly person, as the synthetic province spreads disability.
+fn disabled_age(rng: &mut SplitMix) -> u32 {
+    match rng.below(3) {
+        0 => rng.between(0, 15),
+        1 => rng.between(16, 59),
+        _ => rng.between(60, 95),
+    }
 }
 
 /// splitmix64: a fixed, dependency-free stream of integers, so that the same

@@ -83,20 +83,40 @@ pub struct CheckedOutput {
 
 /// Why the host refused a plug-in's output.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[allow(missing_docs)] // each variant's message is its documentation
 pub enum OutputError {
+    /// Not eligible, with an amount.
     #[error("not eligible but amount {0} (expected 0)")]
     AmountWhenIneligible(u64),
+    /// Eligible for nothing.
     #[error("eligible with amount 0 (expected a positive monthly amount)")]
     ZeroAmount,
+    /// More than [`Limits::max_amount`] a month: a broken plug-in, not a payment.
     #[error("amount {amount} is above the limit of {limit} đồng per month")]
-    AbsurdAmount { amount: u64, limit: u64 },
+    AbsurdAmount {
+        /// The amount returned.
+        amount: u64,
+        /// [`Limits::max_amount`].
+        limit: u64,
+    },
+    /// Eligible, but no category says why.
     #[error("eligible without a category (expected the category code applied)")]
     MissingCategory,
+    /// A category or reason that is not a code.
     #[error("{what} {found:?} is not a code (expected 1-64 of a-z, 0-9, _)")]
-    BadCode { what: &'static str, found: String },
+    BadCode {
+        /// `category` or `reason`.
+        what: &'static str,
+        /// Its first 80 characters.
+        found: String,
+    },
+    /// Larger than [`Limits::output_bytes`].
     #[error("output is {size} bytes, above the limit of {limit}")]
-    TooLarge { size: usize, limit: usize },
+    TooLarge {
+        /// The output's size, in bytes.
+        size: usize,
+        /// [`Limits::output_bytes`].
+        limit: usize,
+    },
 }
 
 impl DecisionOutput {

@@ -56,48 +56,61 @@ impl fmt::Debug for PluginHash {
 
 /// Why a plug-in was refused at load. Nothing of it runs.
 #[derive(Debug, thiserror::Error)]
-#[allow(missing_docs)] // each variant's message is its documentation
 pub enum LoadError {
+    /// Not WebAssembly at all; its first bytes, in hex.
     #[error("not a WebAssembly file: it starts with {0}, expected the bytes 00 61 73 6d (\"\\0asm\")")]
     NotWasm(String),
+    /// A core module: not yet made a component.
     #[error(
         "a core WebAssembly module, not a component: build the plug-in with `ansinh plugin build DIR`, which makes the component"
     )]
     CoreModule,
+    /// A component the engine does not accept.
     #[error("not a valid WebAssembly component: {0:#}")]
     Invalid(wasmtime::Error),
+    /// A component that imports something: the names.
     #[error("it imports {0}; a rule plug-in may import nothing (no clock, no randomness, no I/O)")]
     Imports(String),
+    /// A component without the contract's exports, or with other types.
     #[error("it does not export the contract {CONTRACT} ({0:#}); rebuild it against this host's SDK")]
     Contract(wasmtime::Error),
+    /// `describe()` did not return.
     #[error("its describe() failed: {0}")]
     Describe(PluginError),
+    /// `describe()` returned what the contract does not allow.
     #[error("its describe() is invalid: {0}")]
     Description(String),
 }
 
 /// Why a decision has no output: each becomes a plug-in error for that person.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[allow(missing_docs)] // each variant's message is its documentation
 pub enum PluginError {
+    /// Used [`Limits::fuel`] up.
     #[error("used up its fuel budget of {0} units (an endless loop?)")]
     OutOfFuel(u64),
+    /// Asked for more memory than [`Limits::memory_bytes`].
     #[error("tried to grow its memory beyond the limit of {0} bytes")]
     Memory(usize),
+    /// Used more than [`Limits::wasm_stack_bytes`] of the host's stack.
     #[error("overflowed its stack (runaway recursion?)")]
     StackOverflow,
+    /// Ran past [`Limits::deadline`].
     #[error("ran past the wall-clock deadline of {0:?}")]
     Deadline(Duration),
+    /// Reached `unreachable`.
     #[error("trapped on `unreachable`: a Rust plug-in panicked or aborted")]
     Unreachable,
     /// Rust keeps its own stack in linear memory below the data; a runaway
     /// recursion runs off its bottom (address 0) before the host stack is full.
     #[error("accessed memory out of bounds (runaway recursion past its own stack, or a bad pointer)")]
     OutOfBounds,
+    /// Any other trap: its message.
     #[error("trapped: {0}")]
     Trap(String),
+    /// Returned `err`: its message, shortened.
     #[error("refused to decide: {0}")]
     Refused(String),
+    /// Returned a decision the host does not accept.
     #[error("returned an invalid decision: {0}")]
     Output(#[from] OutputError),
     /// Its exports are named as in the contract but have other types; found

@@ -24,14 +24,7 @@ use std::io::Write;
 use anyhow::{Context, bail};
 
 use crate::identity::{masked, names};
-use crate::model::Month;
-
-/// Rows written and their sum, for the caller to check against the database.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
-    pub rows: u64,
-    pub sum: u64,
-}
+use crate::model::{Month, Total};
 
 /// One bank transfer as a row of the bank CSV.
 pub struct BankRow<'a> {
@@ -47,18 +40,18 @@ pub struct BankRow<'a> {
 /// Writes the bank CSV.
 pub struct BankCsv<W: Write> {
     csv: csv::Writer<W>,
-    totals: Totals,
+    totals: Total,
 }
 
 impl<W: Write> BankCsv<W> {
     pub fn new(out: W) -> anyhow::Result<Self> {
         let mut csv = csv::Writer::from_writer(out);
         csv.write_record(["STT", "Số tài khoản", "Tên người thụ hưởng", "Ngân hàng thụ hưởng", "Số tiền", "Nội dung"])?;
-        Ok(BankCsv { csv, totals: Totals::default() })
+        Ok(BankCsv { csv, totals: Total::default() })
     }
 
     pub fn push(&mut self, row: &BankRow) -> anyhow::Result<()> {
-        let n = self.totals.rows + 1;
+        let n = self.totals.count + 1;
         let holder = names::fold(row.account_name);
         if !holder.is_ascii() {
             bail!(
@@ -70,12 +63,12 @@ impl<W: Write> BankCsv<W> {
         let cells = [n.to_string(), cell(n, row.account_number)?, cell(n, &holder)?, cell(n, row.bin)?];
         let tail = [row.amount.to_string(), cell(n, row.remittance)?];
         self.csv.write_record(cells.iter().chain(&tail))?;
-        self.totals = Totals { rows: n, sum: self.totals.sum + row.amount };
+        self.totals = Total { count: n, amount: self.totals.amount + row.amount as i64 };
         Ok(())
     }
 
-    /// Flush and return the output with what was written.
-    pub fn finish(self) -> anyhow::Result<(W, Totals)> {
+    /// Flush and return the output with what was written: rows and their sum.
+    pub fn finish(self) -> anyhow::Result<(W, Total)> {
         let out = self.csv.into_inner().map_err(|e| e.into_error()).context("writing the bank CSV")?;
         Ok((out, self.totals))
     }
@@ -98,7 +91,7 @@ pub struct CashRow<'a> {
 /// Writes the VNPost cash list.
 pub struct CashList<W: Write> {
     csv: csv::Writer<W>,
-    totals: Totals,
+    totals: Total,
 }
 
 impl<W: Write> CashList<W> {
@@ -113,11 +106,11 @@ impl<W: Write> CashList<W> {
             "Tháng",
             "Số tiền",
         ])?;
-        Ok(CashList { csv, totals: Totals::default() })
+        Ok(CashList { csv, totals: Total::default() })
     }
 
     pub fn push(&mut self, row: &CashRow) -> anyhow::Result<()> {
-        let n = self.totals.rows + 1;
+        let n = self.totals.count + 1;
         let month = format!("{:02}/{:04}", row.period.month(), row.period.year());
         self.csv.write_record([
             n.to_string(),
@@ -128,19 +121,19 @@ impl<W: Write> CashList<W> {
             month,
             row.amount.to_string(),
         ])?;
-        self.totals = Totals { rows: n, sum: self.totals.sum + row.amount };
+        self.totals = Total { count: n, amount: self.totals.amount + row.amount as i64 };
         Ok(())
     }
 
-    /// Flush and return the output with what was written.
-    pub fn finish(self) -> anyhow::Result<(W, Totals)> {
+    /// Flush and return the output with what was written: rows and their sum.
+    pub fn finish(self) -> anyhow::Result<(W, Total)> {
         let out = self.csv.into_inner().map_err(|e| e.into_error()).context("writing the VNPost cash list")?;
         Ok((out, self.totals))
     }
 }
 
 /// A text cell: one line, and nothing a spreadsheet would evaluate.
-fn cell(row: u64, value: &str) -> anyhow::Result<String> {
+fn cell(row: i64, value: &str) -> anyhow::Result<String> {
     if value.starts_with(['=', '+', '-', '@']) || value.chars().any(char::is_control) {
         bail!("row {row}: {value:?} would be a formula or break the line in a spreadsheet; it is not written");
     }
@@ -161,7 +154,7 @@ mod tests {
         w.push(&bank_row("Nguyễn Thị Đào, Hà", "TRO CAP XA HOI THANG 09/2024 AS202409R1P1")).unwrap();
         w.push(&bank_row("Lê Văn Tám", "TRO CAP XA HOI THANG 09/2024 AS202409R1P2")).unwrap();
         let (bytes, totals) = w.finish().unwrap();
-        assert_eq!(totals, Totals { rows: 2, sum: 1_000_000 });
+        assert_eq!(totals, Total { count: 2, amount: 1_000_000 });
         assert_eq!(
             String::from_utf8(bytes).unwrap(),
             "STT,Số tài khoản,Tên người thụ hưởng,Ngân hàng thụ hưởng,Số tiền,Nội dung\n\
@@ -193,7 +186,7 @@ mod tests {
         };
         w.push(&row).unwrap();
         let (bytes, totals) = w.finish().unwrap();
-        assert_eq!(totals, Totals { rows: 1, sum: 750_000 });
+        assert_eq!(totals, Total { count: 1, amount: 750_000 });
         let text = String::from_utf8(bytes).unwrap();
         assert_eq!(text.lines().nth(1), Some("1,AS202409R1C7,Trần Thị Lan,*********456,Phường Ba Đình,09/2024,750000"));
         assert!(!text.contains("001140123456"));

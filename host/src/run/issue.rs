@@ -26,7 +26,7 @@ use tracing::{info, info_span, warn};
 
 use crate::config::Config;
 use crate::model::{Month, Total};
-use crate::payment::lists::{BankCsv, BankRow, CashList, CashRow, Totals};
+use crate::payment::lists::{BankCsv, BankRow, CashList, CashRow};
 use crate::payment::outbox::{Outbox, Written};
 use crate::payment::pain001::{CreditorAgent, Header, Pain001Writer, Transfer};
 use crate::payment::{Payer, RunFile, Treasury, end_to_end_id, ewallet_message_id, message_id};
@@ -242,12 +242,12 @@ async fn write_file(
     let mut out = Hashing::new(&mut file);
     let wrote =
         render(db, run, issued, kind, &mut out, lines, total).await.with_context(|| format!("writing {name}"))?;
-    if (wrote.rows as i64, wrote.sum as i64) != (lines, total) {
+    if (wrote.count, wrote.amount) != (lines, total) {
         anyhow::bail!(
             "writing {name}: {} lines of {} VND were written, but the database holds {lines} of {total} VND; the \
              file is not issued",
-            wrote.rows,
-            wrote.sum
+            wrote.count,
+            wrote.amount
         );
     }
     let sha256 = out.finish();
@@ -276,7 +276,7 @@ pub async fn render(
     out: impl std::io::Write,
     lines: i64,
     total: i64,
-) -> anyhow::Result<Totals> {
+) -> anyhow::Result<Total> {
     let (id, period, treasury) = (run.id, run.period, &issued.treasury);
     match kind {
         RunFile::BankPain001 => {
@@ -304,7 +304,7 @@ async fn write_pain001(
     payer: &Payer,
     lines: i64,
     total: i64,
-) -> anyhow::Result<Totals> {
+) -> anyhow::Result<Total> {
     let header = Header {
         payment_info_id: format!("{message_id}-1"),
         message_id,
@@ -329,11 +329,11 @@ async fn write_pain001(
     }
     // finish checks the transactions against the header's count and sum.
     writer.finish()?;
-    Ok(Totals { rows: lines as u64, sum: total as u64 })
+    Ok(Total { count: lines, amount: total })
 }
 
 /// The bank CSV: the bank transfers, in the order of the bank pain.001.
-async fn write_bank_csv(db: &Db, run: &Run, out: impl std::io::Write) -> anyhow::Result<Totals> {
+async fn write_bank_csv(db: &Db, run: &Run, out: impl std::io::Write) -> anyhow::Result<Total> {
     let mut writer = BankCsv::new(out)?;
     let mut after = 0;
     loop {
@@ -355,7 +355,7 @@ async fn write_bank_csv(db: &Db, run: &Run, out: impl std::io::Write) -> anyhow:
 }
 
 /// The VNPost cash list, in the order the people were listed at issue.
-async fn write_cash_list(db: &Db, run: &Run, out: impl std::io::Write) -> anyhow::Result<Totals> {
+async fn write_cash_list(db: &Db, run: &Run, out: impl std::io::Write) -> anyhow::Result<Total> {
     let mut writer = CashList::new(out)?;
     let mut after = 0;
     loop {
