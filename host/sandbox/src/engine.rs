@@ -8,15 +8,36 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use serde::{Deserialize, Serialize};
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, WasmFeatures};
 
 use crate::cache::DiskCache;
 use crate::contract::CONTRACT;
-use crate::limits::{EPOCH_TICK, Limits};
+use crate::limits::{EPOCH_TICK, Limits, MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_PLUGIN_BYTES, MAX_TABLES};
 use crate::plugin::{self, LoadError, Plugin, PluginHash};
+use crate::slots::Slots;
 
-/// Instances alive at once: one per worker thread, with room to spare.
-const POOL_INSTANCES: u32 = 64;
+/// Instance slots at least, whatever the machine: decisions that may run at
+/// once. A sandbox has one slot per core if there are more cores; a decision
+/// waits for a free slot ([`Slots`]), so more threads than slots are slower,
+/// never wrong.
+const MIN_SLOTS: u32 = 64;
+
+/// The WebAssembly a plug-in may use: the 2.0 standard, with the component
+/// model of the contract and extended constant expressions (the Python
+/// plug-in's dynamically linked libraries place their data with them). Every
+/// other proposal is switched off, whatever wasmtime turns on by default now
+/// or in a later version: memory64 and multi-memory (more memory than the
+/// limits are written for), threads and shared memory, GC, function
+/// references, tail calls, exceptions, relaxed SIMD (non-deterministic by
+/// design), wide arithmetic, custom page sizes, stack switching and the
+/// component model's async, threading and other extensions. No plug-in needs
+/// them, and each is compiler surface a hostile plug-in could reach. A
+/// plug-in using one is refused by the parser, naming it.
+fn allowed_features() -> WasmFeatures {
+    // GC_TYPES is part of WASM2 (through MVP) in wasmparser's flags, but is
+    // GC's: wasmtime is built without GC and leaves it off.
+    (WasmFeatures::WASM2 | WasmFeatures::EXTENDED_CONST | WasmFeatures::COMPONENT_MODEL) - WasmFeatures::GC_TYPES
+}
 
 /// Memory a freed instance slot keeps resident and resets with `memset`
 /// instead of `madvise`: most of the cost of a fresh instance is resetting
@@ -36,22 +57,45 @@ pub struct Sandbox {
     compiled: Mutex<HashMap<PluginHash, Arc<Plugin>>>,
     cache: DiskCache,
     ticker: Arc<AtomicBool>,
+    /// The pool's instance slots; every instantiation takes one first.
+    slots: Arc<Slots>,
+    /// How many there are.
+    slot_count: u32,
 }
 
 impl Sandbox {
     /// Build the engine. `cache_dir`, if given, keeps compiled plug-ins on disk
     /// across processes, keyed by content hash and engine settings.
     pub fn new(limits: Limits, cache_dir: Option<PathBuf>) -> anyhow::Result<Sandbox> {
-        let engine = Engine::new(&config(&limits))?;
+        let cores = thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX));
+        let slot_count = cores.max(MIN_SLOTS);
+        let engine = Engine::new(&config(&limits, slot_count))?;
         let ticker = Arc::new(AtomicBool::new(true));
         spawn_ticker(engine.clone(), ticker.clone());
         let engine_id = EngineIdentity::new(&limits).id();
-        Ok(Sandbox { engine, limits, engine_id, compiled: Mutex::default(), cache: DiskCache::new(cache_dir), ticker })
+        Ok(Sandbox {
+            engine,
+            limits,
+            engine_id,
+            compiled: Mutex::default(),
+            cache: DiskCache::new(cache_dir),
+            ticker,
+            slots: Arc::new(Slots::new(slot_count)),
+            slot_count,
+        })
     }
 
     /// The budget every decision runs within.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Decisions this sandbox makes at once (its instance slots: one per core,
+    /// and at least 64). Any number of threads may decide with it: past this
+    /// many, a decision waits for another to finish. So more worker threads
+    /// than this only wait.
+    pub fn slots(&self) -> usize {
+        self.slot_count as usize
     }
 
     /// What of this engine can change a decision: recorded with every
@@ -62,6 +106,11 @@ impl Sandbox {
 
     /// Check, compile and describe a plug-in, or return it from the cache.
     pub fn load(&self, bytes: &[u8]) -> Result<Arc<Plugin>, LoadError> {
+        // First of all, before the bytes are even hashed: a file of hundreds
+        // of megabytes is refused at once, not after minutes of compiling.
+        if bytes.len() > MAX_PLUGIN_BYTES {
+            return Err(LoadError::TooLarge { size: bytes.len(), limit: MAX_PLUGIN_BYTES });
+        }
         let hash = PluginHash::of(bytes);
         if let Some(plugin) = self.compiled.lock().expect("cache lock").get(&hash) {
             return Ok(plugin.clone());
@@ -69,8 +118,10 @@ impl Sandbox {
         // Refuse what is not a component before handing it to the compiler,
         // so that the message says what the file is.
         plugin::check_header(bytes)?;
-        let component = self.cache.compile(&self.engine, &hash, bytes).map_err(LoadError::Invalid)?;
-        let plugin = Arc::new(Plugin::new(&self.engine, component, hash, &self.limits, &self.engine_id)?);
+        let component =
+            self.cache.compile(&self.engine, &hash, bytes).map_err(|e| plugin::compile_error(e, &self.limits))?;
+        let plugin =
+            Arc::new(Plugin::new(&self.engine, component, hash, &self.limits, &self.engine_id, self.slots.clone())?);
         self.compiled.lock().expect("cache lock").insert(hash, plugin.clone());
         Ok(plugin)
     }
@@ -92,6 +143,13 @@ pub struct EngineIdentity {
     pub fuel: u64,
     /// [`Limits::memory_bytes`].
     pub memory_bytes: u64,
+    /// [`Limits::memory_bytes`] bounds all of a decision's memories together,
+    /// not each memory alone. Recorded because it changes what a plug-in with
+    /// several memories decides (an error where it once decided, or refused at
+    /// load); an identity recorded before it was counted so lacks it, and a
+    /// replay names the difference.
+    #[serde(default)]
+    pub memory_per_decision: bool,
     /// [`Limits::wasm_stack_bytes`].
     pub wasm_stack_bytes: u64,
     /// [`Limits::deadline`], in milliseconds.
@@ -113,6 +171,8 @@ impl EngineIdentity {
             contract: CONTRACT.to_owned(),
             fuel: limits.fuel,
             memory_bytes: limits.memory_bytes as u64,
+            // As the store's limiter counts it (`plugin.rs`).
+            memory_per_decision: true,
             wasm_stack_bytes: limits.wasm_stack_bytes as u64,
             deadline_ms: limits.deadline.as_millis() as u64,
             output_bytes: limits.output_bytes as u64,
@@ -166,12 +226,20 @@ impl Drop for Sandbox {
     }
 }
 
-fn config(limits: &Limits) -> Config {
+fn config(limits: &Limits, slots: u32) -> Config {
     let mut pool = PoolingAllocationConfig::new();
-    pool.total_component_instances(POOL_INSTANCES)
-        .total_core_instances(POOL_INSTANCES * 4)
-        .total_memories(POOL_INSTANCES * 2)
-        .total_tables(POOL_INSTANCES * 4)
+    // Everything `slots` decisions can hold at once, each within the
+    // per-component maxima: a decision holding a slot never finds the pool
+    // empty. Core instances and component instances are only counted; each
+    // memory and table slot reserves address space (a memory slot 4 GiB, so
+    // that bounds checks are left to the guard pages), not memory.
+    pool.total_component_instances(slots)
+        .total_core_instances(slots.saturating_mul(MAX_CORE_INSTANCES))
+        .total_memories(slots.saturating_mul(MAX_MEMORIES))
+        .total_tables(slots.saturating_mul(MAX_TABLES))
+        .max_core_instances_per_component(MAX_CORE_INSTANCES)
+        .max_memories_per_component(MAX_MEMORIES)
+        .max_tables_per_component(MAX_TABLES)
         .max_memory_size(limits.memory_bytes)
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .pagemap_scan(Enabled::Auto)
@@ -179,10 +247,12 @@ fn config(limits: &Limits) -> Config {
 
     let mut config = Config::new();
     config
+        .wasm_features(WasmFeatures::all() - allowed_features(), false)
         .wasm_component_model(true)
         // Determinism: same bytes and input, same output and fuel, anywhere.
         .cranelift_nan_canonicalization(true)
-        // No threads: the `threads` feature of wasmtime is not compiled in.
+        // Relaxed SIMD is switched off above; should it ever be allowed, it
+        // must give the same results on every machine.
         .relaxed_simd_deterministic(true)
         // Budgets.
         .consume_fuel(true)

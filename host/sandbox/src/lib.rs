@@ -10,7 +10,9 @@
 //! Entry points: [`Sandbox::new`] builds the engine once per process;
 //! [`Sandbox::load`] checks and compiles a plug-in (cached by content hash);
 //! [`Plugin::input`] cuts a person's facts down to what the plug-in declared it
-//! reads, and [`Plugin::evaluate`] makes one decision.
+//! reads, and [`Plugin::evaluate`] makes one decision. Any number of threads may
+//! decide at once: past [`Sandbox::slots`] decisions, one waits for another to
+//! finish, and none fails for want of an instance.
 //!
 //! ```no_run
 //! use ansinh_sandbox::{Disability, Household, Limits, Month, PersonFacts, Sandbox, Sex};
@@ -61,9 +63,10 @@ mod engine;
 mod facts;
 mod limits;
 mod plugin;
+mod slots;
 
 pub use contract::{CONTRACT, CheckedOutput, DecisionInput, DecisionOutput, Explanation, OutputError, check_output};
 pub use engine::{EngineIdentity, Sandbox};
 pub use facts::{Disability, Household, Month, PersonFacts, Sex, Status};
-pub use limits::Limits;
+pub use limits::{Limits, MAX_PLUGIN_BYTES};
 pub use plugin::{Description, Evaluation, LoadError, Plugin, PluginError, PluginHash};

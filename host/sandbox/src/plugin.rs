@@ -2,6 +2,7 @@
 //! with it, one fresh instance each.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,8 @@ use crate::contract::{
     self, CONTRACT, CheckedOutput, DecisionInput, DecisionOutput, OutputError, RulePluginIndices, RulePluginPre, wit,
 };
 use crate::facts::{Month, PersonFacts};
-use crate::limits::Limits;
+use crate::limits::{Limits, MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLES};
+use crate::slots::Slots;
 
 /// Bytes one call may copy out of a plug-in's memory into the host (wasmtime's
 /// "hostcall fuel"; its default is 128 MiB). A valid decision is at most
@@ -57,6 +59,18 @@ impl fmt::Debug for PluginHash {
 /// Why a plug-in was refused at load. Nothing of it runs.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// Larger than [`crate::MAX_PLUGIN_BYTES`]: refused before anything else.
+    #[error(
+        "it is {size} bytes, above the limit of {limit} bytes ({mib} MiB) for a plug-in: is it the right file? \
+         A Rust plug-in built by `ansinh plugin build` is well under 1 MB, the Python one about 18 MB",
+        mib = limit >> 20
+    )]
+    TooLarge {
+        /// Its size, in bytes.
+        size: usize,
+        /// [`crate::MAX_PLUGIN_BYTES`].
+        limit: usize,
+    },
     /// Not WebAssembly at all; its first bytes, in hex.
     #[error("not a WebAssembly file: it starts with {0}, expected the bytes 00 61 73 6d (\"\\0asm\")")]
     NotWasm(String),
@@ -68,12 +82,34 @@ pub enum LoadError {
     /// A component the engine does not accept.
     #[error("not a valid WebAssembly component: {0:#}")]
     Invalid(wasmtime::Error),
+    /// A valid component that needs more than one decision may have: more
+    /// core instances, memories or tables, or a memory or table larger to
+    /// begin with than the limits.
+    #[error(
+        "it needs more than a decision may have ({why:#}); a rule plug-in may have at most {MAX_CORE_INSTANCES} \
+         core instances, {MAX_MEMORIES} memories with {memory_bytes} bytes in all, and {MAX_TABLES} tables \
+         (`ansinh plugin build` makes one with one of each)"
+    )]
+    Resources {
+        /// What wasmtime's pooling allocator found.
+        why: wasmtime::Error,
+        /// [`Limits::memory_bytes`].
+        memory_bytes: usize,
+    },
     /// A component that imports something: the names.
     #[error("it imports {0}; a rule plug-in may import nothing (no clock, no randomness, no I/O)")]
     Imports(String),
     /// A component without the contract's exports, or with other types.
     #[error("it does not export the contract {CONTRACT} ({0:#}); rebuild it against this host's SDK")]
     Contract(wasmtime::Error),
+    /// Its memories need more than [`Limits::memory_bytes`] together as soon
+    /// as it is instantiated or describes itself.
+    #[error(
+        "its memories need more than the limit of {0} bytes for all of a decision's memories together, already \
+         when it is instantiated and describes itself: build it to start with less (a Rust plug-in built by \
+         `ansinh plugin build` starts with 128 KiB)"
+    )]
+    Memory(usize),
     /// `describe()` did not return.
     #[error("its describe() failed: {0}")]
     Describe(PluginError),
@@ -88,7 +124,9 @@ pub enum PluginError {
     /// Used [`Limits::fuel`] up.
     #[error("used up its fuel budget of {0} units (an endless loop?)")]
     OutOfFuel(u64),
-    /// Asked for more memory than [`Limits::memory_bytes`].
+    /// Asked for more memory than [`Limits::memory_bytes`], all its memories
+    /// together. (The message predates several memories, and stays as it is:
+    /// it is stored with decisions and compared on replay.)
     #[error("tried to grow its memory beyond the limit of {0} bytes")]
     Memory(usize),
     /// Used more than [`Limits::wasm_stack_bytes`] of the host's stack.
@@ -154,6 +192,8 @@ pub struct Plugin {
     limits: Limits,
     /// The engine that runs it ([`crate::EngineIdentity::id`]).
     engine: String,
+    /// The sandbox's instance slots: each instantiation takes one first.
+    slots: Arc<Slots>,
 }
 
 impl fmt::Debug for Plugin {
@@ -171,6 +211,7 @@ impl Plugin {
         hash: PluginHash,
         limits: &Limits,
         engine_id: &str,
+        slots: Arc<Slots>,
     ) -> Result<Plugin, LoadError> {
         let imports: Vec<String> =
             component.component_type().imports(engine).map(|(name, _)| format!("`{name}`")).collect();
@@ -195,9 +236,13 @@ impl Plugin {
             indices,
             limits: limits.clone(),
             engine: engine_id.to_owned(),
+            slots,
         };
         let raw = plugin.call(|store, p| p.ansinh_rules_rules().call_describe(store)).map_err(|e| match e {
             PluginError::Contract(mismatch) => LoadError::Contract(wasmtime::Error::msg(mismatch)),
+            // Its memories are made when it is instantiated for describe(): say
+            // that it is its memories, whatever describe() did.
+            PluginError::Memory(limit) => LoadError::Memory(limit),
             e => LoadError::Describe(e),
         })?;
         plugin.reads = raw.reads.clone();
@@ -264,7 +309,11 @@ impl Plugin {
         fuel: &mut u64,
         f: impl FnOnce(&mut Store<StoreState>, &contract::RulePlugin) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
-        let mut store = Store::new(self.pre.engine(), StoreState { memory_bytes: self.limits.memory_bytes });
+        // A slot before anything else, given back after the store (declared
+        // later, dropped earlier) has returned the instance to the pool. The
+        // wait, if any, is before the fuel and the deadline begin.
+        let _slot = self.slots.take();
+        let mut store = Store::new(self.pre.engine(), StoreState::new(self.limits.memory_bytes));
         store.limiter(|s| s);
         store.set_fuel(self.limits.fuel).expect("fuel is enabled");
         store.set_epoch_deadline(self.limits.deadline_ticks());
@@ -295,6 +344,19 @@ impl Plugin {
             Some(trap) => PluginError::Trap(trap.to_string()),
             None => PluginError::Trap(shorten(&format!("{error:#}"))),
         }
+    }
+}
+
+/// Why the engine refused to compile a component: more than a decision may
+/// have (the pooling allocator's limits, checked on every compiled or cached
+/// component), or not a valid component at all.
+pub(crate) fn compile_error(error: wasmtime::Error, limits: &Limits) -> LoadError {
+    // wasmtime gives these no type of their own; each of its messages says
+    // "pooling allocator" (tests/hostile.rs pins them, with this version).
+    if format!("{error:#}").contains("pooling allocator") {
+        LoadError::Resources { why: error, memory_bytes: limits.memory_bytes }
+    } else {
+        LoadError::Invalid(error)
     }
 }
 
@@ -354,7 +416,17 @@ fn shorten(message: &str) -> String {
 
 /// The per-store state: only what the resource limiter needs.
 pub(crate) struct StoreState {
+    /// [`Limits::memory_bytes`]: for all of the instance's memories together.
     memory_bytes: usize,
+    /// Bytes of all its memories so far: a memory made at instantiation counts
+    /// as grown from nothing to its initial size.
+    memory_used: usize,
+}
+
+impl StoreState {
+    fn new(memory_bytes: usize) -> StoreState {
+        StoreState { memory_bytes, memory_used: 0 }
+    }
 }
 
 /// Raised (as a trap) when a plug-in asks for more memory than allowed.
@@ -382,14 +454,63 @@ impl fmt::Display for Mismatch {
 impl std::error::Error for Mismatch {}
 
 impl ResourceLimiter for StoreState {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+    /// The limit is per decision, not per memory: a component of many core
+    /// instances, each with a memory within the limit, would otherwise have
+    /// many times it. Asking for more is an error of the plug-in (a trap), not
+    /// a `memory.grow` that returns -1: a rule needs no such memory.
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.memory_used.saturating_add(desired.saturating_sub(current));
+        if total > self.memory_bytes {
             return Err(MemoryLimit.into());
         }
+        // Past the memory's own declared maximum the engine would fail the
+        // growth after this (`memory.grow` returns -1, as wasm says): refuse
+        // it here, so that what is counted is only what did grow. (Taking a
+        // failed growth back in `memory_grow_failed` would not do: the engine
+        // also reports there growths it never asked about here.)
+        if maximum.is_some_and(|maximum| desired > maximum) {
+            return Ok(false);
+        }
+        self.memory_used = total;
         Ok(true)
     }
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: usize = 1 << 20;
+
+    #[test]
+    fn the_memory_limit_counts_all_memories_together() {
+        let mut state = StoreState::new(16 * MIB);
+        // Two memories made at instantiation, 9 MiB and 6 MiB: 15 MiB.
+        assert!(state.memory_growing(0, 9 * MIB, None).unwrap());
+        assert!(state.memory_growing(0, 6 * MIB, None).unwrap());
+        // The second grows by 1 MiB: 16 MiB, the limit exactly.
+        assert!(state.memory_growing(6 * MIB, 7 * MIB, None).unwrap());
+        // One page more, in either memory, is past it, though each alone is far below.
+        for current in [9 * MIB, 7 * MIB] {
+            let error = state.memory_growing(current, current + (64 << 10), None).unwrap_err();
+            assert!(error.downcast_ref::<MemoryLimit>().is_some(), "{error:#}");
+        }
+        // A third memory, even of one page, does not fit either.
+        assert!(state.memory_growing(0, 64 << 10, None).is_err());
+    }
+
+    #[test]
+    fn a_growth_past_a_memorys_own_maximum_fails_and_is_not_counted() {
+        let mut state = StoreState::new(16 * MIB);
+        assert!(state.memory_growing(0, MIB, Some(2 * MIB)).unwrap());
+        // Past its declared maximum of 2 MiB: `memory.grow` returns -1.
+        assert!(!state.memory_growing(MIB, 15 * MIB, Some(2 * MIB)).unwrap());
+        // So the other 15 MiB are still free, and no more.
+        assert!(state.memory_growing(0, 15 * MIB, None).unwrap());
+        assert!(state.memory_growing(0, 1, None).is_err());
     }
 }
