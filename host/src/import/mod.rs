@@ -8,6 +8,12 @@
 //! its problem. With [`BadRows::Skip`] the good rows are imported and the bad
 //! ones only go to that file. Rows are upserted by their natural key, so
 //! importing the same file again changes nothing.
+//!
+//! The rejects file is opened in a spreadsheet to correct the rows, so "as it
+//! was" stops where a spreadsheet would act on a cell: one that would run as a
+//! formula gets a leading apostrophe, control characters are written as
+//! visible escapes, a cell too long to read is cut, and the problem column says
+//! which cells were so changed ([`Rejects`]).
 
 pub mod parse;
 
@@ -20,6 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tracing::info;
 
+use crate::model::payee;
 use crate::model::{Enrolment, RegistryRecord};
 use crate::store::imports::{self, Import};
 use crate::store::{BATCH, Db, Table, Tx, beneficiaries, registry};
@@ -112,9 +119,88 @@ pub async fn beneficiaries(
 
 /// The rejected rows as they were in the file, each with its problem, written
 /// to a temporary file that becomes the rejects file only if there are any.
+///
+/// A cell is written as it was unless a spreadsheet opening the file would act
+/// on it: one that would run as a formula (`payee::formula_start`: =, +, -
+/// or @, after white space) gets a leading apostrophe, shown as typed; a
+/// control character (`payee::forbidden_char`) is written as a visible escape
+/// (`\t`, `\n`, `\r`, `\0`, `\u{1b}`; a backslash in such a cell as `\\`), so
+/// every row is one line; a cell too long to be read whole is cut to its first
+/// [`CUT_TO`] characters. The problem column names the cells so changed.
 struct Rejects {
     path: PathBuf,
     writer: Option<csv::Writer<tempfile::NamedTempFile>>,
+}
+
+/// The characters of a cell too long to read that the rejects file shows.
+const CUT_TO: usize = 64;
+
+/// How a cell of the rejects file differs from the file's.
+#[derive(Default)]
+struct Changed {
+    apostrophe: Vec<String>,
+    escaped: Vec<String>,
+    cut: Option<String>,
+}
+
+impl Changed {
+    /// What the problem column adds, in sentences after the problem.
+    fn notes(&self, cells_left_out: u64) -> String {
+        let fields = |names: &[String]| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        let mut notes = String::new();
+        if !self.apostrophe.is_empty() {
+            notes.push_str(&format!(
+                ". In this file {} begins with an apostrophe, so that a spreadsheet shows it instead of running \
+                 it as a formula",
+                fields(&self.apostrophe)
+            ));
+        }
+        if !self.escaped.is_empty() {
+            notes.push_str(&format!(
+                ". In this file the control characters of {} are written as \\t, \\n, \\r, \\0 or \\u{{..}} (and a \
+                 backslash as \\\\)",
+                fields(&self.escaped)
+            ));
+        }
+        if let Some(name) = &self.cut {
+            notes.push_str(&format!(". In this file `{name}` is cut to its first {CUT_TO} characters"));
+        }
+        if cells_left_out > 0 {
+            notes.push_str(&format!(
+                ". In this file the last {cells_left_out} cells of the row are left out, after the first {}",
+                parse::MAX_CELLS_KEPT
+            ));
+        }
+        notes
+    }
+}
+
+/// `cell` as a spreadsheet can open it, and whether it was changed (see [`Rejects`]).
+fn defuse(cell: &str) -> (String, bool, bool) {
+    let formula = payee::formula_start(cell).is_some();
+    let control = payee::forbidden_char(cell).is_some();
+    let mut out = String::with_capacity(cell.len() + 1);
+    if formula {
+        out.push('\'');
+    }
+    if !control {
+        out.push_str(cell);
+        return (out, formula, false);
+    }
+    for c in cell.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            '\\' => out.push_str("\\\\"),
+            c if payee::forbidden(c) => {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    (out, formula, true)
 }
 
 impl Rejects {
@@ -134,11 +220,37 @@ impl Rejects {
             self.writer = Some(writer);
         }
         let writer = self.writer.as_mut().expect("made above");
-        let mut record = rows.raw_record().clone();
-        record.push_field(
-            format!("row {}, field `{}`: expected {}", problem.row, problem.field, problem.expected).as_bytes(),
+        let header = rows.header();
+        let shortened = rows.shortened();
+        let mut changed = Changed::default();
+        let mut record = csv::StringRecord::new();
+        for (pos, bytes) in rows.raw_record().iter().enumerate() {
+            let name = || header.get(pos).map_or_else(|| format!("column {}", pos + 1), |n| (*n).to_owned());
+            // A row error comes after every cell was read as UTF-8; a cut cell is cut where a character begins.
+            let mut cell = String::from_utf8_lossy(bytes).into_owned();
+            if shortened.too_long.is_some_and(|(at, _)| at == pos) {
+                cell = cell.chars().take(CUT_TO).chain(['…']).collect();
+                changed.cut = Some(name());
+            }
+            let (cell, apostrophe, escaped) = defuse(&cell);
+            if apostrophe {
+                changed.apostrophe.push(name());
+            }
+            if escaped {
+                changed.escaped.push(name());
+            }
+            record.push_field(&cell);
+        }
+        let problem = format!(
+            "row {}, field `{}`: expected {}{}",
+            problem.row,
+            problem.field,
+            problem.expected,
+            changed.notes(shortened.cells_left_out)
         );
-        writer.write_byte_record(&record)?;
+        // Messages quote no cell whole, but whatever they hold is made safe too.
+        record.push_field(&defuse(&problem).0);
+        writer.write_record(&record)?;
         Ok(())
     }
 

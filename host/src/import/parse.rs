@@ -27,10 +27,20 @@
 //!   ignoring it would silently drop that column's data.
 //! * Cells are trimmed of surrounding white space. Rows whose cells are all
 //!   empty (as spreadsheets leave behind) are skipped.
+//! * A cell has at most [`MAX_CELL_BYTES`] bytes. Reading never holds more of
+//!   one: the rest of a longer cell is read past, counted and dropped, and its
+//!   row refused, so memory stays bounded whatever is in the file (a 1 GiB
+//!   cell, or a file with no line break at all). Of a row, the first
+//!   [`MAX_CELLS_KEPT`] cells are kept; more are counted.
+//! * No cell may hold a control character (`model::payee::forbidden_char`)
+//!   once trimmed: its row is refused naming the field, anywhere in the file.
+//!   A NUL in the first bytes still refuses the file as binary.
 //!
-//! Field rules follow `formats.md` ([`crate::model::records`]); only the first
-//! problem of a row is reported, and "first" means leftmost in the file,
-//! whatever the column order.
+//! Field rules follow `formats.md` ([`crate::model::records`]), with what the
+//! payment files can carry ([`crate::model::payee`]); only the first problem of
+//! a row is reported, and "first" means leftmost in the file, whatever the
+//! column order. A cell too long is reported before anything else of its row:
+//! the rest of its row was read, but not that cell.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -40,6 +50,21 @@ use sha2::{Digest, Sha256};
 
 use crate::model::records::{self, Format, MAX_COLUMNS, Problem};
 use crate::model::{Enrolment, RegistryRecord};
+
+/// The most bytes a cell may have. The longest real cell is a name: the
+/// pain.001 carries 140 characters, at most 840 bytes of UTF-8 even in NFD
+/// with two marks on every letter; communes and codes are shorter. 4 KiB is
+/// well above any of them, and small enough that a row of them is no burden:
+/// reading holds one cell of this size, a row at most [`MAX_CELLS_KEPT`].
+pub const MAX_CELL_BYTES: usize = 4096;
+
+/// Cells of a row kept, for its message and the rejects file: twice the widest
+/// format, so that a row with a few cells too many is still shown whole; the
+/// cells past these are only counted.
+pub const MAX_CELLS_KEPT: usize = 2 * MAX_COLUMNS;
+
+/// Found values longer than this are shown cut, with an ellipsis, in messages.
+const FOUND_SHOWN: usize = 80;
 
 /// A row that breaks the format: names the file, the row, the field and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,10 +186,11 @@ pub enum ImportError {
 pub struct Rows<T: 'static> {
     file: String,
     format: &'static Format<T>,
-    reader: csv::Reader<BufReader<Hashing<File>>>,
-    record: csv::ByteRecord,
+    reader: Reader,
+    /// The record just read.
+    raw: Raw,
     lines: LineCounter,
-    /// The row of the record in `record`.
+    /// The row of the record in `raw`.
     row: u64,
     /// For each file column, its index in `columns`.
     format_index: Vec<usize>,
@@ -194,15 +220,25 @@ impl<T: 'static> Rows<T> {
         self.format_index.iter().map(|&col| self.format.columns[col]).collect()
     }
 
-    /// The record just read, as it is in the file (for a file of rejected rows).
+    /// The record just read, as it is in the file (for a file of rejected
+    /// rows): its first [`MAX_CELLS_KEPT`] cells, each of at most
+    /// [`MAX_CELL_BYTES`] (see [`Rows::shortened`]).
     pub fn raw_record(&self) -> &csv::ByteRecord {
-        &self.record
+        &self.raw.record
+    }
+
+    /// What [`Rows::raw_record`] leaves out of the record just read.
+    pub fn shortened(&self) -> Shortened {
+        Shortened {
+            too_long: self.raw.too_long,
+            cells_left_out: self.raw.cells.saturating_sub(self.raw.record.len() as u64),
+        }
     }
 
     /// The sha256 of the bytes read so far: of the whole file once the rows
     /// are exhausted. Hashed as the file is parsed, so it is read only once.
     pub fn sha256(&self) -> String {
-        hex::encode(self.reader.get_ref().get_ref().sha256.clone().finalize())
+        hex::encode(self.reader.input.get_ref().sha256.clone().finalize())
     }
 
     /// The spreadsheet row number of the record just read.
@@ -212,7 +248,7 @@ impl<T: 'static> Rows<T> {
 
     /// Bytes consumed so far, for a progress bar against the file's length.
     pub fn bytes_read(&self) -> u64 {
-        self.reader.position().byte()
+        self.reader.consumed
     }
 
     fn open(path: &Path, format: &'static Format<T>) -> Result<Rows<T>, FileError> {
@@ -229,19 +265,12 @@ impl<T: 'static> Rows<T> {
         if let Some(kind) = sniff(head) {
             return Err(FileError::NotCsv { file, kind });
         }
-        // Any(\n) rather than CRLF: each record then consumes exactly its own
-        // line end, which keeps row numbers exact; the CR left at the end of the
-        // last cell of CRLF files goes with the trimming of cells.
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_reader(buffered);
+        let reader = Reader::new(buffered);
         let mut rows = Rows {
             file,
             format,
             reader,
-            record: csv::ByteRecord::new(),
+            raw: Raw::default(),
             lines,
             row: 0,
             format_index: Vec::new(),
@@ -257,12 +286,16 @@ impl<T: 'static> Rows<T> {
         if !self.read_nonblank()? {
             return Err(FileError::Empty { file: self.file.clone(), columns });
         }
-        let mut names = Vec::with_capacity(self.record.len());
-        for (pos, bytes) in self.record.iter().enumerate() {
+        let mut names = Vec::with_capacity(self.raw.record.len());
+        for (pos, bytes) in self.raw.record.iter().enumerate() {
             let name = std::str::from_utf8(bytes).map_err(|_| self.not_utf8(pos))?;
             names.push(name.trim());
         }
-        let header = match_header(&names, columns);
+        let mut header = match_header(&names, columns);
+        let left_out = self.shortened().cells_left_out;
+        if left_out > 0 {
+            header.unknown.push(format!("({left_out} more columns)"));
+        }
         if !(header.missing.is_empty() && header.unknown.is_empty() && header.duplicate.is_empty()) {
             return Err(FileError::Header(Box::new(HeaderError {
                 file: self.file.clone(),
@@ -285,16 +318,16 @@ impl<T: 'static> Rows<T> {
     /// Reads up to the next record that has a non-blank cell; false at the end.
     fn read_nonblank(&mut self) -> Result<bool, FileError> {
         loop {
-            let more = self.reader.read_byte_record(&mut self.record).map_err(|e| FileError::Read {
+            let more = self.reader.read(&mut self.raw).map_err(|source| FileError::Read {
                 file: self.file.clone(),
                 row: self.row,
-                source: into_io_error(e),
+                source,
             })?;
             if !more {
                 return Ok(false);
             }
-            self.row = self.lines.row_of(&self.record, self.reader.position());
-            if !self.record.as_slice().iter().all(u8::is_ascii_whitespace) {
+            self.row = self.lines.row_of(&self.raw, self.reader.core.line(), self.reader.consumed);
+            if !self.raw.blank {
                 return Ok(true);
             }
         }
@@ -302,13 +335,16 @@ impl<T: 'static> Rows<T> {
 
     fn parse_record(&self) -> Result<T, ImportError> {
         let mut values = [""; MAX_COLUMNS];
-        for (pos, bytes) in self.record.iter().enumerate() {
+        for (pos, bytes) in self.raw.record.iter().enumerate() {
             let text = std::str::from_utf8(bytes).map_err(|_| self.not_utf8(pos))?;
             if let Some(&col) = self.format_index.get(pos) {
                 values[col] = text.trim();
             }
         }
-        if self.record.len() != self.format.columns.len() {
+        if let Some((pos, len)) = self.raw.too_long {
+            return Err(self.too_long(pos, len).into());
+        }
+        if self.raw.cells != self.format.columns.len() as u64 {
             return Err(self.wrong_length().into());
         }
         match self.format.read(values, &self.positions) {
@@ -316,10 +352,23 @@ impl<T: 'static> Rows<T> {
             Err(Problem { column, expected }) => {
                 let (field, found) = (self.format.columns[column], values[column]);
                 // Least data: even a malformed ID number is someone's; the row number finds it.
-                let found = if field == "id_number" { crate::identity::masked(found) } else { found.to_owned() };
+                let found = if field == "id_number" { crate::identity::masked(found) } else { shown(found) };
                 Err(RowError { file: self.file.clone(), row: self.row, field: field.to_owned(), expected, found }
                     .into())
             }
+        }
+    }
+
+    fn too_long(&self, pos: usize, len: u64) -> RowError {
+        RowError {
+            file: self.file.clone(),
+            row: self.row,
+            field: self.field_name(pos),
+            expected: format!(
+                "a cell of at most {MAX_CELL_BYTES} bytes, far more than any name, account or commune needs; \
+                 this one has {len} bytes (check that its quotes are closed)"
+            ),
+            found: format!("{len} bytes"),
         }
     }
 
@@ -336,20 +385,20 @@ impl<T: 'static> Rows<T> {
             file: self.file.clone(),
             row: self.row,
             field: self.field_name(pos),
-            legacy: looks_like_legacy_vietnamese(self.record.as_slice()),
+            legacy: looks_like_legacy_vietnamese(self.raw.record.as_slice()),
         }
     }
 
     fn wrong_length(&self) -> RowError {
-        let (len, wanted) = (self.record.len(), self.format.columns.len());
+        let (len, wanted) = (self.raw.cells, self.format.columns.len());
         let mut expected = format!("{wanted} cells, one for each header column");
-        if len > wanted {
+        if len > wanted as u64 {
             expected.push_str("; a value that contains a comma must be in double quotes");
         }
         RowError {
             file: self.file.clone(),
             row: self.row,
-            field: self.field_name(len.min(wanted)),
+            field: self.field_name((len as usize).min(wanted)),
             expected,
             found: format!("{len} cells"),
         }
@@ -380,11 +429,129 @@ impl<T: 'static> Iterator for Rows<T> {
     }
 }
 
-fn into_io_error(e: csv::Error) -> io::Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        // Byte records in flexible mode fail only on I/O; keep any other kind readable.
-        other => io::Error::other(format!("{other:?}")),
+/// What [`Rows::raw_record`] leaves out of a record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shortened {
+    /// The first cell longer than [`MAX_CELL_BYTES`]: its position in the row
+    /// and its length in bytes. Only its first bytes are kept, cut where a
+    /// UTF-8 character begins.
+    pub too_long: Option<(usize, u64)>,
+    /// Cells past the first [`MAX_CELLS_KEPT`].
+    pub cells_left_out: u64,
+}
+
+/// A value as a message shows it: at most [`FOUND_SHOWN`] characters.
+fn shown(value: &str) -> String {
+    match value.char_indices().nth(FOUND_SHOWN) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_owned(),
+    }
+}
+
+/// One record as read, bounded: see the module documentation.
+#[derive(Default)]
+struct Raw {
+    /// The first [`MAX_CELLS_KEPT`] cells, each cut at [`MAX_CELL_BYTES`].
+    record: csv::ByteRecord,
+    /// Every cell of the record, kept or not.
+    cells: u64,
+    /// The first cell over [`MAX_CELL_BYTES`]: its position and length.
+    too_long: Option<(usize, u64)>,
+    /// Line breaks inside cells (quoted), kept or not: lines that are not rows.
+    newlines: u64,
+    /// Every byte of every cell is ASCII white space.
+    blank: bool,
+}
+
+/// The CSV reader: `csv-core`'s parser over the file, one cell at a time into
+/// a buffer of [`MAX_CELL_BYTES`]. `csv::Reader` would grow its record to hold
+/// the longest cell of the file, whatever its size.
+struct Reader {
+    core: csv_core::Reader,
+    input: BufReader<Hashing<File>>,
+    /// Bytes of the file consumed so far.
+    consumed: u64,
+    /// The cell being read, up to [`MAX_CELL_BYTES`].
+    cell: Box<[u8]>,
+    /// Where the rest of a longer cell goes, to be counted and dropped.
+    spill: Box<[u8]>,
+}
+
+impl Reader {
+    fn new(input: BufReader<Hashing<File>>) -> Reader {
+        // Any(\n) rather than CRLF: each record then consumes exactly its own
+        // line end, which keeps row numbers exact; the CR left at the end of the
+        // last cell of CRLF files goes with the trimming of cells. The other
+        // settings are csv's defaults (comma, double quotes doubled, no
+        // comments); a UTF-8 byte-order mark is skipped.
+        let core = csv_core::ReaderBuilder::new().terminator(csv_core::Terminator::Any(b'\n')).build();
+        let cell = vec![0; MAX_CELL_BYTES].into_boxed_slice();
+        let spill = vec![0; 16 * 1024].into_boxed_slice();
+        Reader { core, input, consumed: 0, cell, spill }
+    }
+
+    /// Reads the next record into `raw`; false at the end of the file.
+    fn read(&mut self, raw: &mut Raw) -> io::Result<bool> {
+        raw.record.clear();
+        (raw.cells, raw.too_long, raw.newlines, raw.blank) = (0, None, 0, true);
+        loop {
+            // One cell: into `cell` up to its end, then into `spill`.
+            let (mut kept, mut len) = (0usize, 0u64);
+            let record_end = loop {
+                let input = self.input.fill_buf()?;
+                let (lines_before, spilling) = (self.core.line(), kept == self.cell.len());
+                let output = if spilling { &mut self.spill[..] } else { &mut self.cell[kept..] };
+                let (result, read, written) = self.core.read_field(input, output);
+                if spilling {
+                    // Past the limit, the row is refused: only its line breaks
+                    // matter, and the parser counts those it consumes, which
+                    // spares a pass over bytes that may be a gigabyte. All are
+                    // inside the cell (blank lines come before a record's first
+                    // cell, which is not full yet) but a record's terminator.
+                    let terminator = matches!(result, csv_core::ReadFieldResult::Field { record_end: true })
+                        && read > 0
+                        && input[read - 1] == b'\n';
+                    raw.newlines += self.core.line() - lines_before - u64::from(terminator);
+                    raw.blank &= written == 0;
+                } else {
+                    let out = &output[..written];
+                    raw.newlines += out.iter().filter(|&&b| b == b'\n').count() as u64;
+                    raw.blank &= out.iter().all(u8::is_ascii_whitespace);
+                    kept += written;
+                }
+                len += written as u64;
+                self.input.consume(read);
+                self.consumed += read as u64;
+                match result {
+                    // An empty input is the end of the file, and csv-core then
+                    // ends the cell: neither loops for ever.
+                    csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::OutputFull => {}
+                    csv_core::ReadFieldResult::Field { record_end } => break record_end,
+                    csv_core::ReadFieldResult::End => return Ok(false),
+                }
+            };
+            let position = raw.cells as usize;
+            raw.cells += 1;
+            let mut cell = &self.cell[..kept];
+            if len > MAX_CELL_BYTES as u64 {
+                raw.too_long = raw.too_long.or(Some((position, len)));
+                cell = utf8_prefix(cell);
+            }
+            if raw.record.len() < MAX_CELLS_KEPT {
+                raw.record.push_field(cell);
+            }
+            if record_end {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+/// `bytes` without the UTF-8 character cut at its end, if one is.
+fn utf8_prefix(bytes: &[u8]) -> &[u8] {
+    match std::str::from_utf8(bytes) {
+        Err(e) if e.error_len().is_none() => &bytes[..e.valid_up_to()],
+        _ => bytes,
     }
 }
 
@@ -484,16 +651,13 @@ impl LineCounter {
         Ok(LineCounter { len, ends_with_newline, embedded: 0 })
     }
 
-    /// The row of the record just read, given the reader's position after it.
-    fn row_of(&mut self, record: &csv::ByteRecord, after: &csv::Position) -> u64 {
-        let unterminated = after.byte() == self.len && !self.ends_with_newline;
-        let last_line = after.line() - u64::from(!unterminated);
-        let before = record.position().map_or(0, csv::Position::line);
-        // Counting is needed only when the record spans lines.
-        let embedded =
-            if last_line > before { record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64 } else { 0 };
-        let row = last_line - embedded - self.embedded;
-        self.embedded += embedded;
+    /// The row of the record just read, given the parser's line (from 1, one
+    /// more for each line break consumed) and the bytes consumed after it.
+    fn row_of(&mut self, raw: &Raw, line: u64, consumed: u64) -> u64 {
+        let unterminated = consumed == self.len && !self.ends_with_newline;
+        let last_line = line - u64::from(!unterminated);
+        let row = last_line - raw.newlines - self.embedded;
+        self.embedded += raw.newlines;
         row
     }
 }
@@ -717,6 +881,7 @@ mod tests {
     #[test]
     fn each_bad_enrolment_field_is_named_with_its_row() {
         let ewallet = [("channel", "ewallet"), ("bank_bin", "VIETTELMONEY"), ("account_number", "0987654321")];
+        let (forty, thirty_six) = ("1".repeat(40), "V".repeat(36));
         // (cells to change, the field that must be named, words the expectation must contain)
         let cases: &[(Changes, &str, &str)] = &[
             (&[("id_number", "123456789")], "id_number", "old 9-digit CMND"),
@@ -746,6 +911,18 @@ mod tests {
             (&[("account_number", "")], "account_number", "digits only"),
             (&[ewallet[0], ewallet[1], ("bank_bin", "momo"), ewallet[2]], "bank_bin", "capital letters"),
             (&[ewallet[0], ewallet[1], ewallet[2], ("account_number", "")], "account_number", "wallet number"),
+            // What the payment files cannot carry (model::payee).
+            (&[("account_number", forty.as_str())], "account_number", "at most 34 characters"),
+            (&[ewallet[0], ewallet[1], ("account_number", "0987\t654321")], "account_number", "U+0009 (a tab)"),
+            (&[("account_number", "0011\u{85}0023")], "account_number", "control characters"),
+            (&[("account_name", "=SUM(A1)")], "account_name", "formula"),
+            (&[("account_name", "-NGUYEN")], "account_name", "formula"),
+            (&[("account_name", "Ðặng Văn An")], "account_name", "upper-case ASCII"),
+            (&[("account_name", "")], "account_name", "not an empty or blank cell"),
+            (&[ewallet[0], ("bank_bin", thirty_six.as_str()), ewallet[2]], "bank_bin", "at most 35 characters"),
+            (&[("full_name", "@Nguyễn")], "full_name", "formula"),
+            (&[("household", "none\u{7}")], "household", "U+0007"),
+            (&[("statuses", "orphan\u{1b}")], "statuses", "U+001B (ESC)"),
         ];
         for (changes, field, hint) in cases {
             let bad = enrolment_row(changes);
@@ -781,6 +958,11 @@ mod tests {
             ("001198000001,,1998-03-04,female,001,,\n", "full_name", "must not be empty"),
             (",Nguyễn Thị Thu Hiền,1998-03-04,female,001,,\n", "id_number", "12-digit"),
             ("001198000001,NGUY\x01N,1998-03-04,female,001,,\n", "full_name", "TCVN3"),
+            // The name and commune go on the VNPost cash list (model::payee).
+            ("001198000001,=1+2,1998-03-04,female,001,,\n", "full_name", "formula"),
+            ("001198000001,A,1998-03-04,female,001,+84,\n", "residence_commune", "formula"),
+            ("001198000001,A,1998-03-04,female,001,Thôn\u{7f}3,\n", "residence_commune", "U+007F (DEL)"),
+            ("001198000001,A,1998-03-04,female,001,Thôn 3,2024-01-01\u{9}x\n", "death_date", "U+0009"),
         ];
         for (bad, field, hint) in cases {
             let items = registry(&format!("{REGISTRY_HEADER}{REGISTRY_ROW}{bad}"));
@@ -880,16 +1062,84 @@ mod tests {
     #[test]
     fn quoted_fields_keep_their_commas_and_line_breaks_count_once() {
         let text = format!(
-            "{REGISTRY_HEADER}001198000001,\"Nguyễn Văn A, con\",1998-03-04,female,001,\"Thôn 3,\r\nxã \"\"Mới\"\"\",\n\
+            "{REGISTRY_HEADER}001198000001,\"Nguyễn Văn A, con\",1998-03-04,female,001,\"Thôn 3, xã \"\"Mới\"\"\",\n\
+             001198000001,B,1998-03-04,female,001,\"Thôn 3,\r\nxã Mới\",\n\
              001198000001,B,1998-03-04,female,001,,yesterday"
         );
         let items = registry(&text);
         let first = items[0].as_ref().unwrap();
         assert_eq!(first.full_name, "Nguyễn Văn A, con");
-        assert_eq!(first.residence_commune, "Thôn 3,\r\nxã \"Mới\"");
-        // The quoted cell spans lines 2-3, so the next record is line 4 but row 3;
+        assert_eq!(first.residence_commune, "Thôn 3, xã \"Mới\"");
+        // A line break is a control character: no cell of the VNPost list may hold one.
+        let e = row_error(&items[1]);
+        assert_eq!((e.row, e.field.as_str()), (3, "residence_commune"));
+        assert!(e.expected.contains("U+000D (a carriage return) at character 8"), "{e}");
+        // That quoted cell spans lines 3-4, so the next record is line 5 but row 4;
         // the file has no final newline.
-        assert_eq!(row_error(&items[1]).row, 3);
+        assert_eq!(row_error(&items[2]).row, 4);
+    }
+
+    #[test]
+    fn white_space_around_a_cell_is_trimmed_control_or_not_but_not_inside() {
+        let text = format!("{REGISTRY_HEADER}001198000001,\tNguyễn Văn A\u{b} ,1998-03-04,female,001,,\n");
+        assert_eq!(registry(&text)[0].as_ref().unwrap().full_name, "Nguyễn Văn A");
+        let text = format!("{REGISTRY_HEADER}001198000001,Nguyễn\tVăn A,1998-03-04,female,001,,\n");
+        assert_eq!(row_error(&registry(&text)[0]).field, "full_name");
+    }
+
+    #[test]
+    fn a_cell_too_long_is_refused_without_being_held_and_rows_stay_exact() {
+        let fits = "A".repeat(MAX_CELL_BYTES);
+        // Too long by one byte, with a two-byte letter across the limit, then lines inside quotes.
+        let over = format!("\"{}Đ\n\n{}\"", "A".repeat(MAX_CELL_BYTES - 1), "B".repeat(3 * MAX_CELL_BYTES));
+        let text = format!(
+            "{REGISTRY_HEADER}001198000001,{fits},1998-03-04,female,001,,\n\
+             001198000002,{over},1998-03-04,female,001,,\n\
+             001198000003,C,1998-03-04,female,001,,x\n"
+        );
+        let (_dir, path) = write(text.as_bytes());
+        let mut rows = registry_rows(&path).unwrap();
+        assert_eq!(rows.next().unwrap().unwrap().full_name, fits);
+        let e = row_error(&rows.next().unwrap()).clone();
+        let len = MAX_CELL_BYTES + 1 + 2 + 3 * MAX_CELL_BYTES;
+        assert_eq!((e.row, e.field.as_str(), e.found.as_str()), (3, "full_name", format!("{len} bytes").as_str()));
+        assert!(e.expected.contains("at most 4096 bytes"), "{e}");
+        // What is kept of it: up to the letter cut in two.
+        assert_eq!(rows.raw_record().get(1), Some("A".repeat(MAX_CELL_BYTES - 1).as_bytes()));
+        assert_eq!(rows.shortened(), Shortened { too_long: Some((1, len as u64)), cells_left_out: 0 });
+        assert_eq!(rows.raw_record().get(6), Some(&b""[..]), "the cells after it are read");
+        // The two line breaks inside the quoted cell are not rows.
+        assert_eq!(row_error(&rows.next().unwrap()).row, 4);
+        assert!(rows.next().is_none());
+
+        // The last cell of a row, then of the file, with no line break after it.
+        let over = format!("\"{}\n{}\"", "C".repeat(MAX_CELL_BYTES), "D".repeat(MAX_CELL_BYTES));
+        let row = |n: u32, death: &str| format!("00119800000{n},A,1998-03-04,female,001,,{death}");
+        let text = format!("{REGISTRY_HEADER}{}\n{}\n{}", row(1, &over), row(2, "x"), row(3, &over));
+        let items = registry(&text);
+        let rows: Vec<_> = items.iter().map(|item| (row_error(item).row, row_error(item).field.as_str())).collect();
+        assert_eq!(rows, [(2, "death_date"), (3, "death_date"), (4, "death_date")]);
+    }
+
+    #[test]
+    fn a_row_of_many_cells_keeps_only_the_first() {
+        let text = format!("{REGISTRY_HEADER}001198000001,A,1998-03-04,female,001,,{}\n", ",".repeat(100));
+        let (_dir, path) = write(text.as_bytes());
+        let mut rows = registry_rows(&path).unwrap();
+        let e = row_error(&rows.next().unwrap()).clone();
+        assert_eq!((e.row, e.field.as_str(), e.found.as_str()), (2, "column 8", "107 cells"));
+        assert_eq!(rows.raw_record().len(), MAX_CELLS_KEPT);
+        assert_eq!(rows.shortened().cells_left_out, 107 - MAX_CELLS_KEPT as u64);
+        let header = REGISTRY_HEADER.trim_end().to_owned() + &",x".repeat(40) + "\n";
+        let e = registry_file_error(header.as_bytes());
+        assert!(e.to_string().contains(&format!("({} more columns)", 47 - MAX_CELLS_KEPT)), "{e}");
+    }
+
+    #[test]
+    fn long_values_are_shown_cut_in_messages() {
+        let text = format!("{REGISTRY_HEADER}001198000001,A,1998-03-04,female,001,,{}\n", "9".repeat(500));
+        let e = row_error(&registry(&text)[0]).clone();
+        assert_eq!(e.found, format!("{}…", "9".repeat(FOUND_SHOWN)));
     }
 
     #[test]

@@ -4,12 +4,14 @@
 //! serde forms of these types *are* those formats. The facts a plug-in reads
 //! (the month, the person's fields) are the sandbox's, re-exported here; the two
 //! records of the formats and the rules their fields are read by are in
-//! [`records`].
+//! [`records`]; what the payment files can carry of a payee, in [`payee`].
 
+pub mod payee;
 pub mod records;
 
 pub use ansinh_sandbox::{Disability, Household, Month, PersonFacts, Sex, Status};
-pub use records::{Channel, Enrolment, RegistryRecord};
+pub use payee::Channel;
+pub use records::{Enrolment, RegistryRecord};
 
 ansinh_sandbox::vocabulary!(
     /// What a run decided for one beneficiary. `held`: eligible, but the

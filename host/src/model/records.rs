@@ -5,6 +5,10 @@
 //!
 //! Field rules follow `formats.md`; only the first problem of a record is
 //! reported, and "first" means leftmost in the source, whatever the column order.
+//! Besides its format, a record must fit the payment files its fields reach
+//! ([`super::payee`]): the registry's name and commune go on the VNPost cash
+//! list, the enrolment's account on the pain.001 and the bank CSV. And no
+//! field, whatever it is, may hold a control character.
 
 use std::str::FromStr;
 
@@ -13,10 +17,8 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use ansinh_sandbox::{Disability, Household, Sex, Status};
 
-ansinh_sandbox::vocabulary!(
-    /// How a beneficiary is paid: the enrolment's `channel`.
-    Channel { Bank = "bank", Ewallet = "ewallet", None = "none" }
-);
+pub use super::payee::Channel;
+use super::payee::{self, Unfit};
 
 /// One row of the population registry extract (`formats.md`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +90,12 @@ impl<T> Format<T> {
     /// source, so that the problem reported is the leftmost there.
     pub fn read(&self, values: [&str; MAX_COLUMNS], positions: &[usize]) -> Result<T, Problem> {
         let mut cells = Cells { values, positions, problem: None };
+        // Before any field's own rule, so that for its column this is what is reported.
+        for (col, value) in values.iter().enumerate().take(self.columns.len()) {
+            if let Some((position, c)) = payee::forbidden_char(value) {
+                cells.fail(col, control_expected(c, position));
+            }
+        }
         let record = (self.parse)(&mut cells);
         cells.problem.map_or(Ok(record), Err)
     }
@@ -135,26 +143,30 @@ impl<'a> Cells<'a> {
         s.to_owned()
     }
 
-    /// A person's name, in NFC.
+    /// Records the problem of a payment-file limit ([`payee`]) on `col`, if any.
+    fn limit(&mut self, col: usize, fits: Result<(), Unfit>) {
+        if let Err(unfit) = fits {
+            self.fail(col, unfit.expected());
+        }
+    }
+
+    /// A person's name, in NFC. Either record's may reach the VNPost cash list
+    /// (the enrolment's when the registry has none): a cell of it.
     fn full_name(&mut self, col: usize) -> String {
         let s = self.text(col);
         if s.is_empty() {
             self.fail(col, "the full name, which must not be empty".to_owned());
-        } else if s.bytes().any(|b| b.is_ascii_control()) {
-            // TCVN3 puts some capital letters on control codes, which are valid UTF-8.
-            self.fail(
-                col,
-                "a name without control characters; if the file comes from an old program it may be in \
-                 TCVN3: convert it to UTF-8 (e.g. with UniKey's converter) and import again"
-                    .to_owned(),
-            );
         }
-        to_nfc(s)
+        let name = to_nfc(s);
+        self.limit(col, payee::cash_name(&name));
+        name
     }
 
-    /// Free text such as a commune name, in NFC; may be empty.
-    fn nfc_text(&self, col: usize) -> String {
-        to_nfc(self.text(col))
+    /// The commune of residence, in NFC; may be empty. A cell of the VNPost list.
+    fn commune(&mut self, col: usize) -> String {
+        let commune = to_nfc(self.text(col));
+        self.limit(col, payee::commune(&commune));
+        commune
     }
 
     fn date(&mut self, col: usize) -> NaiveDate {
@@ -245,10 +257,18 @@ impl<'a> Cells<'a> {
         s.to_owned()
     }
 
-    /// The bank BIN (or wallet provider) and the account number, checked for the
-    /// channel. When the channel itself is bad its problem is reported instead.
-    fn payee(&mut self, channel: Option<Channel>, bin_col: usize, account_col: usize) -> (String, String) {
-        let (bin, account) = (self.text(bin_col), self.text(account_col));
+    /// The bank BIN (or wallet provider), the account number and its holder,
+    /// checked for the channel: the format's rules, then what the payment
+    /// files of the channel can carry ([`payee`]). When the channel itself is
+    /// bad its problem is reported instead.
+    fn payee(
+        &mut self,
+        channel: Option<Channel>,
+        bin_col: usize,
+        account_col: usize,
+        holder_col: usize,
+    ) -> (String, String, String) {
+        let (bin, account, holder) = (self.text(bin_col), self.text(account_col), self.text(holder_col));
         match channel {
             Some(Channel::Bank) => {
                 if bin.len() != 6 || !all_digits(bin) {
@@ -272,7 +292,13 @@ impl<'a> Cells<'a> {
             }
             Some(Channel::None) | None => {}
         }
-        (bin.to_owned(), account.to_owned())
+        if let Some(channel) = channel {
+            self.limit(bin_col, payee::agent(channel, bin));
+            self.limit(account_col, payee::account(channel, account));
+            self.limit(holder_col, payee::holder(channel, holder));
+        }
+        // The holder is stored as the bank has it: name matching normalises on its own.
+        (bin.to_owned(), account.to_owned(), holder.to_owned())
     }
 }
 
@@ -326,6 +352,19 @@ fn id_number_expected(s: &str) -> String {
     format!("{plain}{hint}")
 }
 
+/// What a cell with a control character was expected to be. TCVN3 puts some
+/// capital letters on C0 control codes, which are valid UTF-8: say so.
+fn control_expected(c: char, position: usize) -> String {
+    let mut expected = Unfit::Control { code: u32::from(c), position }.expected();
+    if c < ' ' && !matches!(c, '\0' | '\t' | '\n' | '\r') {
+        expected.push_str(
+            "; if the file comes from an old program it may be in TCVN3: convert it to UTF-8 (e.g. with \
+             UniKey's converter) and import again",
+        );
+    }
+    expected
+}
+
 fn statuses_expected() -> String {
     let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
     format!("statuses separated by ';', each one of {}, or an empty cell", names.join(", "))
@@ -352,7 +391,7 @@ mod registry {
             birth_date: c.date(BIRTH_DATE),
             sex: c.choice(SEX, Sex::expected).unwrap_or(Sex::Male),
             residence_province: c.province(RESIDENCE_PROVINCE),
-            residence_commune: c.nfc_text(RESIDENCE_COMMUNE),
+            residence_commune: c.commune(RESIDENCE_COMMUNE),
             death_date: c.optional_date(DEATH_DATE),
         }
     }
@@ -397,7 +436,7 @@ mod enrolment {
 
     pub(super) fn parse(c: &mut Cells<'_>) -> Enrolment {
         let channel = c.choice(CHANNEL, Channel::expected);
-        let (bank_bin, account_number) = c.payee(channel, BANK_BIN, ACCOUNT_NUMBER);
+        let (bank_bin, account_number, account_name) = c.payee(channel, BANK_BIN, ACCOUNT_NUMBER, ACCOUNT_NAME);
         Enrolment {
             id_number: c.id_number(ID_NUMBER),
             full_name: c.full_name(FULL_NAME),
@@ -413,8 +452,7 @@ mod enrolment {
             channel: channel.unwrap_or(Channel::None),
             bank_bin,
             account_number,
-            // Stored as the bank has it: name matching normalises on its own.
-            account_name: c.text(ACCOUNT_NAME).to_owned(),
+            account_name,
         }
     }
 }

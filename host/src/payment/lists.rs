@@ -15,15 +15,18 @@
 //!
 //! Both are UTF-8 without a byte-order mark, comma-separated, quoted only where
 //! needed, one header row. A cell that a spreadsheet would run as a formula
-//! (starting with `=`, `+`, `-` or `@`) is refused rather than written: the
-//! names come from enrolment files and registry extracts made elsewhere.
-//! Output is deterministic: the same rows give the same bytes.
+//! (starting with `=`, `+`, `-` or `@`) or that holds a control character is
+//! refused rather than written: the names come from enrolment files and
+//! registry extracts made elsewhere. The rules are the payee limits of
+//! `model::payee`, which the import and `run issue` check before a line gets
+//! here. Output is deterministic: the same rows give the same bytes.
 
 use std::io::Write;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 
 use crate::identity::{masked, names};
+use crate::model::payee::{self, Channel};
 use crate::model::{Month, Total};
 
 /// One bank transfer as a row of the bank CSV.
@@ -52,14 +55,11 @@ impl<W: Write> BankCsv<W> {
 
     pub fn push(&mut self, row: &BankRow) -> anyhow::Result<()> {
         let n = self.totals.count + 1;
-        let holder = names::fold(row.account_name);
-        if !holder.is_ascii() {
-            bail!(
-                "bank CSV row {n} ({}): the account holder {holder:?} does not fold to upper-case ASCII, which the \
-                 bank CSV requires",
-                row.remittance
-            );
+        // The bank transfer of the pain.001, with its holder folded as this file writes it.
+        if let Err(breach) = payee::transfer(Channel::Bank, row.bin, row.account_number, row.account_name) {
+            bail!("bank CSV row {n} ({}): {breach}", row.remittance);
         }
+        let holder = names::fold(row.account_name);
         let cells = [n.to_string(), cell(n, row.account_number)?, cell(n, &holder)?, cell(n, row.bin)?];
         let tail = [row.amount.to_string(), cell(n, row.remittance)?];
         self.csv.write_record(cells.iter().chain(&tail))?;
@@ -111,6 +111,9 @@ impl<W: Write> CashList<W> {
 
     pub fn push(&mut self, row: &CashRow) -> anyhow::Result<()> {
         let n = self.totals.count + 1;
+        if let Err(breach) = payee::cash(row.full_name, row.commune) {
+            bail!("VNPost cash list row {n} ({}): {breach}", row.reference);
+        }
         let month = format!("{:02}/{:04}", row.period.month(), row.period.year());
         self.csv.write_record([
             n.to_string(),
@@ -132,11 +135,9 @@ impl<W: Write> CashList<W> {
     }
 }
 
-/// A text cell: one line, and nothing a spreadsheet would evaluate.
+/// A text cell: one line, and nothing a spreadsheet would evaluate ([`payee::cell`]).
 fn cell(row: i64, value: &str) -> anyhow::Result<String> {
-    if value.starts_with(['=', '+', '-', '@']) || value.chars().any(char::is_control) {
-        bail!("row {row}: {value:?} would be a formula or break the line in a spreadsheet; it is not written");
-    }
+    payee::cell(value).map_err(|unfit| anyhow!("row {row}: {value:?} is not written: {unfit}"))?;
     Ok(value.to_owned())
 }
 
@@ -170,6 +171,58 @@ mod tests {
         assert!(err.contains("row 1") && err.contains("formula"), "{err}");
         let err = w.push(&bank_row("Ðặng", "R1")).unwrap_err().to_string();
         assert!(err.contains("bank CSV row 1 (R1)") && err.contains("ASCII"), "{err}");
+    }
+
+    #[test]
+    fn bank_csv_refuses_what_the_pain001_cannot_carry_either() {
+        let mut w = BankCsv::new(Vec::new()).unwrap();
+        let mut row = bank_row("NGUYEN VAN AN", "R1");
+        let forty = "1".repeat(40);
+        row.account_number = &forty;
+        let err = w.push(&row).unwrap_err().to_string();
+        assert!(err.starts_with("bank CSV row 1 (R1): field `account_number`: expected at most 34"), "{err}");
+        let err = w.push(&bank_row("≠1+1", "R1")).unwrap_err().to_string();
+        assert!(err.contains("field `account_name`") && err.contains("formula"), "{err}");
+    }
+
+    #[test]
+    fn cash_list_refuses_formulas_and_control_characters() {
+        let mut w = CashList::new(Vec::new()).unwrap();
+        let row = |full_name, commune| CashRow {
+            reference: "AS202409R1C7",
+            full_name,
+            id_number: "001140123456",
+            commune,
+            period: "2024-09".parse().unwrap(),
+            amount: 750_000,
+        };
+        let err = w.push(&row("Trần Thị Lan", "=cmd|' /C calc'!A0")).unwrap_err().to_string();
+        assert!(err.starts_with("VNPost cash list row 1 (AS202409R1C7): field `residence_commune`"), "{err}");
+        let err = w.push(&row("Trần\tThị Lan", "")).unwrap_err().to_string();
+        assert!(err.contains("field `full_name`") && err.contains("U+0009 (a tab)"), "{err}");
+    }
+
+    /// `model::payee` is below `identity` and cannot call `names::fold`: it
+    /// says whether a name folds to ASCII (and to nothing), and whether a cell
+    /// could fold into a formula, on its own. For every character there is, it must agree with
+    /// the fold; a name is folded character by character (NFD decomposes each
+    /// alone and only reorders marks), so this holds for every name.
+    #[test]
+    fn the_payee_limits_agree_with_the_fold_for_every_character() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let (text, folded) = (c.to_string(), names::fold(c.encode_utf8(&mut [0; 4])));
+            assert_eq!(payee::folds_to_ascii(&text).is_ok(), folded.is_ascii(), "{c:?} folds to {folded:?}");
+            if payee::cell(&text).is_ok() {
+                assert_eq!(payee::formula_start(&folded), None, "{c:?} folds to {folded:?}");
+                if folded.is_ascii() {
+                    let blank = payee::bank_csv_holder(&text) == Err(payee::Unfit::Blank);
+                    assert_eq!(blank, folded.is_empty(), "{c:?} folds to {folded:?}");
+                }
+            }
+        }
+        for name in ["Nguyễn Thị Đào", "ÐẶNG", "Trần\u{00a0}Văn", " \u{301}Lê", "≠Lê", "王 Lan"] {
+            assert_eq!(payee::folds_to_ascii(name).is_ok(), names::fold(name).is_ascii(), "{name:?}");
+        }
     }
 
     #[test]

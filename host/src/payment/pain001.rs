@@ -26,6 +26,10 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
+// The text facets, and the rules for text and BINs, are the payee limits the
+// import and `run issue` check too (`model::payee`): one rule, one place.
+use crate::model::payee::{self, MAX34, MAX35, MAX140, Unfit};
+
 /// Default namespace of the document element.
 pub const NAMESPACE: &str = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09";
 
@@ -33,12 +37,6 @@ pub const NAMESPACE: &str = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09";
 const MAX_AMOUNT: u64 = 999_999_999_999_999_999;
 /// `NbOfTxs` is `Max15NumericText`: `[0-9]{1,15}`.
 const MAX_NB_OF_TXS: u64 = 999_999_999_999_999;
-/// `Max35Text`.
-const MAX35: usize = 35;
-/// `Max34Text`, the type of an account's `Othr/Id` (one shorter than `Max35Text`).
-const MAX34: usize = 34;
-/// `Max140Text`.
-const MAX140: usize = 140;
 
 /// Everything that goes before the first transaction: the group header and the payment
 /// information block.
@@ -327,36 +325,26 @@ fn validate_transfer(index: u64, t: &Transfer) -> Result<(), Pain001Error> {
     check_text(&at("RmtInf/Ustrd"), &t.remittance, MAX140)
 }
 
-/// `MaxNText` facets: 1..=max characters. XSD counts characters (code points), not bytes, so
-/// "Nguyễn" is 6 long. Blank text is refused although the schema admits it: a blank name or
-/// reference identifies no one and only fails later, at the bank.
+/// `MaxNText` facets: 1..=max characters, as [`payee::text`] checks them. XSD counts characters
+/// (code points), not bytes, so "Nguyễn" is 6 long. Blank text is refused although the schema
+/// admits it: a blank name or reference identifies no one and only fails later, at the bank.
+/// XML 1.0 cannot carry most C0 controls at all, and a tab or line break inside a name or an
+/// account number is a data error that banks handle inconsistently; U+FFFE/U+FFFF are not XML
+/// characters either.
 fn check_text(field: &str, value: &str, max: usize) -> Result<(), Pain001Error> {
-    if value.trim().is_empty() {
-        return Err(Pain001Error::Empty { field: field.to_owned(), max });
+    let field = field.to_owned();
+    match payee::text(value, max) {
+        Ok(()) => Ok(()),
+        Err(Unfit::Blank) => Err(Pain001Error::Empty { field, max }),
+        Err(Unfit::Control { code, position }) => Err(Pain001Error::ForbiddenCharacter { field, code, position }),
+        Err(Unfit::TooLong { len, max }) => Err(Pain001Error::TooLong { field, len, max }),
+        Err(other) => unreachable!("payee::text answers only blank, control or too long, not {other:?}"),
     }
-    // XML 1.0 cannot carry most C0 controls at all, and a tab or line break inside a name or an
-    // account number is a data error that banks handle inconsistently; U+FFFE/U+FFFF are not XML
-    // characters either.
-    if let Some((position, c)) =
-        value.chars().enumerate().find(|&(_, c)| c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
-    {
-        return Err(Pain001Error::ForbiddenCharacter { field: field.to_owned(), code: u32::from(c), position });
-    }
-    let len = value.chars().count();
-    if len > max {
-        return Err(Pain001Error::TooLong { field: field.to_owned(), len, max });
-    }
-    Ok(())
 }
 
-/// NAPAS BINs are six digits (970436 Vietcombank, …); `MmbId` itself would take any Max35Text,
-/// so a typo would otherwise only show up as a rejected file.
+/// NAPAS BINs are six digits ([`payee::bin`]).
 fn check_bin(field: &str, value: &str) -> Result<(), Pain001Error> {
-    if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(Pain001Error::InvalidBin { field: field.to_owned(), value: value.to_owned() })
-    }
+    payee::bin(value).map_err(|_| Pain001Error::InvalidBin { field: field.to_owned(), value: value.to_owned() })
 }
 
 fn check_amount(field: &str, value: u64) -> Result<(), Pain001Error> {
