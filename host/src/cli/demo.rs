@@ -33,8 +33,9 @@ const PROGRAM: &str = "social-assistance";
 
 #[derive(Args, Debug, Clone)]
 pub struct DemoCommand {
-    /// Folder for everything the demo makes: ansinh.db, ansinh.toml, the CSV files and outbox/.
-    /// Its database and outbox are started afresh.
+    /// Folder for everything the demo makes: ansinh.db, ansinh.toml, the CSV files, its key pair
+    /// and outbox/. Its database and outbox are started afresh, so it must be new or hold only an
+    /// earlier demo's files: a folder with anything else is refused, and nothing in it touched.
     #[arg(long, default_value = "demo")]
     pub dir: PathBuf,
     /// People in the synthetic population.
@@ -63,6 +64,8 @@ impl DemoCommand {
         let started = Instant::now();
         let dir = &options.dir;
         let mut settings = settings.clone();
+        // Before anything is written or removed: the folder must be new, or an earlier demo's.
+        check_demo_dir(dir)?;
         if settings.database_url.is_none() {
             start_afresh(dir)?;
             settings.database_url = Some(dir.join("ansinh.db").display().to_string());
@@ -115,11 +118,11 @@ impl DemoCommand {
         stages.push(("evaluate", t.elapsed()));
 
         // Four eyes: a second made-up officer approves what the first evaluated.
-        let tally = run::approve::current(&app.db, run_id).await?;
+        let tally = run::approve::proposal(&app.db, run_id).await??.tally;
         run::approve(&app.db, run_id, &tally.checksum, DEMO_SUPERVISOR).await?;
 
         let t = Instant::now();
-        let outbox = Outbox::open(&dir.join("outbox"))?;
+        let outbox = Outbox::open(&dir.join(DEMO_OUTBOX))?;
         let issued = run::issue(&app.db, run_id, &outbox, &app.config, DEMO_OFFICER).await?;
         stages.push(("issue", t.elapsed()));
 
@@ -132,34 +135,34 @@ impl DemoCommand {
 
         let report = run::report(&app.db, run_id, run::report::LISTED).await?;
         let province = provinces::name(&options.province).unwrap_or("?");
-        println!(
+        sayln!(
             "ansinh demo: {PROGRAM}, province {} {province}, {}, {} people (seed {})\n",
             options.province,
             options.period,
             group(population.people as i64),
             options.seed
         );
-        print!("{report}");
+        say!("{report}");
         let rate = evaluated.decided as f64 / evaluated.elapsed.as_secs_f64().max(1e-9);
-        println!("\nTime:");
+        sayln!("\nTime:");
         for (stage, took) in &stages {
-            println!("  {stage:<14} {:>8.2} s", took.as_secs_f64());
+            sayln!("  {stage:<14} {:>8.2} s", took.as_secs_f64());
         }
-        println!(
+        sayln!(
             "  {:<14} {:>8.2} s  ({} decisions/s in evaluation)",
             "in all",
             started.elapsed().as_secs_f64(),
             group(rate as i64)
         );
-        println!("\nFiles:");
-        println!("  {}", settings.database_url.as_deref().unwrap_or_default());
-        println!("  {}  (made-up treasury accounts)", app.config.path.display());
-        println!("  {}\n  {}", registry_csv.display(), enrolment_csv.display());
-        println!("  {}  (release {release}, signed with {})", plugin.display(), dir.join(DEMO_KEY).display());
+        sayln!("\nFiles:");
+        sayln!("  {}", settings.database_url.as_deref().unwrap_or_default());
+        sayln!("  {}  (made-up treasury accounts)", app.config.path.display());
+        sayln!("  {}\n  {}", registry_csv.display(), enrolment_csv.display());
+        sayln!("  {}  (release {release}, signed with {})", plugin.display(), dir.join(DEMO_KEY).display());
         super::run::print_files(&issued);
-        println!("\nAudit (`ansinh audit verify`, `ansinh audit replay {run_id}`):");
+        sayln!("\nAudit (`ansinh audit verify`, `ansinh audit replay {run_id}`):");
         let verdict = super::audit::print_verified(&verified);
-        println!("Replay of run {run_id}:");
+        sayln!("Replay of run {run_id}:");
         let replay_verdict = super::audit::print_report(&replayed, replayed.decisions, None);
         let paid = report.count(Outcome::Payable);
         app.db.close().await;
@@ -202,6 +205,79 @@ async fn release_with_demo_key(app: &App, dir: &Path, plugin: &Path, cases: &Pat
     Ok(id)
 }
 
+/// What a demo writes into its folder, and so all that an earlier demo's
+/// folder may hold: its database (SQLite, with its journal files), its
+/// configuration, the synthetic CSV files (and the rejects of an import that
+/// refused them), its signing key pair and its outbox.
+const DEMO_FILES: &[&str] = &[
+    "ansinh.db",
+    "ansinh.db-wal",
+    "ansinh.db-shm",
+    "ansinh.db-journal",
+    "ansinh.toml",
+    "registry.csv",
+    "enrolment.csv",
+    "registry.rejects.csv",
+    "enrolment.rejects.csv",
+    DEMO_KEY,
+    "demo-key.pub",
+];
+
+/// The demo's outbox, under its folder.
+const DEMO_OUTBOX: &str = "outbox";
+
+/// Refuse a `dir` that holds anything but what an earlier demo wrote there:
+/// the demo removes its old database and outbox and overwrites its files, so
+/// pointed at a folder of real work it would destroy it. Nothing is touched
+/// before this check; the error names what does not belong.
+fn check_demo_dir(dir: &Path) -> anyhow::Result<()> {
+    let shown = dir.display();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("--dir {shown}: reading the folder")),
+    };
+    let mut foreign = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("--dir {shown}: reading the folder"))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // As the entry itself is, a link not followed: a link named like a
+        // demo file is not one the demo wrote.
+        let kind = entry.file_type().with_context(|| format!("--dir {shown}: reading {name}"))?;
+        if name == DEMO_OUTBOX && kind.is_dir() {
+            foreign_in_outbox(&entry.path(), &mut foreign)?;
+        } else if !(kind.is_file() && DEMO_FILES.contains(&name.as_str())) {
+            foreign.push(name);
+        }
+    }
+    if !foreign.is_empty() {
+        foreign.sort();
+        let shown_names = foreign.iter().take(10).map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ");
+        let more = if foreign.len() > 10 { format!(" and {} more", foreign.len() - 10) } else { String::new() };
+        anyhow::bail!(
+            "--dir {shown} holds {shown_names}{more}, which an earlier demo did not write: the demo starts its \
+             folder afresh (its database and outbox are removed, its files rewritten), so it runs only in a new \
+             folder or one an earlier demo made. Nothing was changed; choose another --dir"
+        );
+    }
+    Ok(())
+}
+
+/// Name in `foreign`, as `outbox/NAME`, what the outbox at `path` holds
+/// besides the payment files a run writes (and their partial files).
+fn foreign_in_outbox(path: &Path, foreign: &mut Vec<String>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(path).with_context(|| format!("reading {}", path.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", path.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let file = name.strip_prefix('.').and_then(|n| n.strip_suffix(".partial")).unwrap_or(&name);
+        let run_file = ["pain001-run", "bank-run", "vnpost-run"].iter().any(|p| file.starts_with(p));
+        if !(run_file && entry.file_type().is_ok_and(|t| t.is_file())) {
+            foreign.push(format!("{DEMO_OUTBOX}/{name}"));
+        }
+    }
+    Ok(())
+}
+
 /// Remove what an earlier demo left in `dir` (its database and outbox only).
 fn start_afresh(dir: &Path) -> anyhow::Result<()> {
     for name in ["ansinh.db", "ansinh.db-wal", "ansinh.db-shm"] {
@@ -210,7 +286,7 @@ fn start_afresh(dir: &Path) -> anyhow::Result<()> {
             std::fs::remove_file(&path).with_context(|| format!("removing the old {}", path.display()))?;
         }
     }
-    let outbox = dir.join("outbox");
+    let outbox = dir.join(DEMO_OUTBOX);
     if outbox.exists() {
         std::fs::remove_dir_all(&outbox).with_context(|| format!("removing the old {}", outbox.display()))?;
     }
@@ -259,8 +335,24 @@ fn write_demo_config(dir: &Path, province: &str) -> anyhow::Result<PathBuf> {
         key = PersonKey::generate()?
     );
     let path = dir.join("ansinh.toml");
-    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    write_owner_only(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
+}
+
+/// Write `bytes` to `path`, readable by its owner only: the demo's
+/// configuration holds its person key, and a configuration with a secret that
+/// others may read is refused ([`crate::config::check_owner_only`]).
+fn write_owner_only(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    // A file an earlier demo left keeps its mode when opened: set it.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(bytes)
 }
 
 fn timed<T>(

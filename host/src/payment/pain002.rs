@@ -17,6 +17,13 @@
 //! because those are problems to report, not reasons to stop reading. Errors name the line where
 //! the element ends and what was expected. The file's sha256 is computed from the same bytes, so
 //! what is recorded is what was read.
+//!
+//! A document type declaration (`<!DOCTYPE …>`: a DTD, with or without entity declarations) is
+//! refused where it stands, before any transaction is handed over: a pain.002 has none, and one is
+//! how a file asks a parser to expand entities (the "billion laughs") or fetch other files.
+//! quick-xml expands nothing, but a report that needs a DTD is not one this host should read. At
+//! most [`PROLOG_MAX`] bytes are read before the document element, so that a DOCTYPE of any size
+//! is refused without being held in memory.
 
 use std::io::{self, BufRead};
 
@@ -27,6 +34,11 @@ use sha2::{Digest, Sha256};
 
 /// Namespaces of every pain.002 version start with this; the version follows.
 pub const NAMESPACE_PREFIX: &str = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.";
+
+/// Bytes the document may have up to its element's start tag: an XML declaration and a few
+/// comments take a few hundred; a file that reaches this is refused there, the rest unread (a
+/// DOCTYPE of any size among it).
+pub const PROLOG_MAX: u64 = 64 << 10;
 
 /// What a status report says of the original message as a whole (`OrgnlGrpInfAndSts`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -111,7 +123,8 @@ pub fn read<R: BufRead>(
     input: R,
     mut transaction: impl FnMut(TransactionStatus) -> anyhow::Result<()>,
 ) -> anyhow::Result<Read> {
-    let mut reader = NsReader::from_reader(Tracked { inner: input, line: 1, sha256: Sha256::new() });
+    let tracked = Tracked { inner: input, line: 1, sha256: Sha256::new(), prolog_left: Some(PROLOG_MAX) };
+    let mut reader = NsReader::from_reader(tracked);
     let mut buf = Vec::new();
     // Local names of the open elements, the document element first.
     let mut path: Vec<String> = Vec::new();
@@ -122,9 +135,23 @@ pub fn read<R: BufRead>(
     let fail = |line: u64, message: String| anyhow::Error::new(Pain002Error { line, message });
 
     loop {
-        let line = reader.get_ref().line;
-        let (namespace, event) =
-            reader.read_resolved_event_into(&mut buf).map_err(|e| fail(line, format!("not well-formed XML: {e}")))?;
+        // Where the next event begins (whitespace between events is an event of its own).
+        let begins = reader.get_ref().line;
+        let (namespace, event) = match reader.read_resolved_event_into(&mut buf) {
+            Ok(read) => read,
+            Err(e) => {
+                let message = if reader.get_ref().prolog_left == Some(0) {
+                    format!(
+                        "{} KiB and still no document element (<Document>): a pain.002 has only an XML declaration \
+                         before it, so this is refused unread, as a DOCTYPE (DTD) would be; nothing was applied",
+                        PROLOG_MAX >> 10
+                    )
+                } else {
+                    format!("not well-formed XML: {e}")
+                };
+                return Err(fail(begins, message));
+            }
+        };
         // Only the document element's namespace is checked: the others are its.
         let namespace = match namespace {
             ResolveResult::Bound(ns) if path.is_empty() => ns.as_ref().to_owned(),
@@ -136,6 +163,7 @@ pub fn read<R: BufRead>(
                 let name = start.local_name().as_ref().to_owned();
                 if path.is_empty() {
                     group.namespace = document_namespace(&namespace, &name).map_err(|m| fail(line, m))?;
+                    reader.get_mut().prolog_left = None;
                 } else if name == "TxInfAndSts" {
                     tx = Some(TransactionStatus { line, ..Default::default() });
                 } else if name == "InstdAmt" && tx.is_some() && path.ends_with(&["OrgnlTxRef".into(), "Amt".into()]) {
@@ -214,7 +242,16 @@ pub fn read<R: BufRead>(
                 }
                 break;
             }
-            Event::Decl(_) | Event::PI(_) | Event::DocType(_) | Event::Comment(_) => {}
+            Event::DocType(_) => {
+                return Err(fail(
+                    begins,
+                    "the report has a DOCTYPE (a document type declaration: a DTD, which may declare entities): a \
+                     pain.002 has none, and a report with one is refused whole; nothing was applied. Ask the bank \
+                     for the report without it"
+                        .into(),
+                ));
+            }
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
         }
         buf.clear();
     }
@@ -282,11 +319,14 @@ fn dong(value: &str, element: &str, line: u64) -> anyhow::Result<u64> {
 }
 
 /// A reader that counts the lines and hashes the bytes the XML parser has consumed, so that the
-/// line is where the parser is, not where read-ahead has got to.
+/// line is where the parser is, not where read-ahead has got to; and that stops giving bytes once
+/// more than [`PROLOG_MAX`] have gone before the document element.
 struct Tracked<R> {
     inner: R,
     line: u64,
     sha256: Sha256,
+    /// Bytes still allowed before the document element; `None` once it has begun.
+    prolog_left: Option<u64>,
 }
 
 impl<R: BufRead> io::Read for Tracked<R> {
@@ -301,6 +341,9 @@ impl<R: BufRead> io::Read for Tracked<R> {
 
 impl<R: BufRead> BufRead for Tracked<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.prolog_left == Some(0) {
+            return Err(io::Error::other(format!("more than {PROLOG_MAX} bytes before the document element")));
+        }
         self.inner.fill_buf()
     }
 
@@ -310,6 +353,9 @@ impl<R: BufRead> BufRead for Tracked<R> {
             let bytes = &bytes[..amount.min(bytes.len())];
             self.line += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
             self.sha256.update(bytes);
+            if let Some(left) = self.prolog_left.as_mut() {
+                *left = left.saturating_sub(bytes.len() as u64);
+            }
         }
         self.inner.consume(amount);
     }
@@ -440,6 +486,35 @@ mod tests {
 
         let msg = error(&doc(TWO).replace("<OrgnlMsgId>ANSINH-R1-202409</OrgnlMsgId>", ""));
         assert!(msg.contains("OrgnlGrpInfAndSts has no OrgnlMsgId"), "{msg}");
+    }
+
+    #[test]
+    fn a_doctype_is_refused_where_it_stands_before_any_transaction() {
+        let declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+        let laughs = "<!DOCTYPE Document [\n  <!ENTITY lol \"lol\">\n  <!ENTITY lol1 \"&lol;&lol;&lol;\">\n]>\n";
+        let xml = doc(TWO).replacen(declaration, &format!("{declaration}{laughs}"), 1);
+        let mut seen = 0;
+        let err = read(xml.as_bytes(), |_| {
+            seen += 1;
+            Ok(())
+        })
+        .unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.starts_with("line 2: the report has a DOCTYPE"), "{msg}");
+        assert_eq!(seen, 0, "no transaction is handed over");
+        let external =
+            doc(TWO).replacen(declaration, &format!("{declaration}<!DOCTYPE Document SYSTEM \"x.dtd\">\n"), 1);
+        assert!(error(&external).starts_with("line 2: the report has a DOCTYPE"));
+
+        // A DOCTYPE too long to hold: refused once the bytes before the document element pass
+        // their bound, the rest unread.
+        let subset = "<!ENTITY a \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\">\n".repeat(200_000);
+        let huge = format!("{declaration}<!DOCTYPE Document [\n{subset}]>\n<Document/>\n");
+        let mut input = std::io::Cursor::new(huge.as_bytes());
+        let buffered = io::BufReader::with_capacity(8 << 10, &mut input);
+        let msg = format!("{:#}", read(buffered, |_| Ok(())).unwrap_err());
+        assert!(msg.contains("64 KiB and still no document element"), "{msg}");
+        assert!(input.position() < 2 * PROLOG_MAX, "read {} bytes of {}", input.position(), huge.len());
     }
 
     #[test]

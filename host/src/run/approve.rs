@@ -5,8 +5,10 @@
 //! The approver gives the checksum they reviewed (`run show` prints it), so an
 //! approval cannot approve something other than what was seen. `run issue`
 //! computes the checksum again in the transaction that inserts the payments;
-//! if anything changed since (a decision, an account, a person paid by another
-//! run), the approval is void and the run goes back to evaluated.
+//! if anything changed since (an account, a person paid by another run or
+//! reported deceased), the approval is void and the run goes back to
+//! evaluated. Both check first that the decisions are still those evaluation
+//! sealed: a decision changed in the database is tampering, and stops them.
 
 use std::fmt;
 
@@ -14,10 +16,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::info;
 
+use crate::store::holds::{self, Hold};
 use crate::store::payments::{self, ToPay};
 use crate::store::runs::{self, Run, RunStatus};
-use crate::store::{Db, Tx};
-use crate::trail;
+use crate::store::{self, Db, Tx};
+use crate::trail::{self, Tampered};
 
 /// Lines read per query while computing a checksum.
 const PAGE: i64 = 5000;
@@ -102,7 +105,28 @@ pub async fn tally(tx: &mut Tx, run_id: i64) -> anyhow::Result<Tally> {
     Ok(tally)
 }
 
-/// The tally of an evaluated run, for `run show` and the approver.
+/// What approving run `run_id` now would approve: the tally of what it would
+/// pay, and the people held from it; or, if its decisions are not what
+/// evaluation sealed, what differs.
+#[derive(Clone, Debug)]
+pub struct Proposal {
+    pub tally: Tally,
+    pub held: Vec<Hold>,
+}
+
+/// The proposal of an evaluated run, for `run show`, the demo and the approver.
+pub async fn proposal(db: &Db, run_id: i64) -> anyhow::Result<Result<Proposal, Tampered>> {
+    let mut tx = payments::snapshot(db).await?;
+    if let Err(tampered) = trail::check_sealed_or_tampered(db, &mut tx, run_id).await? {
+        return Ok(Err(tampered));
+    }
+    let held = holds::current(&mut tx, run_id).await?;
+    let tally = tally(&mut tx, run_id).await?;
+    tx.commit().await?;
+    Ok(Ok(Proposal { tally, held }))
+}
+
+/// The tally of an evaluated run.
 pub async fn current(db: &Db, run_id: i64) -> anyhow::Result<Tally> {
     let mut tx = payments::snapshot(db).await?;
     let tally = tally(&mut tx, run_id).await?;
@@ -110,7 +134,10 @@ pub async fn current(db: &Db, run_id: i64) -> anyhow::Result<Tally> {
     Ok(tally)
 }
 
-/// Approve run `run_id` as `by`, who reviewed `checksum`.
+/// Approve run `run_id` as `by`, who reviewed `checksum`. In one snapshot
+/// transaction: the decisions must still be what evaluation sealed; the people
+/// held now ([`holds`]) are left out of what is approved and recorded as held;
+/// and the checksum of the rest must be the one reviewed.
 pub async fn approve(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow::Result<Approval> {
     let run = runs::get(db, run_id).await?;
     match run.status {
@@ -122,7 +149,18 @@ pub async fn approve(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow::
         other => anyhow::bail!("run {run_id} is {}: there is nothing to approve", other.as_str()),
     }
     check_four_eyes(&run, by)?;
-    let tally = current(db, run_id).await?;
+    let approval = store::retry_serializable("run approve", || approve_once(db, run_id, checksum, by)).await?;
+    info!(run = run_id, transfers = approval.tally.transfers, total = approval.tally.transfer_total, "approved");
+    Ok(approval)
+}
+
+async fn approve_once(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow::Result<Approval> {
+    let mut tx = payments::snapshot(db).await?;
+    // Entries are appended at the end; the log's lock is taken first.
+    store::audit::lock_head(&mut tx).await?;
+    trail::check_sealed(db, &mut tx, run_id).await?;
+    let held = holds::current(&mut tx, run_id).await?;
+    let tally = tally(&mut tx, run_id).await?;
     if !tally.checksum.eq_ignore_ascii_case(checksum.trim()) {
         anyhow::bail!(
             "run {run_id}: the checksum given ({}) is not the run's ({}). Review the run again with \
@@ -133,16 +171,20 @@ pub async fn approve(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow::
     }
     let approval = Approval { tally, approved_by: by.to_owned() };
     let json = serde_json::to_string(&approval).expect("plain data serialises");
-    let mut tx = db.begin().await?;
     if !runs::mark_approved(&mut tx, run_id, by, &json).await? {
         anyhow::bail!(
             "run {run_id} changed state while it was being approved; look at it with `ansinh run show {run_id}`"
         );
     }
+    holds::record(&mut tx, run_id, &held, by).await?;
+    let subject = trail::run_subject(run_id);
+    if !held.is_empty() {
+        let details = serde_json::json!({ "held": held });
+        trail::append(&mut tx, by, trail::action::RUN_HOLD, &subject, details).await?;
+    }
     let details = serde_json::to_value(&approval.tally).expect("plain data serialises");
-    trail::append(&mut tx, by, crate::trail::action::RUN_APPROVE, &trail::run_subject(run_id), details).await?;
+    trail::append(&mut tx, by, trail::action::RUN_APPROVE, &subject, details).await?;
     tx.commit().await?;
-    info!(run = run_id, transfers = approval.tally.transfers, total = approval.tally.transfer_total, "approved");
     Ok(approval)
 }
 

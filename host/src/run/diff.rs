@@ -24,7 +24,7 @@ use crate::store::{Db, plugins};
 use ansinh_sandbox::{CheckedOutput, DecisionInput, Description, Plugin, PluginHash, Sandbox};
 
 use super::decide::{is_owed, settle};
-use crate::format::group;
+use crate::format::{Shown, group};
 
 /// Decisions read and asked again per page.
 const PAGE: i64 = 500;
@@ -377,8 +377,8 @@ impl fmt::Display for WhatIf {
         let run = &self.run;
         let d = &self.candidate;
         writeln!(f, "What-if over run {}", crate::format::heading(run))?;
-        writeln!(f, "Run's plug-in  {} (sha256 {})", self.plugin, run.plugin_hash)?;
-        writeln!(f, "Candidate      {} {} (sha256 {})", d.name, d.version, self.candidate_hash)?;
+        writeln!(f, "Run's plug-in  {} (sha256 {})", Shown(&self.plugin.to_string()), run.plugin_hash)?;
+        writeln!(f, "Candidate      {} {} (sha256 {})", Shown(&d.name), Shown(&d.version), self.candidate_hash)?;
         writeln!(f, "Nothing was paid or stored: the candidate was asked over the run's stored inputs.")?;
         if run.first_period < run.period {
             writeln!(f, "Arrears months included: a person counts once for each month decided.")?;
@@ -416,7 +416,7 @@ impl fmt::Display for Changes {
             for (category, c) in &self.categories {
                 let people = format!("{} → {}", group(c.before.count), group(c.after.count));
                 let amount = format!("{} → {}", group(c.before.amount), group(c.after.amount));
-                writeln!(f, "  {category:<32} {people:>21} {amount:>37}")?;
+                writeln!(f, "  {:<32} {people:>21} {amount:>37}", Shown(category))?;
             }
         }
         let lists = [
@@ -428,8 +428,8 @@ impl fmt::Display for Changes {
         for (heading, list) in lists.into_iter().filter(|(_, list)| list.count > 0) {
             writeln!(f, "\n{heading}: {}", group(list.count))?;
             for p in &list.first {
-                let (before, after) = (shown(&p.before), shown(&p.after));
-                writeln!(f, "    #{:<8} {} ({}): {before} → {after}", p.beneficiary_id, p.name, p.period)?;
+                let (before, after) = (outcome_text(&p.before), outcome_text(&p.after));
+                writeln!(f, "    #{:<8} {} ({}): {before} → {after}", p.beneficiary_id, Shown(&p.name), p.period)?;
             }
             if let rest @ 1.. = list.count - list.first.len() as i64 {
                 writeln!(f, "    … and {} more (`run diff ID --plugin FILE --list N` lists more)", group(rest))?;
@@ -440,7 +440,7 @@ impl fmt::Display for Changes {
             let mut messages: Vec<_> = self.error_messages.iter().collect();
             messages.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
             for (error, count) in messages {
-                writeln!(f, "  {:>8} × {error}", group(*count))?;
+                writeln!(f, "  {:>8} × {}", group(*count), Shown(error))?;
             }
             if self.other_errors > 0 {
                 writeln!(f, "  {:>8} × other messages", group(self.other_errors))?;
@@ -451,9 +451,9 @@ impl fmt::Display for Changes {
 }
 
 /// `650,000 payable (elderly_no_support)`, or the outcome alone when nothing is owed.
-fn shown((outcome, amount, category): &(Outcome, u64, Option<String>)) -> String {
+fn outcome_text((outcome, amount, category): &(Outcome, u64, Option<String>)) -> String {
     match category {
-        Some(category) => format!("{} {} ({category})", group(*amount as i64), outcome.as_str()),
+        Some(category) => format!("{} {} ({})", group(*amount as i64), outcome.as_str(), Shown(category)),
         None if *amount > 0 => format!("{} {}", group(*amount as i64), outcome.as_str()),
         None => outcome.as_str().to_owned(),
     }

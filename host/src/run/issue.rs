@@ -30,6 +30,7 @@ use crate::payment::lists::{BankCsv, BankRow, CashList, CashRow};
 use crate::payment::outbox::{Outbox, Written};
 use crate::payment::pain001::{CreditorAgent, Header, Pain001Writer, Transfer};
 use crate::payment::{Payer, RunFile, Treasury, end_to_end_id, ewallet_message_id, message_id};
+use crate::store::Tx;
 use crate::store::payments::{self, CashPayment, Issued, Payment};
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{self, Db};
@@ -168,26 +169,15 @@ async fn record_files(db: &Db, run: &Run, files: &[IssuedFile], by: &str) -> any
 /// in the same snapshot, must be the one approved. If not, nothing is paid and
 /// the approval is void.
 async fn start(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow::Result<bool> {
-    let mut attempt = 1;
-    loop {
-        match start_once(db, run, treasury, by).await {
-            Err(e) if store::is_serialization_failure(&e) && attempt < ISSUE_ATTEMPTS => {
-                warn!(attempt, "another issue overlapped this one: trying again");
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+    store::retry_serializable("run issue", || start_once(db, run, treasury, by)).await
 }
-
-/// Tries at issuing when another issue overlaps (PostgreSQL gives one of
-/// them up; nothing of it was kept).
-const ISSUE_ATTEMPTS: u32 = 5;
 
 async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow::Result<bool> {
     let mut tx = payments::snapshot(db).await?;
     // Its run.issue entry is appended at the end, after the payments.
     store::audit::lock_head(&mut tx).await?;
+    // What is paid is what was evaluated, or nothing is.
+    trail::check_sealed(db, &mut tx, run.id).await?;
     if !payments::start_issue(&mut tx, run, treasury, by).await? {
         // Another process issued it first: report what it issued.
         return Ok(false);
@@ -213,6 +203,10 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow
             run.id
         );
     }
+    // Every line its files will carry can be written, or nothing is paid: a
+    // run issued without its files would keep those people from being paid
+    // by any other run.
+    check_lines(&mut tx, run, treasury).await?;
     // What is paid: line by line as approved (the checksum), row by row as
     // stored (the chains), from which accounts.
     let rows = trail::seal_paid(&mut tx, run.id).await?;
@@ -220,6 +214,94 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow
     trail::append(&mut tx, by, trail::action::RUN_ISSUE, &trail::run_subject(run.id), details).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Each payment and cash line `run` has just inserted in `tx`, checked as the
+/// file writers check what they write (pain.001's lengths and characters, the
+/// bank CSV's and VNPost list's cells), by writing it where nothing is kept.
+/// The error names the line and the field, and says what to do.
+async fn check_lines(tx: &mut Tx, run: &Run, treasury: &Treasury) -> anyhow::Result<()> {
+    let sink = std::io::sink;
+    let header = |payer: &Payer, message_id: String| Header {
+        payment_info_id: format!("{message_id}-1"),
+        message_id,
+        created: chrono::Utc::now(),
+        initiating_party: payer.name.clone(),
+        execution_date: chrono::Utc::now().date_naive(),
+        debtor_name: payer.name.clone(),
+        debtor_account: payer.account.clone(),
+        debtor_agent_bin: payer.bin.clone(),
+        number_of_transactions: 1,
+        control_sum: 0,
+    };
+    let accounts = |e: anyhow::Error| {
+        e.context(format!(
+            "run {}: the treasury account of province {} cannot be written in a pain.001; correct it in the \
+             configuration and issue again (nothing was paid)",
+            run.id, run.province
+        ))
+    };
+    let mut bank = Pain001Writer::new(sink(), &header(&treasury.bank, message_id(run.id, run.period)))
+        .map_err(|e| accounts(e.into()))?;
+    let mut ewallet =
+        Pain001Writer::new(sink(), &header(treasury.ewallet_payer(), ewallet_message_id(run.id, run.period)))
+            .map_err(|e| accounts(e.into()))?;
+    let mut bank_csv = BankCsv::new(sink())?;
+    let unwritable = |who: String, e: anyhow::Error| {
+        anyhow::anyhow!(
+            "run {}: {who} cannot be written: {e:#}. Nothing was paid and the run stays approved. Correct the \
+             enrolment and import it again: the person is then held (their account changed since the run was \
+             evaluated) and can be paid by a later run for that month; approve this run again and issue it",
+            run.id
+        )
+    };
+    let mut after = 0;
+    loop {
+        let page = payments::rows_in(tx, run.id, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for row in &page {
+            let who = format!("the payment of beneficiary #{} for {}", row.beneficiary_id, row.period);
+            let p = Payment {
+                id: row.id,
+                beneficiary_id: row.beneficiary_id,
+                period: row.period.clone(),
+                amount: row.amount,
+                channel: row.channel.clone(),
+                bank_bin: row.bank_bin.clone(),
+                account_number: row.account_number.clone(),
+                account_name: row.account_name.clone(),
+            };
+            let t = transfer(run, &p).map_err(|e| unwritable(who.clone(), e))?;
+            let writer = if p.channel == "bank" { &mut bank } else { &mut ewallet };
+            writer.push(&t).map_err(|e| unwritable(who.clone(), e.into()))?;
+            if p.channel == "bank" && treasury.bank_csv {
+                bank_csv.push(&bank_row(&p, &t)).map_err(|e| unwritable(who.clone(), e))?;
+            }
+        }
+    }
+    let mut cash = CashList::new(sink())?;
+    let mut after = 0;
+    loop {
+        let page = payments::cash_rows_in(tx, run.id, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for c in &page {
+            let who = format!("the cash payment of beneficiary #{} for {}", c.beneficiary_id, c.period);
+            let period = month(c.id, &c.period)?;
+            let line = CashPayment {
+                id: c.id,
+                period: c.period.clone(),
+                id_number: c.id_number.clone(),
+                amount: c.amount,
+                full_name: c.full_name.clone(),
+                commune: c.commune.clone(),
+            };
+            cash.push(&cash_row(period, &line, &cash_reference(period, run.id, &line)))
+                .map_err(|e| unwritable(who, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Write one file of the run through the outbox: whole or not at all, only if
@@ -342,13 +424,7 @@ async fn write_bank_csv(db: &Db, run: &Run, out: impl std::io::Write) -> anyhow:
         after = last.id;
         for p in &page {
             let t = transfer(run, p)?;
-            writer.push(&BankRow {
-                account_number: &t.creditor_account,
-                account_name: &t.creditor_name,
-                bin: &p.bank_bin,
-                amount: t.amount,
-                remittance: &t.remittance,
-            })?;
+            writer.push(&bank_row(p, &t))?;
         }
     }
     Ok(writer.finish()?.1)
@@ -364,17 +440,33 @@ async fn write_cash_list(db: &Db, run: &Run, out: impl std::io::Write) -> anyhow
         after = last.id;
         for c in &page {
             let period = month(c.id, &c.period)?;
-            writer.push(&CashRow {
-                reference: &cash_reference(period, run.id, c),
-                full_name: &c.full_name,
-                id_number: &c.id_number,
-                commune: &c.commune,
-                period,
-                amount: c.amount as u64,
-            })?;
+            writer.push(&cash_row(period, c, &cash_reference(period, run.id, c)))?;
         }
     }
     Ok(writer.finish()?.1)
+}
+
+/// A bank transfer as a row of the bank CSV.
+fn bank_row<'a>(p: &'a Payment, t: &'a Transfer) -> BankRow<'a> {
+    BankRow {
+        account_number: &t.creditor_account,
+        account_name: &t.creditor_name,
+        bin: &p.bank_bin,
+        amount: t.amount,
+        remittance: &t.remittance,
+    }
+}
+
+/// A cash payment as a row of the VNPost list.
+fn cash_row<'a>(period: Month, c: &'a CashPayment, reference: &'a str) -> CashRow<'a> {
+    CashRow {
+        reference,
+        full_name: &c.full_name,
+        id_number: &c.id_number,
+        commune: &c.commune,
+        period,
+        amount: c.amount as u64,
+    }
 }
 
 /// The reference of a cash payment, in the EndToEndId's shape with `C` for

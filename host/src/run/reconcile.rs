@@ -32,13 +32,13 @@ use chrono::{DateTime, Utc};
 use crate::model::Total;
 use crate::payment::pain002::{self, Answer, GroupStatus, TransactionStatus};
 use crate::payment::{ewallet_message_id, message_id, parse_end_to_end_id};
-use crate::store::Db;
 use crate::store::payments;
 use crate::store::reconcile::{self, Change, Flag, Standing, Stored, Writes};
 use crate::store::runs::{self, Run};
+use crate::store::{Db, Tx};
 use crate::trail;
 
-use crate::format::group;
+use crate::format::{Shown, group};
 
 /// The reason code of a rejection because the beneficiary has died.
 pub const DECEASED: &str = "MD07";
@@ -54,8 +54,8 @@ pub struct Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
-            Some(line) => write!(f, "line {line}: {}", self.message),
-            None => f.write_str(&self.message),
+            Some(line) => write!(f, "line {line}: {}", Shown(&self.message)),
+            None => write!(f, "{}", Shown(&self.message)),
         }
     }
 }
@@ -87,6 +87,12 @@ pub struct Reconciled {
 }
 
 /// Apply the pain.002 at `path` to run `run_id`, as `by`.
+///
+/// The report is read as a stream, before any lock is taken: what is kept of
+/// it is bounded by the run's payments (each one's listings) and a bounded
+/// number of problems, never by the file's size. Then, in one transaction
+/// under the run's lock, the statuses the payments have by then decide what
+/// to write.
 pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::Result<Reconciled> {
     let run = runs::get(db, run_id).await?;
     if !run.status.is_issued() {
@@ -94,12 +100,15 @@ pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::R
     }
     let shown = path.display().to_string();
     let file = File::open(path).with_context(|| format!("opening the status report {shown}"))?;
-    let mut transactions = Vec::new();
+    // Which payments the run has, their month, file and amount: none of that changes once issued.
+    let issued = reconcile::payments_of(db, run_id).await?;
+    let mut listings = Listings::default();
     let read = pain002::read(BufReader::with_capacity(64 * 1024, file), |tx| {
-        transactions.push(tx);
+        listings.add(&run, &issued, tx);
         Ok(())
     })
     .with_context(|| format!("reading the status report {shown}"))?;
+    drop(issued);
 
     let prefix = format!("ANSINH-R{run_id}-");
     if !read.group.original_message_id.starts_with(&prefix) {
@@ -110,17 +119,18 @@ pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::R
         );
     }
     let answered = answered(db, &run, &read.group.original_message_id).await?;
+    let listed = listings.listed;
     let report = reconcile::Report {
         file: &shown,
         sha256: &read.sha256,
         message_id: &read.group.message_id,
         original_message_id: &read.group.original_message_id,
-        transactions: transactions.len() as i64,
+        transactions: listed as i64,
         by,
     };
     let mut tx = db.begin().await?;
     let (applied, plan) = reconcile::apply(&mut tx, run_id, &report, |stored| {
-        let mut plan = plan(&run, answered, &read.group, &transactions, stored);
+        let mut plan = plan(&run, answered, &read.group, listings, stored);
         (std::mem::take(&mut plan.writes), plan)
     })
     .await?;
@@ -137,13 +147,14 @@ pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::R
         });
         trail::append(&mut tx, by, trail::action::RUN_RECONCILE, &trail::run_subject(run_id), details).await?;
     }
+    void_approvals_of_the_flagged(&mut tx, applied.reconciliation_id, by).await?;
     tx.commit().await?;
     Ok(Reconciled {
         run_id,
         file: shown,
         sha256: read.sha256,
         group: read.group,
-        listed: transactions.len(),
+        listed: listed as usize,
         settled: plan.settled,
         rejected: plan.rejected,
         accepted: plan.accepted,
@@ -154,6 +165,116 @@ pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::R
         problems: plan.problems,
         standing: reconcile::standing(db, run_id).await?,
     })
+}
+
+/// A person a bank reported deceased is held from every payment not yet issued:
+/// the approval of a run that would pay them no longer approves what it would
+/// pay, so it is void (the run goes back to evaluated), with its entry, and the
+/// next approval holds them (`store::holds`).
+async fn void_approvals_of_the_flagged(tx: &mut Tx, reconciliation_id: i64, by: &str) -> anyhow::Result<()> {
+    for (run_id, approval, beneficiaries) in reconcile::approved_runs_paying_flagged(tx, reconciliation_id).await? {
+        let record = serde_json::json!({
+            "approved": serde_json::from_str::<serde_json::Value>(&approval).unwrap_or_default(),
+            "reason": format!("a bank reported deceased ({DECEASED}) people this run would pay"),
+            "beneficiaries": beneficiaries,
+            "reconciliation": reconciliation_id,
+            "voided_by": by,
+        });
+        runs::void_approval(tx, run_id, &record.to_string()).await?;
+        trail::append(tx, by, trail::action::RUN_APPROVAL_VOID, &trail::run_subject(run_id), record).await?;
+        tracing::warn!(run = run_id, "approval void: a person it would pay was reported deceased");
+    }
+    Ok(())
+}
+
+/// Problems listed of the transactions that name none of the run's payments:
+/// the rest are counted. A report of a million lines that are all wrong must
+/// not become a million messages held in memory.
+const PROBLEMS_SHOWN: usize = 1_000;
+
+/// A report's transactions, as they are read: for each of the run's payments
+/// the report lists, its listings; the problems of those that name none. What
+/// is kept grows with the run's payments, not with the file.
+#[derive(Debug, Default)]
+struct Listings {
+    /// `TxInfAndSts` in the report.
+    listed: u64,
+    /// The sum of the listed amounts while every transaction repeats its amount.
+    amounts: Option<u64>,
+    by_payment: HashMap<i64, Listing>,
+    problems: Vec<Problem>,
+    /// Problems counted but not kept.
+    unshown: u64,
+}
+
+/// Every listing of one payment.
+#[derive(Debug)]
+struct Listing {
+    end_to_end_id: String,
+    first: TransactionStatus,
+    /// How many times it is listed, the lines of the first few, and whether
+    /// every listing says what the first does.
+    times: u64,
+    lines: Vec<u64>,
+    same: bool,
+}
+
+/// Lines named when a payment is listed more than once.
+const LINES_SHOWN: usize = 10;
+
+impl Listings {
+    /// Take one transaction of the report: keep it under the payment it names, or a problem.
+    fn add(&mut self, run: &Run, issued: &HashMap<i64, Stored>, tx: TransactionStatus) {
+        self.amounts = match (self.listed, self.amounts, tx.amount) {
+            (0, _, amount) => amount,
+            (_, Some(sum), Some(amount)) => sum.checked_add(amount),
+            _ => None,
+        };
+        self.listed += 1;
+        let line = Some(tx.line);
+        let Some(id) = tx.end_to_end_id.clone().filter(|id| !id.is_empty()) else {
+            return self
+                .problem(line, "TxInfAndSts has no OrgnlEndToEndId: cannot tell which payment it is".to_owned());
+        };
+        let payment_id = match parse_end_to_end_id(&id) {
+            None => return self.problem(line, format!("{id} is not an EndToEndId ansinh issued: not applied")),
+            Some((_, other, _)) if other != run.id => {
+                return self
+                    .problem(line, format!("{id} is a payment of run {other}, not of run {}: not applied", run.id));
+            }
+            // The month is the payment's own: a back-pay run pays earlier months too.
+            Some((period, _, payment_id)) => match issued.get(&payment_id) {
+                Some(payment) if payment.period == period.to_string() => payment_id,
+                _ => {
+                    return self
+                        .problem(line, format!("no payment of run {} has the EndToEndId {id}: not applied", run.id));
+                }
+            },
+        };
+        match self.by_payment.get_mut(&payment_id) {
+            None => {
+                let lines = vec![tx.line];
+                self.by_payment
+                    .insert(payment_id, Listing { end_to_end_id: id, first: tx, times: 1, lines, same: true });
+            }
+            Some(listing) => {
+                listing.times += 1;
+                if listing.lines.len() < LINES_SHOWN {
+                    listing.lines.push(tx.line);
+                }
+                let first = &listing.first;
+                listing.same &= (&tx.status, &tx.reasons, tx.amount) == (&first.status, &first.reasons, first.amount);
+            }
+        }
+    }
+
+    fn problem(&mut self, line: Option<u64>, message: String) {
+        if self.problems.len() < PROBLEMS_SHOWN {
+            self.problems.push(Problem { line, message });
+        } else {
+            self.unshown += 1;
+        }
+    }
 }
 
 /// What [`plan`] decides: the writes, and the figures and problems to show.
@@ -174,54 +295,62 @@ impl Plan {
     }
 }
 
-/// Decide, from the report and the run's payments as stored, what to write and what to report.
+/// Decide, from the report's listings and the run's payments as stored, what to write and what to report.
 fn plan(
     run: &Run,
     answered: Answered,
     header: &GroupStatus,
-    transactions: &[TransactionStatus],
+    listings: Listings,
     stored: &HashMap<i64, Stored>,
 ) -> Plan {
     let mut plan = Plan::default();
-    check_totals(&mut plan, run, answered, header, transactions);
+    check_totals(&mut plan, run, answered, header, listings.listed, listings.amounts);
+    let totals = std::mem::take(&mut plan.problems);
 
-    // Every listing of each EndToEndId, in file order.
-    let mut by_id: BTreeMap<&str, Vec<&TransactionStatus>> = BTreeMap::new();
-    for tx in transactions {
-        match tx.end_to_end_id.as_deref() {
-            Some(id) if !id.is_empty() => by_id.entry(id).or_default().push(tx),
-            _ => plan
-                .problem(Some(tx.line), "TxInfAndSts has no OrgnlEndToEndId: cannot tell which payment it is".into()),
-        }
-    }
-    let mut ordered: Vec<(&str, Vec<&TransactionStatus>)> = by_id.into_iter().collect();
-    ordered.sort_by_key(|(_, listings)| listings[0].line);
-    for (id, listings) in ordered {
-        let tx = listings[0];
-        if listings.len() > 1 {
-            let lines: Vec<String> = listings.iter().map(|t| t.line.to_string()).collect();
-            let same =
-                listings.iter().all(|t| (&t.status, &t.reasons, t.amount) == (&tx.status, &tx.reasons, tx.amount));
-            if same {
-                plan.problem(
-                    Some(tx.line),
-                    format!("{id} is listed {} times (lines {}); applied once", listings.len(), lines.join(", ")),
-                );
+    // Each payment once, in the order of its first listing.
+    let mut ordered: Vec<(i64, Listing)> = listings.by_payment.into_iter().collect();
+    ordered.sort_by_key(|(_, listing)| listing.first.line);
+    for (payment_id, listing) in ordered {
+        let (id, tx) = (&listing.end_to_end_id, &listing.first);
+        if listing.times > 1 {
+            let mut lines: Vec<String> = listing.lines.iter().map(u64::to_string).collect();
+            if listing.times > listing.lines.len() as u64 {
+                lines.push("…".to_owned());
+            }
+            let (times, lines) = (listing.times, lines.join(", "));
+            if listing.same {
+                plan.problem(Some(tx.line), format!("{id} is listed {times} times (lines {lines}); applied once"));
             } else {
                 plan.problem(
                     Some(tx.line),
-                    format!(
-                        "{id} is listed {} times with different statuses (lines {}): not applied",
-                        listings.len(),
-                        lines.join(", ")
-                    ),
+                    format!("{id} is listed {times} times with different statuses (lines {lines}): not applied"),
                 );
                 continue;
             }
         }
-        apply_one(&mut plan, run, answered, id, tx, stored);
+        match stored.get(&payment_id) {
+            Some(payment) => apply_one(&mut plan, answered, id, tx, payment),
+            None => plan
+                .problem(Some(tx.line), format!("no payment of run {} has the EndToEndId {id}: not applied", run.id)),
+        }
     }
-    plan.writes.problems = plan.problems.len() as i64;
+    // The problems of the listings, in the order of their lines, after those of the totals.
+    let mut listed = std::mem::take(&mut plan.problems);
+    listed.extend(listings.problems);
+    listed.sort_by_key(|p| p.line);
+    plan.problems = totals;
+    plan.problems.extend(listed);
+    plan.writes.problems = plan.problems.len() as i64 + listings.unshown as i64;
+    if listings.unshown > 0 {
+        plan.problem(
+            None,
+            format!(
+                "… and {} more transactions that name no payment of run {}: not applied",
+                group(listings.unshown as i64),
+                run.id
+            ),
+        );
+    }
     plan
 }
 
@@ -259,14 +388,15 @@ fn check_totals(
     run: &Run,
     answered: Answered,
     header: &GroupStatus,
-    transactions: &[TransactionStatus],
+    listed: u64,
+    amounts: Option<u64>,
 ) {
     let Answered { count: payment_count, total: payment_total, exact: whole_run, .. } = answered;
     let name = &header.original_message_name;
     if !name.is_empty() && !name.starts_with("pain.001.") {
         plan.problem(None, format!("OrgnlMsgNmId is {name:?}: this report answers something other than a pain.001"));
     }
-    if transactions.is_empty() {
+    if listed == 0 {
         let status = header.status.as_deref().unwrap_or("none");
         plan.problem(
             None,
@@ -276,7 +406,6 @@ fn check_totals(
             ),
         );
     }
-    let listed = transactions.len() as u64;
     if let Some(n) = header.original_transactions {
         if listed > n {
             plan.problem(None, format!("the report lists {listed} transactions, more than its OrgnlNbOfTxs {n}"));
@@ -298,7 +427,6 @@ fn check_totals(
             );
         }
         // Only a report that lists every transaction, with its amount, can be added up.
-        let amounts: Option<u64> = transactions.iter().map(|t| t.amount).sum();
         if header.original_transactions == Some(listed)
             && let Some(amounts) = amounts
             && amounts != sum
@@ -315,47 +443,19 @@ fn check_totals(
     }
 }
 
-/// One listed transaction against the payment it names.
-fn apply_one(
-    plan: &mut Plan,
-    run: &Run,
-    answered: Answered,
-    id: &str,
-    tx: &TransactionStatus,
-    stored: &HashMap<i64, Stored>,
-) {
+/// One listed transaction against the payment it names, as stored now.
+fn apply_one(plan: &mut Plan, answered: Answered, id: &str, tx: &TransactionStatus, payment: &Stored) {
     let line = Some(tx.line);
-    let payment = match parse_end_to_end_id(id) {
-        None => {
-            plan.problem(line, format!("{id} is not an EndToEndId ansinh issued: not applied"));
-            return;
-        }
-        Some((_, other, _)) if other != run.id => {
-            plan.problem(line, format!("{id} is a payment of run {other}, not of run {}: not applied", run.id));
-            return;
-        }
-        Some((period, _, payment_id)) => match stored.get(&payment_id) {
-            // The month is the payment's own: a back-pay run pays earlier months too.
-            Some(payment) if payment.period == period.to_string() => {
-                if let Some(channel) = answered.channel.filter(|c| *c != payment.channel) {
-                    plan.problem(
-                        line,
-                        format!(
-                            "{id} is a payment of the run's {} file, not of the {channel} file this report \
-                             answers: not applied",
-                            payment.channel
-                        ),
-                    );
-                    return;
-                }
-                payment
-            }
-            _ => {
-                plan.problem(line, format!("no payment of run {} has the EndToEndId {id}: not applied", run.id));
-                return;
-            }
-        },
-    };
+    if let Some(channel) = answered.channel.filter(|c| *c != payment.channel) {
+        plan.problem(
+            line,
+            format!(
+                "{id} is a payment of the run's {} file, not of the {channel} file this report answers: not applied",
+                payment.channel
+            ),
+        );
+        return;
+    }
     let Some(code) = tx.status.as_deref() else {
         plan.problem(line, format!("{id} has no TxSts: not applied"));
         return;
@@ -440,15 +540,15 @@ impl fmt::Display for Reconciled {
             f,
             "Run {} · status report {} ({}) for {} · {} transactions listed · GrpSts {}",
             self.run_id,
-            g.message_id,
-            g.namespace.rsplit(':').next().unwrap_or_default(),
-            g.original_message_id,
+            Shown(&g.message_id),
+            Shown(g.namespace.rsplit(':').next().unwrap_or_default()),
+            Shown(&g.original_message_id),
             self.listed,
-            g.status.as_deref().unwrap_or("none")
+            Shown(g.status.as_deref().unwrap_or("none"))
         )?;
-        writeln!(f, "File {} (sha256 {})", self.file, self.sha256)?;
+        writeln!(f, "File {} (sha256 {})", Shown(&self.file), self.sha256)?;
         if let Some((by, at)) = &self.earlier {
-            writeln!(f, "This file was applied to run {} before, by {by} at {at}.", self.run_id)?;
+            writeln!(f, "This file was applied to run {} before, by {} at {at}.", self.run_id, Shown(by))?;
         }
         let rejected: i64 = self.rejected.values().sum();
         writeln!(
@@ -460,7 +560,7 @@ impl fmt::Display for Reconciled {
             group(self.unchanged)
         )?;
         for (reason, count) in &self.rejected {
-            writeln!(f, "  rejected {reason:<16} {:>8}", group(*count))?;
+            writeln!(f, "  rejected {:<16} {:>8}", Shown(reason), group(*count))?;
         }
         if self.flagged > 0 {
             writeln!(f, "{} people flagged for the registry check ({DECEASED}, deceased).", self.flagged)?;
@@ -469,7 +569,7 @@ impl fmt::Display for Reconciled {
         if !self.notes.is_empty() {
             writeln!(f, "\nNotes:")?;
             for note in &self.notes {
-                writeln!(f, "  {note}")?;
+                writeln!(f, "  {}", Shown(note))?;
             }
         }
         if !self.problems.is_empty() {
@@ -567,6 +667,21 @@ mod tests {
         }
     }
 
+    /// The plan for `txs` read as a report of run `run`.
+    fn plan_of(
+        run: &Run,
+        answered: Answered,
+        header: &GroupStatus,
+        txs: &[TransactionStatus],
+        stored: &HashMap<i64, Stored>,
+    ) -> Plan {
+        let mut listings = Listings::default();
+        for tx in txs {
+            listings.add(run, stored, tx.clone());
+        }
+        plan(run, answered, header, listings, stored)
+    }
+
     fn messages(plan: &Plan) -> Vec<String> {
         plan.problems.iter().map(ToString::to_string).collect()
     }
@@ -579,7 +694,7 @@ mod tests {
             tx(12, &e2e(3), "RJCT", &["MD07"], None),
             tx(13, &e2e(4), "PDNG", &[], None),
         ];
-        let plan = plan(&run(), ALL_FOUR, &group_of(4, 2_000_000), &txs, &stored());
+        let plan = plan_of(&run(), ALL_FOUR, &group_of(4, 2_000_000), &txs, &stored());
         assert!(plan.problems.is_empty(), "{:?}", messages(&plan));
         assert_eq!((plan.settled, plan.accepted, plan.unchanged), (0, 1, 2));
         assert_eq!(plan.rejected, BTreeMap::from([("MD07".to_owned(), 1)]));
@@ -605,7 +720,7 @@ mod tests {
             tx(16, &e2e(4), "ACSC", &[], Some(400_000)),
             tx(17, &e2e(2), "CANC", &[], None),
         ];
-        let plan = plan(&run(), ALL_FOUR, &group_of(9, 5_000_000), &txs, &stored());
+        let plan = plan_of(&run(), ALL_FOUR, &group_of(9, 5_000_000), &txs, &stored());
         assert!(plan.writes.changes.is_empty(), "{:?}", plan.writes.changes);
         assert_eq!(
             messages(&plan),
@@ -629,7 +744,7 @@ mod tests {
     fn a_repeated_identical_listing_is_applied_once_and_reported() {
         let txs = [tx(10, &e2e(3), "ACSC", &[], None), tx(20, &e2e(3), "ACSC", &[], None)];
         let header = GroupStatus { original_message_id: "ANSINH-R7-202409-B".into(), ..Default::default() };
-        let plan = plan(&run(), SOME_OF_FOUR, &header, &txs, &stored());
+        let plan = plan_of(&run(), SOME_OF_FOUR, &header, &txs, &stored());
         assert_eq!(messages(&plan), ["line 10: AS202409R7P3 is listed 2 times (lines 10, 20); applied once"]);
         assert_eq!(plan.writes.changes.len(), 1);
         assert_eq!(plan.settled, 1);
@@ -641,7 +756,7 @@ mod tests {
         // A file of its own (bank or e-wallet part of the run): 2 of the run's 4 payments.
         let mut g = group_of(2, 900_000);
         g.original_message_id = "ANSINH-R7-202409-W".into();
-        let plan = plan(&run(), SOME_OF_FOUR, &g, &txs, &stored());
+        let plan = plan_of(&run(), SOME_OF_FOUR, &g, &txs, &stored());
         assert_eq!(
             messages(&plan),
             ["the 2 transactions listed add up to 1,000,000 VND, not OrgnlCtrlSum 900,000 VND"]
@@ -652,7 +767,7 @@ mod tests {
     #[test]
     fn pending_after_final_is_a_note_and_same_status_changes_nothing() {
         let txs = [tx(10, &e2e(1), "PDNG", &[], None), tx(11, &e2e(2), "RJCT", &["AC04"], None)];
-        let plan = plan(&run(), ALL_FOUR, &group_of(4, 2_000_000), &txs, &stored());
+        let plan = plan_of(&run(), ALL_FOUR, &group_of(4, 2_000_000), &txs, &stored());
         assert!(plan.problems.is_empty(), "{:?}", messages(&plan));
         assert_eq!(plan.notes, ["line 10: AS202409R7P1 is already settled (ACSC); its PDNG here is older news"]);
         assert_eq!(plan.unchanged, 1);
@@ -666,7 +781,7 @@ mod tests {
         stored.get_mut(&4).unwrap().channel = "ewallet".into();
         let arrears = end_to_end_id("2024-07".parse().unwrap(), 7, 3);
         let txs = [tx(10, &arrears, "ACSC", &[], None), tx(11, &e2e(4), "ACSC", &[], None)];
-        let plan = plan(&run(), ALL_FOUR, &group_of(2, 1_000_000), &txs, &stored);
+        let plan = plan_of(&run(), ALL_FOUR, &group_of(2, 1_000_000), &txs, &stored);
         assert_eq!(plan.settled, 1, "the arrears payment of 2024-07 is run 7's");
         assert!(
             messages(&plan).iter().any(|m| m.contains("is a payment of the run's ewallet file, not of the bank file")),

@@ -2,16 +2,29 @@
 
 use std::fmt;
 
-use crate::format::{group, heading};
+use crate::format::{Shown, group, heading};
+use crate::identity::masked;
 use crate::model::{Outcome, PluginName, Total};
 use crate::store::Db;
 use crate::store::decisions::{self, OutcomeTotal};
-use crate::store::reconcile::{self, Standing};
+use crate::store::holds::{self, ACCOUNT_CHANGED};
+use crate::store::reconcile::{self, Rejected, Standing};
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{payments, plugins};
+use crate::trail::Tampered;
 
 use super::approve::{self, Tally};
 use super::review::{self, Review};
+
+/// A person held from a run's payment, as `run show` lists them.
+#[derive(Clone, Debug)]
+pub struct Held {
+    pub period: String,
+    pub beneficiary_id: i64,
+    pub full_name: String,
+    pub reason: String,
+    pub detail: String,
+}
 
 /// Plug-in error messages listed, most frequent first.
 const ERRORS_SHOWN: i64 = 10;
@@ -26,8 +39,14 @@ pub struct RunReport {
     pub payments: Total,
     /// Distinct plug-in errors with how many decisions each.
     pub errors: Vec<(String, i64)>,
-    /// What the run would pay now, while it awaits approval (evaluated runs).
-    pub to_approve: Option<Tally>,
+    /// What the run would pay now, while it awaits approval (evaluated runs),
+    /// or why it cannot be approved: its decisions are not what evaluation sealed.
+    pub to_approve: Option<Result<Tally, Tampered>>,
+    /// The people held from this run's payment: now, while it awaits approval;
+    /// as its approval recorded them, once approved.
+    pub held: Vec<Held>,
+    /// Payments the bank rejected: how many, and the first.
+    pub rejected: (i64, Vec<Rejected>),
     /// How the payments stand with the bank (`run reconcile`).
     pub standing: Standing,
     /// Exceptions, categories, and the difference from the previous month.
@@ -61,9 +80,34 @@ pub async fn report(db: &Db, run_id: i64, listed: i64) -> anyhow::Result<RunRepo
             })
         })
         .collect();
-    let to_approve = if run.status == RunStatus::Evaluated { Some(approve::current(db, run_id).await?) } else { None };
+    let (to_approve, held) = if run.status == RunStatus::Evaluated {
+        match approve::proposal(db, run_id).await? {
+            Ok(proposal) => {
+                let held = proposal.held.into_iter().map(|h| Held {
+                    period: h.period,
+                    beneficiary_id: h.beneficiary_id,
+                    full_name: h.full_name,
+                    reason: h.reason,
+                    detail: h.detail,
+                });
+                (Some(Ok(proposal.tally)), held.collect())
+            }
+            Err(tampered) => (Some(Err(tampered)), Vec::new()),
+        }
+    } else {
+        let recorded = holds::of_run(db, run_id).await?.into_iter().map(|h| Held {
+            period: h.period,
+            beneficiary_id: h.beneficiary_id,
+            full_name: h.full_name,
+            reason: h.reason,
+            detail: h.detail,
+        });
+        (None, recorded.collect())
+    };
     Ok(RunReport {
         to_approve,
+        held,
+        rejected: reconcile::rejected(db, run_id, listed).await?,
         plugin: plugins::name(db, run.plugin_hash).await?,
         payments: payments::totals(db, run_id).await?,
         errors: decisions::error_summary(db, run_id, ERRORS_SHOWN).await?,
@@ -78,7 +122,7 @@ impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let run = &self.run;
         writeln!(f, "Run {}", heading(run))?;
-        write!(f, "Plug-in {} (sha256 {})", self.plugin, run.plugin_hash)?;
+        write!(f, "Plug-in {} (sha256 {})", Shown(&self.plugin.to_string()), run.plugin_hash)?;
         match run.release_id {
             Some(release) => writeln!(f, ", release {release}")?,
             None => writeln!(f)?,
@@ -91,42 +135,61 @@ impl fmt::Display for RunReport {
             ("cancelled", &run.cancelled_by),
         ];
         let who: Vec<String> =
-            steps.iter().filter_map(|(step, by)| by.as_ref().map(|by| format!("{step} by {by}"))).collect();
+            steps.iter().filter_map(|(step, by)| by.as_ref().map(|by| format!("{step} by {}", Shown(by)))).collect();
         if !who.is_empty() {
             writeln!(f, "{}", who.join(", "))?;
         }
         if let Some(reason) = &run.cancel_reason {
-            writeln!(f, "Cancelled: {reason}")?;
+            writeln!(f, "Cancelled: {}", Shown(reason))?;
         }
         writeln!(f)?;
-        writeln!(f, "  {:<14} {:>10} {:>22}", "outcome", "people", "monthly amount (VND)")?;
+        writeln!(f, "  {:<18} {:>10} {:>22}", "outcome", "people", "monthly amount (VND)")?;
+        let row = |f: &mut fmt::Formatter<'_>, label: &str, count: i64, amount: i64| {
+            writeln!(f, "  {label:<18} {:>10} {:>22}", group(count), group(amount))
+        };
         for t in &self.outcomes {
-            writeln!(f, "  {:<14} {:>10} {:>22}", label(t.outcome, run.status), group(t.count), group(t.amount))?;
+            if t.outcome == Outcome::Payable && run.status.is_issued() {
+                // What this run paid, and the payable people it did not: never "paid" for those.
+                let paid = self.payments;
+                row(f, "paid", paid.count, paid.amount)?;
+                if t.count > paid.count {
+                    row(f, "payable, not paid", t.count - paid.count, t.amount - paid.amount)?;
+                }
+            } else {
+                row(f, label(t.outcome), t.count, t.amount)?;
+            }
         }
-        writeln!(f, "  {:<14} {:>10}", "total", group(self.decided()))?;
+        writeln!(f, "  {:<18} {:>10}", "total", group(self.decided()))?;
         write!(f, "{}", self.review)?;
+        self.held_and_rejected(f)?;
         if run.status.is_issued() {
             let Total { count, amount } = self.payments;
             writeln!(f, "\nIssued {} payments, {} VND in all.", group(count), group(amount))?;
-            let left_out = self.count(Outcome::Payable) - count;
+            let held = self.held.len() as i64;
+            let left_out = self.count(Outcome::Payable) - count - held;
             if left_out > 0 {
                 writeln!(f, "{} payable people were already paid for {} by another run.", group(left_out), run.period)?;
             }
         }
-        if let Some(tally) = &self.to_approve {
-            writeln!(f, "\nTo pay: {tally}.")?;
-            if run.voided_approval.is_some() {
-                writeln!(f, "An earlier approval was void: what it approved changed before the run was issued.")?;
+        match &self.to_approve {
+            Some(Ok(tally)) => {
+                writeln!(f, "\nTo pay: {tally}.")?;
+                if run.voided_approval.is_some() {
+                    writeln!(f, "An earlier approval was void: what it approved changed before the run was issued.")?;
+                }
+                let mut makers: Vec<String> =
+                    [&run.created_by, &run.evaluated_by].into_iter().flatten().map(|s| Shown(s).to_string()).collect();
+                makers.dedup();
+                writeln!(
+                    f,
+                    "Approve it, as someone other than {}: ansinh run approve {} --checksum {}",
+                    makers.join(" and "),
+                    run.id,
+                    tally.checksum
+                )?;
             }
-            let makers: Vec<&str> =
-                [&run.created_by, &run.evaluated_by].into_iter().flatten().map(|s| s.as_str()).collect();
-            writeln!(
-                f,
-                "Approve it, as someone other than {}: ansinh run approve {} --checksum {}",
-                makers.join(" and "),
-                run.id,
-                tally.checksum
-            )?;
+            Some(Err(tampered)) => writeln!(f, "\nNOT TO BE APPROVED: {tampered}")?,
+            None => {}
         }
         if self.standing.any_answer() {
             write!(f, "{}", self.standing)?;
@@ -134,11 +197,71 @@ impl fmt::Display for RunReport {
         if !self.errors.is_empty() {
             writeln!(f, "\nPlug-in errors:")?;
             for (error, count) in &self.errors {
-                writeln!(f, "  {:>8} × {error}", group(*count))?;
+                writeln!(f, "  {:>8} × {}", group(*count), Shown(error))?;
             }
         }
         Ok(())
     }
+}
+
+impl RunReport {
+    /// The people held from this run's payment, and those whose payment the bank rejected.
+    fn held_and_rejected(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.held.is_empty() {
+            let when = if self.run.status == RunStatus::Evaluated { "now" } else { "by its approval" };
+            writeln!(
+                f,
+                "\nHeld from this run's payment {when} (a later run for the month can pay them): {}",
+                group(self.held.len() as i64)
+            )?;
+            for h in &self.held {
+                let why = if h.reason == ACCOUNT_CHANGED {
+                    format!("account changed since evaluation: {}", Shown(&h.detail))
+                } else {
+                    "reported deceased by a bank (MD07) since evaluation, not cleared".to_owned()
+                };
+                writeln!(f, "    #{:<8} {} ({}): {why}", h.beneficiary_id, Shown(&h.full_name), h.period)?;
+            }
+        }
+        let (count, first) = &self.rejected;
+        if *count > 0 {
+            writeln!(f, "\nRejected by the bank (a later run for the month can pay them, once): {}", group(*count))?;
+            for r in first {
+                writeln!(
+                    f,
+                    "    #{:<8} {} ({}): {} {} {} {}",
+                    r.beneficiary_id,
+                    Shown(&r.full_name),
+                    r.period,
+                    r.reason.as_deref().map_or("RJCT (no reason given)".to_owned(), reason_text),
+                    r.channel,
+                    Shown(&r.bank_bin),
+                    Shown(&masked(&r.account_number))
+                )?;
+            }
+            if *count > first.len() as i64 {
+                writeln!(
+                    f,
+                    "    … and {} more (`run show ID --list N` lists more)",
+                    group(count - first.len() as i64)
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A rejection's reason code, with what it means (payments.md).
+fn reason_text(code: &str) -> String {
+    let meaning = match code {
+        "AC01" => "wrong account number",
+        "AC04" => "closed account",
+        "AC06" => "blocked account",
+        "AM04" => "insufficient funds",
+        "MD07" => "beneficiary deceased",
+        _ => return code.to_owned(),
+    };
+    format!("{code} {meaning}")
 }
 
 /// The bank's answers so far: settled, accepted, rejected by reason code, unanswered.
@@ -157,9 +280,8 @@ impl fmt::Display for Standing {
     }
 }
 
-fn label(outcome: Outcome, status: RunStatus) -> &'static str {
+fn label(outcome: Outcome) -> &'static str {
     match outcome {
-        Outcome::Payable if status.is_issued() => "paid",
         Outcome::Payable => "payable",
         Outcome::Held => "held (review)",
         Outcome::NotEligible => "not eligible",

@@ -10,7 +10,7 @@ use crate::store::Db;
 use crate::store::decisions::{self, Change, Exception};
 use crate::store::runs::{self, Run};
 
-use crate::format::group;
+use crate::format::{Shown, group};
 
 /// The kinds of exception, in the order shown, with their heading.
 const KINDS: [(&str, &str); 8] = [
@@ -109,9 +109,9 @@ fn why(kind: &str, e: &Exception) -> String {
 impl fmt::Display for Review {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.categories.is_empty() {
-            writeln!(f, "\n  {:<32} {:>10} {:>22}", "category (paid, held or cash)", "people", "monthly amount (VND)")?;
+            writeln!(f, "\n  {:<32} {:>10} {:>22}", "category (owed a month)", "people", "monthly amount (VND)")?;
             for (category, total) in &self.categories {
-                writeln!(f, "  {category:<32} {:>10} {:>22}", group(total.count), group(total.amount))?;
+                writeln!(f, "  {:<32} {:>10} {:>22}", Shown(category), group(total.count), group(total.amount))?;
             }
         }
         if !self.exceptions.is_empty() {
@@ -120,7 +120,7 @@ impl fmt::Display for Review {
         for kind in &self.exceptions {
             writeln!(f, "  {}: {}", kind.heading, group(kind.count))?;
             for (e, why) in &kind.first {
-                writeln!(f, "    #{:<8} {} ({}): {why}", e.beneficiary_id, e.full_name, e.period)?;
+                writeln!(f, "    #{:<8} {} ({}): {}", e.beneficiary_id, Shown(&e.full_name), e.period, Shown(why))?;
             }
             more(f, kind.count, kind.first.len())?;
         }
@@ -135,7 +135,7 @@ impl fmt::Display for Review {
                         f,
                         "    #{:<8} {}: {} → {}",
                         c.beneficiary_id,
-                        c.full_name,
+                        Shown(&c.full_name),
                         amount(c.before),
                         amount(c.after)
                     )?;

@@ -114,7 +114,7 @@ pub struct Scope<'a> {
 
 /// The condition shared by [`pending`] and [`count_pending`]: in the scope,
 /// no decision for the month in this run yet, and for arrears not yet paid,
-/// by transfer or in cash.
+/// by transfer (a payment the bank rejected is not paid) or in cash.
 /// Bound by [`Scope`]'s fields in order ($1-$5).
 ///
 /// `LIMIT 1 OFFSET 0` keeps PostgreSQL from turning each test into an
@@ -128,7 +128,7 @@ macro_rules! in_scope {
     AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.run_id = $3 AND d.period = $4 AND d.beneficiary_id = b.id \
     LIMIT 1 OFFSET 0) \
     AND (NOT $5 OR (NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = b.program AND p.period = $4 \
-    AND p.id_number = b.id_number LIMIT 1 OFFSET 0) AND NOT EXISTS (SELECT 1 FROM cash_payments c \
+    AND p.id_number = b.id_number AND NOT p.rejected LIMIT 1 OFFSET 0) AND NOT EXISTS (SELECT 1 FROM cash_payments c \
     WHERE c.program = b.program AND c.period = $4 AND c.id_number = b.id_number LIMIT 1 OFFSET 0)))"
     };
 }

@@ -316,21 +316,22 @@ pub type Key = (String, i64);
 /// The next page of a run's decisions after `after`, in key order.
 pub async fn page(db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow::Result<Vec<DecisionRow>> {
     Ok(on_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, engine, \
-             input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, \
-             commune, digest FROM decisions \
-             WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) \
-             ORDER BY period, beneficiary_id LIMIT $4",
-        )
-        .bind(run_id)
-        .bind(&after.0)
-        .bind(after.1)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?
+        sqlx::query_as(PAGE).bind(run_id).bind(&after.0).bind(after.1).bind(limit).fetch_all(pool).await?
     }))
 }
+
+/// [`page`], read in the caller's transaction: what approval and issue check
+/// against the run's seal in the snapshot they pay from.
+pub async fn page_in(tx: &mut Tx, run_id: i64, after: &Key, limit: i64) -> anyhow::Result<Vec<DecisionRow>> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_as(PAGE).bind(run_id).bind(&after.0).bind(after.1).bind(limit).fetch_all(&mut *conn).await?
+    }))
+}
+
+const PAGE: &str = "SELECT run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, \
+     engine, input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, \
+     commune, digest FROM decisions WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) \
+     ORDER BY period, beneficiary_id LIMIT $4";
 
 /// The next page of a run's keys and stored digests after `after`, in key
 /// order, read in `tx` (at seal, so that they are the decisions the run is

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod beneficiaries;
 pub mod decisions;
 pub mod flags;
+pub mod holds;
 pub mod imports;
 pub mod keys;
 pub mod payments;
@@ -193,6 +194,28 @@ pub fn is_serialization_failure(e: &anyhow::Error) -> bool {
         .filter_map(|e| e.downcast_ref::<sqlx::Error>())
         .filter_map(|e| e.as_database_error())
         .any(|e| e.code().as_deref() == Some("40001"))
+}
+
+/// Tries at a SERIALIZABLE transaction that overlapped another (PostgreSQL
+/// gives one of them up; nothing of it was kept).
+const SERIALIZABLE_ATTEMPTS: u32 = 5;
+
+/// Run `attempt` (one [`payments::snapshot`] transaction, committed or not)
+/// again while the database gives it up for overlapping another, a few times.
+pub async fn retry_serializable<T, F>(what: &str, mut attempt: impl FnMut() -> F) -> anyhow::Result<T>
+where
+    F: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let mut tried = 1;
+    loop {
+        match attempt().await {
+            Err(e) if is_serialization_failure(&e) && tried < SERIALIZABLE_ATTEMPTS => {
+                tracing::warn!(tried, what, "another transaction overlapped this one: trying again");
+                tried += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A URL fit for messages: the password, if any, is hidden.

@@ -7,7 +7,7 @@ use crate::model::Total;
 use crate::payment::{Payer, Treasury};
 
 use super::runs::Run;
-use super::{Db, Tx, on_pool, on_tx};
+use super::{Db, Tx, holds, on_pool, on_tx};
 
 /// What `issue` found or did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +23,8 @@ pub struct Issued {
     /// Payable decisions left out because the person is already paid for this
     /// programme and month by another run.
     pub already_paid: i64,
+    /// Payable decisions left out because the person is held (`holds`).
+    pub held: i64,
 }
 
 /// A transaction that reads one snapshot throughout and commits only if it
@@ -75,33 +77,35 @@ pub async fn start_issue(tx: &mut Tx, run: &Run, treasury: &Treasury, by: &str) 
         .await?
         .rows_affected();
         if moved == 1 {
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO payments (run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, \
                  account_number, account_name) \
                  SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.channel, d.bank_bin, \
                  d.account_number, d.account_name \
                  FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
-                 WHERE d.run_id = $1 AND d.outcome = 'payable' \
-                 AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
+                 WHERE d.run_id = $1 AND d.outcome = 'payable' AND NOT ",
+                holds::held!(),
+                " AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
                  AND c.id_number = b.id_number) \
                  ORDER BY d.period, d.beneficiary_id \
-                 ON CONFLICT (program, period, id_number) DO NOTHING",
-            )
+                 ON CONFLICT (program, period, id_number) WHERE NOT rejected DO NOTHING",
+            ))
             .bind(run.id)
             .execute(&mut *conn)
             .await?;
             // The registry's name, kept with the decision, is the one on the ID card VNPost checks.
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO cash_payments (run_id, beneficiary_id, program, period, id_number, amount, full_name, \
                  commune) \
                  SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.payee_name, d.commune \
                  FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
-                 WHERE d.run_id = $1 AND d.outcome = 'no_account' \
-                 AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
-                 AND p.id_number = b.id_number) \
+                 WHERE d.run_id = $1 AND d.outcome = 'no_account' AND NOT ",
+                holds::held!(),
+                " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
+                 AND p.id_number = b.id_number AND NOT p.rejected) \
                  ORDER BY d.period, d.beneficiary_id \
                  ON CONFLICT (program, period, id_number) DO NOTHING",
-            )
+            ))
             .bind(run.id)
             .execute(&mut *conn)
             .await?;
@@ -138,15 +142,19 @@ pub async fn issued(db: &Db, run: &Run, first_time: bool) -> anyhow::Result<Issu
     let issued_at = stamp.issued_at;
     let Total { count, amount: total } = totals(db, run.id).await?;
     // Each payment of the run comes from one of its payable decisions (foreign
-    // key), so the payable decisions without a payment are the difference.
-    let payable: i64 = on_pool!(db, pool => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM decisions WHERE run_id = $1 AND outcome = 'payable'")
-            .bind(run.id)
-            .fetch_one(pool)
-            .await?
+    // key), so the payable decisions without a payment, less those held, are the difference.
+    let (payable, held): (i64, i64) = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT COUNT(*), COUNT(h.run_id) FROM decisions d LEFT JOIN holds h ON h.run_id = d.run_id \
+             AND h.period = d.period AND h.beneficiary_id = d.beneficiary_id \
+             WHERE d.run_id = $1 AND d.outcome = 'payable'",
+        )
+        .bind(run.id)
+        .fetch_one(pool)
+        .await?
     });
-    let already_paid = payable - count;
-    Ok(Issued { issued_at: issued_at.ok_or_else(stored)?, first_time, treasury, count, total, already_paid })
+    let already_paid = payable - held - count;
+    Ok(Issued { issued_at: issued_at.ok_or_else(stored)?, first_time, treasury, count, total, already_paid, held })
 }
 
 /// What `issued` reads of a run.
@@ -189,18 +197,19 @@ pub struct ToPay {
 /// what issue checks again in its own transaction.
 pub async fn to_pay_page(tx: &mut Tx, run_id: i64, after: &(String, i64), limit: i64) -> anyhow::Result<Vec<ToPay>> {
     Ok(on_tx!(tx, conn => {
-        sqlx::query_as(
+        sqlx::query_as(concat!(
             "SELECT d.period, d.beneficiary_id, d.outcome, b.id_number, d.amount, d.channel, d.bank_bin, \
              d.account_number, d.account_name, d.payee_name, d.commune \
              FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
              WHERE d.run_id = $1 AND d.outcome IN ('payable', 'no_account') \
-             AND (d.period, d.beneficiary_id) > ($2, $3) \
-             AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
-             AND p.id_number = b.id_number AND p.run_id <> r.id LIMIT 1 OFFSET 0) \
+             AND (d.period, d.beneficiary_id) > ($2, $3) AND NOT ",
+            holds::held!(),
+            " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
+             AND p.id_number = b.id_number AND p.run_id <> r.id AND NOT p.rejected LIMIT 1 OFFSET 0) \
              AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
              AND c.id_number = b.id_number AND c.run_id <> r.id LIMIT 1 OFFSET 0) \
              ORDER BY d.period, d.beneficiary_id LIMIT $4",
-        )
+        ))
         .bind(run_id)
         .bind(&after.0)
         .bind(after.1)

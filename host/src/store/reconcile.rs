@@ -84,6 +84,49 @@ impl Applied {
     }
 }
 
+/// A run's payments with their statuses.
+const PAYMENTS: &str = "SELECT p.id AS payment_id, p.beneficiary_id, p.period, p.channel, p.amount, s.status, \
+     s.bank_status, s.reason FROM payments p LEFT JOIN payment_statuses s ON s.payment_id = p.id WHERE p.run_id = $1";
+
+/// A run's payments as they stand, by id: what a report is read against
+/// (which payments there are, their month, file and amount, none of which
+/// changes once issued). Their statuses are read again under the run's lock.
+pub async fn payments_of(db: &Db, run_id: i64) -> anyhow::Result<HashMap<i64, Stored>> {
+    let stored: Vec<Stored> = on_pool!(db, pool => sqlx::query_as(PAYMENTS).bind(run_id).fetch_all(pool).await?);
+    Ok(stored.into_iter().map(|s| (s.payment_id, s)).collect())
+}
+
+/// The approved runs, not yet issued, that would pay (by transfer or in cash)
+/// someone whom reconciliation `reconciliation_id` flagged as reported
+/// deceased: each with its approval and those people's beneficiary ids.
+pub async fn approved_runs_paying_flagged(
+    tx: &mut Tx,
+    reconciliation_id: i64,
+) -> anyhow::Result<Vec<(i64, String, Vec<i64>)>> {
+    let rows: Vec<(i64, Option<String>, i64)> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT DISTINCT r.id, r.approval, d.beneficiary_id FROM runs r \
+             JOIN decisions d ON d.run_id = r.id AND d.outcome IN ('payable', 'no_account') \
+             JOIN beneficiaries b ON b.id = d.beneficiary_id \
+             WHERE r.status = 'approved' AND b.id_number IN (SELECT fb.id_number FROM registry_flags f \
+             JOIN beneficiaries fb ON fb.id = f.beneficiary_id \
+             WHERE f.reconciliation_id = $1 AND f.cleared_at IS NULL) \
+             ORDER BY r.id, d.beneficiary_id",
+        )
+        .bind(reconciliation_id)
+        .fetch_all(conn)
+        .await?
+    });
+    let mut runs: Vec<(i64, String, Vec<i64>)> = Vec::new();
+    for (run, approval, beneficiary) in rows {
+        match runs.last_mut() {
+            Some((last, _, people)) if *last == run => people.push(beneficiary),
+            _ => runs.push((run, approval.unwrap_or_default(), vec![beneficiary])),
+        }
+    }
+    Ok(runs)
+}
+
 /// In the caller's transaction: lock the run (it must be issued or reconciled), read its
 /// payments with their statuses, let `decide` say what to write, write it, record the report
 /// (once per file and run) and move the run to `reconciled` once any payment has an answer.
@@ -107,13 +150,7 @@ pub async fn apply<T>(
         anyhow::bail!("run {run_id} is not issued: only an issued run's payments can be reconciled");
     }
     let stored: Vec<Stored> = on_tx!(&mut *tx, conn => {
-        sqlx::query_as(
-            "SELECT p.id AS payment_id, p.beneficiary_id, p.period, p.channel, p.amount, s.status, s.bank_status, s.reason \
-             FROM payments p LEFT JOIN payment_statuses s ON s.payment_id = p.id WHERE p.run_id = $1",
-        )
-        .bind(run_id)
-        .fetch_all(conn)
-        .await?
+        sqlx::query_as(PAYMENTS).bind(run_id).fetch_all(conn).await?
     });
     let stored: HashMap<i64, Stored> = stored.into_iter().map(|s| (s.payment_id, s)).collect();
     let (writes, decided) = decide(&stored);
@@ -164,6 +201,21 @@ pub async fn apply<T>(
                 " ON CONFLICT (payment_id) DO UPDATE SET status = excluded.status, bank_status = excluded.bank_status, \
                  reason = excluded.reason, reconciliation_id = excluded.reconciliation_id",
             );
+            q.build().execute(conn).await?;
+        });
+    }
+    // A rejection is final, and a rejected payment no longer counts as paid: the
+    // key on payments (one not rejected per person, programme and month) then
+    // lets the person be paid again, once, by a later run.
+    let rejected: Vec<i64> = writes.changes.iter().filter(|c| c.status == "rejected").map(|c| c.payment_id).collect();
+    for chunk in rejected.chunks(BATCH) {
+        on_tx!(&mut *tx, conn => {
+            let mut q = sqlx::QueryBuilder::new("UPDATE payments SET rejected = TRUE WHERE id IN (");
+            let mut ids = q.separated(", ");
+            for id in chunk {
+                ids.push_bind(*id);
+            }
+            q.push(")");
             q.build().execute(conn).await?;
         });
     }
@@ -249,4 +301,41 @@ pub async fn standing(db: &Db, run_id: i64) -> anyhow::Result<Standing> {
         }
     }
     Ok(standing)
+}
+
+/// A payment the bank rejected, with the person and the account it went to.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Rejected {
+    pub period: String,
+    pub beneficiary_id: i64,
+    pub full_name: String,
+    pub channel: String,
+    pub bank_bin: String,
+    pub account_number: String,
+    /// The first reason code (`AC04`…), when the bank gave one.
+    pub reason: Option<String>,
+}
+
+/// How many of run `run_id`'s payments the bank rejected, and the first `limit` of them.
+pub async fn rejected(db: &Db, run_id: i64, limit: i64) -> anyhow::Result<(i64, Vec<Rejected>)> {
+    Ok(on_pool!(db, pool => {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM payments p JOIN payment_statuses s ON s.payment_id = p.id \
+             WHERE p.run_id = $1 AND s.status = 'rejected'",
+        )
+        .bind(run_id)
+        .fetch_one(pool)
+        .await?;
+        let first = sqlx::query_as(
+            "SELECT p.period, p.beneficiary_id, b.full_name, p.channel, p.bank_bin, p.account_number, s.reason \
+             FROM payments p JOIN payment_statuses s ON s.payment_id = p.id \
+             JOIN beneficiaries b ON b.id = p.beneficiary_id WHERE p.run_id = $1 AND s.status = 'rejected' \
+             ORDER BY p.period, p.beneficiary_id LIMIT $2",
+        )
+        .bind(run_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        (count, first)
+    }))
 }

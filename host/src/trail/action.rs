@@ -17,6 +17,8 @@ pub const REGISTRY_CLEAR_FLAG: &str = "registry.clear_flag";
 pub const RUN_CREATE: &str = "run.create";
 pub const RUN_EVALUATE: &str = "run.evaluate";
 pub const RUN_APPROVE: &str = "run.approve";
+/// People an approval left out of what it approved, and why (`store::holds`).
+pub const RUN_HOLD: &str = "run.hold";
 pub const RUN_APPROVAL_VOID: &str = "run.approval_void";
 pub const RUN_ISSUE: &str = "run.issue";
 pub const RUN_FILES: &str = "run.files";

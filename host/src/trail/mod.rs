@@ -74,3 +74,91 @@ pub async fn seal_decisions(tx: &mut Tx, run_id: i64) -> anyhow::Result<Sealed> 
     }
     Ok(chain.seal())
 }
+
+/// Decisions read per query when a run's seal is checked.
+const CHECK_PAGE: i64 = 2_000;
+
+/// Check run `run_id`'s decisions, read in `tx`, against the chain its
+/// `run.evaluate` entry sealed, each digest made again from the decision's
+/// fields (never the stored digest column, which whoever changed a field could
+/// change too). What approval approves and what issue pays must be what was
+/// evaluated: an error names the entry, the first decision that differs and
+/// what it was, and says it is tampering. A run evaluated before the audit
+/// log has no seal to check against.
+pub async fn check_sealed(db: &store::Db, tx: &mut Tx, run_id: i64) -> anyhow::Result<()> {
+    check_sealed_or_tampered(db, tx, run_id).await?.map_err(anyhow::Error::new)
+}
+
+/// Decisions that are not what evaluation sealed: what differs, and which entry says so.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Tampered(pub String);
+
+/// [`check_sealed`], with tampering apart from failures to read.
+pub async fn check_sealed_or_tampered(
+    db: &store::Db,
+    tx: &mut Tx,
+    run_id: i64,
+) -> anyhow::Result<Result<(), Tampered>> {
+    let entries = store::audit::about(db, &run_subject(run_id)).await?;
+    let Some(entry) = entries.iter().rev().find(|e| e.action == action::RUN_EVALUATE) else {
+        if entries.iter().any(|e| e.action == action::RUN_CREATE) {
+            return Ok(Err(Tampered(format!(
+                "run {run_id}: its run.create entry is in the audit log but its run.evaluate entry, which seals its \
+                 decisions, is not: that is tampering, and nothing of this run is paid. `ansinh audit verify` says more"
+            ))));
+        }
+        return Ok(Ok(()));
+    };
+    let sealed = serde_json::from_str::<serde_json::Value>(&entry.details)
+        .ok()
+        .and_then(|d| serde_json::from_value::<Sealed>(d["decisions"].clone()).ok())
+        .ok_or_else(|| anyhow::anyhow!("audit entry {} (run.evaluate) holds no decision chain", entry.seq))?;
+    let tampering = |what: String| {
+        Tampered(format!(
+            "run {run_id}: {what}, not what audit entry {} (run.evaluate, hash {}) sealed at evaluation. The \
+             database was changed behind the log: that is tampering, and nothing of this run is paid. \
+             `ansinh audit verify` names every change",
+            entry.seq, entry.hash
+        ))
+    };
+    let mut chain = Chain::default();
+    let mut after: Key = (String::new(), 0);
+    loop {
+        let page = decisions::page_in(tx, run_id, &after, CHECK_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = (last.period.clone(), last.beneficiary_id);
+        for row in &page {
+            match &row.digest {
+                // Made before digests were kept: sealed as such.
+                None => chain.push_stored(None),
+                Some(stored) => {
+                    let digest = row.record().digest();
+                    if *stored != digest {
+                        return Ok(Err(tampering(format!(
+                            "the decision of beneficiary #{} for {} ({} {} VND, paid to {} {} {}) is not the one \
+                             stored with it",
+                            row.beneficiary_id,
+                            row.period,
+                            row.outcome,
+                            row.amount,
+                            row.channel,
+                            row.bank_bin,
+                            crate::identity::masked(&row.account_number)
+                        ))));
+                    }
+                    chain.push(&digest);
+                }
+            }
+        }
+    }
+    let now = chain.seal();
+    if now != sealed {
+        return Ok(Err(tampering(format!(
+            "its {} decisions chain to {}, where {} chained to {}: a decision was added, removed or changed with its \
+             digest",
+            now.count, now.chain, sealed.count, sealed.chain
+        ))));
+    }
+    Ok(Ok(()))
+}
