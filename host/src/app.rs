@@ -15,6 +15,9 @@ use crate::config::Config;
 use crate::registry::{self, Registry};
 use crate::store::Db;
 
+/// The longest name `--as` takes: far more than any person's name.
+const MAX_ACTOR_CHARS: usize = 200;
+
 /// Settings, from flags or the environment.
 #[derive(Args, Debug, Clone)]
 pub struct Settings {
@@ -69,13 +72,14 @@ impl App {
     pub async fn connect(settings: &Settings) -> anyhow::Result<App> {
         // Read first: a broken file is reported before anything is done.
         let config = Config::load(settings.config.as_deref())?;
-        Ok(App {
-            config,
-            db: Db::connect(settings.database_url.as_deref().unwrap_or("ansinh.db")).await?,
-            sandbox: App::sandbox(settings)?,
-            workers: settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-            settings: settings.clone(),
-        })
+        let db = Db::connect(settings.database_url.as_deref().unwrap_or("ansinh.db")).await?;
+        let sandbox = App::sandbox(settings)?;
+        // One per core, or as asked; never more than the sandbox decides at
+        // once (its instance slots, at least one per core): a worker past
+        // those would only wait for a slot.
+        let workers = settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let workers = workers.min(sandbox.slots());
+        Ok(App { config, db, sandbox, workers, settings: settings.clone() })
     }
 
     /// The population registry for one run: the service at `--registry-url` if one is given,
@@ -88,9 +92,12 @@ impl App {
         };
         let token = match &settings.registry_token_file {
             Some(file) => {
-                let token = std::fs::read_to_string(file).with_context(|| {
-                    format!("reading the registry token from --registry-token-file {}", file.display())
-                })?;
+                let reading = || format!("reading the registry token from --registry-token-file {}", file.display());
+                let mut opened = std::fs::File::open(file).with_context(reading)?;
+                // The token opens the whole population registry: the file must be this account's alone.
+                crate::config::check_owner_only(file, &opened, "the registry service's bearer token")?;
+                let mut token = String::new();
+                std::io::Read::read_to_string(&mut opened, &mut token).with_context(reading)?;
                 registry::http::Token::new(&token, &format!("--registry-token-file {}", file.display()))?
             }
             None => match std::env::var(REGISTRY_TOKEN_ENV) {
@@ -117,11 +124,31 @@ impl App {
     }
 
     /// The acting person: every command that changes state records who acted.
+    /// A name is recorded in the audit log and printed on every report that
+    /// names who acted, so one that holds a control or bidirectional formatting
+    /// character (which could rewrite what an approver reads), or that is
+    /// longer than any name, is refused rather than escaped.
     pub fn actor(settings: &Settings) -> anyhow::Result<&str> {
-        settings
+        let name = settings
             .acting_as
             .as_deref()
             .filter(|name| !name.trim().is_empty())
-            .ok_or_else(|| anyhow::anyhow!("this command records who acted: give --as NAME, or set ANSINH_USER"))
+            .ok_or_else(|| anyhow::anyhow!("this command records who acted: give --as NAME, or set ANSINH_USER"))?;
+        if let Some((position, c)) = name.chars().enumerate().find(|&(_, c)| crate::format::hidden(c)) {
+            anyhow::bail!(
+                "--as {}: a name holds no control characters, and this one has U+{:04X} at character {}; \
+                 give the name as it is written, e.g. --as \"Trần Thị Lan\"",
+                crate::format::Shown(name),
+                u32::from(c),
+                position + 1
+            );
+        }
+        if name.chars().count() > MAX_ACTOR_CHARS {
+            anyhow::bail!(
+                "--as: a name of at most {MAX_ACTOR_CHARS} characters, and this one has {}",
+                name.chars().count()
+            );
+        }
+        Ok(name)
     }
 }

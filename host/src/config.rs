@@ -20,7 +20,10 @@
 //! ```
 //!
 //! The file is read and checked once, by [`crate::app::App`]; an error names
-//! the file, the key and what was expected. The accounts are used only by the
+//! the file, the key and what was expected. A file that holds a secret
+//! (`person_key`) must be readable by its owner only, or it is refused with
+//! the `chmod` to run ([`check_owner_only`], which the signing key files and
+//! the registry's token file go through too). The accounts are used only by the
 //! first `run issue` of a run, which stores them on the run: issuing again
 //! writes the same files whatever the file says by then.
 
@@ -90,14 +93,23 @@ impl Config {
             Some(path) => (path.to_owned(), true),
             None => (PathBuf::from(DEFAULT_PATH), false),
         };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
+        let mut file = match std::fs::File::open(&path) {
+            Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
                 return Ok(Config { path, found: false, ..Config::default() });
             }
             Err(e) => return Err(e).with_context(|| format!("reading the configuration {}", path.display())),
         };
-        Config::parse(&path, &text)
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text)
+            .with_context(|| format!("reading the configuration {}", path.display()))?;
+        let config = Config::parse(&path, &text)?;
+        // Only a file with a secret in it need be private: treasury accounts
+        // alone may stay readable by the group that runs the service.
+        if config.person_key.is_some() {
+            check_owner_only(&path, &file, "[audit] person_key")?;
+        }
+        Ok(config)
     }
 
     /// Check the text of a configuration file read from `path`.
@@ -155,6 +167,40 @@ impl Config {
              ANSINH_CONFIG"
         )
     }
+}
+
+/// Refuse a file that holds `secret` (e.g. "a signing key") if its group or
+/// others may read it (or write it: replace the secret): whoever shares the
+/// machine would have it. `file` is the file as opened, so the mode checked is that of the
+/// file read, not of whatever is at `path` a moment later. The error names
+/// the file, its mode and the exact `chmod` that makes it private.
+pub fn check_owner_only(path: &Path, file: &std::fs::File, secret: &str) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            file.metadata().with_context(|| format!("reading the mode of {}", path.display()))?.permissions().mode();
+        if mode & 0o077 != 0 {
+            let may = if mode & 0o044 != 0 { "read" } else { "change" };
+            bail!(
+                "{} holds {secret}, but its group or others may {may} it (mode {:04o}): a file with a secret must \
+                 be its owner's alone. Run `chmod 600 {}` and try again",
+                path.display(),
+                mode & 0o7777,
+                shell_quoted(path)
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, file, secret);
+    Ok(())
+}
+
+/// `path` as one shell word, so that the `chmod` shown can be pasted as it is.
+fn shell_quoted(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@%".contains(&b));
+    if plain { text } else { format!("'{}'", text.replace('\'', "'\\''")) }
 }
 
 /// One debtor account, checked against what a pain.001 can carry.
@@ -228,6 +274,27 @@ mod tests {
         assert!(said.contains("conf/ansinh.toml has no [audit] person_key"), "{said}");
         let said = format!("{:#}", parse("[audit]\nperson_key = \"12\"\n").unwrap_err());
         assert!(said.contains("audit.person_key") && said.contains("64 hex digits"), "{said}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_open_to_others_is_refused_with_the_chmod_to_run() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("my conf.toml");
+        let key = "ab".repeat(32);
+        std::fs::write(&path, format!("{HANOI}[audit]\nperson_key = \"{key}\"\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let said = Config::load(Some(&path)).unwrap_err().to_string();
+        let quoted = format!("'{}'", path.display());
+        assert!(said.contains("holds [audit] person_key") && said.contains("(mode 0644)"), "{said}");
+        assert!(said.contains(&format!("`chmod 600 {quoted}`")), "{said}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(Config::load(Some(&path)).is_ok());
+        // Without a secret, the group may read it.
+        std::fs::write(&path, HANOI).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(Config::load(Some(&path)).is_ok());
     }
 
     #[test]

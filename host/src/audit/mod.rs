@@ -1,7 +1,8 @@
 //! What auditors run over the audit trail ([`crate::trail`]) to prove that
 //! every payment followed from the registry facts and the rules in force:
 //!
-//! - [`verify`]: walks the log's chain and every digest it covers;
+//! - [`verify`]: walks the log's chain and every digest it covers, and holds
+//!   each run, release and key against what its entries recorded ([`record`]);
 //! - [`replay`]: re-executes a run's decisions from what was stored, in a fresh
 //!   sandbox, and compares output and fuel byte for byte;
 //! - [`bundle`]: a run exported as one self-contained file, replayable offline.
@@ -9,6 +10,7 @@
 //! They read; the only thing they write is the log entry of an export.
 
 pub mod bundle;
+pub mod record;
 pub mod replay;
 pub mod verify;
 

@@ -6,15 +6,22 @@
 //!   entries its state implies, from its first recorded step on (an issued run
 //!   its `run.issue` and `run.files`, ...), and no step twice; so entries
 //!   removed together with the tip, or a run put in behind the log's back, show.
+//!   A run the log names that the database no longer has is a finding too.
+//! - The rows: each run, release and signing key holds what its entries
+//!   recorded, field by field (who created, evaluated, approved, issued; the
+//!   status; the release; the checksum approved; [`super::record`]), so that a
+//!   row edited behind the log's back shows although no hash breaks.
 //! - The digests: each decision of an evaluated run still matches its digest,
 //!   and the run's decisions still chain to what `run.evaluate` recorded; what
 //!   an issued run pays still has the checksum, and its payment and cash rows
 //!   the chains, `run.issue` recorded; each file of `run.files`, made again
 //!   from the database, still has its sha256, and there is no other.
 //!
-//! It reads the runs' states first and the tip next, and walks the log only
-//! up to that tip: an action committed meanwhile, with its entry, is not half
-//! seen.
+//! It reads the runs, releases and keys first and the tip next, and walks the
+//! log only up to that tip: an action committed meanwhile, with its entry, is
+//! not half seen. (An action committed between reading a row and reading the
+//! tip leaves the row older than its entries: a row that differs is read once
+//! more before it is reported.)
 //!
 //! The first problem found is the one to look at: after a broken link,
 //! nothing later in the chain can be trusted.
@@ -23,12 +30,13 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::record::{self, Entries, KeyFields, Recorded, ReleaseFields, RunFields};
 use crate::model::Total;
 use crate::run::approve;
 use crate::run::issue::{self, FileDigest};
 use crate::store::audit::{self as table, Entry};
 use crate::store::decisions::{self, Key};
-use crate::store::{Db, payments, runs};
+use crate::store::{Db, keys, payments, releases, runs};
 use crate::trail::action;
 use crate::trail::digest::{Chain, Hashing, Sealed};
 use crate::trail::log::Walk;
@@ -51,6 +59,9 @@ pub struct Verified {
     pub runs_before: u64,
     pub decisions: u64,
     pub files: u64,
+    /// Releases and signing keys held against their entries.
+    pub releases: u64,
+    pub keys: u64,
     /// In the order found; the first is the one to look at.
     pub problems: Vec<String>,
 }
@@ -61,29 +72,16 @@ impl Verified {
     }
 }
 
-/// The entries about one run, in log order.
-#[derive(Default)]
-struct RunEntries {
-    entries: Vec<(i64, String, Value)>,
-}
-
-impl RunEntries {
-    /// The first entry of `action`: the one that counts, since each step is recorded once.
-    fn first(&self, action: &str) -> Option<(i64, &Value)> {
-        self.entries.iter().find(|(_, a, _)| a == action).map(|(seq, _, details)| (*seq, details))
-    }
-
-    fn all(&self, action: &str) -> Vec<i64> {
-        self.entries.iter().filter(|(_, a, _)| a == action).map(|(seq, _, _)| *seq).collect()
-    }
-}
-
-/// What the walk found besides the entries about runs.
+/// The entries the walk gathered by subject, and where the log began.
 #[derive(Default)]
 struct Walked {
-    runs: BTreeMap<i64, RunEntries>,
+    runs: BTreeMap<i64, Entries>,
+    releases: BTreeMap<i64, Entries>,
+    keys: BTreeMap<String, Entries>,
     /// The last run that existed before the log began (`audit.begin`).
     runs_before: Option<i64>,
+    /// When the log began: the time of its first entry.
+    began_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An entry's hash noted down outside the database (`audit verify` prints
@@ -112,17 +110,29 @@ impl std::str::FromStr for Anchor {
 /// `progress` is told the decisions checked so far.
 pub async fn verify(db: &Db, anchors: &[Anchor], progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<Verified> {
     let mut verified = Verified::default();
-    // States first, the tip next: every state read has its entry at or below the tip.
-    let statuses = runs::statuses(db).await?;
+    // Rows first, the tip next: every row read has its entries at or below the tip.
+    let rows = Rows::read(db, &mut verified.problems).await?;
     let tip = table::head(db).await?;
     let walked = walk(db, tip, anchors, &mut verified).await?;
     let runs = &walked.runs;
-    for (id, status) in &statuses {
+    // Runs whose digests cannot be checked: gone from the database, or unreadable (already a finding).
+    let mut unchecked = std::collections::BTreeSet::new();
+    for (id, row) in &rows.runs {
         let made_since = walked.runs_before.is_some_and(|before| *id > before);
+        let Some(row) = row else {
+            unchecked.insert(*id);
+            continue;
+        };
         match runs.get(id) {
             Some(entries) => {
                 verified.runs_covered += 1;
-                expected_entries(*id, status, entries, made_since, &mut verified.problems);
+                let problems = recheck(
+                    row,
+                    |row| record::run_problems(row, entries, made_since, record::DATABASE),
+                    || async { Ok(runs::get(db, *id).await.ok().map(|run| RunFields::from(&run))) },
+                )
+                .await?;
+                verified.problems.extend(problems);
             }
             None if made_since => verified.problems.push(format!(
                 "run {id} was made after the audit log began, but the log has no entry for it: it was put into the \
@@ -131,26 +141,171 @@ pub async fn verify(db: &Db, anchors: &[Anchor], progress: &(dyn Fn(u64) + Sync)
             None => verified.runs_before += 1,
         }
     }
-    for id in runs.keys().filter(|id| !statuses.iter().any(|(s, _)| s == *id)) {
-        // Made after the states were read, or deleted.
-        if runs::get(db, *id).await.is_err() {
-            verified
-                .problems
-                .push(format!("the log names run {id}, which is not in the database: the run was deleted"));
+    for id in runs.keys().filter(|id| !rows.runs.contains_key(*id)) {
+        // Made after the rows were read (its entries are checked by the next verify), or deleted.
+        if let Err(e) = runs::get(db, *id).await {
+            if !is_missing(&e) {
+                return Err(e);
+            }
+            unchecked.insert(*id);
+            verified.problems.push(format!(
+                "the log names run {id}, which is not in the database: the run was deleted (its entries say what it \
+                 was: `ansinh audit log --run {id}`)"
+            ));
         }
     }
-    for (id, entries) in runs {
-        if let Some((seq, details)) = entries.first(action::RUN_EVALUATE) {
-            check_decisions(db, *id, seq, details, &mut verified, progress).await?;
+    verified.releases = check_releases(db, &rows, &walked, &mut verified.problems).await?;
+    verified.keys = check_keys(db, &rows, &walked, &mut verified.problems).await?;
+    for (id, entries) in runs.iter().filter(|(id, _)| !unchecked.contains(*id)) {
+        if let Some(e) = entries.first(action::RUN_EVALUATE) {
+            check_decisions(db, *id, e.seq, &e.details, &mut verified, progress).await?;
         }
-        if let Some((seq, details)) = entries.first(action::RUN_ISSUE) {
-            check_paid(db, *id, seq, details, &mut verified.problems).await?;
+        if let Some(e) = entries.first(action::RUN_ISSUE) {
+            check_paid(db, *id, e.seq, &e.details, &mut verified.problems).await?;
         }
-        if let Some((seq, details)) = entries.first(action::RUN_FILES) {
-            check_files(db, *id, seq, details, &mut verified).await?;
+        if let Some(e) = entries.first(action::RUN_FILES) {
+            check_files(db, *id, e.seq, &e.details, &mut verified).await?;
         }
     }
     Ok(verified)
+}
+
+/// The rows entries are compared with, read before the tip.
+struct Rows {
+    /// Every run by id; None for one whose row cannot be read (a finding already).
+    runs: BTreeMap<i64, Option<RunFields>>,
+    releases: Vec<ReleaseFields>,
+    keys: Vec<(KeyFields, chrono::DateTime<chrono::Utc>)>,
+}
+
+impl Rows {
+    async fn read(db: &Db, problems: &mut Vec<String>) -> anyhow::Result<Rows> {
+        let mut runs = BTreeMap::new();
+        for (id, _) in runs::statuses(db).await? {
+            let row = match runs::get(db, id).await {
+                Ok(run) => Some(RunFields::from(&run)),
+                // A row made unreadable (a month or a hash that does not parse) is a finding, not the end.
+                Err(e) if !is_missing(&e) => {
+                    problems.push(format!(
+                        "run {id}: its row cannot be read ({e:#}): it was changed behind the log's back"
+                    ));
+                    None
+                }
+                // Deleted since its id was listed: the log, if it names it, says so.
+                Err(_) => continue,
+            };
+            runs.insert(id, row);
+        }
+        let releases = match releases::list(db).await {
+            Ok(list) => list.iter().map(ReleaseFields::from).collect(),
+            Err(e) => {
+                problems.push(format!("the releases cannot be read ({e:#}): a row was changed behind the log's back"));
+                Vec::new()
+            }
+        };
+        let keys = keys::list(db).await?.iter().map(|k| (KeyFields::from(k), k.added_at)).collect();
+        Ok(Rows { runs, releases, keys })
+    }
+}
+
+/// Whether `e` says the row asked for is not there (`runs::get`'s "there is no run N").
+fn is_missing(e: &anyhow::Error) -> bool {
+    e.to_string().starts_with("there is no ")
+}
+
+/// The problems `check` finds with `row`; if any, the row is read again
+/// (`again`) and checked once more, since an action may have changed it
+/// between reading it and reading the tip: reported only if it still differs.
+async fn recheck<T, F, Fut>(row: &T, check: impl Fn(&T) -> Vec<String>, again: F) -> anyhow::Result<Vec<String>>
+where
+    T: PartialEq,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    let problems = check(row);
+    if problems.is_empty() {
+        return Ok(problems);
+    }
+    match again().await? {
+        Some(now) if now != *row && check(&now).is_empty() => Ok(Vec::new()),
+        _ => Ok(problems),
+    }
+}
+
+/// Each release against its `release.*` entries; a release the log names
+/// that the database lacks, and one made since the log began with no entry.
+/// How many were held against entries.
+async fn check_releases(db: &Db, rows: &Rows, walked: &Walked, problems: &mut Vec<String>) -> anyhow::Result<u64> {
+    let mut checked = 0;
+    // Release ids only grow: one above a release whose upload is logged was made since the log began.
+    let first_logged =
+        walked.releases.iter().find(|(_, e)| e.first(action::RELEASE_UPLOAD).is_some()).map(|(id, _)| *id);
+    let empty = Entries::default();
+    for row in &rows.releases {
+        let entries = walked.releases.get(&row.id).unwrap_or(&empty);
+        if entries.0.is_empty() {
+            if let Some(first) = first_logged.filter(|first| row.id > *first) {
+                problems.push(format!(
+                    "release {} was made after the audit log began (release {first}, before it, has its entries), but \
+                     the log has no entry for it: it was put into the database behind the log's back",
+                    row.id
+                ));
+            }
+            continue;
+        }
+        let found = recheck(
+            row,
+            |row| record::release_problems(row, entries, record::DATABASE),
+            || async { Ok(releases::get(db, row.id).await.ok().map(|r| ReleaseFields::from(&r))) },
+        )
+        .await?;
+        problems.extend(found);
+        checked += 1;
+    }
+    for id in walked.releases.keys().filter(|id| !rows.releases.iter().any(|r| r.id == **id)) {
+        if let Err(e) = releases::get(db, *id).await {
+            if !is_missing(&e) {
+                return Err(e);
+            }
+            problems.push(format!("the log names release {id}, which is not in the database: the release was deleted"));
+        }
+    }
+    Ok(checked)
+}
+
+/// Each signing key against its `key.add` and `key.revoke` entries; a key the
+/// log names that the database lacks, and one added since the log began with
+/// no entry. How many were held against entries.
+async fn check_keys(db: &Db, rows: &Rows, walked: &Walked, problems: &mut Vec<String>) -> anyhow::Result<u64> {
+    let mut checked = 0;
+    let empty = Entries::default();
+    for (row, added_at) in &rows.keys {
+        let entries = walked.keys.get(&row.id).unwrap_or(&empty);
+        if entries.0.is_empty() {
+            if walked.began_at.is_some_and(|began| *added_at >= began) {
+                problems.push(format!(
+                    "key {} was added at {added_at}, after the audit log began, but the log has no entry for it: it \
+                     was put into the database behind the log's back, and can sign releases",
+                    row.id
+                ));
+            }
+            continue;
+        }
+        let found = recheck(
+            row,
+            |row| record::key_problems(row, entries, record::DATABASE),
+            || async { Ok(keys::get(db, &row.id).await?.map(|k| KeyFields::from(&k))) },
+        )
+        .await?;
+        problems.extend(found);
+        checked += 1;
+    }
+    for id in walked.keys.keys().filter(|id| !rows.keys.iter().any(|(k, _)| k.id == **id)) {
+        if keys::get(db, id).await?.is_none() {
+            problems.push(format!("the log names key {id}, which is not in the database: the key was deleted"));
+        }
+    }
+    Ok(checked)
 }
 
 /// Walk the chain up to the `tip` read, or to its first break.
@@ -171,6 +326,7 @@ async fn walk(db: &Db, tip: (i64, String), anchors: &[Anchor], verified: &mut Ve
             }
             if entry.seq == 1 {
                 walked.runs_before = begun(&entry, &mut verified.problems);
+                walked.began_at = chrono::DateTime::parse_from_rfc3339(&entry.at).ok().map(|at| at.to_utc());
             }
             for anchor in anchors.iter().filter(|a| a.seq == entry.seq && a.hash != entry.hash) {
                 verified.problems.push(format!(
@@ -178,7 +334,9 @@ async fn walk(db: &Db, tip: (i64, String), anchors: &[Anchor], verified: &mut Ve
                     entry.seq, entry.hash, anchor.hash
                 ));
             }
-            collect(&entry, &mut walked.runs)?;
+            if let Err(problem) = collect(&entry, &mut walked) {
+                verified.problems.push(problem);
+            }
         }
     }
     for anchor in anchors.iter().filter(|a| a.seq > chain.seq && !broken) {
@@ -215,49 +373,23 @@ fn begun(entry: &Entry, problems: &mut Vec<String>) -> Option<i64> {
     before
 }
 
-fn collect(entry: &Entry, runs: &mut BTreeMap<i64, RunEntries>) -> anyhow::Result<()> {
-    let Some(id) = entry.subject.strip_prefix("run:").and_then(|id| id.parse::<i64>().ok()) else { return Ok(()) };
-    let details: Value = serde_json::from_str(&entry.details)
-        .map_err(|e| anyhow::anyhow!("audit entry {}: its details are not JSON: {e}", entry.seq))?;
-    runs.entry(id).or_default().entries.push((entry.seq, entry.action.clone(), details));
-    Ok(())
-}
-
-/// A run's state implies the entries of each step that led to it, each once.
-/// A run made before the log began (`made_since` false) needs only the steps
-/// from its first recorded one on.
-fn expected_entries(id: i64, status: &str, entries: &RunEntries, made_since: bool, problems: &mut Vec<String>) {
-    use action::*;
-    let steps: &[&str] = match status {
-        "created" => &[RUN_CREATE],
-        "evaluated" => &[RUN_CREATE, RUN_EVALUATE],
-        "approved" => &[RUN_CREATE, RUN_EVALUATE, RUN_APPROVE],
-        "issued" => &[RUN_CREATE, RUN_EVALUATE, RUN_APPROVE, RUN_ISSUE, RUN_FILES],
-        "reconciled" => &[RUN_CREATE, RUN_EVALUATE, RUN_APPROVE, RUN_ISSUE, RUN_FILES, RUN_RECONCILE],
-        "cancelled" => &[RUN_CREATE, RUN_CANCEL],
-        _ => &[],
+/// Keep `entry` with the others about its subject, if it is about a run, a release or a key.
+fn collect(entry: &Entry, walked: &mut Walked) -> Result<(), String> {
+    let (kind, id) = entry.subject.split_once(':').unwrap_or(("", ""));
+    let entries = match kind {
+        "run" => match id.parse::<i64>() {
+            Ok(id) => walked.runs.entry(id).or_default(),
+            Err(_) => return Ok(()),
+        },
+        "release" => match id.parse::<i64>() {
+            Ok(id) => walked.releases.entry(id).or_default(),
+            Err(_) => return Ok(()),
+        },
+        "key" => walked.keys.entry(id.to_owned()).or_default(),
+        _ => return Ok(()),
     };
-    let first = if made_since { 0 } else { steps.iter().position(|s| entries.first(s).is_some()).unwrap_or(0) };
-    for step in &steps[first..] {
-        if entries.first(step).is_some() {
-            continue;
-        }
-        problems.push(if *step == RUN_FILES {
-            format!("run {id} is {status}, but its files were never recorded: issue it again (`ansinh run issue {id}`)")
-        } else {
-            format!("run {id} is {status}, but the log has no {step} entry for it: it was removed")
-        });
-    }
-    for step in [RUN_CREATE, RUN_EVALUATE, RUN_ISSUE, RUN_FILES] {
-        let seqs = entries.all(step);
-        if seqs.len() > 1 {
-            problems.push(format!(
-                "run {id} has {} {step} entries ({}): a run has one; the first is the one checked",
-                seqs.len(),
-                seqs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-            ));
-        }
-    }
+    entries.0.push(Recorded::read(entry)?);
+    Ok(())
 }
 
 /// Each decision against its digest, and all of them against the chain recorded.

@@ -12,10 +12,10 @@ use tokio::sync::mpsc;
 
 use super::progress;
 use crate::app::{App, Settings};
-use crate::audit::bundle::{self, Bundle};
+use crate::audit::bundle::{self, Bundle, Trusted};
 use crate::audit::replay::{self, Replayer, Report, Sample};
 use crate::audit::verify;
-use crate::format::group;
+use crate::format::{Shown, group};
 use crate::identity::id_number::IdNumber;
 use crate::store::decisions::Key;
 use crate::store::{audit as table, decisions, runs};
@@ -34,6 +34,12 @@ pub enum AuditCommand {
         /// Replay an exported bundle instead (`audit export`): needs nothing else.
         #[arg(long, value_name = "FILE")]
         bundle: Option<PathBuf>,
+        /// With --bundle: the authority's public key (PEM, as `keys add` takes it), obtained apart
+        /// from the bundle. The release's signature must hold against it, and the bundle's key be
+        /// it; without it, the signature is checked only against the key inside the bundle,
+        /// which whoever made the bundle chose.
+        #[arg(long, value_name = "FILE", requires = "bundle")]
+        trusted_key: Option<PathBuf>,
         /// Replay a random sample of this many decisions; the seed is printed.
         #[arg(long, value_name = "N")]
         sample: Option<u64>,
@@ -49,7 +55,9 @@ pub enum AuditCommand {
     /// ([audit] person_key of the configuration). Needs --as.
     Export { run: i64, file: PathBuf },
     /// Walk the audit log's hash chain and every digest it covers (decisions, what was paid,
-    /// the issued files). Exits 1 naming the first entry or decision that does not match.
+    /// the issued files), and hold each run, release and signing key against what its entries
+    /// recorded (who acted, status, release, checksum). Exits 1 naming the first entry, decision
+    /// or field that does not match.
     Verify {
         /// An entry and its hash noted down earlier (the tip a verify printed), which the log
         /// must still hold: catches a log rewritten with its hashes recomputed. Repeatable.
@@ -73,7 +81,7 @@ impl AuditCommand {
     pub async fn execute(self, settings: &Settings) -> anyhow::Result<ExitCode> {
         match self {
             AuditCommand::NewKey => {
-                println!("{}", PersonKey::generate()?);
+                sayln!("{}", PersonKey::generate()?);
                 return Ok(ExitCode::SUCCESS);
             }
             AuditCommand::Person => {
@@ -83,19 +91,22 @@ impl AuditCommand {
                 let number = IdNumber::parse(id_number.trim())
                     .map_err(|e| anyhow::anyhow!("the ID number on standard input: {e}"))?;
                 let key = config.person_key()?;
-                println!("{}  (key {})", key.person(number.as_str()), key.id());
+                sayln!("{}  (key {})", key.person(number.as_str()), key.id());
                 return Ok(ExitCode::SUCCESS);
             }
             _ => {}
         }
         let app = App::connect(settings).await?;
         let code = match self {
-            AuditCommand::Replay { run, bundle, sample, seed, list } => {
+            AuditCommand::Replay { run, bundle, trusted_key, sample, seed, list } => {
                 let sample = sample.map(|n| Sample::new(n, seed)).transpose()?;
                 let replayer = Replayer::new(app.sandbox.limits(), app.workers, list)?;
                 match (run, bundle) {
                     (Some(run), _) => replay_run(&app, &replayer, run, sample).await?,
-                    (None, Some(file)) => replay_bundle(&replayer, file, sample).await?,
+                    (None, Some(file)) => {
+                        let trusted = trusted_key.as_deref().map(Trusted::read).transpose()?;
+                        replay_bundle(&replayer, file, trusted, sample).await?
+                    }
                     (None, None) => unreachable!("clap requires one"),
                 }
             }
@@ -103,14 +114,14 @@ impl AuditCommand {
                 let by = App::actor(settings)?;
                 let key = app.config.person_key()?;
                 let exported = bundle::export(&app.db, run, key, &file, by).await?;
-                println!(
+                sayln!(
                     "Exported run {run}: {} decisions to {} ({} bytes, sha256 {}).",
                     group(exported.decisions as i64),
                     file.display(),
                     group(exported.bytes as i64),
                     exported.sha256
                 );
-                println!("Replay it anywhere with `ansinh audit replay --bundle {}`.", file.display());
+                sayln!("Replay it anywhere with `ansinh audit replay --bundle {}`.", file.display());
                 ExitCode::SUCCESS
             }
             AuditCommand::Verify { anchor } => {
@@ -121,7 +132,15 @@ impl AuditCommand {
             }
             AuditCommand::Log { run } => {
                 let print = |e: &table::Entry| {
-                    println!("#{:<6} {}  {:<10} {:<18} {:<14} {}", e.seq, e.at, e.actor, e.action, e.subject, e.details)
+                    sayln!(
+                        "#{:<6} {}  {:<10} {:<18} {:<14} {}",
+                        e.seq,
+                        e.at,
+                        Shown(&e.actor),
+                        e.action,
+                        Shown(&e.subject),
+                        Shown(&e.details)
+                    )
                 };
                 let mut shown = 0;
                 match run {
@@ -137,7 +156,7 @@ impl AuditCommand {
                         page.iter().for_each(print);
                     },
                 }
-                println!("{shown} entries.");
+                sayln!("{shown} entries.");
                 ExitCode::SUCCESS
             }
             AuditCommand::NewKey | AuditCommand::Person => unreachable!("handled above"),
@@ -149,9 +168,13 @@ impl AuditCommand {
 
 async fn replay_run(app: &App, replayer: &Replayer, run_id: i64, sample: Option<Sample>) -> anyhow::Result<ExitCode> {
     let run = runs::get(&app.db, run_id).await?;
-    println!(
+    sayln!(
         "Replay of run {} ({}, province {}, {}), plug-in {}",
-        run.id, run.program, run.province, run.period, run.plugin_hash
+        run.id,
+        run.program,
+        run.province,
+        run.period,
+        run.plugin_hash
     );
     let total = decisions::count(&app.db, run_id).await?;
     let keep = match sample {
@@ -165,10 +188,15 @@ async fn replay_run(app: &App, replayer: &Replayer, run_id: i64, sample: Option<
     Ok(print_report(&report, total as u64, sample))
 }
 
-async fn replay_bundle(replayer: &Replayer, file: PathBuf, sample: Option<Sample>) -> anyhow::Result<ExitCode> {
-    let bundle = Bundle::open(&file)?;
+async fn replay_bundle(
+    replayer: &Replayer,
+    file: PathBuf,
+    trusted: Option<Trusted>,
+    sample: Option<Sample>,
+) -> anyhow::Result<ExitCode> {
+    let bundle = Bundle::open(&file, trusted)?;
     let h = &bundle.header;
-    println!(
+    sayln!(
         "Replay of the bundle {}: run {} ({}, province {}, {}), plug-in {}, exported {} by {}",
         file.display(),
         h.run.id,
@@ -203,10 +231,10 @@ fn expected(total: u64, keep: Option<&HashSet<Key>>) -> u64 {
 
 pub fn print_report(report: &Report, total: u64, sample: Option<Sample>) -> ExitCode {
     for note in &report.engines {
-        println!("  engine: {note}");
+        sayln!("  engine: {}", Shown(&note.to_string()));
     }
     if let Some(s) = sample {
-        println!(
+        sayln!(
             "  sample: {} of {} decisions, seed {} (draw it again with --sample {} --seed {})",
             group(report.decisions as i64),
             group(total as i64),
@@ -215,7 +243,7 @@ pub fn print_report(report: &Report, total: u64, sample: Option<Sample>) -> Exit
             s.seed
         );
     }
-    println!(
+    sayln!(
         "  decisions: {}; replayed {}; identical {}; not asked (no registry record) {}; divergent {} ({:.1} s)",
         group(report.decisions as i64),
         group(report.replayed as i64),
@@ -225,50 +253,50 @@ pub fn print_report(report: &Report, total: u64, sample: Option<Sample>) -> Exit
         report.elapsed.as_secs_f64()
     );
     if report.deadline > 0 {
-        println!(
+        sayln!(
             "  {} decisions hit the wall-clock deadline, when made or now: that backstop depends on the machine's load, \
              so they are not compared",
             group(report.deadline as i64)
         );
     }
     for note in &report.notes {
-        println!("  {note}");
+        sayln!("  {}", Shown(&note.to_string()));
     }
     for problem in &report.problems {
-        println!("  PROBLEM: {problem}");
+        sayln!("  PROBLEM: {}", Shown(&problem.to_string()));
     }
     for missing in &report.missing {
-        println!("  MISSING: {missing}");
+        sayln!("  MISSING: {}", Shown(&missing.to_string()));
     }
     if report.unreplayable > 0 {
-        println!("  {} decisions could not be replayed for lack of their plug-in", group(report.unreplayable as i64));
+        sayln!("  {} decisions could not be replayed for lack of their plug-in", group(report.unreplayable as i64));
     }
     for d in &report.shown {
-        println!("  DIVERGENT {} beneficiary #{}: {}", d.key.0, d.key.1, d.why.join("; "));
-        println!("    stored:   {} (fuel {})", d.stored.0, d.stored.1);
+        sayln!("  DIVERGENT {} beneficiary #{}: {}", d.key.0, d.key.1, Shown(&d.why.join("; ")));
+        sayln!("    stored:   {} (fuel {})", d.stored.0, d.stored.1);
         match &d.replayed {
-            Some((output, fuel)) => println!("    replayed: {output} (fuel {fuel})"),
-            None => println!("    replayed: not run"),
+            Some((output, fuel)) => sayln!("    replayed: {output} (fuel {fuel})"),
+            None => sayln!("    replayed: not run"),
         }
     }
     if report.divergent > report.shown.len() as u64 {
-        println!("  … and {} more divergent (--list N shows more)", report.divergent - report.shown.len() as u64);
+        sayln!("  … and {} more divergent (--list N shows more)", report.divergent - report.shown.len() as u64);
     }
     if report.identical() {
-        println!("IDENTICAL: every decision replayed gave the stored output and fuel, byte for byte.");
+        sayln!("IDENTICAL: every decision replayed gave the stored output and fuel, byte for byte.");
         ExitCode::SUCCESS
     } else if report.replayed == 0 && report.divergent == 0 && report.problems.is_empty() && report.missing.is_empty() {
-        println!("NOTHING REPLAYED: no decision here was given to a plug-in, so nothing is confirmed.");
+        sayln!("NOTHING REPLAYED: no decision here was given to a plug-in, so nothing is confirmed.");
         ExitCode::from(1)
     } else {
-        println!("NOT IDENTICAL: see above.");
+        sayln!("NOT IDENTICAL: see above.");
         ExitCode::from(1)
     }
 }
 
 pub fn print_verified(v: &verify::Verified) -> ExitCode {
-    println!("Audit log: {} entries chain from the first; tip entry {} {}", v.entries, v.tip.0, v.tip.1);
-    println!(
+    sayln!("Audit log: {} entries chain from the first; tip entry {} {}", v.entries, v.tip.0, v.tip.1);
+    sayln!(
         "Runs: {} covered ({} made before the audit log are not); {} decisions checked against their digests; {} \
          files made again and compared",
         v.runs_covered,
@@ -276,18 +304,25 @@ pub fn print_verified(v: &verify::Verified) -> ExitCode {
         group(v.decisions as i64),
         v.files
     );
+    sayln!(
+        "Rows: {} runs, {} releases and {} signing keys held against what their entries recorded",
+        v.runs_covered,
+        v.releases,
+        v.keys
+    );
     if v.ok() {
-        println!("VERIFIED: the chain is whole and every digest matches.");
-        println!(
+        sayln!("VERIFIED: the chain is whole, every digest matches, and every row is as its entries recorded.");
+        sayln!(
             "Note the tip down outside this database; `ansinh audit verify --anchor {}:{}` checks later that the log \
              still holds it.",
-            v.tip.0, v.tip.1
+            v.tip.0,
+            v.tip.1
         );
         return ExitCode::SUCCESS;
     }
-    println!("FIRST PROBLEM: {}", v.problems[0]);
+    sayln!("FIRST PROBLEM: {}", Shown(&v.problems[0].to_string()));
     for problem in &v.problems[1..] {
-        println!("  then: {problem}");
+        sayln!("  then: {}", Shown(&problem.to_string()));
     }
     ExitCode::from(1)
 }

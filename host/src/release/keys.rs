@@ -61,9 +61,14 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     file.write_all(bytes).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Read a secret key file (PKCS#8 PEM).
+/// Read a secret key file (PKCS#8 PEM), refusing one that others on the
+/// machine may read: whoever can read it can sign releases.
 pub fn read_secret(path: &Path) -> anyhow::Result<SigningKey> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading the key file {}", path.display()))?;
+    let mut file = std::fs::File::open(path).with_context(|| format!("reading the key file {}", path.display()))?;
+    crate::config::check_owner_only(path, &file, "a secret signing key")?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text)
+        .with_context(|| format!("reading the key file {}", path.display()))?;
     SigningKey::from_pkcs8_pem(&text).map_err(|e| {
         anyhow::anyhow!(
             "{}: not an ed25519 secret key in PKCS#8 PEM ({e}); make one with `ansinh keys generate`",
@@ -139,6 +144,13 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            // Readable by the group: refused, with the chmod that mends it.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+            let said = read_secret(&path).unwrap_err().to_string();
+            assert!(
+                said.contains("(mode 0640)") && said.contains(&format!("`chmod 600 {}`", path.display())),
+                "{said}"
+            );
         }
     }
 }
