@@ -15,7 +15,8 @@ fn main() -> ExitCode {
     match runtime.block_on(ansinh::cli::run(cli)) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("ansinh: {error:#}");
+            // An error may quote a plug-in, a file or a person: see `format::terminal`.
+            eprintln!("ansinh: {}", ansinh::format::terminal(&format!("{error:#}")));
             ExitCode::FAILURE
         }
     }

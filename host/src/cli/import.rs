@@ -44,9 +44,9 @@ impl ImportCommand {
             Imports::Registry => (import::registry(&app.db, &file, &options, &progress).await?, "registry rows"),
             Imports::Enrolments => (import::beneficiaries(&app.db, &file, &options, &progress).await?, "enrolments"),
         };
-        println!("Imported {} {what} from {} in {:.1} s.", done.rows, file.display(), done.elapsed.as_secs_f64());
+        sayln!("Imported {} {what} from {} in {:.1} s.", done.rows, file.display(), done.elapsed.as_secs_f64());
         if let Some((count, path)) = &done.skipped {
-            println!("Left out {count} bad rows; each is in {} with its problem.", path.display());
+            sayln!("Left out {count} bad rows; each is in {} with its problem.", path.display());
         }
         app.db.close().await;
         Ok(ExitCode::SUCCESS)

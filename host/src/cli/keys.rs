@@ -58,20 +58,20 @@ impl KeysCommand {
                         return Err(e);
                     }
                 };
-                eprintln!("Registered key {id} for {authority}.");
-                eprintln!(
+                esayln!("Registered key {id} for {authority}.");
+                esayln!(
                     "Secret key: {} (unencrypted PEM, owner-only: keep it offline); public key: {}",
                     out.display(),
                     public.display()
                 );
-                println!("{id}");
+                sayln!("{id}");
             }
             KeysCommand::Add { authority, public } => {
                 let by = App::actor(settings)?;
                 let key = keys::read_public(&public)?;
                 let id = release::register_key(&app.db, &authority, &key, by).await?;
-                eprintln!("Registered key {id} for {authority}.");
-                println!("{id}");
+                esayln!("Registered key {id} for {authority}.");
+                sayln!("{id}");
             }
             KeysCommand::List => {
                 for key in store::keys::list(&app.db).await? {
@@ -79,7 +79,7 @@ impl KeysCommand {
                         (Some(at), by) => format!("revoked {} by {}", at.date_naive(), by.as_deref().unwrap_or("?")),
                         (None, _) => "active".to_owned(),
                     };
-                    println!(
+                    sayln!(
                         "{}  {:<8}  added {} by {}  {state}",
                         key.id,
                         key.authority,
@@ -91,7 +91,7 @@ impl KeysCommand {
             KeysCommand::Revoke { id } => {
                 let by = App::actor(settings)?;
                 release::revoke_key(&app.db, &id, by).await?;
-                eprintln!("Revoked key {id}.");
+                esayln!("Revoked key {id}.");
             }
         }
         app.db.close().await;

@@ -8,6 +8,23 @@ use clap::{Parser, Subcommand};
 
 use crate::app::Settings;
 
+// What a command prints goes through these, never `println!` and the like, so
+// that text from a plug-in, a file or a person cannot steer the terminal: see
+// `format::terminal`. Defined before the commands' modules, which use them.
+
+/// `print!`, through [`crate::format::terminal`].
+macro_rules! say {
+    ($($arg:tt)*) => { print!("{}", $crate::format::terminal(&format!($($arg)*))) };
+}
+/// `println!`, through [`crate::format::terminal`].
+macro_rules! sayln {
+    ($($arg:tt)*) => { println!("{}", $crate::format::terminal(&format!($($arg)*))) };
+}
+/// `eprintln!`, through [`crate::format::terminal`].
+macro_rules! esayln {
+    ($($arg:tt)*) => { eprintln!("{}", $crate::format::terminal(&format!($($arg)*))) };
+}
+
 mod audit;
 mod beneficiaries;
 mod demo;

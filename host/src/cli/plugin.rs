@@ -11,7 +11,7 @@ use clap::Subcommand;
 
 use crate::app::{App, Settings};
 use crate::authoring::{build, cases, scaffold};
-use crate::format::group;
+use crate::format::{Shown, group};
 use crate::identity::provinces;
 use crate::model::Month;
 use crate::release::{self, keys};
@@ -115,15 +115,15 @@ impl PluginCommand {
                 let workspace = scaffold::find_workspace(Path::new("."))?;
                 let dir = scaffold::new_plugin(&workspace, &name, &province, &program)?;
                 let shown = dir.strip_prefix(&workspace).unwrap_or(&dir).display().to_string();
-                eprintln!("Created {shown}: edit src/lib.rs and cases.yaml, then");
-                eprintln!("  ansinh plugin build {shown}");
-                eprintln!("  ansinh plugin test --explain --plugin target/plugins/{name}.wasm {shown}/cases.yaml");
-                println!("{}", dir.display());
+                esayln!("Created {shown}: edit src/lib.rs and cases.yaml, then");
+                esayln!("  ansinh plugin build {shown}");
+                esayln!("  ansinh plugin test --explain --plugin target/plugins/{name}.wasm {shown}/cases.yaml");
+                sayln!("{}", dir.display());
                 Ok(ExitCode::SUCCESS)
             }
             PluginCommand::Build { dir } => {
                 let path = build::build(&dir)?;
-                println!("{}", path.display());
+                sayln!("{}", path.display());
                 Ok(ExitCode::SUCCESS)
             }
             PluginCommand::Test { plugin, cases, explain } => test(settings, &plugin, &cases, explain),
@@ -147,46 +147,47 @@ impl ReleaseCommand {
                 let id = release::upload(db, sandbox, &bytes, &yaml, &source, program.as_deref(), by)
                     .await
                     .with_context(|| format!("uploading {}", plugin.display()))?;
-                eprintln!("Uploaded release {id}; next: `ansinh plugin sign {id} --key FILE`.");
-                println!("{id}");
+                esayln!("Uploaded release {id}; next: `ansinh plugin sign {id} --key FILE`.");
+                sayln!("{id}");
             }
             ReleaseCommand::Sign { release: id, key } => {
                 let by = App::actor(settings)?;
                 let key = keys::read_secret(&key)?;
                 let key_id = release::sign(db, id, &key, by).await?;
-                eprintln!("Signed release {id} with key {key_id}; next: a second person approves it.");
+                esayln!("Signed release {id} with key {key_id}; next: a second person approves it.");
             }
             ReleaseCommand::Approve { release: id, max_fuel_growth } => {
                 let by = App::actor(settings)?;
                 let approval = release::approve(db, sandbox, id, by, max_fuel_growth).await?;
-                println!("Approved release {id}: {approval}.");
+                sayln!("Approved release {id}: {approval}.");
                 print_what_ifs(db, id).await?;
             }
             ReleaseCommand::Activate { release: id, from } => {
                 let by = App::actor(settings)?;
                 release::activate(db, sandbox, id, from, by).await?;
-                println!("Release {id} is in force from {from}.");
+                sayln!("Release {id} is in force from {from}.");
             }
             ReleaseCommand::Retire { release: id } => {
                 let by = App::actor(settings)?;
                 release::retire(db, id, by).await?;
-                println!("Release {id} is retired.");
+                sayln!("Release {id} is retired.");
             }
             ReleaseCommand::Releases => {
                 for r in releases::list(db).await? {
-                    let name = store::plugins::name(db, r.plugin_hash).await?;
+                    let name = store::plugins::name(db, r.plugin_hash).await?.to_string();
+                    let name = Shown(&name);
                     let from = r.effective_from.map(|m| format!("from {m}")).unwrap_or_default();
                     let approval = r.approval.map(|a| format!("\n      approval {a}")).unwrap_or_default();
-                    println!(
+                    sayln!(
                         "{:>4}  {:<9} {:<8}  {:<18}  {name}  {from}\n      sha256 {}  uploaded by {}{}{}{approval}",
                         r.id,
                         r.state.as_str(),
                         r.authority,
                         r.program,
                         r.plugin_hash,
-                        r.uploaded_by,
-                        r.signed_by.map(|s| format!(", signed by {s}")).unwrap_or_default(),
-                        r.approved_by.map(|a| format!(", approved by {a}")).unwrap_or_default(),
+                        Shown(&r.uploaded_by),
+                        r.signed_by.map(|s| format!(", signed by {}", Shown(&s))).unwrap_or_default(),
+                        r.approved_by.map(|a| format!(", approved by {}", Shown(&a))).unwrap_or_default(),
                     );
                 }
             }
@@ -202,13 +203,13 @@ async fn print_what_ifs(db: &Db, id: i64) -> anyhow::Result<()> {
     let hash = releases::get(db, id).await?.plugin_hash.to_string();
     let entries = store::audit::what_ifs(db, &hash).await?;
     if entries.is_empty() {
-        println!(
+        sayln!(
             "No what-if of this plug-in is on record: `ansinh run diff RUN --plugin FILE` shows what it would change."
         );
     }
     for e in entries {
         let summary = serde_json::from_str(&e.details).unwrap_or_default();
-        println!("What-if over {} ({}, {}): {}", e.subject, e.actor, e.at, WhatIf::summary_line(&summary));
+        sayln!("What-if over {} ({}, {}): {}", e.subject, Shown(&e.actor), e.at, WhatIf::summary_line(&summary));
     }
     Ok(())
 }
@@ -228,13 +229,13 @@ fn inspect(settings: &Settings, path: &Path) -> anyhow::Result<ExitCode> {
         None => "national".to_owned(),
         Some(code) => format!("province {code} {}", provinces::name(code).unwrap_or("(unknown code)")),
     };
-    println!("{} {}", d.name, d.version);
-    println!("  contract  {}", CONTRACT);
-    println!("  scope     {scope}");
-    println!("  programs  {}", d.programs.join(", "));
-    println!("  reads     {}", d.reads.join(", "));
-    println!("  size      {} bytes", group(bytes.len() as i64));
-    println!("  sha256    {}", plugin.hash());
+    sayln!("{} {}", Shown(&d.name), Shown(&d.version));
+    sayln!("  contract  {}", CONTRACT);
+    sayln!("  scope     {scope}");
+    sayln!("  programs  {}", Shown(&d.programs.join(", ")));
+    sayln!("  reads     {}", Shown(&d.reads.join(", ")));
+    sayln!("  size      {} bytes", group(bytes.len() as i64));
+    sayln!("  sha256    {}", plugin.hash());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -250,12 +251,12 @@ fn test(settings: &Settings, plugin: &Path, files: &[PathBuf], explain: bool) ->
             fuel.push(outcome.fuel);
             if outcome.passed() {
                 passed += 1;
-                println!("ok    {}  (fuel {})", case.name, outcome.fuel);
+                sayln!("ok    {}  (fuel {})", Shown(&case.name), outcome.fuel);
             } else {
                 failed += 1;
-                println!("FAIL  {}  ({}, case {}; fuel {})", case.name, file.display(), index + 1, outcome.fuel);
+                sayln!("FAIL  {}  ({}, case {}; fuel {})", Shown(&case.name), file.display(), index + 1, outcome.fuel);
                 for problem in &outcome.problems {
-                    println!("        {problem}");
+                    sayln!("        {}", Shown(&problem.to_string()));
                 }
             }
             if explain && let Some(decision) = &outcome.decision {
@@ -268,26 +269,31 @@ fn test(settings: &Settings, plugin: &Path, files: &[PathBuf], explain: bool) ->
     }
     fuel.sort_unstable();
     took.sort_unstable();
-    println!(
+    sayln!(
         "fuel per decision: min {}, median {}, max {}; time per decision (fresh instance): median {} µs",
         group(fuel[0] as i64),
         group(fuel[fuel.len() / 2] as i64),
         group(fuel[fuel.len() - 1] as i64),
         took[took.len() / 2].as_micros()
     );
-    println!("{passed} passed, {failed} failed");
+    sayln!("{passed} passed, {failed} failed");
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn print_explanation(decision: &DecisionOutput) {
     let verdict = match &decision.category {
         Some(category) if decision.eligible => {
-            format!("eligible, {} VND, {category}", group(decision.amount as i64))
+            format!("eligible, {} VND, {}", group(decision.amount as i64), Shown(category))
         }
-        _ => format!("not eligible ({})", decision.reasons.join(", ")),
+        _ => format!("not eligible ({})", Shown(&decision.reasons.join(", "))),
     };
-    println!("        → {verdict}");
+    sayln!("        → {verdict}");
     for line in &decision.explanation {
-        println!("          vi: {}\n          en: {}\n          [{}]", line.vi, line.en, line.citation);
+        sayln!(
+            "          vi: {}\n          en: {}\n          [{}]",
+            Shown(&line.vi),
+            Shown(&line.en),
+            Shown(&line.citation)
+        );
     }
 }

@@ -37,18 +37,18 @@ impl RegistryCommand {
             RegistryCommand::Flags => {
                 let flags = store::flags::open(&app.db).await?;
                 for f in &flags {
-                    println!(
+                    sayln!(
                         "#{:<8} {} (province {}): {} on payment {}, reported {} by {}",
                         f.beneficiary_id,
-                        f.full_name,
+                        crate::format::Shown(&f.full_name),
                         f.province,
                         f.reason,
                         f.payment_id,
                         f.flagged_at.format("%Y-%m-%d"),
-                        f.flagged_by
+                        crate::format::Shown(&f.flagged_by)
                     );
                 }
-                println!("{} open flags.", flags.len());
+                sayln!("{} open flags.", flags.len());
             }
             RegistryCommand::ClearFlag { beneficiary, reason } => {
                 anyhow::ensure!(!reason.trim().is_empty(), "--reason: say what the registry check found");
@@ -56,7 +56,7 @@ impl RegistryCommand {
                 if cleared == 0 {
                     bail!("beneficiary #{beneficiary} has no open flag; `ansinh registry flags` lists them");
                 }
-                println!("Cleared {cleared} flag(s) of beneficiary #{beneficiary}: later runs pay them again.");
+                sayln!("Cleared {cleared} flag(s) of beneficiary #{beneficiary}: later runs pay them again.");
             }
         }
         app.db.close().await;

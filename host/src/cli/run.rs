@@ -9,7 +9,7 @@ use clap::Subcommand;
 
 use super::progress;
 use crate::app::{App, Settings};
-use crate::format::group;
+use crate::format::{Shown, group};
 use crate::model::Month;
 use crate::payment::RunFile;
 use crate::payment::outbox::Outbox;
@@ -100,11 +100,11 @@ impl RunCommand {
                 let id = run::create(&app.db, &app.sandbox, &program, &province, period, back_pay_from, by).await?;
                 let run = runs::get(&app.db, id).await?;
                 let release = run.release_id.map(|r| format!(", release {r}")).unwrap_or_default();
-                eprintln!(
+                esayln!(
                     "Created run {id}: {program}, province {province}, {period}{release} (plug-in {}).",
                     run.plugin_hash
                 );
-                println!("{id}");
+                sayln!("{id}");
             }
             RunCommand::Evaluate { id } => {
                 let bar = progress::count("deciding");
@@ -112,25 +112,25 @@ impl RunCommand {
                 let by = App::actor(settings)?;
                 run::evaluate(&app.db, &app.sandbox, registry, id, app.workers, by, &progress::of(&bar)).await?;
                 bar.finish_and_clear();
-                print!("{}", run::report(&app.db, id, run::report::LISTED).await?);
+                say!("{}", run::report(&app.db, id, run::report::LISTED).await?);
             }
             RunCommand::Approve { id, checksum } => {
                 let approval = run::approve(&app.db, id, &checksum, App::actor(settings)?).await?;
-                println!("Approved run {id} as {}: {}.", approval.approved_by, approval.tally);
+                sayln!("Approved run {id} as {}: {}.", Shown(&approval.approved_by), approval.tally);
             }
             RunCommand::Cancel { id, reason } => {
                 run::cancel(&app.db, id, App::actor(settings)?, &reason).await?;
-                print!("{}", run::report(&app.db, id, run::report::LISTED).await?);
+                say!("{}", run::report(&app.db, id, run::report::LISTED).await?);
             }
             RunCommand::Issue { id, outbox } => {
                 let outbox = Outbox::open(&outbox)?;
                 let issued = run::issue(&app.db, id, &outbox, &app.config, App::actor(settings)?).await?;
-                print!("{}", run::report(&app.db, id, run::report::LISTED).await?);
+                say!("{}", run::report(&app.db, id, run::report::LISTED).await?);
                 print_files(&issued);
             }
             RunCommand::Reconcile { id, file } => {
                 let reconciled = run::reconcile(&app.db, id, &file, App::actor(settings)?).await?;
-                print!("{reconciled}");
+                say!("{reconciled}");
                 app.db.close().await;
                 return Ok(if reconciled.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
             }
@@ -148,14 +148,14 @@ impl RunCommand {
                     .await
                     .with_context(|| format!("run diff {id} --plugin {}", plugin.display()))?;
                 bar.finish_and_clear();
-                print!("{what_if}");
+                say!("{what_if}");
                 what_if.record(&app.db, by).await?;
             }
             RunCommand::Show { id, list } => {
                 let report = run::report(&app.db, id, list.max(0)).await?;
-                print!("{report}");
+                say!("{report}");
                 if report.run.status == runs::RunStatus::Created {
-                    println!("\nNot evaluated yet: `ansinh run evaluate {id}`.");
+                    sayln!("\nNot evaluated yet: `ansinh run evaluate {id}`.");
                 }
             }
         }
@@ -167,11 +167,11 @@ impl RunCommand {
 /// Every file of an issued run, one a line, with what it holds.
 pub fn print_files(issued: &run::IssueReport) {
     if issued.files.is_empty() {
-        println!("\nNothing to pay: no payment file.");
+        sayln!("\nNothing to pay: no payment file.");
         return;
     }
     let t = &issued.issued.treasury;
-    println!("\nPayment files:");
+    sayln!("\nPayment files:");
     for f in &issued.files {
         let (what, unit) = match f.kind {
             RunFile::BankPain001 => (format!("bank transfers from {} {}", t.bank.bin, t.bank.account), "transfers"),
@@ -182,13 +182,15 @@ pub fn print_files(issued: &run::IssueReport) {
             }
             RunFile::VnpostCsv => ("cash list for VNPost".to_owned(), "people"),
         };
-        println!("  {} ({:?}): {what}, {} {unit}, {} VND", f.path.display(), f.written, group(f.lines), group(f.total));
+        sayln!("  {} ({:?}): {what}, {} {unit}, {} VND", f.path.display(), f.written, group(f.lines), group(f.total));
     }
     if issued.configured_differs {
-        println!(
+        sayln!(
             "Note: the configuration now gives other treasury accounts for this province; the run keeps those it was \
              first issued from ({} {}, bank {}), so its files stay as issued.",
-            t.bank.name, t.bank.account, t.bank.bin
+            t.bank.name,
+            t.bank.account,
+            t.bank.bin
         );
     }
 }
