@@ -4,13 +4,16 @@
 //! in an empty database and a tampered one does not; `audit verify` catches an
 //! edited decision, an edited payment, a removed decision, and entries of the
 //! log deleted or reordered directly in the database, which itself refuses to
-//! change or delete an entry.
+//! change or delete an entry. A run, release or key row edited to disagree
+//! with its entries, or a whole run deleted, is a finding of verify, and the
+//! same edit in a bundle one of its replay; a bundle's signature is checked
+//! against a key the auditor holds, and an oversized bundle is refused unread.
 
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::{self, Backend, Driver, fails, ok, stdout};
+use crate::support::{self, Backend, Driver, fails, ok, run_measured, stdout};
 
 const PERIOD: &str = "2026-01";
 
@@ -189,7 +192,7 @@ fn export_then_replay_in_an_empty_database(t: Driver) {
     let report = said(&out);
     assert!(out.status.success(), "{report}");
     assert!(report.contains(&format!("decisions: {all};")) && report.contains("divergent 0"), "{report}");
-    assert!(report.contains("signature by key") && report.contains("valid over the plug-in"), "{report}");
+    assert!(report.contains("signature valid over the plug-in") && report.contains("the bundle's own key"), "{report}");
     assert!(
         report.contains(&format!("the {all} decisions chain to")) && report.contains("(run.evaluate, hash "),
         "{report}"
@@ -413,3 +416,287 @@ fn verify_catches_tampering(t: Driver) {
 }
 
 on_both_backends!(verify_catches_tampering);
+
+/// A bundle as text: its header (parsed) and every other line as it is.
+fn open_bundle(path: &Path) -> (serde_json::Value, Vec<String>) {
+    let text = read_gz(path);
+    let mut lines = text.lines().map(str::to_owned);
+    let header = serde_json::from_str(&lines.next().unwrap()).unwrap();
+    (header, lines.collect())
+}
+
+fn write_bundle(path: &Path, header: &serde_json::Value, lines: &[String]) {
+    let mut text = serde_json::to_string(header).unwrap() + "\n";
+    lines.iter().for_each(|l| text.push_str(&(l.clone() + "\n")));
+    write_gz(path, &text);
+}
+
+/// An entry of a bundle's header rewritten by `edit`, its hash made anew, as
+/// anyone can (the chain has no secret).
+fn rehash(entry: &mut serde_json::Value, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut details: serde_json::Value = serde_json::from_str(entry["details"].as_str().unwrap()).unwrap();
+    edit(&mut details);
+    entry["details"] = serde_json::to_string(&details).unwrap().into();
+    let mut parsed: ansinh::store::audit::Entry = serde_json::from_value(entry.clone()).unwrap();
+    parsed.hash = ansinh::trail::log::hash_of(&parsed);
+    entry["hash"] = parsed.hash.into();
+}
+
+/// Item 9: a bundle's release signature is checked against a key the
+/// auditor holds (`--trusted-key`), not only the key inside the bundle; a
+/// bundle with a line or a count past its bounds is refused, not read into memory.
+fn a_bundle_is_checked_against_a_key_the_auditor_holds(t: Driver) {
+    let p = Issued::new(t);
+    let bundle = p.t.path("run.bundle");
+    ok(p.audit().args(["export", &p.run]).arg(&bundle));
+    let empty = Driver::new(p.t.backend);
+    let replay = |file: &Path, trusted: Option<&Path>| {
+        let mut cmd = empty.cli();
+        cmd.args(["audit", "replay", "--bundle"]).arg(file);
+        if let Some(key) = trusted {
+            cmd.arg("--trusted-key").arg(key);
+        }
+        cmd
+    };
+
+    // The authority's public key, as the auditor holds it: from the database it was registered in.
+    let authority_key = p.t.text("SELECT public_key FROM signing_keys");
+    let authority_id = p.t.text("SELECT id FROM signing_keys");
+    let trusted = p.t.path("national.pub");
+    {
+        use ed25519_dalek::pkcs8::EncodePublicKey;
+        let bytes: [u8; 32] = hex::decode(&authority_key).unwrap().try_into().unwrap();
+        let public = ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap();
+        std::fs::write(&trusted, public.to_public_key_pem(Default::default()).unwrap()).unwrap();
+    }
+
+    // Without a key of the auditor's, the output says plainly which key vouched.
+    let out = said(&ok(&mut replay(&bundle, None)));
+    assert!(out.contains(&format!("checked against the bundle's own key {authority_id}")), "{out}");
+    assert!(out.contains("ONLY the bundle's own key vouches for the signature"), "{out}");
+    // With it: checked against that key.
+    let out = said(&ok(&mut replay(&bundle, Some(&trusted))));
+    assert!(out.contains(&format!("checked against the trusted key {authority_id} ({})", trusted.display())), "{out}");
+    assert!(!out.contains("ONLY the bundle's own key"), "{out}");
+
+    // A bundle re-signed, whole and consistent, with a key its maker chose: the
+    // release's key, signature and sign entry replaced, the old key's entries dropped.
+    let (mut header, lines) = open_bundle(&bundle);
+    let forger = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let forged_id = ansinh::release::keys::key_id(&forger.verifying_key());
+    let release = header["release"].clone();
+    let message = ansinh::release::keys::signed_message(
+        ansinh_sandbox::PluginHash::parse(release["plugin_hash"].as_str().unwrap()).unwrap(),
+        release["authority"].as_str().unwrap(),
+        release["program"].as_str().unwrap(),
+        release["cases"].as_str().unwrap(),
+    );
+    let signature = ansinh::release::keys::sign(&forger, &message);
+    header["release"]["public_key"] = hex::encode(forger.verifying_key().as_bytes()).into();
+    header["release"]["key_id"] = forged_id.clone().into();
+    header["release"]["signature"] = signature.clone().into();
+    let entries = header["audit"].as_array_mut().unwrap();
+    entries.retain(|e| e["subject"] != format!("key:{authority_id}"));
+    for entry in entries.iter_mut().filter(|e| e["action"] == "release.sign") {
+        rehash(entry, |d| {
+            d["key"] = forged_id.clone().into();
+            d["signature"] = signature.clone().into();
+        });
+    }
+    let forged = p.t.path("forged.bundle");
+    write_bundle(&forged, &header, &lines);
+    // Only the bundle's own key vouches for it, and it does...
+    let out = said(&ok(&mut replay(&forged, None)));
+    assert!(out.contains(&format!("checked against the bundle's own key {forged_id}")), "{out}");
+    // ...but not the key the auditor holds.
+    let out = replay(&forged, Some(&trusted)).output().unwrap();
+    let status = out.status;
+    let out = support::text(&out);
+    assert!(!status.success(), "{out}");
+    assert!(
+        out.contains(&format!("the bundle's key {forged_id} is not the trusted key {authority_id}"))
+            && out.contains("the signature does not hold against the trusted key"),
+        "{out}"
+    );
+
+    // The peak memory of replaying the honest bundle, to compare with.
+    let (code, out, honest_peak) = run_measured(&replay(&bundle, None));
+    assert_eq!(code, 0, "{out}");
+
+    // A decision line of 256 MiB: refused once past its bound (1 MiB), the rest unread. Written
+    // a piece at a time: this process's memory is every test's.
+    let long = p.t.path("long.bundle");
+    {
+        let text = read_gz(&bundle);
+        let (header, rest) = text.split_once('\n').unwrap();
+        let file = std::fs::File::create(&long).unwrap();
+        let mut out = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        writeln!(out, "{header}").unwrap();
+        let piece = vec![b'x'; 1 << 20];
+        (0..256).for_each(|_| out.write_all(&piece).unwrap());
+        writeln!(out).unwrap();
+        out.write_all(rest.as_bytes()).unwrap();
+        out.finish().unwrap();
+    }
+    let (code, out, peak) = run_measured(&replay(&long, None));
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("long.bundle, line 2: longer than 1,048,576 bytes"), "{out}");
+    println!("peak resident memory of the replay: honest bundle {honest_peak} KiB, 256 MiB line {peak} KiB");
+    assert!(
+        peak < honest_peak + (64 << 10),
+        "a refused line was held in memory: peak {peak} KiB, the honest bundle's {honest_peak} KiB"
+    );
+
+    // More decision lines than the header announces: refused at the first one past the count.
+    let (header, mut lines) = open_bundle(&bundle);
+    let count = header["decisions"].as_u64().unwrap();
+    let last = lines.len() - 1;
+    lines.insert(last, lines[0].clone());
+    let more = p.t.path("more.bundle");
+    write_bundle(&more, &header, &lines);
+    let out = fails(&mut replay(&more, None));
+    assert!(
+        out.contains(&format!("line {}: a decision line past the {count} its header announces", count + 2)),
+        "{out}"
+    );
+}
+
+on_both_backends!(a_bundle_is_checked_against_a_key_the_auditor_holds);
+
+/// Item 11: the trail, not the runs table, says who did what. A run, release or
+/// key row edited to disagree with its entries fails `audit verify` (and the
+/// same edit in a bundle, its replay), field by field; a run deleted whole is a
+/// finding, and verify goes on.
+fn the_log_is_believed_over_the_runs_table(t: Driver) {
+    let p = Issued::new(t);
+    let t = &p.t;
+    assert_eq!(first_problem(&p), None);
+    let run = &p.run;
+    let entry = |action: &str| t.scalar(format!("SELECT MAX(seq) FROM audit_log WHERE action = '{action}'"));
+    let (create, approve) = (entry("run.create"), entry("run.approve"));
+
+    // The approver set to the run's creator: one person seems to have made and approved it.
+    t.execute(format!("UPDATE runs SET approved_by = created_by WHERE id = {run}")).unwrap();
+    let shown = stdout(&ok(t.cli().args(["run", "show", run])));
+    assert!(shown.contains("test-officer"), "run show believes the table:\n{shown}");
+    let problem = first_problem(&p).expect("caught");
+    assert!(
+        problem.starts_with(&format!(
+            "run {run}: approved_by is \"test-officer\" in the database, but audit entry {approve} (run.approve) \
+             recorded \"test-supervisor\""
+        )),
+        "{problem}"
+    );
+    t.execute(format!("UPDATE runs SET approved_by = 'test-supervisor' WHERE id = {run}")).unwrap();
+    assert_eq!(first_problem(&p), None);
+
+    // Every other field an entry recorded, one at a time: named, with the entry.
+    let release = t.scalar(format!("SELECT release_id FROM runs WHERE id = {run}"));
+    let checksum = t.text(format!("SELECT approval FROM runs WHERE id = {run}"));
+    let checksum = checksum.split("\"checksum\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let edits = [
+        (
+            "created_by = 'test-supervisor'",
+            "created_by = 'test-officer'",
+            format!("created_by is \"test-supervisor\" in the database, but audit entry {create} (run.create)"),
+        ),
+        (
+            "evaluated_by = 'test-supervisor'",
+            "evaluated_by = 'test-officer'",
+            "evaluated_by is \"test-supervisor\" in the database, but audit entry".to_owned(),
+        ),
+        (
+            "issued_by = 'test-supervisor'",
+            "issued_by = 'test-officer'",
+            "issued_by is \"test-supervisor\" in the database, but audit entry".to_owned(),
+        ),
+        (
+            "status = 'approved'",
+            "status = 'issued'",
+            "status is \"approved\" in the database, but its entries leave it issued".to_owned(),
+        ),
+        (
+            "release_id = NULL",
+            &format!("release_id = {release}"),
+            format!(
+                "release_id is empty in the database, but audit entry {create} (run.create) recorded \"{release}\""
+            ),
+        ),
+        (
+            &format!("approval = REPLACE(approval, '{checksum}', '{}')", "0".repeat(64)),
+            &format!("approval = REPLACE(approval, '{}', '{checksum}')", "0".repeat(64)),
+            format!(
+                "approval.checksum is \"{}\" in the database, but audit entry {approve} (run.approve) recorded \"{checksum}\"",
+                "0".repeat(64)
+            ),
+        ),
+    ];
+    for (edit, undo, named) in &edits {
+        t.execute(format!("UPDATE runs SET {edit} WHERE id = {run}")).unwrap();
+        let problem = first_problem(&p).unwrap_or_else(|| panic!("{edit}: not caught"));
+        assert!(problem.contains(&format!("run {run}: {named}")), "{edit}: {problem}");
+        t.execute(format!("UPDATE runs SET {undo} WHERE id = {run}")).unwrap();
+        assert_eq!(first_problem(&p), None, "{undo}");
+    }
+    // A release approved by its own uploader, and a key added by someone else.
+    t.execute("UPDATE releases SET approved_by = uploaded_by").unwrap();
+    let problem = first_problem(&p).expect("caught");
+    assert!(problem.contains("release 1: approved_by is \"author\" in the database, but audit entry"), "{problem}");
+    t.execute("UPDATE releases SET approved_by = 'approver'").unwrap();
+    t.execute("UPDATE signing_keys SET added_by = 'someone else'").unwrap();
+    let problem = first_problem(&p).expect("caught");
+    assert!(problem.contains("added_by is \"someone else\" in the database, but audit entry"), "{problem}");
+    t.execute("UPDATE signing_keys SET added_by = 'author'").unwrap();
+    assert_eq!(first_problem(&p), None);
+
+    // The same edit in a bundle's run header: its replay fails, naming it.
+    let bundle = t.path("run.bundle");
+    ok(p.audit().args(["export", run]).arg(&bundle));
+    let (mut header, lines) = open_bundle(&bundle);
+    header["run"]["approved_by"] = header["run"]["created_by"].clone();
+    let edited = t.path("edited.bundle");
+    write_bundle(&edited, &header, &lines);
+    let empty = Driver::new(t.backend);
+    let out = fails(empty.cli().args(["audit", "replay", "--bundle"]).arg(&edited));
+    assert!(
+        out.contains(&format!(
+            "PROBLEM: bundle: run {run}: approved_by is \"test-officer\" in the bundle, but audit entry {approve} \
+             (run.approve) recorded \"test-supervisor\""
+        )),
+        "{out}"
+    );
+    ok(empty.cli().args(["audit", "replay", "--bundle"]).arg(&bundle));
+
+    // The whole run deleted: a finding, and verify goes on to the end.
+    let payments = format!("SELECT id FROM payments WHERE run_id = {run}");
+    for statement in [
+        format!("DELETE FROM registry_flags WHERE payment_id IN ({payments})"),
+        format!("DELETE FROM payment_statuses WHERE payment_id IN ({payments})"),
+        format!("DELETE FROM reconciliations WHERE run_id = {run}"),
+        format!("DELETE FROM cash_payments WHERE run_id = {run}"),
+        format!("DELETE FROM payments WHERE run_id = {run}"),
+        format!("DELETE FROM holds WHERE run_id = {run}"),
+        format!("DELETE FROM decisions WHERE run_id = {run}"),
+        format!("DELETE FROM runs WHERE id = {run}"),
+    ] {
+        // `holds` is newer than some databases: a table that is not there holds nothing.
+        if let Err(e) = t.execute(&statement)
+            && !statement.contains("holds")
+        {
+            panic!("{statement}: {e}");
+        }
+    }
+    let out = p.audit().arg("verify").output().unwrap();
+    let report = said(&out);
+    assert!(!out.status.success(), "{report}");
+    assert!(
+        report.contains(&format!(
+            "FIRST PROBLEM: the log names run {run}, which is not in the database: the run was deleted"
+        )),
+        "{report}"
+    );
+    assert!(!report.contains("there is no run"), "verify stopped instead of reporting:\n{report}");
+    assert!(report.contains("Rows: 0 runs, 1 releases and 1 signing keys"), "verify went on:\n{report}");
+}
+
+on_both_backends!(the_log_is_believed_over_the_runs_table);

@@ -2,13 +2,15 @@
 //! both backends: generate, import, verify, decide in the sandbox, issue the
 //! run's files (pain.001 for banks and for e-wallets, which the official XSD
 //! accepts, the bank CSV, VNPost's cash list), and issue again without paying
-//! twice or changing a byte.
+//! twice or changing a byte. Its folder must be its own: one holding anything
+//! else is refused before anything in it is touched.
 
 use std::path::Path;
 
 use ansinh::model::Total;
 
 use crate::support::{self, Backend, Driver, TestDb, ansinh, fails, first_element, ok, outcome_count, stdout};
+use std::os::unix::fs::PermissionsExt;
 
 const PEOPLE: &str = "1500";
 
@@ -43,6 +45,9 @@ fn postgres() {
 
 /// What a demo in `t`'s folder must have done, whatever the backend.
 fn check_demo(t: &Driver, summary: &str) {
+    // Its configuration holds the person key: the owner's alone, or the next command refuses it.
+    let mode = std::fs::metadata(t.path("ansinh.toml")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the demo's ansinh.toml is mode {mode:o}");
     // The summary names every outcome, and the synthetic province has some of each
     // (the national plug-in never errs on well-formed input).
     let paid = outcome_count(summary, "paid");
@@ -122,3 +127,54 @@ fn check_demo(t: &Driver, summary: &str) {
     let said = fails(&mut issue(&broken));
     assert!(said.contains("broken.toml: treasury.\"001\".bin = \"9704\": expected the 6-digit"), "{said}");
 }
+
+/// Item 8: `demo --dir DIR` starts its folder afresh (it removes its old
+/// database and outbox, and rewrites its files), so a folder holding anything
+/// but an earlier demo's files is refused, naming what is there, before
+/// anything in it is removed or written. With the database given
+/// (`--database-url`) and, on SQLite, with the demo's own.
+fn demo_refuses_a_folder_that_is_not_its_own(t: Driver) {
+    let dir = t.path("work");
+    std::fs::create_dir_all(dir.join("outbox")).unwrap();
+    let precious = [("ansinh.db", "a database of real work"), ("registry.csv", "the real registry extract")];
+    for (name, text) in precious {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    std::fs::write(dir.join("outbox/pain001-run7-social-assistance-001-2024-08-bank.xml"), "issued").unwrap();
+    std::fs::write(dir.join("outbox/payroll.xlsx"), "mine too").unwrap();
+    let untouched = |dir: &Path| {
+        for (name, text) in precious {
+            assert_eq!(std::fs::read_to_string(dir.join(name)).unwrap(), text, "{name} was touched");
+        }
+        assert!(dir.join("outbox/payroll.xlsx").is_file() && dir.join("notes.txt").is_file());
+        assert!(!dir.join("ansinh.toml").exists() && !dir.join("enrolment.csv").exists(), "the demo wrote there");
+    };
+    let demo = |mut cmd: std::process::Command| {
+        cmd.args(["demo", "--people", "50", "--dir"]).arg(&dir);
+        cmd
+    };
+    let mut runs = vec![demo(t.cli())];
+    if let Backend::Sqlite = t.backend {
+        // Its own database, DIR/ansinh.db, which it would remove first.
+        runs.push(demo(ansinh()));
+    }
+    for mut cmd in runs {
+        let said = fails(&mut cmd);
+        assert!(
+            said.contains(&format!("--dir {} holds \"notes.txt\", \"outbox/payroll.xlsx\"", dir.display())),
+            "{said}"
+        );
+        assert!(said.contains("which an earlier demo did not write") && said.contains("Nothing was changed"), "{said}");
+        untouched(&dir);
+    }
+
+    // A folder an earlier demo made is its own: the demo runs there again (on its own database).
+    if let Backend::Sqlite = t.backend {
+        let own = t.path("own");
+        ok(ansinh().args(["demo", "--people", "50", "--dir"]).arg(&own));
+        ok(ansinh().args(["demo", "--people", "50", "--dir"]).arg(&own));
+    }
+}
+
+on_both_backends!(demo_refuses_a_folder_that_is_not_its_own);

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
-use crate::support::{self, national_plugin};
+use crate::support::{self, national_plugin, run_measured};
 use ansinh_sandbox::{CONTRACT, DecisionInput, Limits, Plugin, Sandbox};
 use ansinh_sandbox::{Month, PersonFacts};
 
@@ -670,7 +670,7 @@ fn hostile_plugins() -> Vec<Hostile> {
         hostile(
             "64 MiB of initial memory",
             Core::sound().memory("(memory (export \"memory\") 1024)").component(),
-            &["load: not a valid WebAssembly component: module memory does not fit in pooling allocator requirements", "memory has a minimum byte size of 67108864 which exceeds the limit of 0x1000000 bytes"],
+            &["load: it needs more than a decision may have (module memory does not fit in pooling allocator requirements", "memory has a minimum byte size of 67108864 which exceeds the limit of 0x1000000 bytes"],
         ),
         hostile(
             "a data segment beyond the memory limit",
@@ -680,7 +680,7 @@ fn hostile_plugins() -> Vec<Hostile> {
         hostile(
             "a table of ten million entries",
             Core::sound().with("(table 10000000 funcref)").component(),
-            &["load: not a valid WebAssembly component: module table does not fit in pooling allocator requirements", "minimum element size of 10000000 which exceeds the limit of 20000"],
+            &["load: it needs more than a decision may have (module table does not fit in pooling allocator requirements", "minimum element size of 10000000 which exceeds the limit of 20000"],
         ),
         hostile(
             "reads the wall clock",
@@ -782,7 +782,86 @@ fn hostile_plugins() -> Vec<Hostile> {
             wat::parse_str(SHARED_MEMORY).unwrap(),
             &["load: not a valid WebAssembly component: failed to parse WebAssembly module: threads must be enabled for shared memories"],
         ),
+        hostile(
+            // Each memory alone is within the limit; together they are 512 MiB
+            // a decision, and 32 of the pool's memory slots.
+            "32 core instances, each with a memory of 256 pages (512 MiB in all)",
+            with_core_instances(&Core::sound().memory("(memory (export \"memory\") 256)").component(), "(module (memory 256))", 31),
+            &["load: it needs more than a decision may have (The component transitively contains 32 Wasm linear memories, which exceeds the configured maximum of 2 in the pooling allocator)"],
+        ),
+        hostile(
+            "two memories of 144 pages (9 MiB each, 18 MiB together)",
+            with_core_instances(&Core::sound().memory("(memory (export \"memory\") 144)").component(), "(module (memory 144))", 1),
+            &["load: its memories need more than the limit of 16777216 bytes for all of a decision's memories together"],
+        ),
     ]
+}
+
+/// `component` with `count` more core instances of `module` (WebAssembly
+/// text), in sections appended at its end: instances nothing calls, which the
+/// engine makes all the same for every decision, memories included.
+fn with_core_instances(component: &[u8], module: &str, count: u32) -> Vec<u8> {
+    // Core modules are numbered in the order of their sections.
+    let modules = sections(component).filter(|(id, _)| *id == CORE_MODULE_SECTION).count() as u32;
+    let mut out = component.to_vec();
+    push_section(&mut out, CORE_MODULE_SECTION, &wat::parse_str(module).unwrap());
+    let mut instances = leb128(count);
+    for _ in 0..count {
+        // 0x00: instantiate the module, with no arguments.
+        instances.push(0x00);
+        instances.extend(leb128(modules));
+        instances.push(0x00);
+    }
+    push_section(&mut out, CORE_INSTANCE_SECTION, &instances);
+    out
+}
+
+/// Section ids of the component binary format.
+const CUSTOM_SECTION: u8 = 0;
+const CORE_MODULE_SECTION: u8 = 1;
+const CORE_INSTANCE_SECTION: u8 = 2;
+
+/// The top-level sections of a component or module: (id, contents).
+fn sections(wasm: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    let mut at = 8; // after the magic and the version
+    std::iter::from_fn(move || {
+        let id = *wasm.get(at)?;
+        let (size, width) = read_leb128(&wasm[at + 1..]);
+        let start = at + 1 + width;
+        at = start + size as usize;
+        Some((id, &wasm[start..at]))
+    })
+}
+
+fn push_section(out: &mut Vec<u8>, id: u8, contents: &[u8]) {
+    out.push(id);
+    out.extend(leb128(contents.len() as u32));
+    out.extend_from_slice(contents);
+}
+
+fn leb128(mut n: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// An unsigned LEB128 number and the bytes it took.
+fn read_leb128(bytes: &[u8]) -> (u32, usize) {
+    let mut n = 0u32;
+    for (i, b) in bytes.iter().enumerate() {
+        n |= u32::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return (n, i + 1);
+        }
+    }
+    panic!("a LEB128 number runs off the end")
 }
 
 /// A component whose own start function calls a lifted core function that loops.
@@ -1042,32 +1121,6 @@ fn cases_file(dir: &std::path::Path, count: usize) -> std::path::PathBuf {
     path
 }
 
-/// Run the real binary to its end: exit code, what it said, and its own peak
-/// resident memory in KiB (`wait4` reports the child's `ru_maxrss`, not the
-/// test process's nor other children's).
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, not by `Child::wait`
-fn run_measured(cmd: &mut std::process::Command) -> (i32, String, i64) {
-    use std::io::Read;
-    use std::process::Stdio;
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        stderr.read_to_string(&mut text).unwrap();
-        text
-    });
-    let mut said = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut said).unwrap();
-    said.push_str(&errors.join().unwrap());
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: plain out-parameters for a child of this process, reaped once.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
-    assert!(libc::WIFEXITED(status), "ansinh did not exit normally (status {status}):\n{said}");
-    (libc::WEXITSTATUS(status), said, usage.ru_maxrss)
-}
-
 /// The host's memory stays bounded whatever a plug-in does. Bound: a sound
 /// plug-in's own peak (engine, compiler, compiled code, one instance) plus
 /// 48 MiB, which covers a plug-in's whole linear memory (16 MiB), what the
@@ -1183,3 +1236,362 @@ fn inspect_names_the_file_and_the_reason() {
         }
     }
 }
+
+/// A plug-in that turns floating-point operations into NaNs and returns the
+/// bits of each as a reason code, `nan_` and the bits in hex (16 digits for an
+/// f64, 8 for an f32): 0/0, √-1, ∞-∞, a signalling NaN with a payload plus
+/// zero, the minimum of a negative NaN with a payload and 1, an f32 NaN with a
+/// payload promoted, the nearest integer of a NaN with a payload, 0/0 in a SIMD
+/// lane; then, as f32, 0/0 and a negative NaN with a payload demoted. Without
+/// NaN canonicalisation their bits depend on the processor (x86 gives
+/// 0xfff8000000000000 for 0/0, ARM 0x7ff8000000000000; payloads propagate or
+/// not); with it, every one is the canonical NaN. Every operand goes through a
+/// mutable global, so that nothing is folded at compile time.
+fn nan_core() -> Core {
+    Core::evaluate("(call $nans (local.get $input))").with(
+        r#"(global $z (mut i64) (i64.const 0))
+  (func $hex (param $at i32) (param $bits i64) (param $digits i32) (local $i i32) (local $d i32)
+    (i32.store (local.get $at) (i32.const 0x5f6e616e)) ;; "nan_"
+    (loop $l
+      (local.set $d (i32.wrap_i64 (i64.and (i64.shr_u (local.get $bits)
+        (i64.extend_i32_u (i32.shl (i32.sub (i32.sub (local.get $digits) (i32.const 1)) (local.get $i)) (i32.const 2))))
+        (i64.const 15))))
+      (i32.store8 (i32.add (i32.add (local.get $at) (i32.const 4)) (local.get $i))
+        (i32.add (local.get $d) (select (i32.const 0x30) (i32.const 0x57) (i32.lt_u (local.get $d) (i32.const 10)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $digits)))))
+  ;; Reason n: its text at 0x400 + 32n, its (ptr, len) at 0x800 + 8n.
+  (func $reason (param $n i32) (param $bits i64) (param $digits i32) (local $at i32)
+    (local.set $at (i32.add (i32.const 0x400) (i32.shl (local.get $n) (i32.const 5))))
+    (call $hex (local.get $at) (local.get $bits) (local.get $digits))
+    (i32.store (i32.add (i32.const 0x800) (i32.shl (local.get $n) (i32.const 3))) (local.get $at))
+    (i32.store (i32.add (i32.const 0x804) (i32.shl (local.get $n) (i32.const 3))) (i32.add (i32.const 4) (local.get $digits))))
+  (func $r64 (param $n i32) (param $x f64) (call $reason (local.get $n) (i64.reinterpret_f64 (local.get $x)) (i32.const 16)))
+  (func $r32 (param $n i32) (param $x f32)
+    (call $reason (local.get $n) (i64.extend_i32_u (i32.reinterpret_f32 (local.get $x))) (i32.const 8)))
+  (func $f64 (param $bits i64) (result f64) (f64.reinterpret_i64 (i64.or (local.get $bits) (global.get $z))))
+  (func $f32 (param $bits i32) (result f32)
+    (f32.reinterpret_i32 (i32.or (local.get $bits) (i32.wrap_i64 (global.get $z)))))
+  (func $nans (param $input i32) (result i32)
+    (global.set $z (i64.extend_i32_u (i32.sub (local.get $input) (local.get $input))))
+    (call $r64 (i32.const 0) (f64.div (call $f64 (i64.const 0)) (call $f64 (i64.const 0))))
+    (call $r64 (i32.const 1) (f64.sqrt (call $f64 (i64.const 0xbff0000000000000))))
+    (call $r64 (i32.const 2) (f64.sub (call $f64 (i64.const 0x7ff0000000000000)) (call $f64 (i64.const 0x7ff0000000000000))))
+    (call $r64 (i32.const 3) (f64.add (call $f64 (i64.const 0x7ff0000000000001)) (call $f64 (i64.const 0))))
+    (call $r64 (i32.const 4) (f64.min (call $f64 (i64.const 0xfff8000000000abc)) (call $f64 (i64.const 0x3ff0000000000000))))
+    (call $r64 (i32.const 5) (f64.promote_f32 (call $f32 (i32.const 0x7f800001))))
+    (call $r64 (i32.const 6) (f64.nearest (call $f64 (i64.const 0x7ff4000000000abc))))
+    (call $r64 (i32.const 7) (f64x2.extract_lane 0
+      (f64x2.div (f64x2.splat (call $f64 (i64.const 0))) (f64x2.splat (call $f64 (i64.const 0))))))
+    (call $r32 (i32.const 8) (f32.div (call $f32 (i32.const 0)) (call $f32 (i32.const 0))))
+    (call $r32 (i32.const 9) (f32.demote_f64 (call $f64 (i64.const 0xfff8000000000abc))))
+    (call $decision (i32.const 0) (i64.const 0) (i32.const 0) (i32.const 0)
+      (i32.const 0x800) (i32.const 10) (i32.const 0) (i32.const 0)))"#,
+    )
+}
+
+/// What [`nan_core`] must decide everywhere: every NaN canonical.
+fn canonical_nans() -> String {
+    let reasons: Vec<String> = std::iter::repeat_n("\"nan_7ff8000000000000\"", 8)
+        .chain(std::iter::repeat_n("\"nan_7fc00000\"", 2))
+        .map(str::to_owned)
+        .collect();
+    format!(r#"{{"eligible":false,"amount":0,"category":null,"reasons":[{}],"explanation":[]}}"#, reasons.join(","))
+}
+
+/// NaN canonicalisation: a plug-in that makes NaNs whose bits differ by
+/// processor (and by payload) gets the canonical NaN every time, so that its
+/// output is the same on every run and machine. The bits are asserted as
+/// literals, the machine-independent values, not compared with this machine's.
+#[test]
+fn nan_bit_patterns_are_canonical_on_every_run() {
+    let bench = Bench::new();
+    let plugin = bench.sandbox.load(&nan_core().component()).unwrap();
+    let facts = sound_people(1, 1).remove(0).1;
+    let input = plugin.input("2024-09".parse().unwrap(), "social-assistance", "001", true, &facts);
+    let first = plugin.evaluate(&input);
+    assert_eq!(first.result.as_ref().map(|o| o.json.as_str()), Ok(canonical_nans().as_str()));
+    for _ in 0..5 {
+        assert_eq!(plugin.evaluate(&input), first, "a second run differs");
+    }
+    // A second engine, which compiles the plug-in again.
+    let other = Sandbox::new(Limits::default(), None).unwrap();
+    assert_eq!(other.load(&nan_core().component()).unwrap().evaluate(&input), first, "another engine differs");
+    bench.assert_sound("the NaNs");
+}
+
+/// A plug-in that counts down from a million before it answers: a few
+/// milliseconds, so that when many threads decide with it, most of them hold
+/// an instance at the same moment, whatever the machine.
+fn slow_core() -> Core {
+    Core::evaluate(
+        "(local.set $i (i32.const 1000000)) \
+         (loop $l (local.set $i (i32.sub (local.get $i) (i32.const 1))) (br_if $l (local.get $i))) \
+         (call $eligible (i64.const 100000))",
+    )
+}
+
+/// More threads than the pool has instance slots (64): none fails for want of
+/// a slot, and each gets exactly the outputs and fuel of one thread alone: the
+/// national plug-in over the sound people, a slow plug-in that keeps instances
+/// busy, and the NaN plug-in.
+#[test]
+fn ninety_six_threads_on_one_sandbox_decide_as_one_thread_does() {
+    const THREADS: usize = 96;
+    const ROUNDS: usize = 3;
+    let bench = Bench::new();
+    let base = baseline();
+    let slow = bench.sandbox.load(&slow_core().component()).unwrap();
+    let nan = bench.sandbox.load(&nan_core().component()).unwrap();
+    let facts = sound_people(1, 1).remove(0).1;
+    let input = slow.input("2024-09".parse().unwrap(), "social-assistance", "001", true, &facts);
+    let (slow_once, nan_once) = (once_of(&slow, &input), once_of(&nan, &input));
+    assert!(slow_once.0.is_ok(), "{slow_once:?}");
+    assert_eq!(nan_once.0.as_deref(), Ok(canonical_nans().as_str()));
+
+    let start = std::sync::Barrier::new(THREADS);
+    let (decided, wrong) = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (bench, start, input) = (&bench, &start, &input);
+                let (slow, nan, slow_once, nan_once) = (&slow, &nan, &slow_once, &nan_once);
+                s.spawn(move || {
+                    let mut wrong = Vec::new();
+                    let mut check =
+                        |what: String, got: (Result<String, String>, u64), expected: &(Result<String, String>, u64)| {
+                            if got != *expected {
+                                wrong.push(format!("thread {t}, {what}: {got:?}, one thread: {expected:?}"));
+                            }
+                        };
+                    start.wait();
+                    for round in 0..ROUNDS {
+                        check(format!("round {round}, slow"), once_of(slow, input), slow_once);
+                        // Each thread starts at another person, so that all kinds of decision overlap.
+                        for k in 0..base.inputs.len() {
+                            let i = (t + k) % base.inputs.len();
+                            let e = bench.national.evaluate(&base.inputs[i]);
+                            let got = (e.result.map(|o| o.json).map_err(|e| e.to_string()), e.fuel);
+                            check(format!("round {round}, person {i}"), got, &base.decided[i]);
+                        }
+                        check(format!("round {round}, NaNs"), once_of(nan, input), nan_once);
+                    }
+                    wrong
+                })
+            })
+            .collect();
+        let wrong: Vec<String> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        (THREADS * ROUNDS * (base.inputs.len() + 2), wrong)
+    });
+    assert!(
+        wrong.is_empty(),
+        "{} of {decided} decisions on {THREADS} threads differ from one thread's; the first:\n{}",
+        wrong.len(),
+        wrong.iter().take(5).cloned().collect::<Vec<_>>().join("\n")
+    );
+    bench.assert_sound("96 threads");
+}
+
+/// One decision's (canonical JSON or error, fuel).
+fn once_of(plugin: &Plugin, input: &DecisionInput) -> (Result<String, String>, u64) {
+    decide(plugin, std::slice::from_ref(input)).remove(0)
+}
+
+/// The memory limit is per decision: all of a decision's memories count
+/// together, at instantiation and when they grow, and a component with more
+/// memories than a decision may have is refused at load, before it runs.
+#[test]
+fn a_decisions_memories_count_together() {
+    let bench = Bench::new();
+    let all = hostile_plugins();
+    for name in [
+        "32 core instances, each with a memory of 256 pages (512 MiB in all)",
+        "two memories of 144 pages (9 MiB each, 18 MiB together)",
+    ] {
+        let h = all.iter().find(|h| h.name == name).unwrap();
+        let error = match bench.sandbox.load(&h.bytes) {
+            Ok(plugin) => panic!("{name}: loaded ({:?}), expected {:?}", plugin.description(), h.expect),
+            Err(error) => format!("load: {error}"),
+        };
+        assert!(h.expect.iter().all(|e| error.contains(e.as_str())), "{name}: expected {:?}, got {error}", h.expect);
+    }
+    // A second memory that grows (in its start function, at instantiation) into
+    // what the first one leaves: 9 MiB + 64 KiB, then 8.9 MiB more.
+    let grows = with_core_instances(
+        &Core::sound().memory("(memory (export \"memory\") 144)").component(),
+        "(module (memory 1) (func $grow (drop (memory.grow (i32.const 143)))) (start $grow))",
+        1,
+    );
+    let error = bench.sandbox.load(&grows).map(|p| format!("{p:?}")).expect_err("two memories of 18 MiB together");
+    assert!(
+        error.to_string().contains(
+            "its memories need more than the limit of 16777216 bytes for all of a decision's memories together"
+        ),
+        "{error}"
+    );
+    // Two small memories are within the limits: such a plug-in loads and decides.
+    let small = with_core_instances(&Core::sound().component(), "(module (memory 1))", 1);
+    let plugin = bench.sandbox.load(&small).unwrap();
+    let facts = sound_people(1, 1).remove(0).1;
+    let e = plugin.evaluate(&plugin.input("2024-09".parse().unwrap(), "social-assistance", "001", true, &facts));
+    assert!(e.result.is_ok(), "{:?}", e.result);
+    bench.assert_sound("many memories");
+}
+
+/// A core module with one proposal the contract does not need, in a component.
+fn using(proposal: &str) -> Vec<u8> {
+    wat::parse_str(format!("(component (core module $m {proposal}) (core instance (instantiate $m)))"))
+        .unwrap_or_else(|e| panic!("{e}\n{proposal}"))
+}
+
+/// The WebAssembly proposals past 2.0 that no plug-in needs are switched off:
+/// a component using any of them is refused at load as not valid, naming the
+/// proposal. Types, memories and tags are refused by the parser; an
+/// instruction when its function is validated, which wasmtime does as it
+/// compiles. (Extended constant expressions stay: the Python plug-in's
+/// dynamically linked libraries need them.)
+#[test]
+fn proposals_the_contract_does_not_need_are_switched_off() {
+    const PARSER: &str = "not a valid WebAssembly component: failed to parse WebAssembly module: ";
+    const VALIDATOR: &str = "not a valid WebAssembly component: failed to compile: ";
+    let sandbox = Sandbox::new(Limits::default(), None).unwrap();
+    let proposals = [
+        ("memory64", "(memory i64 1)", PARSER, "memory64 must be enabled for 64-bit memories"),
+        ("multi-memory", "(memory 1) (memory 1)", PARSER, "multiple memories"),
+        ("threads", "(memory 1 1 shared)", PARSER, "threads must be enabled for shared memories"),
+        ("GC", "(type (struct (field i32)))", PARSER, "struct indexed types not supported without the gc feature"),
+        (
+            "function references",
+            "(type $f (func)) (func (param (ref null $f)))",
+            PARSER,
+            "function references required for index reference types",
+        ),
+        ("exceptions", "(tag $e) (func (throw $e))", PARSER, "exceptions proposal not enabled"),
+        (
+            "custom page sizes",
+            "(memory 1 (pagesize 1))",
+            PARSER,
+            "the custom page sizes proposal must be enabled to customize a memory's page size",
+        ),
+        ("tail calls", "(func $f (return_call $f))", VALIDATOR, "tail calls support is not enabled"),
+        (
+            "relaxed SIMD",
+            "(func (result v128) (i32x4.relaxed_trunc_f32x4_s (v128.const i32x4 0 0 0 0)))",
+            VALIDATOR,
+            "relaxed SIMD support is not enabled",
+        ),
+        (
+            "wide arithmetic",
+            "(func (result i64 i64) (i64.add128 (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0)))",
+            VALIDATOR,
+            "wide arithmetic support is not enabled",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (name, wat, prefix, says) in proposals {
+        match sandbox.load(&using(wat)) {
+            Ok(_) => wrong.push(format!("{name}: loaded")),
+            Err(error) => {
+                let error = error.to_string();
+                if !(error.starts_with(prefix) && error.contains(says)) {
+                    wrong.push(format!("{name}: {error}"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "not refused as switched off:\n{}", wrong.join("\n"));
+}
+
+/// A plug-in of 100 MB is refused on its size, before it is hashed, parsed or
+/// compiled, by the sandbox and so by every command that loads one. This one
+/// is a sound plug-in with a 100 MB custom section, which the engine would
+/// otherwise skip and load.
+#[test]
+fn a_plugin_of_100_mb_is_refused_before_it_is_compiled() {
+    let mut bytes = Core::sound().component();
+    let mut padding = leb128(7);
+    padding.extend_from_slice(b"padding");
+    padding.resize(100 << 20, 0);
+    push_section(&mut bytes, CUSTOM_SECTION, &padding);
+    let expected = format!("it is {} bytes, above the limit of 33554432 bytes (32 MiB) for a plug-in", bytes.len());
+
+    let sandbox = Sandbox::new(Limits::default(), None).unwrap();
+    let error = sandbox.load(&bytes).map(|p| format!("{p:?}")).expect_err("100 MB");
+    assert!(error.to_string().starts_with(&expected), "{error}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.wasm");
+    std::fs::write(&path, &bytes).unwrap();
+    let said = support::fails(support::ansinh().args(["plugin", "inspect"]).arg(&path));
+    assert!(said.contains("big.wasm") && said.contains(&expected), "{said}");
+}
+
+/// What a hostile plug-in says to steer an approver's terminal: up four lines,
+/// clear the line, and write a total of its own on a line of its own.
+const STEERING: &str = "\x1b[4A\x1b[2KTo pay: 1 VND\n";
+
+/// A plug-in that reads `birth-date` and decides people born in 1950 or
+/// before (the cases' person, 1940) soundly, and refuses everyone younger
+/// with [`STEERING`] as its message: so it can be released, and then speaks
+/// in a run's report. Input layout (canonical ABI): period@0, program@4,
+/// province@12, person@20 = birth-date option (tag@20, year@22).
+fn steering_plugin() -> Vec<u8> {
+    let steering = STEERING.bytes().map(|b| format!("\\{b:02x}")).collect::<String>();
+    Core {
+        describe: "(call $description (i32.const 0x100) (i32.const 7) (i32.const 0) (i32.const 0) (i32.const 0) \
+                   (i32.const 0x160) (i32.const 1) (i32.const 0x190) (i32.const 1))"
+            .into(),
+        evaluate: format!(
+            "(if (result i32) (i32.gt_u (i32.load16_u (i32.add (local.get $input) (i32.const 22))) (i32.const 1950)) \
+             (then (call $refuse (i32.const 0x400) (i32.const {len}))) (else {SOUND_EVALUATE}))",
+            len = STEERING.len()
+        )
+        .into(),
+        extra: format!(
+            r#"(data (i32.const 0x190) "\00") ;; reads: [birth-date], the first person-field
+            (data (i32.const 0x400) "{steering}")"#
+        )
+        .into(),
+        ..Core::sound()
+    }
+    .component()
+}
+
+/// Issue 12, item 5: escape codes from a plug-in, a file or a person reach no
+/// terminal raw. The plug-in's message is listed by `run show` (plug-in
+/// errors) and by `run diff` (candidate errors) with every control character
+/// escaped, and the report's own "To pay" line stays the only one; a name with
+/// an escape code is refused for `--as`, naming the character.
+fn escape_codes_reach_no_terminal(t: support::Driver) {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("steering.wasm");
+    std::fs::write(&plugin, steering_plugin()).unwrap();
+    let (registry, enrolment) = t.population(12, 60, "2024-09");
+    t.import(&registry, &enrolment);
+    t.release(&plugin, &cases_file(dir.path(), 1), "national", "2021-07");
+    let run = t.create_run("2024-09");
+    t.evaluate(&run);
+    let escaped = r"\u{1b}[4A\u{1b}[2KTo pay: 1 VND\u{a}";
+
+    let shown = support::stdout(&support::ok(t.cli().args(["run", "show", &run])));
+    assert!(!shown.contains('\x1b'), "an escape code reached the terminal:\n{shown}");
+    assert!(shown.contains(&format!("× refused to decide: {escaped}")), "{shown}");
+    let to_pay: Vec<&str> = shown.lines().filter(|l| l.starts_with("To pay:")).collect();
+    assert_eq!(to_pay.len(), 1, "the plug-in wrote a line of its own:\n{shown}");
+    assert!(!to_pay[0].starts_with("To pay: 1 VND"), "{shown}");
+
+    // The same plug-in as a candidate over the run: its messages as listed.
+    let diff = support::stdout(&support::ok(t.cli().args(["run", "diff", &run, "--plugin"]).arg(&plugin)));
+    assert!(!diff.contains('\x1b') && diff.contains(escaped), "{diff}");
+
+    // A person's name: refused, not escaped, and not echoed raw either.
+    let checksum = t.checksum_to_approve(&run);
+    let said = support::fails(t.as_("Lan\x1b[2K").args(["run", "approve", &run, "--checksum", &checksum]));
+    assert!(!said.contains('\x1b'), "{said}");
+    assert!(
+        said.contains(r"--as Lan\u{1b}[2K: a name holds no control characters") && said.contains("U+001B"),
+        "{said}"
+    );
+    assert_eq!(t.text(format!("SELECT status FROM runs WHERE id = {run}")), "evaluated");
+}
+
+on_both_backends!(escape_codes_reach_no_terminal);

@@ -68,21 +68,18 @@ fn four_eyes_and_a_void_approval(t: Driver) {
     assert!(approval.contains(&format!("\"transfers\":{transfers},")), "{approval}");
     assert!(approval.contains(&checksum), "{approval}");
 
-    // An enrolment changed after evaluation does not redirect the money: a run
-    // pays the account that was checked against the registry and approved.
+    // An enrolment whose account changed after approval does not redirect the
+    // money, nor is the old account paid from the old decision (issue 12,
+    // item 2): the person is held, so what was approved has changed and the
+    // approval is void; nothing is paid. (Editing the sealed decision itself is
+    // tampering: tests/money_path.rs.)
     let first_payable =
         format!("(SELECT MIN(beneficiary_id) FROM decisions WHERE run_id = {run} AND outcome = 'payable')");
+    let old_account = t.text(format!(
+        "SELECT account_number FROM decisions WHERE run_id = {run} AND beneficiary_id = {first_payable}"
+    ));
     let changed = t
         .execute(format!("UPDATE beneficiaries SET account_number = '8888888888' WHERE id = {first_payable}"))
-        .unwrap();
-    assert_eq!(changed, 1);
-    // A decision changed after approval (here by hand in the database): the
-    // approval is void, nothing is paid.
-    let changed = t
-        .execute(format!(
-            "UPDATE decisions SET account_number = '9999999999' WHERE run_id = {run} \
-             AND beneficiary_id = {first_payable}"
-        ))
         .unwrap();
     assert_eq!(changed, 1);
     let said = fails(&mut p.issue(&run));
@@ -92,12 +89,14 @@ fn four_eyes_and_a_void_approval(t: Driver) {
     assert_eq!(t.scalar(format!("SELECT COUNT(*) FROM runs WHERE id = {run} AND approved_by IS NULL")), 1);
     let shown = stdout(&ok(t.as_("x").args(["run", "show", &run])));
     assert!(shown.contains("An earlier approval was void"), "{shown}");
+    assert!(shown.contains("account changed since evaluation"), "{shown}");
 
-    // Approved again, on the new checksum: issued, and the file pays the new account.
+    // Approved again, on the new checksum: issued, everyone but the held person paid.
     let new_checksum = t.checksum_to_approve(&run);
     assert_ne!(new_checksum, checksum);
     t.approve(&run);
     let issued = stdout(&ok(&mut p.issue(&run)));
+    let transfers = transfers - 1;
     assert!(issued.contains(&format!("Issued {transfers} payments")), "{issued}");
     // The files hold what was approved: the transfers, and exactly the cash lines.
     let counted = support::files::check_run_files(&t, &t.path("outbox"), &run, "2024-10", true);
@@ -106,8 +105,16 @@ fn four_eyes_and_a_void_approval(t: Driver) {
     let cash = format!("\"cash\":{},\"cash_total\":{},", counted.cash.count, counted.cash.amount);
     assert!(counted.cash.count > 0 && approval.contains(&cash), "{cash} not in {approval}");
     assert_eq!(p.status(&run), "issued");
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM payments WHERE account_number = '9999999999'"), 1);
+    assert_eq!(
+        t.scalar(format!("SELECT COUNT(*) FROM payments WHERE run_id = {run} AND beneficiary_id = {first_payable}")),
+        0
+    );
+    assert_eq!(
+        t.scalar(format!("SELECT COUNT(*) FROM payments WHERE run_id = {run} AND account_number = '{old_account}'")),
+        0
+    );
     assert_eq!(t.scalar("SELECT COUNT(*) FROM payments WHERE account_number = '8888888888'"), 0);
+    assert_eq!(t.scalar(format!("SELECT COUNT(*) FROM holds WHERE run_id = {run} AND reason = 'account_changed'")), 1);
 
     // Issued: it cannot be cancelled.
     let said = fails(t.as_("lan").args(["run", "cancel", &run, "--reason", "too late"]));

@@ -7,61 +7,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::support::pain002::{Tx, pain002, tx};
 use crate::support::xsd::{PAIN002_001_03_XSD, PAIN002_001_12_XSD, validate_pain002};
 use crate::support::{Driver, fails, first_element, ok, stdout};
-
-/// One transaction of a status report: EndToEndId, TxSts, reason code, amount repeated.
-struct Tx<'a> {
-    id: String,
-    status: &'a str,
-    reason: Option<&'a str>,
-    amount: Option<u64>,
-}
-
-fn tx<'a>(id: &str, status: &'a str, reason: Option<&'a str>, amount: Option<u64>) -> Tx<'a> {
-    Tx { id: id.to_owned(), status, reason, amount }
-}
-
-/// A pain.002 of version `pain.002.001.{version}` (12 or 03: the elements written are the same
-/// in both) answering `original` with `n` transactions worth `sum`.
-fn pain002(version: &str, original: &str, n: u64, sum: u64, group_status: &str, txs: &[Tx<'_>]) -> String {
-    let mut xml = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.{version}">
-  <CstmrPmtStsRpt>
-    <GrpHdr>
-      <MsgId>BIDV-STS-{original}</MsgId>
-      <CreDtTm>2024-09-06T10:00:00</CreDtTm>
-    </GrpHdr>
-    <OrgnlGrpInfAndSts>
-      <OrgnlMsgId>{original}</OrgnlMsgId>
-      <OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId>
-      <OrgnlNbOfTxs>{n}</OrgnlNbOfTxs>
-      <OrgnlCtrlSum>{sum}</OrgnlCtrlSum>
-      <GrpSts>{group_status}</GrpSts>
-    </OrgnlGrpInfAndSts>
-    <OrgnlPmtInfAndSts>
-      <OrgnlPmtInfId>{original}-1</OrgnlPmtInfId>
-"#
-    );
-    for t in txs {
-        xml.push_str(&format!(
-            "      <TxInfAndSts>\n        <OrgnlEndToEndId>{}</OrgnlEndToEndId>\n        <TxSts>{}</TxSts>\n",
-            t.id, t.status
-        ));
-        if let Some(reason) = t.reason {
-            xml.push_str(&format!("        <StsRsnInf><Rsn><Cd>{reason}</Cd></Rsn></StsRsnInf>\n"));
-        }
-        if let Some(amount) = t.amount {
-            xml.push_str(&format!(
-                "        <OrgnlTxRef><Amt><InstdAmt Ccy=\"VND\">{amount}</InstdAmt></Amt></OrgnlTxRef>\n"
-            ));
-        }
-        xml.push_str("      </TxInfAndSts>\n");
-    }
-    xml.push_str("    </OrgnlPmtInfAndSts>\n  </CstmrPmtStsRpt>\n</Document>\n");
-    xml
-}
 
 /// Write a sample and validate it against the official schema of its version.
 fn sample(dir: &Path, name: &str, xsd: &str, xml: &str) -> PathBuf {
@@ -283,3 +231,65 @@ fn reconcile_a_run_with_rejects(t: Driver) {
 }
 
 on_both_backends!(reconcile_a_run_with_rejects);
+
+/// Item 10: a status report with a document type declaration (a DTD, entity
+/// declarations) is refused where it stands, naming the file and the line,
+/// before anything is applied: the billion-laughs file, whose entities would
+/// expand to some 3 GB, with the memory of `ansinh` staying small; and a plain
+/// report that only names an external DTD.
+fn a_status_report_with_a_dtd_is_refused(t: Driver) {
+    ok(t.cli().args(["demo", "--people", "200", "--dir"]).arg(t.dir.path()));
+    let (message_id, payments) = issued(&t.path("outbox"));
+    let n = payments.len() as u64;
+    let sum: u64 = payments.iter().map(|p| p.1).sum();
+    let settled: Vec<Tx> = payments.iter().map(|(id, amount)| tx(id, "ACSC", None, Some(*amount))).collect();
+    let report = pain002("12", &message_id, n, sum, "ACSC", &settled);
+    let declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    assert!(report.starts_with(declaration));
+
+    // The billion laughs: ten entities of ten times the one before, used for the MsgId.
+    let mut laughs = String::from("<!DOCTYPE Document [\n  <!ENTITY lol \"lol\">\n");
+    for level in 1..=9 {
+        let before = if level == 1 { "lol".to_owned() } else { format!("lol{}", level - 1) };
+        laughs.push_str(&format!("  <!ENTITY lol{level} \"{}\">\n", format!("&{before};").repeat(10)));
+    }
+    laughs.push_str("]>\n");
+    let bomb = report.replacen(declaration, &format!("{declaration}{laughs}"), 1).replacen(
+        &format!("<MsgId>BIDV-STS-{message_id}</MsgId>"),
+        "<MsgId>&lol9;</MsgId>",
+        1,
+    );
+    assert!(bomb.contains("&lol9;"));
+    let bomb_file = t.path("billion-laughs.xml");
+    fs::write(&bomb_file, &bomb).unwrap();
+    // An otherwise valid report that settles every payment, naming an external DTD.
+    let external =
+        report.replacen(declaration, &format!("{declaration}<!DOCTYPE Document SYSTEM \"file:///etc/passwd\">\n"), 1);
+    let external_file = t.path("external-dtd.xml");
+    fs::write(&external_file, &external).unwrap();
+
+    let nothing_applied = || {
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM payment_statuses"), 0, "a status was applied");
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM reconciliations"), 0, "the report was recorded");
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'run.reconcile'"), 0);
+        assert_eq!(t.text("SELECT status FROM runs WHERE id = 1"), "issued");
+    };
+    for file in [&bomb_file, &external_file] {
+        let mut cmd = t.cli();
+        cmd.args(["run", "reconcile", "1"]).arg(file);
+        let (code, said, peak) = crate::support::run_measured(&cmd);
+        assert_ne!(code, 0, "{said}");
+        assert!(
+            said.contains(&format!("reading the status report {}: line 2: the report has a DOCTYPE", file.display())),
+            "{said}"
+        );
+        assert!(said.contains("nothing was applied"), "{said}");
+        nothing_applied();
+        // The entities expanded would be 3,000,000,000 bytes; a host that never
+        // expands them stays at its size for any command.
+        println!("peak resident memory of `run reconcile` refusing {}: {peak} KiB", file.display());
+        assert!(peak < 256 << 10, "peak resident memory {peak} KiB for a refused report of {} bytes", bomb.len());
+    }
+}
+
+on_both_backends!(a_status_report_with_a_dtd_is_refused);

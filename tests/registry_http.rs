@@ -191,6 +191,8 @@ fn http_registry_decides_as_the_table_does(t: Driver) {
     let registry = RegistryService::start(&t.path("registry.csv"));
     let token_file = t.path("registry.token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    // A token file must be its owner's alone, or it is refused.
+    std::fs::set_permissions(&token_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let create = || t.create_run("2024-09").parse::<i64>().unwrap();
     let evaluate = |run: i64| {
         let mut cmd = t.cli();

@@ -27,6 +27,8 @@ pub fn hanoi_config(dir: &Path, ewallet: bool, bank_csv: bool) -> PathBuf {
     }
     let path = dir.join("ansinh.toml");
     std::fs::write(&path, text).unwrap();
+    // It holds the person key: its owner's alone, or the binary refuses it.
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     path
 }
 

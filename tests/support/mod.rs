@@ -20,6 +20,7 @@ macro_rules! on_both_backends {
 }
 
 pub mod files;
+pub mod pain002;
 pub mod xsd;
 
 use std::collections::BTreeMap;
@@ -202,6 +203,22 @@ impl Driver {
         self.one(query.into())
     }
 
+    /// `SELECT` a column of whole numbers, e.g. ids, in the order the query gives.
+    pub fn numbers(&self, query: impl Into<String>) -> Vec<i64> {
+        use ansinh::store::Db;
+        let query = query.into();
+        self.sql(move |db| {
+            Box::pin(async move {
+                let safe = || sqlx::AssertSqlSafe(query.clone());
+                match db {
+                    Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(safe()).fetch_all(&pool).await,
+                    Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(safe()).fetch_all(&pool).await,
+                }
+                .unwrap_or_else(|e| panic!("{query}: {e}"))
+            })
+        })
+    }
+
     /// `SELECT` one value, of a type both backends read.
     fn one<T>(&self, query: String) -> T
     where
@@ -237,6 +254,35 @@ impl Driver {
             })
         })
     }
+}
+
+/// Run the real binary to its end: exit code, what it said, and its own peak
+/// resident memory in KiB. Linux counts in a process's peak the memory of the
+/// process it was started from, up to its exec: started from this test
+/// process, which holds every test's memory, the binary would show that. So a
+/// small python3 starts it and reports `RUSAGE_CHILDREN`'s `ru_maxrss`, which
+/// is then the binary's own.
+pub fn run_measured(cmd: &std::process::Command) -> (i32, String, i64) {
+    const SCRIPT: &str = "import resource, subprocess, sys\n\
+        code = subprocess.run(sys.argv[1:]).returncode\n\
+        sys.stderr.write('\\n%s %d\\n' % (MARK, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n\
+        sys.exit(code if code >= 0 else 128 - code)\n";
+    const MARK: &str = "peak-resident-kib";
+    let mut wrapper = std::process::Command::new("python3");
+    wrapper.arg("-c").arg(format!("MARK = {MARK:?}\n{SCRIPT}")).arg(cmd.get_program()).args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => wrapper.env(key, value),
+            None => wrapper.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapper.current_dir(dir);
+    }
+    let out = wrapper.output().expect("run python3, which starts ansinh and measures it");
+    let said = text(&out);
+    let (said, peak) = said.rsplit_once(&format!("\n{MARK} ")).unwrap_or_else(|| panic!("no peak reported:\n{said}"));
+    (out.status.code().unwrap_or(-1), said.to_owned(), peak.trim().parse().unwrap())
 }
 
 /// Run and require success; on failure the panic shows what the command said.
