@@ -42,5 +42,6 @@ mod resume;
 mod sandbox;
 mod schema;
 mod secrets;
+mod server;
 mod verification;
 mod what_if;

@@ -19,6 +19,7 @@ pub mod payment;
 pub mod registry;
 pub mod release;
 pub mod run;
+pub mod server;
 pub mod store;
 pub mod synthetic;
 pub mod trail;

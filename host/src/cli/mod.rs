@@ -34,6 +34,7 @@ mod plugin;
 mod progress;
 mod registry;
 mod run;
+mod serve;
 
 /// ansinh: pay social assistance without cash, by rules that run in a sandbox.
 #[derive(Parser, Debug)]
@@ -67,6 +68,8 @@ pub enum Command {
     /// For auditors: replay a run bit for bit, export it, verify the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Serve the HTTP API (health, readiness and its OpenAPI document so far).
+    Serve(serve::ServeCommand),
 }
 
 /// Run the command; errors are printed by `main`.
@@ -80,5 +83,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Beneficiaries(command) => command.execute(settings).await,
         Command::Run(command) => command.execute(settings).await,
         Command::Audit(command) => command.execute(settings).await,
+        Command::Serve(command) => command.execute(settings).await,
     }
 }

@@ -9,7 +9,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
@@ -141,6 +141,29 @@ impl Db {
             Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await,
         }
         .context("bringing the database schema up to date")
+    }
+
+    /// Whether the database answers now and holds every migration this
+    /// binary knows, applied: what a service is ready on (`/readyz`). Err
+    /// says which of the two is not so.
+    pub async fn ready(&self) -> anyhow::Result<()> {
+        const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
+        let (known, applied): (Vec<i64>, Result<Vec<i64>, sqlx::Error>) = match self {
+            Db::Sqlite(pool) => (
+                sqlx::migrate!("../migrations/sqlite").iter().map(|m| m.version).collect(),
+                sqlx::query_scalar(APPLIED).fetch_all(pool).await,
+            ),
+            Db::Postgres(pool) => (
+                sqlx::migrate!("../migrations/postgres").iter().map(|m| m.version).collect(),
+                sqlx::query_scalar(APPLIED).fetch_all(pool).await,
+            ),
+        };
+        let applied = applied.context("the database does not answer")?;
+        let missing: Vec<String> = known.iter().filter(|v| !applied.contains(v)).map(i64::to_string).collect();
+        if !missing.is_empty() {
+            bail!("the database lacks migrations {}: start this version of ansinh once against it", missing.join(", "));
+        }
+        Ok(())
     }
 
     pub async fn begin(&self) -> anyhow::Result<Tx> {

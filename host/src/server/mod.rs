@@ -1,0 +1,86 @@
+//! The HTTP service, `ansinh serve`: one [`App`] held for the life of the
+//! process, behind one router built in one place ([`router`]).
+//!
+//! What every request goes through, outermost first: a request id
+//! (`x-request-id`, made if the client sent none, and returned), a `tracing`
+//! span named by the matched route, never the raw path (a path may one day
+//! carry a person's number), a body limit and a timeout. Errors are
+//! `application/problem+json` (RFC 9457, [`problem::Problem`]) that say what to
+//! do, as the command line's do. The routes are described by an OpenAPI 3.1
+//! document built from the handlers' own annotations (`openapi.rs`), served at
+//! `/openapi.json`.
+//!
+//! This is the service's frame: health, readiness and the document. The
+//! routes of the actions, and the accounts and tokens that guard them, come
+//! with issue 13; until then the service exposes nothing of the data.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::App;
+
+mod health;
+mod openapi;
+pub mod problem;
+mod shared;
+
+pub use shared::{REQUEST_ID, Shared};
+
+/// The largest request body the routes take. Uploads (imports, plug-ins,
+/// status reports) will stream with limits of their own.
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// How long a request may take. Long actions are jobs: their requests return
+/// at once with the job's id.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The service: every route, and the layers every request goes through.
+pub fn router(app: Shared) -> Router {
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
+        let route = request.extensions().get::<MatchedPath>().map_or("(no route)", MatchedPath::as_str);
+        let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+        tracing::info_span!("request", method = %request.method(), route, request_id = id)
+    });
+    Router::new()
+        .merge(health::routes())
+        .merge(openapi::routes())
+        .fallback(problem::no_route)
+        .method_not_allowed_fallback(problem::wrong_method)
+        .with_state(app)
+        // Each layer wraps those before it: the last is the outermost.
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Serve `app` on `listener` until SIGTERM or Ctrl-C, then finish the
+/// requests under way and return.
+pub async fn serve(app: App, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    axum::serve(listener, router(Arc::new(app))).with_graceful_shutdown(shutdown()).await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing the requests under way");
+}

@@ -1,0 +1,32 @@
+//! The OpenAPI 3.1 document of the service, built from the handlers' own
+//! annotations (utoipa), so that it cannot drift from the routes: a route
+//! without its `#[utoipa::path]` is missing here, and `tests/server.rs`
+//! checks that every route answering is in the document.
+
+use axum::Json;
+use axum::Router;
+use axum::routing::get;
+use utoipa::OpenApi;
+
+use super::health::{self, Health};
+use super::problem::Problem;
+use super::shared::Shared;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "ansinh", description = "Social assistance paid without cash, by rules that run in a sandbox."),
+    paths(health::healthz, health::readyz, openapi_json),
+    components(schemas(Health, Problem)),
+    tags((name = "health", description = "Probes for a load balancer or an orchestrator"))
+)]
+pub struct Document;
+
+pub(super) fn routes() -> Router<Shared> {
+    Router::new().route("/openapi.json", get(openapi_json))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "health", responses((status = 200, description = "The OpenAPI 3.1 document of the service", content_type = "application/json")))]
+pub(super) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(Document::openapi())
+}

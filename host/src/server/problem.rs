@@ -1,0 +1,71 @@
+//! Errors as `application/problem+json` (RFC 9457): what went wrong and what
+//! to do, with the request's id to quote.
+
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::shared::REQUEST_ID;
+
+/// The media type of a problem.
+pub const MEDIA_TYPE: &str = "application/problem+json";
+
+/// A problem (RFC 9457).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// What kind of problem: a URI naming it (`about:blank` where the status says it all).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The kind, in a few words.
+    pub title: String,
+    /// The HTTP status, repeated.
+    pub status: u16,
+    /// This occurrence: what went wrong and what to do.
+    pub detail: String,
+    /// The request it happened to: `urn:ansinh:request:ID`, its `x-request-id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+}
+
+impl Problem {
+    /// A problem of `status` saying `detail`, about the request of `headers`.
+    pub fn new(status: StatusCode, detail: impl Into<String>, headers: &HeaderMap) -> Problem {
+        Problem {
+            kind: "about:blank".to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            instance: headers
+                .get(&REQUEST_ID)
+                .and_then(|id| id.to_str().ok())
+                .map(|id| format!("urn:ansinh:request:{id}")),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).expect("a problem serialises");
+        (status, [(header::CONTENT_TYPE, MEDIA_TYPE)], body).into_response()
+    }
+}
+
+/// No route has this path.
+pub(super) async fn no_route(method: Method, uri: Uri, headers: HeaderMap) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        format!("there is no route {method} {}: /openapi.json lists every route", uri.path()),
+        &headers,
+    )
+}
+
+/// The path is a route, but not for this method.
+pub(super) async fn wrong_method(method: Method, uri: Uri, headers: HeaderMap) -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} takes no {method}: /openapi.json lists the methods of every route", uri.path()),
+        &headers,
+    )
+}

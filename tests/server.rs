@@ -1,0 +1,158 @@
+//! `ansinh serve`, the real binary on a free port of loopback, against a
+//! fresh database on each backend: its probes, its errors as problem+json
+//! with the request's id, its OpenAPI document, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+
+use crate::support::Driver;
+
+/// The service, started; killed if a test fails before it stops it.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(t: &Driver) -> Server {
+        let mut child = t
+            .cli()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ansinh serve");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let address =
+            first.trim().strip_prefix("Listening on http://").unwrap_or_else(|| panic!("{first:?}")).to_owned();
+        Server { child, address }
+    }
+
+    /// One HTTP/1.1 request: the status, the headers (names lower-case) and the body.
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut stream = TcpStream::connect(&self.address).unwrap();
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.address);
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no head: {raw:?}"));
+        let mut lines = head.lines();
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(": "))
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+            .collect();
+        Response { status, headers, body: body.to_owned() }
+    }
+
+    fn get(&self, path: &str) -> Response {
+        self.request("GET", path, &[])
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    /// An RFC 9457 problem of `status` whose detail contains `says`.
+    fn assert_problem(&self, status: u16, says: &str) -> serde_json::Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.body);
+        let problem = self.json();
+        assert_eq!(problem["status"], status, "{problem}");
+        assert!(problem["title"].is_string() && problem["type"].is_string(), "{problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{detail}");
+        problem
+    }
+}
+
+/// The probes: alive, and ready only while the database holds every
+/// migration of this binary (one removed from its record makes it 503,
+/// naming it); every response carries a request id, the client's if it sent
+/// one, also quoted by a problem; a route or method that does not exist is a
+/// problem that points to the document; SIGTERM stops it cleanly.
+fn the_service_answers_its_probes_and_its_errors_as_problems(t: Driver) {
+    let server = Server::start(&t);
+
+    let alive = server.get("/healthz");
+    assert_eq!((alive.status, alive.json()["status"].as_str()), (200, Some("alive")), "{}", alive.body);
+    let ready = server.get("/readyz");
+    assert_eq!((ready.status, ready.json()["status"].as_str()), (200, Some("ready")), "{}", ready.body);
+    let id = alive.header("x-request-id").expect("a request id is made for a request without one");
+    assert!(!id.is_empty() && Some(id) != ready.header("x-request-id"));
+
+    let missing = server.request("GET", "/runs/1", &[("x-request-id", "test-404")]);
+    assert_eq!(missing.header("x-request-id"), Some("test-404"));
+    let problem = missing.assert_problem(404, "there is no route GET /runs/1: /openapi.json lists every route");
+    assert_eq!(problem["instance"], "urn:ansinh:request:test-404");
+    let wrong = server.request("DELETE", "/healthz", &[]);
+    wrong.assert_problem(405, "/healthz takes no DELETE");
+    assert_eq!(wrong.header("allow"), Some("GET,HEAD"));
+
+    let last = t.scalar("SELECT MAX(version) FROM _sqlx_migrations");
+    t.execute(format!("DELETE FROM _sqlx_migrations WHERE version = {last}")).unwrap();
+    server.get("/readyz").assert_problem(503, &format!("the database lacks migrations {last}"));
+    assert_eq!(server.get("/healthz").status, 200, "a process that answers is alive, ready or not");
+
+    // SIGTERM: it stops, with success.
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+on_both_backends!(the_service_answers_its_probes_and_its_errors_as_problems);
+
+/// `/openapi.json` is an OpenAPI 3.1 document that describes every route
+/// that answers, and its problem schema.
+fn the_openapi_document_covers_every_route(t: Driver) {
+    let server = Server::start(&t);
+    let document = server.get("/openapi.json");
+    assert_eq!(document.status, 200);
+    let document = document.json();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["info"]["title"], "ansinh");
+    let paths = document["paths"].as_object().unwrap();
+    for route in ["/healthz", "/readyz", "/openapi.json"] {
+        assert!(paths.contains_key(route), "{route} is not in the document");
+        assert_eq!(server.get(route).status, 200, "{route}");
+    }
+    // And nothing the document lists is missing from the service.
+    for route in paths.keys() {
+        assert_ne!(server.get(route).status, 404, "{route} is in the document but not served");
+    }
+    let problem = &document["components"]["schemas"]["Problem"];
+    assert_eq!(problem["required"], serde_json::json!(["type", "title", "status", "detail"]), "{problem}");
+    assert_eq!(
+        document["paths"]["/readyz"]["get"]["responses"]["503"]["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
+}
+
+on_both_backends!(the_openapi_document_covers_every_route);
