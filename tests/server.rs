@@ -1,6 +1,7 @@
 //! `ansinh serve`, the real binary on a free port of loopback, against a
 //! fresh database on each backend: its probes, its errors as problem+json
-//! with the request's id, its OpenAPI document, and a clean stop on SIGTERM.
+//! with the request's id, its OpenAPI document, a clean stop on SIGTERM, and
+//! the accounts its routes are for, known by their API tokens.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -139,10 +140,13 @@ fn the_openapi_document_covers_every_route(t: Driver) {
     assert_eq!(document["openapi"], "3.1.0");
     assert_eq!(document["info"]["title"], "ansinh");
     let paths = document["paths"].as_object().unwrap();
-    for route in ["/healthz", "/readyz", "/openapi.json"] {
+    for (route, status) in [("/healthz", 200), ("/readyz", 200), ("/openapi.json", 200), ("/v1/me", 401)] {
         assert!(paths.contains_key(route), "{route} is not in the document");
-        assert_eq!(server.get(route).status, 200, "{route}");
+        assert_eq!(server.get(route).status, status, "{route}");
     }
+    // A route for accounts says so, with the scheme the document defines.
+    assert_eq!(document["paths"]["/v1/me"]["get"]["security"], serde_json::json!([{ "bearer": [] }]));
+    assert_eq!(document["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     // And nothing the document lists is missing from the service.
     for route in paths.keys() {
         assert_ne!(server.get(route).status, 404, "{route} is in the document but not served");
@@ -156,3 +160,57 @@ fn the_openapi_document_covers_every_route(t: Driver) {
 }
 
 on_both_backends!(the_openapi_document_covers_every_route);
+
+/// The first account and its token: `accounts init` prints the token once
+/// and refuses a second first account; the service knows the caller by it;
+/// without one, with a malformed one or another secret, revoked, expired, or
+/// of a disabled account, a route for accounts answers 401 with what to do.
+/// Only the secret's hash is stored, and the log records the account and the
+/// token's public id, never the secret; the log still verifies.
+fn an_account_is_known_by_its_token(t: Driver) {
+    let made = crate::support::ok(t.cli().args(["accounts", "init", "Trần Thị Lan"]));
+    let token = crate::support::stdout(&made).trim().to_owned();
+    let (id, secret) = token.strip_prefix("ansinh_").and_then(|t| t.split_once('_')).expect("ansinh_ID_SECRET");
+    let again = crate::support::fails(t.cli().args(["accounts", "init", "Phạm Văn Minh"]));
+    assert!(again.contains("there are accounts already"), "{again}");
+
+    let server = Server::start(&t);
+    let me = |bearer: &str| server.request("GET", "/v1/me", &[("Authorization", &format!("Bearer {bearer}"))]);
+    let who = me(&token);
+    assert_eq!(who.status, 200, "{}", who.body);
+    let who = who.json();
+    assert_eq!(
+        (who["name"].as_str(), who["kind"].as_str(), who["token"].as_str()),
+        (Some("Trần Thị Lan"), Some("person"), Some(id))
+    );
+    assert_eq!((&who["roles"], &who["scopes"]), (&serde_json::json!(["admin"]), &serde_json::json!(["national"])));
+
+    let none = server.get("/v1/me");
+    none.assert_problem(401, "send `Authorization: Bearer TOKEN`");
+    assert_eq!(none.header("www-authenticate"), Some("Bearer"));
+    me("secret").assert_problem(401, "this is not an ansinh token");
+    let other_secret = format!("ansinh_{id}_{}", "0".repeat(64));
+    me(&other_secret).assert_problem(401, "no such token, or not this secret");
+
+    let stored = t.text(format!("SELECT secret_hash FROM api_tokens WHERE id = '{id}'"));
+    assert_eq!(stored.len(), 64);
+    assert_ne!(stored, secret);
+    let logged = t.text("SELECT details FROM audit_log WHERE action = 'token.create'");
+    assert!(logged.contains(id) && !logged.contains(secret), "{logged}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'account.create'"), 1);
+
+    let past = "'2000-01-01T00:00:00Z'";
+    t.execute(format!("UPDATE api_tokens SET revoked_at = {past} WHERE id = '{id}'")).unwrap();
+    me(&token).assert_problem(401, &format!("token {id} was revoked"));
+    t.execute(format!("UPDATE api_tokens SET revoked_at = NULL, expires_at = {past} WHERE id = '{id}'")).unwrap();
+    me(&token).assert_problem(401, &format!("token {id} expired"));
+    t.execute(format!("UPDATE api_tokens SET expires_at = '2100-01-01T00:00:00Z' WHERE id = '{id}'")).unwrap();
+    assert_eq!(me(&token).status, 200);
+    t.execute("UPDATE accounts SET active = FALSE").unwrap();
+    me(&token).assert_problem(401, "is disabled");
+    drop(server);
+
+    crate::support::ok(t.cli().args(["audit", "verify"]));
+}
+
+on_both_backends!(an_account_is_known_by_its_token);

@@ -6,6 +6,7 @@
 //! plug-in hash and fuel, and issues ISO 20022 payment instructions exactly once
 //! per person and month. See ARCHITECTURE.md for the map.
 
+pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod authoring;

@@ -25,6 +25,7 @@ macro_rules! esayln {
     ($($arg:tt)*) => { eprintln!("{}", $crate::format::terminal(&format!($($arg)*))) };
 }
 
+mod accounts;
 mod audit;
 mod beneficiaries;
 mod demo;
@@ -68,6 +69,9 @@ pub enum Command {
     /// For auditors: replay a run bit for bit, export it, verify the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// The accounts that act: make the first admin.
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
     /// Serve the HTTP API (health, readiness and its OpenAPI document so far).
     Serve(serve::ServeCommand),
 }
@@ -83,6 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Beneficiaries(command) => command.execute(settings).await,
         Command::Run(command) => command.execute(settings).await,
         Command::Audit(command) => command.execute(settings).await,
+        Command::Accounts(command) => command.execute(settings).await,
         Command::Serve(command) => command.execute(settings).await,
     }
 }

@@ -26,6 +26,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 
+mod auth;
 mod health;
 mod openapi;
 pub mod problem;
@@ -50,6 +51,7 @@ pub fn router(app: Shared) -> Router {
     });
     Router::new()
         .merge(health::routes())
+        .merge(auth::routes())
         .merge(openapi::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::wrong_method)

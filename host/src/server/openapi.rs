@@ -6,8 +6,10 @@
 use axum::Json;
 use axum::Router;
 use axum::routing::get;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
+use super::auth::{self, BEARER};
 use super::health::{self, Health};
 use super::problem::Problem;
 use super::shared::Shared;
@@ -15,11 +17,27 @@ use super::shared::Shared;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "ansinh", description = "Social assistance paid without cash, by rules that run in a sandbox."),
-    paths(health::healthz, health::readyz, openapi_json),
+    paths(health::healthz, health::readyz, openapi_json, auth::me),
     components(schemas(Health, Problem)),
-    tags((name = "health", description = "Probes for a load balancer or an orchestrator"))
+    modifiers(&BearerScheme),
+    tags(
+        (name = "health", description = "Probes for a load balancer or an orchestrator"),
+        (name = "accounts", description = "Who acts: accounts and their API tokens")
+    )
 )]
 pub struct Document;
+
+/// API tokens (`ansinh_ID_SECRET`) as HTTP bearer tokens.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.description = Some("An API token, `ansinh_ID_SECRET`, shown once when it was made".to_owned());
+        components.add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+    }
+}
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new().route("/openapi.json", get(openapi_json))

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+pub mod accounts;
 pub mod audit;
 pub mod beneficiaries;
 pub mod decisions;

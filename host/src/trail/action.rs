@@ -3,6 +3,10 @@
 
 /// The first entry of a log: what existed before it, which it does not cover.
 pub const AUDIT_BEGIN: &str = "audit.begin";
+/// An account made, with the roles and scopes granted with it.
+pub const ACCOUNT_CREATE: &str = "account.create";
+/// An API token issued (its public id and expiry; never its secret).
+pub const TOKEN_CREATE: &str = "token.create";
 pub const AUDIT_EXPORT: &str = "audit.export";
 pub const IMPORT_REGISTRY: &str = "import.registry";
 pub const IMPORT_ENROLMENT: &str = "import.enrolment";

@@ -1,0 +1,74 @@
+//! Who calls: the `Authorization: Bearer TOKEN` of a request, checked
+//! (`accounts::authenticate`). A handler that takes a [`Caller`] is for
+//! accounts only; without a token, or with one that is refused, the request
+//! is answered 401 with what to do, and the handler never runs.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::problem::Problem;
+use super::shared::Shared;
+use crate::accounts::{self, Caller};
+
+/// The security scheme's name in the OpenAPI document.
+pub const BEARER: &str = "bearer";
+
+pub(super) fn routes() -> Router<Shared> {
+    Router::new().route("/v1/me", get(me))
+}
+
+/// The account a request acts as.
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<Shared> for Authenticated {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<Self, Self::Rejection> {
+        let unauthorized = |detail: String| {
+            let mut response = Problem::new(StatusCode::UNAUTHORIZED, detail, &parts.headers).into_response();
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response
+        };
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(unauthorized(
+                "this route is for accounts: send `Authorization: Bearer TOKEN` (an admin makes accounts; \
+                 `ansinh accounts init NAME` makes the first)"
+                    .to_owned(),
+            ));
+        };
+        let bearer = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+        match accounts::authenticate(&app.db, bearer).await {
+            Ok(Ok(caller)) => Ok(Authenticated(caller)),
+            Ok(Err(refused)) => Err(unauthorized(refused.to_string())),
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "checking a token");
+                Err(Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the token could not be checked now: try again",
+                    &parts.headers,
+                )
+                .into_response())
+            }
+        }
+    }
+}
+
+/// The account the token is of: name, kind, roles, scopes and the token's id.
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account the token is of", content_type = "application/json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn me(Authenticated(caller): Authenticated) -> Json<Caller> {
+    Json(caller)
+}
