@@ -33,12 +33,21 @@ impl Server {
 
     /// One HTTP/1.1 request: the status, the headers (names lower-case) and the body.
     fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.send(method, path, headers, "")
+    }
+
+    /// A request with `body`.
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
         let mut stream = TcpStream::connect(&self.address).unwrap();
         let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.address);
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
+        if !body.is_empty() {
+            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
         request.push_str("\r\n");
+        request.push_str(body);
         stream.write_all(request.as_bytes()).unwrap();
         let mut raw = String::new();
         stream.read_to_string(&mut raw).unwrap();
@@ -54,6 +63,13 @@ impl Server {
 
     fn get(&self, path: &str) -> Response {
         self.request("GET", path, &[])
+    }
+
+    /// POST `body` (JSON) as the holder of `token`.
+    fn post(&self, path: &str, token: &str, body: &serde_json::Value) -> Response {
+        let bearer = format!("Bearer {token}");
+        let headers = [("Authorization", bearer.as_str()), ("Content-Type", "application/json")];
+        self.send("POST", path, &headers, &body.to_string())
     }
 }
 
@@ -214,3 +230,93 @@ fn an_account_is_known_by_its_token(t: Driver) {
 }
 
 on_both_backends!(an_account_is_known_by_its_token);
+
+/// The rules of who makes which account and token (`administration.md`),
+/// over HTTP: an admin makes accounts within their scope, never an admin
+/// who approves or signs, never a machine that approves; a person's token is
+/// made by no one but the person, so an admin makes tokens only for machine
+/// accounts; a token's holder revokes it; an admin disables an account, not
+/// their own. Every refusal is a problem that says why, every act an entry of
+/// a log that still verifies.
+fn accounts_are_made_by_the_rules(t: Driver) {
+    use serde_json::json;
+    let admin = crate::support::stdout(&crate::support::ok(t.cli().args(["accounts", "init", "Trần Thị Lan"])));
+    let admin = admin.trim();
+    let server = Server::start(&t);
+    let account = |name: &str, kind: &str, roles: &[&str], scopes: &[&str]| json!({ "name": name, "kind": kind, "roles": roles, "scopes": scopes });
+
+    let made =
+        server.post("/v1/accounts", admin, &account("Phạm Văn Minh", "person", &["approver"], &["province:001"]));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let bot = server.post("/v1/accounts", admin, &account("import bot", "machine", &["officer"], &["province:001"]));
+    assert_eq!(bot.status, 201, "{}", bot.body);
+    let bot = bot.json()["id"].as_i64().unwrap();
+
+    for (body, status, says) in [
+        (account("A", "person", &["admin", "approver"], &["national"]), 422, "no account holds admin with approver"),
+        (account("B", "person", &["admin", "author"], &["national"]), 422, "no account holds admin with approver"),
+        (account("C", "machine", &["approver"], &["province:001"]), 422, "a machine account cannot approve"),
+        (account("D", "person", &["officer"], &["province:999"]), 422, "province:CODE"),
+        (account("E", "person", &["clerk"], &["national"]), 422, "roles: expected one of"),
+        (account("F\u{1b}[2K", "person", &["officer"], &["national"]), 422, "no control characters"),
+        (account("Phạm Văn Minh", "person", &["officer"], &["province:001"]), 409, "there is an account named"),
+    ] {
+        server.post("/v1/accounts", admin, &body).assert_problem(status, says);
+    }
+    // A body that is not what the document describes: problems too.
+    let headers = [("Authorization", &*format!("Bearer {admin}")), ("Content-Type", "application/json")];
+    server.send("POST", "/v1/accounts", &headers, "{").assert_problem(400, "the request's body");
+    server.send("POST", "/v1/accounts", &headers[..1], r#"{"name":"G"}"#).assert_problem(415, "the request's body");
+    server
+        .post(
+            "/v1/accounts",
+            admin,
+            &json!({ "name": "G", "kind": "person", "roles": ["officer"], "scopes": ["national"], "extra": 1 }),
+        )
+        .assert_problem(422, "unknown field");
+
+    // A person's token is the person's to make: not the admin's.
+    let minh = made.json()["id"].as_i64().unwrap();
+    server
+        .post(&format!("/v1/accounts/{minh}/tokens"), admin, &json!({ "name": "laptop", "days": 30 }))
+        .assert_problem(403, "a person makes their own tokens");
+    // A machine's, the admin's.
+    let token = server.post(&format!("/v1/accounts/{bot}/tokens"), admin, &json!({ "name": "nightly", "days": 30 }));
+    assert_eq!(token.status, 201, "{}", token.body);
+    let (bot_token, bot_token_id) =
+        (token.json()["token"].as_str().unwrap().to_owned(), token.json()["id"].as_str().unwrap().to_owned());
+    server
+        .post(&format!("/v1/accounts/{bot}/tokens"), admin, &json!({ "name": "long", "days": 366 }))
+        .assert_problem(422, "days: expected 1 to 365");
+    let me = server.request("GET", "/v1/me", &[("Authorization", &format!("Bearer {bot_token}"))]);
+    assert_eq!((me.status, me.json()["roles"].clone()), (200, json!(["officer"])), "{}", me.body);
+    // The machine makes nothing: no account, not even a token of its own.
+    server
+        .post("/v1/accounts", &bot_token, &account("H", "person", &["officer"], &["province:001"]))
+        .assert_problem(403, "only an admin makes accounts");
+    server
+        .post(&format!("/v1/accounts/{bot}/tokens"), &bot_token, &json!({ "name": "mine", "days": 1 }))
+        .assert_problem(403, "a person makes their own tokens");
+
+    // Its holder revokes it; it stops working; once.
+    let revoke = format!("/v1/tokens/{bot_token_id}/revoke");
+    assert_eq!(server.post(&revoke, &bot_token, &json!({})).status, 204);
+    let me = server.request("GET", "/v1/me", &[("Authorization", &format!("Bearer {bot_token}"))]);
+    me.assert_problem(401, "was revoked");
+    server.post(&revoke, admin, &json!({})).assert_problem(409, "revoked already");
+
+    // An admin disables an account, not their own.
+    assert_eq!(server.post(&format!("/v1/accounts/{minh}/disable"), admin, &json!({})).status, 204);
+    server.post("/v1/accounts/1/disable", admin, &json!({})).assert_problem(409, "cannot disable their own account");
+    server.post("/v1/accounts/999/disable", admin, &json!({})).assert_problem(404, "no account 999");
+    drop(server);
+
+    let logged = |action: &str| t.scalar(format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}'"));
+    assert_eq!(
+        [logged("account.create"), logged("token.create"), logged("token.revoke"), logged("account.disable")],
+        [3, 2, 1, 1]
+    );
+    crate::support::ok(t.cli().args(["audit", "verify"]));
+}
+
+on_both_backends!(accounts_are_made_by_the_rules);

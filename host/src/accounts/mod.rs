@@ -72,20 +72,22 @@ pub async fn init(db: &Db, name: &str) -> anyhow::Result<(i64, Secret)> {
     if store::accounts::count_in(&mut tx).await? > 1 {
         bail!("there are accounts already: an admin makes the others (the first admin was made by `accounts init`)");
     }
-    let secret = issue_token(&mut tx, id, "accounts init", INIT_TOKEN_LIFETIME, name).await?;
+    let (secret, _) = issue_token(&mut tx, id, "accounts init", INIT_TOKEN_LIFETIME, ByWhom::Init(name)).await?;
     tx.commit().await?;
     Ok((id, secret))
 }
 
 /// Issue a token for account `account_id` lasting `lifetime`; the secret is
-/// returned once and not kept.
+/// returned once and not kept. `by` made it (`init` has no caller yet: the
+/// new admin is recorded as making their own first token).
 async fn issue_token(
     tx: &mut store::Tx,
     account_id: i64,
     name: &str,
     lifetime: Duration,
-    by: &str,
-) -> anyhow::Result<Secret> {
+    by_whom: impl Into<ByWhom<'_>>,
+) -> anyhow::Result<(Secret, DateTime<Utc>)> {
+    let by_whom = by_whom.into();
     let secret = Secret::generate()?;
     let expires_at = Utc::now() + chrono::Duration::from_std(lifetime)?;
     let row = store::accounts::Token {
@@ -96,11 +98,35 @@ async fn issue_token(
         expires_at,
         revoked_at: None,
     };
-    store::accounts::insert_token(tx, &row, by).await?;
-    let details =
+    store::accounts::insert_token(tx, &row, by_whom.name()).await?;
+    let mut details =
         serde_json::json!({ "token": secret.id, "account": account_id, "name": name, "expires_at": expires_at });
-    trail::append(tx, by, action::TOKEN_CREATE, &format!("account:{account_id}"), details).await?;
-    Ok(secret)
+    if let ByWhom::Caller(caller) = by_whom {
+        details["by"] = by(caller);
+    }
+    trail::append(tx, by_whom.name(), action::TOKEN_CREATE, &format!("account:{account_id}"), details).await?;
+    Ok((secret, expires_at))
+}
+
+/// Who made a token: a signed-in caller, or `accounts init` for its admin.
+enum ByWhom<'a> {
+    Caller(&'a Caller),
+    Init(&'a str),
+}
+
+impl ByWhom<'_> {
+    fn name(&self) -> &str {
+        match self {
+            ByWhom::Caller(caller) => &caller.name,
+            ByWhom::Init(name) => name,
+        }
+    }
+}
+
+impl<'a> From<&'a Caller> for ByWhom<'a> {
+    fn from(caller: &'a Caller) -> Self {
+        ByWhom::Caller(caller)
+    }
 }
 
 /// Who `bearer` (the token a client sent) is, or why it is refused.
@@ -128,6 +154,207 @@ pub async fn authenticate(db: &Db, bearer: &str) -> anyhow::Result<Result<Caller
         kind: account.kind,
         token: token.id,
     }))
+}
+
+/// Why an action on accounts or tokens is not done: said to the caller.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Refusal {
+    /// The caller may not do it (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// What was asked for is not valid (422).
+    #[error("{0}")]
+    Invalid(String),
+    /// It clashes with what exists (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// No such account or token in the caller's scope (404).
+    #[error("{0}")]
+    NotFound(String),
+}
+
+/// An account an admin makes.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct NewAccount {
+    pub name: String,
+    /// `person` or `machine`.
+    pub kind: String,
+    pub roles: Vec<String>,
+    /// `national` or `province:CODE`.
+    pub scopes: Vec<String>,
+}
+
+/// The longest a token lasts, in days.
+pub const MAX_TOKEN_DAYS: u32 = 365;
+
+/// The audit details that say who acted, and how they authenticated.
+fn by(caller: &Caller) -> serde_json::Value {
+    serde_json::json!({ "account": caller.account_id, "token": caller.token })
+}
+
+fn is_admin(caller: &Caller) -> bool {
+    caller.roles.iter().any(|r| r == "admin")
+}
+
+/// Whether `caller`'s scopes cover every one of `scopes`.
+fn covers(caller: &Caller, scopes: &[String]) -> bool {
+    caller.scopes.iter().any(|s| s == "national") || scopes.iter().all(|s| caller.scopes.contains(s))
+}
+
+/// Check what an admin asks for against the rules of `administration.md`.
+fn check_new(new: &NewAccount) -> Result<(), Refusal> {
+    check_name(&new.name).map_err(|e| Refusal::Invalid(format!("name: {e}")))?;
+    if !["person", "machine"].contains(&new.kind.as_str()) {
+        return Err(Refusal::Invalid(format!("kind: expected person or machine, found {:?}", new.kind)));
+    }
+    if new.roles.is_empty() {
+        return Err(Refusal::Invalid(format!("roles: expected one or more of {}", ROLES.join(", "))));
+    }
+    if let Some(role) = new.roles.iter().find(|r| !ROLES.contains(&r.as_str())) {
+        return Err(Refusal::Invalid(format!("roles: expected one of {}, found {role:?}", ROLES.join(", "))));
+    }
+    let has = |role: &str| new.roles.iter().any(|r| r == role);
+    if has("admin") && (has("approver") || has("author")) {
+        return Err(Refusal::Invalid(
+            "roles: no account holds admin with approver or author: who makes accounts must not also approve or              sign what they enable"
+                .to_owned(),
+        ));
+    }
+    if new.kind == "machine" && (has("approver") || has("admin")) {
+        return Err(Refusal::Invalid(
+            "roles: a machine account cannot approve or administer: approving is a person's act".to_owned(),
+        ));
+    }
+    if new.scopes.is_empty() {
+        return Err(Refusal::Invalid("scopes: expected national, or province:CODE for each province".to_owned()));
+    }
+    for scope in &new.scopes {
+        let known = scope == "national"
+            || scope.strip_prefix("province:").is_some_and(|code| crate::identity::provinces::name(code).is_some());
+        if !known {
+            return Err(Refusal::Invalid(format!(
+                "scopes: expected national or province:CODE with a province's 3-digit code (province:001), found                  {scope:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// An admin makes an account, within the admin's own scope. Its id.
+pub async fn create(db: &Db, caller: &Caller, new: NewAccount) -> anyhow::Result<Result<i64, Refusal>> {
+    if !is_admin(caller) {
+        return Ok(Err(Refusal::Forbidden("only an admin makes accounts".to_owned())));
+    }
+    if let Err(refusal) = check_new(&new) {
+        return Ok(Err(refusal));
+    }
+    if !covers(caller, &new.scopes) {
+        return Ok(Err(Refusal::Forbidden(format!(
+            "an admin of {} makes accounts of that scope only",
+            caller.scopes.join(", ")
+        ))));
+    }
+    let mut tx = db.begin().await?;
+    let roles: Vec<&str> = new.roles.iter().map(String::as_str).collect();
+    let scopes: Vec<&str> = new.scopes.iter().map(String::as_str).collect();
+    let id = match store::accounts::create(&mut tx, &new.name, &new.kind, &roles, &scopes, &caller.name).await {
+        Ok(id) => id,
+        Err(e) if store::is_unique_violation(&e) => {
+            return Ok(Err(Refusal::Conflict(format!("there is an account named {:?} already", new.name))));
+        }
+        Err(e) => return Err(e),
+    };
+    let details = serde_json::json!({
+        "account": id, "name": new.name, "kind": new.kind, "roles": new.roles, "scopes": new.scopes, "by": by(caller)
+    });
+    trail::append(&mut tx, &caller.name, action::ACCOUNT_CREATE, &format!("account:{id}"), details).await?;
+    tx.commit().await?;
+    Ok(Ok(id))
+}
+
+/// The account `id` if `caller` may see it (their own, or in an admin's scope).
+async fn account_in_scope(db: &Db, caller: &Caller, id: i64) -> anyhow::Result<Option<store::accounts::Account>> {
+    let Some(account) = store::accounts::get(db, id).await? else { return Ok(None) };
+    if account.id == caller.account_id {
+        return Ok(Some(account));
+    }
+    let scopes = store::accounts::scopes(db, id).await?;
+    Ok((is_admin(caller) && covers(caller, &scopes)).then_some(account))
+}
+
+/// A token for account `id`, lasting `days`: a person makes their own; an
+/// admin makes them only for machine accounts in scope, so that no admin
+/// ever holds a person's token.
+pub async fn make_token(
+    db: &Db,
+    caller: &Caller,
+    id: i64,
+    name: &str,
+    days: u32,
+) -> anyhow::Result<Result<(Secret, DateTime<Utc>), Refusal>> {
+    let Some(account) = account_in_scope(db, caller, id).await? else {
+        return Ok(Err(Refusal::NotFound(format!("there is no account {id} in your scope"))));
+    };
+    let own_person = account.id == caller.account_id && caller.kind == "person";
+    let admin_for_machine = is_admin(caller) && account.kind == "machine";
+    if !(own_person || admin_for_machine) {
+        return Ok(Err(Refusal::Forbidden(
+            "a person makes their own tokens; an admin makes tokens only for machine accounts".to_owned(),
+        )));
+    }
+    if !account.active {
+        return Ok(Err(Refusal::Conflict(format!("account {id} is disabled"))));
+    }
+    if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+        return Ok(Err(Refusal::Invalid(format!("days: expected 1 to {MAX_TOKEN_DAYS}, found {days}"))));
+    }
+    if let Err(e) = check_name(name) {
+        return Ok(Err(Refusal::Invalid(format!("name: {e}"))));
+    }
+    let mut tx = db.begin().await?;
+    let lifetime = Duration::from_secs(u64::from(days) * 24 * 3600);
+    let (secret, expires_at) = issue_token(&mut tx, id, name, lifetime, caller).await?;
+    tx.commit().await?;
+    Ok(Ok((secret, expires_at)))
+}
+
+/// Revoke token `token_id`: its holder's own, or any in an admin's scope.
+pub async fn revoke_token(db: &Db, caller: &Caller, token_id: &str) -> anyhow::Result<Result<(), Refusal>> {
+    let not_found = || Refusal::NotFound(format!("there is no token {token_id} in your scope"));
+    let Some(token) = store::accounts::token(db, token_id).await? else { return Ok(Err(not_found())) };
+    if account_in_scope(db, caller, token.account_id).await?.is_none() {
+        return Ok(Err(not_found()));
+    }
+    let mut tx = db.begin().await?;
+    if !store::accounts::revoke_token(&mut tx, token_id).await? {
+        return Ok(Err(Refusal::Conflict(format!("token {token_id} is revoked already"))));
+    }
+    let details = serde_json::json!({ "token": token_id, "account": token.account_id, "by": by(caller) });
+    trail::append(&mut tx, &caller.name, action::TOKEN_REVOKE, &format!("account:{}", token.account_id), details)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// An admin disables account `id` in scope: its tokens stop working. Not their own.
+pub async fn disable(db: &Db, caller: &Caller, id: i64) -> anyhow::Result<Result<(), Refusal>> {
+    if !is_admin(caller) {
+        return Ok(Err(Refusal::Forbidden("only an admin disables accounts".to_owned())));
+    }
+    if id == caller.account_id {
+        return Ok(Err(Refusal::Conflict(
+            "an admin cannot disable their own account: another admin does, so that one always remains".to_owned(),
+        )));
+    }
+    if account_in_scope(db, caller, id).await?.is_none() {
+        return Ok(Err(Refusal::NotFound(format!("there is no account {id} in your scope"))));
+    }
+    let mut tx = db.begin().await?;
+    store::accounts::set_active(&mut tx, id, false).await?;
+    let details = serde_json::json!({ "account": id, "by": by(caller) });
+    trail::append(&mut tx, &caller.name, action::ACCOUNT_DISABLE, &format!("account:{id}"), details).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
 }
 
 /// An account's name is printed on reports and recorded in the log: no

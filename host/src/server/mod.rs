@@ -26,7 +26,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 
+mod accounts;
 mod auth;
+mod body;
 mod health;
 mod openapi;
 pub mod problem;
@@ -52,6 +54,7 @@ pub fn router(app: Shared) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(auth::routes())
+        .merge(accounts::routes())
         .merge(openapi::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::wrong_method)

@@ -9,6 +9,7 @@ use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::accounts::{self, AccountMade, AccountRequest, TokenMade, TokenRequest};
 use super::auth::{self, BEARER};
 use super::health::{self, Health};
 use super::problem::Problem;
@@ -17,8 +18,17 @@ use super::shared::Shared;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "ansinh", description = "Social assistance paid without cash, by rules that run in a sandbox."),
-    paths(health::healthz, health::readyz, openapi_json, auth::me),
-    components(schemas(Health, Problem)),
+    paths(
+        health::healthz,
+        health::readyz,
+        openapi_json,
+        auth::me,
+        accounts::create,
+        accounts::make_token,
+        accounts::disable,
+        accounts::revoke
+    ),
+    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade)),
     modifiers(&BearerScheme),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),

@@ -146,3 +146,24 @@ pub async fn token(db: &Db, id: &str) -> anyhow::Result<Option<Token>> {
         .await?
     }))
 }
+
+/// Revoke token `id` now; false if it was revoked already.
+pub async fn revoke_token(tx: &mut Tx, id: &str) -> anyhow::Result<bool> {
+    let done = on_tx!(tx, conn => {
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(Utc::now())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+    });
+    Ok(done == 1)
+}
+
+/// Enable or disable account `id`.
+pub async fn set_active(tx: &mut Tx, id: i64, active: bool) -> anyhow::Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE accounts SET active = $1 WHERE id = $2").bind(active).bind(id).execute(&mut *conn).await?;
+    });
+    Ok(())
+}

@@ -7,6 +7,9 @@ pub const AUDIT_BEGIN: &str = "audit.begin";
 pub const ACCOUNT_CREATE: &str = "account.create";
 /// An API token issued (its public id and expiry; never its secret).
 pub const TOKEN_CREATE: &str = "token.create";
+pub const TOKEN_REVOKE: &str = "token.revoke";
+/// An account disabled: its tokens stop working.
+pub const ACCOUNT_DISABLE: &str = "account.disable";
 pub const AUDIT_EXPORT: &str = "audit.export";
 pub const IMPORT_REGISTRY: &str = "import.registry";
 pub const IMPORT_ENROLMENT: &str = "import.enrolment";
