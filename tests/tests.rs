@@ -24,6 +24,7 @@ mod support;
 mod architecture;
 mod audit;
 mod authoring;
+mod authorization;
 mod demo;
 mod determinism;
 mod hostile;

@@ -21,6 +21,7 @@ macro_rules! on_both_backends {
 
 pub mod files;
 pub mod pain002;
+pub mod service;
 pub mod xsd;
 
 use std::collections::BTreeMap;

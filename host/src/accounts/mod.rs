@@ -357,6 +357,26 @@ pub async fn disable(db: &Db, caller: &Caller, id: i64) -> anyhow::Result<Result
     Ok(Ok(()))
 }
 
+/// Whether `caller` may read runs: officers, approvers and auditors. Admins
+/// administer accounts and authors write rules: neither needs a run.
+pub fn reads_runs(caller: &Caller) -> bool {
+    caller.roles.iter().any(|r| ["officer", "approver", "auditor"].contains(&r.as_str()))
+}
+
+/// Whether `caller`'s scope covers province `code`: national, that province,
+/// or the province it has since been merged into (an account of the merged
+/// province covers the former one's runs from before the merger).
+pub fn covers_province(caller: &Caller, code: &str) -> bool {
+    let today = chrono::Datelike::year(&Utc::now().date_naive());
+    let month = chrono::Datelike::month(&Utc::now().date_naive());
+    let now = crate::model::Month::new(today as u16, month as u8).expect("today is a month");
+    let governing = crate::identity::provinces::governing(code, now);
+    caller.scopes.iter().any(|scope| {
+        scope == "national"
+            || scope.strip_prefix("province:").is_some_and(|province| province == code || province == governing)
+    })
+}
+
 /// An account's name is printed on reports and recorded in the log: no
 /// control character, at most 200 characters, not blank.
 pub fn check_name(name: &str) -> anyhow::Result<()> {

@@ -32,6 +32,7 @@ mod body;
 mod health;
 mod openapi;
 pub mod problem;
+mod runs;
 mod shared;
 
 pub use shared::{REQUEST_ID, Shared};
@@ -55,6 +56,7 @@ pub fn router(app: Shared) -> Router {
         .merge(health::routes())
         .merge(auth::routes())
         .merge(accounts::routes())
+        .merge(runs::routes())
         .merge(openapi::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::wrong_method)

@@ -13,6 +13,7 @@ use super::accounts::{self, AccountMade, AccountRequest, TokenMade, TokenRequest
 use super::auth::{self, BEARER};
 use super::health::{self, Health};
 use super::problem::Problem;
+use super::runs::{self, OutcomeSummary, RunSummary};
 use super::shared::Shared;
 
 #[derive(OpenApi)]
@@ -26,13 +27,15 @@ use super::shared::Shared;
         accounts::create,
         accounts::make_token,
         accounts::disable,
-        accounts::revoke
+        accounts::revoke,
+        runs::summary
     ),
-    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade)),
+    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, RunSummary, OutcomeSummary)),
     modifiers(&BearerScheme),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),
-        (name = "accounts", description = "Who acts: accounts and their API tokens")
+        (name = "accounts", description = "Who acts: accounts and their API tokens"),
+        (name = "runs", description = "Payment runs, within the caller's scope")
     )
 )]
 pub struct Document;

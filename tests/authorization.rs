@@ -1,0 +1,189 @@
+//! The authorisation matrix: every route of the service's OpenAPI document,
+//! called by every kind of caller, about a subject of their own province, of
+//! another, or national, gets the status that `administration.md` (of the
+//! domain facts) and issue 13 say. The expected statuses are written here by
+//! hand from those texts, never read from the server's own policy; a route in
+//! the document without expected statuses here fails the test, so that no
+//! route is added without its rule.
+//!
+//! Callers: no token; the first admin (national); machine accounts made by
+//! it: officers of 001 and of 079, an auditor of 001, a national auditor, a
+//! national author. (A person's token other than the first admin's needs a
+//! sign-in, which comes with OIDC: approvers join the matrix then.)
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::json;
+
+use crate::support::service::Server;
+use crate::support::{Driver, ok, stdout};
+
+const CALLERS: [&str; 7] =
+    ["anonymous", "admin", "officer 001", "auditor 001", "officer 079", "auditor national", "author national"];
+
+/// The status `caller` gets from `route` about `subject` ("-" where the route
+/// has none; "001"/"079": a run or account of that province; "fresh": one
+/// made for this call). From administration.md: runs are read by officers,
+/// approvers and auditors within their scope, and another province's run is
+/// not found, not forbidden (nothing leaks); admins make accounts, tokens for
+/// machines, disable and revoke, and read no run; authors read no run; a
+/// machine makes nothing. None: the route has no rule written here.
+fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
+    let anonymous = caller == "anonymous";
+    let admin = caller == "admin";
+    Some(match route {
+        "GET /healthz" | "GET /readyz" | "GET /openapi.json" => 200,
+        _ if anonymous => 401,
+        "GET /v1/me" => 200,
+        "POST /v1/accounts" => {
+            if admin {
+                201
+            } else {
+                403
+            }
+        }
+        "POST /v1/accounts/{id}/tokens" => {
+            if admin {
+                201
+            } else {
+                404
+            }
+        }
+        "POST /v1/accounts/{id}/disable" => {
+            if admin {
+                204
+            } else {
+                403
+            }
+        }
+        "POST /v1/tokens/{id}/revoke" => {
+            if admin {
+                204
+            } else {
+                404
+            }
+        }
+        "GET /v1/runs/{id}" => match (caller, subject) {
+            ("admin" | "author national", _) => 403,
+            ("auditor national", _) => 200,
+            ("officer 001" | "auditor 001", "001") | ("officer 079", "079") => 200,
+            _ => 404,
+        },
+        _ => return None,
+    })
+}
+
+/// The subjects a route is tried about.
+fn subjects(route: &str) -> &'static [&'static str] {
+    match route {
+        "GET /v1/runs/{id}" | "POST /v1/accounts/{id}/tokens" => &["001", "079"],
+        "POST /v1/accounts/{id}/disable" | "POST /v1/tokens/{id}/revoke" => &["fresh"],
+        _ => &["-"],
+    }
+}
+
+fn every_route_answers_every_caller_as_administration_says(t: Driver) {
+    // Two runs: Hà Nội's and Hồ Chí Minh City's.
+    t.release_national();
+    let mut runs = BTreeMap::new();
+    for province in ["001", "079"] {
+        let made = ok(t
+            .cli()
+            .args(["run", "create", "--program", "social-assistance", "--province", province])
+            .args(["--period", "2024-09"]));
+        runs.insert(province, stdout(&made).trim().to_owned());
+    }
+    let admin = stdout(&ok(t.cli().args(["accounts", "init", "Trần Thị Lan"]))).trim().to_owned();
+    let server = Server::start(&t);
+    let names = AtomicU32::new(0);
+    let machine = |role: &str, scope: &str| -> i64 {
+        let name = format!("machine {}", names.fetch_add(1, Ordering::Relaxed));
+        let made = server.post(
+            "/v1/accounts",
+            &admin,
+            &json!({ "name": name, "kind": "machine", "roles": [role], "scopes": [scope] }),
+        );
+        assert_eq!(made.status, 201, "{}", made.body);
+        made.json()["id"].as_i64().unwrap()
+    };
+    let token_of = |account: i64| -> (String, String) {
+        let made =
+            server.post(&format!("/v1/accounts/{account}/tokens"), &admin, &json!({ "name": "matrix", "days": 1 }));
+        assert_eq!(made.status, 201, "{}", made.body);
+        let made = made.json();
+        (made["token"].as_str().unwrap().to_owned(), made["id"].as_str().unwrap().to_owned())
+    };
+    let mut tokens: BTreeMap<&str, String> = BTreeMap::new();
+    tokens.insert("admin", admin.clone());
+    for (caller, role, scope) in [
+        ("officer 001", "officer", "province:001"),
+        ("auditor 001", "auditor", "province:001"),
+        ("officer 079", "officer", "province:079"),
+        ("auditor national", "auditor", "national"),
+        ("author national", "author", "national"),
+    ] {
+        tokens.insert(caller, token_of(machine(role, scope)).0);
+    }
+    let targets =
+        BTreeMap::from([("001", machine("officer", "province:001")), ("079", machine("officer", "province:079"))]);
+
+    let document = server.get("/openapi.json").json();
+    let mut routes = Vec::new();
+    for (path, methods) in document["paths"].as_object().unwrap() {
+        for method in methods.as_object().unwrap().keys() {
+            routes.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    assert!(routes.len() >= 9, "{routes:?}");
+
+    let mut wrong = Vec::new();
+    let mut calls = 0;
+    for route in &routes {
+        let (method, template) = route.split_once(' ').unwrap();
+        for caller in CALLERS {
+            for subject in subjects(route) {
+                let Some(want) = expected(route, caller, subject) else {
+                    panic!("{route} has no expected statuses here: write them from administration.md");
+                };
+                let (path, body) = match (route.as_str(), *subject) {
+                    ("GET /v1/runs/{id}", province) => (template.replace("{id}", &runs[province]), json!({})),
+                    ("POST /v1/accounts/{id}/tokens", province) => {
+                        (template.replace("{id}", &targets[province].to_string()), json!({ "name": "m", "days": 1 }))
+                    }
+                    ("POST /v1/accounts/{id}/disable", _) => {
+                        (template.replace("{id}", &machine("officer", "province:001").to_string()), json!({}))
+                    }
+                    ("POST /v1/tokens/{id}/revoke", _) => {
+                        (template.replace("{id}", &token_of(targets["001"]).1), json!({}))
+                    }
+                    ("POST /v1/accounts", _) => {
+                        let name = format!("person {}", names.fetch_add(1, Ordering::Relaxed));
+                        (
+                            "/v1/accounts".to_owned(),
+                            json!({ "name": name, "kind": "person", "roles": ["officer"], "scopes": ["province:001"] }),
+                        )
+                    }
+                    _ => (template.to_owned(), json!({})),
+                };
+                let bearer = tokens.get(caller).map(|token| format!("Bearer {token}"));
+                let mut headers = vec![("Content-Type", "application/json")];
+                if let Some(bearer) = &bearer {
+                    headers.push(("Authorization", bearer));
+                }
+                let body = if method == "POST" { body.to_string() } else { String::new() };
+                let got = server.send(method, &path, &headers, &body);
+                calls += 1;
+                if got.status != want {
+                    wrong.push(format!(
+                        "{route} by {caller} about {subject}: {} (expected {want}): {}",
+                        got.status, got.body
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} of {calls} calls got another status:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+on_both_backends!(every_route_answers_every_caller_as_administration_says);

@@ -1,0 +1,108 @@
+//! The service, `ansinh serve`, started on a free port of loopback for a
+//! test, and a small HTTP/1.1 client to talk to it: plain requests over a
+//! socket, so that what is tested is what the service writes.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+
+use super::Driver;
+
+/// The service, started; killed if a test fails before it stops it.
+pub struct Server {
+    pub child: Child,
+    pub address: String,
+}
+
+impl Server {
+    pub fn start(t: &Driver) -> Server {
+        let mut child = t
+            .cli()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ansinh serve");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let address =
+            first.trim().strip_prefix("Listening on http://").unwrap_or_else(|| panic!("{first:?}")).to_owned();
+        Server { child, address }
+    }
+
+    /// One HTTP/1.1 request: the status, the headers (names lower-case) and the body.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.send(method, path, headers, "")
+    }
+
+    /// A request with `body`.
+    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+        let mut stream = TcpStream::connect(&self.address).unwrap();
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.address);
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if !body.is_empty() {
+            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no head: {raw:?}"));
+        let mut lines = head.lines();
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(": "))
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+            .collect();
+        Response { status, headers, body: body.to_owned() }
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.request("GET", path, &[])
+    }
+
+    /// POST `body` (JSON) as the holder of `token`.
+    pub fn post(&self, path: &str, token: &str, body: &serde_json::Value) -> Response {
+        let bearer = format!("Bearer {token}");
+        let headers = [("Authorization", bearer.as_str()), ("Content-Type", "application/json")];
+        self.send("POST", path, &headers, &body.to_string())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    /// An RFC 9457 problem of `status` whose detail contains `says`.
+    pub fn assert_problem(&self, status: u16, says: &str) -> serde_json::Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.body);
+        let problem = self.json();
+        assert_eq!(problem["status"], status, "{problem}");
+        assert!(problem["title"].is_string() && problem["type"].is_string(), "{problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{detail}");
+        problem
+    }
+}
