@@ -230,3 +230,42 @@ fn back_pay_pays_each_missed_month_once(t: Driver) {
 }
 
 on_both_backends!(back_pay_pays_each_missed_month_once);
+
+/// Issue 13: a second person refuses a run with a reason. Not its creator; an
+/// evaluated run stays evaluated and an approved one goes back to evaluated,
+/// its approval void and named as withdrawn; the refusal is on record (the
+/// log, and `run show`); a reason holding an ID number is refused; the log
+/// still verifies, and the run can be approved and issued afterwards.
+fn a_second_person_refuses_a_run(t: Driver) {
+    let run = t.evaluated_run(13, 40, "2024-09");
+    let status = || t.text(format!("SELECT status FROM runs WHERE id = {run}"));
+    let said = fails(t.cli().args(["run", "refuse", &run, "--reason", "too many held"]));
+    assert!(said.contains("test-officer created it and cannot also refuse it"), "{said}");
+
+    let shown = stdout(&ok(t.as_("minh").args(["run", "refuse", &run, "--reason", "check #12's account holder"])));
+    assert!(shown.contains("Refused by minh at ") && shown.contains(": check #12's account holder"), "{shown}");
+    assert_eq!(status(), "evaluated");
+
+    t.approve(&run);
+    assert_eq!(status(), "approved");
+    let said = fails(t.as_("minh").args(["run", "refuse", &run, "--reason", "the person 001087012345"]));
+    assert!(said.contains("looks like an ID number"), "{said}");
+    let shown = stdout(&ok(t.as_("minh").args(["run", "refuse", &run, "--reason", "wrong month for #7"])));
+    assert!(shown.contains("An earlier approval was withdrawn: minh refused the run."), "{shown}");
+    assert_eq!(status(), "evaluated");
+    assert_eq!(t.scalar(format!("SELECT COUNT(*) FROM runs WHERE id = {run} AND approved_by IS NULL")), 1);
+    let said = fails(t.cli().args(["run", "issue", &run, "--outbox"]).arg(t.path("outbox")));
+    assert!(said.contains("is evaluated, not approved"), "{said}");
+    let count = |action: &str| t.scalar(format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}'"));
+    assert_eq!((count("run.refuse"), count("run.approval_void")), (2, 1));
+    ok(t.cli().args(["audit", "verify"]));
+
+    t.approve(&run);
+    let config = support::files::hanoi_config(&t.path(""), false, false);
+    ok(t.cli().arg("--config").arg(&config).args(["run", "issue", &run, "--outbox"]).arg(t.path("outbox")));
+    assert_eq!(status(), "issued");
+    let said = fails(t.as_("minh").args(["run", "refuse", &run, "--reason", "late"]));
+    assert!(said.contains("only a run evaluated or approved, and not yet issued, is refused"), "{said}");
+}
+
+on_both_backends!(a_second_person_refuses_a_run);

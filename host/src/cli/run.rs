@@ -43,6 +43,14 @@ pub enum RunCommand {
         #[arg(long)]
         checksum: String,
     },
+    /// Decline what a run would pay, with a reason (a second person, as for approval): an approved run,
+    /// not yet issued, goes back to evaluated; the refusal is on record and `run show` lists it.
+    Refuse {
+        id: i64,
+        /// Why: what the officers should correct. Kept in the audit log.
+        #[arg(long)]
+        reason: String,
+    },
     /// Cancel a run before it is issued; its decisions are kept.
     Cancel {
         id: i64,
@@ -117,6 +125,10 @@ impl RunCommand {
             RunCommand::Approve { id, checksum } => {
                 let approval = run::approve(&app.db, id, &checksum, App::actor(settings)?).await?;
                 sayln!("Approved run {id} as {}: {}.", Shown(&approval.approved_by), approval.tally);
+            }
+            RunCommand::Refuse { id, reason } => {
+                run::refuse(&app.db, id, App::actor(settings)?, &reason).await?;
+                say!("{}", run::report(&app.db, id, run::report::LISTED).await?);
             }
             RunCommand::Cancel { id, reason } => {
                 run::cancel(&app.db, id, App::actor(settings)?, &reason).await?;

@@ -148,7 +148,7 @@ pub async fn approve(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow::
         }
         other => anyhow::bail!("run {run_id} is {}: there is nothing to approve", other.as_str()),
     }
-    check_four_eyes(&run, by)?;
+    check_four_eyes(&run, by, "approve")?;
     let approval = store::retry_serializable("run approve", || approve_once(db, run_id, checksum, by)).await?;
     info!(run = run_id, transfers = approval.tally.transfers, total = approval.tally.transfer_total, "approved");
     Ok(approval)
@@ -188,12 +188,13 @@ async fn approve_once(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow:
     Ok(approval)
 }
 
-/// The approver is a second person: neither the run's creator nor its evaluator.
-fn check_four_eyes(run: &Run, by: &str) -> anyhow::Result<()> {
+/// Who approves or refuses a run is a second person: neither its creator nor
+/// its evaluator.
+pub(super) fn check_four_eyes(run: &Run, by: &str, act: &str) -> anyhow::Result<()> {
     for (step, who) in [("created", &run.created_by), ("evaluated", &run.evaluated_by)] {
         if who.as_deref() == Some(by) {
             anyhow::bail!(
-                "run {}: {by} {step} it and cannot also approve it; approval needs a second person (--as NAME)",
+                "run {}: {by} {step} it and cannot also {act} it; that needs a second person (--as NAME)",
                 run.id
             );
         }

@@ -9,12 +9,7 @@ use crate::trail;
 
 /// Cancel run `run_id` as `by`, for `reason`.
 pub async fn cancel(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(!reason.trim().is_empty(), "--reason: say why the run is cancelled; it is kept with the run");
-    anyhow::ensure!(
-        !crate::identity::id_number::holds_one(reason),
-        "--reason holds what looks like an ID number: the reason is kept in the audit log for ever, which never \
-         holds one; name the person by beneficiary number (#123) instead"
-    );
+    let reason = super::reason_for_the_log(reason, "cancelled")?;
     let run = runs::get(db, run_id).await?;
     if run.status.is_issued() {
         anyhow::bail!(
@@ -27,12 +22,12 @@ pub async fn cancel(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Res
         anyhow::bail!("run {run_id} is already cancelled");
     }
     let mut tx = db.begin().await?;
-    if !runs::mark_cancelled(&mut tx, run_id, by, reason.trim()).await? {
+    if !runs::mark_cancelled(&mut tx, run_id, by, reason).await? {
         anyhow::bail!(
             "run {run_id} changed state while it was being cancelled; look at it with `ansinh run show {run_id}`"
         );
     }
-    let details = serde_json::json!({ "from": run.status.as_str(), "reason": reason.trim() });
+    let details = serde_json::json!({ "from": run.status.as_str(), "reason": reason });
     trail::append(&mut tx, by, crate::trail::action::RUN_CANCEL, &trail::run_subject(run_id), details).await?;
     tx.commit().await?;
     info!(run = run_id, "cancelled");

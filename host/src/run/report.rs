@@ -10,8 +10,8 @@ use crate::store::decisions::{self, OutcomeTotal};
 use crate::store::holds::{self, ACCOUNT_CHANGED};
 use crate::store::reconcile::{self, Rejected, Standing};
 use crate::store::runs::{self, Run, RunStatus};
-use crate::store::{payments, plugins};
-use crate::trail::Tampered;
+use crate::store::{self, payments, plugins};
+use crate::trail::{self, Tampered};
 
 use super::approve::{self, Tally};
 use super::review::{self, Review};
@@ -51,6 +51,16 @@ pub struct RunReport {
     pub standing: Standing,
     /// Exceptions, categories, and the difference from the previous month.
     pub review: Review,
+    /// Refusals (`run refuse`), oldest first: who, when, why.
+    pub refusals: Vec<Refusal>,
+}
+
+/// A refusal of the run, as the log recorded it.
+#[derive(Clone, Debug)]
+pub struct Refusal {
+    pub by: String,
+    pub at: String,
+    pub reason: String,
 }
 
 impl RunReport {
@@ -104,7 +114,17 @@ pub async fn report(db: &Db, run_id: i64, listed: i64) -> anyhow::Result<RunRepo
         });
         (None, recorded.collect())
     };
+    let refusals = store::audit::about(db, &trail::run_subject(run_id))
+        .await?
+        .into_iter()
+        .filter(|e| e.action == trail::action::RUN_REFUSE)
+        .map(|e| {
+            let details: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
+            Refusal { by: e.actor, at: e.at, reason: details["reason"].as_str().unwrap_or_default().to_owned() }
+        })
+        .collect();
     Ok(RunReport {
+        refusals,
         to_approve,
         held,
         rejected: reconcile::rejected(db, run_id, listed).await?,
@@ -142,6 +162,9 @@ impl fmt::Display for RunReport {
         if let Some(reason) = &run.cancel_reason {
             writeln!(f, "Cancelled: {}", Shown(reason))?;
         }
+        for r in &self.refusals {
+            writeln!(f, "Refused by {} at {}: {}", Shown(&r.by), r.at, Shown(&r.reason))?;
+        }
         writeln!(f)?;
         writeln!(f, "  {:<18} {:>10} {:>22}", "outcome", "people", "monthly amount (VND)")?;
         let row = |f: &mut fmt::Formatter<'_>, label: &str, count: i64, amount: i64| {
@@ -174,8 +197,18 @@ impl fmt::Display for RunReport {
         match &self.to_approve {
             Some(Ok(tally)) => {
                 writeln!(f, "\nTo pay: {tally}.")?;
-                if run.voided_approval.is_some() {
-                    writeln!(f, "An earlier approval was void: what it approved changed before the run was issued.")?;
+                let voided = run.voided_approval.as_deref().map(serde_json::from_str::<serde_json::Value>);
+                match voided {
+                    Some(Ok(record)) if record["refused_by"].is_string() => writeln!(
+                        f,
+                        "An earlier approval was withdrawn: {} refused the run.",
+                        Shown(record["refused_by"].as_str().unwrap_or_default())
+                    )?,
+                    Some(_) => writeln!(
+                        f,
+                        "An earlier approval was void: what it approved changed before the run was issued."
+                    )?,
+                    None => {}
                 }
                 let mut makers: Vec<String> =
                     [&run.created_by, &run.evaluated_by].into_iter().flatten().map(|s| Shown(s).to_string()).collect();

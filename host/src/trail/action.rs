@@ -31,4 +31,6 @@ pub const RUN_ISSUE: &str = "run.issue";
 pub const RUN_FILES: &str = "run.files";
 pub const RUN_RECONCILE: &str = "run.reconcile";
 pub const RUN_CANCEL: &str = "run.cancel";
+/// A second person declined what a run would pay, with a reason.
+pub const RUN_REFUSE: &str = "run.refuse";
 pub const RUN_WHAT_IF: &str = "run.what_if";
