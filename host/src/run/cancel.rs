@@ -9,7 +9,7 @@ use crate::trail;
 
 /// Cancel run `run_id` as `by`, for `reason`.
 pub async fn cancel(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Result<()> {
-    let reason = super::reason_for_the_log(reason, "cancelled")?;
+    let reason = super::reason::for_the_log(reason, "cancelled")?;
     let run = runs::get(db, run_id).await?;
     if run.status.is_issued() {
         anyhow::bail!(

@@ -12,7 +12,7 @@ use crate::trail::{self, action};
 
 /// Refuse run `run_id` as `by`, for `reason`.
 pub async fn refuse(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Result<()> {
-    let reason = super::reason_for_the_log(reason, "refused")?;
+    let reason = super::reason::for_the_log(reason, "refused")?;
     let run = runs::get(db, run_id).await?;
     if !matches!(run.status, RunStatus::Evaluated | RunStatus::Approved) {
         anyhow::bail!(
