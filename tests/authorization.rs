@@ -64,6 +64,10 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
                 404
             }
         }
+        "GET /v1/runs" => match caller {
+            "admin" | "author national" => 403,
+            _ => 200,
+        },
         "GET /v1/runs/{id}" => match (caller, subject) {
             ("admin" | "author national", _) => 403,
             ("auditor national", _) => 200,
@@ -174,6 +178,25 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
                 let body = if method == "POST" { body.to_string() } else { String::new() };
                 let got = server.send(method, &path, &headers, &body);
                 calls += 1;
+                // A list shows only what is in the caller's scope.
+                if route == "GET /v1/runs" && got.status == 200 {
+                    let provinces: Vec<String> = got.json()["runs"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r["province"].as_str().unwrap().to_owned())
+                        .collect();
+                    let sees = |p: &str| match caller {
+                        "auditor national" => true,
+                        "officer 079" => p == "079",
+                        _ => p == "001",
+                    };
+                    let expected: Vec<String> =
+                        ["001", "079"].into_iter().filter(|p| sees(p)).map(str::to_owned).collect();
+                    if provinces != expected {
+                        wrong.push(format!("{route} by {caller} lists {provinces:?}, expected {expected:?}"));
+                    }
+                }
                 if got.status != want {
                     wrong.push(format!(
                         "{route} by {caller} about {subject}: {} (expected {want}): {}",

@@ -13,7 +13,7 @@ use super::accounts::{self, AccountMade, AccountRequest, TokenMade, TokenRequest
 use super::auth::{self, BEARER};
 use super::health::{self, Health};
 use super::problem::Problem;
-use super::runs::{self, OutcomeSummary, RunSummary};
+use super::runs::{self, OutcomeSummary, RunList, RunListed, RunSummary};
 use super::shared::Shared;
 
 #[derive(OpenApi)]
@@ -28,9 +28,10 @@ use super::shared::Shared;
         accounts::make_token,
         accounts::disable,
         accounts::revoke,
+        runs::list,
         runs::summary
     ),
-    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, RunSummary, OutcomeSummary)),
+    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, RunSummary, OutcomeSummary, RunList, RunListed)),
     modifiers(&BearerScheme),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),

@@ -4,11 +4,11 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Authenticated;
@@ -18,7 +18,89 @@ use crate::accounts;
 use crate::store::{decisions, runs};
 
 pub(super) fn routes() -> Router<Shared> {
-    Router::new().route("/v1/runs/{id}", get(summary))
+    Router::new().route("/v1/runs", get(list)).route("/v1/runs/{id}", get(summary))
+}
+
+/// The most runs a page lists.
+const PAGE: i64 = 100;
+
+/// Which page of runs.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// List the runs after this id (the `next` of the page before).
+    after: Option<i64>,
+}
+
+/// A page of the runs in the caller's scope.
+#[derive(Serialize, ToSchema)]
+pub struct RunList {
+    runs: Vec<RunListed>,
+    /// Give as `after` for the next page; absent on the last.
+    next: Option<i64>,
+}
+
+/// A run as a list shows it.
+#[derive(Serialize, ToSchema)]
+pub struct RunListed {
+    id: i64,
+    program: String,
+    province: String,
+    period: String,
+    status: String,
+}
+
+/// The runs of the provinces in the caller's scope, by id, a page at a time.
+#[utoipa::path(get, path = "/v1/runs", tag = "runs", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = RunList), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn list(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(rejection) => {
+            let detail = format!("the query: {}; expected ?after=ID, a run's id", rejection.body_text());
+            return Problem::new(StatusCode::BAD_REQUEST, detail, &headers).into_response();
+        }
+    };
+    if !accounts::reads_runs(&caller) {
+        return Problem::new(StatusCode::FORBIDDEN, "runs are read by officers, approvers and auditors", &headers)
+            .into_response();
+    }
+    // Pages of the table until one of the caller's is full: the scope's
+    // rule (mergers included) is the host's, in `accounts`, not SQL's.
+    let (mut after, mut listed) = (query.after.unwrap_or(0), Vec::new());
+    loop {
+        let page = match runs::page(&app.db, after, PAGE).await {
+            Ok(page) => page,
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "listing runs");
+                return Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "runs could not be listed now: try again",
+                    &headers,
+                )
+                .into_response();
+            }
+        };
+        let last_page = (page.len() as i64) < PAGE;
+        for (id, program, province, period, status) in page {
+            after = id;
+            if accounts::covers_province(&caller, &province) {
+                listed.push(RunListed { id, program, province, period, status });
+                if listed.len() as i64 == PAGE {
+                    return Json(RunList { runs: listed, next: Some(id) }).into_response();
+                }
+            }
+        }
+        if last_page {
+            return Json(RunList { runs: listed, next: None }).into_response();
+        }
+    }
 }
 
 /// What a run is and decided, in totals: no person in it.

@@ -295,3 +295,14 @@ pub async fn record_registry_source(db: &Db, id: i64, source: &str) -> anyhow::R
 pub async fn statuses(db: &Db) -> anyhow::Result<Vec<(i64, String)>> {
     Ok(on_pool!(db, pool => sqlx::query_as("SELECT id, status FROM runs ORDER BY id").fetch_all(pool).await?))
 }
+
+/// A page of runs after run `after`, by id: id, programme, province, month and status.
+pub async fn page(db: &Db, after: i64, limit: i64) -> anyhow::Result<Vec<(i64, String, String, String, String)>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as("SELECT id, program, province, period, status FROM runs WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+    }))
+}
