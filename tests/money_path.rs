@@ -12,10 +12,10 @@ use crate::support::files::hanoi_config;
 use crate::support::pain002::{pain002, tx};
 use crate::support::{Driver, fails, ok, outcome_count, run_measured, stdout};
 
-const MONTH: &str = "2024-09";
+pub(crate) const MONTH: &str = "2024-09";
 
 /// A synthetic Hà Nội with the national rules released; its enrolment file.
-fn province(t: &Driver) -> std::path::PathBuf {
+pub(crate) fn province(t: &Driver) -> std::path::PathBuf {
     let (registry, enrolment) = t.population(21, 150, MONTH);
     t.import(&registry, &enrolment);
     t.release_national();
@@ -23,7 +23,7 @@ fn province(t: &Driver) -> std::path::PathBuf {
 }
 
 /// `run issue RUN` with the treasury of Hà Nội (an e-wallet account, the bank CSV), into the folder's outbox.
-fn issue(t: &Driver, run: &str) -> Command {
+pub(crate) fn issue(t: &Driver, run: &str) -> Command {
     let config = hanoi_config(t.dir.path(), true, true);
     let mut cmd = t.cli();
     cmd.arg("--config").arg(config).args(["run", "issue", run, "--outbox"]).arg(t.path("outbox"));
@@ -31,7 +31,7 @@ fn issue(t: &Driver, run: &str) -> Command {
 }
 
 /// A new run for `period`, evaluated and approved; its id.
-fn approved(t: &Driver, period: &str) -> String {
+pub(crate) fn approved(t: &Driver, period: &str) -> String {
     let run = t.create_run(period);
     t.evaluate(&run);
     t.approve(&run);
@@ -39,7 +39,7 @@ fn approved(t: &Driver, period: &str) -> String {
 }
 
 /// The beneficiaries run `run` decided payable by `channel`, in id order.
-fn payable(t: &Driver, run: &str, channel: &str) -> Vec<i64> {
+pub(crate) fn payable(t: &Driver, run: &str, channel: &str) -> Vec<i64> {
     t.numbers(format!(
         "SELECT beneficiary_id FROM decisions WHERE run_id = {run} AND outcome = 'payable' AND channel = '{channel}' \
          ORDER BY beneficiary_id"
@@ -64,7 +64,7 @@ fn payment_of(t: &Driver, run: &str, beneficiary: i64) -> (String, u64) {
 /// Answer run `run`'s bank file, for the month `period`, with a status report
 /// that rejects the payments of `rejected` (beneficiary, reason code) and says
 /// nothing of the others yet; what `run reconcile` printed.
-fn bank_answers(t: &Driver, run: &str, period: &str, rejected: &[(i64, &str)]) -> String {
+pub(crate) fn bank_answers(t: &Driver, run: &str, period: &str, rejected: &[(i64, &str)]) -> String {
     let count = t.scalar(format!("SELECT COUNT(*) FROM payments WHERE run_id = {run} AND channel = 'bank'"));
     let sum = t.scalar(format!(
         "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments WHERE run_id = {run} AND channel = 'bank'"

@@ -434,6 +434,87 @@ fn text_keys_of_sqlite_become_not_null_without_losing_a_row() {
 
 const MIGRATION_9: &str = "migrations/sqlite/20261205000009_not_null_keys.sql";
 
+/// Migration 000010 on a database made before it, with a run issued and a
+/// payment rejected by the bank: every payment is kept, the rejected one is
+/// marked so (from the status the reconciliation stored), the audit trail
+/// still verifies and the run replays, and the rejected person can be paid
+/// again while the others cannot.
+fn payments_made_before_rejections_counted_migrate_whole(t: Driver) {
+    use crate::money_path::{MONTH, approved, bank_answers, issue, payable, province};
+    province(&t);
+    let run = approved(&t, MONTH);
+    ok(&mut issue(&t, &run));
+    let rejected = payable(&t, &run, "bank")[0];
+    bank_answers(&t, &run, MONTH, &[(rejected, "AC04")]);
+    let payments = t.scalar("SELECT COUNT(*) FROM payments");
+
+    // Back to the schema as migrations 000001 to 000009 left it.
+    let undo = match t.backend {
+        Backend::Postgres => "DROP TABLE holds; DROP INDEX payments_once; ALTER TABLE payments DROP COLUMN rejected; \
+             ALTER TABLE payments ADD CONSTRAINT payments_program_period_id_number_key UNIQUE (program, period, id_number);"
+            .to_owned(),
+        Backend::Sqlite => {
+            let migration = std::fs::read_to_string(crate::support::workspace().join(MIGRATION_10)).unwrap();
+            let start = migration.find("CREATE TABLE payments (").unwrap();
+            let table = &migration[start..start + migration[start..].find(");").unwrap() + 2];
+            let table = table.replace(
+                "    rejected       BOOLEAN NOT NULL DEFAULT FALSE,\n",
+                "    UNIQUE (program, period, id_number),\n",
+            );
+            assert!(table.contains("UNIQUE (program, period, id_number)"), "{table}");
+            format!(
+                "PRAGMA defer_foreign_keys = ON; DROP TABLE holds; \
+                 CREATE TEMP TABLE kept AS SELECT * FROM payments; DROP TABLE payments; {table} \
+                 INSERT INTO payments SELECT id, run_id, beneficiary_id, program, period, id_number, amount, channel, \
+                 bank_bin, account_number, account_name FROM kept; DROP TABLE kept; \
+                 CREATE INDEX payments_by_run ON payments (run_id, id); \
+                 CREATE INDEX payments_by_run_channel ON payments (run_id, channel, id);"
+            )
+        }
+    };
+    t.sql(move |db| {
+        Box::pin(async move {
+            let undo = format!("{undo} DELETE FROM _sqlx_migrations WHERE version = 20261205000010;");
+            match db {
+                Db::Sqlite(pool) => {
+                    let mut tx = pool.begin().await.unwrap();
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(undo)).execute(&mut *tx).await.unwrap();
+                    let column = sqlx::query("SELECT rejected FROM payments").execute(&mut *tx).await;
+                    assert!(column.is_err(), "the undo did not undo: {column:?}");
+                    tx.commit().await.unwrap();
+                }
+                Db::Postgres(pool) => {
+                    let mut tx = pool.begin().await.unwrap();
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(undo)).execute(&mut *tx).await.unwrap();
+                    let columns = sqlx::query_scalar::<_, i64>(
+                        "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'payments' \
+                         AND column_name = 'rejected'",
+                    )
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+                    assert_eq!(columns, 0, "the undo did not undo");
+                    tx.commit().await.unwrap();
+                }
+            }
+        })
+    });
+    // The next command migrates it.
+    let verified = stdout(&ok(t.cli().args(["audit", "verify"])));
+    assert!(verified.contains("VERIFIED"), "{verified}");
+    ok(t.cli().args(["audit", "replay", &run]));
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM payments"), payments);
+    assert_eq!(t.numbers("SELECT beneficiary_id FROM payments WHERE rejected"), vec![rejected]);
+    // The rejected person may be paid again for the month, once; no one else.
+    let again = approved(&t, MONTH);
+    ok(&mut issue(&t, &again));
+    assert_eq!(t.numbers(format!("SELECT beneficiary_id FROM payments WHERE run_id = {again}")), vec![rejected]);
+}
+
+on_both_backends!(payments_made_before_rejections_counted_migrate_whole);
+
+const MIGRATION_10: &str = "migrations/sqlite/20261205000010_holds_and_rejections.sql";
+
 #[test]
 fn a_partial_index_condition_reads_alike_in_both_dialects() {
     assert_eq!(condition("state <> 'retired'"), condition("(state <> 'retired'::text)"));
