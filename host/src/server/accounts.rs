@@ -68,7 +68,28 @@ pub struct TokenMade {
     expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-fn refused(refusal: Refusal, headers: &HeaderMap) -> Response {
+/// What an action on accounts answers: `done` of its result, a refusal as
+/// its problem, a failure of the host as 500.
+fn answer<T>(
+    result: anyhow::Result<Result<T, Refusal>>,
+    headers: &HeaderMap,
+    done: impl FnOnce(T) -> Response,
+) -> Response {
+    let refusal = match result {
+        Ok(Ok(value)) => return done(value),
+        Ok(Err(refusal)) => refusal,
+        Err(error) => {
+            let detail = "it could not be done now: try again";
+            return Problem::failed(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &error,
+                "an action on accounts",
+                detail,
+                headers,
+            )
+            .into_response();
+        }
+    };
     let status = match refusal {
         Refusal::Forbidden(_) => StatusCode::FORBIDDEN,
         Refusal::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -76,11 +97,6 @@ fn refused(refusal: Refusal, headers: &HeaderMap) -> Response {
         Refusal::NotFound(_) => StatusCode::NOT_FOUND,
     };
     Problem::new(status, refusal.to_string(), headers).into_response()
-}
-
-fn failed(error: anyhow::Error, headers: &HeaderMap) -> Response {
-    tracing::error!(error = format!("{error:#}"), "an action on accounts failed");
-    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "it could not be done now: try again", headers).into_response()
 }
 
 /// Make an account (admins, within their scope).
@@ -96,11 +112,9 @@ pub(super) async fn create(
     Body(request): Body<AccountRequest>,
 ) -> Response {
     let new = NewAccount { name: request.name, kind: request.kind, roles: request.roles, scopes: request.scopes };
-    match accounts::create(&app.db, &caller, new).await {
-        Ok(Ok(id)) => (StatusCode::CREATED, Json(AccountMade { id })).into_response(),
-        Ok(Err(refusal)) => refused(refusal, &headers),
-        Err(error) => failed(error, &headers),
-    }
+    answer(accounts::create(&app.db, &caller, new).await, &headers, |id| {
+        (StatusCode::CREATED, Json(AccountMade { id })).into_response()
+    })
 }
 
 /// Make a token for account `id`: one's own (a person), or a machine account's (an admin).
@@ -118,14 +132,11 @@ pub(super) async fn make_token(
     headers: HeaderMap,
     Body(request): Body<TokenRequest>,
 ) -> Response {
-    match accounts::make_token(&app.db, &caller, id, &request.name, request.days).await {
-        Ok(Ok((secret, expires_at))) => {
-            let made = TokenMade { id: secret.id.clone(), token: secret.to_string(), expires_at };
-            (StatusCode::CREATED, Json(made)).into_response()
-        }
-        Ok(Err(refusal)) => refused(refusal, &headers),
-        Err(error) => failed(error, &headers),
-    }
+    answer(accounts::make_token(&app.db, &caller, id, &request.name, request.days).await, &headers, |made| {
+        let (secret, expires_at) = made;
+        let made = TokenMade { id: secret.id.clone(), token: secret.to_string(), expires_at };
+        (StatusCode::CREATED, Json(made)).into_response()
+    })
 }
 
 /// Disable account `id` (admins, within their scope; not their own): its tokens stop working.
@@ -141,11 +152,7 @@ pub(super) async fn disable(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Response {
-    match accounts::disable(&app.db, &caller, id).await {
-        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
-        Ok(Err(refusal)) => refused(refusal, &headers),
-        Err(error) => failed(error, &headers),
-    }
+    answer(accounts::disable(&app.db, &caller, id).await, &headers, |()| StatusCode::NO_CONTENT.into_response())
 }
 
 /// Revoke token `id`: one's own, or any in an admin's scope.
@@ -160,9 +167,5 @@ pub(super) async fn revoke(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match accounts::revoke_token(&app.db, &caller, &id).await {
-        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
-        Ok(Err(refusal)) => refused(refusal, &headers),
-        Err(error) => failed(error, &headers),
-    }
+    answer(accounts::revoke_token(&app.db, &caller, &id).await, &headers, |()| StatusCode::NO_CONTENT.into_response())
 }

@@ -46,10 +46,12 @@ impl FromRequestParts<Shared> for Authenticated {
             Ok(Ok(caller)) => Ok(Authenticated(caller)),
             Ok(Err(refused)) => Err(unauthorized(refused.to_string())),
             Err(error) => {
-                tracing::error!(error = format!("{error:#}"), "checking a token");
-                Err(Problem::new(
+                let detail = "the token could not be checked now: try again";
+                Err(Problem::failed(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "the token could not be checked now: try again",
+                    &error,
+                    "checking a token",
+                    detail,
                     &parts.headers,
                 )
                 .into_response())

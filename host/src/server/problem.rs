@@ -44,6 +44,22 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// The host failed (the database, mostly), not the caller: the error is
+    /// logged whole with what was being done, and the caller told only to try
+    /// again, in `detail`.
+    pub fn failed(
+        status: StatusCode,
+        error: &anyhow::Error,
+        doing: &str,
+        detail: &str,
+        headers: &HeaderMap,
+    ) -> Problem {
+        tracing::error!(error = format!("{error:#}"), "{doing}");
+        Problem::new(status, detail, headers)
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

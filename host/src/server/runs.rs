@@ -78,13 +78,9 @@ pub(super) async fn list(
         let page = match runs::page(&app.db, after, PAGE).await {
             Ok(page) => page,
             Err(error) => {
-                tracing::error!(error = format!("{error:#}"), "listing runs");
-                return Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "runs could not be listed now: try again",
-                    &headers,
-                )
-                .into_response();
+                let detail = "runs could not be listed now: try again";
+                return Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "listing runs", detail, &headers)
+                    .into_response();
             }
         };
         let last_page = (page.len() as i64) < PAGE;
@@ -152,7 +148,15 @@ pub(super) async fn summary(
     }
     let not_found =
         || Problem::new(StatusCode::NOT_FOUND, format!("there is no run {id} in your scope"), &headers).into_response();
-    let Ok(run) = runs::get(&app.db, id).await else { return not_found() };
+    let run = match runs::find(&app.db, id).await {
+        Ok(Some(run)) => run,
+        Ok(None) => return not_found(),
+        Err(error) => {
+            let detail = "the run could not be read now: try again";
+            return Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading a run", detail, &headers)
+                .into_response();
+        }
+    };
     if !accounts::covers_province(&caller, &run.province) {
         return not_found();
     }
@@ -162,13 +166,9 @@ pub(super) async fn summary(
             .map(|t| OutcomeSummary { outcome: t.outcome.as_str().to_owned(), people: t.count, amount: t.amount })
             .collect(),
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), run = id, "reading a run's totals");
-            return Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the run could not be read now: try again",
-                &headers,
-            )
-            .into_response();
+            let detail = "the run could not be read now: try again";
+            return Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading a run", detail, &headers)
+                .into_response();
         }
     };
     Json(RunSummary {

@@ -151,7 +151,16 @@ pub async fn create(tx: &mut Tx, run: &NewRun<'_>) -> anyhow::Result<i64> {
     Ok(id)
 }
 
+/// Run `id`; an error that says how to make one if there is none.
 pub async fn get(db: &Db, id: i64) -> anyhow::Result<Run> {
+    find(db, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("there is no run {id}; `ansinh run create --help` tells how to make one"))
+}
+
+/// Run `id`, if there is one: None only when there is none, an error when the
+/// database could not say.
+pub async fn find(db: &Db, id: i64) -> anyhow::Result<Option<Run>> {
     let row: Option<RunRow> = on_pool!(db, pool => {
         sqlx::query_as(
             "SELECT id, program, province, first_period, period, plugin_hash, release_id, status, created_at, \
@@ -162,10 +171,9 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Run> {
         .fetch_optional(pool)
         .await?
     });
-    let row =
-        row.ok_or_else(|| anyhow::anyhow!("there is no run {id}; `ansinh run create --help` tells how to make one"))?;
+    let Some(row) = row else { return Ok(None) };
     let month = |s: &str| s.parse::<Month>().map_err(|e| anyhow::anyhow!("run {id}: stored month: {e}"));
-    Ok(Run {
+    Ok(Some(Run {
         id: row.id,
         program: row.program,
         province: row.province,
@@ -187,7 +195,7 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Run> {
         voided_approval: row.voided_approval,
         cancelled_by: row.cancelled_by,
         cancel_reason: row.cancel_reason,
-    })
+    }))
 }
 
 /// The latest run before `run` of the same programme and province for the
