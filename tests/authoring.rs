@@ -113,7 +113,7 @@ fn the_readme_authoring_section_works_as_written() {
     // the province's release: the same people at 600,000 instead of 500,000.
     let db: PathBuf = dir.path().join("demo-022/ansinh.db");
     let url = db.display().to_string();
-    let t = Driver { backend: Backend::Sqlite, db: TestDb::sqlite_file(&url), dir };
+    let t = Driver::on(Backend::Sqlite, TestDb::sqlite_file(&url), dir);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM runs"), 2);
     assert_eq!(
         t.scalar(

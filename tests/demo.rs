@@ -23,7 +23,7 @@ fn sqlite() {
     // `--dir DIR` puts the database at DIR/ansinh.db.
     let url = dir.path().join("ansinh.db").display().to_string();
     assert!(Path::new(&url).is_file(), "no database at {url}");
-    let t = Driver { backend: Backend::Sqlite, db: TestDb::sqlite_file(&url), dir };
+    let t = Driver::on(Backend::Sqlite, TestDb::sqlite_file(&url), dir);
     check_demo(&t, &stdout(&out));
 }
 

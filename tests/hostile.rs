@@ -1560,7 +1560,7 @@ fn steering_plugin() -> Vec<u8> {
 /// terminal raw. The plug-in's message is listed by `run show` (plug-in
 /// errors) and by `run diff` (candidate errors) with every control character
 /// escaped, and the report's own "To pay" line stays the only one; a name with
-/// an escape code is refused for `--as`, naming the character.
+/// an escape code is refused as an account's name, naming the character.
 fn escape_codes_reach_no_terminal(t: support::Driver) {
     let dir = tempfile::tempdir().unwrap();
     let plugin = dir.path().join("steering.wasm");
@@ -1583,15 +1583,12 @@ fn escape_codes_reach_no_terminal(t: support::Driver) {
     let diff = support::stdout(&support::ok(t.cli().args(["run", "diff", &run, "--plugin"]).arg(&plugin)));
     assert!(!diff.contains('\x1b') && diff.contains(escaped), "{diff}");
 
-    // A person's name: refused, not escaped, and not echoed raw either.
-    let checksum = t.checksum_to_approve(&run);
-    let said = support::fails(t.as_("Lan\x1b[2K").args(["run", "approve", &run, "--checksum", &checksum]));
+    // An account's name: refused, not escaped, and not echoed raw either.
+    let fresh = support::Driver::new(t.backend);
+    let said = support::fails(fresh.bare().args(["accounts", "init", "Lan\x1b[2K"]));
     assert!(!said.contains('\x1b'), "{said}");
-    assert!(
-        said.contains(r"--as Lan\u{1b}[2K: a name holds no control characters") && said.contains("U+001B"),
-        "{said}"
-    );
-    assert_eq!(t.text(format!("SELECT status FROM runs WHERE id = {run}")), "evaluated");
+    assert!(said.contains(r"Lan\u{1b}[2K has U+001B at character 4"), "{said}");
+    assert_eq!(fresh.scalar("SELECT COUNT(*) FROM accounts"), 0);
 }
 
 on_both_backends!(escape_codes_reach_no_terminal);

@@ -149,8 +149,8 @@ fn bad_rows_refuse_the_whole_file(t: Driver) {
     let file_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&file).unwrap()));
     let recorded = t.text("SELECT sha256 FROM imports ORDER BY id DESC LIMIT 1");
     assert_eq!(recorded, file_hash, "the hash is of the whole file");
-    let said = fails(import().env_remove("ANSINH_USER"));
-    assert!(said.contains("records who acted: give --as NAME"), "{said}");
+    let said = fails(import().env_remove("ANSINH_TOKEN"));
+    assert!(said.contains("this command acts as an account: set ANSINH_TOKEN"), "{said}");
     assert_eq!(t.scalar("SELECT COUNT(*) FROM imports"), 3);
 }
 

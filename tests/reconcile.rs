@@ -183,9 +183,11 @@ fn reconcile_a_run_with_rejects(t: Driver) {
     let out = fails(t.cli().args(["run", "reconcile", "1"]).arg(&part_file));
     assert!(out.contains("the 1 transactions listed add up to"), "{out}");
 
-    // Who acts is recorded, so it must be given.
-    let out = fails(t.cli().env_remove("ANSINH_USER").args(["run", "reconcile", "1"]).arg(&first_file));
-    assert!(out.contains("give --as NAME"), "{out}");
+    // Who acts is an account, so its token must be given; an approver does not reconcile.
+    let out = fails(t.cli().env_remove("ANSINH_TOKEN").args(["run", "reconcile", "1"]).arg(&first_file));
+    assert!(out.contains("set ANSINH_TOKEN"), "{out}");
+    let out = fails(t.as_("approver").args(["run", "reconcile", "1"]).arg(&first_file));
+    assert!(out.contains("is for the officer role; approver holds approver"), "{out}");
 
     // A file that is not a pain.002 is refused with its name and line.
     let out = fails(

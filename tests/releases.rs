@@ -50,11 +50,19 @@ fn four_eyes_and_keys(t: Driver) {
     let (hanoi_key, _) = key(&t, "001");
     let (haiphong_key, _) = key(&t, "031");
 
-    // A command that changes state says who acted.
+    // Releases are an author's: an officer's token uploads none, and no token acts as no one.
+    let said = fails(t.cli().args(["plugin", "upload"]).arg(&hanoi).arg("--cases").arg(&hanoi_cases));
+    assert!(said.contains("is for the author role; test-officer holds officer, auditor"), "{said}");
     let said = fails(
-        t.cli().env_remove("ANSINH_USER").args(["plugin", "upload"]).arg(&hanoi).arg("--cases").arg(&hanoi_cases),
+        t.as_("author")
+            .env_remove("ANSINH_TOKEN")
+            .args(["plugin", "upload"])
+            .arg(&hanoi)
+            .arg("--cases")
+            .arg(&hanoi_cases),
     );
-    assert!(said.contains("--as NAME") && said.contains("ANSINH_USER"), "{said}");
+    assert!(said.contains("set ANSINH_TOKEN") && said.contains("--token-file"), "{said}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM releases"), 0);
 
     // An upload can be withdrawn before it is signed, and then uploaded again.
     let withdrawn = upload(&t, &hanoi, &hanoi_cases);

@@ -82,10 +82,10 @@ on_both_backends!(the_openapi_document_covers_every_route);
 /// Only the secret's hash is stored, and the log records the account and the
 /// token's public id, never the secret; the log still verifies.
 fn an_account_is_known_by_its_token(t: Driver) {
-    let made = crate::support::ok(t.cli().args(["accounts", "init", "Trần Thị Lan"]));
+    let made = crate::support::ok(t.bare().args(["accounts", "init", "Trần Thị Lan"]));
     let token = crate::support::stdout(&made).trim().to_owned();
     let (id, secret) = token.strip_prefix("ansinh_").and_then(|t| t.split_once('_')).expect("ansinh_ID_SECRET");
-    let again = crate::support::fails(t.cli().args(["accounts", "init", "Phạm Văn Minh"]));
+    let again = crate::support::fails(t.bare().args(["accounts", "init", "Phạm Văn Minh"]));
     assert!(again.contains("there are accounts already"), "{again}");
 
     let server = Server::start(&t);
@@ -138,7 +138,7 @@ on_both_backends!(an_account_is_known_by_its_token);
 /// a log that still verifies.
 fn accounts_are_made_by_the_rules(t: Driver) {
     use serde_json::json;
-    let admin = crate::support::stdout(&crate::support::ok(t.cli().args(["accounts", "init", "Trần Thị Lan"])));
+    let admin = crate::support::stdout(&crate::support::ok(t.bare().args(["accounts", "init", "Trần Thị Lan"])));
     let admin = admin.trim();
     let server = Server::start(&t);
     let account = |name: &str, kind: &str, roles: &[&str], scopes: &[&str]| json!({ "name": name, "kind": kind, "roles": roles, "scopes": scopes });

@@ -11,12 +11,10 @@ use clap::Args;
 
 use ansinh_sandbox::{Limits, Sandbox};
 
+use crate::accounts::{self, Act, Caller, Place};
 use crate::config::Config;
 use crate::registry::{self, Registry};
 use crate::store::Db;
-
-/// The longest name `--as` takes: far more than any person's name.
-const MAX_ACTOR_CHARS: usize = 200;
 
 /// Settings, from flags or the environment.
 #[derive(Args, Debug, Clone)]
@@ -31,9 +29,10 @@ pub struct Settings {
     /// Where compiled plug-ins are cached (default: ~/.cache/ansinh).
     #[arg(long, global = true, env = "ANSINH_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Who is acting, recorded with every step that changes state (until accounts exist).
-    #[arg(long = "as", value_name = "NAME", global = true, env = "ANSINH_USER")]
-    pub acting_as: Option<String>,
+    /// A file holding the token of the account that acts (instead of ANSINH_TOKEN). The token is
+    /// never a flag, which `ps` would show.
+    #[arg(long, value_name = "FILE", global = true, env = "ANSINH_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
     /// The configuration file: each province's treasury accounts
     /// [default: ansinh.toml, if there is one]
     #[arg(long, global = true, env = "ANSINH_CONFIG")]
@@ -51,6 +50,9 @@ pub struct Settings {
     #[arg(long, value_name = "SECONDS", global = true, env = "ANSINH_REGISTRY_TIMEOUT", default_value_t = 30.0)]
     pub registry_timeout: f64,
 }
+
+/// Where the token of the account that acts is read from, unless a file is given.
+const TOKEN_ENV: &str = "ANSINH_TOKEN";
 
 /// Where the bearer token of the registry service is read from, unless a file is given.
 const REGISTRY_TOKEN_ENV: &str = "ANSINH_REGISTRY_TOKEN";
@@ -123,32 +125,50 @@ impl App {
         Sandbox::new(Limits::default(), cache)
     }
 
-    /// The acting person: every command that changes state records who acted.
-    /// A name is recorded in the audit log and printed on every report that
-    /// names who acted, so one that holds a control or bidirectional formatting
-    /// character (which could rewrite what an approver reads), or that is
-    /// longer than any name, is refused rather than escaped.
-    pub fn actor(settings: &Settings) -> anyhow::Result<&str> {
-        let name = settings
-            .acting_as
-            .as_deref()
-            .filter(|name| !name.trim().is_empty())
-            .ok_or_else(|| anyhow::anyhow!("this command records who acted: give --as NAME, or set ANSINH_USER"))?;
-        if let Some((position, c)) = name.chars().enumerate().find(|&(_, c)| crate::format::hidden(c)) {
-            anyhow::bail!(
-                "--as {}: a name holds no control characters, and this one has U+{:04X} at character {}; \
-                 give the name as it is written, e.g. --as \"Trần Thị Lan\"",
-                crate::format::Shown(name),
-                u32::from(c),
-                position + 1
-            );
+    /// The account acting: the token in ANSINH_TOKEN or `--token-file`,
+    /// checked against the database as the API checks a bearer token.
+    pub async fn caller(&self) -> anyhow::Result<Caller> {
+        let (token, source) = match &self.settings.token_file {
+            Some(file) => {
+                let reading = || format!("reading the token from --token-file {}", file.display());
+                let mut opened = std::fs::File::open(file).with_context(reading)?;
+                // The token acts as its account: the file must be this account's alone.
+                crate::config::check_owner_only(file, &opened, "an account's token")?;
+                let mut token = String::new();
+                std::io::Read::read_to_string(&mut opened, &mut token).with_context(reading)?;
+                (token, format!("--token-file {}", file.display()))
+            }
+            None => match std::env::var(TOKEN_ENV) {
+                Ok(token) => (token, TOKEN_ENV.to_owned()),
+                Err(_) => bail!(
+                    "this command acts as an account: set {TOKEN_ENV} to your token, or give --token-file FILE (a \
+                     file only you can read). An admin makes accounts; `ansinh accounts init NAME` makes the first"
+                ),
+            },
+        };
+        match accounts::authenticate(&self.db, &token).await? {
+            Ok(caller) => Ok(caller),
+            Err(refused) => bail!("{source}: {refused}"),
         }
-        if name.chars().count() > MAX_ACTOR_CHARS {
-            anyhow::bail!(
-                "--as: a name of at most {MAX_ACTOR_CHARS} characters, and this one has {}",
-                name.chars().count()
-            );
-        }
-        Ok(name)
+    }
+
+    /// The account acting, if it may do `act` at `place` (`accounts::policy`,
+    /// the rule the API applies too); `what` names the thing acted on.
+    pub async fn acting(&self, act: Act, place: Place<'_>, what: &str) -> anyhow::Result<Caller> {
+        let caller = self.caller().await?;
+        accounts::allow(&caller, act, place, what)?;
+        Ok(caller)
+    }
+
+    /// The account acting on run `id`, if it may do `act` there.
+    pub async fn acting_on_run(&self, act: Act, id: i64) -> anyhow::Result<Caller> {
+        let caller = self.caller().await?;
+        let what = format!("run {id}");
+        let Some(run) = crate::store::runs::find(&self.db, id).await? else {
+            // As for a run out of scope: whether it exists is not said.
+            bail!("there is no {what} in your scope ({})", caller.scopes.join(", "));
+        };
+        accounts::allow(&caller, act, Place::Province(&run.province), &what)?;
+        Ok(caller)
     }
 }

@@ -4,7 +4,7 @@
 //! write them alike.
 //!
 //! ## Text from elsewhere
-//! A plug-in's reasons and errors, a name from a file, an officer's `--as` all
+//! A plug-in's reasons and errors, a name from a file, an account's name all
 //! reach an approver's terminal. A control character among them can move the
 //! cursor and rewrite the totals the approver reads (`\x1b[4A\x1b[2K` goes
 //! four lines up and clears one), or start a line of its own that looks like

@@ -45,11 +45,27 @@ pub fn ansinh() -> Command {
     }
     // Compiled plug-ins are shared by all tests, like a user's cache.
     cmd.env("ANSINH_CACHE_DIR", workspace().join("target/test-cache"));
-    // Steps that change state record who acted; tests act as one officer
-    // unless they say otherwise (`--as`, or env_remove to test the refusal).
-    cmd.env("ANSINH_USER", "test-officer");
     cmd
 }
+
+/// The accounts tests act as: each name a person of these roles, of national
+/// scope, made on first use with a token of their own ([`Driver::as_`]).
+/// Approvers are apart from officers, as `administration.md` has them.
+const CAST: &[(&str, &[&str])] = &[
+    ("test-officer", &["officer", "auditor"]),
+    ("lan", &["officer", "auditor"]),
+    ("an-officer", &["officer", "auditor"]),
+    ("x", &["officer", "auditor"]),
+    ("author", &["author"]),
+    ("keeper", &["author"]),
+    ("signer", &["author"]),
+    ("approver", &["approver"]),
+    ("minh", &["approver"]),
+    ("test-supervisor", &["approver"]),
+];
+
+/// The admin every test database gets, who makes the cast's accounts.
+pub const TEST_ADMIN: &str = "test-admin";
 
 /// A test's world: a database and a folder, both fresh and removed when
 /// dropped, and the real binary on them.
@@ -57,14 +73,19 @@ pub struct Driver {
     pub backend: Backend,
     pub db: TestDb,
     pub dir: tempfile::TempDir,
+    /// The token of each account of the cast made so far, by name.
+    tokens: Mutex<BTreeMap<String, String>>,
 }
 
 impl Driver {
     /// A fresh, empty database on `backend` and a fresh, empty folder.
     pub fn new(backend: Backend) -> Driver {
-        let db = TestDb::new(backend);
-        let dir = tempfile::tempdir().unwrap();
-        Driver { backend, db, dir }
+        Driver::on(backend, TestDb::new(backend), tempfile::tempdir().unwrap())
+    }
+
+    /// A driver on `db` and `dir`.
+    pub fn on(backend: Backend, db: TestDb, dir: tempfile::TempDir) -> Driver {
+        Driver { backend, db, dir, tokens: Mutex::default() }
     }
 
     /// The database's URL, for `--database-url`.
@@ -79,16 +100,61 @@ impl Driver {
 
     /// The real binary on this database, acting as the test officer.
     pub fn cli(&self) -> Command {
+        self.as_("test-officer")
+    }
+
+    /// The real binary on this database, as no account (no token).
+    pub fn bare(&self) -> Command {
         let mut cmd = ansinh();
         cmd.args(["--database-url", self.url()]);
         cmd
     }
 
-    /// The real binary on this database, acting as `who` (`--as`).
+    /// The real binary on this database, acting as `who` of the cast
+    /// (its token in ANSINH_TOKEN).
     pub fn as_(&self, who: &str) -> Command {
-        let mut cmd = self.cli();
-        cmd.args(["--as", who]);
+        let mut cmd = self.bare();
+        cmd.env("ANSINH_TOKEN", self.token(who));
         cmd
+    }
+
+    /// The token of `who` of the cast, whose account is made on first use:
+    /// the first makes the test admin (`accounts::init`), who makes each
+    /// person's account; the person then makes their own token, as one
+    /// signed in would (the library's own rules, on this database).
+    pub fn token(&self, who: &str) -> String {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(token) = tokens.get(who) {
+            return token.clone();
+        }
+        let roles = CAST.iter().find(|(name, _)| *name == who).map(|(_, roles)| *roles);
+        let roles = roles.unwrap_or_else(|| panic!("{who} is not in the tests' CAST (tests/support/mod.rs): add them"));
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        let (name, admin) = (who.to_owned(), tokens.get(TEST_ADMIN).cloned());
+        let (admin, token) = self.sql(move |db| {
+            Box::pin(async move {
+                use ansinh::accounts::{self, Caller, NewAccount};
+                let admin = match admin {
+                    Some(token) => token,
+                    None => accounts::init(&db, TEST_ADMIN).await.expect("the test admin").1.to_string(),
+                };
+                let by = accounts::authenticate(&db, &admin).await.unwrap().expect("the test admin's token");
+                let new =
+                    NewAccount { name, kind: "person".into(), roles: roles.clone(), scopes: vec!["national".into()] };
+                let id = accounts::create(&db, &by, new.clone()).await.unwrap().expect("a test account");
+                let actor = ansinh::trail::Actor {
+                    account: id,
+                    name: new.name,
+                    auth: ansinh::trail::Auth::Oidc { issuer: "tests".into(), subject: id.to_string() },
+                };
+                let person = Caller { actor, kind: new.kind, roles, scopes: new.scopes };
+                let (token, _) = accounts::make_token(&db, &person, id, "tests", 30).await.unwrap().expect("a token");
+                (admin, token.to_string())
+            })
+        });
+        tokens.insert(TEST_ADMIN.to_owned(), admin);
+        tokens.insert(who.to_owned(), token.clone());
+        token
     }
 
     /// A synthetic Hà Nội (001) of `people` made from `seed`, for `period`,

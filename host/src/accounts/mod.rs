@@ -13,10 +13,12 @@ use anyhow::bail;
 use chrono::{DateTime, Utc};
 
 use crate::store::{self, Db};
-use crate::trail::{self, action};
+use crate::trail::{self, Actor, Auth, action};
 
+pub mod policy;
 pub mod token;
 
+pub use policy::{Act, Place, allow};
 pub use token::Secret;
 
 /// How long a token made by `accounts init` lasts.
@@ -28,14 +30,13 @@ pub const ROLES: [&str; 5] = ["author", "officer", "approver", "auditor", "admin
 /// An account, signed in: who acts.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Caller {
-    pub account_id: i64,
-    pub name: String,
+    /// The account, and how it authenticated.
+    #[serde(flatten)]
+    pub actor: Actor,
     /// `person` or `machine`.
     pub kind: String,
     pub roles: Vec<String>,
     pub scopes: Vec<String>,
-    /// The token it authenticated with (its public id).
-    pub token: String,
 }
 
 /// Why a token was not accepted: said to the client, with what to do.
@@ -66,28 +67,27 @@ pub async fn init(db: &Db, name: &str) -> anyhow::Result<(i64, Secret)> {
     let details = serde_json::json!({
         "account": id, "name": name, "kind": "person", "roles": ["admin"], "scopes": ["national"]
     });
+    let actor = Actor { account: id, name: name.to_owned(), auth: Auth::Init };
     // The append takes the log's head lock, so a second `init` racing this
     // one waits here, and then counts two accounts and gives up.
-    trail::append(&mut tx, name, action::ACCOUNT_CREATE, &format!("account:{id}"), details).await?;
+    trail::append(&mut tx, &actor, action::ACCOUNT_CREATE, &format!("account:{id}"), details).await?;
     if store::accounts::count_in(&mut tx).await? > 1 {
         bail!("there are accounts already: an admin makes the others (the first admin was made by `accounts init`)");
     }
-    let (secret, _) = issue_token(&mut tx, id, "accounts init", INIT_TOKEN_LIFETIME, ByWhom::Init(name)).await?;
+    let (secret, _) = issue_token(&mut tx, id, "accounts init", INIT_TOKEN_LIFETIME, &actor).await?;
     tx.commit().await?;
     Ok((id, secret))
 }
 
 /// Issue a token for account `account_id` lasting `lifetime`; the secret is
-/// returned once and not kept. `by` made it (`init` has no caller yet: the
-/// new admin is recorded as making their own first token).
+/// returned once and not kept. `by` made it.
 async fn issue_token(
     tx: &mut store::Tx,
     account_id: i64,
     name: &str,
     lifetime: Duration,
-    by_whom: impl Into<ByWhom<'_>>,
+    by: &Actor,
 ) -> anyhow::Result<(Secret, DateTime<Utc>)> {
-    let by_whom = by_whom.into();
     let secret = Secret::generate()?;
     let expires_at = Utc::now() + chrono::Duration::from_std(lifetime)?;
     let row = store::accounts::Token {
@@ -98,35 +98,11 @@ async fn issue_token(
         expires_at,
         revoked_at: None,
     };
-    store::accounts::insert_token(tx, &row, by_whom.name()).await?;
-    let mut details =
+    store::accounts::insert_token(tx, &row, &by.name).await?;
+    let details =
         serde_json::json!({ "token": secret.id, "account": account_id, "name": name, "expires_at": expires_at });
-    if let ByWhom::Caller(caller) = by_whom {
-        details["by"] = by(caller);
-    }
-    trail::append(tx, by_whom.name(), action::TOKEN_CREATE, &format!("account:{account_id}"), details).await?;
+    trail::append(tx, by, action::TOKEN_CREATE, &format!("account:{account_id}"), details).await?;
     Ok((secret, expires_at))
-}
-
-/// Who made a token: a signed-in caller, or `accounts init` for its admin.
-enum ByWhom<'a> {
-    Caller(&'a Caller),
-    Init(&'a str),
-}
-
-impl ByWhom<'_> {
-    fn name(&self) -> &str {
-        match self {
-            ByWhom::Caller(caller) => &caller.name,
-            ByWhom::Init(name) => name,
-        }
-    }
-}
-
-impl<'a> From<&'a Caller> for ByWhom<'a> {
-    fn from(caller: &'a Caller) -> Self {
-        ByWhom::Caller(caller)
-    }
 }
 
 /// Who `bearer` (the token a client sent) is, or why it is refused.
@@ -147,12 +123,10 @@ pub async fn authenticate(db: &Db, bearer: &str) -> anyhow::Result<Result<Caller
         return Ok(Err(Refused::Disabled(token.id)));
     }
     Ok(Ok(Caller {
-        account_id: account.id,
         roles: store::accounts::roles(db, account.id).await?,
         scopes: store::accounts::scopes(db, account.id).await?,
-        name: account.name,
+        actor: Actor { account: account.id, name: account.name, auth: Auth::Token(token.id) },
         kind: account.kind,
-        token: token.id,
     }))
 }
 
@@ -186,11 +160,6 @@ pub struct NewAccount {
 
 /// The longest a token lasts, in days.
 pub const MAX_TOKEN_DAYS: u32 = 365;
-
-/// The audit details that say who acted, and how they authenticated.
-fn by(caller: &Caller) -> serde_json::Value {
-    serde_json::json!({ "account": caller.account_id, "token": caller.token })
-}
 
 fn is_admin(caller: &Caller) -> bool {
     caller.roles.iter().any(|r| r == "admin")
@@ -257,7 +226,7 @@ pub async fn create(db: &Db, caller: &Caller, new: NewAccount) -> anyhow::Result
     let mut tx = db.begin().await?;
     let roles: Vec<&str> = new.roles.iter().map(String::as_str).collect();
     let scopes: Vec<&str> = new.scopes.iter().map(String::as_str).collect();
-    let id = match store::accounts::create(&mut tx, &new.name, &new.kind, &roles, &scopes, &caller.name).await {
+    let id = match store::accounts::create(&mut tx, &new.name, &new.kind, &roles, &scopes, &caller.actor.name).await {
         Ok(id) => id,
         Err(e) if store::is_unique_violation(&e) => {
             return Ok(Err(Refusal::Conflict(format!("there is an account named {:?} already", new.name))));
@@ -265,9 +234,9 @@ pub async fn create(db: &Db, caller: &Caller, new: NewAccount) -> anyhow::Result
         Err(e) => return Err(e),
     };
     let details = serde_json::json!({
-        "account": id, "name": new.name, "kind": new.kind, "roles": new.roles, "scopes": new.scopes, "by": by(caller)
+        "account": id, "name": new.name, "kind": new.kind, "roles": new.roles, "scopes": new.scopes
     });
-    trail::append(&mut tx, &caller.name, action::ACCOUNT_CREATE, &format!("account:{id}"), details).await?;
+    trail::append(&mut tx, &caller.actor, action::ACCOUNT_CREATE, &format!("account:{id}"), details).await?;
     tx.commit().await?;
     Ok(Ok(id))
 }
@@ -275,7 +244,7 @@ pub async fn create(db: &Db, caller: &Caller, new: NewAccount) -> anyhow::Result
 /// The account `id` if `caller` may see it (their own, or in an admin's scope).
 async fn account_in_scope(db: &Db, caller: &Caller, id: i64) -> anyhow::Result<Option<store::accounts::Account>> {
     let Some(account) = store::accounts::get(db, id).await? else { return Ok(None) };
-    if account.id == caller.account_id {
+    if account.id == caller.actor.account {
         return Ok(Some(account));
     }
     let scopes = store::accounts::scopes(db, id).await?;
@@ -295,7 +264,7 @@ pub async fn make_token(
     let Some(account) = account_in_scope(db, caller, id).await? else {
         return Ok(Err(Refusal::NotFound(format!("there is no account {id} in your scope"))));
     };
-    let own_person = account.id == caller.account_id && caller.kind == "person";
+    let own_person = account.id == caller.actor.account && caller.kind == "person";
     let admin_for_machine = is_admin(caller) && account.kind == "machine";
     if !(own_person || admin_for_machine) {
         return Ok(Err(Refusal::Forbidden(
@@ -313,7 +282,7 @@ pub async fn make_token(
     }
     let mut tx = db.begin().await?;
     let lifetime = Duration::from_secs(u64::from(days) * 24 * 3600);
-    let (secret, expires_at) = issue_token(&mut tx, id, name, lifetime, caller).await?;
+    let (secret, expires_at) = issue_token(&mut tx, id, name, lifetime, &caller.actor).await?;
     tx.commit().await?;
     Ok(Ok((secret, expires_at)))
 }
@@ -329,8 +298,8 @@ pub async fn revoke_token(db: &Db, caller: &Caller, token_id: &str) -> anyhow::R
     if !store::accounts::revoke_token(&mut tx, token_id).await? {
         return Ok(Err(Refusal::Conflict(format!("token {token_id} is revoked already"))));
     }
-    let details = serde_json::json!({ "token": token_id, "account": token.account_id, "by": by(caller) });
-    trail::append(&mut tx, &caller.name, action::TOKEN_REVOKE, &format!("account:{}", token.account_id), details)
+    let details = serde_json::json!({ "token": token_id, "account": token.account_id });
+    trail::append(&mut tx, &caller.actor, action::TOKEN_REVOKE, &format!("account:{}", token.account_id), details)
         .await?;
     tx.commit().await?;
     Ok(Ok(()))
@@ -341,7 +310,7 @@ pub async fn disable(db: &Db, caller: &Caller, id: i64) -> anyhow::Result<Result
     if !is_admin(caller) {
         return Ok(Err(Refusal::Forbidden("only an admin disables accounts".to_owned())));
     }
-    if id == caller.account_id {
+    if id == caller.actor.account {
         return Ok(Err(Refusal::Conflict(
             "an admin cannot disable their own account: another admin does, so that one always remains".to_owned(),
         )));
@@ -351,30 +320,10 @@ pub async fn disable(db: &Db, caller: &Caller, id: i64) -> anyhow::Result<Result
     }
     let mut tx = db.begin().await?;
     store::accounts::set_active(&mut tx, id, false).await?;
-    let details = serde_json::json!({ "account": id, "by": by(caller) });
-    trail::append(&mut tx, &caller.name, action::ACCOUNT_DISABLE, &format!("account:{id}"), details).await?;
+    let details = serde_json::json!({ "account": id });
+    trail::append(&mut tx, &caller.actor, action::ACCOUNT_DISABLE, &format!("account:{id}"), details).await?;
     tx.commit().await?;
     Ok(Ok(()))
-}
-
-/// Whether `caller` may read runs: officers, approvers and auditors. Admins
-/// administer accounts and authors write rules: neither needs a run.
-pub fn reads_runs(caller: &Caller) -> bool {
-    caller.roles.iter().any(|r| ["officer", "approver", "auditor"].contains(&r.as_str()))
-}
-
-/// Whether `caller`'s scope covers province `code`: national, that province,
-/// or the province it has since been merged into (an account of the merged
-/// province covers the former one's runs from before the merger).
-pub fn covers_province(caller: &Caller, code: &str) -> bool {
-    let today = chrono::Datelike::year(&Utc::now().date_naive());
-    let month = chrono::Datelike::month(&Utc::now().date_naive());
-    let now = crate::model::Month::new(today as u16, month as u8).expect("today is a month");
-    let governing = crate::identity::provinces::governing(code, now);
-    caller.scopes.iter().any(|scope| {
-        scope == "national"
-            || scope.strip_prefix("province:").is_some_and(|province| province == code || province == governing)
-    })
 }
 
 /// An account's name is printed on reports and recorded in the log: no

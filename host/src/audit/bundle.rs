@@ -30,6 +30,7 @@
 //!   whoever made the bundle chose; with a key the auditor holds
 //!   ([`Trusted`], `--trusted-key`), against that key, which the bundle's must be.
 
+use crate::trail::Actor;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -170,7 +171,7 @@ pub struct Exported {
 
 /// Export run `run_id` to `path`, naming people under `key`, as `by`; the
 /// export is recorded in the audit log (`audit.export`).
-pub async fn export(db: &Db, run_id: i64, key: &PersonKey, path: &Path, by: &str) -> anyhow::Result<Exported> {
+pub async fn export(db: &Db, run_id: i64, key: &PersonKey, path: &Path, by: &Actor) -> anyhow::Result<Exported> {
     let run = runs::get(db, run_id).await?;
     let header = header(db, &run, key, by).await?;
     // The row read again: unchanged, so the entries read in between are all the
@@ -229,7 +230,7 @@ pub async fn export(db: &Db, run_id: i64, key: &PersonKey, path: &Path, by: &str
     Ok(Exported { decisions: written, bytes, sha256 })
 }
 
-async fn header(db: &Db, run: &Run, key: &PersonKey, by: &str) -> anyhow::Result<Header> {
+async fn header(db: &Db, run: &Run, key: &PersonKey, by: &Actor) -> anyhow::Result<Header> {
     let mut audit = table::about(db, &crate::trail::run_subject(run.id)).await?;
     let release = match run.release_id {
         None => None,
@@ -277,7 +278,7 @@ async fn header(db: &Db, run: &Run, key: &PersonKey, by: &str) -> anyhow::Result
     Ok(Header {
         format: FORMAT.to_owned(),
         exported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        exported_by: by.to_owned(),
+        exported_by: by.name.clone(),
         run: RunInfo {
             id: run.id,
             program: run.program.clone(),

@@ -43,15 +43,20 @@ pub struct Recorded {
     pub seq: i64,
     pub action: String,
     pub actor: String,
+    /// The account that acted and how it authenticated (`trail::Actor`);
+    /// null in entries made before accounts.
+    pub by: Value,
+    /// What the action recorded, `by` taken out.
     pub details: Value,
 }
 
 impl Recorded {
     /// `entry` with its details parsed, or why they cannot be.
     pub fn read(entry: &Entry) -> Result<Recorded, String> {
-        let details = serde_json::from_str(&entry.details)
+        let mut details: Value = serde_json::from_str(&entry.details)
             .map_err(|e| format!("audit entry {} ({}): its details are not JSON: {e}", entry.seq, entry.action))?;
-        Ok(Recorded { seq: entry.seq, action: entry.action.clone(), actor: entry.actor.clone(), details })
+        let by = details.as_object_mut().and_then(|fields| fields.remove("by")).unwrap_or(Value::Null);
+        Ok(Recorded { seq: entry.seq, action: entry.action.clone(), actor: entry.actor.clone(), by, details })
     }
 
     /// A detail as text (a number as its digits); None when not recorded.
@@ -649,7 +654,7 @@ mod tests {
     use super::*;
 
     fn entry(seq: i64, action: &str, actor: &str, details: Value) -> Recorded {
-        Recorded { seq, action: action.into(), actor: actor.into(), details }
+        Recorded { seq, action: action.into(), actor: actor.into(), by: Value::Null, details }
     }
 
     fn run(status: &str) -> RunFields {

@@ -11,6 +11,7 @@ use clap::Subcommand;
 use tokio::sync::mpsc;
 
 use super::progress;
+use crate::accounts::{Act, Place};
 use crate::app::{App, Settings};
 use crate::audit::bundle::{self, Bundle, Trusted};
 use crate::audit::replay::{self, Replayer, Report, Sample};
@@ -52,7 +53,7 @@ pub enum AuditCommand {
     },
     /// Write one run, its decisions and inputs, its plug-ins' bytes and signature and its audit
     /// entries to FILE: a self-contained bundle to replay offline. People appear by keyed hash
-    /// ([audit] person_key of the configuration). Needs --as.
+    /// ([audit] person_key of the configuration). Needs an auditor of its province.
     Export { run: i64, file: PathBuf },
     /// Walk the audit log's hash chain and every digest it covers (decisions, what was paid,
     /// the issued files), and hold each run, release and signing key against what its entries
@@ -102,7 +103,11 @@ impl AuditCommand {
                 let sample = sample.map(|n| Sample::new(n, seed)).transpose()?;
                 let replayer = Replayer::new(app.sandbox.limits(), app.workers, list)?;
                 match (run, bundle) {
-                    (Some(run), _) => replay_run(&app, &replayer, run, sample).await?,
+                    (Some(run), _) => {
+                        app.acting_on_run(Act::Audit, run).await?;
+                        replay_run(&app, &replayer, run, sample).await?
+                    }
+                    // A bundle is read from its file alone: no account needed.
                     (None, Some(file)) => {
                         let trusted = trusted_key.as_deref().map(Trusted::read).transpose()?;
                         replay_bundle(&replayer, file, trusted, sample).await?
@@ -111,9 +116,9 @@ impl AuditCommand {
                 }
             }
             AuditCommand::Export { run, file } => {
-                let by = App::actor(settings)?;
+                let by = app.acting_on_run(Act::Audit, run).await?.actor;
                 let key = app.config.person_key()?;
-                let exported = bundle::export(&app.db, run, key, &file, by).await?;
+                let exported = bundle::export(&app.db, run, key, &file, &by).await?;
                 sayln!(
                     "Exported run {run}: {} decisions to {} ({} bytes, sha256 {}).",
                     group(exported.decisions as i64),
@@ -125,12 +130,17 @@ impl AuditCommand {
                 ExitCode::SUCCESS
             }
             AuditCommand::Verify { anchor } => {
+                app.acting(Act::Audit, Place::Anywhere, "audit log").await?;
                 let bar = progress::count("verifying decisions");
                 let verified = verify::verify(&app.db, &anchor, &|done| bar.set_position(done)).await?;
                 bar.finish_and_clear();
                 print_verified(&verified)
             }
             AuditCommand::Log { run } => {
+                match run {
+                    Some(run) => app.acting_on_run(Act::Audit, run).await?,
+                    None => app.acting(Act::Audit, Place::Anywhere, "audit log").await?,
+                };
                 let print = |e: &table::Entry| {
                     sayln!(
                         "#{:<6} {}  {:<10} {:<18} {:<14} {}",

@@ -15,6 +15,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::progress;
+use crate::accounts::{self, Act, Place};
 use crate::app::{App, Settings};
 use crate::audit::replay::{self, Replayer};
 use crate::audit::verify;
@@ -27,6 +28,7 @@ use crate::release::{self, keys};
 use crate::run;
 use crate::store::{self, releases};
 use crate::trail::person::PersonKey;
+use crate::trail::{Actor, Auth};
 use crate::{import, synthetic};
 
 const PROGRAM: &str = "social-assistance";
@@ -95,35 +97,36 @@ impl DemoCommand {
              --database-url / ANSINH_DATABASE_URL to use its own)"
             );
         }
+        let cast = Cast::make(&app.db, &options.province).await?;
         let t = Instant::now();
         let quiet = |_: u64, _: u64| {};
-        let refuse = |file: &Path| import::Options { bad_rows: import::BadRows::refuse(file), by: DEMO_OFFICER };
+        let refuse = |file: &Path| import::Options { bad_rows: import::BadRows::refuse(file), by: &cast.officer };
         import::registry(&app.db, &registry_csv, &refuse(&registry_csv), &quiet).await?;
         import::beneficiaries(&app.db, &enrolment_csv, &refuse(&enrolment_csv), &quiet).await?;
         stages.push(("import", t.elapsed()));
 
         let t = Instant::now();
-        let release = release_with_demo_key(&app, dir, &plugin, &cases, options.period).await?;
+        let release = release_with_demo_key(&app, &cast, dir, &plugin, &cases, options.period).await?;
         stages.push(("release", t.elapsed()));
 
         let t = Instant::now();
         let (db, sandbox) = (&app.db, &app.sandbox);
-        let run_id = run::create(db, sandbox, PROGRAM, &options.province, options.period, None, DEMO_OFFICER).await?;
+        let run_id = run::create(db, sandbox, PROGRAM, &options.province, options.period, None, &cast.officer).await?;
         let bar = progress::count("deciding");
         // The demo's people are in the registry table it has just imported, whatever --registry-url says.
         let table = std::sync::Arc::new(crate::registry::sql::Sql::new(app.db.clone()));
         let evaluated =
-            run::evaluate(db, sandbox, table, run_id, app.workers, DEMO_OFFICER, &progress::of(&bar)).await?;
+            run::evaluate(db, sandbox, table, run_id, app.workers, &cast.officer, &progress::of(&bar)).await?;
         bar.finish_and_clear();
         stages.push(("evaluate", t.elapsed()));
 
-        // Four eyes: a second made-up officer approves what the first evaluated.
+        // Four eyes: a second account, an approver, approves what the officer evaluated.
         let tally = run::approve::proposal(&app.db, run_id).await??.tally;
-        run::approve(&app.db, run_id, &tally.checksum, DEMO_SUPERVISOR).await?;
+        run::approve(&app.db, run_id, &tally.checksum, &cast.approver).await?;
 
         let t = Instant::now();
         let outbox = Outbox::open(&dir.join(DEMO_OUTBOX))?;
-        let issued = run::issue(&app.db, run_id, &outbox, &app.config, DEMO_OFFICER).await?;
+        let issued = run::issue(&app.db, run_id, &outbox, &app.config, &cast.officer).await?;
         stages.push(("issue", t.elapsed()));
 
         // What an auditor would do next: verify the log, replay every decision.
@@ -171,20 +174,70 @@ impl DemoCommand {
     }
 }
 
-/// Who the demo acts as for imports and the run (releases have their own two).
-const DEMO_OFFICER: &str = "demo-officer";
+/// The demo's accounts, made in its own fresh database: an admin (`accounts
+/// init`), who makes an officer and an approver of the province and a national
+/// author. The demo acts as them in this process, so they need no tokens; each
+/// is checked by the same rule as the CLI's and the API's for what it does.
+struct Cast {
+    officer: Actor,
+    approver: Actor,
+    author: Actor,
+}
 
-/// Who approves the demo's run: a second person, as approval requires.
-const DEMO_SUPERVISOR: &str = "demo-supervisor";
+impl Cast {
+    async fn make(db: &store::Db, province: &str) -> anyhow::Result<Cast> {
+        let (_, token) = accounts::init(db, "demo-admin").await?;
+        let admin = accounts::authenticate(db, &token.to_string()).await?.map_err(anyhow::Error::new)?;
+        let scope = format!("province:{province}");
+        let officer = Cast::person(db, &admin, "demo-officer", &["officer", "auditor"], &scope).await?;
+        accounts::allow(&officer, Act::WorkRun, Place::Province(province), "the demo's run")?;
+        let approver = Cast::person(db, &admin, "demo-approver", &["approver"], &scope).await?;
+        accounts::allow(&approver, Act::DecideRun, Place::Province(province), "the demo's run")?;
+        let author = Cast::person(db, &admin, "demo-author", &["author"], "national").await?;
+        accounts::allow(&author, Act::Author, Place::Authority("national"), "the demo's release")?;
+        Ok(Cast { officer: officer.actor, approver: approver.actor, author: author.actor })
+    }
+
+    /// A person's account, made by `admin`.
+    async fn person(
+        db: &store::Db,
+        admin: &accounts::Caller,
+        name: &str,
+        roles: &[&str],
+        scope: &str,
+    ) -> anyhow::Result<accounts::Caller> {
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        let new = accounts::NewAccount {
+            name: name.to_owned(),
+            kind: "person".to_owned(),
+            roles: roles.clone(),
+            scopes: vec![scope.to_owned()],
+        };
+        let id = accounts::create(db, admin, new).await?.map_err(anyhow::Error::new)?;
+        Ok(accounts::Caller {
+            actor: Actor { account: id, name: name.to_owned(), auth: Auth::Demo },
+            kind: "person".to_owned(),
+            roles,
+            scopes: vec![scope.to_owned()],
+        })
+    }
+}
 
 /// The demo's signing key, in its folder.
 const DEMO_KEY: &str = "demo-key.pem";
 
 /// Release the plug-in as a province would (README, "Authoring a rule
-/// plug-in"), with two made-up officers and a key made for the demo: upload,
-/// sign, approve (its cases run), activate from the demo's month.
-async fn release_with_demo_key(app: &App, dir: &Path, plugin: &Path, cases: &Path, from: Month) -> anyhow::Result<i64> {
-    let (author, approver) = ("demo-author", "demo-approver");
+/// plug-in"), by the demo's author and approver with a key made for the demo:
+/// upload, sign, approve (its cases run), activate from the demo's month.
+async fn release_with_demo_key(
+    app: &App,
+    cast: &Cast,
+    dir: &Path,
+    plugin: &Path,
+    cases: &Path,
+    from: Month,
+) -> anyhow::Result<i64> {
+    let (author, approver) = (&cast.author, &cast.approver);
     let bytes = std::fs::read(plugin).with_context(|| format!("reading {}", plugin.display()))?;
     let yaml = std::fs::read_to_string(cases).with_context(|| format!("reading {}", cases.display()))?;
     let id = release::upload(&app.db, &app.sandbox, &bytes, &yaml, &cases.display().to_string(), None, author).await?;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::progress;
+use crate::accounts::{Act, Place};
 use crate::app::{App, Settings};
 use crate::import;
 
@@ -37,8 +38,9 @@ impl ImportCommand {
         let rejects = rejects.unwrap_or_else(|| file.with_extension("rejects.csv"));
         let bad_rows =
             if skip_bad_rows { import::BadRows::Skip { rejects } } else { import::BadRows::Refuse { rejects } };
-        let options = import::Options { bad_rows, by: App::actor(settings)? };
         let app = App::connect(settings).await?;
+        let by = app.acting(Act::Import, Place::Anywhere, "import").await?.actor;
+        let options = import::Options { bad_rows, by: &by };
         let progress = progress::bytes(&file);
         let (done, what) = match imports {
             Imports::Registry => (import::registry(&app.db, &file, &options, &progress).await?, "registry rows"),

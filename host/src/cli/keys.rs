@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::accounts::{Act, Place};
 use crate::app::{App, Settings};
 use crate::release::{self, keys};
 use crate::store;
@@ -12,7 +13,7 @@ use crate::store;
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
     /// Make a new ed25519 key for an authority: writes FILE (secret, owner-only)
-    /// and FILE.pub, and registers the public half. Needs --as.
+    /// and FILE.pub, and registers the public half. Needs an author's token.
     Generate {
         /// `national`, or the 3-digit code of the province the key signs for.
         #[arg(long)]
@@ -22,7 +23,7 @@ pub enum KeysCommand {
         out: PathBuf,
     },
     /// Register the public half of a key made elsewhere (e.g. `openssl genpkey
-    /// -algorithm ed25519`, then `openssl pkey -pubout`). Needs --as.
+    /// -algorithm ed25519`, then `openssl pkey -pubout`). Needs an author's token.
     Add {
         #[arg(long)]
         authority: String,
@@ -31,7 +32,7 @@ pub enum KeysCommand {
     },
     /// List the registered keys.
     List,
-    /// Revoke a key: releases it signed are no longer run. Needs --as.
+    /// Revoke a key: releases it signed are no longer run. Needs an author's token.
     Revoke { id: String },
 }
 
@@ -40,8 +41,9 @@ impl KeysCommand {
         let app = App::connect(settings).await?;
         match self {
             KeysCommand::Generate { authority, out } => {
-                let by = App::actor(settings)?;
                 keys::check_authority(&authority)?;
+                let what = format!("authority {authority}");
+                let by = app.acting(Act::Author, Place::Authority(&authority), &what).await?.actor;
                 anyhow::ensure!(
                     out.extension().is_none_or(|e| e != "pub"),
                     "--out {}: the secret key's file must not end in .pub (its public half goes there)",
@@ -49,7 +51,7 @@ impl KeysCommand {
                 );
                 let key = keys::generate()?;
                 let public = keys::write_pair(&out, &key)?;
-                let id = match release::register_key(&app.db, &authority, &key.verifying_key(), by).await {
+                let id = match release::register_key(&app.db, &authority, &key.verifying_key(), &by).await {
                     Ok(id) => id,
                     Err(e) => {
                         // An unregistered key is of no use: leave nothing behind.
@@ -67,13 +69,16 @@ impl KeysCommand {
                 sayln!("{id}");
             }
             KeysCommand::Add { authority, public } => {
-                let by = App::actor(settings)?;
+                keys::check_authority(&authority)?;
+                let what = format!("authority {authority}");
+                let by = app.acting(Act::Author, Place::Authority(&authority), &what).await?.actor;
                 let key = keys::read_public(&public)?;
-                let id = release::register_key(&app.db, &authority, &key, by).await?;
+                let id = release::register_key(&app.db, &authority, &key, &by).await?;
                 esayln!("Registered key {id} for {authority}.");
                 sayln!("{id}");
             }
             KeysCommand::List => {
+                app.acting(Act::ReadReleases, Place::Anywhere, "key").await?;
                 for key in store::keys::list(&app.db).await? {
                     let state = match (&key.revoked_at, &key.revoked_by) {
                         (Some(at), by) => format!("revoked {} by {}", at.date_naive(), by.as_deref().unwrap_or("?")),
@@ -89,8 +94,10 @@ impl KeysCommand {
                 }
             }
             KeysCommand::Revoke { id } => {
-                let by = App::actor(settings)?;
-                release::revoke_key(&app.db, &id, by).await?;
+                let authority = store::keys::get(&app.db, &id).await?.map(|key| key.authority).unwrap_or_default();
+                let what = format!("key {id}");
+                let by = app.acting(Act::Author, Place::Authority(&authority), &what).await?.actor;
+                release::revoke_key(&app.db, &id, &by).await?;
                 esayln!("Revoked key {id}.");
             }
         }

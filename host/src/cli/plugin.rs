@@ -9,6 +9,7 @@ use ansinh_sandbox::{CONTRACT, DecisionOutput, Plugin};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
+use crate::accounts::{Act, Place};
 use crate::app::{App, Settings};
 use crate::authoring::{build, cases, scaffold};
 use crate::format::{Shown, group};
@@ -17,6 +18,7 @@ use crate::model::Month;
 use crate::release::{self, keys};
 use crate::run::WhatIf;
 use crate::store::{self, Db, releases};
+use crate::trail::Actor;
 
 #[derive(Subcommand, Debug)]
 pub enum PluginCommand {
@@ -61,7 +63,7 @@ pub enum PluginCommand {
 #[derive(Subcommand, Debug)]
 pub enum ReleaseCommand {
     /// Upload a plug-in with its own test cases as a new release; prints the
-    /// release's id. Needs --as.
+    /// release's id. Needs an author of its authority.
     Upload {
         /// The plug-in component (.wasm).
         plugin: PathBuf,
@@ -72,7 +74,7 @@ pub enum ReleaseCommand {
         #[arg(long)]
         program: Option<String>,
     },
-    /// Sign an uploaded release with the authority's secret key. Needs --as.
+    /// Sign an uploaded release with the authority's secret key. Needs an author of its authority.
     Sign {
         release: i64,
         /// The secret key file of `ansinh keys generate`.
@@ -80,7 +82,7 @@ pub enum ReleaseCommand {
         key: PathBuf,
     },
     /// Approve a signed release after running its cases and comparing its fuel
-    /// with the active release's; a person who neither uploaded nor signed it. Needs --as.
+    /// with the active release's; a person who neither uploaded nor signed it. Needs an approver of its authority.
     Approve {
         release: i64,
         /// Refuse if the cases take more than this many times the fuel of the
@@ -88,13 +90,13 @@ pub enum ReleaseCommand {
         #[arg(long, default_value_t = 1.5, value_parser = fuel_growth)]
         max_fuel_growth: f64,
     },
-    /// Put an approved release in force from a month (YYYY-MM). Needs --as.
+    /// Put an approved release in force from a month (YYYY-MM). Needs an approver of its authority.
     Activate {
         release: i64,
         #[arg(long)]
         from: Month,
     },
-    /// Retire (or withdraw) a release: it is chosen for no month any more. Needs --as.
+    /// Retire (or withdraw) a release: it is chosen for no month any more. Needs an approver of its authority.
     Retire { release: i64 },
     /// List releases with their state and effective month.
     Releases,
@@ -139,40 +141,43 @@ impl ReleaseCommand {
         let (db, sandbox) = (&app.db, &app.sandbox);
         match self {
             ReleaseCommand::Upload { plugin, cases, program } => {
-                let by = App::actor(settings)?;
                 let bytes =
                     std::fs::read(&plugin).with_context(|| format!("reading the plug-in {}", plugin.display()))?;
+                let authority = release::authority_of(&*sandbox.load(&bytes)?);
+                let what = format!("authority {authority}");
+                let by = app.acting(Act::Author, Place::Authority(&authority), &what).await?.actor;
                 let yaml = std::fs::read_to_string(&cases).with_context(|| format!("reading {}", cases.display()))?;
                 let source = cases.display().to_string();
-                let id = release::upload(db, sandbox, &bytes, &yaml, &source, program.as_deref(), by)
+                let id = release::upload(db, sandbox, &bytes, &yaml, &source, program.as_deref(), &by)
                     .await
                     .with_context(|| format!("uploading {}", plugin.display()))?;
                 esayln!("Uploaded release {id}; next: `ansinh plugin sign {id} --key FILE`.");
                 sayln!("{id}");
             }
             ReleaseCommand::Sign { release: id, key } => {
-                let by = App::actor(settings)?;
+                let by = acting_on_release(&app, Act::Author, id).await?;
                 let key = keys::read_secret(&key)?;
-                let key_id = release::sign(db, id, &key, by).await?;
+                let key_id = release::sign(db, id, &key, &by).await?;
                 esayln!("Signed release {id} with key {key_id}; next: a second person approves it.");
             }
             ReleaseCommand::Approve { release: id, max_fuel_growth } => {
-                let by = App::actor(settings)?;
-                let approval = release::approve(db, sandbox, id, by, max_fuel_growth).await?;
+                let by = acting_on_release(&app, Act::DecideRelease, id).await?;
+                let approval = release::approve(db, sandbox, id, &by, max_fuel_growth).await?;
                 sayln!("Approved release {id}: {approval}.");
                 print_what_ifs(db, id).await?;
             }
             ReleaseCommand::Activate { release: id, from } => {
-                let by = App::actor(settings)?;
-                release::activate(db, sandbox, id, from, by).await?;
+                let by = acting_on_release(&app, Act::DecideRelease, id).await?;
+                release::activate(db, sandbox, id, from, &by).await?;
                 sayln!("Release {id} is in force from {from}.");
             }
             ReleaseCommand::Retire { release: id } => {
-                let by = App::actor(settings)?;
-                release::retire(db, id, by).await?;
+                let by = acting_on_release(&app, Act::DecideRelease, id).await?;
+                release::retire(db, id, &by).await?;
                 sayln!("Release {id} is retired.");
             }
             ReleaseCommand::Releases => {
+                app.acting(Act::ReadReleases, Place::Anywhere, "release").await?;
                 for r in releases::list(db).await? {
                     let name = store::plugins::name(db, r.plugin_hash).await?.to_string();
                     let name = Shown(&name);
@@ -195,6 +200,13 @@ impl ReleaseCommand {
         app.db.close().await;
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// The account acting on release `id`, if it may do `act` for the release's authority.
+async fn acting_on_release(app: &App, act: Act, id: i64) -> anyhow::Result<Actor> {
+    let release = releases::get(&app.db, id).await?;
+    let what = format!("release {id}");
+    Ok(app.acting(act, Place::Authority(&release.authority), &what).await?.actor)
 }
 
 /// What `run diff` found for a release's plug-in over past runs, as recorded: what its approver

@@ -6,6 +6,7 @@ use anyhow::bail;
 use clap::Subcommand;
 
 use super::import::{ImportCommand, Imports};
+use crate::accounts::{Act, Place, policy};
 use crate::app::{App, Settings};
 use crate::registry::flags;
 use crate::store;
@@ -35,7 +36,9 @@ impl RegistryCommand {
         match self {
             RegistryCommand::Import(_) => {}
             RegistryCommand::Flags => {
-                let flags = store::flags::open(&app.db).await?;
+                let caller = app.acting(Act::ReviewRegistry, Place::Anywhere, "flag").await?;
+                let mut flags = store::flags::open(&app.db).await?;
+                flags.retain(|f| policy::covers_province(&caller, &f.province));
                 for f in &flags {
                     sayln!(
                         "#{:<8} {} (province {}): {} on payment {}, reported {} by {}",
@@ -52,7 +55,11 @@ impl RegistryCommand {
             }
             RegistryCommand::ClearFlag { beneficiary, reason } => {
                 anyhow::ensure!(!reason.trim().is_empty(), "--reason: say what the registry check found");
-                let cleared = flags::clear(&app.db, beneficiary, App::actor(settings)?, reason.trim()).await?;
+                let flagged = store::flags::open(&app.db).await?.into_iter().find(|f| f.beneficiary_id == beneficiary);
+                let province = flagged.map(|f| f.province).unwrap_or_default();
+                let what = format!("flag of beneficiary #{beneficiary}");
+                let by = app.acting(Act::ReviewRegistry, Place::Province(&province), &what).await?.actor;
+                let cleared = flags::clear(&app.db, beneficiary, &by, reason.trim()).await?;
                 if cleared == 0 {
                     bail!("beneficiary #{beneficiary} has no open flag; `ansinh registry flags` lists them");
                 }

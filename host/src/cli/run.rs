@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::progress;
+use crate::accounts::{Act, Place};
 use crate::app::{App, Settings};
 use crate::format::{Shown, group};
 use crate::model::Month;
@@ -104,8 +105,9 @@ impl RunCommand {
         let app = App::connect(settings).await?;
         match self {
             RunCommand::Create { program, province, period, back_pay_from } => {
-                let by = App::actor(settings)?;
-                let id = run::create(&app.db, &app.sandbox, &program, &province, period, back_pay_from, by).await?;
+                let what = format!("province {province}");
+                let by = app.acting(Act::WorkRun, Place::Province(&province), &what).await?.actor;
+                let id = run::create(&app.db, &app.sandbox, &program, &province, period, back_pay_from, &by).await?;
                 let run = runs::get(&app.db, id).await?;
                 let release = run.release_id.map(|r| format!(", release {r}")).unwrap_or_default();
                 esayln!(
@@ -116,38 +118,43 @@ impl RunCommand {
             }
             RunCommand::Evaluate { id } => {
                 let bar = progress::count("deciding");
+                let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
                 let registry = app.registry()?;
-                let by = App::actor(settings)?;
-                run::evaluate(&app.db, &app.sandbox, registry, id, app.workers, by, &progress::of(&bar)).await?;
+                run::evaluate(&app.db, &app.sandbox, registry, id, app.workers, &by, &progress::of(&bar)).await?;
                 bar.finish_and_clear();
                 say!("{}", run::report(&app.db, id, run::report::LISTED).await?);
             }
             RunCommand::Approve { id, checksum } => {
-                let approval = run::approve(&app.db, id, &checksum, App::actor(settings)?).await?;
+                let by = app.acting_on_run(Act::DecideRun, id).await?.actor;
+                let approval = run::approve(&app.db, id, &checksum, &by).await?;
                 sayln!("Approved run {id} as {}: {}.", Shown(&approval.approved_by), approval.tally);
             }
             RunCommand::Refuse { id, reason } => {
-                run::refuse(&app.db, id, App::actor(settings)?, &reason).await?;
+                let by = app.acting_on_run(Act::DecideRun, id).await?.actor;
+                run::refuse(&app.db, id, &by, &reason).await?;
                 say!("{}", run::report(&app.db, id, run::report::LISTED).await?);
             }
             RunCommand::Cancel { id, reason } => {
-                run::cancel(&app.db, id, App::actor(settings)?, &reason).await?;
+                let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
+                run::cancel(&app.db, id, &by, &reason).await?;
                 say!("{}", run::report(&app.db, id, run::report::LISTED).await?);
             }
             RunCommand::Issue { id, outbox } => {
+                let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
                 let outbox = Outbox::open(&outbox)?;
-                let issued = run::issue(&app.db, id, &outbox, &app.config, App::actor(settings)?).await?;
+                let issued = run::issue(&app.db, id, &outbox, &app.config, &by).await?;
                 say!("{}", run::report(&app.db, id, run::report::LISTED).await?);
                 print_files(&issued);
             }
             RunCommand::Reconcile { id, file } => {
-                let reconciled = run::reconcile(&app.db, id, &file, App::actor(settings)?).await?;
+                let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
+                let reconciled = run::reconcile(&app.db, id, &file, &by).await?;
                 say!("{reconciled}");
                 app.db.close().await;
                 return Ok(if reconciled.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
             }
             RunCommand::Diff { id, plugin, list } => {
-                let by = App::actor(settings)?;
+                let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
                 let bytes =
                     std::fs::read(&plugin).with_context(|| format!("reading the plug-in {}", plugin.display()))?;
                 let candidate = app
@@ -161,9 +168,10 @@ impl RunCommand {
                     .with_context(|| format!("run diff {id} --plugin {}", plugin.display()))?;
                 bar.finish_and_clear();
                 say!("{what_if}");
-                what_if.record(&app.db, by).await?;
+                what_if.record(&app.db, &by).await?;
             }
             RunCommand::Show { id, list } => {
+                app.acting_on_run(Act::ReadRun, id).await?;
                 let report = run::report(&app.db, id, list.max(0)).await?;
                 say!("{report}");
                 if report.run.status == runs::RunStatus::Created {

@@ -94,7 +94,7 @@ fn more(count: u64, shown: usize) -> String {
 /// How an import is done: what to do with bad rows, and who acts.
 pub struct Options<'a> {
     pub bad_rows: BadRows,
-    pub by: &'a str,
+    pub by: &'a crate::trail::Actor,
 }
 
 /// Import a population registry extract.
@@ -388,7 +388,7 @@ async fn load<T: Upsert>(
     good += batch.len() as u64;
     T::upsert(&mut tx, &batch).await?;
     let (file, sha256) = (path.display().to_string(), rows.sha256());
-    let record = Import { kind, file: &file, sha256: &sha256, rows: good, skipped: bad_count, by: options.by };
+    let record = Import { kind, file: &file, sha256: &sha256, rows: good, skipped: bad_count, by: &options.by.name };
     let import_id = imports::record(&mut tx, &record).await?;
     let details = serde_json::json!({
         "kind": kind,

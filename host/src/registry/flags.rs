@@ -4,17 +4,18 @@
 use crate::identity::id_number;
 use crate::store::{self, Db};
 use crate::trail;
+use crate::trail::Actor;
 
 /// Clear the open death-report flags of a beneficiary's person as `by`, for
 /// `reason`, with its audit entry; how many were open.
-pub async fn clear(db: &Db, beneficiary_id: i64, by: &str, reason: &str) -> anyhow::Result<u64> {
+pub async fn clear(db: &Db, beneficiary_id: i64, by: &Actor, reason: &str) -> anyhow::Result<u64> {
     anyhow::ensure!(
         !id_number::holds_one(reason),
         "--reason holds what looks like an ID number: the reason is kept in the audit log for ever, which never \
          holds one; say what the registry check found without it"
     );
     let mut tx = db.begin().await?;
-    let cleared = store::flags::clear(&mut tx, beneficiary_id, by, reason).await?;
+    let cleared = store::flags::clear(&mut tx, beneficiary_id, &by.name, reason).await?;
     if cleared > 0 {
         let details = serde_json::json!({ "cleared": cleared, "reason": reason });
         trail::append(

@@ -10,6 +10,7 @@
 
 pub mod keys;
 
+use crate::trail::Actor;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -39,7 +40,7 @@ pub async fn upload(
     cases_yaml: &str,
     cases_source: &str,
     program: Option<&str>,
-    by: &str,
+    by: &Actor,
 ) -> anyhow::Result<i64> {
     let plugin = sandbox.load(bytes)?;
     let shipped = cases::parse(cases_yaml, cases_source)?;
@@ -69,7 +70,7 @@ pub async fn upload(
     }
     plugins::store(db, &plugin, bytes).await?;
     let mut tx = db.begin().await?;
-    let id = releases::insert(&mut tx, db, plugin.hash(), &authority, &program, cases_yaml, by).await?;
+    let id = releases::insert(&mut tx, db, plugin.hash(), &authority, &program, cases_yaml, &by.name).await?;
     let description = plugin.description();
     let details = serde_json::json!({
         "plugin": plugin.hash().to_string(),
@@ -92,7 +93,7 @@ fn release_subject(id: i64) -> String {
 /// Append the entry of a release's move (`release.sign`, ...), in `tx`.
 async fn record(
     tx: &mut Tx,
-    by: &str,
+    by: &Actor,
     action: &str,
     release: &Release,
     mut details: serde_json::Value,
@@ -107,13 +108,13 @@ pub async fn register_key(
     db: &Db,
     authority: &str,
     key: &ed25519_dalek::VerifyingKey,
-    by: &str,
+    by: &Actor,
 ) -> anyhow::Result<String> {
     keys::check_authority(authority)?;
     let id = keys::key_id(key);
     let public_key = hex::encode(key.as_bytes());
     let mut tx = db.begin().await?;
-    stored_keys::add(&mut tx, db, &id, authority, &public_key, by).await?;
+    stored_keys::add(&mut tx, db, &id, authority, &public_key, &by.name).await?;
     let details = serde_json::json!({ "authority": authority, "public_key": public_key });
     trail::append(&mut tx, by, crate::trail::action::KEY_ADD, &format!("key:{id}"), details).await?;
     tx.commit().await?;
@@ -121,15 +122,15 @@ pub async fn register_key(
 }
 
 /// Revoke a key: the releases it signed no longer run.
-pub async fn revoke_key(db: &Db, id: &str, by: &str) -> anyhow::Result<()> {
+pub async fn revoke_key(db: &Db, id: &str, by: &Actor) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
-    anyhow::ensure!(stored_keys::revoke(&mut tx, id, by).await?, "no active key {id} (`ansinh keys list`)");
+    anyhow::ensure!(stored_keys::revoke(&mut tx, id, &by.name).await?, "no active key {id} (`ansinh keys list`)");
     trail::append(&mut tx, by, crate::trail::action::KEY_REVOKE, &format!("key:{id}"), serde_json::json!({})).await?;
     tx.commit().await
 }
 
 /// Sign an uploaded release with a key registered for its authority.
-pub async fn sign(db: &Db, id: i64, key: &SigningKey, by: &str) -> anyhow::Result<String> {
+pub async fn sign(db: &Db, id: i64, key: &SigningKey, by: &Actor) -> anyhow::Result<String> {
     let release = releases::get(db, id).await?;
     expect_state(&release, State::Uploaded, "signed")?;
     let key_id = keys::key_id(&key.verifying_key());
@@ -145,7 +146,7 @@ pub async fn sign(db: &Db, id: i64, key: &SigningKey, by: &str) -> anyhow::Resul
     let message = keys::signed_message(release.plugin_hash, &release.authority, &release.program, &release.cases);
     let signature = keys::sign(key, &message);
     let mut tx = db.begin().await?;
-    if !releases::set_signed(&mut tx, id, &key_id, &signature, by).await? {
+    if !releases::set_signed(&mut tx, id, &key_id, &signature, &by.name).await? {
         bail!("release {id} changed while it was being signed; look again with `ansinh plugin releases`");
     }
     let details = serde_json::json!({ "key": key_id, "signature": signature });
@@ -232,13 +233,20 @@ impl std::fmt::Display for Approval {
 /// Approve a signed release: by a person who neither uploaded nor signed it,
 /// only if every shipped case passes and the fuel on those cases is at most
 /// `max_fuel_growth` times the active release's.
-pub async fn approve(db: &Db, sandbox: &Sandbox, id: i64, by: &str, max_fuel_growth: f64) -> anyhow::Result<Approval> {
+pub async fn approve(
+    db: &Db,
+    sandbox: &Sandbox,
+    id: i64,
+    by: &Actor,
+    max_fuel_growth: f64,
+) -> anyhow::Result<Approval> {
     let release = releases::get(db, id).await?;
     expect_state(&release, State::Signed, "approved")?;
-    if by == release.uploaded_by || Some(by) == release.signed_by.as_deref() {
+    if by.name == release.uploaded_by || Some(by.name.as_str()) == release.signed_by.as_deref() {
         bail!(
-            "{by} uploaded or signed release {id}: a second person must approve it (four eyes; uploaded by {}, signed \
+            "{} uploaded or signed release {id}: a second person must approve it (four eyes; uploaded by {}, signed \
              by {})",
+            by.name,
             release.uploaded_by,
             release.signed_by.as_deref().unwrap_or("?")
         );
@@ -279,7 +287,7 @@ pub async fn approve(db: &Db, sandbox: &Sandbox, id: i64, by: &str, max_fuel_gro
         );
     }
     let mut tx = db.begin().await?;
-    if !releases::set_approved(&mut tx, id, by, &serde_json::to_string(&approval)?).await? {
+    if !releases::set_approved(&mut tx, id, &by.name, &serde_json::to_string(&approval)?).await? {
         bail!("release {id} changed while it was being approved; look again with `ansinh plugin releases`");
     }
     record(&mut tx, by, crate::trail::action::RELEASE_APPROVE, &release, serde_json::to_value(&approval)?).await?;
@@ -298,12 +306,12 @@ async fn active_to_compare(db: &Db, release: &Release) -> anyhow::Result<Option<
 
 /// Make an approved release the one in force from `from` (until a later
 /// active release of the same authority and programme takes over).
-pub async fn activate(db: &Db, sandbox: &Sandbox, id: i64, from: Month, by: &str) -> anyhow::Result<()> {
+pub async fn activate(db: &Db, sandbox: &Sandbox, id: i64, from: Month, by: &Actor) -> anyhow::Result<()> {
     let release = releases::get(db, id).await?;
     expect_state(&release, State::Approved, "activated")?;
     load(db, sandbox, &release).await?;
     let mut tx = db.begin().await?;
-    match releases::set_active(&mut tx, id, from, by).await {
+    match releases::set_active(&mut tx, id, from, &by.name).await {
         Ok(true) => {
             record(
                 &mut tx,
@@ -335,10 +343,10 @@ pub async fn activate(db: &Db, sandbox: &Sandbox, id: i64, from: Month, by: &str
 
 /// Retire a release: it is no longer chosen for any month, past or future.
 /// A release not yet active is withdrawn the same way.
-pub async fn retire(db: &Db, id: i64, by: &str) -> anyhow::Result<()> {
+pub async fn retire(db: &Db, id: i64, by: &Actor) -> anyhow::Result<()> {
     let release = releases::get(db, id).await?;
     let mut tx = db.begin().await?;
-    if !releases::set_retired(&mut tx, id, by).await? {
+    if !releases::set_retired(&mut tx, id, &by.name).await? {
         bail!("release {id} is {}: it cannot be retired again", release.state.as_str());
     }
     record(

@@ -10,6 +10,7 @@
 //! evaluated. Both check first that the decisions are still those evaluation
 //! sealed: a decision changed in the database is tampering, and stops them.
 
+use crate::trail::Actor;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -138,7 +139,7 @@ pub async fn current(db: &Db, run_id: i64) -> anyhow::Result<Tally> {
 /// transaction: the decisions must still be what evaluation sealed; the people
 /// held now ([`holds`]) are left out of what is approved and recorded as held;
 /// and the checksum of the rest must be the one reviewed.
-pub async fn approve(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow::Result<Approval> {
+pub async fn approve(db: &Db, run_id: i64, checksum: &str, by: &Actor) -> anyhow::Result<Approval> {
     let run = runs::get(db, run_id).await?;
     match run.status {
         RunStatus::Evaluated => {}
@@ -154,7 +155,7 @@ pub async fn approve(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow::
     Ok(approval)
 }
 
-async fn approve_once(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow::Result<Approval> {
+async fn approve_once(db: &Db, run_id: i64, checksum: &str, by: &Actor) -> anyhow::Result<Approval> {
     let mut tx = payments::snapshot(db).await?;
     // Entries are appended at the end; the log's lock is taken first.
     store::audit::lock_head(&mut tx).await?;
@@ -169,14 +170,14 @@ async fn approve_once(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow:
             tally.checksum
         );
     }
-    let approval = Approval { tally, approved_by: by.to_owned() };
+    let approval = Approval { tally, approved_by: by.name.clone() };
     let json = serde_json::to_string(&approval).expect("plain data serialises");
-    if !runs::mark_approved(&mut tx, run_id, by, &json).await? {
+    if !runs::mark_approved(&mut tx, run_id, &by.name, &json).await? {
         anyhow::bail!(
             "run {run_id} changed state while it was being approved; look at it with `ansinh run show {run_id}`"
         );
     }
-    holds::record(&mut tx, run_id, &held, by).await?;
+    holds::record(&mut tx, run_id, &held, &by.name).await?;
     let subject = trail::run_subject(run_id);
     if !held.is_empty() {
         let details = serde_json::json!({ "held": held });
@@ -188,14 +189,16 @@ async fn approve_once(db: &Db, run_id: i64, checksum: &str, by: &str) -> anyhow:
     Ok(approval)
 }
 
-/// Who approves or refuses a run is a second person: neither its creator nor
-/// its evaluator.
-pub(super) fn check_four_eyes(run: &Run, by: &str, act: &str) -> anyhow::Result<()> {
+/// Who approves or refuses a run is a second account: neither its creator nor
+/// its evaluator, whatever roles it holds (account names are unique and never
+/// change, so the names a run records are accounts).
+pub(super) fn check_four_eyes(run: &Run, by: &Actor, act: &str) -> anyhow::Result<()> {
     for (step, who) in [("created", &run.created_by), ("evaluated", &run.evaluated_by)] {
-        if who.as_deref() == Some(by) {
+        if who.as_deref() == Some(by.name.as_str()) {
             anyhow::bail!(
-                "run {}: {by} {step} it and cannot also {act} it; that needs a second person (--as NAME)",
-                run.id
+                "run {}: {} {step} it and cannot also {act} it, under any role; that needs a second person's account",
+                run.id,
+                by.name
             );
         }
     }

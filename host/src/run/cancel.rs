@@ -1,6 +1,7 @@
 //! `run cancel`: withdraw a run before it pays anything. Its decisions stay,
 //! for the record; an issued run cannot be cancelled, since its money has left.
 
+use crate::trail::Actor;
 use tracing::info;
 
 use crate::store::Db;
@@ -8,7 +9,7 @@ use crate::store::runs::{self, RunStatus};
 use crate::trail;
 
 /// Cancel run `run_id` as `by`, for `reason`.
-pub async fn cancel(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Result<()> {
+pub async fn cancel(db: &Db, run_id: i64, by: &Actor, reason: &str) -> anyhow::Result<()> {
     let reason = super::reason::for_the_log(reason, "cancelled")?;
     let run = runs::get(db, run_id).await?;
     if run.status.is_issued() {
@@ -22,7 +23,7 @@ pub async fn cancel(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Res
         anyhow::bail!("run {run_id} is already cancelled");
     }
     let mut tx = db.begin().await?;
-    if !runs::mark_cancelled(&mut tx, run_id, by, reason).await? {
+    if !runs::mark_cancelled(&mut tx, run_id, &by.name, reason).await? {
         anyhow::bail!(
             "run {run_id} changed state while it was being cancelled; look at it with `ansinh run show {run_id}`"
         );

@@ -1,6 +1,7 @@
 //! `run create`: a run for a programme, a province and a month, decided by the
 //! release the host finds in force then, never by a plug-in the caller names.
 
+use crate::trail::Actor;
 use ansinh_sandbox::Sandbox;
 use anyhow::bail;
 
@@ -22,7 +23,7 @@ pub async fn create(
     province: &str,
     period: Month,
     back_from: Option<Month>,
-    by: &str,
+    by: &Actor,
 ) -> anyhow::Result<i64> {
     if !provinces::is_known(province) {
         bail!("--province {province:?}: expected a 3-digit province code of identity.md, e.g. 001 for Hà Nội");
@@ -54,8 +55,15 @@ pub async fn create(
         }
         release::check_fits(&release, &plugin, program, province, month)?;
     }
-    let run =
-        runs::NewRun { program, province, first_period, period, plugin: plugin.hash(), release_id: release.id, by };
+    let run = runs::NewRun {
+        program,
+        province,
+        first_period,
+        period,
+        plugin: plugin.hash(),
+        release_id: release.id,
+        by: &by.name,
+    };
     let mut tx = db.begin().await?;
     let id = runs::create(&mut tx, &run).await?;
     let details = serde_json::json!({

@@ -9,6 +9,7 @@
 //! category and the first people of each list are kept. Nothing is written:
 //! the run, its decisions and its payments stay as they are.
 
+use crate::trail::Actor;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -68,7 +69,7 @@ pub struct Listed {
 impl WhatIf {
     /// Put the what-if on record (`run.what_if`), as `by`, so that whoever
     /// approves the candidate's release is shown it.
-    pub async fn record(&self, db: &Db, by: &str) -> anyhow::Result<()> {
+    pub async fn record(&self, db: &Db, by: &Actor) -> anyhow::Result<()> {
         let mut tx = db.begin().await?;
         let subject = crate::trail::run_subject(self.run.id);
         crate::trail::append(&mut tx, by, crate::trail::action::RUN_WHAT_IF, &subject, self.summary()).await?;

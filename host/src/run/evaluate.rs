@@ -12,6 +12,7 @@
 //! resumes where it stopped, because the reader only sees beneficiaries with no
 //! decision yet and a decision, once stored, is never replaced.
 
+use crate::trail::Actor;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -51,7 +52,7 @@ pub async fn evaluate(
     registry: Arc<dyn Registry>,
     run_id: i64,
     workers: usize,
-    by: &str,
+    by: &Actor,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Evaluated> {
     let started = Instant::now();
@@ -102,9 +103,9 @@ pub async fn evaluate(
 
 /// created → evaluated, with the `run.evaluate` entry that covers every
 /// decision of the run (their chained digests), in one transaction.
-async fn seal(db: &Db, run: &Run, plugin: &Plugin, registry: &str, by: &str) -> anyhow::Result<()> {
+async fn seal(db: &Db, run: &Run, plugin: &Plugin, registry: &str, by: &Actor) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
-    if runs::mark_evaluated(&mut tx, run.id, by).await? {
+    if runs::mark_evaluated(&mut tx, run.id, &by.name).await? {
         let decisions = trail::seal_decisions(&mut tx, run.id).await?;
         let details = serde_json::json!({
             "decisions": decisions,

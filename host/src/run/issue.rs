@@ -19,6 +19,7 @@
 //! but before the files are complete is mended by issuing again: each file
 //! appears whole or not at all (see [`Outbox`]).
 
+use crate::trail::Actor;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -67,7 +68,7 @@ pub struct IssuedFile {
 
 /// Issue run `run_id` as `by`. The first issue takes the treasury accounts of
 /// the run's province from `config`; later ones use those stored on the run.
-pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, config: &Config, by: &str) -> anyhow::Result<IssueReport> {
+pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, config: &Config, by: &Actor) -> anyhow::Result<IssueReport> {
     let run = runs::get(db, run_id).await?;
     let _span = info_span!("run", run = run.id, program = %run.program, province = %run.province, period = %run.period)
         .entered();
@@ -147,7 +148,7 @@ pub async fn recorded_files(db: &Db, run_id: i64) -> anyhow::Result<Option<(i64,
 /// Append the `run.files` entry, with the digest of each file: once, by the
 /// first issue that writes them all (issuing again after a crash that came
 /// between the files and this entry records them then).
-async fn record_files(db: &Db, run: &Run, files: &[IssuedFile], by: &str) -> anyhow::Result<()> {
+async fn record_files(db: &Db, run: &Run, files: &[IssuedFile], by: &Actor) -> anyhow::Result<()> {
     let digests: Vec<FileDigest> = files
         .iter()
         .map(|f| FileDigest {
@@ -168,17 +169,17 @@ async fn record_files(db: &Db, run: &Run, files: &[IssuedFile], by: &str) -> any
 /// checks the approval still holds: the checksum of what is being paid, read
 /// in the same snapshot, must be the one approved. If not, nothing is paid and
 /// the approval is void.
-async fn start(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow::Result<bool> {
+async fn start(db: &Db, run: &Run, treasury: &Treasury, by: &Actor) -> anyhow::Result<bool> {
     store::retry_serializable("run issue", || start_once(db, run, treasury, by)).await
 }
 
-async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &str) -> anyhow::Result<bool> {
+async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &Actor) -> anyhow::Result<bool> {
     let mut tx = payments::snapshot(db).await?;
     // Its run.issue entry is appended at the end, after the payments.
     store::audit::lock_head(&mut tx).await?;
     // What is paid is what was evaluated, or nothing is.
     trail::check_sealed(db, &mut tx, run.id).await?;
-    if !payments::start_issue(&mut tx, run, treasury, by).await? {
+    if !payments::start_issue(&mut tx, run, treasury, &by.name).await? {
         // Another process issued it first: report what it issued.
         return Ok(false);
     }

@@ -20,6 +20,7 @@
 //! this run's. Applying the same file again changes nothing: every status is already so, flags
 //! exist, and the file is recorded once per run (by sha256).
 
+use crate::trail::Actor;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs::File;
@@ -93,7 +94,7 @@ pub struct Reconciled {
 /// number of problems, never by the file's size. Then, in one transaction
 /// under the run's lock, the statuses the payments have by then decide what
 /// to write.
-pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::Result<Reconciled> {
+pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &Actor) -> anyhow::Result<Reconciled> {
     let run = runs::get(db, run_id).await?;
     if !run.status.is_issued() {
         anyhow::bail!("run {run_id} is {}: only an issued run's payments can be reconciled", run.status.as_str());
@@ -126,7 +127,7 @@ pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::R
         message_id: &read.group.message_id,
         original_message_id: &read.group.original_message_id,
         transactions: listed as i64,
-        by,
+        by: &by.name,
     };
     let mut tx = db.begin().await?;
     let (applied, plan) = reconcile::apply(&mut tx, run_id, &report, |stored| {
@@ -171,7 +172,7 @@ pub async fn reconcile(db: &Db, run_id: i64, path: &Path, by: &str) -> anyhow::R
 /// the approval of a run that would pay them no longer approves what it would
 /// pay, so it is void (the run goes back to evaluated), with its entry, and the
 /// next approval holds them (`store::holds`).
-async fn void_approvals_of_the_flagged(tx: &mut Tx, reconciliation_id: i64, by: &str) -> anyhow::Result<()> {
+async fn void_approvals_of_the_flagged(tx: &mut Tx, reconciliation_id: i64, by: &Actor) -> anyhow::Result<()> {
     for (run_id, approval, beneficiaries) in reconcile::approved_runs_paying_flagged(tx, reconciliation_id).await? {
         let record = serde_json::json!({
             "approved": serde_json::from_str::<serde_json::Value>(&approval).unwrap_or_default(),

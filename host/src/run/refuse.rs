@@ -4,6 +4,7 @@
 //! on record (a `run.refuse` entry), and `run show` lists it; the officers
 //! correct what the reason says and the run is approved later, or cancelled.
 
+use crate::trail::Actor;
 use tracing::info;
 
 use crate::store::Db;
@@ -11,7 +12,7 @@ use crate::store::runs::{self, RunStatus};
 use crate::trail::{self, action};
 
 /// Refuse run `run_id` as `by`, for `reason`.
-pub async fn refuse(db: &Db, run_id: i64, by: &str, reason: &str) -> anyhow::Result<()> {
+pub async fn refuse(db: &Db, run_id: i64, by: &Actor, reason: &str) -> anyhow::Result<()> {
     let reason = super::reason::for_the_log(reason, "refused")?;
     let run = runs::get(db, run_id).await?;
     if !matches!(run.status, RunStatus::Evaluated | RunStatus::Approved) {

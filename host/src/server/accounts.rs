@@ -90,13 +90,7 @@ fn answer<T>(
             .into_response();
         }
     };
-    let status = match refusal {
-        Refusal::Forbidden(_) => StatusCode::FORBIDDEN,
-        Refusal::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Refusal::Conflict(_) => StatusCode::CONFLICT,
-        Refusal::NotFound(_) => StatusCode::NOT_FOUND,
-    };
-    Problem::new(status, refusal.to_string(), headers).into_response()
+    Problem::refused(refusal, headers).into_response()
 }
 
 /// Make an account (admins, within their scope).

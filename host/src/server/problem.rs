@@ -1,6 +1,7 @@
 //! Errors as `application/problem+json` (RFC 9457): what went wrong and what
 //! to do, with the request's id to quote.
 
+use crate::accounts::Refusal;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -57,6 +58,21 @@ impl Problem {
     ) -> Problem {
         tracing::error!(error = format!("{error:#}"), "{doing}");
         Problem::new(status, detail, headers)
+    }
+}
+
+impl Problem {
+    /// What an account was refused, with its status: 403 for a role it lacks,
+    /// 404 for what is outside its scope, 409 and 422 for what clashes or is
+    /// not valid.
+    pub fn refused(refusal: Refusal, headers: &HeaderMap) -> Problem {
+        let status = match refusal {
+            Refusal::Forbidden(_) => StatusCode::FORBIDDEN,
+            Refusal::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::Conflict(_) => StatusCode::CONFLICT,
+            Refusal::NotFound(_) => StatusCode::NOT_FOUND,
+        };
+        Problem::new(status, refusal.to_string(), headers)
     }
 }
 

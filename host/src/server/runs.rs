@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::auth::Authenticated;
 use super::problem::Problem;
 use super::shared::Shared;
-use crate::accounts;
+use crate::accounts::{self, Act, Place, policy};
 use crate::store::{decisions, runs};
 
 pub(super) fn routes() -> Router<Shared> {
@@ -67,9 +67,8 @@ pub(super) async fn list(
             return Problem::new(StatusCode::BAD_REQUEST, detail, &headers).into_response();
         }
     };
-    if !accounts::reads_runs(&caller) {
-        return Problem::new(StatusCode::FORBIDDEN, "runs are read by officers, approvers and auditors", &headers)
-            .into_response();
+    if let Err(refusal) = accounts::allow(&caller, Act::ReadRun, Place::Anywhere, "run") {
+        return Problem::refused(refusal, &headers).into_response();
     }
     // Pages of the table until one of the caller's is full: the scope's
     // rule (mergers included) is the host's, in `accounts`, not SQL's.
@@ -86,7 +85,7 @@ pub(super) async fn list(
         let last_page = (page.len() as i64) < PAGE;
         for (id, program, province, period, status) in page {
             after = id;
-            if accounts::covers_province(&caller, &province) {
+            if policy::covers_province(&caller, &province) {
                 listed.push(RunListed { id, program, province, period, status });
                 if listed.len() as i64 == PAGE {
                     return Json(RunList { runs: listed, next: Some(id) }).into_response();
@@ -142,9 +141,8 @@ pub(super) async fn summary(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Response {
-    if !accounts::reads_runs(&caller) {
-        return Problem::new(StatusCode::FORBIDDEN, "runs are read by officers, approvers and auditors", &headers)
-            .into_response();
+    if let Err(refusal) = accounts::allow(&caller, Act::ReadRun, Place::Anywhere, "run") {
+        return Problem::refused(refusal, &headers).into_response();
     }
     let not_found =
         || Problem::new(StatusCode::NOT_FOUND, format!("there is no run {id} in your scope"), &headers).into_response();
@@ -157,8 +155,8 @@ pub(super) async fn summary(
                 .into_response();
         }
     };
-    if !accounts::covers_province(&caller, &run.province) {
-        return not_found();
+    if let Err(refusal) = accounts::allow(&caller, Act::ReadRun, Place::Province(&run.province), &format!("run {id}")) {
+        return Problem::refused(refusal, &headers).into_response();
     }
     let outcomes = match decisions::totals(&app.db, id).await {
         Ok(totals) => totals

@@ -75,7 +75,7 @@ pub struct Run {
     pub evaluated_at: Option<DateTime<Utc>>,
     pub approved_at: Option<DateTime<Utc>>,
     pub issued_at: Option<DateTime<Utc>>,
-    /// Who created, evaluated, approved and issued it (`--as`; None for runs
+    /// Who created, evaluated, approved and issued it (the accounts; None for runs
     /// made before it was kept).
     pub created_by: Option<String>,
     pub evaluated_by: Option<String>,

@@ -12,6 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::action;
+use super::actor::Actor;
 use crate::store::Tx;
 use crate::store::audit::{self as table, Entry};
 
@@ -47,18 +48,23 @@ pub fn hash_of(entry: &Entry) -> String {
 }
 
 /// Append an entry: `actor` did `action` to `subject`; `details` holds the
-/// hashes of what it touched. Call it in the action's own transaction.
+/// hashes of what it touched, and gains `by`: the account and how it
+/// authenticated. Call it in the action's own transaction.
 ///
 /// The log's first entry is `audit.begin`, which records the last run that
 /// existed before the log did: `audit verify` expects every later run to have
 /// its entries, so a run put into the database behind the log's back shows.
 pub async fn append(
     tx: &mut Tx,
-    actor: &str,
+    actor: &Actor,
     action: &str,
     subject: &str,
-    details: serde_json::Value,
+    mut details: serde_json::Value,
 ) -> anyhow::Result<Entry> {
+    if let Some(fields) = details.as_object_mut() {
+        fields.insert("by".to_owned(), actor.details());
+    }
+    let actor = actor.name.as_str();
     let (mut seq, mut prev_hash) = table::advance_head(tx).await?;
     if seq == 1 {
         let before = serde_json::json!({ "runs_before": table::last_run(tx).await? });

@@ -4,6 +4,7 @@
 //! - [`log`]: the append-only, hash-chained log of every action that changed
 //!   state, written in the action's own transaction ([`append`]);
 //! - [`action`]: the name of each kind of entry;
+//! - [`actor`]: who acts, an account, and how it authenticated;
 //! - [`digest`]: a digest of each decision, and the chains of a run's decisions
 //!   and of what it paid that its entries hold ([`seal_decisions`], [`seal_paid`]);
 //! - [`person`]: the keyed hash a person appears as outside the database.
@@ -15,10 +16,12 @@
 //! hash outside it.
 
 pub mod action;
+pub mod actor;
 pub mod digest;
 pub mod log;
 pub mod person;
 
+pub use actor::{Actor, Auth};
 pub use log::append;
 
 use crate::store::decisions::{self, Key};
