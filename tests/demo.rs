@@ -24,6 +24,7 @@ fn sqlite() {
     let url = dir.path().join("ansinh.db").display().to_string();
     assert!(Path::new(&url).is_file(), "no database at {url}");
     let t = Driver::on(Backend::Sqlite, TestDb::sqlite_file(&url), dir);
+    adopt_the_demo_officer(&t);
     check_demo(&t, &stdout(&out));
 }
 
@@ -32,15 +33,27 @@ fn sqlite() {
 #[test]
 fn postgres() {
     let t = Driver::new(Backend::Postgres);
-    let out = ok(t.cli().args(["demo", "--people", PEOPLE, "--dir"]).arg(t.dir.path()));
+    let out = ok(t.bare().args(["demo", "--people", PEOPLE, "--dir"]).arg(t.dir.path()));
     assert!(!t.path("ansinh.db").exists(), "with --database-url the demo must not make a SQLite file");
+    adopt_the_demo_officer(&t);
     check_demo(&t, &stdout(&out));
 
     // A database that holds releases is not the demo's to sign into.
     let runs = t.scalar("SELECT COUNT(*) FROM runs");
-    let said = support::fails(t.cli().args(["demo", "--people", PEOPLE, "--dir"]).arg(t.dir.path()));
+    let said = support::fails(t.bare().args(["demo", "--people", PEOPLE, "--dir"]).arg(t.dir.path()));
     assert!(said.contains("already holds plug-in releases or signing keys"), "{said}");
     assert_eq!(t.scalar("SELECT COUNT(*) FROM runs"), runs);
+}
+
+/// The demo makes its own accounts and writes their tokens beside its
+/// database, owner-only: the tests go on as its officer (an auditor too).
+fn adopt_the_demo_officer(t: &Driver) {
+    let file = t.path("demo-officer.token");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{} is mode {mode:o}", file.display());
+    t.adopt("test-officer", &std::fs::read_to_string(&file).unwrap());
+    let me = stdout(&ok(t.cli().args(["--token-file"]).arg(&file).args(["run", "show", "1"])));
+    assert!(me.contains("approved by demo-approver"), "{me}");
 }
 
 /// What a demo in `t`'s folder must have done, whatever the backend.
@@ -154,7 +167,7 @@ fn demo_refuses_a_folder_that_is_not_its_own(t: Driver) {
         cmd.args(["demo", "--people", "50", "--dir"]).arg(&dir);
         cmd
     };
-    let mut runs = vec![demo(t.cli())];
+    let mut runs = vec![demo(t.bare())];
     if let Backend::Sqlite = t.backend {
         // Its own database, DIR/ansinh.db, which it would remove first.
         runs.push(demo(ansinh()));

@@ -7,7 +7,7 @@ use crate::support::{self, Driver, fails, ok, outcome_count, stdout};
 
 fn a_person_is_paid_once_per_program_and_month(t: Driver) {
     // Run 1: the demo's, issued.
-    ok(t.cli().args(["demo", "--people", "400", "--dir"]).arg(t.dir.path()));
+    t.demo(400);
     let config = support::files::hanoi_config(t.dir.path(), false, false);
     let listed_once = t.scalar("SELECT COUNT(*) FROM cash_payments");
     assert!(listed_once > 0);

@@ -49,7 +49,7 @@ fn status_of(t: &Driver, end_to_end_id: &str) -> String {
 }
 
 fn reconcile_a_run_with_rejects(t: Driver) {
-    ok(t.cli().args(["demo", "--people", "400", "--dir"]).arg(t.dir.path()));
+    t.demo(400);
     let (message_id, payments) = issued(&t.path("outbox"));
     assert_eq!(message_id, "ANSINH-R1-202409");
     let n = payments.len() as u64;
@@ -240,7 +240,7 @@ on_both_backends!(reconcile_a_run_with_rejects);
 /// expand to some 3 GB, with the memory of `ansinh` staying small; and a plain
 /// report that only names an external DTD.
 fn a_status_report_with_a_dtd_is_refused(t: Driver) {
-    ok(t.cli().args(["demo", "--people", "200", "--dir"]).arg(t.dir.path()));
+    t.demo(200);
     let (message_id, payments) = issued(&t.path("outbox"));
     let n = payments.len() as u64;
     let sum: u64 = payments.iter().map(|p| p.1).sum();

@@ -182,7 +182,7 @@ fn beneficiaries(t: &Driver) -> BTreeMap<i64, String> {
 
 fn http_registry_decides_as_the_table_does(t: Driver) {
     // Run 1: the demo's, verified against the imported table.
-    ok(t.cli().args(["demo", "--people", "1200", "--dir"]).arg(t.dir.path()));
+    t.demo(1200);
     let table = decisions(&t, 1);
     let people = beneficiaries(&t);
     assert_eq!(table.len(), people.len());

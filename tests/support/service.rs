@@ -17,7 +17,7 @@ pub struct Server {
 impl Server {
     pub fn start(t: &Driver) -> Server {
         let mut child = t
-            .cli()
+            .bare()
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -15,9 +15,11 @@ use chrono::{DateTime, Utc};
 use crate::store::{self, Db};
 use crate::trail::{self, Actor, Auth, action};
 
+mod caller;
 pub mod policy;
 pub mod token;
 
+pub use caller::{Caller, Refusal};
 pub use policy::{Act, Place, allow};
 pub use token::Secret;
 
@@ -26,18 +28,6 @@ pub const INIT_TOKEN_LIFETIME: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// The roles, as stored.
 pub const ROLES: [&str; 5] = ["author", "officer", "approver", "auditor", "admin"];
-
-/// An account, signed in: who acts.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Caller {
-    /// The account, and how it authenticated.
-    #[serde(flatten)]
-    pub actor: Actor,
-    /// `person` or `machine`.
-    pub kind: String,
-    pub roles: Vec<String>,
-    pub scopes: Vec<String>,
-}
 
 /// Why a token was not accepted: said to the client, with what to do.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -128,23 +118,6 @@ pub async fn authenticate(db: &Db, bearer: &str) -> anyhow::Result<Result<Caller
         actor: Actor { account: account.id, name: account.name, auth: Auth::Token(token.id) },
         kind: account.kind,
     }))
-}
-
-/// Why an action on accounts or tokens is not done: said to the caller.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum Refusal {
-    /// The caller may not do it (403).
-    #[error("{0}")]
-    Forbidden(String),
-    /// What was asked for is not valid (422).
-    #[error("{0}")]
-    Invalid(String),
-    /// It clashes with what exists (409).
-    #[error("{0}")]
-    Conflict(String),
-    /// No such account or token in the caller's scope (404).
-    #[error("{0}")]
-    NotFound(String),
 }
 
 /// An account an admin makes.

@@ -13,7 +13,7 @@
 
 use chrono::{Datelike, Utc};
 
-use super::{Caller, Refusal};
+use super::caller::{Caller, Refusal};
 use crate::identity::provinces;
 use crate::model::Month;
 

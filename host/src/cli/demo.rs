@@ -97,7 +97,7 @@ impl DemoCommand {
              --database-url / ANSINH_DATABASE_URL to use its own)"
             );
         }
-        let cast = Cast::make(&app.db, &options.province).await?;
+        let cast = Cast::make(&app.db, dir, &options.province).await?;
         let t = Instant::now();
         let quiet = |_: u64, _: u64| {};
         let refuse = |file: &Path| import::Options { bad_rows: import::BadRows::refuse(file), by: &cast.officer };
@@ -160,6 +160,9 @@ impl DemoCommand {
         sayln!("\nFiles:");
         sayln!("  {}", settings.database_url.as_deref().unwrap_or_default());
         sayln!("  {}  (made-up treasury accounts)", app.config.path.display());
+        for person in std::iter::once(DEMO_ADMIN).chain(DEMO_PEOPLE) {
+            sayln!("  {}  (the token of {person}: --token-file)", dir.join(format!("{person}.token")).display());
+        }
         sayln!("  {}\n  {}", registry_csv.display(), enrolment_csv.display());
         sayln!("  {}  (release {release}, signed with {})", plugin.display(), dir.join(DEMO_KEY).display());
         super::run::print_files(&issued);
@@ -175,9 +178,13 @@ impl DemoCommand {
 }
 
 /// The demo's accounts, made in its own fresh database: an admin (`accounts
-/// init`), who makes an officer and an approver of the province and a national
-/// author. The demo acts as them in this process, so they need no tokens; each
-/// is checked by the same rule as the CLI's and the API's for what it does.
+/// init`), who makes an officer (and auditor) of the province, and a national
+/// approver and author. The demo acts as them in this process; each is
+/// checked by the same rule as the CLI's and the API's for what it does. Each
+/// makes a token of its own, as one signed in would, which the demo writes
+/// to `DIR/NAME.token` (owner-only), as it writes the admin's, so that the
+/// demo's database can be worked on further from the command line
+/// (`--token-file`).
 struct Cast {
     officer: Actor,
     approver: Actor,
@@ -185,22 +192,26 @@ struct Cast {
 }
 
 impl Cast {
-    async fn make(db: &store::Db, province: &str) -> anyhow::Result<Cast> {
-        let (_, token) = accounts::init(db, "demo-admin").await?;
+    async fn make(db: &store::Db, dir: &Path, province: &str) -> anyhow::Result<Cast> {
+        let (_, token) = accounts::init(db, DEMO_ADMIN).await?;
+        let file = dir.join(format!("{DEMO_ADMIN}.token"));
+        write_owner_only(&file, format!("{token}\n").as_bytes())
+            .with_context(|| format!("writing {}", file.display()))?;
         let admin = accounts::authenticate(db, &token.to_string()).await?.map_err(anyhow::Error::new)?;
         let scope = format!("province:{province}");
-        let officer = Cast::person(db, &admin, "demo-officer", &["officer", "auditor"], &scope).await?;
+        let officer = Cast::person(db, dir, &admin, DEMO_PEOPLE[0], &["officer", "auditor"], &scope).await?;
         accounts::allow(&officer, Act::WorkRun, Place::Province(province), "the demo's run")?;
-        let approver = Cast::person(db, &admin, "demo-approver", &["approver"], &scope).await?;
+        let approver = Cast::person(db, dir, &admin, DEMO_PEOPLE[1], &["approver"], "national").await?;
         accounts::allow(&approver, Act::DecideRun, Place::Province(province), "the demo's run")?;
-        let author = Cast::person(db, &admin, "demo-author", &["author"], "national").await?;
+        let author = Cast::person(db, dir, &admin, DEMO_PEOPLE[2], &["author"], "national").await?;
         accounts::allow(&author, Act::Author, Place::Authority("national"), "the demo's release")?;
         Ok(Cast { officer: officer.actor, approver: approver.actor, author: author.actor })
     }
 
-    /// A person's account, made by `admin`.
+    /// A person's account, made by `admin`, and its token in `DIR/NAME.token`.
     async fn person(
         db: &store::Db,
+        dir: &Path,
         admin: &accounts::Caller,
         name: &str,
         roles: &[&str],
@@ -214,17 +225,28 @@ impl Cast {
             scopes: vec![scope.to_owned()],
         };
         let id = accounts::create(db, admin, new).await?.map_err(anyhow::Error::new)?;
-        Ok(accounts::Caller {
+        let person = accounts::Caller {
             actor: Actor { account: id, name: name.to_owned(), auth: Auth::Demo },
             kind: "person".to_owned(),
             roles,
             scopes: vec![scope.to_owned()],
-        })
+        };
+        let (token, _) = accounts::make_token(db, &person, id, "demo", 30).await?.map_err(anyhow::Error::new)?;
+        let file = dir.join(format!("{name}.token"));
+        write_owner_only(&file, format!("{token}\n").as_bytes())
+            .with_context(|| format!("writing {}", file.display()))?;
+        Ok(person)
     }
 }
 
 /// The demo's signing key, in its folder.
 const DEMO_KEY: &str = "demo-key.pem";
+
+/// The demo's first account, an admin: it makes the others (and more, with its token).
+const DEMO_ADMIN: &str = "demo-admin";
+
+/// The demo's people: an officer of its province, a national approver and author.
+const DEMO_PEOPLE: [&str; 3] = ["demo-officer", "demo-approver", "demo-author"];
 
 /// Release the plug-in as a province would (README, "Authoring a rule
 /// plug-in"), by the demo's author and approver with a key made for the demo:
@@ -274,6 +296,10 @@ const DEMO_FILES: &[&str] = &[
     "enrolment.rejects.csv",
     DEMO_KEY,
     "demo-key.pub",
+    "demo-admin.token",
+    "demo-officer.token",
+    "demo-approver.token",
+    "demo-author.token",
 ];
 
 /// The demo's outbox, under its folder.

@@ -143,7 +143,8 @@ impl ReleaseCommand {
             ReleaseCommand::Upload { plugin, cases, program } => {
                 let bytes =
                     std::fs::read(&plugin).with_context(|| format!("reading the plug-in {}", plugin.display()))?;
-                let authority = release::authority_of(&*sandbox.load(&bytes)?);
+                let loaded = sandbox.load(&bytes).with_context(|| format!("uploading {}", plugin.display()))?;
+                let authority = release::authority_of(&loaded);
                 let what = format!("authority {authority}");
                 let by = app.acting(Act::Author, Place::Authority(&authority), &what).await?.actor;
                 let yaml = std::fs::read_to_string(&cases).with_context(|| format!("reading {}", cases.display()))?;
@@ -172,7 +173,12 @@ impl ReleaseCommand {
                 sayln!("Release {id} is in force from {from}.");
             }
             ReleaseCommand::Retire { release: id } => {
-                let by = acting_on_release(&app, Act::DecideRelease, id).await?;
+                // Withdrawing a release not yet approved is its authors'; retiring one approved, an approver's.
+                let act = match releases::get(db, id).await?.state {
+                    releases::State::Uploaded | releases::State::Signed => Act::Author,
+                    _ => Act::DecideRelease,
+                };
+                let by = acting_on_release(&app, act, id).await?;
                 release::retire(db, id, &by).await?;
                 sayln!("Release {id} is retired.");
             }

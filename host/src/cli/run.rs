@@ -118,8 +118,8 @@ impl RunCommand {
             }
             RunCommand::Evaluate { id } => {
                 let bar = progress::count("deciding");
-                let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
                 let registry = app.registry()?;
+                let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
                 run::evaluate(&app.db, &app.sandbox, registry, id, app.workers, &by, &progress::of(&bar)).await?;
                 bar.finish_and_clear();
                 say!("{}", run::report(&app.db, id, run::report::LISTED).await?);

@@ -189,7 +189,7 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &Actor) -> anyh
     let now = approve::tally(&mut tx, run.id).await?;
     if now != approved.tally {
         drop(tx); // rolled back: nothing is paid
-        let record = serde_json::json!({ "approved": approved, "at_issue": now, "voided_by": by });
+        let record = serde_json::json!({ "approved": approved, "at_issue": now, "voided_by": by.name });
         let mut tx = db.begin().await?;
         runs::void_approval(&mut tx, run.id, &record.to_string()).await?;
         trail::append(&mut tx, by, trail::action::RUN_APPROVAL_VOID, &trail::run_subject(run.id), record).await?;

@@ -179,7 +179,7 @@ async fn void_approvals_of_the_flagged(tx: &mut Tx, reconciliation_id: i64, by: 
             "reason": format!("a bank reported deceased ({DECEASED}) people this run would pay"),
             "beneficiaries": beneficiaries,
             "reconciliation": reconciliation_id,
-            "voided_by": by,
+            "voided_by": by.name,
         });
         runs::void_approval(tx, run_id, &record.to_string()).await?;
         trail::append(tx, by, trail::action::RUN_APPROVAL_VOID, &trail::run_subject(run_id), record).await?;

@@ -26,7 +26,7 @@ pub async fn refuse(db: &Db, run_id: i64, by: &Actor, reason: &str) -> anyhow::R
     if run.status == RunStatus::Approved {
         let record = serde_json::json!({
             "approved": run.approval.as_deref().map(serde_json::from_str::<serde_json::Value>).transpose()?,
-            "refused_by": by,
+            "refused_by": by.name,
             "reason": reason,
         });
         runs::void_approval(&mut tx, run_id, &record.to_string()).await?;
