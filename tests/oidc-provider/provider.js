@@ -58,6 +58,7 @@ function makeProvider(issuer) {
       client_id: c.id,
       client_secret: c.secret,
       grant_types: ['client_credentials'],
+      token_endpoint_auth_method: 'client_secret_post',
       redirect_uris: [],
       response_types: [],
     })),

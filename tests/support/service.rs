@@ -30,6 +30,24 @@ impl Server {
         Server { child, address }
     }
 
+    /// The service started with `args` too (`--config FILE`), as no account:
+    /// it takes none, its clients do.
+    pub fn start_with(t: &Driver, args: &[&std::ffi::OsStr]) -> Server {
+        let mut child = t
+            .bare()
+            .args(args)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ansinh serve");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let address =
+            first.trim().strip_prefix("Listening on http://").unwrap_or_else(|| panic!("{first:?}")).to_owned();
+        Server { child, address }
+    }
+
     /// One HTTP/1.1 request: the status, the headers (names lower-case) and the body.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
         self.send(method, path, headers, "")
