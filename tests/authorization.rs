@@ -27,8 +27,9 @@ const CALLERS: [&str; 7] =
 /// made for this call). From administration.md: runs are read by officers,
 /// approvers and auditors within their scope, and another province's run is
 /// not found, not forbidden (nothing leaks); admins make accounts, tokens for
-/// machines, disable and revoke, and read no run; authors read no run; a
-/// machine makes nothing. None: the route has no rule written here.
+/// machines, link a person's account to their OpenID subject (issue 13),
+/// disable and revoke, and read no run; authors read no run; a machine makes
+/// nothing. None: the route has no rule written here.
 fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
     let anonymous = caller == "anonymous";
     let admin = caller == "admin";
@@ -51,6 +52,13 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
             }
         }
         "POST /v1/accounts/{id}/disable" => {
+            if admin {
+                204
+            } else {
+                403
+            }
+        }
+        "POST /v1/accounts/{id}/oidc" => {
             if admin {
                 204
             } else {
@@ -82,7 +90,7 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
 fn subjects(route: &str) -> &'static [&'static str] {
     match route {
         "GET /v1/runs/{id}" | "POST /v1/accounts/{id}/tokens" => &["001", "079"],
-        "POST /v1/accounts/{id}/disable" | "POST /v1/tokens/{id}/revoke" => &["fresh"],
+        "POST /v1/accounts/{id}/disable" | "POST /v1/accounts/{id}/oidc" | "POST /v1/tokens/{id}/revoke" => &["fresh"],
         _ => &["-"],
     }
 }
@@ -157,6 +165,17 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
                     }
                     ("POST /v1/accounts/{id}/disable", _) => {
                         (template.replace("{id}", &machine("officer", "province:001").to_string()), json!({}))
+                    }
+                    ("POST /v1/accounts/{id}/oidc", _) => {
+                        let n = names.fetch_add(1, Ordering::Relaxed);
+                        let body = json!({
+                            "name": format!("person {n}"), "kind": "person", "roles": ["officer"], "scopes": ["province:001"]
+                        });
+                        let made = server.post("/v1/accounts", &admin, &body);
+                        assert_eq!(made.status, 201, "{}", made.body);
+                        let person = made.json()["id"].as_i64().unwrap();
+                        let link = json!({ "subject": format!("subject {n}"), "issuer": "https://id.example.gov.vn" });
+                        (template.replace("{id}", &person.to_string()), link)
                     }
                     ("POST /v1/tokens/{id}/revoke", _) => {
                         (template.replace("{id}", &token_of(targets["001"]).1), json!({}))

@@ -32,6 +32,7 @@ mod import;
 mod issue_crash;
 mod lifecycle;
 mod money_path;
+mod oidc;
 mod pain001_schema;
 mod payments;
 mod plugin_cases;

@@ -1,6 +1,7 @@
 //! The configuration file (`ansinh.toml`, `--config` / `ANSINH_CONFIG`): what a
-//! deployment decides and the database does not hold. For now, each
-//! province's treasury, the debtor accounts its payments leave from:
+//! deployment decides and the database does not hold: each province's
+//! treasury, the debtor accounts its payments leave from; the key of the audit
+//! trail's person hashes; and the OpenID provider people sign in with:
 //!
 //! ```toml
 //! [treasury."001"]                       # the paying province's code (identity.md)
@@ -17,6 +18,14 @@
 //! [audit]
 //! person_key = "…64 hex digits…"         # the key of the audit trail's person hashes
 //!                                        # (`ansinh audit new-key`); keep it secret
+//!
+//! [oidc]                                 # optional: people sign in with an OpenID provider
+//! issuer = "https://id.example.gov.vn/realms/ansinh"  # exactly as its tokens' `iss`
+//! audience = "https://ansinh.example.gov.vn"          # this service, in its tokens' `aud`
+//! jwks_uri = "https://…/certs"           # optional: else from the issuer's discovery document
+//! algorithms = ["RS256", "ES256"]        # optional: these by default; never none or HS*
+//! leeway_seconds = 30                    # optional: how far exp and nbf may be off
+//! jwks_refetch_seconds = 30              # optional: the least time between two JWKS fetches
 //! ```
 //!
 //! The file is read and checked once, by [`crate::app::App`]; an error names
@@ -33,6 +42,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use crate::accounts::oidc;
 use crate::identity::provinces;
 use crate::payment::{Payer, Treasury};
 use crate::trail::person::PersonKey;
@@ -50,6 +60,7 @@ pub struct Config {
     pub found: bool,
     treasuries: BTreeMap<String, Treasury>,
     person_key: Option<PersonKey>,
+    oidc: Option<oidc::Settings>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +69,18 @@ struct RawFile {
     #[serde(default)]
     treasury: BTreeMap<String, RawTreasury>,
     audit: Option<RawAudit>,
+    oidc: Option<RawOidc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOidc {
+    issuer: String,
+    audience: String,
+    jwks_uri: Option<String>,
+    algorithms: Option<Vec<String>>,
+    leeway_seconds: Option<u64>,
+    jwks_refetch_seconds: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -138,7 +161,16 @@ impl Config {
             }
             None => None,
         };
-        Ok(Config { path: path.to_owned(), found: true, treasuries, person_key })
+        let oidc = match raw.oidc {
+            Some(raw) => Some(oidc_settings(raw).with_context(|| file.to_string())?),
+            None => None,
+        };
+        Ok(Config { path: path.to_owned(), found: true, treasuries, person_key, oidc })
+    }
+
+    /// How people sign in with OpenID Connect, if `[oidc]` says.
+    pub fn oidc(&self) -> Option<&oidc::Settings> {
+        self.oidc.as_ref()
     }
 
     /// The key of the audit trail's person hashes, or an error saying where to put one.
@@ -201,6 +233,46 @@ fn shell_quoted(path: &Path) -> String {
     let text = path.display().to_string();
     let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@%".contains(&b));
     if plain { text } else { format!("'{}'", text.replace('\'', "'\\''")) }
+}
+
+/// `[oidc]`, checked.
+fn oidc_settings(raw: RawOidc) -> anyhow::Result<oidc::Settings> {
+    let issuer = raw.issuer;
+    oidc::provider_url(&issuer).with_context(|| {
+        format!("oidc.issuer = {issuer:?}: expected the OpenID provider's issuer, exactly as its tokens name it in iss")
+    })?;
+    let audience = raw.audience;
+    if audience.trim().is_empty() || audience.trim() != audience || audience.chars().any(char::is_control) {
+        bail!(
+            "oidc.audience = {audience:?}: expected this service as the provider's access tokens name it in aud (its \
+             resource indicator or client id), on one line"
+        );
+    }
+    let jwks_uri = match raw.jwks_uri {
+        Some(uri) => Some(oidc::provider_url(&uri).with_context(|| format!("oidc.jwks_uri = {uri:?}"))?),
+        None => None,
+    };
+    let algorithms = match raw.algorithms {
+        Some(names) if names.is_empty() => {
+            bail!("oidc.algorithms = []: expected the signature algorithms to accept, e.g. [\"RS256\", \"ES256\"]")
+        }
+        Some(names) => names
+            .iter()
+            .map(|name| oidc::algorithm(name).with_context(|| format!("oidc.algorithms: {name:?}")))
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        None => oidc::DEFAULT_ALGORITHMS.to_vec(),
+    };
+    let leeway = match raw.leeway_seconds {
+        Some(seconds @ 0..=300) => std::time::Duration::from_secs(seconds),
+        Some(seconds) => bail!("oidc.leeway_seconds = {seconds}: expected 0 to 300"),
+        None => oidc::DEFAULT_LEEWAY,
+    };
+    let refetch = match raw.jwks_refetch_seconds {
+        Some(seconds @ 1..=3600) => std::time::Duration::from_secs(seconds),
+        Some(seconds) => bail!("oidc.jwks_refetch_seconds = {seconds}: expected 1 to 3600"),
+        None => oidc::DEFAULT_REFETCH,
+    };
+    Ok(oidc::Settings { issuer, audience, jwks_uri, algorithms, leeway, refetch })
 }
 
 /// One debtor account, checked against what a pain.001 can carry.
@@ -274,6 +346,49 @@ mod tests {
         assert!(said.contains("conf/ansinh.toml has no [audit] person_key"), "{said}");
         let said = format!("{:#}", parse("[audit]\nperson_key = \"12\"\n").unwrap_err());
         assert!(said.contains("audit.person_key") && said.contains("64 hex digits"), "{said}");
+    }
+
+    #[test]
+    fn reads_oidc_and_refuses_what_would_let_others_in() {
+        assert!(parse(HANOI).unwrap().oidc().is_none(), "no [oidc]: OIDC is off");
+        let oidc = "[oidc]\nissuer = \"https://id.example.gov.vn/realms/ansinh\"\naudience = \"urn:ansinh\"\n";
+        let config = parse(oidc).unwrap();
+        let settings = config.oidc().unwrap();
+        assert_eq!(
+            (settings.issuer.as_str(), settings.audience.as_str()),
+            ("https://id.example.gov.vn/realms/ansinh", "urn:ansinh")
+        );
+        assert_eq!(settings.algorithms, oidc::DEFAULT_ALGORITHMS);
+        assert_eq!(
+            (settings.jwks_uri.as_ref(), settings.leeway, settings.refetch),
+            (None, oidc::DEFAULT_LEEWAY, oidc::DEFAULT_REFETCH)
+        );
+        let full = format!(
+            "{oidc}jwks_uri = \"https://id.example.gov.vn/certs\"\nalgorithms = [\"ES256\"]\nleeway_seconds = 0\n\
+             jwks_refetch_seconds = 2\n"
+        );
+        let config = parse(&full).unwrap();
+        let settings = config.oidc().unwrap();
+        assert_eq!(settings.jwks_uri.as_ref().unwrap().as_str(), "https://id.example.gov.vn/certs");
+        assert_eq!(settings.algorithms, [jsonwebtoken::Algorithm::ES256]);
+        assert_eq!((settings.leeway.as_secs(), settings.refetch.as_secs()), (0, 2));
+
+        let err = |text: &str| format!("{:#}", parse(text).unwrap_err());
+        for (text, says) in [
+            (oidc.replace("https://id", "http://id"), "oidc.issuer"),
+            (oidc.replace("urn:ansinh", ""), "oidc.audience"),
+            (format!("{oidc}algorithms = [\"RS256\", \"HS256\"]\n"), "oidc.algorithms: \"HS256\""),
+            (format!("{oidc}algorithms = [\"none\"]\n"), "unsigned token"),
+            (format!("{oidc}algorithms = []\n"), "oidc.algorithms = []"),
+            (format!("{oidc}jwks_uri = \"http://id.example.gov.vn/certs\"\n"), "oidc.jwks_uri"),
+            (format!("{oidc}leeway_seconds = 3600\n"), "oidc.leeway_seconds = 3600"),
+            (format!("{oidc}jwks_refetch_seconds = 0\n"), "oidc.jwks_refetch_seconds = 0"),
+            (format!("{oidc}clock_skew = 1\n"), "clock_skew"),
+            ("[oidc]\naudience = \"urn:ansinh\"\n".to_owned(), "issuer"),
+        ] {
+            let said = err(&text);
+            assert!(said.contains("conf/ansinh.toml") && said.contains(says), "{text}: {said}");
+        }
     }
 
     #[cfg(unix)]

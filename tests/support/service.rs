@@ -15,9 +15,17 @@ pub struct Server {
 }
 
 impl Server {
+    /// The service on `t`'s database, as no account: it takes none, its clients do.
     pub fn start(t: &Driver) -> Server {
+        Server::start_with(t, &[])
+    }
+
+    /// The service started with `args` too (`--config FILE`), as no account:
+    /// it takes none, its clients do.
+    pub fn start_with(t: &Driver, args: &[&std::ffi::OsStr]) -> Server {
         let mut child = t
             .bare()
+            .args(args)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

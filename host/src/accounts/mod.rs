@@ -1,5 +1,6 @@
-//! Who acts: accounts with roles and scopes, and the API tokens they
-//! authenticate with (`administration.md` of the domain says who does what).
+//! Who acts: accounts with roles and scopes, and how they authenticate: API
+//! tokens, or for people the access tokens of an OpenID provider (`oidc.rs`)
+//! (`administration.md` of the domain says who does what).
 //!
 //! An account is a person's or a machine's. Roles: `author`, `officer`,
 //! `approver`, `auditor`, `admin`; scopes: `national` or `province:CODE`.
@@ -16,6 +17,7 @@ use crate::store::{self, Db};
 use crate::trail::{self, Actor, Auth, action};
 
 mod caller;
+pub mod oidc;
 pub mod policy;
 pub mod token;
 
@@ -42,6 +44,22 @@ pub enum Refused {
     Revoked(String, DateTime<Utc>),
     #[error("the account of token {0} is disabled: an admin can enable it")]
     Disabled(String),
+    /// A JWT, but `[oidc]` is not configured.
+    #[error(
+        "this is a JWT, but this service is not set up for OIDC sign-in ([oidc] of its configuration): send an \
+         ansinh API token (ansinh_ID_SECRET), or ask its operator to set up OIDC"
+    )]
+    OidcOff,
+    /// An OIDC access token refused by the verifier ([`oidc::Verifier::verify`]), with why and what to do.
+    #[error("{0}")]
+    Oidc(String),
+    #[error(
+        "subject {1} of {0} is linked to no account: an admin links it to your account (POST \
+         /v1/accounts/ID/oidc)"
+    )]
+    Unlinked(String, String),
+    #[error("the account linked to subject {1} of {0} is disabled: an admin can enable it")]
+    LinkedDisabled(String, String),
 }
 
 /// Make the first account: a person, `admin` with national scope, and a

@@ -1,7 +1,8 @@
 //! Accounts and their tokens over HTTP: an admin makes and disables accounts
-//! in their scope and makes tokens for machine accounts; a person makes their
-//! own tokens; a token's holder or an admin revokes it (`accounts` has the
-//! rules, and records each act in the log).
+//! in their scope, makes tokens for machine accounts and links people's
+//! accounts to their OpenID subjects; a person makes their own tokens; a
+//! token's holder or an admin revokes it (`accounts` has the rules, and
+//! records each act in the log).
 
 use axum::Json;
 use axum::Router;
@@ -23,6 +24,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/v1/accounts", post(create))
         .route("/v1/accounts/{id}/tokens", post(make_token))
         .route("/v1/accounts/{id}/disable", post(disable))
+        .route("/v1/accounts/{id}/oidc", post(link_oidc))
         .route("/v1/tokens/{id}/revoke", post(revoke))
 }
 
@@ -66,6 +68,18 @@ pub struct TokenMade {
     /// When it stops working (RFC 3339).
     #[schema(value_type = String, format = DateTime)]
     expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An OpenID subject to link to a person's account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OidcLinkRequest {
+    /// The `sub` of the person's access tokens, as the provider issues them.
+    subject: String,
+    /// The provider's issuer, as its tokens' `iss`; by default the one of `[oidc]` of the service's
+    /// configuration.
+    #[serde(default)]
+    issuer: Option<String>,
 }
 
 /// What an action on accounts answers: `done` of its result, a refusal as
@@ -162,4 +176,26 @@ pub(super) async fn revoke(
     headers: HeaderMap,
 ) -> Response {
     answer(accounts::revoke_token(&app.db, &caller, &id).await, &headers, |()| StatusCode::NO_CONTENT.into_response())
+}
+
+/// Link an OpenID subject to person account `id` (admins, within their scope): the access tokens the
+/// provider issues that subject then act as the account. A subject is linked to one account; a
+/// machine account is never linked.
+#[utoipa::path(post, path = "/v1/accounts/{id}/oidc", tag = "accounts", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The account")), request_body = OidcLinkRequest,
+    responses((status = 204, description = "Linked"), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn link_oidc(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Body(request): Body<OidcLinkRequest>,
+) -> Response {
+    let issuer = request.issuer.as_deref().or(app.oidc.as_ref().map(|verifier| verifier.issuer()));
+    let linked = accounts::oidc::link(&app.db, &caller, id, issuer, &request.subject).await;
+    answer(linked, &headers, |()| StatusCode::NO_CONTENT.into_response())
 }

@@ -1,7 +1,10 @@
-//! Who calls: the `Authorization: Bearer TOKEN` of a request, checked
-//! (`accounts::authenticate`). A handler that takes a [`Caller`] is for
-//! accounts only; without a token, or with one that is refused, the request
-//! is answered 401 with what to do, and the handler never runs.
+//! Who calls: the `Authorization: Bearer TOKEN` of a request, checked: an
+//! ansinh API token (`ansinh_ID_SECRET`, `accounts::authenticate`), or a
+//! person's OIDC access token, a JWT (`accounts::oidc::authenticate`, with
+//! the verifier of the service's state). A handler that takes a [`Caller`] is
+//! for accounts only; without a token, or with one that is refused, the
+//! request is answered 401 with what to do (and `WWW-Authenticate: Bearer
+//! error="invalid_token"` for a token refused), and the handler never runs.
 
 use axum::Json;
 use axum::Router;
@@ -13,7 +16,7 @@ use axum::routing::get;
 
 use super::problem::Problem;
 use super::shared::Shared;
-use crate::accounts::{self, Caller};
+use crate::accounts::{self, Caller, Refused, oidc};
 
 /// The security scheme's name in the OpenAPI document.
 pub const BEARER: &str = "bearer";
@@ -29,9 +32,9 @@ impl FromRequestParts<Shared> for Authenticated {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<Self, Self::Rejection> {
-        let unauthorized = |detail: String| {
+        let unauthorized = |detail: String, challenge: &'static str| {
             let mut response = Problem::new(StatusCode::UNAUTHORIZED, detail, &parts.headers).into_response();
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static(challenge));
             response
         };
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
@@ -39,12 +42,21 @@ impl FromRequestParts<Shared> for Authenticated {
                 "this route is for accounts: send `Authorization: Bearer TOKEN` (an admin makes accounts; \
                  `ansinh accounts init NAME` makes the first)"
                     .to_owned(),
+                "Bearer",
             ));
         };
-        let bearer = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
-        match accounts::authenticate(&app.db, bearer).await {
+        let bearer = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default().trim();
+        let checked = if bearer.starts_with(accounts::token::PREFIX) || !oidc::looks_like_jwt(bearer) {
+            accounts::authenticate(&app.db, bearer).await
+        } else {
+            match &app.oidc {
+                Some(verifier) => oidc::authenticate(&app.db, verifier, bearer).await,
+                None => Ok(Err(Refused::OidcOff)),
+            }
+        };
+        match checked {
             Ok(Ok(caller)) => Ok(Authenticated(caller)),
-            Ok(Err(refused)) => Err(unauthorized(refused.to_string())),
+            Ok(Err(refused)) => Err(unauthorized(refused.to_string(), "Bearer error=\"invalid_token\"")),
             Err(error) => {
                 let detail = "the token could not be checked now: try again";
                 Err(Problem::failed(
@@ -60,7 +72,8 @@ impl FromRequestParts<Shared> for Authenticated {
     }
 }
 
-/// The account the token is of: name, kind, roles, scopes and the token's id.
+/// The account the token is of: name, kind, roles, scopes, and how it
+/// authenticated (`auth`: the API token's id, or the OIDC issuer and subject).
 #[utoipa::path(
     get,
     path = "/v1/me",

@@ -1,5 +1,6 @@
 //! The HTTP service, `ansinh serve`: one [`App`] held for the life of the
-//! process, behind one router built in one place ([`router`]).
+//! process (with the verifier of OIDC access tokens, [`state`]), behind one
+//! router built in one place ([`router`]).
 //!
 //! What every request goes through, outermost first: a request id
 //! (`x-request-id`, made if the client sent none, and returned), a `tracing`
@@ -24,6 +25,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::accounts::oidc::Verifier;
 use crate::app::App;
 
 mod accounts;
@@ -35,7 +37,7 @@ pub mod problem;
 mod runs;
 mod shared;
 
-pub use shared::{REQUEST_ID, Shared};
+pub use shared::{REQUEST_ID, Shared, State};
 
 /// The largest request body the routes take. Uploads (imports, plug-ins,
 /// status reports) will stream with limits of their own.
@@ -69,10 +71,21 @@ pub fn router(app: Shared) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
+/// What the handlers share, built once from `app` and its configuration: the
+/// verifier of OIDC access tokens if `[oidc]` is configured. The provider is
+/// not asked anything yet: its keys are fetched when a token first needs them.
+pub fn state(app: App) -> anyhow::Result<Shared> {
+    let oidc = match app.config.oidc() {
+        Some(settings) => Some(Verifier::new(settings.clone())?),
+        None => None,
+    };
+    Ok(Arc::new(State { app, oidc }))
+}
+
 /// Serve `app` on `listener` until SIGTERM or Ctrl-C, then finish the
 /// requests under way and return.
 pub async fn serve(app: App, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    axum::serve(listener, router(Arc::new(app))).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, router(state(app)?)).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::accounts::{self, AccountMade, AccountRequest, TokenMade, TokenRequest};
+use super::accounts::{self, AccountMade, AccountRequest, OidcLinkRequest, TokenMade, TokenRequest};
 use super::auth::{self, BEARER};
 use super::health::{self, Health};
 use super::problem::Problem;
@@ -28,27 +28,32 @@ use super::shared::Shared;
         accounts::make_token,
         accounts::disable,
         accounts::revoke,
+        accounts::link_oidc,
         runs::list,
         runs::summary
     ),
-    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, RunSummary, OutcomeSummary, RunList, RunListed)),
+    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed)),
     modifiers(&BearerScheme),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),
-        (name = "accounts", description = "Who acts: accounts and their API tokens"),
+        (name = "accounts", description = "Who acts: accounts, their API tokens and OpenID subjects"),
         (name = "runs", description = "Payment runs, within the caller's scope")
     )
 )]
 pub struct Document;
 
-/// API tokens (`ansinh_ID_SECRET`) as HTTP bearer tokens.
+/// API tokens (`ansinh_ID_SECRET`), or a person's OIDC access token, as HTTP bearer tokens.
 struct BearerScheme;
 
 impl Modify for BearerScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
-        scheme.description = Some("An API token, `ansinh_ID_SECRET`, shown once when it was made".to_owned());
+        scheme.description = Some(
+            "An API token, `ansinh_ID_SECRET`, shown once when it was made; or a person's access token (a JWT) from \
+             the OpenID provider of the service's `[oidc]`"
+                .to_owned(),
+        );
         components.add_security_scheme(BEARER, SecurityScheme::Http(scheme));
     }
 }

@@ -1,6 +1,6 @@
-//! Accounts, their roles and scopes, and API tokens (`accounts`,
-//! `account_roles`, `account_scopes`, `api_tokens`). Only the hash of a
-//! token's secret is stored.
+//! Accounts, their roles and scopes, API tokens, and the OpenID subjects
+//! linked to them (`accounts`, `account_roles`, `account_scopes`,
+//! `api_tokens`, `account_oidc`). Only the hash of a token's secret is stored.
 
 use chrono::{DateTime, Utc};
 
@@ -166,4 +166,33 @@ pub async fn set_active(tx: &mut Tx, id: i64, active: bool) -> anyhow::Result<()
         sqlx::query("UPDATE accounts SET active = $1 WHERE id = $2").bind(active).bind(id).execute(&mut *conn).await?;
     });
     Ok(())
+}
+
+/// Link subject `subject` of OpenID provider `issuer` to account `account_id`,
+/// by `by`. A subject already linked is a unique violation.
+pub async fn link_oidc(tx: &mut Tx, issuer: &str, subject: &str, account_id: i64, by: &str) -> anyhow::Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO account_oidc (issuer, subject, account_id, linked_at, linked_by) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .bind(account_id)
+        .bind(Utc::now())
+        .bind(by)
+        .execute(&mut *conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// The account subject `subject` of OpenID provider `issuer` is linked to, if any.
+pub async fn oidc_account(db: &Db, issuer: &str, subject: &str) -> anyhow::Result<Option<i64>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT account_id FROM account_oidc WHERE issuer = $1 AND subject = $2")
+            .bind(issuer)
+            .bind(subject)
+            .fetch_optional(pool)
+            .await?
+    }))
 }

@@ -10,6 +10,8 @@ pub const TOKEN_CREATE: &str = "token.create";
 pub const TOKEN_REVOKE: &str = "token.revoke";
 /// An account disabled: its tokens stop working.
 pub const ACCOUNT_DISABLE: &str = "account.disable";
+/// An OpenID provider's subject linked to a person's account: its access tokens act as the account.
+pub const ACCOUNT_LINK_OIDC: &str = "account.link_oidc";
 pub const AUDIT_EXPORT: &str = "audit.export";
 pub const IMPORT_REGISTRY: &str = "import.registry";
 pub const IMPORT_ENROLMENT: &str = "import.enrolment";
