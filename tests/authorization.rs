@@ -8,8 +8,14 @@
 //!
 //! Callers: no token; the first admin (national); machine accounts made by
 //! it: officers of 001 and of 079, an auditor of 001, a national auditor, a
-//! national author. (A person's token other than the first admin's needs a
-//! sign-in, which comes with OIDC: approvers join the matrix then.)
+//! national author; and a person, an approver of 001, with the token they
+//! made for themself (approving is a person's act).
+//!
+//! The steps of a run are tried on runs made for them: evaluate and issue on
+//! each province's run (queued as jobs: 202, whatever the job then finds),
+//! approve, refuse and cancel on a fresh run never evaluated (so approving
+//! and refusing it is 409: the step exists for the caller, the run's state
+//! does not allow it).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -19,8 +25,16 @@ use serde_json::json;
 use crate::support::service::Server;
 use crate::support::{Driver, ok, stdout};
 
-const CALLERS: [&str; 7] =
-    ["anonymous", "admin", "officer 001", "auditor 001", "officer 079", "auditor national", "author national"];
+const CALLERS: [&str; 8] = [
+    "anonymous",
+    "admin",
+    "officer 001",
+    "auditor 001",
+    "approver 001",
+    "officer 079",
+    "auditor national",
+    "author national",
+];
 
 /// The status `caller` gets from `route` about `subject` ("-" where the route
 /// has none; "001"/"079": a run or account of that province; "fresh": one
@@ -76,11 +90,31 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
             "admin" | "author national" => 403,
             _ => 200,
         },
-        "GET /v1/runs/{id}" => match (caller, subject) {
-            ("admin" | "author national", _) => 403,
+        "GET /v1/runs/{id}" | "GET /v1/jobs/{id}" | "GET /v1/jobs/{id}/events" => match (caller, subject) {
+            // A job is seen by whoever may read its run (its owner among them).
+            ("admin" | "author national", _) if route.starts_with("GET /v1/runs") => 403,
             ("auditor national", _) => 200,
-            ("officer 001" | "auditor 001", "001") | ("officer 079", "079") => 200,
+            ("officer 001" | "auditor 001" | "approver 001", "001") | ("officer 079", "079") => 200,
             _ => 404,
+        },
+        // Officers create, evaluate, issue and cancel their province's runs.
+        "POST /v1/runs" | "POST /v1/runs/{id}/evaluate" | "POST /v1/runs/{id}/issue" | "POST /v1/runs/{id}/cancel" => {
+            let done = match route {
+                "POST /v1/runs" => 201,
+                "POST /v1/runs/{id}/cancel" => 204,
+                _ => 202,
+            };
+            match (caller, subject.trim_start_matches("fresh ")) {
+                ("officer 001", "001") | ("officer 079", "079") => done,
+                ("officer 001" | "officer 079", _) => 404,
+                _ => 403,
+            }
+        }
+        // Approvers approve and refuse their province's runs; one never evaluated cannot be.
+        "POST /v1/runs/{id}/approve" | "POST /v1/runs/{id}/refuse" => match (caller, subject) {
+            ("approver 001", "fresh 001") => 409,
+            ("approver 001", _) => 404,
+            _ => 403,
         },
         _ => return None,
     })
@@ -89,7 +123,16 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
 /// The subjects a route is tried about.
 fn subjects(route: &str) -> &'static [&'static str] {
     match route {
-        "GET /v1/runs/{id}" | "POST /v1/accounts/{id}/tokens" => &["001", "079"],
+        "GET /v1/runs/{id}"
+        | "POST /v1/accounts/{id}/tokens"
+        | "POST /v1/runs"
+        | "POST /v1/runs/{id}/evaluate"
+        | "POST /v1/runs/{id}/issue"
+        | "GET /v1/jobs/{id}"
+        | "GET /v1/jobs/{id}/events" => &["001", "079"],
+        "POST /v1/runs/{id}/approve" | "POST /v1/runs/{id}/refuse" | "POST /v1/runs/{id}/cancel" => {
+            &["fresh 001", "fresh 079"]
+        }
         "POST /v1/accounts/{id}/disable" | "POST /v1/accounts/{id}/oidc" | "POST /v1/tokens/{id}/revoke" => &["fresh"],
         _ => &["-"],
     }
@@ -137,6 +180,21 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
     ] {
         tokens.insert(caller, token_of(machine(role, scope)).0);
     }
+    tokens.insert("approver 001", t.person("Phạm Văn Minh", &["approver"], &["province:001"]));
+    // A job on each province's run, by its officer.
+    let mut jobs = BTreeMap::new();
+    for (province, officer) in [("001", "officer 001"), ("079", "officer 079")] {
+        let queued = server.post(&format!("/v1/runs/{}/evaluate", runs[province]), &tokens[officer], &json!({}));
+        assert_eq!(queued.status, 202, "{}", queued.body);
+        jobs.insert(province, queued.json()["job"].as_i64().unwrap().to_string());
+    }
+    let fresh_run = |province: &str| {
+        let made = ok(t
+            .cli()
+            .args(["run", "create", "--program", "social-assistance", "--province", province])
+            .args(["--period", "2024-10"]));
+        stdout(&made).trim().to_owned()
+    };
     let targets =
         BTreeMap::from([("001", machine("officer", "province:001")), ("079", machine("officer", "province:079"))]);
 
@@ -159,7 +217,22 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
                     panic!("{route} has no expected statuses here: write them from administration.md");
                 };
                 let (path, body) = match (route.as_str(), *subject) {
-                    ("GET /v1/runs/{id}", province) => (template.replace("{id}", &runs[province]), json!({})),
+                    ("GET /v1/runs/{id}" | "POST /v1/runs/{id}/evaluate" | "POST /v1/runs/{id}/issue", province) => {
+                        (template.replace("{id}", &runs[province]), json!({}))
+                    }
+                    ("GET /v1/jobs/{id}" | "GET /v1/jobs/{id}/events", province) => {
+                        (template.replace("{id}", &jobs[province]), json!({}))
+                    }
+                    ("POST /v1/runs", province) => (
+                        template.to_owned(),
+                        json!({ "program": "social-assistance", "province": province, "period": "2024-11" }),
+                    ),
+                    ("POST /v1/runs/{id}/approve", fresh) => {
+                        (template.replace("{id}", &fresh_run(&fresh[6..])), json!({ "checksum": "0".repeat(64) }))
+                    }
+                    ("POST /v1/runs/{id}/refuse" | "POST /v1/runs/{id}/cancel", fresh) => {
+                        (template.replace("{id}", &fresh_run(&fresh[6..])), json!({ "reason": "the matrix" }))
+                    }
                     ("POST /v1/accounts/{id}/tokens", province) => {
                         (template.replace("{id}", &targets[province].to_string()), json!({ "name": "m", "days": 1 }))
                     }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod format;
 pub mod identity;
 pub mod import;
+pub mod jobs;
 pub mod model;
 pub mod payment;
 pub mod registry;

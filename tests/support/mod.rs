@@ -143,18 +143,24 @@ impl Driver {
             return admin;
         }
         drop(tokens);
-        let admin = self.token(TEST_ADMIN);
-        let mut tokens = self.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let roles = CAST.iter().find(|(name, _)| *name == who).map(|(_, roles)| *roles);
         let roles = roles.unwrap_or_else(|| panic!("{who} is not in the tests' CAST (tests/support/mod.rs): add them"));
-        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
-        let name = who.to_owned();
-        let token = self.sql(move |db| {
+        let token = self.person(who, roles, &["national"]);
+        self.adopt(who, &token);
+        token
+    }
+
+    /// A person's account named `name` with `roles` and `scopes`, made by the
+    /// test admin, and a token the person makes for themself (as one signed
+    /// in would: the library's own rules, on this database).
+    pub fn person(&self, name: &str, roles: &[&str], scopes: &[&str]) -> String {
+        let admin = self.token(TEST_ADMIN);
+        let (name, roles, scopes) = (name.to_owned(), strings(roles), strings(scopes));
+        self.sql(move |db| {
             Box::pin(async move {
                 use ansinh::accounts::{self, Caller, NewAccount};
                 let by = accounts::authenticate(&db, &admin).await.unwrap().expect("the test admin's token");
-                let new =
-                    NewAccount { name, kind: "person".into(), roles: roles.clone(), scopes: vec!["national".into()] };
+                let new = NewAccount { name, kind: "person".into(), roles: roles.clone(), scopes };
                 let id = accounts::create(&db, &by, new.clone()).await.unwrap().expect("a test account");
                 let actor = ansinh::trail::Actor {
                     account: id,
@@ -165,9 +171,7 @@ impl Driver {
                 let (token, _) = accounts::make_token(&db, &person, id, "tests", 30).await.unwrap().expect("a token");
                 token.to_string()
             })
-        });
-        tokens.insert(who.to_owned(), token.clone());
-        token
+        })
     }
 
     /// `ansinh demo` of `people` in the folder, on this database: it makes
@@ -352,6 +356,10 @@ impl Driver {
             })
         })
     }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| item.to_string()).collect()
 }
 
 /// Run the real binary to its end: exit code, what it said, and its own peak

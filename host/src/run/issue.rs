@@ -23,7 +23,7 @@ use crate::trail::Actor;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tracing::{info, info_span, warn};
+use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::Config;
 use crate::model::{Month, Total};
@@ -70,8 +70,13 @@ pub struct IssuedFile {
 /// the run's province from `config`; later ones use those stored on the run.
 pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, config: &Config, by: &Actor) -> anyhow::Result<IssueReport> {
     let run = runs::get(db, run_id).await?;
-    let _span = info_span!("run", run = run.id, program = %run.program, province = %run.province, period = %run.period)
-        .entered();
+    let span = info_span!("run", run = run.id, program = %run.program, province = %run.province, period = %run.period);
+    issue_in_span(db, run, outbox, config, by).instrument(span).await
+}
+
+/// [`issue`], in the run's span: a span entered by a guard would be left
+/// across each await to whatever else the thread runs.
+async fn issue_in_span(db: &Db, run: Run, outbox: &Outbox, config: &Config, by: &Actor) -> anyhow::Result<IssueReport> {
     let first_time = match run.status {
         RunStatus::Created | RunStatus::Evaluated => anyhow::bail!(
             "run {} is {}, not approved: a second person approves it first with `ansinh run approve {} --checksum ...`",

@@ -11,9 +11,10 @@
 //! document built from the handlers' own annotations (`openapi.rs`), served at
 //! `/openapi.json`.
 //!
-//! This is the service's frame: health, readiness and the document. The
-//! routes of the actions, and the accounts and tokens that guard them, come
-//! with issue 13; until then the service exposes nothing of the data.
+//! Routes so far: probes, the document, accounts and tokens, runs (list,
+//! summary) and a run's steps, the long ones as jobs that a runner in the
+//! same process does (`crate::jobs`). Every route for accounts is allowed by
+//! `accounts::policy`, as the command line is.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,10 +33,12 @@ mod accounts;
 mod auth;
 mod body;
 mod health;
+mod jobs;
 mod openapi;
 pub mod problem;
 mod runs;
 mod shared;
+mod steps;
 
 pub use shared::{REQUEST_ID, Shared, State};
 
@@ -59,6 +62,8 @@ pub fn router(app: Shared) -> Router {
         .merge(auth::routes())
         .merge(accounts::routes())
         .merge(runs::routes())
+        .merge(steps::routes())
+        .merge(jobs::routes())
         .merge(openapi::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::wrong_method)
@@ -74,7 +79,7 @@ pub fn router(app: Shared) -> Router {
 /// What the handlers share, built once from `app` and its configuration: the
 /// verifier of OIDC access tokens if `[oidc]` is configured. The provider is
 /// not asked anything yet: its keys are fetched when a token first needs them.
-pub fn state(app: App) -> anyhow::Result<Shared> {
+pub fn state(app: Arc<App>) -> anyhow::Result<Shared> {
     let oidc = match app.config.oidc() {
         Some(settings) => Some(Verifier::new(settings.clone())?),
         None => None,
@@ -83,10 +88,25 @@ pub fn state(app: App) -> anyhow::Result<Shared> {
 }
 
 /// Serve `app` on `listener` until SIGTERM or Ctrl-C, then finish the
-/// requests under way and return.
-pub async fn serve(app: App, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    axum::serve(listener, router(state(app)?)).with_graceful_shutdown(shutdown()).await?;
+/// requests under way and return; meanwhile do jobs, as `jobs` says. A job
+/// under way when the process stops is left to its lease: this process or
+/// another claims it again once the lease has run out, and resumes it.
+pub async fn serve(app: App, listener: tokio::net::TcpListener, jobs: Jobs) -> anyhow::Result<()> {
+    let app = Arc::new(app);
+    let runner = crate::jobs::runner::Runner::new(app.clone(), jobs.lease, jobs.outbox)?;
+    let running = tokio::spawn(runner.run());
+    let served = axum::serve(listener, router(state(app)?)).with_graceful_shutdown(shutdown()).await;
+    running.abort();
+    served?;
     Ok(())
+}
+
+/// How the service does its jobs.
+pub struct Jobs {
+    /// How long a claim on a job lasts without a heartbeat.
+    pub lease: Duration,
+    /// Where `run issue` jobs write payment files.
+    pub outbox: std::path::PathBuf,
 }
 
 async fn shutdown() {

@@ -12,9 +12,11 @@ use utoipa::{Modify, OpenApi};
 use super::accounts::{self, AccountMade, AccountRequest, OidcLinkRequest, TokenMade, TokenRequest};
 use super::auth::{self, BEARER};
 use super::health::{self, Health};
+use super::jobs::{self, JobView};
 use super::problem::Problem;
-use super::runs::{self, OutcomeSummary, RunList, RunListed, RunSummary};
+use super::runs::{self, OutcomeSummary, RunList, RunListed, RunSummary, ToApprove};
 use super::shared::Shared;
+use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, RunMade};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,14 +32,23 @@ use super::shared::Shared;
         accounts::revoke,
         accounts::link_oidc,
         runs::list,
-        runs::summary
+        runs::summary,
+        steps::create,
+        steps::evaluate,
+        steps::approve,
+        steps::refuse,
+        steps::cancel,
+        steps::issue,
+        jobs::show,
+        jobs::events
     ),
-    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed)),
+    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, NewRun, RunMade, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
     modifiers(&BearerScheme),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),
         (name = "accounts", description = "Who acts: accounts, their API tokens and OpenID subjects"),
-        (name = "runs", description = "Payment runs, within the caller's scope")
+        (name = "runs", description = "Payment runs, within the caller's scope"),
+        (name = "jobs", description = "The long steps (evaluate, issue): state, progress, events")
     )
 )]
 pub struct Document;

@@ -118,6 +118,24 @@ pub struct RunSummary {
     issued_by: Option<String>,
     /// People and monthly amount (VND) by outcome.
     outcomes: Vec<OutcomeSummary>,
+    /// What an approver approves, while the run is evaluated: give its
+    /// `checksum` to `POST /v1/runs/{id}/approve`.
+    to_approve: Option<ToApprove>,
+}
+
+/// What an evaluated run would pay, summed up, and the checksum over every line.
+#[derive(Serialize, ToSchema)]
+pub struct ToApprove {
+    /// Bank and e-wallet transfers, and their sum in đồng.
+    transfers: i64,
+    transfer_total: i64,
+    /// People paid in cash through VNPost, and their sum.
+    cash: i64,
+    cash_total: i64,
+    /// sha256, hex, over every line that would be paid, in order.
+    checksum: String,
+    /// People held for review, not paid until cleared.
+    held: usize,
 }
 
 /// One outcome's people and amount.
@@ -134,7 +152,8 @@ pub struct OutcomeSummary {
     params(("id" = i64, Path, description = "The run")),
     responses((status = 200, body = RunSummary), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The run's decisions were changed behind the audit log: nothing to approve", body = Problem, content_type = "application/problem+json")))]
 pub(super) async fn summary(
     State(app): State<Shared>,
     Authenticated(caller): Authenticated,
@@ -169,6 +188,26 @@ pub(super) async fn summary(
                 .into_response();
         }
     };
+    let to_approve = match run.status {
+        runs::RunStatus::Evaluated => match crate::run::approve::proposal(&app.db, id).await {
+            Ok(Ok(proposal)) => Some(ToApprove {
+                transfers: proposal.tally.transfers,
+                transfer_total: proposal.tally.transfer_total,
+                cash: proposal.tally.cash,
+                cash_total: proposal.tally.cash_total,
+                checksum: proposal.tally.checksum,
+                held: proposal.held.len(),
+            }),
+            // Decisions changed behind the log: nothing to approve; the problem says why.
+            Ok(Err(tampered)) => return Problem::new(StatusCode::CONFLICT, tampered.0, &headers).into_response(),
+            Err(error) => {
+                let detail = "the run could not be read now: try again";
+                return Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading a run", detail, &headers)
+                    .into_response();
+            }
+        },
+        _ => None,
+    };
     Json(RunSummary {
         id: run.id,
         program: run.program,
@@ -183,6 +222,7 @@ pub(super) async fn summary(
         approved_by: run.approved_by,
         issued_by: run.issued_by,
         outcomes,
+        to_approve,
     })
     .into_response()
 }

@@ -15,7 +15,7 @@ pub type Shared = Arc<State>;
 /// The one `App` of the process, and what the service adds to it: the
 /// verifier of OIDC access tokens, with the provider's keys it keeps.
 pub struct State {
-    pub app: App,
+    pub app: Arc<App>,
     /// None: `[oidc]` is not configured, and only API tokens are taken.
     pub oidc: Option<Verifier>,
 }

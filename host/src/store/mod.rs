@@ -20,6 +20,7 @@ pub mod decisions;
 pub mod flags;
 pub mod holds;
 pub mod imports;
+pub mod jobs;
 pub mod keys;
 pub mod payments;
 pub mod plugins;

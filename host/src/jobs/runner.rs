@@ -1,0 +1,142 @@
+//! The runner: claims the oldest open job whose lease has run out, does it
+//! while a heartbeat renews the lease and records progress, and records how
+//! it ended. One per serving process; any number of processes may share a
+//! database.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use tracing::{Instrument, info, info_span, warn};
+
+use super::Kind;
+use crate::app::App;
+use crate::payment::outbox::Outbox;
+use crate::run;
+use crate::store::jobs::{self, Job};
+use crate::trail::Actor;
+
+/// How often an idle runner looks for work.
+const POLL: Duration = Duration::from_millis(500);
+
+/// Claims of one job after which it is given up: each ended with the process
+/// that held it, so the job itself is likely what kills it.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// Does the jobs of one process.
+pub struct Runner {
+    app: Arc<App>,
+    /// This process's name in `lease_owner`: unique among those sharing the database.
+    holder: String,
+    /// How long a claim lasts without a heartbeat; beats come three times as often.
+    lease: Duration,
+    /// Where `run.issue` writes payment files.
+    outbox: PathBuf,
+}
+
+impl Runner {
+    pub fn new(app: Arc<App>, lease: Duration, outbox: PathBuf) -> anyhow::Result<Runner> {
+        let mut nonce = [0u8; 4];
+        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness for the runner's name: {e}"))?;
+        let holder = format!("pid {} · {}", std::process::id(), hex::encode(nonce));
+        Ok(Runner { app, holder, lease, outbox })
+    }
+
+    /// Work until the process ends: a job at a time, as they come.
+    pub async fn run(self) {
+        loop {
+            match jobs::claim(&self.app.db, &self.holder, self.lease).await {
+                Ok(Some(job)) => self.work(job).await,
+                Ok(None) => tokio::time::sleep(POLL).await,
+                Err(error) => {
+                    warn!(error = format!("{error:#}"), "claiming a job");
+                    tokio::time::sleep(POLL * 4).await;
+                }
+            }
+        }
+    }
+
+    async fn work(&self, job: Job) {
+        let span = info_span!("job", job = job.id, kind = %job.kind, subject = %job.subject, attempt = job.attempts);
+        async {
+            info!("claimed");
+            let progress = Arc::new((AtomicU64::new(job.done as u64), AtomicU64::new(job.total as u64)));
+            let heartbeat =
+                tokio::spawn(beat(self.app.clone(), job.id, self.holder.clone(), self.lease, progress.clone()));
+            let outcome = if job.attempts > MAX_ATTEMPTS {
+                Err(anyhow::anyhow!(
+                    "given up after {MAX_ATTEMPTS} attempts, each of which ended with the process that held it"
+                ))
+            } else {
+                self.execute(&job, &progress).await
+            };
+            heartbeat.abort();
+            let (done, total) = (progress.0.load(Ordering::Relaxed), progress.1.load(Ordering::Relaxed));
+            let _ = jobs::beat(&self.app.db, job.id, &self.holder, self.lease, done as i64, total as i64).await;
+            let outcome = outcome.map(|result| result.to_string()).map_err(|error| format!("{error:#}"));
+            match &outcome {
+                Ok(_) => info!(done, "done"),
+                Err(error) => warn!(error, "failed"),
+            }
+            if let Err(error) = jobs::finish(&self.app.db, job.id, &self.holder, outcome).await {
+                warn!(error = format!("{error:#}"), "recording how the job ended");
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn execute(&self, job: &Job, progress: &Arc<(AtomicU64, AtomicU64)>) -> anyhow::Result<serde_json::Value> {
+        let app = &self.app;
+        let by: Actor = serde_json::from_str(&job.actor).context("the job's actor")?;
+        let run_id = super::run_of(job).with_context(|| format!("job {}: no run in {:?}", job.id, job.subject))?;
+        let tell = |done: u64, total: u64| {
+            progress.0.store(done, Ordering::Relaxed);
+            progress.1.store(total, Ordering::Relaxed);
+        };
+        match Kind::parse(&job.kind) {
+            Some(Kind::EvaluateRun) => {
+                let registry = app.registry()?;
+                let evaluated = run::evaluate(&app.db, &app.sandbox, registry, run_id, app.workers, &by, &tell).await?;
+                Ok(serde_json::json!({ "decided": evaluated.decided }))
+            }
+            Some(Kind::IssueRun) => {
+                let outbox = Outbox::open(&self.outbox)?;
+                let issued = run::issue(&app.db, run_id, &outbox, &app.config, &by).await?;
+                let files: Vec<serde_json::Value> = issued
+                    .files
+                    .iter()
+                    .map(|f| {
+                        serde_json::json!({
+                            "kind": f.kind,
+                            "name": f.path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                            "lines": f.lines,
+                            "total": f.total,
+                            "sha256": f.sha256,
+                        })
+                    })
+                    .collect();
+                tell(files.len() as u64, files.len() as u64);
+                Ok(serde_json::json!({ "files": files }))
+            }
+            None => anyhow::bail!("job {}: unknown kind {:?}", job.id, job.kind),
+        }
+    }
+}
+
+/// Renew the lease and record progress, three times a lease, until aborted.
+async fn beat(app: Arc<App>, id: i64, holder: String, lease: Duration, progress: Arc<(AtomicU64, AtomicU64)>) {
+    let mut every = tokio::time::interval(lease / 3);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let (done, total) = (progress.0.load(Ordering::Relaxed) as i64, progress.1.load(Ordering::Relaxed) as i64);
+        match jobs::beat(&app.db, id, &holder, lease, done, total).await {
+            Ok(true) => {}
+            Ok(false) => warn!("the job's lease was lost: another process holds it now"),
+            Err(error) => warn!(error = format!("{error:#}"), "heartbeat"),
+        }
+    }
+}

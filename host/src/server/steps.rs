@@ -1,0 +1,263 @@
+//! The steps of a run over HTTP: create, evaluate, approve, refuse, cancel,
+//! issue. Each is allowed by `accounts::policy` as the command line's is;
+//! the long ones (evaluate, issue) are jobs, answered `202 Accepted` with the
+//! job to follow (`/v1/jobs/{id}`).
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Authenticated;
+use super::body::Body;
+use super::problem::Problem;
+use super::shared::Shared;
+use crate::accounts::{self, Act, Caller, Place};
+use crate::jobs::{self, Kind};
+use crate::model::Month;
+use crate::run;
+use crate::store::runs;
+
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/v1/runs", post(create))
+        .route("/v1/runs/{id}/evaluate", post(evaluate))
+        .route("/v1/runs/{id}/approve", post(approve))
+        .route("/v1/runs/{id}/refuse", post(refuse))
+        .route("/v1/runs/{id}/cancel", post(cancel))
+        .route("/v1/runs/{id}/issue", post(issue))
+}
+
+/// A run to create.
+#[derive(Deserialize, ToSchema)]
+pub struct NewRun {
+    /// The programme, e.g. `social-assistance`.
+    program: String,
+    /// The paying province's 3-digit code.
+    province: String,
+    /// The paid month, `YYYY-MM`: the release in force then decides the run.
+    period: String,
+    /// Also pay arrears from this month (`YYYY-MM`) up to the one before `period`.
+    back_pay_from: Option<String>,
+}
+
+/// A run made.
+#[derive(Serialize, ToSchema)]
+pub struct RunMade {
+    id: i64,
+}
+
+/// A job queued (or the one already open for the same step of the same run).
+#[derive(Serialize, ToSchema)]
+pub struct JobAccepted {
+    job: i64,
+    /// Where to follow it: its state, and `…/events` for server-sent events.
+    href: String,
+}
+
+/// What an approver approves: the checksum `GET /v1/runs/{id}` led them to.
+#[derive(Deserialize, ToSchema)]
+pub struct ApproveRequest {
+    checksum: String,
+}
+
+/// Why a run is refused or cancelled: kept in the audit log.
+#[derive(Deserialize, ToSchema)]
+pub struct ReasonRequest {
+    reason: String,
+}
+
+/// Whether `caller` may do `act` on run `id`; if not, the problem to answer:
+/// 403 for a role it lacks, 404 for a run outside its scope or none at all
+/// (whether it exists is not said).
+async fn on_run(app: &Shared, caller: &Caller, act: Act, id: i64, headers: &HeaderMap) -> Result<(), Response> {
+    let refused = |refusal| Problem::refused(refusal, headers).into_response();
+    let what = format!("run {id}");
+    accounts::allow(caller, act, Place::Anywhere, &what).map_err(refused)?;
+    match runs::find(&app.db, id).await {
+        Ok(Some(run)) => accounts::allow(caller, act, Place::Province(&run.province), &what).map_err(refused),
+        Ok(None) => Err(refused(accounts::Refusal::NotFound(format!("there is no {what} in your scope")))),
+        Err(error) => Err(failed(error, "reading a run", headers)),
+    }
+}
+
+/// A failure of the host (the database, mostly): 500, the error logged whole.
+fn failed(error: anyhow::Error, doing: &str, headers: &HeaderMap) -> Response {
+    Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, doing, "it could not be done now: try again", headers)
+        .into_response()
+}
+
+/// What a step answers when it is not done: a failure of the host is 500; a
+/// step the run's state or its input does not allow (not approved yet, the
+/// wrong checksum, the same account as its creator) is 409 with the reason
+/// the command line gives.
+fn not_done(error: anyhow::Error, doing: &str, headers: &HeaderMap) -> Response {
+    let of_the_host = error.chain().any(|e| e.is::<sqlx::Error>() || e.is::<std::io::Error>());
+    if of_the_host {
+        return failed(error, doing, headers);
+    }
+    Problem::new(StatusCode::CONFLICT, format!("{error:#}"), headers).into_response()
+}
+
+/// 202 with the job.
+fn accepted(job: i64) -> Response {
+    let href = format!("/v1/jobs/{job}");
+    (StatusCode::ACCEPTED, [(header::LOCATION, href.clone())], Json(JobAccepted { job, href })).into_response()
+}
+
+/// Create a run for a programme, a province and a month (officers of the province).
+#[utoipa::path(post, path = "/v1/runs", tag = "runs", security(("bearer" = [])), request_body = NewRun,
+    responses((status = 201, body = RunMade), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn create(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    headers: HeaderMap,
+    Body(new): Body<NewRun>,
+) -> Response {
+    let month =
+        |field: &str, text: &str| text.parse::<Month>().map_err(|e| format!("{field}: expected a month, YYYY-MM; {e}"));
+    let months = month("period", &new.period).and_then(|period| {
+        Ok((period, new.back_pay_from.as_deref().map(|from| month("back_pay_from", from)).transpose()?))
+    });
+    let (period, back_pay_from) = match months {
+        Ok(months) => months,
+        Err(detail) => return Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail, &headers).into_response(),
+    };
+    let what = format!("province {}", new.province);
+    if let Err(refusal) = accounts::allow(&caller, Act::WorkRun, Place::Province(&new.province), &what) {
+        return Problem::refused(refusal, &headers).into_response();
+    }
+    let made =
+        run::create(&app.db, &app.sandbox, &new.program, &new.province, period, back_pay_from, &caller.actor).await;
+    match made {
+        Ok(id) => {
+            (StatusCode::CREATED, [(header::LOCATION, format!("/v1/runs/{id}"))], Json(RunMade { id })).into_response()
+        }
+        Err(error) => not_done(error, "creating a run", &headers),
+    }
+}
+
+/// Evaluate run `id`: verify and decide every beneficiary (officers). A job:
+/// asking again while it runs gives the same job; a run evaluated in part
+/// resumes where it stopped.
+#[utoipa::path(post, path = "/v1/runs/{id}/evaluate", tag = "runs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The run")),
+    responses((status = 202, body = JobAccepted), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn evaluate(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    submit(&app, &caller, Kind::EvaluateRun, id, &headers).await
+}
+
+/// Issue approved run `id`: pay it once and write its files (officers). A job.
+#[utoipa::path(post, path = "/v1/runs/{id}/issue", tag = "runs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The run")),
+    responses((status = 202, body = JobAccepted), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn issue(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    submit(&app, &caller, Kind::IssueRun, id, &headers).await
+}
+
+async fn submit(app: &Shared, caller: &Caller, kind: Kind, id: i64, headers: &HeaderMap) -> Response {
+    if let Err(problem) = on_run(app, caller, Act::WorkRun, id, headers).await {
+        return problem;
+    }
+    match jobs::submit(&app.db, kind, id, &caller.actor).await {
+        Ok((job, _)) => accepted(job),
+        Err(error) => failed(error, "queueing a job", headers),
+    }
+}
+
+/// Approve evaluated run `id` for payment with the checksum of what was
+/// reviewed (approvers; never the run's creator or evaluator).
+#[utoipa::path(post, path = "/v1/runs/{id}/approve", tag = "runs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The run")), request_body = ApproveRequest,
+    responses((status = 200, description = "Approved: what was approved, and by whom", content_type = "application/json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn approve(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Body(request): Body<ApproveRequest>,
+) -> Response {
+    if let Err(problem) = on_run(&app, &caller, Act::DecideRun, id, &headers).await {
+        return problem;
+    }
+    match run::approve(&app.db, id, &request.checksum, &caller.actor).await {
+        Ok(approval) => Json(approval).into_response(),
+        Err(error) => not_done(error, "approving a run", &headers),
+    }
+}
+
+/// Refuse run `id` with a reason (approvers, as for approval): an approved
+/// run, not yet issued, goes back to evaluated; the refusal is on record.
+#[utoipa::path(post, path = "/v1/runs/{id}/refuse", tag = "runs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The run")), request_body = ReasonRequest,
+    responses((status = 204, description = "Refused"), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn refuse(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Body(request): Body<ReasonRequest>,
+) -> Response {
+    if let Err(problem) = on_run(&app, &caller, Act::DecideRun, id, &headers).await {
+        return problem;
+    }
+    match run::refuse(&app.db, id, &caller.actor, &request.reason).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => not_done(error, "refusing a run", &headers),
+    }
+}
+
+/// Cancel run `id` before it is issued, with a reason (officers); its decisions are kept.
+#[utoipa::path(post, path = "/v1/runs/{id}/cancel", tag = "runs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The run")), request_body = ReasonRequest,
+    responses((status = 204, description = "Cancelled"), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn cancel(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Body(request): Body<ReasonRequest>,
+) -> Response {
+    if let Err(problem) = on_run(&app, &caller, Act::WorkRun, id, &headers).await {
+        return problem;
+    }
+    match run::cancel(&app.db, id, &caller.actor, &request.reason).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => not_done(error, "cancelling a run", &headers),
+    }
+}

@@ -1,0 +1,187 @@
+//! The service's jobs and the month over HTTP, through the real `ansinh serve`:
+//! an evaluation survives the server that ran it being killed (SIGKILL) and
+//! is finished by the next one; and four accounts of one province take a run
+//! from creation to issue over the API, with the refusals on the way.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::service::Server;
+use crate::support::{Driver, ok, stdout};
+
+/// Wait up to `limit` for `check` to give something, looking every 20 ms.
+fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(start.elapsed() < limit, "waited {limit:?} for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The job `id` as `token`'s holder sees it.
+fn job(server: &Server, token: &str, id: i64) -> Value {
+    let got = server.request("GET", &format!("/v1/jobs/{id}"), &[("Authorization", &format!("Bearer {token}"))]);
+    assert_eq!(got.status, 200, "{}", got.body);
+    got.json()
+}
+
+/// Issue 13: jobs live in the database with a lease and a heartbeat, so a
+/// server killed with SIGKILL mid-evaluation and started again finishes the
+/// same job: every beneficiary decided once, the run sealed, the log whole.
+fn a_killed_server_leaves_its_job_to_the_next(t: Driver) {
+    let (registry, enrolment) = t.population(71, 6_000, "2024-09");
+    t.import(&registry, &enrolment);
+    t.release_national();
+    let run = t.create_run("2024-09");
+    let officer = t.token("test-officer");
+    // One worker and a short lease: slow enough to be caught mid-way, quick to be taken over.
+    let start = || Server::start_with(&t, &["--workers".as_ref(), "1".as_ref(), "--job-lease".as_ref(), "2".as_ref()]);
+    let first = start();
+    let queued = first.post(&format!("/v1/runs/{run}/evaluate"), &officer, &json!({}));
+    assert_eq!(queued.status, 202, "{}", queued.body);
+    assert_eq!(queued.header("location"), Some(format!("/v1/jobs/{}", queued.json()["job"]).as_str()));
+    let id = queued.json()["job"].as_i64().unwrap();
+    // Asking again while it is open gives the same job.
+    let again = first.post(&format!("/v1/runs/{run}/evaluate"), &officer, &json!({}));
+    assert_eq!(again.json()["job"].as_i64(), Some(id));
+
+    let decided = || t.scalar(format!("SELECT COUNT(*) FROM decisions WHERE run_id = {run}"));
+    let at_kill = wait_for(Duration::from_secs(120), "the first decisions", || Some(decided()).filter(|&n| n > 0));
+    let mut first = first;
+    first.child.kill().unwrap(); // SIGKILL: no shutdown, no word to the database.
+    first.child.wait().unwrap();
+    let left = decided();
+    assert!(left >= at_kill && left < 6_000, "killed after {left} of 6,000 decisions: not mid-way");
+    assert_eq!(t.text(format!("SELECT state FROM jobs WHERE id = {id}")), "running", "the job was left running");
+
+    let second = start();
+    let done = wait_for(Duration::from_secs(300), "the job to end", || {
+        let job = job(&second, &officer, id);
+        (job["state"] != "running" && job["state"] != "queued").then_some(job)
+    });
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["attempts"], 2, "taken up again once: {done}");
+    assert_eq!(done["done"], done["total"], "{done}");
+    let beneficiaries = t.scalar("SELECT COUNT(*) FROM beneficiaries");
+    assert_eq!(decided(), beneficiaries, "every beneficiary decided, none twice");
+    assert_eq!(t.text(format!("SELECT status FROM runs WHERE id = {run}")), "evaluated");
+    // Its events end with `done`.
+    let events =
+        second.request("GET", &format!("/v1/jobs/{id}/events"), &[("Authorization", &format!("Bearer {officer}"))]);
+    assert_eq!(events.header("content-type"), Some("text/event-stream"), "{}", events.body);
+    assert!(events.body.contains("event: done"), "{}", events.body);
+    drop(second);
+    ok(t.cli().args(["audit", "verify"]));
+}
+
+on_both_backends!(a_killed_server_leaves_its_job_to_the_next);
+
+/// Issue 13: the month over HTTP by four accounts of Hà Nội (an officer who
+/// also approves elsewhere, an approver, an auditor, and the admin), from a
+/// run's creation to its files, with the refusals: the officer approving the
+/// run they made, the admin approving anything, a wrong checksum, a revoked
+/// token, an expired token, a disabled account's token.
+fn the_month_over_http(t: Driver) {
+    let (registry, enrolment) = t.population(72, 300, "2024-09");
+    t.import(&registry, &enrolment);
+    t.release_national();
+    let scope = ["province:001"];
+    let officer = t.person("Lê Văn Hùng", &["officer", "approver"], &scope);
+    let approver = t.person("Phạm Văn Minh", &["approver"], &scope);
+    let auditor = t.person("Nguyễn Thị Thu", &["auditor"], &scope);
+    let admin = t.token(crate::support::TEST_ADMIN);
+    let config = crate::support::files::hanoi_config(t.dir.path(), true, true);
+    let outbox = t.path("outbox");
+    let server =
+        Server::start_with(&t, &["--config".as_ref(), config.as_os_str(), "--outbox".as_ref(), outbox.as_os_str()]);
+    let get = |path: &str, token: &str| server.request("GET", path, &[("Authorization", &format!("Bearer {token}"))]);
+    let follow = |id: i64, token: &str| {
+        wait_for(Duration::from_secs(120), "the job to end", || {
+            let job = job(&server, token, id);
+            (job["state"] == "done" || job["state"] == "failed").then_some(job)
+        })
+    };
+
+    let made = server.post(
+        "/v1/runs",
+        &officer,
+        &json!({ "program": "social-assistance", "province": "001", "period": "2024-09" }),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let run = made.json()["id"].as_i64().unwrap();
+    let bad = server.post(
+        "/v1/runs",
+        &officer,
+        &json!({ "program": "social-assistance", "province": "001", "period": "2024-13" }),
+    );
+    bad.assert_problem(422, "period: expected a month, YYYY-MM");
+    let evaluating = server.post(&format!("/v1/runs/{run}/evaluate"), &officer, &json!({}));
+    assert_eq!(evaluating.status, 202, "{}", evaluating.body);
+    let evaluated = follow(evaluating.json()["job"].as_i64().unwrap(), &officer);
+    assert_eq!(evaluated["state"], "done", "{evaluated}");
+    assert_eq!(evaluated["result"]["decided"], t.scalar("SELECT COUNT(*) FROM beneficiaries"), "{evaluated}");
+    // The approver sees the run and what to approve; so does the auditor, who may not approve.
+    let summary = get(&format!("/v1/runs/{run}"), &approver);
+    assert_eq!(summary.status, 200, "{}", summary.body);
+    let checksum = summary.json()["to_approve"]["checksum"].as_str().unwrap().to_owned();
+    assert_eq!(get(&format!("/v1/runs/{run}"), &auditor).status, 200);
+
+    let approve = |token: &str, checksum: &str| {
+        server.post(&format!("/v1/runs/{run}/approve"), token, &json!({ "checksum": checksum }))
+    };
+    approve(&officer, &checksum)
+        .assert_problem(409, "Lê Văn Hùng created it and cannot also approve it, under any role");
+    approve(&admin, &checksum).assert_problem(403, "is for the approver role");
+    approve(&auditor, &checksum).assert_problem(403, "is for the approver role");
+    approve(&approver, &"0".repeat(64)).assert_problem(409, "is not the run's");
+    let issue_early = server.post(&format!("/v1/runs/{run}/issue"), &officer, &json!({}));
+    let early = follow(issue_early.json()["job"].as_i64().unwrap(), &officer);
+    assert_eq!(early["state"], "failed", "{early}");
+    assert!(early["error"].as_str().unwrap().contains("not approved"), "{early}");
+
+    // Tokens that no longer act: revoked, expired, of a disabled account.
+    let spare = t.person("Trần Văn Spare", &["approver"], &scope);
+    let spare_id = spare.split('_').nth(1).unwrap().to_owned();
+    assert_eq!(server.post(&format!("/v1/tokens/{spare_id}/revoke"), &spare, &json!({})).status, 204);
+    approve(&spare, &checksum).assert_problem(401, "was revoked");
+    let late = t.person("Đỗ Thị Late", &["approver"], &scope);
+    let late_id = late.split('_').nth(1).unwrap().to_owned();
+    t.execute(format!("UPDATE api_tokens SET expires_at = '2000-01-01T00:00:00Z' WHERE id = '{late_id}'")).unwrap();
+    approve(&late, &checksum).assert_problem(401, "expired");
+    let gone = t.person("Vũ Văn Gone", &["approver"], &scope);
+    let gone_account = get("/v1/me", &gone).json()["account"].as_i64().unwrap();
+    assert_eq!(server.post(&format!("/v1/accounts/{gone_account}/disable"), &admin, &json!({})).status, 204);
+    approve(&gone, &checksum).assert_problem(401, "is disabled");
+    assert_eq!(t.text(format!("SELECT status FROM runs WHERE id = {run}")), "evaluated", "nothing approved it yet");
+
+    // The approver approves what they saw; the officer issues; the files are as recorded.
+    let approved = approve(&approver, &checksum);
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    assert_eq!(approved.json()["approved_by"], "Phạm Văn Minh");
+    let issuing = server.post(&format!("/v1/runs/{run}/issue"), &officer, &json!({}));
+    assert_eq!(issuing.status, 202, "{}", issuing.body);
+    let issued = follow(issuing.json()["job"].as_i64().unwrap(), &officer);
+    assert_eq!(issued["state"], "done", "{issued}");
+    let files = issued["result"]["files"].as_array().unwrap();
+    assert!(!files.is_empty(), "{issued}");
+    for file in files {
+        let bytes = std::fs::read(outbox.join(file["name"].as_str().unwrap())).unwrap();
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        assert_eq!(file["sha256"], sha256.as_str(), "{file}");
+    }
+    // The auditor follows the job too; the log names each account and how it signed in.
+    assert_eq!(get(&format!("/v1/jobs/{}", issued["id"]), &auditor).status, 200);
+    let by = t.text("SELECT details FROM audit_log WHERE action = 'run.approve'");
+    let by: Value = serde_json::from_str(&by).unwrap();
+    assert_eq!(by["by"]["name"], "Phạm Văn Minh", "{by}");
+    assert!(by["by"]["auth"]["token"].is_string(), "{by}");
+    drop(server);
+    let verified = stdout(&ok(t.cli().args(["audit", "verify"])));
+    assert!(verified.contains("VERIFIED"), "{verified}");
+}
+
+on_both_backends!(the_month_over_http);
