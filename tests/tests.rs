@@ -21,6 +21,7 @@
 #[macro_use]
 mod support;
 
+mod api_contract;
 mod architecture;
 mod audit;
 mod authoring;

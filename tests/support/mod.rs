@@ -22,6 +22,7 @@ macro_rules! on_both_backends {
 pub mod files;
 pub mod oidc;
 pub mod pain002;
+pub mod schemathesis;
 pub mod service;
 pub mod xsd;
 

@@ -191,7 +191,7 @@ fn has_pip() -> bool {
 /// The workspace's target directory: `CARGO_TARGET_DIR` when set (a relative one is taken from
 /// the workspace root), else `target/` beside the `Cargo.lock` found by walking up from this
 /// crate's manifest directory.
-fn target_dir() -> Result<PathBuf> {
+pub fn target_dir() -> Result<PathBuf> {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = manifest_dir
         .ancestors()

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::Authenticated;
+use super::extract::Path;
 use super::problem::Problem;
 use super::shared::Shared;
 use crate::accounts::{self, Act, Caller, Place};

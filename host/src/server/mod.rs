@@ -31,7 +31,7 @@ use crate::app::App;
 
 mod accounts;
 mod auth;
-mod body;
+mod extract;
 mod health;
 mod jobs;
 mod openapi;

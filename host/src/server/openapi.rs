@@ -43,7 +43,7 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Run
         jobs::events
     ),
     components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, NewRun, RunMade, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &CommonResponses),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),
         (name = "accounts", description = "Who acts: accounts, their API tokens and OpenID subjects"),
@@ -66,6 +66,44 @@ impl Modify for BearerScheme {
                 .to_owned(),
         );
         components.add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+    }
+}
+
+/// The answers every route may give that no handler writes: a path or query
+/// parameter that cannot be read (400), a body that is not JSON (400), too
+/// large (413) or not `application/json` (415), and a request that took too
+/// long (408). Added to each operation here, in one place, so that the
+/// document lists every status the service can answer.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Content, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))))
+                .build()
+        };
+        let bare = |description: &str| ResponseBuilder::new().description(description).build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                let mut add = |status: &str, response: utoipa::openapi::Response| {
+                    operation.responses.responses.entry(status.to_owned()).or_insert(response.into());
+                };
+                let has_parameters = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let has_body = operation.request_body.is_some();
+                if has_parameters || has_body {
+                    add("400", problem("A parameter or the body could not be read: the detail says which"));
+                }
+                if has_body {
+                    add("413", bare("The body is larger than the service takes"));
+                    add("415", problem("The body is not `application/json`"));
+                }
+                add("408", bare("The request took longer than the service gives one"));
+            }
+        }
     }
 }
 

@@ -1,9 +1,11 @@
-//! A JSON request body whose errors are problems, as every other error of the
-//! service: axum's own `Json` answers them in plain text.
+//! What a handler takes from a request, with errors that are problems as every
+//! other error of the service: axum's own `Json` and `Path` answer theirs in
+//! plain text. [`Body`], a JSON body; [`Path`], the parameters of the path.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
@@ -27,6 +29,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 };
                 let detail = format!("the request's body: {}; /openapi.json describes it", rejection.body_text());
                 Err(Problem::new(status, detail, &headers).into_response())
+            }
+        }
+    }
+}
+
+/// The path's parameters, read as `T` (an id too large for 64 bits, a word
+/// for a number: 400, saying which).
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => {
+                let detail = format!("the path: {}; /openapi.json describes it", rejection.body_text());
+                Err(Problem::new(StatusCode::BAD_REQUEST, detail, &parts.headers).into_response())
             }
         }
     }
