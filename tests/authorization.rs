@@ -90,13 +90,15 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
             "admin" | "author national" => 403,
             _ => 200,
         },
-        "GET /v1/runs/{id}" | "GET /v1/jobs/{id}" | "GET /v1/jobs/{id}/events" => match (caller, subject) {
-            // A job is seen by whoever may read its run (its owner among them).
-            ("admin" | "author national", _) if route.starts_with("GET /v1/runs") => 403,
-            ("auditor national", _) => 200,
-            ("officer 001" | "auditor 001" | "approver 001", "001") | ("officer 079", "079") => 200,
-            _ => 404,
-        },
+        "GET /v1/runs/{id}" | "GET /v1/runs/{id}/exceptions" | "GET /v1/jobs/{id}" | "GET /v1/jobs/{id}/events" => {
+            match (caller, subject) {
+                // A job is seen by whoever may read its run (its owner among them).
+                ("admin" | "author national", _) if route.starts_with("GET /v1/runs") => 403,
+                ("auditor national", _) => 200,
+                ("officer 001" | "auditor 001" | "approver 001", "001") | ("officer 079", "079") => 200,
+                _ => 404,
+            }
+        }
         // Officers create, evaluate, issue and cancel their province's runs.
         "POST /v1/runs" | "POST /v1/runs/{id}/evaluate" | "POST /v1/runs/{id}/issue" | "POST /v1/runs/{id}/cancel" => {
             let done = match route {
@@ -124,6 +126,7 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
 fn subjects(route: &str) -> &'static [&'static str] {
     match route {
         "GET /v1/runs/{id}"
+        | "GET /v1/runs/{id}/exceptions"
         | "POST /v1/accounts/{id}/tokens"
         | "POST /v1/runs"
         | "POST /v1/runs/{id}/evaluate"
@@ -219,6 +222,9 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
                 let (path, body) = match (route.as_str(), *subject) {
                     ("GET /v1/runs/{id}" | "POST /v1/runs/{id}/evaluate" | "POST /v1/runs/{id}/issue", province) => {
                         (template.replace("{id}", &runs[province]), json!({}))
+                    }
+                    ("GET /v1/runs/{id}/exceptions", province) => {
+                        (format!("{}?kind=near_name", template.replace("{id}", &runs[province])), json!({}))
                     }
                     ("GET /v1/jobs/{id}" | "GET /v1/jobs/{id}/events", province) => {
                         (template.replace("{id}", &jobs[province]), json!({}))

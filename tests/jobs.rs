@@ -129,6 +129,26 @@ fn the_month_over_http(t: Driver) {
     assert_eq!(summary.status, 200, "{}", summary.body);
     let checksum = summary.json()["to_approve"]["checksum"].as_str().unwrap().to_owned();
     assert_eq!(get(&format!("/v1/runs/{run}"), &auditor).status, 200);
+    // Reading who is an exception is a read of personal data, recorded with the account
+    // (Decree 13/2023/ND-CP); so is a `run show` that lists people.
+    let reads = || t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'personal.read'");
+    let before = reads();
+    let page = get(&format!("/v1/runs/{run}/exceptions?kind=not_verified"), &auditor);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let listed = page.json()["exceptions"].as_array().unwrap().len() as i64;
+    let counted =
+        t.scalar(format!("SELECT COUNT(*) FROM decisions WHERE run_id = {run} AND exception = 'not_verified'"));
+    assert!(listed > 0 && listed == counted.min(100), "{}", page.body);
+    assert_eq!(reads(), before + 1);
+    let read = t.text("SELECT details FROM audit_log WHERE action = 'personal.read' ORDER BY seq DESC LIMIT 1");
+    let read: Value = serde_json::from_str(&read).unwrap();
+    assert_eq!(
+        (&read["by"]["name"], &read["people"], &read["kind"]),
+        (&json!("Nguyễn Thị Thu"), &json!(listed), &json!("not_verified"))
+    );
+    get(&format!("/v1/runs/{run}/exceptions?kind=nobody"), &auditor).assert_problem(422, "kind: expected one of");
+    ok(t.cli().args(["run", "show", &run.to_string()]));
+    assert_eq!(reads(), before + 2, "run show listed people: a read");
 
     let approve = |token: &str, checksum: &str| {
         server.post(&format!("/v1/runs/{run}/approve"), token, &json!({ "checksum": checksum }))

@@ -39,6 +39,12 @@ impl RegistryCommand {
                 let caller = app.acting(Act::ReviewRegistry, Place::Anywhere, "flag").await?;
                 let mut flags = store::flags::open(&app.db).await?;
                 flags.retain(|f| policy::covers_province(&caller, &f.province));
+                if !flags.is_empty() {
+                    let what = "registry flags";
+                    let details = serde_json::json!({});
+                    crate::trail::record_read(&app.db, &caller.actor, "registry:flags", what, flags.len(), details)
+                        .await?;
+                }
                 for f in &flags {
                     sayln!(
                         "#{:<8} {} (province {}): {} on payment {}, reported {} by {}",

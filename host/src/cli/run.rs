@@ -16,6 +16,8 @@ use crate::payment::RunFile;
 use crate::payment::outbox::Outbox;
 use crate::run;
 use crate::store::runs;
+use crate::trail::{self, Actor};
+use serde_json::json;
 
 #[derive(Subcommand, Debug)]
 pub enum RunCommand {
@@ -122,7 +124,7 @@ impl RunCommand {
                 let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
                 run::evaluate(&app.db, &app.sandbox, registry, id, app.workers, &by, &progress::of(&bar)).await?;
                 bar.finish_and_clear();
-                say!("{}", run::report(&app.db, id, run::report::LISTED).await?);
+                show(&app, &by, id, run::report::LISTED).await?;
             }
             RunCommand::Approve { id, checksum } => {
                 let by = app.acting_on_run(Act::DecideRun, id).await?.actor;
@@ -132,18 +134,18 @@ impl RunCommand {
             RunCommand::Refuse { id, reason } => {
                 let by = app.acting_on_run(Act::DecideRun, id).await?.actor;
                 run::refuse(&app.db, id, &by, &reason).await?;
-                say!("{}", run::report(&app.db, id, run::report::LISTED).await?);
+                show(&app, &by, id, run::report::LISTED).await?;
             }
             RunCommand::Cancel { id, reason } => {
                 let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
                 run::cancel(&app.db, id, &by, &reason).await?;
-                say!("{}", run::report(&app.db, id, run::report::LISTED).await?);
+                show(&app, &by, id, run::report::LISTED).await?;
             }
             RunCommand::Issue { id, outbox } => {
                 let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
                 let outbox = Outbox::open(&outbox)?;
                 let issued = run::issue(&app.db, id, &outbox, &app.config, &by).await?;
-                say!("{}", run::report(&app.db, id, run::report::LISTED).await?);
+                show(&app, &by, id, run::report::LISTED).await?;
                 print_files(&issued);
             }
             RunCommand::Reconcile { id, file } => {
@@ -167,13 +169,16 @@ impl RunCommand {
                     .await
                     .with_context(|| format!("run diff {id} --plugin {}", plugin.display()))?;
                 bar.finish_and_clear();
+                let people = what_if.changes.people_listed();
+                if people > 0 {
+                    trail::record_read(&app.db, &by, &trail::run_subject(id), "run diff", people, json!({})).await?;
+                }
                 say!("{what_if}");
                 what_if.record(&app.db, &by).await?;
             }
             RunCommand::Show { id, list } => {
-                app.acting_on_run(Act::ReadRun, id).await?;
-                let report = run::report(&app.db, id, list.max(0)).await?;
-                say!("{report}");
+                let by = app.acting_on_run(Act::ReadRun, id).await?.actor;
+                let report = show(&app, &by, id, list.max(0)).await?;
                 if report.run.status == runs::RunStatus::Created {
                     sayln!("\nNot evaluated yet: `ansinh run evaluate {id}`.");
                 }
@@ -182,6 +187,19 @@ impl RunCommand {
         app.db.close().await;
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Print run `id`'s report, listing `list` people per list, as `by`: a
+/// report that names people is a read of personal data, recorded first
+/// (`trail::record_read`).
+async fn show(app: &App, by: &Actor, id: i64, list: i64) -> anyhow::Result<run::RunReport> {
+    let report = run::report(&app.db, id, list).await?;
+    let people = report.people_listed();
+    if people > 0 {
+        trail::record_read(&app.db, by, &trail::run_subject(id), "run show", people, json!({})).await?;
+    }
+    say!("{report}");
+    Ok(report)
 }
 
 /// Every file of an issued run, one a line, with what it holds.

@@ -123,6 +123,13 @@ pub struct Group {
     pub first: Vec<Listed>,
 }
 
+impl Changes {
+    /// How many people it names.
+    pub fn people_listed(&self) -> usize {
+        [&self.gained, &self.lost, &self.outcome_only, &self.errors].iter().map(|g| g.first.len()).sum()
+    }
+}
+
 impl Group {
     fn add(&mut self, listed: usize, amount: i64, person: impl FnOnce() -> Listed) {
         self.count += 1;

@@ -64,6 +64,11 @@ pub struct Refusal {
 }
 
 impl RunReport {
+    /// How many people it names: the review's, the held and the rejected listed.
+    pub fn people_listed(&self) -> usize {
+        self.review.people_listed() + self.held.len() + self.rejected.1.len()
+    }
+
     pub fn count(&self, outcome: Outcome) -> i64 {
         self.outcomes.iter().find(|t| t.outcome == outcome).map_or(0, |t| t.count)
     }

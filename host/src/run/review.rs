@@ -58,14 +58,7 @@ pub async fn review(db: &Db, run: &Run, listed: i64) -> anyhow::Result<Review> {
     let mut exceptions = Vec::new();
     for (kind, heading) in KINDS {
         let Some((_, count)) = counts.iter().find(|(k, _)| k == kind) else { continue };
-        let first = decisions::exceptions(db, run.id, kind, &(String::new(), 0), listed).await?;
-        let first = first
-            .into_iter()
-            .map(|e| {
-                let why = why(kind, &e);
-                (e, why)
-            })
-            .collect();
+        let first = self::exceptions(db, run.id, kind, &(String::new(), 0), listed).await?;
         exceptions.push(Exceptions { heading, count: *count, first });
     }
     let period = run.period.to_string();
@@ -86,6 +79,34 @@ pub async fn review(db: &Db, run: &Run, listed: i64) -> anyhow::Result<Review> {
     Ok(Review { exceptions, categories, diff })
 }
 
+/// Whether `kind` is a kind of exception.
+pub fn is_kind(kind: &str) -> bool {
+    KINDS.iter().any(|(k, _)| *k == kind)
+}
+
+/// The kinds of exception, in the order `run show` lists them.
+pub fn kinds() -> impl Iterator<Item = &'static str> {
+    KINDS.iter().map(|(kind, _)| *kind)
+}
+
+/// The next `limit` exceptions of `kind` after `after` (period, beneficiary id), each with why.
+pub async fn exceptions(
+    db: &Db,
+    run_id: i64,
+    kind: &str,
+    after: &(String, i64),
+    limit: i64,
+) -> anyhow::Result<Vec<(Exception, String)>> {
+    let page = decisions::exceptions(db, run_id, kind, after, limit).await?;
+    Ok(page
+        .into_iter()
+        .map(|e| {
+            let why = why(kind, &e);
+            (e, why)
+        })
+        .collect())
+}
+
 /// Why a decision is an exception, from its stored checks or error.
 fn why(kind: &str, e: &Exception) -> String {
     if let Some(error) = &e.error {
@@ -104,6 +125,16 @@ fn why(kind: &str, e: &Exception) -> String {
     };
     let failed = verification.failed().find(|c| check.is_none_or(|name| c.check == name));
     failed.and_then(|c| c.detail.clone()).unwrap_or_default()
+}
+
+impl Review {
+    /// How many people it names (the exceptions listed, and those added,
+    /// dropped and changed since the previous month): what reading it reads.
+    pub fn people_listed(&self) -> usize {
+        let exceptions: usize = self.exceptions.iter().map(|e| e.first.len()).sum();
+        let diff = self.diff.as_ref().map_or(0, |d| d.added.1.len() + d.dropped.1.len() + d.changed.1.len());
+        exceptions + diff
+    }
 }
 
 impl fmt::Display for Review {

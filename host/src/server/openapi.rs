@@ -14,7 +14,7 @@ use super::auth::{self, BEARER};
 use super::health::{self, Health};
 use super::jobs::{self, JobView};
 use super::problem::Problem;
-use super::runs::{self, OutcomeSummary, RunList, RunListed, RunSummary, ToApprove};
+use super::runs::{self, ExceptionListed, ExceptionPage, OutcomeSummary, RunList, RunListed, RunSummary, ToApprove};
 use super::shared::Shared;
 use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, RunMade};
 
@@ -33,6 +33,7 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Run
         accounts::link_oidc,
         runs::list,
         runs::summary,
+        runs::exceptions,
         steps::create,
         steps::evaluate,
         steps::approve,
@@ -42,7 +43,7 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Run
         jobs::show,
         jobs::events
     ),
-    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, NewRun, RunMade, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
+    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, NewRun, RunMade, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
     modifiers(&BearerScheme, &CommonResponses),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),

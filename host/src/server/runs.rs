@@ -16,10 +16,14 @@ use super::extract::Path;
 use super::problem::Problem;
 use super::shared::Shared;
 use crate::accounts::{self, Act, Place, policy};
+use crate::run::review;
 use crate::store::{decisions, runs};
 
 pub(super) fn routes() -> Router<Shared> {
-    Router::new().route("/v1/runs", get(list)).route("/v1/runs/{id}", get(summary))
+    Router::new()
+        .route("/v1/runs", get(list))
+        .route("/v1/runs/{id}", get(summary))
+        .route("/v1/runs/{id}/exceptions", get(exceptions))
 }
 
 /// The most runs a page lists.
@@ -226,4 +230,122 @@ pub(super) async fn summary(
         to_approve,
     })
     .into_response()
+}
+
+/// Which exceptions, from where.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExceptionsQuery {
+    /// The kind: not_verified, near_name, account_name, death_reported, no_account, plugin_error,
+    /// residence or duplicate.
+    kind: String,
+    /// List those after this one: the `next` of the page before (`PERIOD.BENEFICIARY`).
+    after: Option<String>,
+}
+
+/// A page of one kind of exception of a run: the people an officer must look at.
+#[derive(Serialize, ToSchema)]
+pub struct ExceptionPage {
+    kind: String,
+    exceptions: Vec<ExceptionListed>,
+    /// Give as `after` for the next page; absent on the last.
+    next: Option<String>,
+}
+
+/// A decision an officer must look at, and why.
+#[derive(Serialize, ToSchema)]
+pub struct ExceptionListed {
+    period: String,
+    beneficiary_id: i64,
+    /// The name as enrolled.
+    full_name: String,
+    /// Whole đồng a month.
+    amount: i64,
+    why: String,
+}
+
+/// The people of one kind of exception of run `id`, a page at a time (officers,
+/// approvers and auditors of its province). Each page is a read of personal
+/// data, recorded in the audit log with the account (Decree 13/2023/ND-CP).
+#[utoipa::path(get, path = "/v1/runs/{id}/exceptions", tag = "runs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The run"), ExceptionsQuery),
+    responses((status = 200, body = ExceptionPage), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn exceptions(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<i64>,
+    query: Result<Query<ExceptionsQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(rejection) => {
+            let detail = format!("the query: {}; expected ?kind=KIND&after=CURSOR", rejection.body_text());
+            return Problem::new(StatusCode::BAD_REQUEST, detail, &headers).into_response();
+        }
+    };
+    let refused = |refusal| Problem::refused(refusal, &headers).into_response();
+    if let Err(refusal) = accounts::allow(&caller, Act::ReadRun, Place::Anywhere, "run") {
+        return refused(refusal);
+    }
+    let failed = |error: anyhow::Error| {
+        let detail = "the run could not be read now: try again";
+        Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading exceptions", detail, &headers)
+            .into_response()
+    };
+    let run = match runs::find(&app.db, id).await {
+        Ok(Some(run)) => run,
+        Ok(None) => return refused(accounts::Refusal::NotFound(format!("there is no run {id} in your scope"))),
+        Err(error) => return failed(error),
+    };
+    if let Err(refusal) = accounts::allow(&caller, Act::ReadRun, Place::Province(&run.province), &format!("run {id}")) {
+        return refused(refusal);
+    }
+    if !review::is_kind(&query.kind) {
+        let kinds: Vec<&str> = review::kinds().collect();
+        let detail = format!("kind: expected one of {}, found {:?}", kinds.join(", "), query.kind);
+        return Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail, &headers).into_response();
+    }
+    let after = match query.after.as_deref().map(read_cursor).transpose() {
+        Ok(after) => after.unwrap_or_default(),
+        Err(detail) => return Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail, &headers).into_response(),
+    };
+    let page = match review::exceptions(&app.db, id, &query.kind, &after, PAGE).await {
+        Ok(page) => page,
+        Err(error) => return failed(error),
+    };
+    let next = (page.len() as i64 == PAGE)
+        .then(|| page.last().map(|(e, _)| format!("{}.{}", e.period, e.beneficiary_id)))
+        .flatten();
+    if !page.is_empty() {
+        let details = serde_json::json!({ "kind": query.kind });
+        let subject = crate::trail::run_subject(id);
+        let recorded = crate::trail::record_read(&app.db, &caller.actor, &subject, "exceptions", page.len(), details);
+        if let Err(error) = recorded.await {
+            // Not recorded, not shown.
+            return failed(error);
+        }
+    }
+    let exceptions = page
+        .into_iter()
+        .map(|(e, why)| ExceptionListed {
+            period: e.period,
+            beneficiary_id: e.beneficiary_id,
+            full_name: e.full_name,
+            amount: e.amount,
+            why,
+        })
+        .collect();
+    Json(ExceptionPage { kind: query.kind, exceptions, next }).into_response()
+}
+
+/// `PERIOD.BENEFICIARY`, as a page's `next` gives it.
+fn read_cursor(text: &str) -> Result<(String, i64), String> {
+    let expected = || format!("after: expected the `next` of the page before, PERIOD.BENEFICIARY, found {text:?}");
+    let (period, beneficiary) = text.split_once('.').ok_or_else(expected)?;
+    let period: crate::model::Month = period.parse().map_err(|_| expected())?;
+    Ok((period.to_string(), beneficiary.parse().map_err(|_| expected())?))
 }

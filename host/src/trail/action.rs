@@ -36,3 +36,6 @@ pub const RUN_CANCEL: &str = "run.cancel";
 /// A second person declined what a run would pay, with a reason.
 pub const RUN_REFUSE: &str = "run.refuse";
 pub const RUN_WHAT_IF: &str = "run.what_if";
+/// Personal data was read (Decree 13/2023/ND-CP on personal data protection, Art. 9 and 27: the
+/// controller records its processing): who read which people's data, of what, and how many.
+pub const PERSONAL_READ: &str = "personal.read";

@@ -31,6 +31,29 @@ use digest::{Chain, Sealed};
 /// Digests read per query when a run's decisions are chained.
 const PAGE: i64 = 10_000;
 
+/// Record that `by` read personal data about `subject` (`what` was read,
+/// `people` of them): Decree 13/2023/ND-CP on personal data protection has
+/// the controller keep a record of who processed whose data. One entry per
+/// read (a page, a list, a file), in a transaction of its own: a read is
+/// recorded before its data is shown, or not shown.
+pub async fn record_read(
+    db: &store::Db,
+    by: &Actor,
+    subject: &str,
+    what: &str,
+    people: usize,
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
+    let mut record = serde_json::json!({ "what": what, "people": people });
+    if let (Some(record), Some(details)) = (record.as_object_mut(), details.as_object()) {
+        record.extend(details.clone());
+    }
+    let mut tx = db.begin().await?;
+    append(&mut tx, by, action::PERSONAL_READ, subject, record).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The subject an entry about run `id` names.
 pub fn run_subject(id: i64) -> String {
     format!("run:{id}")
