@@ -90,7 +90,11 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
             "admin" | "author national" => 403,
             _ => 200,
         },
-        "GET /v1/runs/{id}" | "GET /v1/runs/{id}/exceptions" | "GET /v1/jobs/{id}" | "GET /v1/jobs/{id}/events" => {
+        "GET /v1/runs/{id}"
+        | "GET /v1/runs/{id}/exceptions"
+        | "GET /v1/runs/{id}/files"
+        | "GET /v1/jobs/{id}"
+        | "GET /v1/jobs/{id}/events" => {
             match (caller, subject) {
                 // A job is seen by whoever may read its run (its owner among them).
                 ("admin" | "author national", _) if route.starts_with("GET /v1/runs") => 403,
@@ -99,6 +103,11 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
                 _ => 404,
             }
         }
+        // No run here was issued: no file to download, for anyone who may read runs.
+        "GET /v1/runs/{id}/files/{name}" => match caller {
+            "admin" | "author national" => 403,
+            _ => 404,
+        },
         // Officers create, evaluate, issue and cancel their province's runs.
         "POST /v1/runs" | "POST /v1/runs/{id}/evaluate" | "POST /v1/runs/{id}/issue" | "POST /v1/runs/{id}/cancel" => {
             let done = match route {
@@ -127,6 +136,8 @@ fn subjects(route: &str) -> &'static [&'static str] {
     match route {
         "GET /v1/runs/{id}"
         | "GET /v1/runs/{id}/exceptions"
+        | "GET /v1/runs/{id}/files"
+        | "GET /v1/runs/{id}/files/{name}"
         | "POST /v1/accounts/{id}/tokens"
         | "POST /v1/runs"
         | "POST /v1/runs/{id}/evaluate"
@@ -222,6 +233,10 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
                 let (path, body) = match (route.as_str(), *subject) {
                     ("GET /v1/runs/{id}" | "POST /v1/runs/{id}/evaluate" | "POST /v1/runs/{id}/issue", province) => {
                         (template.replace("{id}", &runs[province]), json!({}))
+                    }
+                    ("GET /v1/runs/{id}/files", province) => (template.replace("{id}", &runs[province]), json!({})),
+                    ("GET /v1/runs/{id}/files/{name}", province) => {
+                        (template.replace("{id}", &runs[province]).replace("{name}", "pain001.xml"), json!({}))
                     }
                     ("GET /v1/runs/{id}/exceptions", province) => {
                         (format!("{}?kind=near_name", template.replace("{id}", &runs[province])), json!({}))

@@ -193,6 +193,28 @@ fn the_month_over_http(t: Driver) {
         let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         assert_eq!(file["sha256"], sha256.as_str(), "{file}");
     }
+    // The files over HTTP, as issued: listed with their sha256, each download checked and
+    // recorded as a read; a file changed in the outbox is refused, never served.
+    let listed = get(&format!("/v1/runs/{run}/files"), &auditor);
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let listed = listed.json()["files"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), files.len(), "{listed:?}");
+    for file in &listed {
+        let got = get(file["href"].as_str().unwrap(), &officer);
+        assert_eq!(got.status, 200, "{}", got.body);
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(got.body.as_bytes()));
+        assert_eq!(
+            (got.header("x-content-sha256"), file["sha256"].as_str()),
+            (Some(sha256.as_str()), Some(sha256.as_str()))
+        );
+    }
+    let reads =
+        t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'personal.read' AND details LIKE '%payment file%'");
+    assert_eq!(reads, listed.len() as i64);
+    let first = listed[0]["name"].as_str().unwrap();
+    std::fs::write(outbox.join(first), "changed").unwrap();
+    get(&format!("/v1/runs/{run}/files/{first}"), &officer).assert_problem(409, "is not the file run");
+    get(&format!("/v1/runs/{run}/files/other.csv"), &officer).assert_problem(404, "issued no file");
     // The auditor follows the job too; the log names each account and how it signed in.
     assert_eq!(get(&format!("/v1/jobs/{}", issued["id"]), &auditor).status, 200);
     let by = t.text("SELECT details FROM audit_log WHERE action = 'run.approve'");

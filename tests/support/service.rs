@@ -61,11 +61,15 @@ impl Server {
         let (head, body) = raw.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no head: {raw:?}"));
         let mut lines = head.lines();
         let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-        let headers = lines
+        let headers: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(": "))
             .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
             .collect();
-        Response { status, headers, body: body.to_owned() }
+        let chunked = headers.iter().any(|(name, value): &(String, String)| {
+            name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked")
+        });
+        let body = if chunked { dechunk(body) } else { body.to_owned() };
+        Response { status, headers, body }
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -78,6 +82,20 @@ impl Server {
         let headers = [("Authorization", bearer.as_str()), ("Content-Type", "application/json")];
         self.send("POST", path, &headers, &body.to_string())
     }
+}
+
+/// A body sent in chunks (a stream: events, a file), joined.
+fn dechunk(mut rest: &str) -> String {
+    let mut body = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).expect("a chunk's size");
+        if size == 0 {
+            break;
+        }
+        body.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+    body
 }
 
 impl Drop for Server {

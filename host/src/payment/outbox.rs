@@ -88,6 +88,12 @@ impl Outbox {
     }
 
     /// The full path of a file in the outbox, for messages.
+    /// Open file `name` of the outbox to read it (within the outbox only).
+    pub fn read(&self, name: &str) -> anyhow::Result<std::fs::File> {
+        let file = self.dir.open(name).with_context(|| format!("opening {} in the outbox", name))?;
+        Ok(file.into_std())
+    }
+
     pub fn path_of(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }

@@ -32,6 +32,7 @@ use crate::app::App;
 mod accounts;
 mod auth;
 mod extract;
+mod files;
 mod health;
 mod jobs;
 mod openapi;
@@ -64,6 +65,7 @@ pub fn router(app: Shared) -> Router {
         .merge(runs::routes())
         .merge(steps::routes())
         .merge(jobs::routes())
+        .merge(files::routes())
         .merge(openapi::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::wrong_method)
@@ -79,12 +81,12 @@ pub fn router(app: Shared) -> Router {
 /// What the handlers share, built once from `app` and its configuration: the
 /// verifier of OIDC access tokens if `[oidc]` is configured. The provider is
 /// not asked anything yet: its keys are fetched when a token first needs them.
-pub fn state(app: Arc<App>) -> anyhow::Result<Shared> {
+pub fn state(app: Arc<App>, outbox: std::path::PathBuf) -> anyhow::Result<Shared> {
     let oidc = match app.config.oidc() {
         Some(settings) => Some(Verifier::new(settings.clone())?),
         None => None,
     };
-    Ok(Arc::new(State { app, oidc }))
+    Ok(Arc::new(State { app, oidc, outbox }))
 }
 
 /// Serve `app` on `listener` until SIGTERM or Ctrl-C, then finish the
@@ -93,9 +95,9 @@ pub fn state(app: Arc<App>) -> anyhow::Result<Shared> {
 /// another claims it again once the lease has run out, and resumes it.
 pub async fn serve(app: App, listener: tokio::net::TcpListener, jobs: Jobs) -> anyhow::Result<()> {
     let app = Arc::new(app);
-    let runner = crate::jobs::runner::Runner::new(app.clone(), jobs.lease, jobs.outbox)?;
+    let runner = crate::jobs::runner::Runner::new(app.clone(), jobs.lease, jobs.outbox.clone())?;
     let running = tokio::spawn(runner.run());
-    let served = axum::serve(listener, router(state(app)?)).with_graceful_shutdown(shutdown()).await;
+    let served = axum::serve(listener, router(state(app, jobs.outbox)?)).with_graceful_shutdown(shutdown()).await;
     running.abort();
     served?;
     Ok(())

@@ -11,6 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::accounts::{self, AccountMade, AccountRequest, OidcLinkRequest, TokenMade, TokenRequest};
 use super::auth::{self, BEARER};
+use super::files::{self, RunFileListed, RunFiles};
 use super::health::{self, Health};
 use super::jobs::{self, JobView};
 use super::problem::Problem;
@@ -34,6 +35,8 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Run
         runs::list,
         runs::summary,
         runs::exceptions,
+        files::list,
+        files::download,
         steps::create,
         steps::evaluate,
         steps::approve,
@@ -43,7 +46,7 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Run
         jobs::show,
         jobs::events
     ),
-    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, NewRun, RunMade, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
+    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, RunFiles, RunFileListed, NewRun, RunMade, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
     modifiers(&BearerScheme, &CommonResponses),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),

@@ -18,6 +18,8 @@ pub struct State {
     pub app: Arc<App>,
     /// None: `[oidc]` is not configured, and only API tokens are taken.
     pub oidc: Option<Verifier>,
+    /// Where `run issue` jobs write payment files, and downloads read them.
+    pub outbox: std::path::PathBuf,
 }
 
 impl Deref for State {

@@ -1,0 +1,215 @@
+//! A run's payment files over HTTP: the list the first issue recorded (name,
+//! kind, lines, total, sha256), and each file, streamed from the outbox after
+//! its bytes are checked against that sha256 (a file changed in the outbox is
+//! refused, never sent on to a bank). A download is a read of personal data
+//! (names, accounts): recorded with the account first (Decree 13/2023/ND-CP).
+
+use std::io::Read;
+
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+use utoipa::ToSchema;
+
+use super::auth::Authenticated;
+use super::extract::Path;
+use super::problem::Problem;
+use super::shared::Shared;
+use crate::accounts::{self, Act, Place, Refusal};
+use crate::payment::outbox::Outbox;
+use crate::run::issue::{FileDigest, recorded_files};
+use crate::store::runs;
+use crate::trail;
+
+pub(super) fn routes() -> Router<Shared> {
+    Router::new().route("/v1/runs/{id}/files", get(list)).route("/v1/runs/{id}/files/{name}", get(download))
+}
+
+/// The header a download's sha256 (hex) travels in.
+pub const SHA256: &str = "x-content-sha256";
+
+/// The files of an issued run, as its issue recorded them.
+#[derive(Serialize, ToSchema)]
+pub struct RunFiles {
+    files: Vec<RunFileListed>,
+}
+
+/// One file: what it holds and its sha256.
+#[derive(Serialize, ToSchema)]
+pub struct RunFileListed {
+    name: String,
+    /// bank_pain001, bank_csv, ewallet_pain001 or vnpost_csv.
+    kind: String,
+    /// Transactions or rows, and their sum in đồng.
+    lines: i64,
+    total: i64,
+    /// Of the file's bytes, hex.
+    sha256: String,
+    /// Where to download it.
+    href: String,
+}
+
+/// The recorded files of run `id`, if the caller may read the run.
+async fn files_of(
+    app: &Shared,
+    caller: &accounts::Caller,
+    id: i64,
+    headers: &HeaderMap,
+) -> Result<Vec<FileDigest>, Response> {
+    let refused = |refusal| Problem::refused(refusal, headers).into_response();
+    let failed = |error: anyhow::Error| {
+        let detail = "the run's files could not be read now: try again";
+        Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading a run's files", detail, headers)
+            .into_response()
+    };
+    let what = format!("run {id}");
+    accounts::allow(caller, Act::ReadRun, Place::Anywhere, &what).map_err(refused)?;
+    let run = match runs::find(&app.db, id).await {
+        Ok(Some(run)) => run,
+        Ok(None) => return Err(refused(Refusal::NotFound(format!("there is no {what} in your scope")))),
+        Err(error) => return Err(failed(error)),
+    };
+    accounts::allow(caller, Act::ReadRun, Place::Province(&run.province), &what).map_err(refused)?;
+    match recorded_files(&app.db, id).await {
+        Ok(recorded) => Ok(recorded.map(|(_, files)| files).unwrap_or_default()),
+        Err(error) => Err(failed(error)),
+    }
+}
+
+/// The payment files run `id` issued (none before it is issued).
+#[utoipa::path(get, path = "/v1/runs/{id}/files", tag = "runs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The run")),
+    responses((status = 200, body = RunFiles), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn list(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    match files_of(&app, &caller, id, &headers).await {
+        Ok(files) => {
+            let files = files
+                .into_iter()
+                .map(|f| RunFileListed {
+                    href: format!("/v1/runs/{id}/files/{}", f.name),
+                    kind: serde_json::to_value(f.kind)
+                        .ok()
+                        .and_then(|k| k.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    name: f.name,
+                    lines: f.lines,
+                    total: f.total,
+                    sha256: f.sha256,
+                })
+                .collect();
+            Json(RunFiles { files }).into_response()
+        }
+        Err(problem) => problem,
+    }
+}
+
+/// Payment file `name` of run `id`, as issued: its sha256 in `x-content-sha256`.
+#[utoipa::path(get, path = "/v1/runs/{id}/files/{name}", tag = "runs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The run"), ("name" = String, Path, description = "The file's name, as listed")),
+    responses((status = 200, description = "The file, as issued: a pain.001 (XML) or a CSV",
+            content((String = "application/xml"), (String = "text/csv")),
+            headers(("x-content-sha256" = String, description = "sha256 of the file's bytes, hex"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn download(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path((id, name)): Path<(i64, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let files = match files_of(&app, &caller, id, &headers).await {
+        Ok(files) => files,
+        Err(problem) => return problem,
+    };
+    let Some(file) = files.into_iter().find(|f| f.name == name) else {
+        let detail = format!("run {id} issued no file {name:?}: GET /v1/runs/{id}/files lists them");
+        return Problem::new(StatusCode::NOT_FOUND, detail, &headers).into_response();
+    };
+    let failed = |error: anyhow::Error| {
+        let detail = "the file could not be read now: try again";
+        Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading a payment file", detail, &headers)
+            .into_response()
+    };
+    // The bytes are checked whole before any is sent: a file changed in the outbox is never served.
+    let outbox = app.outbox.clone();
+    let opened = tokio::task::spawn_blocking(move || -> anyhow::Result<(std::fs::File, String)> {
+        let outbox = Outbox::open(&outbox)?;
+        let mut reading = outbox.read(&name)?;
+        let mut hash = Sha256::new();
+        let mut buffer = vec![0u8; 1 << 16];
+        loop {
+            let n = reading.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buffer[..n]);
+        }
+        Ok((outbox.read(&name)?, hex::encode(hash.finalize())))
+    })
+    .await;
+    let (opened, sha256) = match opened {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(error)) => return failed(error),
+        Err(error) => return failed(anyhow::anyhow!("hashing the file: {error}")),
+    };
+    if sha256 != file.sha256 {
+        let detail = format!(
+            "{} in the outbox is not the file run {id} issued (sha256 {} recorded, {sha256} now): it was changed \
+             there; `ansinh run issue {id}` writes it again as issued",
+            file.name, file.sha256
+        );
+        return Problem::new(StatusCode::CONFLICT, detail, &headers).into_response();
+    }
+    let details = serde_json::json!({ "file": file.name, "sha256": sha256 });
+    if let Err(error) = trail::record_read(
+        &app.db,
+        &caller.actor,
+        &trail::run_subject(id),
+        "payment file",
+        file.lines as usize,
+        details,
+    )
+    .await
+    {
+        return failed(error);
+    }
+    let reading = tokio::fs::File::from_std(opened);
+    let chunks = futures_util::stream::unfold(reading, |mut reading| async move {
+        let mut chunk = vec![0u8; 1 << 16];
+        match reading.read(&mut chunk).await {
+            Ok(0) => None,
+            Ok(n) => {
+                chunk.truncate(n);
+                Some((Ok::<_, std::io::Error>(Bytes::from(chunk)), reading))
+            }
+            Err(error) => Some((Err(error), reading)),
+        }
+    });
+    let content_type = if file.name.ends_with(".xml") { "application/xml" } else { "text/csv; charset=utf-8" };
+    let mut response = Body::from_stream(chunks).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&sha256) {
+        headers.insert(SHA256, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file.name)) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
