@@ -121,6 +121,12 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
                 _ => 403,
             }
         }
+        // Officers apply a bank's answer to their province's runs; to one never issued, it cannot be.
+        "POST /v1/runs/{id}/reconcile" => match (caller, subject) {
+            ("officer 001", "fresh 001") | ("officer 079", "fresh 079") => 409,
+            ("officer 001" | "officer 079", _) => 404,
+            _ => 403,
+        },
         // Approvers approve and refuse their province's runs; one never evaluated cannot be.
         "POST /v1/runs/{id}/approve" | "POST /v1/runs/{id}/refuse" => match (caller, subject) {
             ("approver 001", "fresh 001") => 409,
@@ -144,9 +150,10 @@ fn subjects(route: &str) -> &'static [&'static str] {
         | "POST /v1/runs/{id}/issue"
         | "GET /v1/jobs/{id}"
         | "GET /v1/jobs/{id}/events" => &["001", "079"],
-        "POST /v1/runs/{id}/approve" | "POST /v1/runs/{id}/refuse" | "POST /v1/runs/{id}/cancel" => {
-            &["fresh 001", "fresh 079"]
-        }
+        "POST /v1/runs/{id}/approve"
+        | "POST /v1/runs/{id}/refuse"
+        | "POST /v1/runs/{id}/cancel"
+        | "POST /v1/runs/{id}/reconcile" => &["fresh 001", "fresh 079"],
         "POST /v1/accounts/{id}/disable" | "POST /v1/accounts/{id}/oidc" | "POST /v1/tokens/{id}/revoke" => &["fresh"],
         _ => &["-"],
     }
@@ -250,6 +257,9 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
                     ),
                     ("POST /v1/runs/{id}/approve", fresh) => {
                         (template.replace("{id}", &fresh_run(&fresh[6..])), json!({ "checksum": "0".repeat(64) }))
+                    }
+                    ("POST /v1/runs/{id}/reconcile", fresh) => {
+                        (template.replace("{id}", &fresh_run(&fresh[6..])), json!("<Document/>"))
                     }
                     ("POST /v1/runs/{id}/refuse" | "POST /v1/runs/{id}/cancel", fresh) => {
                         (template.replace("{id}", &fresh_run(&fresh[6..])), json!({ "reason": "the matrix" }))

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::support::pain002::{pain002, tx};
 use crate::support::service::Server;
 use crate::support::{Driver, ok, stdout};
 
@@ -215,6 +216,35 @@ fn the_month_over_http(t: Driver) {
     std::fs::write(outbox.join(first), "changed").unwrap();
     get(&format!("/v1/runs/{run}/files/{first}"), &officer).assert_problem(409, "is not the file run");
     get(&format!("/v1/runs/{run}/files/other.csv"), &officer).assert_problem(404, "issued no file");
+    // The bank's answer over HTTP: one transfer rejected (AC04, account closed); an auditor applies none.
+    let first_bank = t.scalar(format!(
+        "SELECT beneficiary_id FROM payments WHERE run_id = {run} AND channel = 'bank' ORDER BY id LIMIT 1"
+    ));
+    let (e2e, amount) = crate::money_path::payment_of(&t, &run.to_string(), first_bank);
+    let bank = |what: &str| {
+        t.scalar(format!(
+            "SELECT CAST(COALESCE({what}, 0) AS BIGINT) FROM payments WHERE run_id = {run} AND channel = 'bank'"
+        ))
+    };
+    let answer = pain002(
+        "12",
+        &format!("ANSINH-R{run}-202409"),
+        bank("COUNT(*)") as u64,
+        bank("SUM(amount)") as u64,
+        "PART",
+        &[tx(&e2e, "RJCT", Some("AC04"), Some(amount))],
+    );
+    let send = |token: &str| {
+        let bearer = format!("Bearer {token}");
+        let headers = [("Authorization", bearer.as_str()), ("Content-Type", "application/xml")];
+        server.send("POST", &format!("/v1/runs/{run}/reconcile"), &headers, &answer)
+    };
+    send(&auditor).assert_problem(403, "is for the officer role");
+    let applied = send(&officer);
+    assert_eq!(applied.status, 200, "{}", applied.body);
+    let applied = applied.json();
+    assert_eq!((&applied["rejected"], &applied["problems"]), (&json!({ "AC04": 1 }), &json!([])), "{applied}");
+    assert_eq!(t.scalar(format!("SELECT COUNT(*) FROM payments WHERE run_id = {run} AND rejected")), 1);
     // The auditor follows the job too; the log names each account and how it signed in.
     assert_eq!(get(&format!("/v1/jobs/{}", issued["id"]), &auditor).status, 200);
     let by = t.text("SELECT details FROM audit_log WHERE action = 'run.approve'");

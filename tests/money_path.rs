@@ -54,7 +54,7 @@ fn paid(t: &Driver, beneficiary: i64, period: &str) -> i64 {
 }
 
 /// The EndToEndId of `beneficiary`'s payment in run `run`, and its amount.
-fn payment_of(t: &Driver, run: &str, beneficiary: i64) -> (String, u64) {
+pub(crate) fn payment_of(t: &Driver, run: &str, beneficiary: i64) -> (String, u64) {
     let id = t.scalar(format!("SELECT id FROM payments WHERE run_id = {run} AND beneficiary_id = {beneficiary}"));
     let amount = t.scalar(format!("SELECT amount FROM payments WHERE id = {id}"));
     let period = t.text(format!("SELECT period FROM payments WHERE id = {id}"));

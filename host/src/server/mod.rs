@@ -43,8 +43,8 @@ mod steps;
 
 pub use shared::{REQUEST_ID, Shared, State};
 
-/// The largest request body the routes take. Uploads (imports, plug-ins,
-/// status reports) will stream with limits of their own.
+/// The largest request body the routes take; uploads (a bank's status
+/// report) stream to a file, with a limit of their own (`steps::UPLOAD_LIMIT`).
 pub const BODY_LIMIT: usize = 1 << 20;
 
 /// How long a request may take. Long actions are jobs: their requests return
@@ -66,13 +66,15 @@ pub fn router(app: Shared) -> Router {
         .merge(steps::routes())
         .merge(jobs::routes())
         .merge(files::routes())
+        // Each layer wraps those before it: the routes above take JSON bodies up to BODY_LIMIT.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(steps::uploads().layer(RequestBodyLimitLayer::new(steps::UPLOAD_LIMIT)))
         .merge(openapi::routes())
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::wrong_method)
         .with_state(app)
         // Each layer wraps those before it: the last is the outermost.
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -17,7 +17,7 @@ use super::jobs::{self, JobView};
 use super::problem::Problem;
 use super::runs::{self, ExceptionListed, ExceptionPage, OutcomeSummary, RunList, RunListed, RunSummary, ToApprove};
 use super::shared::Shared;
-use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, RunMade};
+use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, ReconcileReport, RunMade};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,10 +43,11 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Run
         steps::refuse,
         steps::cancel,
         steps::issue,
+        steps::reconcile,
         jobs::show,
         jobs::events
     ),
-    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, RunFiles, RunFileListed, NewRun, RunMade, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
+    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, RunFiles, RunFileListed, NewRun, RunMade, ReconcileReport, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
     modifiers(&BearerScheme, &CommonResponses),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),

@@ -32,6 +32,15 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/v1/runs/{id}/issue", post(issue))
 }
 
+/// The routes that take a file as their body, with a limit of their own ([`UPLOAD_LIMIT`]).
+pub(super) fn uploads() -> Router<Shared> {
+    Router::new().route("/v1/runs/{id}/reconcile", post(reconcile))
+}
+
+/// The largest file an upload takes: a bank's pain.002 for a province's month is a few MiB for
+/// 100,000 payments; a million fits too.
+pub const UPLOAD_LIMIT: usize = 512 << 20;
+
 /// A run to create.
 #[derive(Deserialize, ToSchema)]
 pub struct NewRun {
@@ -260,4 +269,88 @@ pub(super) async fn cancel(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => not_done(error, "cancelling a run", &headers),
     }
+}
+
+/// What applying a bank's status report did.
+#[derive(Serialize, ToSchema)]
+pub struct ReconcileReport {
+    /// sha256 of the report, hex.
+    sha256: String,
+    /// Transactions the report listed.
+    listed: usize,
+    /// Payments it settled, rejected (by reason code) or marked accepted: changes only.
+    settled: i64,
+    #[schema(value_type = Object)]
+    rejected: std::collections::BTreeMap<String, i64>,
+    accepted: i64,
+    unchanged: i64,
+    /// People flagged for the registry check (MD07: reported deceased).
+    flagged: u64,
+    /// What is told, not wrong.
+    notes: Vec<String>,
+    /// What is wrong in the report (applied: what is unambiguous): each with its line.
+    problems: Vec<String>,
+    /// The whole report, as `ansinh run reconcile` prints it.
+    summary: String,
+}
+
+/// Apply a bank's pain.002 status report (the request's body, XML, any
+/// pain.002.001.NN) to issued run `id` (officers): settled, rejected with the
+/// reason, accepted; MD07 flags the person. 200 with what it did; its
+/// `problems` list what is wrong in the report, applied where unambiguous.
+#[utoipa::path(post, path = "/v1/runs/{id}/reconcile", tag = "runs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The run")),
+    request_body(content = String, description = "The pain.002 report, as the bank sent it", content_type = "application/xml"),
+    responses((status = 200, body = ReconcileReport), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn reconcile(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    if let Err(problem) = on_run(&app, &caller, Act::WorkRun, id, &headers).await {
+        return problem;
+    }
+    // Streamed to a file of its own, as the command line reads one: never whole in memory.
+    let received = match receive(body).await {
+        Ok(received) => received,
+        Err(error) => {
+            let detail = format!("the report could not be received: {error:#}");
+            return Problem::new(StatusCode::BAD_REQUEST, detail, &headers).into_response();
+        }
+    };
+    match run::reconcile(&app.db, id, received.path(), &caller.actor).await {
+        Ok(done) => Json(ReconcileReport {
+            summary: done.to_string(),
+            sha256: done.sha256,
+            listed: done.listed,
+            settled: done.settled,
+            rejected: done.rejected,
+            accepted: done.accepted,
+            unchanged: done.unchanged,
+            flagged: done.flagged,
+            notes: done.notes,
+            problems: done.problems.iter().map(ToString::to_string).collect(),
+        })
+        .into_response(),
+        Err(error) => not_done(error, "reconciling a run", &headers),
+    }
+}
+
+/// The request's body, written to a temporary file as it arrives.
+async fn receive(body: axum::body::Body) -> anyhow::Result<tempfile::NamedTempFile> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let file = tempfile::Builder::new().prefix("ansinh-upload-").suffix(".xml").tempfile()?;
+    let mut writing = tokio::fs::File::from_std(file.reopen()?);
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        writing.write_all(&chunk?).await?;
+    }
+    writing.flush().await?;
+    Ok(file)
 }
