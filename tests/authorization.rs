@@ -121,6 +121,15 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
                 _ => 403,
             }
         }
+        // Officers review the registry's flags (people a bank reported deceased); none is open here.
+        "GET /v1/registry/flags" => match caller {
+            "officer 001" | "officer 079" => 200,
+            _ => 403,
+        },
+        "POST /v1/registry/flags/{beneficiary}/clear" => match caller {
+            "officer 001" | "officer 079" => 404,
+            _ => 403,
+        },
         // Officers apply a bank's answer to their province's runs; to one never issued, it cannot be.
         "POST /v1/runs/{id}/reconcile" => match (caller, subject) {
             ("officer 001", "fresh 001") | ("officer 079", "fresh 079") => 409,
@@ -257,6 +266,9 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
                     ),
                     ("POST /v1/runs/{id}/approve", fresh) => {
                         (template.replace("{id}", &fresh_run(&fresh[6..])), json!({ "checksum": "0".repeat(64) }))
+                    }
+                    ("POST /v1/registry/flags/{beneficiary}/clear", _) => {
+                        (template.replace("{beneficiary}", "1"), json!({ "reason": "the registry shows them alive" }))
                     }
                     ("POST /v1/runs/{id}/reconcile", fresh) => {
                         (template.replace("{id}", &fresh_run(&fresh[6..])), json!("<Document/>"))

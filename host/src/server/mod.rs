@@ -37,6 +37,7 @@ mod health;
 mod jobs;
 mod openapi;
 pub mod problem;
+mod registry;
 mod runs;
 mod shared;
 mod steps;
@@ -66,6 +67,7 @@ pub fn router(app: Shared) -> Router {
         .merge(steps::routes())
         .merge(jobs::routes())
         .merge(files::routes())
+        .merge(registry::routes())
         // Each layer wraps those before it: the routes above take JSON bodies up to BODY_LIMIT.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(steps::uploads().layer(RequestBodyLimitLayer::new(steps::UPLOAD_LIMIT)))

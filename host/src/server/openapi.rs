@@ -15,6 +15,7 @@ use super::files::{self, RunFileListed, RunFiles};
 use super::health::{self, Health};
 use super::jobs::{self, JobView};
 use super::problem::Problem;
+use super::registry::{self, ClearRequest, FlagListed, Flags};
 use super::runs::{self, ExceptionListed, ExceptionPage, OutcomeSummary, RunList, RunListed, RunSummary, ToApprove};
 use super::shared::Shared;
 use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, ReconcileReport, RunMade};
@@ -37,6 +38,8 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Rec
         runs::exceptions,
         files::list,
         files::download,
+        registry::list,
+        registry::clear,
         steps::create,
         steps::evaluate,
         steps::approve,
@@ -47,12 +50,13 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Rec
         jobs::show,
         jobs::events
     ),
-    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, RunFiles, RunFileListed, NewRun, RunMade, ReconcileReport, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
+    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, RunFiles, RunFileListed, Flags, FlagListed, ClearRequest, NewRun, RunMade, ReconcileReport, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
     modifiers(&BearerScheme, &CommonResponses),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),
         (name = "accounts", description = "Who acts: accounts, their API tokens and OpenID subjects"),
         (name = "runs", description = "Payment runs, within the caller's scope"),
+        (name = "registry", description = "People a bank reported deceased, held until an officer checks the registry"),
         (name = "jobs", description = "The long steps (evaluate, issue): state, progress, events")
     )
 )]
