@@ -30,6 +30,7 @@ mod determinism;
 mod hostile;
 mod import;
 mod issue_crash;
+mod keys;
 mod lifecycle;
 mod money_path;
 mod oidc;

@@ -11,6 +11,9 @@
 //!   recorded, field by field (who created, evaluated, approved, issued; the
 //!   status; the release; the checksum approved; [`super::record`]), so that a
 //!   row edited behind the log's back shows although no hash breaks.
+//! - The keys: each signing key not revoked holds a certificate of the
+//!   national root key of the configuration (`release::certificate`), which
+//!   no one who only writes to the database can make.
 //! - The digests: each decision of an evaluated run still matches its digest,
 //!   and the run's decisions still chain to what `run.evaluate` recorded; what
 //!   an issued run pays still has the checksum, and its payment and cash rows
@@ -31,7 +34,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::record::{self, Entries, KeyFields, Recorded, ReleaseFields, RunFields};
+use crate::config::TrustRoot;
 use crate::model::Total;
+use crate::release::certificate;
 use crate::run::approve;
 use crate::run::issue::{self, FileDigest};
 use crate::store::audit::{self as table, Entry};
@@ -62,6 +67,8 @@ pub struct Verified {
     /// Releases and signing keys held against their entries.
     pub releases: u64,
     pub keys: u64,
+    /// Signing keys whose certificate was checked against the national root.
+    pub certified: u64,
     /// In the order found; the first is the one to look at.
     pub problems: Vec<String>,
 }
@@ -106,9 +113,15 @@ impl std::str::FromStr for Anchor {
     }
 }
 
-/// Verify everything, and that the log still holds each of `anchors`;
+/// Verify everything, that every key in use is certified by `root` (the
+/// configuration's), and that the log still holds each of `anchors`;
 /// `progress` is told the decisions checked so far.
-pub async fn verify(db: &Db, anchors: &[Anchor], progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<Verified> {
+pub async fn verify(
+    db: &Db,
+    root: Option<&TrustRoot>,
+    anchors: &[Anchor],
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<Verified> {
     let mut verified = Verified::default();
     // Rows first, the tip next: every row read has its entries at or below the tip.
     let rows = Rows::read(db, &mut verified.problems).await?;
@@ -156,6 +169,7 @@ pub async fn verify(db: &Db, anchors: &[Anchor], progress: &(dyn Fn(u64) + Sync)
     }
     verified.releases = check_releases(db, &rows, &walked, &mut verified.problems).await?;
     verified.keys = check_keys(db, &rows, &walked, &mut verified.problems).await?;
+    verified.certified = check_certificates(&rows, root, &mut verified.problems);
     for (id, entries) in runs.iter().filter(|(id, _)| !unchecked.contains(*id)) {
         if let Some(e) = entries.first(action::RUN_EVALUATE) {
             check_decisions(db, *id, e.seq, &e.details, &mut verified, progress).await?;
@@ -176,6 +190,8 @@ struct Rows {
     runs: BTreeMap<i64, Option<RunFields>>,
     releases: Vec<ReleaseFields>,
     keys: Vec<(KeyFields, chrono::DateTime<chrono::Utc>)>,
+    /// The keys as stored, with their certificates.
+    stored_keys: Vec<keys::Key>,
 }
 
 impl Rows {
@@ -203,8 +219,9 @@ impl Rows {
                 Vec::new()
             }
         };
-        let keys = keys::list(db).await?.iter().map(|k| (KeyFields::from(k), k.added_at)).collect();
-        Ok(Rows { runs, releases, keys })
+        let stored_keys = keys::list(db).await?;
+        let keys = stored_keys.iter().map(|k| (KeyFields::from(k), k.added_at)).collect();
+        Ok(Rows { runs, releases, keys, stored_keys })
     }
 }
 
@@ -306,6 +323,30 @@ async fn check_keys(db: &Db, rows: &Rows, walked: &Walked, problems: &mut Vec<St
         }
     }
     Ok(checked)
+}
+
+/// Each signing key not revoked against the national `root`: one without a
+/// certificate that holds signs nothing that runs, and was registered before
+/// keys were certified or put in behind the host's back. How many were checked.
+fn check_certificates(rows: &Rows, root: Option<&TrustRoot>, problems: &mut Vec<String>) -> u64 {
+    let in_use: Vec<&keys::Key> = rows.stored_keys.iter().filter(|k| k.revoked_at.is_none()).collect();
+    let Some(root) = root else {
+        if !in_use.is_empty() {
+            problems.push(format!(
+                "no national root key is configured ([trust] root_public_key): the certificates of {} signing keys \
+                 were not checked, and no release runs until it is",
+                in_use.len()
+            ));
+        }
+        return 0;
+    };
+    let today = chrono::Utc::now().date_naive();
+    for key in &in_use {
+        if let Err(e) = certificate::check_stored(key, root, today) {
+            problems.push(format!("{e:#}"));
+        }
+    }
+    in_use.len() as u64
 }
 
 /// Walk the chain up to the `tip` read, or to its first break.

@@ -131,8 +131,9 @@ impl AuditCommand {
             }
             AuditCommand::Verify { anchor } => {
                 app.acting(Act::Audit, Place::Anywhere, "audit log").await?;
+                let root = app.config.root().ok();
                 let bar = progress::count("verifying decisions");
-                let verified = verify::verify(&app.db, &anchor, &|done| bar.set_position(done)).await?;
+                let verified = verify::verify(&app.db, root, &anchor, &|done| bar.set_position(done)).await?;
                 bar.finish_and_clear();
                 print_verified(&verified)
             }
@@ -315,10 +316,12 @@ pub fn print_verified(v: &verify::Verified) -> ExitCode {
         v.files
     );
     sayln!(
-        "Rows: {} runs, {} releases and {} signing keys held against what their entries recorded",
+        "Rows: {} runs, {} releases and {} signing keys held against what their entries recorded; {} keys in use \
+         certified by the national root",
         v.runs_covered,
         v.releases,
-        v.keys
+        v.keys,
+        v.certified
     );
     if v.ok() {
         sayln!("VERIFIED: the chain is whole, every digest matches, and every row is as its entries recorded.");
