@@ -6,8 +6,11 @@
 //! host's back (with no certificate, a forged one, or another key's) makes
 //! `plugin sign`, `plugin approve`, `run create` and `run evaluate` refuse,
 //! and is a finding of `audit verify`; a key registered before keys were
-//! certified is refused until it is certified and registered again.
+//! certified is refused until it is certified and registered again. And the
+//! audit log's tip, signed by `serve` into a file outside the database,
+//! catches a log rewritten with every hash made anew.
 
+use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -15,6 +18,7 @@ use ansinh::release::certificate::Certificate;
 use ansinh::release::keys;
 
 use crate::support::files::test_root_key;
+use crate::support::service::Server;
 use crate::support::{Driver, ansinh, fails, hostile_plugin, national_plugin, ok, stdout, workspace};
 
 /// `ansinh` in `dir` with no database, no configuration and no token.
@@ -333,3 +337,87 @@ fn a_key_put_in_behind_the_hosts_back_signs_nothing_that_runs(t: Driver) {
 }
 
 on_both_backends!(a_key_put_in_behind_the_hosts_back_signs_nothing_that_runs);
+
+/// The day's signed tip file in `dir`.
+fn tip_file(dir: &Path) -> PathBuf {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "one tip a day: {files:?}");
+    files.into_iter().next().unwrap()
+}
+
+fn the_signed_tip_catches_a_rewritten_log(t: Driver) {
+    let dir = t.dir.path();
+    t.release_national();
+    let tip_key = dir.join("tip.pem");
+    let line = stdout(&ok(offline(dir).args(["keys", "generate", "--tip", "--out"]).arg(&tip_key)));
+    assert!(line.starts_with("tip_public_key = \""), "{line}");
+    let tips = dir.join("tips");
+    // The auditor's account first, so that the tip is the log's last entry.
+    t.token("test-officer");
+    let entries = t.scalar("SELECT COUNT(*) FROM audit_log");
+
+    // `serve` signs the tip at start, into a file outside the database, and writes nothing to it.
+    let args = [OsStr::new("--tip-key"), tip_key.as_os_str(), OsStr::new("--tips"), tips.as_os_str()];
+    drop(Server::start_with(&t, &args));
+    let file = tip_file(&tips);
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(name, format!("tip-{}.json", chrono::Utc::now().format("%Y-%m-%d")));
+    let tip: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(tip["seq"], entries, "{tip}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM audit_log"), entries, "serve appended nothing");
+    // Started again the same day: the day's tip is kept.
+    let before = std::fs::read_to_string(&file).unwrap();
+    drop(Server::start_with(&t, &args));
+    assert_eq!(std::fs::read_to_string(tip_file(&tips)).unwrap(), before);
+
+    let verify = || {
+        let out = t
+            .cli()
+            .args(["audit", "verify", "--tips"])
+            .arg(&tips)
+            .arg("--tip-public")
+            .arg(tip_key.with_extension("pub"))
+            .output()
+            .unwrap();
+        (out.status.success(), crate::support::text(&out))
+    };
+    let (fine, said) = verify();
+    assert!(fine && said.contains("1 tips (noted down or signed) checked"), "{said}");
+    // Without the tip key's public half, it says how to give one.
+    let said = fails(t.cli().args(["audit", "verify", "--tips"]).arg(&tips));
+    assert!(said.contains("--tip-public FILE.pub, or tip_public_key under [trust]"), "{said}");
+
+    // A tip file changed: not trusted, named.
+    std::fs::write(&file, before.replace(&format!("\"seq\": {entries}"), "\"seq\": 1")).unwrap();
+    let (fine, said) = verify();
+    assert!(!fine && said.contains(&format!("the signed tip {} cannot be trusted", file.display())), "{said}");
+    std::fs::write(&file, &before).unwrap();
+
+    // The log rewritten with every hash made anew: its chain is whole, but the signed tip names it.
+    let rewritten = crate::audit::rewrite_log(&t, entries);
+    let (fine, said) = verify();
+    assert!(!fine, "{said}");
+    assert!(
+        said.contains(&format!("entry {entries} hashes to {rewritten}, not to the"))
+            && said.contains(&format!("of the signed tip {}", file.display())),
+        "{said}"
+    );
+    let plain = crate::support::text(&t.cli().args(["audit", "verify"]).output().unwrap());
+    assert!(!plain.contains("does not follow") && !plain.contains("signed tip"), "the chain is whole:\n{plain}");
+}
+
+on_both_backends!(the_signed_tip_catches_a_rewritten_log);
+
+/// `serve` refuses a tip key without a folder for the tips, and one others may read.
+#[test]
+fn serve_refuses_a_tip_key_it_cannot_use() {
+    let t = Driver::new(crate::support::Backend::Sqlite);
+    let dir = t.dir.path();
+    let tip_key = dir.join("tip.pem");
+    ok(offline(dir).args(["keys", "generate", "--tip", "--out"]).arg(&tip_key));
+    let said = fails(t.bare().args(["serve", "--listen", "127.0.0.1:0", "--tip-key"]).arg(&tip_key));
+    assert!(said.contains("--tips DIR"), "{said}");
+    std::fs::set_permissions(&tip_key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let said = fails(t.bare().args(["serve", "--listen", "127.0.0.1:0", "--tips", "tips", "--tip-key"]).arg(&tip_key));
+    assert!(said.contains("chmod 600"), "{said}");
+}

@@ -20,13 +20,13 @@ impl Server {
         Server::start_with(t, &[])
     }
 
-    /// The service started with `args` too (`--config FILE`), as no account:
-    /// it takes none, its clients do.
+    /// The service started with `args` too (`--config FILE`, `--tip-key FILE`),
+    /// as no account: it takes none, its clients do.
     pub fn start_with(t: &Driver, args: &[&std::ffi::OsStr]) -> Server {
         let mut child = t
             .bare()
-            .args(args)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

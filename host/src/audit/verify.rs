@@ -14,6 +14,8 @@
 //! - The keys: each signing key not revoked holds a certificate of the
 //!   national root key of the configuration (`release::certificate`), which
 //!   no one who only writes to the database can make.
+//! - The anchors: each tip noted down (`--anchor`) or signed by `serve`
+//!   (`--tips`, [`super::tip`]) is still an entry of the log, with that hash.
 //! - The digests: each decision of an evaluated run still matches its digest,
 //!   and the run's decisions still chain to what `run.evaluate` recorded; what
 //!   an issued run pays still has the checksum, and its payment and cash rows
@@ -69,6 +71,8 @@ pub struct Verified {
     pub keys: u64,
     /// Signing keys whose certificate was checked against the national root.
     pub certified: u64,
+    /// Tips checked: noted down (`--anchor`) or signed (`--tips`).
+    pub anchors: u64,
     /// In the order found; the first is the one to look at.
     pub problems: Vec<String>,
 }
@@ -92,12 +96,25 @@ struct Walked {
 }
 
 /// An entry's hash noted down outside the database (`audit verify` prints
-/// the tip to note): whoever can write to the database can rewrite the whole
-/// log and recompute every hash, but not the copies others hold.
+/// the tip to note), or signed by `serve` into a tip file: whoever can write
+/// to the database can rewrite the whole log and recompute every hash, but
+/// not the copies others hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Anchor {
     pub seq: i64,
     pub hash: String,
+    /// The signed tip file it was read from; None for one noted down.
+    pub tip_file: Option<std::path::PathBuf>,
+}
+
+impl Anchor {
+    /// Where the hash came from, for findings: "noted down", or the tip file.
+    fn whence(&self) -> String {
+        match &self.tip_file {
+            None => "noted down".to_owned(),
+            Some(file) => format!("of the signed tip {}", file.display()),
+        }
+    }
 }
 
 impl std::str::FromStr for Anchor {
@@ -107,7 +124,11 @@ impl std::str::FromStr for Anchor {
         let parsed = s.split_once(':').and_then(|(seq, hash)| {
             let hash = hash.trim().to_ascii_lowercase();
             let hex = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
-            Some(Anchor { seq: seq.trim().parse().ok().filter(|n| *n >= 1)?, hash: hex.then_some(hash)? })
+            Some(Anchor {
+                seq: seq.trim().parse().ok().filter(|n| *n >= 1)?,
+                hash: hex.then_some(hash)?,
+                tip_file: None,
+            })
         });
         parsed.ok_or_else(|| format!("{s:?}: expected ENTRY:HASH, as `audit verify` prints the tip (e.g. 12:9f86d0…)"))
     }
@@ -122,7 +143,7 @@ pub async fn verify(
     anchors: &[Anchor],
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<Verified> {
-    let mut verified = Verified::default();
+    let mut verified = Verified { anchors: anchors.len() as u64, ..Verified::default() };
     // Rows first, the tip next: every row read has its entries at or below the tip.
     let rows = Rows::read(db, &mut verified.problems).await?;
     let tip = table::head(db).await?;
@@ -371,8 +392,11 @@ async fn walk(db: &Db, tip: (i64, String), anchors: &[Anchor], verified: &mut Ve
             }
             for anchor in anchors.iter().filter(|a| a.seq == entry.seq && a.hash != entry.hash) {
                 verified.problems.push(format!(
-                    "entry {} hashes to {}, not to the {} noted down: the log up to it was rewritten, hashes and all",
-                    entry.seq, entry.hash, anchor.hash
+                    "entry {} hashes to {}, not to the {} {}: the log up to it was rewritten, hashes and all",
+                    entry.seq,
+                    entry.hash,
+                    anchor.hash,
+                    anchor.whence()
                 ));
             }
             if let Err(problem) = collect(&entry, &mut walked) {
@@ -382,8 +406,10 @@ async fn walk(db: &Db, tip: (i64, String), anchors: &[Anchor], verified: &mut Ve
     }
     for anchor in anchors.iter().filter(|a| a.seq > chain.seq && !broken) {
         verified.problems.push(format!(
-            "the log ends at entry {}, before entry {} noted down: entries were deleted",
-            chain.seq, anchor.seq
+            "the log ends at entry {}, before entry {} {}: entries were deleted",
+            chain.seq,
+            anchor.seq,
+            anchor.whence()
         ));
     }
     verified.entries = chain.seq;
