@@ -255,14 +255,61 @@ fn first_problem(p: &Issued) -> Option<String> {
 }
 
 /// The audit triggers gone, as an attacker with the database owner's rights would have them.
-fn drop_append_only(p: &Issued) {
-    let statements: &[&str] = match p.t.backend {
+pub fn drop_append_only(t: &Driver) {
+    let statements: &[&str] = match t.backend {
         Backend::Sqlite => &["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"],
         Backend::Postgres => &["ALTER TABLE audit_log DISABLE TRIGGER USER"],
     };
     for statement in statements {
-        p.t.execute(*statement).unwrap();
+        t.execute(*statement).unwrap();
     }
+}
+
+/// The whole log rewritten from its third entry through entry `through`,
+/// the third's actor changed and every hash made anew, so that the chain is
+/// whole (the append-only triggers dropped first): what only a tip kept
+/// outside the database shows. The new hash of entry `through`.
+pub fn rewrite_log(t: &Driver, through: i64) -> String {
+    drop_append_only(t);
+    let mut prev = t.text("SELECT hash FROM audit_log WHERE seq = 2");
+    for n in 3..=through {
+        let (at, actor, action, subject, details): (String, String, String, String, String) = {
+            let q = format!("SELECT at, actor, action, subject, details FROM audit_log WHERE seq = {n}");
+            t.sql(move |db| {
+                Box::pin(async move {
+                    let q = sqlx::AssertSqlSafe(q);
+                    match db {
+                        ansinh::store::Db::Sqlite(pool) => sqlx::query_as(q).fetch_one(&pool).await,
+                        ansinh::store::Db::Postgres(pool) => sqlx::query_as(q).fetch_one(&pool).await,
+                    }
+                    .unwrap()
+                })
+            })
+        };
+        let actor = if n == 3 { "someone else".to_owned() } else { actor };
+        let mut entry = ansinh::store::audit::Entry {
+            seq: n,
+            at,
+            actor,
+            action,
+            subject,
+            details,
+            prev_hash: prev.clone(),
+            hash: String::new(),
+        };
+        entry.hash = ansinh::trail::log::hash_of(&entry);
+        let quote = |s: &str| s.replace('\'', "''");
+        t.execute(format!(
+            "UPDATE audit_log SET actor = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {n}",
+            quote(&entry.actor),
+            entry.prev_hash,
+            entry.hash
+        ))
+        .unwrap();
+        t.execute(format!("UPDATE audit_head SET hash = '{}' WHERE seq = {n}", entry.hash)).unwrap();
+        prev = entry.hash;
+    }
+    prev
 }
 
 fn verify_catches_tampering(t: Driver) {
@@ -337,52 +384,9 @@ fn verify_catches_tampering(t: Driver) {
         "{problem}"
     );
 
-    drop_append_only(&p);
     // The whole log rewritten from its third entry on, with every hash made
     // anew so the chain is whole: only the tip noted down tells.
-    let rewritten = {
-        let (seq, _) = anchor.split_once(':').unwrap();
-        let seq: i64 = seq.parse().unwrap();
-        let mut prev = t.text("SELECT hash FROM audit_log WHERE seq = 2");
-        for n in 3..=seq {
-            let (at, actor, action, subject, details): (String, String, String, String, String) = {
-                let q = format!("SELECT at, actor, action, subject, details FROM audit_log WHERE seq = {n}");
-                t.sql(move |db| {
-                    Box::pin(async move {
-                        let q = sqlx::AssertSqlSafe(q);
-                        match db {
-                            ansinh::store::Db::Sqlite(pool) => sqlx::query_as(q).fetch_one(&pool).await,
-                            ansinh::store::Db::Postgres(pool) => sqlx::query_as(q).fetch_one(&pool).await,
-                        }
-                        .unwrap()
-                    })
-                })
-            };
-            let actor = if n == 3 { "someone else".to_owned() } else { actor };
-            let mut entry = ansinh::store::audit::Entry {
-                seq: n,
-                at,
-                actor,
-                action,
-                subject,
-                details,
-                prev_hash: prev.clone(),
-                hash: String::new(),
-            };
-            entry.hash = ansinh::trail::log::hash_of(&entry);
-            let quote = |s: &str| s.replace('\'', "''");
-            t.execute(format!(
-                "UPDATE audit_log SET actor = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {n}",
-                quote(&entry.actor),
-                entry.prev_hash,
-                entry.hash
-            ))
-            .unwrap();
-            t.execute(format!("UPDATE audit_head SET hash = '{}' WHERE seq = {n}", entry.hash)).unwrap();
-            prev = entry.hash;
-        }
-        prev
-    };
+    let rewritten = rewrite_log(t, anchor.split_once(':').unwrap().0.parse().unwrap());
     let walked = said(&p.audit().arg("verify").output().unwrap());
     assert!(
         !walked.contains("does not follow") && !walked.contains("was changed after"),
@@ -406,7 +410,7 @@ fn verify_catches_tampering(t: Driver) {
 
     // The last entry deleted: the chain is whole up to it, but no longer reaches the tip.
     let fresh = Issued::new(Driver::new(t.backend));
-    drop_append_only(&fresh);
+    drop_append_only(&fresh.t);
     fresh.t.execute("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)").unwrap();
     let problem = first_problem(&fresh).expect("caught");
     assert!(problem.contains("entries at the end were deleted"), "{problem}");

@@ -64,6 +64,7 @@ fn a_person_is_paid_once_per_program_and_month(t: Driver) {
     let said = fails(
         t.cli()
             .current_dir(other.path())
+            .env_remove("ANSINH_CONFIG")
             .args(["run", "issue", &november, "--outbox"])
             .arg(other.path().join("outbox")),
     );

@@ -14,11 +14,11 @@ fn hanoi() -> (PathBuf, PathBuf) {
     (plugin("plugins/hanoi-social-assistance"), workspace().join("plugins/hanoi-social-assistance/cases.yaml"))
 }
 
-/// A key for `authority` in the test's folder; its id.
+/// A key for `authority` in the test's folder, certified and registered; its id.
 fn key(t: &Driver, authority: &str) -> (PathBuf, String) {
     let file = t.path(format!("{authority}.pem"));
-    let id = stdout(&ok(t.as_("keeper").args(["keys", "generate", "--authority", authority, "--out"]).arg(&file)));
-    (file, id.trim().to_owned())
+    let id = t.key("keeper", authority, &file);
+    (file, id)
 }
 
 fn upload(t: &Driver, plugin: &Path, cases: &Path) -> String {

@@ -22,7 +22,7 @@ fn assert_refused(said: &str, path: &Path, mode: &str) {
 fn a_file_with_a_secret_open_to_others_is_refused(t: Driver) {
     // A signing key: `plugin sign --key` refuses it while the group may read it.
     let key = t.path("national.pem");
-    ok(t.as_("keeper").args(["keys", "generate", "--authority", "national", "--out"]).arg(&key));
+    t.key("keeper", "national", &key);
     assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600, "keys generate writes 0600");
     let cases = workspace().join("plugins/national-social-assistance/cases.yaml");
     let release =

@@ -32,6 +32,7 @@ mod hostile;
 mod import;
 mod issue_crash;
 mod jobs;
+mod keys;
 mod lifecycle;
 mod money_path;
 mod oidc;

@@ -153,7 +153,7 @@ fn national_to_hanoi(t: Driver) {
     let log = stdout(&ok(t.cli().args(["audit", "log", "--run", &run])));
     assert!(log.contains("run.what_if"), "{log}");
     let key = t.path("hanoi.pem");
-    ok(t.as_("author").args(["keys", "generate", "--authority", "001", "--out"]).arg(&key));
+    t.key("author", "001", &key);
     let cases = support::workspace().join("plugins/hanoi-social-assistance/cases.yaml");
     let release = stdout(&ok(t.as_("author").args(["plugin", "upload"]).arg(&hanoi).arg("--cases").arg(&cases)));
     ok(t.as_("author").args(["plugin", "sign", release.trim(), "--key"]).arg(&key));

@@ -26,7 +26,19 @@
 //! algorithms = ["RS256", "ES256"]        # optional: these by default; never none or HS*
 //! leeway_seconds = 30                    # optional: how far exp and nbf may be off
 //! jwks_refetch_seconds = 30              # optional: the least time between two JWKS fetches
+//!
+//! [trust]                                # who is trusted to sign releases, and the log's tips
+//! root_public_key = "…64 hex digits…"    # the national root key (`keys generate --root`):
+//!                                        # only keys it certified sign releases
+//! tip_key = "secrets/tip.pem"            # optional: `serve` signs the log's tip daily with it
+//! tips = "/var/lib/ansinh/tips"          # optional: the folder those signed tips go to
+//! tip_public_key = "…64 hex digits…"     # optional: `audit verify --tips` checks them with it
 //! ```
+//!
+//! Trust comes from here, never from the database: a signing key is used
+//! only with a certificate of `root_public_key` (`release::certificate`), so
+//! whoever can write to the database cannot add a key of their own. Paths
+//! are relative to the file's folder.
 //!
 //! The file is read and checked once, by [`crate::app::App`]; an error names
 //! the file, the key and what was expected. A file that holds a secret
@@ -61,6 +73,28 @@ pub struct Config {
     treasuries: BTreeMap<String, Treasury>,
     person_key: Option<PersonKey>,
     oidc: Option<oidc::Settings>,
+    trust: Option<Trust>,
+}
+
+/// `[trust]`: the national root key every signing key must be certified by,
+/// and the key and folder of the audit log's signed tips.
+#[derive(Clone, Debug)]
+pub struct Trust {
+    pub root: TrustRoot,
+    /// The secret key `serve` signs the log's tip with (a file outside the database).
+    pub tip_key: Option<PathBuf>,
+    /// The folder the signed tips are written to and read from.
+    pub tips: Option<PathBuf>,
+    /// The public half of the tip key, for `audit verify --tips`.
+    pub tip_public_key: Option<ed25519_dalek::VerifyingKey>,
+}
+
+/// The national root key, and where it was configured (for messages).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustRoot {
+    pub key: ed25519_dalek::VerifyingKey,
+    /// e.g. `ansinh.toml [trust] root_public_key`.
+    pub source: String,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +104,16 @@ struct RawFile {
     treasury: BTreeMap<String, RawTreasury>,
     audit: Option<RawAudit>,
     oidc: Option<RawOidc>,
+    trust: Option<RawTrust>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrust {
+    root_public_key: String,
+    tip_key: Option<PathBuf>,
+    tips: Option<PathBuf>,
+    tip_public_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -165,7 +209,31 @@ impl Config {
             Some(raw) => Some(oidc_settings(raw).with_context(|| file.to_string())?),
             None => None,
         };
-        Ok(Config { path: path.to_owned(), found: true, treasuries, person_key, oidc })
+        let trust = match raw.trust {
+            Some(raw) => Some(trust(path, raw).with_context(|| file.to_string())?),
+            None => None,
+        };
+        Ok(Config { path: path.to_owned(), found: true, treasuries, person_key, oidc, trust })
+    }
+
+    /// `[trust]`, if the file has it.
+    pub fn trust(&self) -> Option<&Trust> {
+        self.trust.as_ref()
+    }
+
+    /// The national root key, or an error saying how to configure it: no
+    /// signing key is trusted without it.
+    pub fn root(&self) -> anyhow::Result<&TrustRoot> {
+        self.trust.as_ref().map(|t| &t.root).ok_or_else(|| {
+            let file = self.path.display();
+            let missing = if self.found { "has no" } else { "does not exist, so there is no" };
+            anyhow::anyhow!(
+                "{file} {missing} [trust] root_public_key: a signing key is trusted only when the national root key \
+                 certified it, and that key is taken from the configuration, never from the database. Put the root's \
+                 public key into the file as root_public_key = \"HEX\" under [trust] (`ansinh keys generate --root` \
+                 prints the line), or give another file with --config / ANSINH_CONFIG"
+            )
+        })
     }
 
     /// How people sign in with OpenID Connect, if `[oidc]` says.
@@ -233,6 +301,33 @@ fn shell_quoted(path: &Path) -> String {
     let text = path.display().to_string();
     let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@%".contains(&b));
     if plain { text } else { format!("'{}'", text.replace('\'', "'\\''")) }
+}
+
+/// `[trust]`, checked; its paths taken relative to the folder of the file at `path`.
+fn trust(path: &Path, raw: RawTrust) -> anyhow::Result<Trust> {
+    let root = public_key(&raw.root_public_key)
+        .with_context(|| format!("trust.root_public_key = {:?}", raw.root_public_key))?;
+    let tip_public_key = match raw.tip_public_key {
+        Some(hex) => Some(public_key(&hex).with_context(|| format!("trust.tip_public_key = {hex:?}"))?),
+        None => None,
+    };
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let beside = |p: PathBuf| if p.is_relative() { folder.join(p) } else { p };
+    Ok(Trust {
+        root: TrustRoot { key: root, source: format!("{} [trust] root_public_key", path.display()) },
+        tip_key: raw.tip_key.map(beside),
+        tips: raw.tips.map(beside),
+        tip_public_key,
+    })
+}
+
+/// An ed25519 public key written as 64 hex digits.
+pub fn public_key(text: &str) -> anyhow::Result<ed25519_dalek::VerifyingKey> {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut bytes)
+        .map_err(|_| anyhow::anyhow!("expected an ed25519 public key as 64 hex digits"))?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| anyhow::anyhow!("64 hex digits, but not an ed25519 public key"))
 }
 
 /// `[oidc]`, checked.
@@ -385,6 +480,41 @@ mod tests {
             (format!("{oidc}jwks_refetch_seconds = 0\n"), "oidc.jwks_refetch_seconds = 0"),
             (format!("{oidc}clock_skew = 1\n"), "clock_skew"),
             ("[oidc]\naudience = \"urn:ansinh\"\n".to_owned(), "issuer"),
+        ] {
+            let said = err(&text);
+            assert!(said.contains("conf/ansinh.toml") && said.contains(says), "{text}: {said}");
+        }
+    }
+
+    #[test]
+    fn reads_the_trust_root_and_says_how_to_configure_one() {
+        let root = ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key();
+        let hex = hex::encode(root.as_bytes());
+        let config = parse(&format!("[trust]\nroot_public_key = \"{hex}\"\n")).unwrap();
+        assert_eq!(config.root().unwrap().key, root);
+        assert_eq!(config.root().unwrap().source, "conf/ansinh.toml [trust] root_public_key");
+        assert!(config.trust().unwrap().tip_key.is_none());
+        let text = format!(
+            "[trust]\nroot_public_key = \"{hex}\"\ntip_key = \"tip.pem\"\ntips = \"/var/tips\"\ntip_public_key = \"{hex}\"\n"
+        );
+        let config = parse(&text).unwrap();
+        let trust = config.trust().unwrap();
+        assert_eq!(trust.tip_key.as_deref(), Some(Path::new("conf/tip.pem")), "beside the file");
+        assert_eq!(trust.tips.as_deref(), Some(Path::new("/var/tips")));
+        assert_eq!(trust.tip_public_key, Some(root));
+
+        let said = parse(HANOI).unwrap().root().unwrap_err().to_string();
+        assert!(said.contains("conf/ansinh.toml has no [trust] root_public_key"), "{said}");
+        assert!(said.contains("keys generate --root"), "{said}");
+        let missing = Config { path: "nowhere/ansinh.toml".into(), ..Config::default() };
+        let said = missing.root().unwrap_err().to_string();
+        assert!(said.contains("nowhere/ansinh.toml does not exist, so there is no [trust]"), "{said}");
+        let err = |text: &str| format!("{:#}", parse(text).unwrap_err());
+        for (text, says) in [
+            ("[trust]\nroot_public_key = \"12\"\n".to_owned(), "trust.root_public_key = \"12\": expected an ed25519"),
+            (format!("[trust]\nroot_public_key = \"{hex}\"\ntip_public_key = \"zz\"\n"), "trust.tip_public_key"),
+            (format!("[trust]\nroot_key = \"{hex}\"\n"), "root_key"),
+            ("[trust]\n".to_owned(), "root_public_key"),
         ] {
             let said = err(&text);
             assert!(said.contains("conf/ansinh.toml") && said.contains(says), "{text}: {said}");

@@ -10,14 +10,38 @@ use super::{Driver, first_element, sum_elements};
 /// The audit trail's person key in the tests' configuration.
 pub const PERSON_KEY: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
 
+/// The seed of the tests' national root key: the same root in every test,
+/// so that any configuration a test writes can trust it ([`trust_section`]).
+const TEST_ROOT_SEED: [u8; 32] = [0x7e; 32];
+
+/// The tests' national root key.
+pub fn test_root_key() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&TEST_ROOT_SEED)
+}
+
+/// Write the tests' root key into `dir` (`root.pem`, owner-only, and
+/// `root.pub`), as `keys generate --root` would; the secret file's path.
+pub fn test_root(dir: &Path) -> PathBuf {
+    let path = dir.join("root.pem");
+    ansinh::release::keys::write_pair(&path, &test_root_key()).unwrap();
+    path
+}
+
+/// `[trust]` with the tests' root key as the national root.
+pub fn trust_section() -> String {
+    format!("[trust]\nroot_public_key = \"{}\"\n", hex::encode(test_root_key().verifying_key().as_bytes()))
+}
+
 /// Write `ansinh.toml` into `dir` with Hà Nội's (001) made-up treasury: a bank
 /// account, and with `ewallet` a separate e-wallet account; the bank CSV when
-/// `bank_csv`; and the audit key [`PERSON_KEY`]. Its path, for `--config`.
+/// `bank_csv`; the audit key [`PERSON_KEY`]; and the tests' root key as the
+/// one trusted ([`trust_section`]). Its path, for `--config`.
 pub fn hanoi_config(dir: &Path, ewallet: bool, bank_csv: bool) -> PathBuf {
     let mut text = format!(
-        "[audit]\nperson_key = \"{PERSON_KEY}\"\n\n\
+        "{}\n[audit]\nperson_key = \"{PERSON_KEY}\"\n\n\
          [treasury.\"001\"]\nholder = \"KHO BAC NHA NUOC HA NOI\"\naccount = \"3711000000001\"\nbin = \"970415\"\n\
-         bank_csv = {bank_csv}\n"
+         bank_csv = {bank_csv}\n",
+        trust_section()
     );
     if ewallet {
         text.push_str(

@@ -80,6 +80,13 @@ pub struct Driver {
     pub dir: tempfile::TempDir,
     /// The token of each account of the cast made so far, by name.
     tokens: Mutex<BTreeMap<String, String>>,
+    /// The national root key the binary trusts, kept apart from `dir` (which
+    /// the demo wants to itself): its secret file and a configuration of
+    /// `[trust]` alone.
+    trust: tempfile::TempDir,
+    /// The configuration the binary reads (`ANSINH_CONFIG`) and the root
+    /// key's secret file: the tests' own, or the demo's once it ran.
+    trusted: Mutex<(PathBuf, PathBuf)>,
 }
 
 impl Driver {
@@ -90,7 +97,45 @@ impl Driver {
 
     /// A driver on `db` and `dir`.
     pub fn on(backend: Backend, db: TestDb, dir: tempfile::TempDir) -> Driver {
-        Driver { backend, db, dir, tokens: Mutex::default() }
+        let trust = tempfile::tempdir().unwrap();
+        let root = files::test_root(trust.path());
+        let config = trust.path().join("ansinh.toml");
+        std::fs::write(&config, files::trust_section()).unwrap();
+        let trusted = Mutex::new((config, root));
+        Driver { backend, db, dir, tokens: Mutex::default(), trust, trusted }
+    }
+
+    /// The configuration the binary reads unless given `--config`: `[trust]`
+    /// with the tests' root key ([`files::trust_section`]), or the demo's.
+    pub fn config(&self) -> PathBuf {
+        self.trusted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).0.clone()
+    }
+
+    /// The secret file of the national root key the binary trusts.
+    pub fn root_key(&self) -> PathBuf {
+        self.trusted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).1.clone()
+    }
+
+    /// A new signing key for `authority` at `file` (and its `.pub`), made
+    /// offline, certified by the trusted root (`file` with `.cert`) and
+    /// registered by `who`, an author; its id.
+    pub fn key(&self, who: &str, authority: &str, file: &Path) -> String {
+        ok(ansinh().args(["keys", "generate", "--authority", authority, "--out"]).arg(file));
+        let (public, certificate) = (file.with_extension("pub"), file.with_extension("cert"));
+        ok(ansinh()
+            .args(["keys", "certify", "--root-key"])
+            .arg(self.root_key())
+            .args(["--authority", authority])
+            .arg(&public)
+            .arg("--out")
+            .arg(&certificate));
+        let registered = ok(self
+            .as_(who)
+            .args(["keys", "register", "--authority", authority])
+            .arg(&public)
+            .arg("--certificate")
+            .arg(&certificate));
+        stdout(&registered).trim().to_owned()
     }
 
     /// The database's URL, for `--database-url`.
@@ -108,10 +153,11 @@ impl Driver {
         self.as_("test-officer")
     }
 
-    /// The real binary on this database, as no account (no token).
+    /// The real binary on this database, as no account (no token), with the
+    /// driver's configuration ([`Driver::config`]; `--config` overrides it).
     pub fn bare(&self) -> Command {
         let mut cmd = ansinh();
-        cmd.args(["--database-url", self.url()]);
+        cmd.args(["--database-url", self.url()]).env("ANSINH_CONFIG", self.config());
         cmd
     }
 
@@ -178,10 +224,17 @@ impl Driver {
     /// `ansinh demo` of `people` in the folder, on this database: it makes
     /// its own accounts (an admin, an officer of 001, a national approver and
     /// author) and writes their tokens there; its admin becomes the tests'
-    /// admin, who makes the cast's accounts beside the demo's.
+    /// admin, who makes the cast's accounts beside the demo's. The national
+    /// root key it made and trusts is the driver's from then on (a
+    /// configuration of `[trust]` alone: the demo's own file may be replaced
+    /// by a test's, [`files::hanoi_config`]).
     pub fn demo(&self, people: u32) -> Output {
         let out = ok(self.bare().args(["demo", "--people", &people.to_string(), "--dir"]).arg(self.dir.path()));
         self.adopt(TEST_ADMIN, &std::fs::read_to_string(self.path("demo-admin.token")).unwrap());
+        let root = ansinh::release::keys::read_public(&self.path("demo-root.pub")).unwrap();
+        let config = self.trust.path().join("demo.toml");
+        std::fs::write(&config, format!("[trust]\nroot_public_key = \"{}\"\n", hex::encode(root.as_bytes()))).unwrap();
+        *self.trusted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = (config, self.path("demo-root.pem"));
         out
     }
 
@@ -210,12 +263,13 @@ impl Driver {
     }
 
     /// Release `plugin` as the README's authoring section does: a new key for
-    /// `authority`, upload with its `cases` (by an author), sign, approve (by a
-    /// second person: the cases run), activate from `from`. The release's id.
+    /// `authority`, certified by the trusted root and registered, upload with
+    /// its `cases` (by an author), sign, approve (by a second person: the
+    /// cases run), activate from `from`. The release's id.
     pub fn release(&self, plugin: &Path, cases: &Path, authority: &str, from: &str) -> String {
         let keys = tempfile::tempdir().unwrap();
         let key = keys.path().join("key.pem");
-        ok(self.as_("author").args(["keys", "generate", "--authority", authority, "--out"]).arg(&key));
+        self.key("author", authority, &key);
         let id = stdout(&ok(self.as_("author").args(["plugin", "upload"]).arg(plugin).arg("--cases").arg(cases)));
         let id = id.trim().to_owned();
         ok(self.as_("author").args(["plugin", "sign", &id, "--key"]).arg(&key));

@@ -20,8 +20,8 @@ impl Server {
         Server::start_with(t, &[])
     }
 
-    /// The service started with `args` too (`--config FILE`, `--job-lease 2`), as no account:
-    /// it takes none, its clients do.
+    /// The service started with `args` too (`--config FILE`, `--job-lease 2`, `--tip-key FILE`),
+    /// as no account: it takes none, its clients do.
     pub fn start_with(t: &Driver, args: &[&std::ffi::OsStr]) -> Server {
         let mut child = t
             .bare()

@@ -5,13 +5,17 @@
 //!   each run, release and key against what its entries recorded ([`record`]);
 //! - [`replay`]: re-executes a run's decisions from what was stored, in a fresh
 //!   sandbox, and compares output and fuel byte for byte;
-//! - [`bundle`]: a run exported as one self-contained file, replayable offline.
+//! - [`bundle`]: a run exported as one self-contained file, replayable offline;
+//! - [`tip`]: the log's tip signed each day by `serve` with a key held outside
+//!   the database, into files outside it, which `verify` holds the log against.
 //!
-//! They read; the only thing they write is the log entry of an export.
+//! They read; the only things they write are the log entry of an export and
+//! the signed tip files.
 
 pub mod bundle;
 pub mod record;
 pub mod replay;
+pub mod tip;
 pub mod verify;
 
 use crate::store;

@@ -11,6 +11,11 @@
 //!   recorded, field by field (who created, evaluated, approved, issued; the
 //!   status; the release; the checksum approved; [`super::record`]), so that a
 //!   row edited behind the log's back shows although no hash breaks.
+//! - The keys: each signing key not revoked holds a certificate of the
+//!   national root key of the configuration (`release::certificate`), which
+//!   no one who only writes to the database can make.
+//! - The anchors: each tip noted down (`--anchor`) or signed by `serve`
+//!   (`--tips`, [`super::tip`]) is still an entry of the log, with that hash.
 //! - The digests: each decision of an evaluated run still matches its digest,
 //!   and the run's decisions still chain to what `run.evaluate` recorded; what
 //!   an issued run pays still has the checksum, and its payment and cash rows
@@ -31,7 +36,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::record::{self, Entries, KeyFields, Recorded, ReleaseFields, RunFields};
+use crate::config::TrustRoot;
 use crate::model::Total;
+use crate::release::certificate;
 use crate::run::approve;
 use crate::run::issue::{self, FileDigest};
 use crate::store::audit::{self as table, Entry};
@@ -62,6 +69,10 @@ pub struct Verified {
     /// Releases and signing keys held against their entries.
     pub releases: u64,
     pub keys: u64,
+    /// Signing keys whose certificate was checked against the national root.
+    pub certified: u64,
+    /// Tips checked: noted down (`--anchor`) or signed (`--tips`).
+    pub anchors: u64,
     /// In the order found; the first is the one to look at.
     pub problems: Vec<String>,
 }
@@ -85,12 +96,25 @@ struct Walked {
 }
 
 /// An entry's hash noted down outside the database (`audit verify` prints
-/// the tip to note): whoever can write to the database can rewrite the whole
-/// log and recompute every hash, but not the copies others hold.
+/// the tip to note), or signed by `serve` into a tip file: whoever can write
+/// to the database can rewrite the whole log and recompute every hash, but
+/// not the copies others hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Anchor {
     pub seq: i64,
     pub hash: String,
+    /// The signed tip file it was read from; None for one noted down.
+    pub tip_file: Option<std::path::PathBuf>,
+}
+
+impl Anchor {
+    /// Where the hash came from, for findings: "noted down", or the tip file.
+    fn whence(&self) -> String {
+        match &self.tip_file {
+            None => "noted down".to_owned(),
+            Some(file) => format!("of the signed tip {}", file.display()),
+        }
+    }
 }
 
 impl std::str::FromStr for Anchor {
@@ -100,16 +124,26 @@ impl std::str::FromStr for Anchor {
         let parsed = s.split_once(':').and_then(|(seq, hash)| {
             let hash = hash.trim().to_ascii_lowercase();
             let hex = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
-            Some(Anchor { seq: seq.trim().parse().ok().filter(|n| *n >= 1)?, hash: hex.then_some(hash)? })
+            Some(Anchor {
+                seq: seq.trim().parse().ok().filter(|n| *n >= 1)?,
+                hash: hex.then_some(hash)?,
+                tip_file: None,
+            })
         });
         parsed.ok_or_else(|| format!("{s:?}: expected ENTRY:HASH, as `audit verify` prints the tip (e.g. 12:9f86d0…)"))
     }
 }
 
-/// Verify everything, and that the log still holds each of `anchors`;
+/// Verify everything, that every key in use is certified by `root` (the
+/// configuration's), and that the log still holds each of `anchors`;
 /// `progress` is told the decisions checked so far.
-pub async fn verify(db: &Db, anchors: &[Anchor], progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<Verified> {
-    let mut verified = Verified::default();
+pub async fn verify(
+    db: &Db,
+    root: Option<&TrustRoot>,
+    anchors: &[Anchor],
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<Verified> {
+    let mut verified = Verified { anchors: anchors.len() as u64, ..Verified::default() };
     // Rows first, the tip next: every row read has its entries at or below the tip.
     let rows = Rows::read(db, &mut verified.problems).await?;
     let tip = table::head(db).await?;
@@ -156,6 +190,7 @@ pub async fn verify(db: &Db, anchors: &[Anchor], progress: &(dyn Fn(u64) + Sync)
     }
     verified.releases = check_releases(db, &rows, &walked, &mut verified.problems).await?;
     verified.keys = check_keys(db, &rows, &walked, &mut verified.problems).await?;
+    verified.certified = check_certificates(&rows, root, &mut verified.problems);
     for (id, entries) in runs.iter().filter(|(id, _)| !unchecked.contains(*id)) {
         if let Some(e) = entries.first(action::RUN_EVALUATE) {
             check_decisions(db, *id, e.seq, &e.details, &mut verified, progress).await?;
@@ -176,6 +211,8 @@ struct Rows {
     runs: BTreeMap<i64, Option<RunFields>>,
     releases: Vec<ReleaseFields>,
     keys: Vec<(KeyFields, chrono::DateTime<chrono::Utc>)>,
+    /// The keys as stored, with their certificates.
+    stored_keys: Vec<keys::Key>,
 }
 
 impl Rows {
@@ -203,8 +240,9 @@ impl Rows {
                 Vec::new()
             }
         };
-        let keys = keys::list(db).await?.iter().map(|k| (KeyFields::from(k), k.added_at)).collect();
-        Ok(Rows { runs, releases, keys })
+        let stored_keys = keys::list(db).await?;
+        let keys = stored_keys.iter().map(|k| (KeyFields::from(k), k.added_at)).collect();
+        Ok(Rows { runs, releases, keys, stored_keys })
     }
 }
 
@@ -308,6 +346,30 @@ async fn check_keys(db: &Db, rows: &Rows, walked: &Walked, problems: &mut Vec<St
     Ok(checked)
 }
 
+/// Each signing key not revoked against the national `root`: one without a
+/// certificate that holds signs nothing that runs, and was registered before
+/// keys were certified or put in behind the host's back. How many were checked.
+fn check_certificates(rows: &Rows, root: Option<&TrustRoot>, problems: &mut Vec<String>) -> u64 {
+    let in_use: Vec<&keys::Key> = rows.stored_keys.iter().filter(|k| k.revoked_at.is_none()).collect();
+    let Some(root) = root else {
+        if !in_use.is_empty() {
+            problems.push(format!(
+                "no national root key is configured ([trust] root_public_key): the certificates of {} signing keys \
+                 were not checked, and no release runs until it is",
+                in_use.len()
+            ));
+        }
+        return 0;
+    };
+    let today = chrono::Utc::now().date_naive();
+    for key in &in_use {
+        if let Err(e) = certificate::check_stored(key, root, today) {
+            problems.push(format!("{e:#}"));
+        }
+    }
+    in_use.len() as u64
+}
+
 /// Walk the chain up to the `tip` read, or to its first break.
 async fn walk(db: &Db, tip: (i64, String), anchors: &[Anchor], verified: &mut Verified) -> anyhow::Result<Walked> {
     let mut chain = Walk::default();
@@ -330,8 +392,11 @@ async fn walk(db: &Db, tip: (i64, String), anchors: &[Anchor], verified: &mut Ve
             }
             for anchor in anchors.iter().filter(|a| a.seq == entry.seq && a.hash != entry.hash) {
                 verified.problems.push(format!(
-                    "entry {} hashes to {}, not to the {} noted down: the log up to it was rewritten, hashes and all",
-                    entry.seq, entry.hash, anchor.hash
+                    "entry {} hashes to {}, not to the {} {}: the log up to it was rewritten, hashes and all",
+                    entry.seq,
+                    entry.hash,
+                    anchor.hash,
+                    anchor.whence()
                 ));
             }
             if let Err(problem) = collect(&entry, &mut walked) {
@@ -341,8 +406,10 @@ async fn walk(db: &Db, tip: (i64, String), anchors: &[Anchor], verified: &mut Ve
     }
     for anchor in anchors.iter().filter(|a| a.seq > chain.seq && !broken) {
         verified.problems.push(format!(
-            "the log ends at entry {}, before entry {} noted down: entries were deleted",
-            chain.seq, anchor.seq
+            "the log ends at entry {}, before entry {} {}: entries were deleted",
+            chain.seq,
+            anchor.seq,
+            anchor.whence()
         ));
     }
     verified.entries = chain.seq;

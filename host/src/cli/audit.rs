@@ -15,9 +15,10 @@ use crate::accounts::{Act, Place};
 use crate::app::{App, Settings};
 use crate::audit::bundle::{self, Bundle, Trusted};
 use crate::audit::replay::{self, Replayer, Report, Sample};
-use crate::audit::verify;
+use crate::audit::{tip, verify};
 use crate::format::{Shown, group};
 use crate::identity::id_number::IdNumber;
+use crate::release::keys;
 use crate::store::decisions::Key;
 use crate::store::{audit as table, decisions, runs};
 use crate::trail;
@@ -64,6 +65,14 @@ pub enum AuditCommand {
         /// must still hold: catches a log rewritten with its hashes recomputed. Repeatable.
         #[arg(long, value_name = "ENTRY:HASH")]
         anchor: Vec<verify::Anchor>,
+        /// A folder of tips signed by `serve --tip-key` (default: [trust] tips of the
+        /// configuration, if set): each must be signed by the tip key and still be an entry of
+        /// the log, with that hash.
+        #[arg(long, value_name = "DIR")]
+        tips: Option<PathBuf>,
+        /// The public half of the tip key (PEM; default: [trust] tip_public_key).
+        #[arg(long, value_name = "FILE")]
+        tip_public: Option<PathBuf>,
     },
     /// List the audit log's entries, oldest first.
     Log {
@@ -129,11 +138,30 @@ impl AuditCommand {
                 sayln!("Replay it anywhere with `ansinh audit replay --bundle {}`.", file.display());
                 ExitCode::SUCCESS
             }
-            AuditCommand::Verify { anchor } => {
+            AuditCommand::Verify { mut anchor, tips, tip_public } => {
                 app.acting(Act::Audit, Place::Anywhere, "audit log").await?;
+                let trust = app.config.trust();
+                let mut tip_problems = Vec::new();
+                if let Some(dir) = tips.or_else(|| trust.and_then(|t| t.tips.clone())) {
+                    let public = match (&tip_public, trust.and_then(|t| t.tip_public_key)) {
+                        (Some(file), _) => keys::read_public(file).context("--tip-public")?,
+                        (None, Some(public)) => public,
+                        (None, None) => anyhow::bail!(
+                            "--tips {}: the signed tips are checked against the tip key's public half: give \
+                             --tip-public FILE.pub, or tip_public_key under [trust] of {}",
+                            dir.display(),
+                            app.config.path.display()
+                        ),
+                    };
+                    let (signed, problems) = tip::read(&dir, &public)?;
+                    anchor.extend(signed);
+                    tip_problems = problems;
+                }
+                let root = app.config.root().ok();
                 let bar = progress::count("verifying decisions");
-                let verified = verify::verify(&app.db, &anchor, &|done| bar.set_position(done)).await?;
+                let mut verified = verify::verify(&app.db, root, &anchor, &|done| bar.set_position(done)).await?;
                 bar.finish_and_clear();
+                verified.problems.extend(tip_problems);
                 print_verified(&verified)
             }
             AuditCommand::Log { run } => {
@@ -315,10 +343,13 @@ pub fn print_verified(v: &verify::Verified) -> ExitCode {
         v.files
     );
     sayln!(
-        "Rows: {} runs, {} releases and {} signing keys held against what their entries recorded",
+        "Rows: {} runs, {} releases and {} signing keys held against what their entries recorded; {} keys in use \
+         certified by the national root; {} tips (noted down or signed) checked",
         v.runs_covered,
         v.releases,
-        v.keys
+        v.keys,
+        v.certified,
+        v.anchors
     );
     if v.ok() {
         sayln!("VERIFIED: the chain is whole, every digest matches, and every row is as its entries recorded.");

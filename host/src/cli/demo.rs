@@ -4,7 +4,9 @@
 //! imports it, creates, evaluates and issues a run, and prints what happened.
 //! It writes its own configuration, `DIR/ansinh.toml`, with made-up treasury
 //! accounts for the province (a bank one with the bank CSV, and an e-wallet
-//! one), so that it needs nothing but the Rust toolchain and shows every file.
+//! one), and its own national root key (`DIR/demo-root.pem`), trusted by that
+//! configuration's `[trust]`, which certifies the key it signs with; so that it
+//! needs nothing but the Rust toolchain and shows every file.
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -24,6 +26,7 @@ use crate::format::group;
 use crate::identity::{names, provinces};
 use crate::model::{Month, Outcome};
 use crate::payment::outbox::Outbox;
+use crate::release::certificate::Certificate;
 use crate::release::{self, keys};
 use crate::run;
 use crate::store::{self, releases};
@@ -35,9 +38,10 @@ const PROGRAM: &str = "social-assistance";
 
 #[derive(Args, Debug, Clone)]
 pub struct DemoCommand {
-    /// Folder for everything the demo makes: ansinh.db, ansinh.toml, the CSV files, its key pair
-    /// and outbox/. Its database and outbox are started afresh, so it must be new or hold only an
-    /// earlier demo's files: a folder with anything else is refused, and nothing in it touched.
+    /// Folder for everything the demo makes: ansinh.db, ansinh.toml, the CSV files, its root and
+    /// signing key pairs, its key's certificate and outbox/. Its database and outbox are started
+    /// afresh, so it must be new or hold only an earlier demo's files: a folder with anything
+    /// else is refused, and nothing in it touched.
     #[arg(long, default_value = "demo")]
     pub dir: PathBuf,
     /// People in the synthetic population.
@@ -73,7 +77,9 @@ impl DemoCommand {
             settings.database_url = Some(dir.join("ansinh.db").display().to_string());
         }
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        settings.config = Some(write_demo_config(dir, &options.province)?);
+        // The demo's own national root: its configuration trusts it, and it certifies the demo's key.
+        let root = demo_key_pair(&dir.join(DEMO_ROOT))?;
+        settings.config = Some(write_demo_config(dir, &options.province, &root.verifying_key())?);
         let mut stages = Vec::new();
 
         let (plugin, cases) = match (&options.plugin, &options.cases) {
@@ -106,17 +112,19 @@ impl DemoCommand {
         stages.push(("import", t.elapsed()));
 
         let t = Instant::now();
-        let release = release_with_demo_key(&app, &cast, dir, &plugin, &cases, options.period).await?;
+        let release = release_with_demo_key(&app, &cast, &root, dir, &plugin, &cases, options.period).await?;
         stages.push(("release", t.elapsed()));
 
         let t = Instant::now();
-        let (db, sandbox) = (&app.db, &app.sandbox);
-        let run_id = run::create(db, sandbox, PROGRAM, &options.province, options.period, None, &cast.officer).await?;
+        let (db, sandbox, trusted) = (&app.db, &app.sandbox, app.config.root()?);
+        let (province, period) = (&options.province, options.period);
+        let run_id = run::create(db, sandbox, trusted, PROGRAM, province, period, None, &cast.officer).await?;
         let bar = progress::count("deciding");
         // The demo's people are in the registry table it has just imported, whatever --registry-url says.
         let table = std::sync::Arc::new(crate::registry::sql::Sql::new(app.db.clone()));
+        let progress = progress::of(&bar);
         let evaluated =
-            run::evaluate(db, sandbox, table, run_id, app.workers, &cast.officer, &progress::of(&bar)).await?;
+            run::evaluate(db, sandbox, trusted, table, run_id, app.workers, &cast.officer, &progress).await?;
         bar.finish_and_clear();
         stages.push(("evaluate", t.elapsed()));
 
@@ -131,7 +139,7 @@ impl DemoCommand {
 
         // What an auditor would do next: verify the log, replay every decision.
         let t = Instant::now();
-        let verified = verify::verify(&app.db, &[], &|_| {}).await?;
+        let verified = verify::verify(&app.db, Some(app.config.root()?), &[], &|_| {}).await?;
         let replayer = Replayer::new(app.sandbox.limits(), app.workers, 5)?;
         let replayed = replay::replay_in(&app.db, &replayer, run_id, None, &|_| {}).await?;
         stages.push(("audit", t.elapsed()));
@@ -159,12 +167,18 @@ impl DemoCommand {
         );
         sayln!("\nFiles:");
         sayln!("  {}", settings.database_url.as_deref().unwrap_or_default());
-        sayln!("  {}  (made-up treasury accounts)", app.config.path.display());
+        sayln!("  {}  (made-up treasury accounts; [trust]: the demo's root key)", app.config.path.display());
+        sayln!("  {}  (the demo's national root key, which certified its signing key)", dir.join(DEMO_ROOT).display());
         for person in std::iter::once(DEMO_ADMIN).chain(DEMO_PEOPLE) {
             sayln!("  {}  (the token of {person}: --token-file)", dir.join(format!("{person}.token")).display());
         }
         sayln!("  {}\n  {}", registry_csv.display(), enrolment_csv.display());
-        sayln!("  {}  (release {release}, signed with {})", plugin.display(), dir.join(DEMO_KEY).display());
+        sayln!(
+            "  {}  (release {release}, signed with {}, certified by {})",
+            plugin.display(),
+            dir.join(DEMO_KEY).display(),
+            dir.join(DEMO_CERTIFICATE).display()
+        );
         super::run::print_files(&issued);
         sayln!("\nAudit (`ansinh audit verify`, `ansinh audit replay {run_id}`):");
         let verdict = super::audit::print_verified(&verified);
@@ -242,6 +256,12 @@ impl Cast {
 /// The demo's signing key, in its folder.
 const DEMO_KEY: &str = "demo-key.pem";
 
+/// The demo's national root key, which its configuration trusts.
+const DEMO_ROOT: &str = "demo-root.pem";
+
+/// The demo root's certificate of the demo's signing key.
+const DEMO_CERTIFICATE: &str = "demo-key.cert";
+
 /// The demo's first account, an admin: it makes the others (and more, with its token).
 const DEMO_ADMIN: &str = "demo-admin";
 
@@ -249,11 +269,13 @@ const DEMO_ADMIN: &str = "demo-admin";
 const DEMO_PEOPLE: [&str; 3] = ["demo-officer", "demo-approver", "demo-author"];
 
 /// Release the plug-in as a province would (README, "Authoring a rule
-/// plug-in"), by the demo's author and approver with a key made for the demo:
-/// upload, sign, approve (its cases run), activate from the demo's month.
+/// plug-in"), by the demo's author and approver with a key made for the demo
+/// and certified by the demo's `root`: upload, sign, approve (its cases run),
+/// activate from the demo's month.
 async fn release_with_demo_key(
     app: &App,
     cast: &Cast,
+    root: &ed25519_dalek::SigningKey,
     dir: &Path,
     plugin: &Path,
     cases: &Path,
@@ -264,20 +286,36 @@ async fn release_with_demo_key(
     let yaml = std::fs::read_to_string(cases).with_context(|| format!("reading {}", cases.display()))?;
     let id = release::upload(&app.db, &app.sandbox, &bytes, &yaml, &cases.display().to_string(), None, author).await?;
     let authority = releases::get(&app.db, id).await?.authority;
-    let key = keys::generate()?;
-    // A demo key is made afresh each time; real keys are never replaced.
-    let key_file = dir.join(DEMO_KEY);
-    for old in [key_file.clone(), key_file.with_extension("pub")] {
-        if old.exists() {
-            std::fs::remove_file(&old).with_context(|| format!("removing the old {}", old.display()))?;
-        }
-    }
-    keys::write_pair(&key_file, &key)?;
-    release::register_key(&app.db, &authority, &key.verifying_key(), author).await?;
-    release::sign(&app.db, id, &key, author).await?;
-    release::approve(&app.db, &app.sandbox, id, approver, 1.5).await?;
-    release::activate(&app.db, &app.sandbox, id, from, approver).await?;
+    let key = demo_key_pair(&dir.join(DEMO_KEY))?;
+    let certificate = Certificate::issue(root, &authority, &key.verifying_key(), None, chrono::Utc::now())?;
+    let certificate_file = dir.join(DEMO_CERTIFICATE);
+    remove_old(&certificate_file)?;
+    keys::write_new(&certificate_file, certificate.to_text().as_bytes(), 0o644)?;
+    let trusted = app.config.root()?;
+    let text = certificate.to_text();
+    release::register_key(&app.db, trusted, &authority, &key.verifying_key(), &text, author).await?;
+    release::sign(&app.db, trusted, id, &key, author).await?;
+    release::approve(&app.db, &app.sandbox, trusted, id, approver, 1.5).await?;
+    release::activate(&app.db, &app.sandbox, trusted, id, from, approver).await?;
     Ok(id)
+}
+
+/// A fresh key pair at `file` (and its `.pub`): a demo's keys are made afresh
+/// each time; real keys are never replaced.
+fn demo_key_pair(file: &Path) -> anyhow::Result<ed25519_dalek::SigningKey> {
+    remove_old(file)?;
+    remove_old(&file.with_extension("pub"))?;
+    let key = keys::generate()?;
+    keys::write_pair(file, &key)?;
+    Ok(key)
+}
+
+/// Remove what an earlier demo left at `path`, if anything.
+fn remove_old(path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        std::fs::remove_file(path).with_context(|| format!("removing the old {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// What a demo writes into its folder, and so all that an earlier demo's
@@ -296,6 +334,9 @@ const DEMO_FILES: &[&str] = &[
     "enrolment.rejects.csv",
     DEMO_KEY,
     "demo-key.pub",
+    DEMO_CERTIFICATE,
+    DEMO_ROOT,
+    "demo-root.pub",
     "demo-admin.token",
     "demo-officer.token",
     "demo-approver.token",
@@ -397,9 +438,9 @@ fn generate(options: &DemoCommand, registry: &Path, enrolment: &Path) -> anyhow:
 }
 
 /// The demo's configuration: made-up treasury accounts for `province`, a
-/// bank one whose bank also takes the bank CSV and an e-wallet one, and an
-/// audit key. Its path.
-fn write_demo_config(dir: &Path, province: &str) -> anyhow::Result<PathBuf> {
+/// bank one whose bank also takes the bank CSV and an e-wallet one, an
+/// audit key, and the demo's `root` key as the one trusted. Its path.
+fn write_demo_config(dir: &Path, province: &str, root: &ed25519_dalek::VerifyingKey) -> anyhow::Result<PathBuf> {
     let name = provinces::name(province)
         .map(names::fold)
         .ok_or_else(|| anyhow::anyhow!("--province {province:?}: expected a 3-digit province code of identity.md"))?;
@@ -410,8 +451,11 @@ fn write_demo_config(dir: &Path, province: &str) -> anyhow::Result<PathBuf> {
          bank_csv = true\n\n\
          [treasury.\"{province}\".ewallet]\nholder = \"{holder}\"\naccount = \"3711000000002\"\nbin = \"970415\"\n\n\
          # The key people are hashed under in the audit trail: a fresh one for each demo.\n\
-         [audit]\nperson_key = \"{key}\"\n",
-        key = PersonKey::generate()?
+         [audit]\nperson_key = \"{key}\"\n\n\
+         # The national root key signing keys must be certified by: the demo's own ({DEMO_ROOT}).\n\
+         [trust]\nroot_public_key = \"{root}\"\n",
+        key = PersonKey::generate()?,
+        root = hex::encode(root.as_bytes())
     );
     let path = dir.join("ansinh.toml");
     write_owner_only(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;

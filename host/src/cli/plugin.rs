@@ -158,18 +158,18 @@ impl ReleaseCommand {
             ReleaseCommand::Sign { release: id, key } => {
                 let by = acting_on_release(&app, Act::Author, id).await?;
                 let key = keys::read_secret(&key)?;
-                let key_id = release::sign(db, id, &key, &by).await?;
+                let key_id = release::sign(db, app.config.root()?, id, &key, &by).await?;
                 esayln!("Signed release {id} with key {key_id}; next: a second person approves it.");
             }
             ReleaseCommand::Approve { release: id, max_fuel_growth } => {
                 let by = acting_on_release(&app, Act::DecideRelease, id).await?;
-                let approval = release::approve(db, sandbox, id, &by, max_fuel_growth).await?;
+                let approval = release::approve(db, sandbox, app.config.root()?, id, &by, max_fuel_growth).await?;
                 sayln!("Approved release {id}: {approval}.");
                 print_what_ifs(db, id).await?;
             }
             ReleaseCommand::Activate { release: id, from } => {
                 let by = acting_on_release(&app, Act::DecideRelease, id).await?;
-                release::activate(db, sandbox, id, from, &by).await?;
+                release::activate(db, sandbox, app.config.root()?, id, from, &by).await?;
                 sayln!("Release {id} is in force from {from}.");
             }
             ReleaseCommand::Retire { release: id } => {

@@ -109,7 +109,9 @@ impl RunCommand {
             RunCommand::Create { program, province, period, back_pay_from } => {
                 let what = format!("province {province}");
                 let by = app.acting(Act::WorkRun, Place::Province(&province), &what).await?.actor;
-                let id = run::create(&app.db, &app.sandbox, &program, &province, period, back_pay_from, &by).await?;
+                let root = app.config.root()?;
+                let id =
+                    run::create(&app.db, &app.sandbox, root, &program, &province, period, back_pay_from, &by).await?;
                 let run = runs::get(&app.db, id).await?;
                 let release = run.release_id.map(|r| format!(", release {r}")).unwrap_or_default();
                 esayln!(
@@ -122,7 +124,9 @@ impl RunCommand {
                 let bar = progress::count("deciding");
                 let registry = app.registry()?;
                 let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
-                run::evaluate(&app.db, &app.sandbox, registry, id, app.workers, &by, &progress::of(&bar)).await?;
+                let root = app.config.root()?;
+                let progress = progress::of(&bar);
+                run::evaluate(&app.db, &app.sandbox, root, registry, id, app.workers, &by, &progress).await?;
                 bar.finish_and_clear();
                 show(&app, &by, id, run::report::LISTED).await?;
             }

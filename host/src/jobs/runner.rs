@@ -98,8 +98,10 @@ impl Runner {
         };
         match Kind::parse(&job.kind) {
             Some(Kind::EvaluateRun) => {
+                let root = app.config.root()?;
                 let registry = app.registry()?;
-                let evaluated = run::evaluate(&app.db, &app.sandbox, registry, run_id, app.workers, &by, &tell).await?;
+                let evaluated =
+                    run::evaluate(&app.db, &app.sandbox, root, registry, run_id, app.workers, &by, &tell).await?;
                 Ok(serde_json::json!({ "decided": evaluated.decided }))
             }
             Some(Kind::IssueRun) => {

@@ -3,7 +3,8 @@
 //!
 //! Key files are PKCS#8 PEM, the format `openssl genpkey -algorithm ed25519`
 //! writes, so a province may make its key with the tools it already trusts and
-//! register only the public half (`ansinh keys add`).
+//! register only the public half, once the national root key certified it
+//! (`ansinh keys certify`, `ansinh keys register`; `certificate.rs`).
 
 use std::io::Write;
 use std::path::Path;
@@ -48,7 +49,8 @@ pub fn write_pair(path: &Path, key: &SigningKey) -> anyhow::Result<std::path::Pa
     Ok(public_path)
 }
 
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+/// Write `bytes` to a new file at `path` with `mode`; an existing file is never replaced.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -56,7 +58,10 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     #[cfg(not(unix))]
     let _ = mode;
     let mut file = options.open(path).with_context(|| {
-        format!("creating {} (an existing key file is never replaced; choose another name)", path.display())
+        format!(
+            "creating {} (an existing key or certificate file is never replaced; choose another name)",
+            path.display()
+        )
     })?;
     file.write_all(bytes).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", path.display()))
 }

@@ -4,13 +4,18 @@
 //!
 //! The host runs only a signed, approved, active release, and checks the
 //! signature again each time it loads one for a run, so a plug-in or its
-//! cases changed in the database after signing are refused. Which release
+//! cases changed in the database after signing are refused. The key that
+//! signed it must be certified by the national root key of the
+//! configuration (`certificate.rs`), checked again at each use too, so a key
+//! added to the database behind the host's back signs nothing that runs. Which release
 //! decides a month is the host's choice ([`in_force`]), not the caller's, so a
 //! run for a past month uses the rules that were in force then.
 
+pub mod certificate;
 pub mod keys;
 
 use crate::trail::Actor;
+use certificate::Certificate;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -20,6 +25,7 @@ use serde::Serialize;
 use sha2::Digest as _;
 
 use crate::authoring::cases;
+use crate::config::TrustRoot;
 use crate::model::Month;
 use crate::store::releases::{self, Release, State};
 use crate::store::{Db, Tx, keys as stored_keys, plugins};
@@ -103,46 +109,112 @@ async fn record(
     Ok(())
 }
 
-/// Register the public half of an authority's signing key; its id.
+/// What registering a key did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registered {
+    /// A new key, with its certificate.
+    Added,
+    /// A key already registered took the new certificate (renewed, or its
+    /// first: a key registered before keys were certified).
+    Certified,
+}
+
+/// Register the public half of an authority's signing key with the national
+/// root's certificate of it (`ansinh keys certify`), after checking that
+/// certificate against the configured `root`: made by that root, of this key,
+/// for this authority, valid today. A key already registered (and not
+/// revoked) takes the new certificate. Its id.
 pub async fn register_key(
     db: &Db,
+    root: &TrustRoot,
     authority: &str,
     key: &ed25519_dalek::VerifyingKey,
+    certificate_text: &str,
     by: &Actor,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Registered)> {
     keys::check_authority(authority)?;
     let id = keys::key_id(key);
     let public_key = hex::encode(key.as_bytes());
+    let today = chrono::Utc::now().date_naive();
+    let certificate = Certificate::parse(certificate_text)
+        .and_then(|c| c.check(&root.key, authority, &public_key, today).map(|()| c))
+        .with_context(|| {
+            format!(
+                "the certificate does not hold for key {id} of {authority} against the national root key of {} (key \
+                 {}); {}",
+                root.source,
+                keys::key_id(&root.key),
+                certificate::how_to_certify(authority, &id)
+            )
+        })?;
+    let details = serde_json::json!({
+        "authority": authority,
+        "public_key": public_key,
+        "certificate": {
+            "sha256": hex::encode(sha2::Sha256::digest(certificate_text.as_bytes())),
+            "root_key_id": certificate.root_key_id,
+            "issued_at": certificate.issued_at,
+            "not_after": certificate.not_after,
+        },
+    });
     let mut tx = db.begin().await?;
-    stored_keys::add(&mut tx, db, &id, authority, &public_key, &by.name).await?;
-    let details = serde_json::json!({ "authority": authority, "public_key": public_key });
-    trail::append(&mut tx, by, crate::trail::action::KEY_ADD, &format!("key:{id}"), details).await?;
+    let registered = match stored_keys::get(db, &id).await? {
+        None => {
+            let new = stored_keys::NewKey {
+                id: &id,
+                authority,
+                public_key: &public_key,
+                certificate: certificate_text,
+                by: &by.name,
+            };
+            stored_keys::add(&mut tx, db, &new).await?;
+            trail::append(&mut tx, by, crate::trail::action::KEY_ADD, &key_subject(&id), details).await?;
+            Registered::Added
+        }
+        Some(existing) => {
+            if existing.authority != authority {
+                bail!(
+                    "key {id} is already registered for {}, not {authority}: a key signs for one authority",
+                    existing.authority
+                );
+            }
+            if existing.revoked_at.is_some() {
+                bail!("key {id} was revoked: a revoked key stays revoked; make a new key (`ansinh keys generate`)");
+            }
+            stored_keys::set_certificate(&mut tx, &id, certificate_text, &by.name).await?;
+            trail::append(&mut tx, by, crate::trail::action::KEY_CERTIFY, &key_subject(&id), details).await?;
+            Registered::Certified
+        }
+    };
     tx.commit().await?;
-    Ok(id)
+    Ok((id, registered))
+}
+
+/// The subject an audit entry about key `id` names.
+fn key_subject(id: &str) -> String {
+    format!("key:{id}")
 }
 
 /// Revoke a key: the releases it signed no longer run.
 pub async fn revoke_key(db: &Db, id: &str, by: &Actor) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     anyhow::ensure!(stored_keys::revoke(&mut tx, id, &by.name).await?, "no active key {id} (`ansinh keys list`)");
-    trail::append(&mut tx, by, crate::trail::action::KEY_REVOKE, &format!("key:{id}"), serde_json::json!({})).await?;
+    trail::append(&mut tx, by, crate::trail::action::KEY_REVOKE, &key_subject(id), serde_json::json!({})).await?;
     tx.commit().await
 }
 
-/// Sign an uploaded release with a key registered for its authority.
-pub async fn sign(db: &Db, id: i64, key: &SigningKey, by: &Actor) -> anyhow::Result<String> {
+/// Sign an uploaded release with a key registered and certified for its authority.
+pub async fn sign(db: &Db, root: &TrustRoot, id: i64, key: &SigningKey, by: &Actor) -> anyhow::Result<String> {
     let release = releases::get(db, id).await?;
     expect_state(&release, State::Uploaded, "signed")?;
     let key_id = keys::key_id(&key.verifying_key());
     let stored = stored_keys::get(db, &key_id).await?.ok_or_else(|| {
         anyhow::anyhow!(
-            "key {key_id} is not registered: register its public half for {} with `ansinh keys add --authority {} \
-             FILE.pub` (`ansinh keys list` shows the registered keys)",
-            release.authority,
-            release.authority
+            "key {key_id} is not registered: {} (`ansinh keys list` shows the registered keys)",
+            certificate::how_to_certify(&release.authority, &key_id)
         )
     })?;
-    check_key(&stored, &release)?;
+    check_key(&stored, root, &release)?;
     let message = keys::signed_message(release.plugin_hash, &release.authority, &release.program, &release.cases);
     let signature = keys::sign(key, &message);
     let mut tx = db.begin().await?;
@@ -155,8 +227,9 @@ pub async fn sign(db: &Db, id: i64, key: &SigningKey, by: &Actor) -> anyhow::Res
     Ok(key_id)
 }
 
-/// A key may sign for its own authority only, and not once revoked.
-fn check_key(key: &stored_keys::Key, release: &Release) -> anyhow::Result<()> {
+/// A key may sign for its own authority only, not once revoked, and only
+/// under a certificate of the configured root that holds today.
+fn check_key(key: &stored_keys::Key, root: &TrustRoot, release: &Release) -> anyhow::Result<()> {
     if key.authority != release.authority {
         bail!(
             "key {} signs for {}, but release {} is for {}: only {}'s key may sign it",
@@ -170,20 +243,22 @@ fn check_key(key: &stored_keys::Key, release: &Release) -> anyhow::Result<()> {
     if let Some(when) = key.revoked_at {
         bail!("key {} was revoked on {} by {}", key.id, when.date_naive(), key.revoked_by.as_deref().unwrap_or("?"));
     }
-    Ok(())
+    certificate::check_stored(key, root, chrono::Utc::now().date_naive())
 }
 
 /// The release's plug-in bytes, after checking that its signature holds: a
-/// registered, unrevoked key of the release's authority signed exactly these
-/// bytes, this scope and these cases.
-pub async fn verified_bytes(db: &Db, release: &Release) -> anyhow::Result<Vec<u8>> {
+/// registered, unrevoked key of the release's authority, certified by the
+/// national `root` of the configuration, signed exactly these bytes, this
+/// scope and these cases. Every use of a release comes through here
+/// ([`load`]): approval, activation, `run create` and `run evaluate`.
+pub async fn verified_bytes(db: &Db, root: &TrustRoot, release: &Release) -> anyhow::Result<Vec<u8>> {
     let (Some(key_id), Some(signature)) = (&release.key_id, &release.signature) else {
         bail!("release {} is not signed: `ansinh plugin sign {}` first", release.id, release.id);
     };
     let key = stored_keys::get(db, key_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("release {}: its signing key {key_id} is not registered", release.id))?;
-    check_key(&key, release).with_context(|| format!("refusing release {}", release.id))?;
+    check_key(&key, root, release).with_context(|| format!("refusing release {}", release.id))?;
     let bytes = plugins::bytes(db, release.plugin_hash).await?;
     let actual = PluginHash::of(&bytes);
     let message = keys::signed_message(actual, &release.authority, &release.program, &release.cases);
@@ -236,6 +311,7 @@ impl std::fmt::Display for Approval {
 pub async fn approve(
     db: &Db,
     sandbox: &Sandbox,
+    root: &TrustRoot,
     id: i64,
     by: &Actor,
     max_fuel_growth: f64,
@@ -251,7 +327,7 @@ pub async fn approve(
             release.signed_by.as_deref().unwrap_or("?")
         );
     }
-    let plugin = load(db, sandbox, &release).await?;
+    let plugin = load(db, sandbox, root, &release).await?;
     let shipped = cases::parse(&release.cases, &format!("the cases of release {id}"))?;
     let mut failures = String::new();
     let mut fuel = 0;
@@ -269,7 +345,7 @@ pub async fn approve(
         None => (None, None),
         // An active release that no longer loads (its key revoked, say) must
         // not block its own replacement: say so, and approve on the cases.
-        Some(active) => match load(db, sandbox, &active).await {
+        Some(active) => match load(db, sandbox, root, &active).await {
             Ok(current) => {
                 let active_fuel: u64 = shipped.iter().map(|case| cases::run(&current, case).fuel).sum();
                 (Some((active.id, active_fuel)), None)
@@ -306,10 +382,17 @@ async fn active_to_compare(db: &Db, release: &Release) -> anyhow::Result<Option<
 
 /// Make an approved release the one in force from `from` (until a later
 /// active release of the same authority and programme takes over).
-pub async fn activate(db: &Db, sandbox: &Sandbox, id: i64, from: Month, by: &Actor) -> anyhow::Result<()> {
+pub async fn activate(
+    db: &Db,
+    sandbox: &Sandbox,
+    root: &TrustRoot,
+    id: i64,
+    from: Month,
+    by: &Actor,
+) -> anyhow::Result<()> {
     let release = releases::get(db, id).await?;
     expect_state(&release, State::Approved, "activated")?;
-    load(db, sandbox, &release).await?;
+    load(db, sandbox, root, &release).await?;
     let mut tx = db.begin().await?;
     match releases::set_active(&mut tx, id, from, &by.name).await {
         Ok(true) => {
@@ -409,9 +492,9 @@ pub fn check_fits(
     Ok(())
 }
 
-/// Load a release's plug-in after checking its signature.
-pub async fn load(db: &Db, sandbox: &Sandbox, release: &Release) -> anyhow::Result<Arc<Plugin>> {
-    let bytes = verified_bytes(db, release).await?;
+/// Load a release's plug-in after checking its signature and its key's certificate.
+pub async fn load(db: &Db, sandbox: &Sandbox, root: &TrustRoot, release: &Release) -> anyhow::Result<Arc<Plugin>> {
+    let bytes = verified_bytes(db, root, release).await?;
     sandbox.load(&bytes).with_context(|| format!("loading the plug-in of release {}", release.id))
 }
 

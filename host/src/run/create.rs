@@ -5,6 +5,7 @@ use crate::trail::Actor;
 use ansinh_sandbox::Sandbox;
 use anyhow::bail;
 
+use crate::config::TrustRoot;
 use crate::identity::provinces;
 use crate::model::Month;
 use crate::release;
@@ -13,12 +14,14 @@ use crate::trail;
 
 /// Create a run decided by the release in force for this programme,
 /// province and month (the host's choice), after checking its signature
-/// and that its plug-in serves them. With `back_from`, the run also pays
+/// (by a key the national `root` certified) and that its plug-in serves them. With `back_from`, the run also pays
 /// arrears: the months from `back_from` to the one before `period`, for
 /// people not paid then, each month decided and paid on its own.
+#[allow(clippy::too_many_arguments)] // where the rules come from, the run's scope, who acts
 pub async fn create(
     db: &Db,
     sandbox: &Sandbox,
+    root: &TrustRoot,
     program: &str,
     province: &str,
     period: Month,
@@ -40,7 +43,7 @@ pub async fn create(
         bail!("--back-pay-from {first_period} is after --period {period}: arrears are for earlier months");
     }
     let release = release::in_force(db, program, province, period).await?;
-    let plugin = release::load(db, sandbox, &release).await?;
+    let plugin = release::load(db, sandbox, root, &release).await?;
     // One run, one plug-in: arrears across a change of rules would need
     // two, so such a run is refused with the month where the rules change.
     for month in first_period.through(period) {

@@ -21,6 +21,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 use tracing::{Instrument, info, info_span};
 
+use crate::config::TrustRoot;
 use crate::model::Month;
 use crate::registry::Registry;
 use crate::release;
@@ -46,9 +47,11 @@ pub struct Evaluated {
 
 /// Decide every beneficiary of `run_id` that has no decision yet, verified against `registry`,
 /// with `workers` threads, as `by`; `progress` is told the number decided so far and the total.
+#[allow(clippy::too_many_arguments)] // where the rules come from, the run, who acts and how it goes
 pub async fn evaluate(
     db: &Db,
     sandbox: &Sandbox,
+    root: &TrustRoot,
     registry: Arc<dyn Registry>,
     run_id: i64,
     workers: usize,
@@ -66,7 +69,7 @@ pub async fn evaluate(
             info!(status = run.status.as_str(), "already evaluated: nothing to do");
             return Ok(Evaluated { decided: 0, elapsed: started.elapsed() });
         }
-        let plugin = load_plugin(db, sandbox, &run).await?;
+        let plugin = load_plugin(db, sandbox, root, &run).await?;
         let engine = sandbox.identity();
         store::audit::add_engine(db, &engine.id(), &engine.canonical_json()).await?;
         let source = registry.source();
@@ -119,12 +122,12 @@ async fn seal(db: &Db, run: &Run, plugin: &Plugin, registry: &str, by: &Actor) -
 }
 
 /// The run's plug-in: its release's exact bytes, once the signature is checked again.
-pub async fn load_plugin(db: &Db, sandbox: &Sandbox, run: &Run) -> anyhow::Result<Arc<Plugin>> {
+pub async fn load_plugin(db: &Db, sandbox: &Sandbox, root: &TrustRoot, run: &Run) -> anyhow::Result<Arc<Plugin>> {
     let Some(release_id) = run.release_id else {
         anyhow::bail!("run {} has no signed release of its plug-in; make a new run with `ansinh run create`", run.id);
     };
     let release = releases::get(db, release_id).await?;
-    let plugin = release::load(db, sandbox, &release).await.with_context(|| format!("run {}", run.id))?;
+    let plugin = release::load(db, sandbox, root, &release).await.with_context(|| format!("run {}", run.id))?;
     for month in run.months() {
         release::check_fits(&release, &plugin, &run.program, &run.province, month)
             .with_context(|| format!("run {} cannot be evaluated", run.id))?;

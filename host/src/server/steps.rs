@@ -144,8 +144,13 @@ pub(super) async fn create(
     if let Err(refusal) = accounts::allow(&caller, Act::WorkRun, Place::Province(&new.province), &what) {
         return Problem::refused(refusal, &headers).into_response();
     }
+    let root = match app.config.root() {
+        Ok(root) => root,
+        Err(error) => return not_done(error, "creating a run", &headers),
+    };
     let made =
-        run::create(&app.db, &app.sandbox, &new.program, &new.province, period, back_pay_from, &caller.actor).await;
+        run::create(&app.db, &app.sandbox, root, &new.program, &new.province, period, back_pay_from, &caller.actor)
+            .await;
     match made {
         Ok(id) => {
             (StatusCode::CREATED, [(header::LOCATION, format!("/v1/runs/{id}"))], Json(RunMade { id })).into_response()

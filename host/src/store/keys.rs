@@ -14,32 +14,66 @@ pub struct Key {
     pub added_at: DateTime<Utc>,
     pub revoked_by: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The national root key's certificate of it (`release::certificate`), as
+    /// its file was; None for a key registered before keys were certified.
+    pub certificate: Option<String>,
 }
 
-/// `SELECT <every column> FROM signing_keys <rest>`, as one literal.
+/// `SELECT <every column> FROM signing_keys <rest>`, with the key's
+/// certificate (`key_certificates`), as one literal.
 macro_rules! select {
     ($rest:literal) => {
         concat!(
-            "SELECT id, authority, public_key, added_by, added_at, revoked_by, revoked_at FROM signing_keys ",
+            "SELECT id, authority, public_key, added_by, added_at, revoked_by, revoked_at, certificate \
+             FROM signing_keys LEFT JOIN key_certificates ON key_id = id ",
             $rest
         )
     };
 }
 
-/// Register a public key; a key already registered is refused, whoever holds it.
-pub async fn add(tx: &mut Tx, db: &Db, id: &str, authority: &str, public_key: &str, by: &str) -> anyhow::Result<()> {
-    if let Some(existing) = get(db, id).await? {
-        anyhow::bail!("key {id} is already registered (for {}, by {})", existing.authority, existing.added_by);
+/// A key to register, with its certificate.
+pub struct NewKey<'a> {
+    pub id: &'a str,
+    pub authority: &'a str,
+    pub public_key: &'a str,
+    pub certificate: &'a str,
+    pub by: &'a str,
+}
+
+/// Register a public key with its certificate; a key already registered is
+/// refused, whoever holds it.
+pub async fn add(tx: &mut Tx, db: &Db, key: &NewKey<'_>) -> anyhow::Result<()> {
+    if let Some(existing) = get(db, key.id).await? {
+        anyhow::bail!("key {} is already registered (for {}, by {})", key.id, existing.authority, existing.added_by);
     }
     on_tx!(tx, conn => {
         sqlx::query("INSERT INTO signing_keys (id, authority, public_key, added_by, added_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id)
-            .bind(authority)
-            .bind(public_key)
-            .bind(by)
+            .bind(key.id)
+            .bind(key.authority)
+            .bind(key.public_key)
+            .bind(key.by)
             .bind(Utc::now())
-            .execute(conn)
+            .execute(&mut *conn)
             .await?;
+    });
+    set_certificate(tx, key.id, key.certificate, key.by).await
+}
+
+/// Store `certificate` as key `id`'s, in place of any it had (one renewed,
+/// or the first of a key registered before keys were certified).
+pub async fn set_certificate(tx: &mut Tx, id: &str, certificate: &str, by: &str) -> anyhow::Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO key_certificates (key_id, certificate, registered_by, registered_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (key_id) DO UPDATE SET certificate = excluded.certificate, \
+             registered_by = excluded.registered_by, registered_at = excluded.registered_at",
+        )
+        .bind(id)
+        .bind(certificate)
+        .bind(by)
+        .bind(Utc::now())
+        .execute(conn)
+        .await?;
     });
     Ok(())
 }

@@ -16,6 +16,8 @@ pub const AUDIT_EXPORT: &str = "audit.export";
 pub const IMPORT_REGISTRY: &str = "import.registry";
 pub const IMPORT_ENROLMENT: &str = "import.enrolment";
 pub const KEY_ADD: &str = "key.add";
+/// A registered key given a new certificate of the national root key.
+pub const KEY_CERTIFY: &str = "key.certify";
 pub const KEY_REVOKE: &str = "key.revoke";
 pub const RELEASE_UPLOAD: &str = "release.upload";
 pub const RELEASE_SIGN: &str = "release.sign";
