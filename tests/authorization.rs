@@ -121,6 +121,16 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
                 _ => 403,
             }
         }
+        // Auditors read the log within their scope; the whole log is verified by national ones.
+        "GET /v1/audit/log" => match caller {
+            "auditor 001" | "auditor national" => 200,
+            _ => 403,
+        },
+        "POST /v1/audit/verify" => match caller {
+            "auditor national" => 202,
+            "auditor 001" => 404,
+            _ => 403,
+        },
         // Officers review the registry's flags (people a bank reported deceased); none is open here.
         "GET /v1/registry/flags" => match caller {
             "officer 001" | "officer 079" => 200,
@@ -330,6 +340,19 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
                         ["001", "079"].into_iter().filter(|p| sees(p)).map(str::to_owned).collect();
                     if provinces != expected {
                         wrong.push(format!("{route} by {caller} lists {provinces:?}, expected {expected:?}"));
+                    }
+                }
+                // A province's auditor reads only the entries about its runs.
+                if route == "GET /v1/audit/log" && got.status == 200 && caller == "auditor 001" {
+                    let subjects: Vec<String> = got.json()["entries"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| e["subject"].as_str().unwrap().to_owned())
+                        .collect();
+                    let other = format!("run:{}", runs["079"]);
+                    if subjects.is_empty() || subjects.iter().any(|s| !s.starts_with("run:") || *s == other) {
+                        wrong.push(format!("{route} by {caller} lists {subjects:?}: only entries about 001's runs"));
                     }
                 }
                 if got.status != want {

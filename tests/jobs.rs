@@ -251,6 +251,13 @@ fn the_month_over_http(t: Driver) {
     let by: Value = serde_json::from_str(&by).unwrap();
     assert_eq!(by["by"]["name"], "Phạm Văn Minh", "{by}");
     assert!(by["by"]["auth"]["token"].is_string(), "{by}");
+    // The whole log is verified by a national auditor, as a job; a province's is not shown it.
+    server.post("/v1/audit/verify", &auditor, &json!({})).assert_problem(404, "no whole audit log in your scope");
+    let national = t.person("Kiểm toán Nhà nước", &["auditor"], &["national"]);
+    let verifying = server.post("/v1/audit/verify", &national, &json!({}));
+    assert_eq!(verifying.status, 202, "{}", verifying.body);
+    let verified = follow(verifying.json()["job"].as_i64().unwrap(), &national);
+    assert_eq!((&verified["state"], &verified["result"]["verified"]), (&json!("done"), &json!(true)), "{verified}");
     drop(server);
     let verified = stdout(&ok(t.cli().args(["audit", "verify"])));
     assert!(verified.contains("VERIFIED"), "{verified}");

@@ -24,6 +24,8 @@ pub enum Kind {
     EvaluateRun,
     /// `run issue`: pay an approved run once and write its files.
     IssueRun,
+    /// `audit verify`: the log's chain and every digest it covers (read-only, so it may simply run again).
+    VerifyAudit,
 }
 
 impl Kind {
@@ -31,11 +33,12 @@ impl Kind {
         match self {
             Kind::EvaluateRun => "run.evaluate",
             Kind::IssueRun => "run.issue",
+            Kind::VerifyAudit => "audit.verify",
         }
     }
 
     pub fn parse(text: &str) -> Option<Kind> {
-        [Kind::EvaluateRun, Kind::IssueRun].into_iter().find(|kind| kind.as_str() == text)
+        [Kind::EvaluateRun, Kind::IssueRun, Kind::VerifyAudit].into_iter().find(|kind| kind.as_str() == text)
     }
 }
 
@@ -43,8 +46,13 @@ impl Kind {
 /// allowed to do it). The job's id, and whether it is new: asking again while
 /// one is open gives that one.
 pub async fn submit(db: &Db, kind: Kind, run_id: i64, by: &Actor) -> anyhow::Result<(i64, bool)> {
+    submit_on(db, kind, &crate::trail::run_subject(run_id), by).await
+}
+
+/// Queue `kind` on `subject` (`run:ID`, or `audit` for the whole log), acting as `by`.
+pub async fn submit_on(db: &Db, kind: Kind, subject: &str, by: &Actor) -> anyhow::Result<(i64, bool)> {
     let actor = serde_json::to_string(by)?;
-    store::jobs::submit(db, kind.as_str(), &crate::trail::run_subject(run_id), "{}", by.account, &actor).await
+    store::jobs::submit(db, kind.as_str(), subject, "{}", by.account, &actor).await
 }
 
 /// The run a job acts on.

@@ -91,20 +91,40 @@ impl Runner {
     async fn execute(&self, job: &Job, progress: &Arc<(AtomicU64, AtomicU64)>) -> anyhow::Result<serde_json::Value> {
         let app = &self.app;
         let by: Actor = serde_json::from_str(&job.actor).context("the job's actor")?;
-        let run_id = super::run_of(job).with_context(|| format!("job {}: no run in {:?}", job.id, job.subject))?;
         let tell = |done: u64, total: u64| {
             progress.0.store(done, Ordering::Relaxed);
             progress.1.store(total, Ordering::Relaxed);
         };
-        match Kind::parse(&job.kind) {
-            Some(Kind::EvaluateRun) => {
+        let kind = Kind::parse(&job.kind).with_context(|| format!("job {}: unknown kind {:?}", job.id, job.kind))?;
+        let run_of = || super::run_of(job).with_context(|| format!("job {}: no run in {:?}", job.id, job.subject));
+        match kind {
+            Kind::VerifyAudit => {
+                let verified = crate::audit::verify::verify(&app.db, app.config.root().ok(), &[], &|done| {
+                    progress.0.store(done, Ordering::Relaxed);
+                })
+                .await?;
+                let shown: Vec<&String> = verified.problems.iter().take(20).collect();
+                Ok(serde_json::json!({
+                    "verified": verified.ok(),
+                    "entries": verified.entries,
+                    "tip": { "seq": verified.tip.0, "hash": verified.tip.1 },
+                    "runs": verified.runs_covered,
+                    "decisions": verified.decisions,
+                    "files": verified.files,
+                    "problems": verified.problems.len(),
+                    "first_problems": shown,
+                }))
+            }
+            Kind::EvaluateRun => {
+                let run_id = run_of()?;
                 let root = app.config.root()?;
                 let registry = app.registry()?;
                 let evaluated =
                     run::evaluate(&app.db, &app.sandbox, root, registry, run_id, app.workers, &by, &tell).await?;
                 Ok(serde_json::json!({ "decided": evaluated.decided }))
             }
-            Some(Kind::IssueRun) => {
+            Kind::IssueRun => {
+                let run_id = run_of()?;
                 let outbox = Outbox::open(&self.outbox)?;
                 let issued = run::issue(&app.db, run_id, &outbox, &app.config, &by).await?;
                 let files: Vec<serde_json::Value> = issued
@@ -123,7 +143,6 @@ impl Runner {
                 tell(files.len() as u64, files.len() as u64);
                 Ok(serde_json::json!({ "files": files }))
             }
-            None => anyhow::bail!("job {}: unknown kind {:?}", job.id, job.kind),
         }
     }
 }

@@ -30,6 +30,7 @@ use crate::accounts::oidc::Verifier;
 use crate::app::App;
 
 mod accounts;
+mod audit;
 mod auth;
 mod extract;
 mod files;
@@ -68,6 +69,7 @@ pub fn router(app: Shared) -> Router {
         .merge(jobs::routes())
         .merge(files::routes())
         .merge(registry::routes())
+        .merge(audit::routes())
         // Each layer wraps those before it: the routes above take JSON bodies up to BODY_LIMIT.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(steps::uploads().layer(RequestBodyLimitLayer::new(steps::UPLOAD_LIMIT)))

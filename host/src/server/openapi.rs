@@ -10,6 +10,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::accounts::{self, AccountMade, AccountRequest, OidcLinkRequest, TokenMade, TokenRequest};
+use super::audit::{self, LogEntry, LogPage};
 use super::auth::{self, BEARER};
 use super::files::{self, RunFileListed, RunFiles};
 use super::health::{self, Health};
@@ -40,6 +41,8 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Rec
         files::download,
         registry::list,
         registry::clear,
+        audit::log,
+        audit::verify,
         steps::create,
         steps::evaluate,
         steps::approve,
@@ -50,13 +53,14 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Rec
         jobs::show,
         jobs::events
     ),
-    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, RunFiles, RunFileListed, Flags, FlagListed, ClearRequest, NewRun, RunMade, ReconcileReport, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
+    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, RunFiles, RunFileListed, Flags, FlagListed, ClearRequest, LogPage, LogEntry, NewRun, RunMade, ReconcileReport, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
     modifiers(&BearerScheme, &CommonResponses),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),
         (name = "accounts", description = "Who acts: accounts, their API tokens and OpenID subjects"),
         (name = "runs", description = "Payment runs, within the caller's scope"),
         (name = "registry", description = "People a bank reported deceased, held until an officer checks the registry"),
+        (name = "audit", description = "The hash-chained audit log, for auditors"),
         (name = "jobs", description = "The long steps (evaluate, issue): state, progress, events")
     )
 )]

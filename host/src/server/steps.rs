@@ -113,7 +113,7 @@ fn not_done(error: anyhow::Error, doing: &str, headers: &HeaderMap) -> Response 
 }
 
 /// 202 with the job.
-fn accepted(job: i64) -> Response {
+pub(super) fn accepted(job: i64) -> Response {
     let href = format!("/v1/jobs/{job}");
     (StatusCode::ACCEPTED, [(header::LOCATION, href.clone())], Json(JobAccepted { job, href })).into_response()
 }
