@@ -163,12 +163,7 @@ impl App {
     /// The account acting on run `id`, if it may do `act` there.
     pub async fn acting_on_run(&self, act: Act, id: i64) -> anyhow::Result<Caller> {
         let caller = self.caller().await?;
-        let what = format!("run {id}");
-        let Some(run) = crate::store::runs::find(&self.db, id).await? else {
-            // As for a run out of scope: whether it exists is not said.
-            bail!("there is no {what} in your scope ({})", caller.scopes.join(", "));
-        };
-        accounts::allow(&caller, act, Place::Province(&run.province), &what)?;
+        accounts::run_in_scope(&self.db, &caller, act, id).await??;
         Ok(caller)
     }
 }

@@ -317,6 +317,25 @@ pub async fn disable(db: &Db, caller: &Caller, id: i64) -> anyhow::Result<Result
     Ok(Ok(()))
 }
 
+/// Run `id`, if `caller` may do `act` on it: a role it lacks is refused
+/// first (403), then a run outside its scope, or none at all, is not found
+/// (404: whether it exists is not said). The one check of both front ends.
+pub async fn run_in_scope(
+    db: &Db,
+    caller: &Caller,
+    act: Act,
+    id: i64,
+) -> anyhow::Result<Result<store::runs::Run, Refusal>> {
+    let what = format!("run {id}");
+    if let Err(refusal) = allow(caller, act, Place::Anywhere, &what) {
+        return Ok(Err(refusal));
+    }
+    let Some(run) = store::runs::find(db, id).await? else {
+        return Ok(Err(Refusal::NotFound(format!("there is no {what} in your scope ({})", caller.scopes.join(", ")))));
+    };
+    Ok(allow(caller, act, Place::Province(&run.province), &what).map(|()| run))
+}
+
 /// An account's name is printed on reports and recorded in the log: no
 /// control character, at most 200 characters, not blank.
 pub fn check_name(name: &str) -> anyhow::Result<()> {

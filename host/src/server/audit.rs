@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Authenticated;
+use super::extract::{Expected, Query};
 use super::problem::Problem;
 use super::shared::Shared;
 use super::steps::JobAccepted;
@@ -36,6 +37,10 @@ const PAGE: i64 = 200;
 pub struct LogQuery {
     /// List the entries after this one (the `next` of the page before).
     after: Option<i64>,
+}
+
+impl Expected for LogQuery {
+    const EXPECTED: &'static str = "?after=SEQ, an entry's number";
 }
 
 /// A page of the audit log.
@@ -73,16 +78,9 @@ fn failed(error: anyhow::Error, headers: &HeaderMap) -> Response {
 pub(super) async fn log(
     State(app): State<Shared>,
     Authenticated(caller): Authenticated,
-    query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
+    Query(query): Query<LogQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let query = match query {
-        Ok(Query(query)) => query,
-        Err(rejection) => {
-            let detail = format!("the query: {}; expected ?after=SEQ, an entry's number", rejection.body_text());
-            return Problem::new(StatusCode::BAD_REQUEST, detail, &headers).into_response();
-        }
-    };
     if let Err(refusal) = accounts::allow(&caller, Act::Audit, Place::Anywhere, "audit log") {
         return Problem::refused(refusal, &headers).into_response();
     }

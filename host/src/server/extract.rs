@@ -1,6 +1,7 @@
 //! What a handler takes from a request, with errors that are problems as every
 //! other error of the service: axum's own `Json` and `Path` answer theirs in
-//! plain text. [`Body`], a JSON body; [`Path`], the parameters of the path.
+//! plain text. [`Body`], a JSON body; [`Path`], the parameters of the path;
+//! [`Query`], the query string.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -46,6 +47,29 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(rejection) => {
                 let detail = format!("the path: {}; /openapi.json describes it", rejection.body_text());
+                Err(Problem::new(StatusCode::BAD_REQUEST, detail, &parts.headers).into_response())
+            }
+        }
+    }
+}
+
+/// A query string, read as `T`, whose errors say what `T` expects.
+pub struct Query<T>(pub T);
+
+/// What a query string should look like, said when it cannot be read.
+pub trait Expected {
+    /// E.g. `?after=ID, a run's id`.
+    const EXPECTED: &'static str;
+}
+
+impl<T: DeserializeOwned + Expected + Send, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => {
+                let detail = format!("the query: {}; expected {}", rejection.body_text(), T::EXPECTED);
                 Err(Problem::new(StatusCode::BAD_REQUEST, detail, &parts.headers).into_response())
             }
         }

@@ -22,10 +22,9 @@ use super::auth::Authenticated;
 use super::extract::Path;
 use super::problem::Problem;
 use super::shared::Shared;
-use crate::accounts::{self, Act, Place, Refusal};
+use crate::accounts::{self, Act};
 use crate::payment::outbox::Outbox;
 use crate::run::issue::{FileDigest, recorded_files};
-use crate::store::runs;
 use crate::trail;
 
 pub(super) fn routes() -> Router<Shared> {
@@ -63,23 +62,14 @@ async fn files_of(
     id: i64,
     headers: &HeaderMap,
 ) -> Result<Vec<FileDigest>, Response> {
-    let refused = |refusal| Problem::refused(refusal, headers).into_response();
-    let failed = |error: anyhow::Error| {
-        let detail = "the run's files could not be read now: try again";
-        Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading a run's files", detail, headers)
-            .into_response()
-    };
-    let what = format!("run {id}");
-    accounts::allow(caller, Act::ReadRun, Place::Anywhere, &what).map_err(refused)?;
-    let run = match runs::find(&app.db, id).await {
-        Ok(Some(run)) => run,
-        Ok(None) => return Err(refused(Refusal::NotFound(format!("there is no {what} in your scope")))),
-        Err(error) => return Err(failed(error)),
-    };
-    accounts::allow(caller, Act::ReadRun, Place::Province(&run.province), &what).map_err(refused)?;
+    super::runs::run_in_scope(app, caller, Act::ReadRun, id, headers).await?;
     match recorded_files(&app.db, id).await {
         Ok(recorded) => Ok(recorded.map(|(_, files)| files).unwrap_or_default()),
-        Err(error) => Err(failed(error)),
+        Err(error) => {
+            let detail = "the run's files could not be read now: try again";
+            Err(Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading a run's files", detail, headers)
+                .into_response())
+        }
     }
 }
 

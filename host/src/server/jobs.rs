@@ -23,7 +23,7 @@ use super::auth::Authenticated;
 use super::extract::Path;
 use super::problem::Problem;
 use super::shared::Shared;
-use crate::accounts::{self, Act, Caller, Place};
+use crate::accounts::{self, Act, Caller};
 use crate::store::{self, jobs::Job};
 
 pub(super) fn routes() -> Router<Shared> {
@@ -103,8 +103,7 @@ async fn visible(app: &Shared, caller: &Caller, id: i64) -> anyhow::Result<Optio
         return Ok(Some(job));
     }
     let Some(run) = crate::jobs::run_of(&job) else { return Ok(None) };
-    let Some(run) = store::runs::find(&app.db, run).await? else { return Ok(None) };
-    let may = accounts::allow(caller, Act::ReadRun, Place::Province(&run.province), "job").is_ok();
+    let may = accounts::run_in_scope(&app.db, caller, Act::ReadRun, run).await?.is_ok();
     Ok(may.then_some(job))
 }
 

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Authenticated;
-use super::extract::Path;
+use super::extract::{Expected, Path, Query};
 use super::problem::Problem;
 use super::shared::Shared;
 use crate::accounts::{self, Act, Place, policy};
@@ -35,6 +35,10 @@ const PAGE: i64 = 100;
 pub struct ListQuery {
     /// List the runs after this id (the `next` of the page before).
     after: Option<i64>,
+}
+
+impl Expected for ListQuery {
+    const EXPECTED: &'static str = "?after=ID, a run's id";
 }
 
 /// A page of the runs in the caller's scope.
@@ -62,16 +66,9 @@ pub struct RunListed {
 pub(super) async fn list(
     State(app): State<Shared>,
     Authenticated(caller): Authenticated,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Query(query): Query<ListQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let query = match query {
-        Ok(Query(query)) => query,
-        Err(rejection) => {
-            let detail = format!("the query: {}; expected ?after=ID, a run's id", rejection.body_text());
-            return Problem::new(StatusCode::BAD_REQUEST, detail, &headers).into_response();
-        }
-    };
     if let Err(refusal) = accounts::allow(&caller, Act::ReadRun, Place::Anywhere, "run") {
         return Problem::refused(refusal, &headers).into_response();
     }
@@ -165,23 +162,10 @@ pub(super) async fn summary(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refusal) = accounts::allow(&caller, Act::ReadRun, Place::Anywhere, "run") {
-        return Problem::refused(refusal, &headers).into_response();
-    }
-    let not_found =
-        || Problem::new(StatusCode::NOT_FOUND, format!("there is no run {id} in your scope"), &headers).into_response();
-    let run = match runs::find(&app.db, id).await {
-        Ok(Some(run)) => run,
-        Ok(None) => return not_found(),
-        Err(error) => {
-            let detail = "the run could not be read now: try again";
-            return Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading a run", detail, &headers)
-                .into_response();
-        }
+    let run = match run_in_scope(&app, &caller, Act::ReadRun, id, &headers).await {
+        Ok(run) => run,
+        Err(problem) => return problem,
     };
-    if let Err(refusal) = accounts::allow(&caller, Act::ReadRun, Place::Province(&run.province), &format!("run {id}")) {
-        return Problem::refused(refusal, &headers).into_response();
-    }
     let outcomes = match decisions::totals(&app.db, id).await {
         Ok(totals) => totals
             .into_iter()
@@ -232,6 +216,27 @@ pub(super) async fn summary(
     .into_response()
 }
 
+/// Run `id`, if `caller` may do `act` on it (`accounts::run_in_scope`); or
+/// the problem to answer: 403 for a role it lacks, 404 for a run outside its
+/// scope or none at all.
+pub(super) async fn run_in_scope(
+    app: &Shared,
+    caller: &accounts::Caller,
+    act: Act,
+    id: i64,
+    headers: &HeaderMap,
+) -> Result<runs::Run, Response> {
+    match accounts::run_in_scope(&app.db, caller, act, id).await {
+        Ok(Ok(run)) => Ok(run),
+        Ok(Err(refusal)) => Err(Problem::refused(refusal, headers).into_response()),
+        Err(error) => {
+            let detail = "the run could not be read now: try again";
+            Err(Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading a run", detail, headers)
+                .into_response())
+        }
+    }
+}
+
 /// Which exceptions, from where.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -241,6 +246,10 @@ pub struct ExceptionsQuery {
     kind: String,
     /// List those after this one: the `next` of the page before (`PERIOD.BENEFICIARY`).
     after: Option<String>,
+}
+
+impl Expected for ExceptionsQuery {
+    const EXPECTED: &'static str = "?kind=KIND&after=CURSOR";
 }
 
 /// A page of one kind of exception of a run: the people an officer must look at.
@@ -277,33 +286,17 @@ pub(super) async fn exceptions(
     State(app): State<Shared>,
     Authenticated(caller): Authenticated,
     Path(id): Path<i64>,
-    query: Result<Query<ExceptionsQuery>, axum::extract::rejection::QueryRejection>,
+    Query(query): Query<ExceptionsQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let query = match query {
-        Ok(Query(query)) => query,
-        Err(rejection) => {
-            let detail = format!("the query: {}; expected ?kind=KIND&after=CURSOR", rejection.body_text());
-            return Problem::new(StatusCode::BAD_REQUEST, detail, &headers).into_response();
-        }
-    };
-    let refused = |refusal| Problem::refused(refusal, &headers).into_response();
-    if let Err(refusal) = accounts::allow(&caller, Act::ReadRun, Place::Anywhere, "run") {
-        return refused(refusal);
+    if let Err(problem) = run_in_scope(&app, &caller, Act::ReadRun, id, &headers).await {
+        return problem;
     }
     let failed = |error: anyhow::Error| {
         let detail = "the run could not be read now: try again";
         Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading exceptions", detail, &headers)
             .into_response()
     };
-    let run = match runs::find(&app.db, id).await {
-        Ok(Some(run)) => run,
-        Ok(None) => return refused(accounts::Refusal::NotFound(format!("there is no run {id} in your scope"))),
-        Err(error) => return failed(error),
-    };
-    if let Err(refusal) = accounts::allow(&caller, Act::ReadRun, Place::Province(&run.province), &format!("run {id}")) {
-        return refused(refusal);
-    }
     if !review::is_kind(&query.kind) {
         let kinds: Vec<&str> = review::kinds().collect();
         let detail = format!("kind: expected one of {}, found {:?}", kinds.join(", "), query.kind);

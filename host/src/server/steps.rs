@@ -20,7 +20,6 @@ use crate::accounts::{self, Act, Caller, Place};
 use crate::jobs::{self, Kind};
 use crate::model::Month;
 use crate::run;
-use crate::store::runs;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -80,18 +79,9 @@ pub struct ReasonRequest {
     reason: String,
 }
 
-/// Whether `caller` may do `act` on run `id`; if not, the problem to answer:
-/// 403 for a role it lacks, 404 for a run outside its scope or none at all
-/// (whether it exists is not said).
+/// Whether `caller` may do `act` on run `id`; if not, the problem to answer.
 async fn on_run(app: &Shared, caller: &Caller, act: Act, id: i64, headers: &HeaderMap) -> Result<(), Response> {
-    let refused = |refusal| Problem::refused(refusal, headers).into_response();
-    let what = format!("run {id}");
-    accounts::allow(caller, act, Place::Anywhere, &what).map_err(refused)?;
-    match runs::find(&app.db, id).await {
-        Ok(Some(run)) => accounts::allow(caller, act, Place::Province(&run.province), &what).map_err(refused),
-        Ok(None) => Err(refused(accounts::Refusal::NotFound(format!("there is no {what} in your scope")))),
-        Err(error) => Err(failed(error, "reading a run", headers)),
-    }
+    super::runs::run_in_scope(app, caller, act, id, headers).await.map(|_| ())
 }
 
 /// A failure of the host (the database, mostly): 500, the error logged whole.
