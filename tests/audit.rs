@@ -706,3 +706,62 @@ fn the_log_is_believed_over_the_runs_table(t: Driver) {
 }
 
 on_both_backends!(the_log_is_believed_over_the_runs_table);
+
+/// Issue 13: entries written before accounts name no account (`details.by`
+/// came with them). A log whose every entry is as such an entry was, its
+/// chain made anew over them, still verifies, and its run still replays:
+/// what accounts added to the log is read apart from what each entry
+/// recorded of the rows.
+fn entries_from_before_accounts_still_verify(t: Driver) {
+    let run = t.evaluated_run(91, 60, "2024-09");
+    t.approve(&run);
+    let naming = "SELECT COUNT(*) FROM audit_log WHERE details LIKE '%\"by\":%'";
+    let last = t.scalar("SELECT MAX(seq) FROM audit_log");
+    assert_eq!(t.scalar(naming), last - 1, "every entry but audit.begin names its account");
+    drop_append_only(&t);
+    let mut prev = ansinh::trail::log::GENESIS.to_owned();
+    for n in 1..=last {
+        let q = format!("SELECT at, actor, action, subject, details FROM audit_log WHERE seq = {n}");
+        let (at, actor, action, subject, details): (String, String, String, String, String) = t.sql(move |db| {
+            Box::pin(async move {
+                let q = sqlx::AssertSqlSafe(q);
+                match db {
+                    ansinh::store::Db::Sqlite(pool) => sqlx::query_as(q).fetch_one(&pool).await,
+                    ansinh::store::Db::Postgres(pool) => sqlx::query_as(q).fetch_one(&pool).await,
+                }
+                .unwrap()
+            })
+        });
+        let mut details: serde_json::Value = serde_json::from_str(&details).unwrap();
+        details.as_object_mut().unwrap().remove("by");
+        let details = serde_json::to_string(&details).unwrap();
+        let mut entry = ansinh::store::audit::Entry {
+            seq: n,
+            at,
+            actor,
+            action,
+            subject,
+            details,
+            prev_hash: prev,
+            hash: String::new(),
+        };
+        entry.hash = ansinh::trail::log::hash_of(&entry);
+        let quote = |s: &str| s.replace('\'', "''");
+        t.execute(format!(
+            "UPDATE audit_log SET details = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {n}",
+            quote(&entry.details),
+            entry.prev_hash,
+            entry.hash
+        ))
+        .unwrap();
+        t.execute(format!("UPDATE audit_head SET hash = '{}' WHERE seq = {n}", entry.hash)).unwrap();
+        prev = entry.hash;
+    }
+    assert_eq!(t.scalar(naming), 0);
+    let verified = stdout(&ok(t.cli().args(["audit", "verify"])));
+    assert!(verified.contains("VERIFIED"), "{verified}");
+    let replayed = stdout(&ok(t.cli().args(["audit", "replay", &run])));
+    assert!(replayed.contains("IDENTICAL"), "{replayed}");
+}
+
+on_both_backends!(entries_from_before_accounts_still_verify);
