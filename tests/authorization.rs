@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::json;
 
-use crate::support::service::Server;
+use crate::support::service::{Server, form};
 use crate::support::{Driver, ok, stdout};
 
 const CALLERS: [&str; 8] = [
@@ -152,6 +152,40 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
             ("approver 001", _) => 404,
             _ => 403,
         },
+        // Officers import registry extracts and their provinces' enrolment lists.
+        "POST /v1/imports/registry" | "POST /v1/imports/enrolments" => match caller {
+            "officer 001" | "officer 079" => 200,
+            _ => 403,
+        },
+        // Releases: every account that reads releases reads the national ones, a province's by
+        // that province; authors upload, sign and withdraw theirs; approvers approve, activate and
+        // retire them (administration.md, "rules"). Here the fresh releases are Hà Nội's, just
+        // uploaded: not signed, so not approvable nor activatable (409).
+        "GET /v1/releases" => match caller {
+            "admin" => 403,
+            _ => 200,
+        },
+        "GET /v1/releases/{id}" => match (caller, subject) {
+            ("admin", _) => 403,
+            ("officer 079", "001") => 404,
+            _ => 200,
+        },
+        "POST /v1/releases" => match caller {
+            "author national" => 201,
+            _ => 403,
+        },
+        "POST /v1/releases/{id}/signature" => match caller {
+            "author national" => 409,
+            _ => 403,
+        },
+        "POST /v1/releases/{id}/approve" | "POST /v1/releases/{id}/activate" => match caller {
+            "approver 001" => 409,
+            _ => 403,
+        },
+        "POST /v1/releases/{id}/retire" => match caller {
+            "author national" => 204,
+            _ => 403,
+        },
         _ => return None,
     })
 }
@@ -174,13 +208,37 @@ fn subjects(route: &str) -> &'static [&'static str] {
         | "POST /v1/runs/{id}/cancel"
         | "POST /v1/runs/{id}/reconcile" => &["fresh 001", "fresh 079"],
         "POST /v1/accounts/{id}/disable" | "POST /v1/accounts/{id}/oidc" | "POST /v1/tokens/{id}/revoke" => &["fresh"],
+        "GET /v1/releases/{id}" => &["national", "001"],
+        "POST /v1/releases/{id}/signature"
+        | "POST /v1/releases/{id}/approve"
+        | "POST /v1/releases/{id}/activate"
+        | "POST /v1/releases/{id}/retire" => &["fresh 001"],
         _ => &["-"],
     }
 }
 
 fn every_route_answers_every_caller_as_administration_says(t: Driver) {
     // Two runs: Hà Nội's and Hồ Chí Minh City's.
-    t.release_national();
+    let national = t.release_national();
+    // Hà Nội's plug-in, a new build each time (its bytes differ by a custom section), uploaded by
+    // a national author.
+    let builds = AtomicU32::new(0);
+    let hanoi_build = || {
+        let n = builds.fetch_add(1, Ordering::Relaxed);
+        let mut bytes = std::fs::read(crate::support::plugin("plugins/hanoi-social-assistance")).unwrap();
+        bytes.extend(crate::releases::custom_section("ansinh-test", format!("build {n}").as_bytes()));
+        let file = t.path(format!("hanoi-{n}.wasm"));
+        std::fs::write(&file, bytes).unwrap();
+        file
+    };
+    let hanoi_cases = crate::support::workspace().join("plugins/hanoi-social-assistance/cases.yaml");
+    let fresh_release = || {
+        let file = hanoi_build();
+        stdout(&ok(t.as_("author").args(["plugin", "upload"]).arg(&file).arg("--cases").arg(&hanoi_cases)))
+            .trim()
+            .to_owned()
+    };
+    let releases = BTreeMap::from([("national", national), ("001", fresh_release())]);
     let mut runs = BTreeMap::new();
     for province in ["001", "079"] {
         let made = ok(t
@@ -313,6 +371,17 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
                             json!({ "name": name, "kind": "person", "roles": ["officer"], "scopes": ["province:001"] }),
                         )
                     }
+                    ("GET /v1/releases/{id}", authority) => (template.replace("{id}", &releases[authority]), json!({})),
+                    ("POST /v1/releases/{id}/signature", _) => (
+                        template.replace("{id}", &fresh_release()),
+                        json!({ "key": "0".repeat(16), "signature": "0".repeat(128) }),
+                    ),
+                    ("POST /v1/releases/{id}/activate", _) => {
+                        (template.replace("{id}", &fresh_release()), json!({ "from": "2024-01" }))
+                    }
+                    ("POST /v1/releases/{id}/approve" | "POST /v1/releases/{id}/retire", _) => {
+                        (template.replace("{id}", &fresh_release()), json!({}))
+                    }
                     _ => (template.to_owned(), json!({})),
                 };
                 let bearer = tokens.get(caller).map(|token| format!("Bearer {token}"));
@@ -320,8 +389,31 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
                 if let Some(bearer) = &bearer {
                     headers.push(("Authorization", bearer));
                 }
-                let body = if method == "POST" { body.to_string() } else { String::new() };
-                let got = server.send(method, &path, &headers, &body);
+                let got = if let Some(kind) = route.strip_prefix("POST /v1/imports/") {
+                    // A file of the format's header alone: nothing to load, nothing wrong.
+                    let header = match kind {
+                        "registry" => {
+                            "id_number,full_name,birth_date,sex,residence_province,residence_commune,death_date\n"
+                        }
+                        _ => {
+                            "id_number,full_name,birth_date,program,province,household,disability,has_pension,\
+                              difficult_commune,statuses,dependent_children,channel,bank_bin,account_number,\
+                              account_name\n"
+                        }
+                    };
+                    headers[0] = ("Content-Type", "text/csv");
+                    server.send(method, &path, &headers, header)
+                } else if route == "POST /v1/releases" {
+                    // A form: a new build of Hà Nội's plug-in with its cases.
+                    let plugin = std::fs::read(hanoi_build()).unwrap();
+                    let cases = std::fs::read(&hanoi_cases).unwrap();
+                    let (content_type, form) = form(&[("plugin", &plugin), ("cases", &cases)]);
+                    headers[0] = ("Content-Type", &content_type);
+                    server.send_bytes(method, &path, &headers, &form)
+                } else {
+                    let body = if method == "POST" { body.to_string() } else { String::new() };
+                    server.send(method, &path, &headers, &body)
+                };
                 calls += 1;
                 // A list shows only what is in the caller's scope.
                 if route == "GET /v1/runs" && got.status == 200 {
@@ -353,6 +445,20 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
                     let other = format!("run:{}", runs["079"]);
                     if subjects.is_empty() || subjects.iter().any(|s| !s.starts_with("run:") || *s == other) {
                         wrong.push(format!("{route} by {caller} lists {subjects:?}: only entries about 001's runs"));
+                    }
+                }
+                // Another province's releases are not listed.
+                if route == "GET /v1/releases" && got.status == 200 {
+                    let authorities: Vec<String> = got.json()["releases"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r["authority"].as_str().unwrap().to_owned())
+                        .collect();
+                    if caller == "officer 079" && authorities.iter().any(|a| a != "national")
+                        || !authorities.iter().any(|a| a == "national")
+                    {
+                        wrong.push(format!("{route} by {caller} lists {authorities:?}"));
                     }
                 }
                 if got.status != want {

@@ -294,3 +294,60 @@ fn control_characters_far_into_the_file_are_refused_for_their_row(t: Driver) {
 }
 
 on_both_backends!(control_characters_far_into_the_file_are_refused_for_their_row);
+
+/// Imports over HTTP (`/v1/imports/…`): the file as the request's body, loaded
+/// as the command line loads it, its bad rows listed by row and field under
+/// the name the officer gave it; an officer enrols only their own provinces'
+/// people, so that no province's officer changes another's payees.
+fn imports_over_http(t: Driver) {
+    let server = crate::support::service::Server::start(&t);
+    let officer = t.person("Lê Văn Hùng", &["officer"], &["province:001"]);
+    let auditor = t.person("Nguyễn Thị Thu", &["auditor"], &["province:001"]);
+    let send = |path: &str, token: &str, body: &str| {
+        let bearer = format!("Bearer {token}");
+        server.send("POST", path, &[("Authorization", &bearer), ("Content-Type", "text/csv")], body)
+    };
+    let registry: String = [
+        REGISTRY_HEADER.to_owned(),
+        registry_row(1, "Nguyễn Văn An", "00001"),
+        registry_row(2, "Nguyễn Văn An", "00001"),
+    ]
+    .concat();
+    let loaded = send("/v1/imports/registry?name=hanoi-registry.csv", &officer, &registry);
+    assert_eq!(loaded.status, 200, "{}", loaded.body);
+    assert_eq!(
+        (&loaded.json()["rows"], &loaded.json()["file"]),
+        (&serde_json::json!(2), &serde_json::json!("hanoi-registry.csv"))
+    );
+    let recorded = t.text("SELECT details FROM audit_log WHERE action = 'import.registry'");
+    assert!(recorded.contains("\"file\":\"hanoi-registry.csv\"") && recorded.contains("Lê Văn Hùng"), "{recorded}");
+    send("/v1/imports/registry", &auditor, &registry).assert_problem(403, "officer");
+    send("/v1/imports/registry?name=../x.csv", &officer, &registry).assert_problem(422, "name:");
+    send("/v1/imports/enrolments", &officer, "").assert_problem(422, "enrolments.csv: the file is empty");
+
+    // A row of Hồ Chí Minh City (079) in Hà Nội's officer's file, and an account number too long to pay.
+    let of_079 =
+        enrolment_row(2, "bank", "970436", "0011001234567", "NGUYEN VAN AN").replace(",001,none,", ",079,none,");
+    let too_long = enrolment_row(3, "bank", "970436", &"1".repeat(40), "NGUYEN VAN AN");
+    let good = enrolment_row(1, "bank", "970436", "0011001234567", "NGUYEN VAN AN");
+    let file = [ENROLMENT_HEADER.to_owned(), good, of_079, too_long].concat();
+    let refused = send("/v1/imports/enrolments?name=hanoi-2024-09.csv", &officer, &file);
+    let problem = refused.assert_problem(422, "hanoi-2024-09.csv: 2 bad rows; nothing was imported");
+    let rows: Vec<(u64, String)> = problem["bad_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["row"].as_u64().unwrap(), r["field"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(rows, [(3, "province".to_owned()), (4, "account_number".to_owned())], "{problem}");
+    assert!(problem["bad_rows"][0]["expected"].as_str().unwrap().contains("province:001"), "{problem}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM beneficiaries"), 0);
+    let skipped = send("/v1/imports/enrolments?skip_bad_rows=true", &officer, &file);
+    assert_eq!(skipped.status, 200, "{}", skipped.body);
+    assert_eq!((&skipped.json()["rows"], &skipped.json()["skipped"]), (&serde_json::json!(1), &serde_json::json!(2)));
+    assert_eq!(skipped.json()["bad_rows"].as_array().unwrap().len(), 2, "{}", skipped.body);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM beneficiaries WHERE province = '079'"), 0);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM beneficiaries"), 1);
+}
+
+on_both_backends!(imports_over_http);

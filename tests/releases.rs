@@ -276,7 +276,7 @@ fn national_rebuild(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// A component custom section (id 0): name and payload.
-fn custom_section(name: &str, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn custom_section(name: &str, payload: &[u8]) -> Vec<u8> {
     let mut body = vec![name.len() as u8];
     body.extend(name.as_bytes());
     body.extend(payload);
@@ -344,3 +344,109 @@ fn changed_bytes_are_refused(t: Driver) {
 }
 
 on_both_backends!(changed_bytes_are_refused);
+
+/// The lifecycle over HTTP (`/v1/releases`), as authors and approvers work
+/// from the service: the plug-in and its cases uploaded as a form, signed
+/// offline with the key file (the service never sees a secret key), approved
+/// by a second person with the cases' results and fuel, activated; and the
+/// refusals on the way: what does not load, a signature over other cases, an
+/// approver who uploaded it, another province's author, an officer.
+fn a_release_over_http(t: Driver) {
+    let (key_file, key_id) = key(&t, "national");
+    let server = crate::support::service::Server::start(&t);
+    let (author, approver) = (t.token("dung"), t.token("approver"));
+    let officer = t.person("Lê Văn Hùng", &["officer"], &["province:079"]);
+    let province_author = t.person("Vũ Thị Mai", &["author"], &["province:079"]);
+    let (wasm, cases) = (std::fs::read(national_plugin()).unwrap(), std::fs::read(national_cases()).unwrap());
+
+    server
+        .post_form("/v1/releases", &author, &[("plugin", b"not a plug-in"), ("cases", &cases)])
+        .assert_problem(422, "plugin:");
+    server.post_form("/v1/releases", &author, &[("plugin", &wasm)]).assert_problem(422, "needs a plugin");
+    server.post_form("/v1/releases", &officer, &[("plugin", &wasm), ("cases", &cases)]).assert_problem(403, "author");
+    // A province's author releases for their province only: the national plug-in is not theirs.
+    server
+        .post_form("/v1/releases", &province_author, &[("plugin", &wasm), ("cases", &cases)])
+        .assert_problem(404, "authority national");
+    let made = server.post_form("/v1/releases", &author, &[("plugin", &wasm), ("cases", &cases)]);
+    assert_eq!(made.status, 201, "{}", made.body);
+    let (id, sha256) = (made.json()["id"].as_i64().unwrap(), made.json()["sha256"].as_str().unwrap().to_owned());
+    assert_eq!(sha256, self::sha256(&national_plugin()));
+    let release = format!("/v1/releases/{id}");
+
+    // Signed offline, with no database and no account: the file is the route's body.
+    let sign = |cases: &Path, out: &str| {
+        let out = t.path(out);
+        ok(support::ansinh()
+            .args(["plugin", "sign", "--key"])
+            .arg(&key_file)
+            .arg("--plugin")
+            .arg(national_plugin())
+            .arg("--cases")
+            .arg(cases)
+            .arg("--out")
+            .arg(&out));
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(out).unwrap()).unwrap()
+    };
+    let other_cases = t.path("other-cases.yaml");
+    std::fs::write(&other_cases, [cases.as_slice(), b"\n# changed after the upload\n"].concat()).unwrap();
+    let wrong = sign(&other_cases, "wrong.sig.json");
+    server.post(&format!("{release}/signature"), &author, &wrong).assert_problem(409, "the signature is not key");
+    server.post(&format!("{release}/signature"), &province_author, &wrong).assert_problem(403, "national's");
+    let signature = sign(&national_cases(), "release.sig.json");
+    assert_eq!((&signature["key"], &signature["plugin"]), (&serde_json::json!(key_id), &serde_json::json!(sha256)));
+    let signed = server.post(&format!("{release}/signature"), &author, &signature);
+    assert_eq!(signed.status, 204, "{}", signed.body);
+
+    // Four eyes: dung uploaded and signed it, and is an approver too; not of this release.
+    server
+        .post(&format!("{release}/approve"), &author, &serde_json::json!({}))
+        .assert_problem(409, "a second person must approve");
+    server.post(&format!("{release}/approve"), &officer, &serde_json::json!({})).assert_problem(403, "approver");
+    server
+        .post(&format!("{release}/approve"), &approver, &serde_json::json!({ "max_fuel_growth": 0.5 }))
+        .assert_problem(422, "max_fuel_growth");
+    let approved = server.post(&format!("{release}/approve"), &approver, &serde_json::json!({}));
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    let cases_run = t.scalar(format!(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'release.approve' AND subject = 'release:{id}'"
+    ));
+    assert_eq!(cases_run, 1);
+    assert!(
+        approved.json()["cases"].as_u64().unwrap() > 0 && approved.json()["fuel"].as_u64().unwrap() > 0,
+        "{}",
+        approved.body
+    );
+
+    server
+        .post(&format!("{release}/activate"), &approver, &serde_json::json!({ "from": "2021-13" }))
+        .assert_problem(422, "from: expected a month");
+    let activated = server.post(&format!("{release}/activate"), &approver, &serde_json::json!({ "from": "2021-07" }));
+    assert_eq!(activated.status, 204, "{}", activated.body);
+    // National rules are read by every province; who acted is on the release.
+    let get = |path: &str, token: &str| server.request("GET", path, &[("Authorization", &format!("Bearer {token}"))]);
+    let shown = get(&release, &officer);
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    let shown = shown.json();
+    assert_eq!(
+        (&shown["state"], &shown["effective_from"], &shown["key"]),
+        (&serde_json::json!("active"), &serde_json::json!("2021-07"), &serde_json::json!(key_id))
+    );
+    assert_eq!(
+        (&shown["uploaded_by"], &shown["signed_by"], &shown["approved_by"]),
+        (&serde_json::json!("dung"), &serde_json::json!("dung"), &serde_json::json!("approver"))
+    );
+    let listed = get("/v1/releases", &province_author).json();
+    assert_eq!(
+        listed["releases"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>(),
+        [id]
+    );
+    // The host runs it: a run of September 2024 in Hà Nội is decided by it.
+    assert_eq!(run_plugin(&t, "001", "2024-09").unwrap(), sha256);
+    server.post(&format!("{release}/retire"), &officer, &serde_json::json!({})).assert_problem(403, "approver");
+    let retired = server.post(&format!("{release}/retire"), &approver, &serde_json::json!({}));
+    assert_eq!(retired.status, 204, "{}", retired.body);
+    assert!(run_plugin(&t, "001", "2024-09").is_err());
+}
+
+on_both_backends!(a_release_over_http);

@@ -45,6 +45,11 @@ impl Server {
 
     /// A request with `body`.
     pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+        self.send_bytes(method, path, headers, body.as_bytes())
+    }
+
+    /// A request with a body of bytes (a file).
+    pub fn send_bytes(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
         let mut stream = TcpStream::connect(&self.address).unwrap();
         let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.address);
         for (name, value) in headers {
@@ -54,8 +59,9 @@ impl Server {
             request.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         request.push_str("\r\n");
-        request.push_str(body);
-        stream.write_all(request.as_bytes()).unwrap();
+        let mut request = request.into_bytes();
+        request.extend_from_slice(body);
+        stream.write_all(&request).unwrap();
         let mut raw = String::new();
         stream.read_to_string(&mut raw).unwrap();
         let (head, body) = raw.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no head: {raw:?}"));
@@ -82,6 +88,36 @@ impl Server {
         let headers = [("Authorization", bearer.as_str()), ("Content-Type", "application/json")];
         self.send("POST", path, &headers, &body.to_string())
     }
+}
+
+impl Server {
+    /// POST a form ([`form`]) of `parts` as the holder of `token`.
+    pub fn post_form(&self, path: &str, token: &str, parts: &[(&str, &[u8])]) -> Response {
+        let (content_type, body) = form(parts);
+        let bearer = format!("Bearer {token}");
+        self.send_bytes("POST", path, &[("Authorization", &bearer), ("Content-Type", &content_type)], &body)
+    }
+}
+
+/// A form (`multipart/form-data`) of `parts`, each a field's name and its
+/// bytes (sent as a file), as a browser or `curl -F name=@file` sends one:
+/// its content type and its body.
+pub fn form(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    const BOUNDARY: &str = "ansinh-test-boundary-7d41c0";
+    let mut body = Vec::new();
+    for (name, bytes) in parts {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
 
 /// A body sent in chunks (a stream: events, a file), joined.

@@ -336,6 +336,39 @@ pub async fn run_in_scope(
     Ok(allow(caller, act, Place::Province(&run.province), &what).map(|()| run))
 }
 
+/// Release `id`, if `caller` may do `act` on it. A release is seen by the
+/// accounts that read releases of its authority: a national one by every
+/// province, a province's by that province (and national accounts). One seen
+/// but not of the caller's authority is refused (403: it exists for them, it
+/// is not theirs to act on); one not seen, or none, is not found (404).
+pub async fn release_in_scope(
+    db: &Db,
+    caller: &Caller,
+    act: Act,
+    id: i64,
+) -> anyhow::Result<Result<store::releases::Release, Refusal>> {
+    let what = format!("release {id}");
+    if let Err(refusal) = allow(caller, act, Place::Anywhere, &what) {
+        return Ok(Err(refusal));
+    }
+    let not_found = || Refusal::NotFound(format!("there is no {what} in your scope ({})", caller.scopes.join(", ")));
+    let Some(release) = store::releases::find(db, id).await? else { return Ok(Err(not_found())) };
+    if !policy::sees_authority(caller, &release.authority) {
+        return Ok(Err(not_found()));
+    }
+    if act == Act::ReadReleases {
+        return Ok(Ok(release));
+    }
+    Ok(match allow(caller, act, Place::Authority(&release.authority), &what) {
+        Ok(()) => Ok(release),
+        Err(Refusal::NotFound(_)) => Err(Refusal::Forbidden(format!(
+            "release {id} is {}'s: only its own authors and approvers act on it",
+            release.authority
+        ))),
+        Err(refusal) => Err(refusal),
+    })
+}
+
 /// An account's name is printed on reports and recorded in the log: no
 /// control character, at most 200 characters, not blank.
 pub fn check_name(name: &str) -> anyhow::Result<()> {

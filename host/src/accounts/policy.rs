@@ -120,6 +120,12 @@ pub fn covers_province(caller: &Caller, code: &str) -> bool {
     })
 }
 
+/// Whether `caller` reads the releases of `authority`: national rules are
+/// every province's to read; a province's are its own (and national accounts').
+pub fn sees_authority(caller: &Caller, authority: &str) -> bool {
+    authority == "national" || covers_province(caller, authority)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

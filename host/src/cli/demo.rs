@@ -106,7 +106,16 @@ impl DemoCommand {
         let cast = Cast::make(&app.db, dir, &options.province).await?;
         let t = Instant::now();
         let quiet = |_: u64, _: u64| {};
-        let refuse = |file: &Path| import::Options { bad_rows: import::BadRows::refuse(file), by: &cast.officer };
+        // The demo's officer is of the demo's province, and so is every enrolment it makes.
+        let covers = |province: &str| province == options.province;
+        let scope = format!("province:{}", options.province);
+        let refuse = |file: &Path| import::Options {
+            bad_rows: import::BadRows::refuse(file),
+            by: &cast.officer,
+            covers: &covers,
+            scope: scope.clone(),
+            name: None,
+        };
         import::registry(&app.db, &registry_csv, &refuse(&registry_csv), &quiet).await?;
         import::beneficiaries(&app.db, &enrolment_csv, &refuse(&enrolment_csv), &quiet).await?;
         stages.push(("import", t.elapsed()));

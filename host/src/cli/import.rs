@@ -39,8 +39,15 @@ impl ImportCommand {
         let bad_rows =
             if skip_bad_rows { import::BadRows::Skip { rejects } } else { import::BadRows::Refuse { rejects } };
         let app = App::connect(settings).await?;
-        let by = app.acting(Act::Import, Place::Anywhere, "import").await?.actor;
-        let options = import::Options { bad_rows, by: &by };
+        let caller = app.acting(Act::Import, Place::Anywhere, "import").await?;
+        let covers = |province: &str| crate::accounts::policy::covers_province(&caller, province);
+        let options = import::Options {
+            bad_rows,
+            by: &caller.actor,
+            covers: &covers,
+            scope: caller.scopes.join(", "),
+            name: None,
+        };
         let progress = progress::bytes(&file);
         let (done, what) = match imports {
             Imports::Registry => (import::registry(&app.db, &file, &options, &progress).await?, "registry rows"),

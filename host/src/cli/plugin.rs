@@ -74,12 +74,28 @@ pub enum ReleaseCommand {
         #[arg(long)]
         program: Option<String>,
     },
-    /// Sign an uploaded release with the authority's secret key. Needs an author of its authority.
+    /// Sign an uploaded release with the authority's secret key (needs an author of its
+    /// authority); or, with --plugin and --cases instead of RELEASE, sign offline the release
+    /// that uploading them makes, and write the signature to --out for the service
+    /// (`POST /v1/releases/ID/signature`, or the author's page): no database, no account.
     Sign {
-        release: i64,
+        #[arg(required_unless_present = "plugin", conflicts_with_all = ["plugin", "cases", "out", "program"])]
+        release: Option<i64>,
         /// The secret key file of `ansinh keys generate`.
         #[arg(long)]
         key: PathBuf,
+        /// Offline: the plug-in component (.wasm) to be uploaded.
+        #[arg(long, requires_all = ["cases", "out"])]
+        plugin: Option<PathBuf>,
+        /// Offline: its cases file, byte for byte as it is uploaded.
+        #[arg(long, requires = "plugin")]
+        cases: Option<PathBuf>,
+        /// Offline: the programme, when the plug-in serves more than one.
+        #[arg(long, requires = "plugin")]
+        program: Option<String>,
+        /// Offline: where to write the signature (JSON), e.g. release.sig.json.
+        #[arg(long, requires = "plugin")]
+        out: Option<PathBuf>,
     },
     /// Approve a signed release after running its cases and comparing its fuel
     /// with the active release's; a person who neither uploaded nor signed it. Needs an approver of its authority.
@@ -137,6 +153,12 @@ impl PluginCommand {
 
 impl ReleaseCommand {
     async fn execute(self, settings: &Settings) -> anyhow::Result<ExitCode> {
+        if let ReleaseCommand::Sign { release: None, key, plugin: Some(plugin), cases: Some(cases), program, out } =
+            self
+        {
+            let out = out.context("--out FILE: where to write the signature")?;
+            return sign_offline(settings, &plugin, &cases, program.as_deref(), &key, &out);
+        }
         let app = App::connect(settings).await?;
         let (db, sandbox) = (&app.db, &app.sandbox);
         match self {
@@ -155,7 +177,8 @@ impl ReleaseCommand {
                 esayln!("Uploaded release {id}; next: `ansinh plugin sign {id} --key FILE`.");
                 sayln!("{id}");
             }
-            ReleaseCommand::Sign { release: id, key } => {
+            ReleaseCommand::Sign { release, key, .. } => {
+                let id = release.context("which release: give its id, or --plugin and --cases to sign offline")?;
                 let by = acting_on_release(&app, Act::Author, id).await?;
                 let key = keys::read_secret(&key)?;
                 let key_id = release::sign(db, app.config.root()?, id, &key, &by).await?;
@@ -173,12 +196,8 @@ impl ReleaseCommand {
                 sayln!("Release {id} is in force from {from}.");
             }
             ReleaseCommand::Retire { release: id } => {
-                // Withdrawing a release not yet approved is its authors'; retiring one approved, an approver's.
-                let act = match releases::get(db, id).await?.state {
-                    releases::State::Uploaded | releases::State::Signed => Act::Author,
-                    _ => Act::DecideRelease,
-                };
-                let by = acting_on_release(&app, act, id).await?;
+                let by =
+                    acting_on_release(&app, release::act_to_retire(releases::get(db, id).await?.state), id).await?;
                 release::retire(db, id, &by).await?;
                 sayln!("Release {id} is retired.");
             }
@@ -208,11 +227,41 @@ impl ReleaseCommand {
     }
 }
 
+/// `plugin sign --plugin --cases --out`: sign, with no database, the release that uploading the
+/// plug-in with its cases makes; the signature goes to `out`, for the service.
+fn sign_offline(
+    settings: &Settings,
+    plugin: &Path,
+    cases: &Path,
+    program: Option<&str>,
+    key: &Path,
+    out: &Path,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(plugin).with_context(|| format!("reading the plug-in {}", plugin.display()))?;
+    let yaml = std::fs::read_to_string(cases).with_context(|| format!("reading {}", cases.display()))?;
+    let sandbox = App::sandbox(settings)?;
+    let detached = release::sign_detached(&sandbox, &bytes, &yaml, program, &keys::read_secret(key)?)
+        .with_context(|| format!("signing {}", plugin.display()))?;
+    let mut json = serde_json::to_vec_pretty(&detached)?;
+    json.push(b'\n');
+    keys::write_new(out, &json, 0o644)?;
+    esayln!(
+        "Signed {} ({} for {}) with key {}; upload the plug-in and its cases, then give {} as the release's \
+         signature.",
+        plugin.display(),
+        detached.program,
+        detached.authority,
+        detached.key,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The account acting on release `id`, if it may do `act` for the release's authority.
 async fn acting_on_release(app: &App, act: Act, id: i64) -> anyhow::Result<Actor> {
-    let release = releases::get(&app.db, id).await?;
-    let what = format!("release {id}");
-    Ok(app.acting(act, Place::Authority(&release.authority), &what).await?.actor)
+    let caller = app.caller().await?;
+    crate::accounts::release_in_scope(&app.db, &caller, act, id).await??;
+    Ok(caller.actor)
 }
 
 /// What `run diff` found for a release's plug-in over past runs, as recorded: what its approver

@@ -41,6 +41,10 @@ pub struct Imported {
     pub rows: u64,
     /// Bad rows left out (with [`BadRows::Skip`]), and the file they were written to.
     pub skipped: Option<(u64, PathBuf)>,
+    /// The first of them, with their problems.
+    pub shown: Vec<RowError>,
+    /// sha256 of the file, hex, as the audit log records it.
+    pub sha256: String,
     pub elapsed: Duration,
 }
 
@@ -91,10 +95,27 @@ fn more(count: u64, shown: usize) -> String {
     }
 }
 
-/// How an import is done: what to do with bad rows, and who acts.
+/// How an import is done: what to do with bad rows, who acts, and the
+/// provinces whose enrolments they may load.
 pub struct Options<'a> {
     pub bad_rows: BadRows,
     pub by: &'a crate::trail::Actor,
+    /// Whether the one acting may enrol people in a province (its 3-digit
+    /// code): an enrolment of another province is a bad row, so that no
+    /// province's officer changes another's payees. Registry rows are the
+    /// national registry's, about wherever people live, and are not scoped.
+    pub covers: &'a (dyn Fn(&str) -> bool + Sync),
+    /// The scope said in a bad row's message, e.g. `province:079`.
+    pub scope: String,
+    /// What errors and the audit log call the file: an upload's own name (its
+    /// path on the service means nothing to whoever sent it); else its path.
+    pub name: Option<String>,
+}
+
+impl Options<'_> {
+    fn name(&self, path: &Path) -> String {
+        self.name.clone().unwrap_or_else(|| path.display().to_string())
+    }
 }
 
 /// Import a population registry extract.
@@ -104,7 +125,8 @@ pub async fn registry(
     options: &Options<'_>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Imported> {
-    load(db, path, "registry", parse::registry_rows(path)?, options, progress).await
+    let rows = parse::Rows::open(path, &options.name(path), &crate::model::records::REGISTRY)?;
+    load(db, path, "registry", rows, options, progress).await
 }
 
 /// Import a beneficiary enrolment file.
@@ -114,7 +136,8 @@ pub async fn beneficiaries(
     options: &Options<'_>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Imported> {
-    load(db, path, "enrolment", parse::enrolment_rows(path)?, options, progress).await
+    let rows = parse::Rows::open(path, &options.name(path), &crate::model::records::ENROLMENT)?;
+    load(db, path, "enrolment", rows, options, progress).await
 }
 
 /// The rejected rows as they were in the file, each with its problem, written
@@ -274,6 +297,9 @@ trait Upsert: Sized {
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()>;
 
     fn key(&self, into: &mut impl Hasher);
+
+    /// The province the row is about, where a row is loaded only within the acting account's scope.
+    fn scoped_province(&self) -> Option<&str>;
 }
 
 impl Upsert for RegistryRecord {
@@ -282,6 +308,10 @@ impl Upsert for RegistryRecord {
 
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()> {
         registry::upsert(tx, rows).await
+    }
+
+    fn scoped_province(&self) -> Option<&str> {
+        None
     }
 
     fn key(&self, into: &mut impl Hasher) {
@@ -295,6 +325,10 @@ impl Upsert for Enrolment {
 
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()> {
         beneficiaries::upsert(tx, rows).await
+    }
+
+    fn scoped_province(&self) -> Option<&str> {
+        Some(&self.province)
     }
 
     fn key(&self, into: &mut impl Hasher) {
@@ -356,6 +390,16 @@ async fn load<T: Upsert>(
                 found: "a repeat".to_owned(),
             })),
         });
+        let row = row.and_then(|row| match row.scoped_province() {
+            Some(province) if !(options.covers)(province) => Err(ImportError::Row(RowError {
+                file: rows.file().to_owned(),
+                row: rows.row(),
+                field: "province".to_owned(),
+                expected: format!("a province in the scope of {} ({})", options.by.name, options.scope),
+                found: province.to_owned(),
+            })),
+            _ => Ok(row),
+        });
         match row {
             Ok(row) => batch.push(row),
             Err(ImportError::Row(e)) => {
@@ -387,7 +431,7 @@ async fn load<T: Upsert>(
     }
     good += batch.len() as u64;
     T::upsert(&mut tx, &batch).await?;
-    let (file, sha256) = (path.display().to_string(), rows.sha256());
+    let (file, sha256) = (rows.file().to_owned(), rows.sha256());
     let record = Import { kind, file: &file, sha256: &sha256, rows: good, skipped: bad_count, by: &options.by.name };
     let import_id = imports::record(&mut tx, &record).await?;
     let details = serde_json::json!({
@@ -413,7 +457,7 @@ async fn load<T: Upsert>(
     db.analyze(T::TABLE).await?;
     progress(size, size);
     let elapsed = started.elapsed();
-    info!(file = %path.display(), rows = good, skipped = bad_count, seconds = elapsed.as_secs_f64(), "imported");
+    info!(file = rows.file(), rows = good, skipped = bad_count, seconds = elapsed.as_secs_f64(), "imported");
     let skipped = (bad_count > 0).then(|| (bad_count, bad_rows.rejects().to_owned()));
-    Ok(Imported { rows: good, skipped, elapsed })
+    Ok(Imported { rows: good, skipped, shown: bad, sha256, elapsed })
 }

@@ -201,12 +201,12 @@ pub struct Rows<T: 'static> {
 
 /// Opens a population registry extract.
 pub fn registry_rows(path: &Path) -> Result<Rows<RegistryRecord>, FileError> {
-    Rows::open(path, &records::REGISTRY)
+    Rows::open(path, &path.display().to_string(), &records::REGISTRY)
 }
 
 /// Opens a beneficiary enrolment file.
 pub fn enrolment_rows(path: &Path) -> Result<Rows<Enrolment>, FileError> {
-    Rows::open(path, &records::ENROLMENT)
+    Rows::open(path, &path.display().to_string(), &records::ENROLMENT)
 }
 
 impl<T: 'static> Rows<T> {
@@ -251,9 +251,11 @@ impl<T: 'static> Rows<T> {
         self.reader.consumed
     }
 
-    fn open(path: &Path, format: &'static Format<T>) -> Result<Rows<T>, FileError> {
+    /// Open `path`, named `name` in errors (its path, or an upload's own name:
+    /// the service's temporary path means nothing to whoever sent it).
+    pub(crate) fn open(path: &Path, name: &str, format: &'static Format<T>) -> Result<Rows<T>, FileError> {
         let columns = format.columns;
-        let file = path.display().to_string();
+        let file = name.to_owned();
         let open_error = |source| FileError::Open { file: file.clone(), source };
         let mut handle = File::open(path).map_err(open_error)?;
         let lines = LineCounter::for_file(&mut handle).map_err(open_error)?;

@@ -53,13 +53,7 @@ pub async fn upload(
     if shipped.is_empty() {
         bail!("{cases_source} holds no case: a release ships the cases that approval runs");
     }
-    let d = plugin.description();
-    let program = match (program, d.programs.as_slice()) {
-        (Some(p), served) if served.iter().any(|s| s == p) => p.to_owned(),
-        (Some(p), served) => bail!("the plug-in {} serves {served:?}, not the programme {p:?}", d.name),
-        (None, [only]) => only.clone(),
-        (None, served) => bail!("the plug-in {} serves {served:?}: say which with --program", d.name),
-    };
+    let program = program_of(&plugin, program)?;
     let authority = authority_of(&plugin);
     // The cases must be about what is released, or approval proves nothing.
     for (index, case) in shipped.iter().enumerate() {
@@ -89,6 +83,57 @@ pub async fn upload(
     trail::append(&mut tx, by, crate::trail::action::RELEASE_UPLOAD, &release_subject(id), details).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// The programme a release of `plugin` is for: `program` if it serves it,
+/// else the one programme it serves.
+fn program_of(plugin: &Plugin, program: Option<&str>) -> anyhow::Result<String> {
+    let d = plugin.description();
+    Ok(match (program, d.programs.as_slice()) {
+        (Some(p), served) if served.iter().any(|s| s == p) => p.to_owned(),
+        (Some(p), served) => bail!("the plug-in {} serves {served:?}, not the programme {p:?}", d.name),
+        (None, [only]) => only.clone(),
+        (None, served) => bail!("the plug-in {} serves {served:?}: say which with --program", d.name),
+    })
+}
+
+/// A release's signature made apart from the database, where the key is
+/// (`ansinh plugin sign --plugin`), and given to the service afterwards
+/// (`POST /v1/releases/{id}/signature`): the key's id and the signature, with
+/// what was signed, for whoever reads the file.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct Detached {
+    pub key: String,
+    pub signature: String,
+    /// sha256 of the plug-in's bytes.
+    pub plugin: String,
+    pub authority: String,
+    pub program: String,
+    /// sha256 of the cases file, byte for byte as it is uploaded.
+    pub cases_sha256: String,
+}
+
+/// Sign, offline, the release that uploading `bytes` with `cases_yaml` (for
+/// `program`, if the plug-in serves several) makes: the same message as
+/// [`sign`] signs in the database.
+pub fn sign_detached(
+    sandbox: &Sandbox,
+    bytes: &[u8],
+    cases_yaml: &str,
+    program: Option<&str>,
+    key: &SigningKey,
+) -> anyhow::Result<Detached> {
+    let plugin = sandbox.load(bytes)?;
+    let (authority, program) = (authority_of(&plugin), program_of(&plugin, program)?);
+    let message = keys::signed_message(plugin.hash(), &authority, &program, cases_yaml);
+    Ok(Detached {
+        key: keys::key_id(&key.verifying_key()),
+        signature: keys::sign(key, &message),
+        plugin: plugin.hash().to_string(),
+        authority,
+        program,
+        cases_sha256: hex::encode(sha2::Sha256::digest(cases_yaml.as_bytes())),
+    })
 }
 
 /// The subject an audit entry about release `id` names.
@@ -206,25 +251,51 @@ pub async fn revoke_key(db: &Db, id: &str, by: &Actor) -> anyhow::Result<()> {
 /// Sign an uploaded release with a key registered and certified for its authority.
 pub async fn sign(db: &Db, root: &TrustRoot, id: i64, key: &SigningKey, by: &Actor) -> anyhow::Result<String> {
     let release = releases::get(db, id).await?;
-    expect_state(&release, State::Uploaded, "signed")?;
+    let message = keys::signed_message(release.plugin_hash, &release.authority, &release.program, &release.cases);
     let key_id = keys::key_id(&key.verifying_key());
-    let stored = stored_keys::get(db, &key_id).await?.ok_or_else(|| {
+    add_signature(db, root, id, &key_id, &keys::sign(key, &message), by).await?;
+    Ok(key_id)
+}
+
+/// Sign uploaded release `id` with `signature`, made by key `key_id` (a key
+/// registered and certified for the release's authority) over the release's
+/// plug-in, authority, programme and cases: a signature that does not hold
+/// is refused, and nothing is recorded.
+pub async fn add_signature(
+    db: &Db,
+    root: &TrustRoot,
+    id: i64,
+    key_id: &str,
+    signature: &str,
+    by: &Actor,
+) -> anyhow::Result<()> {
+    let release = releases::get(db, id).await?;
+    expect_state(&release, State::Uploaded, "signed")?;
+    let stored = stored_keys::get(db, key_id).await?.ok_or_else(|| {
         anyhow::anyhow!(
             "key {key_id} is not registered: {} (`ansinh keys list` shows the registered keys)",
-            certificate::how_to_certify(&release.authority, &key_id)
+            certificate::how_to_certify(&release.authority, key_id)
         )
     })?;
     check_key(&stored, root, &release)?;
     let message = keys::signed_message(release.plugin_hash, &release.authority, &release.program, &release.cases);
-    let signature = keys::sign(key, &message);
+    keys::verify(&stored.public_key, &message, signature).with_context(|| {
+        format!(
+            "the signature is not key {key_id}'s over release {id} (plug-in sha256 {}, {} for {}, cases sha256 {}): \
+             sign the same plug-in and cases file, byte for byte, for the same programme",
+            release.plugin_hash,
+            release.program,
+            release.authority,
+            hex::encode(sha2::Sha256::digest(release.cases.as_bytes()))
+        )
+    })?;
     let mut tx = db.begin().await?;
-    if !releases::set_signed(&mut tx, id, &key_id, &signature, &by.name).await? {
+    if !releases::set_signed(&mut tx, id, key_id, signature, &by.name).await? {
         bail!("release {id} changed while it was being signed; look again with `ansinh plugin releases`");
     }
     let details = serde_json::json!({ "key": key_id, "signature": signature });
     record(&mut tx, by, crate::trail::action::RELEASE_SIGN, &release, details).await?;
-    tx.commit().await?;
-    Ok(key_id)
+    tx.commit().await
 }
 
 /// A key may sign for its own authority only, not once revoked, and only
@@ -421,6 +492,15 @@ pub async fn activate(
             )
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Who retires a release in `state`: withdrawing one not yet approved is its
+/// authors'; retiring one approved or active, its approvers'.
+pub fn act_to_retire(state: State) -> crate::accounts::Act {
+    match state {
+        State::Uploaded | State::Signed => crate::accounts::Act::Author,
+        _ => crate::accounts::Act::DecideRelease,
     }
 }
 

@@ -75,3 +75,41 @@ impl<T: DeserializeOwned + Expected + Send, S: Send + Sync> FromRequestParts<S> 
         }
     }
 }
+
+/// A `multipart/form-data` body (a form with files), read a part at a time:
+/// never whole in memory before the handler has seen what each part is.
+pub struct Form(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        match axum::extract::Multipart::from_request(request, state).await {
+            Ok(multipart) => Ok(Form(multipart)),
+            Err(rejection) => {
+                let detail = format!(
+                    "the request's body: {}; send multipart/form-data, as /openapi.json describes",
+                    rejection.body_text()
+                );
+                Err(Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, detail, &headers).into_response())
+            }
+        }
+    }
+}
+
+/// A request's body (a file: a bank's report, a CSV), written to a temporary
+/// file named `…suffix` as it arrives: never whole in memory. The file goes
+/// when the handle is dropped.
+pub async fn receive(body: axum::body::Body, suffix: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let file = tempfile::Builder::new().prefix("ansinh-upload-").suffix(suffix).tempfile()?;
+    let mut writing = tokio::fs::File::from_std(file.reopen()?);
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        writing.write_all(&chunk?).await?;
+    }
+    writing.flush().await?;
+    Ok(file)
+}

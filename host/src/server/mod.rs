@@ -11,16 +11,17 @@
 //! document built from the handlers' own annotations (`openapi.rs`), served at
 //! `/openapi.json`.
 //!
-//! Routes so far: probes, the document, accounts and tokens, runs (list,
-//! summary) and a run's steps, the long ones as jobs that a runner in the
-//! same process does (`crate::jobs`). Every route for accounts is allowed by
-//! `accounts::policy`, as the command line is.
+//! Routes: probes, the document, accounts and tokens, imports, releases, runs
+//! and a run's steps (the long ones as jobs that a runner in the same process
+//! does, `crate::jobs`), files, registry flags and the audit trail. Every
+//! route for accounts is allowed by `accounts::policy`, as the command line is.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
+use axum::http::StatusCode;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -35,10 +36,12 @@ mod auth;
 mod extract;
 mod files;
 mod health;
+mod imports;
 mod jobs;
 mod openapi;
 pub mod problem;
 mod registry;
+mod releases;
 mod runs;
 mod shared;
 mod steps;
@@ -46,12 +49,16 @@ mod steps;
 pub use shared::{REQUEST_ID, Shared, State};
 
 /// The largest request body the routes take; uploads (a bank's status
-/// report) stream to a file, with a limit of their own (`steps::UPLOAD_LIMIT`).
+/// report, an import, a plug-in) have limits of their own.
 pub const BODY_LIMIT: usize = 1 << 20;
 
 /// How long a request may take. Long actions are jobs: their requests return
 /// at once with the job's id.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a request that sends a file (an import, a plug-in, a bank's
+/// report) may take: its transfer, and its loading as it is received.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// The service: every route, and the layers every request goes through.
 pub fn router(app: Shared) -> Router {
@@ -60,7 +67,7 @@ pub fn router(app: Shared) -> Router {
         let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
         tracing::info_span!("request", method = %request.method(), route, request_id = id)
     });
-    Router::new()
+    let routes = Router::new()
         .merge(health::routes())
         .merge(auth::routes())
         .merge(accounts::routes())
@@ -70,15 +77,24 @@ pub fn router(app: Shared) -> Router {
         .merge(files::routes())
         .merge(registry::routes())
         .merge(audit::routes())
-        // Each layer wraps those before it: the routes above take JSON bodies up to BODY_LIMIT.
+        .merge(releases::routes())
+        // Each layer wraps those before it: these routes take JSON bodies up to BODY_LIMIT.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .merge(steps::uploads().layer(RequestBodyLimitLayer::new(steps::UPLOAD_LIMIT)))
         .merge(openapi::routes())
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
+    // A file sent takes the time its size and the client's line take, and is loaded as it comes.
+    let uploads = Router::new()
+        .merge(steps::uploads().layer(RequestBodyLimitLayer::new(steps::UPLOAD_LIMIT)))
+        .merge(releases::uploads().layer(RequestBodyLimitLayer::new(releases::UPLOAD_LIMIT)))
+        .merge(imports::uploads().layer(RequestBodyLimitLayer::new(imports::UPLOAD_LIMIT)))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, UPLOAD_TIMEOUT));
+    Router::new()
+        .merge(routes)
+        .merge(uploads)
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::wrong_method)
         .with_state(app)
         // Each layer wraps those before it: the last is the outermost.
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

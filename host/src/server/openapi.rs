@@ -14,9 +14,14 @@ use super::audit::{self, LogEntry, LogPage};
 use super::auth::{self, BEARER};
 use super::files::{self, RunFileListed, RunFiles};
 use super::health::{self, Health};
+use super::imports::{self, ImportRefused, ImportReport, RowProblem};
 use super::jobs::{self, JobView};
 use super::problem::Problem;
 use super::registry::{self, ClearRequest, FlagListed, Flags};
+use super::releases::{
+    self, ActivateRequest, ReleaseApproveRequest, ReleaseDetail, ReleaseList, ReleaseMade, ReleaseUpload, ReleaseView,
+    SignatureRequest, WhatIfListed,
+};
 use super::runs::{self, ExceptionListed, ExceptionPage, OutcomeSummary, RunList, RunListed, RunSummary, ToApprove};
 use super::shared::Shared;
 use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, ReconcileReport, RunMade};
@@ -43,6 +48,15 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Rec
         registry::clear,
         audit::log,
         audit::verify,
+        imports::registry,
+        imports::enrolments,
+        releases::list,
+        releases::show,
+        releases::upload,
+        releases::sign,
+        releases::approve,
+        releases::activate,
+        releases::retire,
         steps::create,
         steps::evaluate,
         steps::approve,
@@ -53,13 +67,15 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Rec
         jobs::show,
         jobs::events
     ),
-    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, RunFiles, RunFileListed, Flags, FlagListed, ClearRequest, LogPage, LogEntry, NewRun, RunMade, ReconcileReport, JobAccepted, ApproveRequest, ReasonRequest, JobView)),
+    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, RunFiles, RunFileListed, Flags, FlagListed, ClearRequest, LogPage, LogEntry, NewRun, RunMade, ReconcileReport, JobAccepted, ApproveRequest, ReasonRequest, JobView, ReleaseList, ReleaseView, ReleaseDetail, WhatIfListed, ReleaseMade, ReleaseUpload, SignatureRequest, ReleaseApproveRequest, ActivateRequest, ImportReport, ImportRefused, RowProblem)),
     modifiers(&BearerScheme, &CommonResponses),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),
         (name = "accounts", description = "Who acts: accounts, their API tokens and OpenID subjects"),
         (name = "runs", description = "Payment runs, within the caller's scope"),
         (name = "registry", description = "People a bank reported deceased, held until an officer checks the registry"),
+        (name = "imports", description = "Registry extracts and enrolment lists (formats.md), by officers"),
+        (name = "releases", description = "Rule plug-ins: upload, signature, approval, activation, retirement"),
         (name = "audit", description = "The hash-chained audit log, for auditors"),
         (name = "jobs", description = "The long steps (evaluate, issue): state, progress, events")
     )

@@ -76,6 +76,26 @@ impl Problem {
     }
 }
 
+/// A failure of the host (the database, mostly): 500, the error logged whole
+/// with what was being `doing`, the caller told to try again.
+pub(super) fn failed(error: anyhow::Error, doing: &str, headers: &HeaderMap) -> Response {
+    Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, doing, "it could not be done now: try again", headers)
+        .into_response()
+}
+
+/// What an action answers when it is not done: a failure of the host is 500;
+/// anything else is the caller's to correct (a run's state that does not
+/// allow the step, the wrong checksum, the same account as its creator, a
+/// plug-in that does not load), answered with `status` and the reason the
+/// command line gives.
+pub(super) fn not_done(error: anyhow::Error, status: StatusCode, doing: &str, headers: &HeaderMap) -> Response {
+    let of_the_host = error.chain().any(|e| e.is::<sqlx::Error>() || e.is::<std::io::Error>());
+    if of_the_host {
+        return failed(error, doing, headers);
+    }
+    Problem::new(status, format!("{error:#}"), headers).into_response()
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use super::auth::Authenticated;
 use super::extract::{Body, Path};
-use super::problem::Problem;
+use super::problem::{Problem, failed};
 use super::shared::Shared;
 use crate::accounts::{self, Act, Caller, Place};
 use crate::jobs::{self, Kind};
@@ -84,22 +84,9 @@ async fn on_run(app: &Shared, caller: &Caller, act: Act, id: i64, headers: &Head
     super::runs::run_in_scope(app, caller, act, id, headers).await.map(|_| ())
 }
 
-/// A failure of the host (the database, mostly): 500, the error logged whole.
-fn failed(error: anyhow::Error, doing: &str, headers: &HeaderMap) -> Response {
-    Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, doing, "it could not be done now: try again", headers)
-        .into_response()
-}
-
-/// What a step answers when it is not done: a failure of the host is 500; a
-/// step the run's state or its input does not allow (not approved yet, the
-/// wrong checksum, the same account as its creator) is 409 with the reason
-/// the command line gives.
+/// A step not done: 409 with the reason, unless the host failed (500).
 fn not_done(error: anyhow::Error, doing: &str, headers: &HeaderMap) -> Response {
-    let of_the_host = error.chain().any(|e| e.is::<sqlx::Error>() || e.is::<std::io::Error>());
-    if of_the_host {
-        return failed(error, doing, headers);
-    }
-    Problem::new(StatusCode::CONFLICT, format!("{error:#}"), headers).into_response()
+    super::problem::not_done(error, StatusCode::CONFLICT, doing, headers)
 }
 
 /// 202 with the job.
@@ -311,7 +298,7 @@ pub(super) async fn reconcile(
         return problem;
     }
     // Streamed to a file of its own, as the command line reads one: never whole in memory.
-    let received = match receive(body).await {
+    let received = match super::extract::receive(body, ".xml").await {
         Ok(received) => received,
         Err(error) => {
             let detail = format!("the report could not be received: {error:#}");
@@ -334,18 +321,4 @@ pub(super) async fn reconcile(
         .into_response(),
         Err(error) => not_done(error, "reconciling a run", &headers),
     }
-}
-
-/// The request's body, written to a temporary file as it arrives.
-async fn receive(body: axum::body::Body) -> anyhow::Result<tempfile::NamedTempFile> {
-    use futures_util::StreamExt;
-    use tokio::io::AsyncWriteExt;
-    let file = tempfile::Builder::new().prefix("ansinh-upload-").suffix(".xml").tempfile()?;
-    let mut writing = tokio::fs::File::from_std(file.reopen()?);
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        writing.write_all(&chunk?).await?;
-    }
-    writing.flush().await?;
-    Ok(file)
 }

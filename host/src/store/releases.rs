@@ -156,9 +156,14 @@ pub async fn insert(
 }
 
 pub async fn get(db: &Db, id: i64) -> anyhow::Result<Release> {
+    find(db, id).await?.ok_or_else(|| anyhow::anyhow!("there is no release {id}; `ansinh plugin releases` lists them"))
+}
+
+/// Release `id`, if there is one.
+pub async fn find(db: &Db, id: i64) -> anyhow::Result<Option<Release>> {
     let row: Option<Row> =
         on_pool!(db, pool => sqlx::query_as(select!("WHERE id = $1")).bind(id).fetch_optional(pool).await?);
-    row.ok_or_else(|| anyhow::anyhow!("there is no release {id}; `ansinh plugin releases` lists them"))?.try_into()
+    row.map(Release::try_from).transpose()
 }
 
 pub async fn list(db: &Db) -> anyhow::Result<Vec<Release>> {
