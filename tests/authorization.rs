@@ -152,6 +152,27 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
             ("approver 001", _) => 404,
             _ => 403,
         },
+        // Officers ask a candidate release over their runs (a what-if); auditors replay and export runs of
+        // their scope, as jobs, and look a person up (this service has no [audit] person_key: 409).
+        "POST /v1/runs/{id}/diff" => match (caller, subject) {
+            ("officer 001", "001") | ("officer 079", "079") => 202,
+            ("officer 001" | "officer 079", _) => 404,
+            _ => 403,
+        },
+        "POST /v1/runs/{id}/replay" | "POST /v1/runs/{id}/export" => match (caller, subject) {
+            ("auditor 001", "001") | ("auditor national", _) => 202,
+            ("auditor 001", _) => 404,
+            _ => 403,
+        },
+        // The job given is an evaluation, not an export: there is no such bundle, for those who may audit.
+        "GET /v1/audit/exports/{job}" => match caller {
+            "auditor 001" | "auditor national" => 404,
+            _ => 403,
+        },
+        "POST /v1/audit/person" => match caller {
+            "auditor 001" | "auditor national" => 409,
+            _ => 403,
+        },
         // Officers import registry extracts and their provinces' enrolment lists.
         "POST /v1/imports/registry" | "POST /v1/imports/enrolments" => match caller {
             "officer 001" | "officer 079" => 200,
@@ -201,6 +222,9 @@ fn subjects(route: &str) -> &'static [&'static str] {
         | "POST /v1/runs"
         | "POST /v1/runs/{id}/evaluate"
         | "POST /v1/runs/{id}/issue"
+        | "POST /v1/runs/{id}/diff"
+        | "POST /v1/runs/{id}/replay"
+        | "POST /v1/runs/{id}/export"
         | "GET /v1/jobs/{id}"
         | "GET /v1/jobs/{id}/events" => &["001", "079"],
         "POST /v1/runs/{id}/approve"
@@ -371,6 +395,15 @@ fn every_route_answers_every_caller_as_administration_says(t: Driver) {
                             json!({ "name": name, "kind": "person", "roles": ["officer"], "scopes": ["province:001"] }),
                         )
                     }
+                    ("POST /v1/runs/{id}/diff", province) => (
+                        template.replace("{id}", &runs[province]),
+                        json!({ "release": releases["national"].parse::<i64>().unwrap() }),
+                    ),
+                    ("POST /v1/runs/{id}/replay" | "POST /v1/runs/{id}/export", province) => {
+                        (template.replace("{id}", &runs[province]), json!({}))
+                    }
+                    ("GET /v1/audit/exports/{job}", _) => (template.replace("{job}", &jobs["001"]), json!({})),
+                    ("POST /v1/audit/person", _) => (template.to_owned(), json!({ "id_number": "001040000001" })),
                     ("GET /v1/releases/{id}", authority) => (template.replace("{id}", &releases[authority]), json!({})),
                     ("POST /v1/releases/{id}/signature", _) => (
                         template.replace("{id}", &fresh_release()),

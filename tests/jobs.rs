@@ -89,7 +89,6 @@ on_both_backends!(a_killed_server_leaves_its_job_to_the_next);
 fn the_month_over_http(t: Driver) {
     let (registry, enrolment) = t.population(72, 300, "2024-09");
     t.import(&registry, &enrolment);
-    t.release_national();
     let scope = ["province:001"];
     let officer = t.person("Lê Văn Hùng", &["officer", "approver"], &scope);
     let approver = t.person("Phạm Văn Minh", &["approver"], &scope);
@@ -106,6 +105,9 @@ fn the_month_over_http(t: Driver) {
             (job["state"] == "done" || job["state"] == "failed").then_some(job)
         })
     };
+    // The rules, released over HTTP by the national authority's author and a second person.
+    let cases = crate::support::workspace().join("plugins/national-social-assistance/cases.yaml");
+    let release = server.release(&t, &crate::support::national_plugin(), &cases, "national", "2021-07");
 
     let made = server.post(
         "/v1/runs",
@@ -258,6 +260,112 @@ fn the_month_over_http(t: Driver) {
     assert_eq!(verifying.status, 202, "{}", verifying.body);
     let verified = follow(verifying.json()["job"].as_i64().unwrap(), &national);
     assert_eq!((&verified["state"], &verified["result"]["verified"]), (&json!("done"), &json!(true)), "{verified}");
+
+    // A what-if of the release in force over the run (an officer's job): nothing changes, and
+    // the release's approver sees it on record.
+    let asking = server.post(&format!("/v1/runs/{run}/diff"), &officer, &json!({ "release": release }));
+    assert_eq!(asking.status, 202, "{}", asking.body);
+    let asked = follow(asking.json()["job"].as_i64().unwrap(), &officer);
+    let what_if = &asked["result"]["what_if"];
+    assert_eq!(
+        (&asked["state"], &what_if["gained"]["people"], &what_if["lost"]["people"]),
+        (&json!("done"), &json!(0), &json!(0)),
+        "{asked}"
+    );
+    assert_eq!(
+        what_if["decisions"],
+        t.scalar(format!("SELECT COUNT(*) FROM decisions WHERE run_id = {run}")),
+        "{asked}"
+    );
+    let seen = get(&format!("/v1/releases/{release}"), &approver).json();
+    assert_eq!(seen["what_ifs"][0]["subject"], format!("run:{run}"), "{seen}");
+
+    // The auditor replays the run, whole and as a sample drawn again from its seed, as jobs.
+    let replay = |body: Value| {
+        let asked = server.post(&format!("/v1/runs/{run}/replay"), &auditor, &body);
+        assert_eq!(asked.status, 202, "{}", asked.body);
+        follow(asked.json()["job"].as_i64().unwrap(), &auditor)
+    };
+    let whole = replay(json!({}));
+    assert_eq!(
+        (&whole["state"], &whole["result"]["identical"], &whole["result"]["divergent"]),
+        (&json!("done"), &json!(true), &json!(0)),
+        "{whole}"
+    );
+    let sampled = replay(json!({ "sample": 7, "seed": 42 }));
+    assert_eq!(
+        (&sampled["result"]["sample"], &sampled["result"]["decisions"]),
+        (&json!({ "size": 7, "seed": 42 }), &json!(7)),
+        "{sampled}"
+    );
+    server.post(&format!("/v1/runs/{run}/replay"), &officer, &json!({})).assert_problem(403, "auditor");
+    server
+        .post(&format!("/v1/runs/{run}/replay"), &auditor, &json!({ "seed": 1 }))
+        .assert_problem(422, "seed: only with a sample");
+
+    // Exported as a job, downloaded as written (checked, recorded as a read), replayed offline.
+    let exporting = server.post(&format!("/v1/runs/{run}/export"), &auditor, &json!({}));
+    assert_eq!(exporting.status, 202, "{}", exporting.body);
+    let export = exporting.json()["job"].as_i64().unwrap();
+    let exported = follow(export, &auditor);
+    assert_eq!(exported["state"], "done", "{exported}");
+    let bundle = get(&format!("/v1/audit/exports/{export}"), &auditor);
+    assert_eq!(bundle.status, 200, "{}", bundle.body);
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bundle.bytes));
+    assert_eq!(
+        (bundle.header("x-content-sha256"), exported["result"]["sha256"].as_str()),
+        (Some(sha256.as_str()), Some(sha256.as_str()))
+    );
+    get(&format!("/v1/audit/exports/{export}"), &officer).assert_problem(403, "auditor");
+    get(&format!("/v1/audit/exports/{}", issued["id"]), &auditor).assert_problem(404, "no export");
+    let file = t.path("run.bundle");
+    std::fs::write(&file, &bundle.bytes).unwrap();
+    let offline = stdout(&ok(crate::support::ansinh().args(["audit", "replay", "--bundle"]).arg(&file)));
+    assert!(offline.contains("IDENTICAL"), "{offline}");
+
+    // A person looked up by ID number, sent in the body: the one whose transfer the bank
+    // rejected is not paid for September; another bank payee is, by this run.
+    let number_of = |beneficiary: i64| t.text(format!("SELECT id_number FROM beneficiaries WHERE id = {beneficiary}"));
+    let look_up = |token: &str, number: &str| server.post("/v1/audit/person", token, &json!({ "id_number": number }));
+    let rejected = look_up(&auditor, &number_of(first_bank));
+    assert_eq!(rejected.status, 200, "{}", rejected.body);
+    let rejected = rejected.json();
+    let september = |history: &Value| {
+        history["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["period"] == "2024-09" && d["run"] == run)
+            .cloned()
+            .unwrap_or_else(|| panic!("{history}"))
+    };
+    assert_eq!(
+        (&september(&rejected)["outcome"], &september(&rejected)["paid_by"]),
+        (&json!("payable"), &Value::Null),
+        "{rejected}"
+    );
+    let paid = t.scalar(format!("SELECT beneficiary_id FROM payments WHERE run_id = {run} AND channel = 'bank' AND NOT rejected ORDER BY id LIMIT 1"));
+    let paid = look_up(&auditor, &number_of(paid)).json();
+    assert_eq!(september(&paid)["paid_by"], run, "{paid}");
+    // The keyed hash is the one `ansinh audit person` prints for the same number.
+    let mut hashing = t
+        .bare()
+        .args(["--config"])
+        .arg(&config)
+        .args(["audit", "person"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(hashing.stdin.as_mut().unwrap(), format!("{}\n", number_of(first_bank)).as_bytes())
+        .unwrap();
+    let hashed = String::from_utf8(hashing.wait_with_output().unwrap().stdout).unwrap();
+    assert!(hashed.starts_with(rejected["person"].as_str().unwrap()), "{hashed} / {rejected}");
+    look_up(&officer, &number_of(first_bank)).assert_problem(403, "auditor");
+    look_up(&auditor, "12345").assert_problem(422, "id_number");
+    let lookups =
+        t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'personal.read' AND details LIKE '%person history%'");
+    assert_eq!(lookups, 2);
     drop(server);
     let verified = stdout(&ok(t.cli().args(["audit", "verify"])));
     assert!(verified.contains("VERIFIED"), "{verified}");

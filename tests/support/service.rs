@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
 
+use std::path::Path;
+
 use super::Driver;
 
 /// The service, started; killed if a test fails before it stops it.
@@ -62,9 +64,10 @@ impl Server {
         let mut request = request.into_bytes();
         request.extend_from_slice(body);
         stream.write_all(&request).unwrap();
-        let mut raw = String::new();
-        stream.read_to_string(&mut raw).unwrap();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no head: {raw:?}"));
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no head: {raw:?}"));
+        let (head, body) = (std::str::from_utf8(&raw[..split]).unwrap(), &raw[split + 4..]);
         let mut lines = head.lines();
         let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
         let headers: Vec<(String, String)> = lines
@@ -74,8 +77,8 @@ impl Server {
         let chunked = headers.iter().any(|(name, value): &(String, String)| {
             name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked")
         });
-        let body = if chunked { dechunk(body) } else { body.to_owned() };
-        Response { status, headers, body }
+        let bytes = if chunked { dechunk(body) } else { body.to_vec() };
+        Response { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -96,6 +99,44 @@ impl Server {
         let (content_type, body) = form(parts);
         let bearer = format!("Bearer {token}");
         self.send_bytes("POST", path, &[("Authorization", &bearer), ("Content-Type", &content_type)], &body)
+    }
+}
+
+impl Server {
+    /// Release `plugin` with its `cases` over HTTP, as an authority's authors
+    /// and approvers do from the service: a new key for `authority`, certified
+    /// by the trusted root and registered (by `keeper`); the upload as a form
+    /// by `author`, signed offline with the key file, approved by a second
+    /// person (`approver`: the cases run), activated from `from`. Its id.
+    pub fn release(&self, t: &Driver, plugin: &Path, cases: &Path, authority: &str, from: &str) -> i64 {
+        let key = t.path(format!("{authority}-http.pem"));
+        t.key("keeper", authority, &key);
+        let (author, approver) = (t.token("author"), t.token("approver"));
+        let parts = [("plugin", std::fs::read(plugin).unwrap()), ("cases", std::fs::read(cases).unwrap())];
+        let made = self.post_form("/v1/releases", &author, &[("plugin", &parts[0].1), ("cases", &parts[1].1)]);
+        assert_eq!(made.status, 201, "{}", made.body);
+        let id = made.json()["id"].as_i64().unwrap();
+        let signature = key.with_extension("sig.json");
+        super::ok(
+            super::ansinh()
+                .args(["plugin", "sign", "--key"])
+                .arg(&key)
+                .arg("--plugin")
+                .arg(plugin)
+                .arg("--cases")
+                .arg(cases)
+                .arg("--out")
+                .arg(&signature),
+        );
+        let signature: serde_json::Value = serde_json::from_slice(&std::fs::read(signature).unwrap()).unwrap();
+        let step = |token: &str, path: &str, body: serde_json::Value, status: u16| {
+            let got = self.post(&format!("/v1/releases/{id}/{path}"), token, &body);
+            assert_eq!(got.status, status, "{path}: {}", got.body);
+        };
+        step(&author, "signature", signature, 204);
+        step(&approver, "approve", serde_json::json!({}), 200);
+        step(&approver, "activate", serde_json::json!({ "from": from }), 204);
+        id
     }
 }
 
@@ -121,14 +162,16 @@ pub fn form(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
 }
 
 /// A body sent in chunks (a stream: events, a file), joined.
-fn dechunk(mut rest: &str) -> String {
-    let mut body = String::new();
-    while let Some((size, after)) = rest.split_once("\r\n") {
+fn dechunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Some(end) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&rest[..end]).expect("a chunk's size");
         let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).expect("a chunk's size");
         if size == 0 {
             break;
         }
-        body.push_str(&after[..size]);
+        let after = &rest[end + 2..];
+        body.extend_from_slice(&after[..size]);
         rest = &after[size + 2..];
     }
     body
@@ -144,7 +187,10 @@ impl Drop for Server {
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as text (bytes that are not UTF-8 replaced).
     pub body: String,
+    /// The body as sent.
+    pub bytes: Vec<u8>,
 }
 
 impl Response {

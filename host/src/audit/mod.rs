@@ -13,6 +13,7 @@
 //! the signed tip files.
 
 pub mod bundle;
+pub mod person;
 pub mod record;
 pub mod replay;
 pub mod tip;

@@ -1,4 +1,5 @@
-//! Jobs: the long actions of the service (evaluate a run, issue it), kept in
+//! Jobs: the long actions of the service (evaluate a run, issue it, verify
+//! the log, a what-if, replay, export), kept in
 //! the database with an owner, a lease and a heartbeat (`store::jobs`), and
 //! done by a [`runner::Runner`] in any process that serves.
 //!
@@ -26,7 +27,18 @@ pub enum Kind {
     IssueRun,
     /// `audit verify`: the log's chain and every digest it covers (read-only, so it may simply run again).
     VerifyAudit,
+    /// `run diff`: a candidate release asked over a run's stored inputs (pays and stores nothing but the
+    /// what-if's summary, so it may run again).
+    DiffRun,
+    /// `audit replay`: a run's decisions made again and compared (read-only).
+    ReplayRun,
+    /// `audit export`: a run written to a bundle (a new file each time it runs).
+    ExportRun,
 }
+
+/// Every kind.
+const KINDS: [Kind; 6] =
+    [Kind::EvaluateRun, Kind::IssueRun, Kind::VerifyAudit, Kind::DiffRun, Kind::ReplayRun, Kind::ExportRun];
 
 impl Kind {
     pub fn as_str(self) -> &'static str {
@@ -34,11 +46,14 @@ impl Kind {
             Kind::EvaluateRun => "run.evaluate",
             Kind::IssueRun => "run.issue",
             Kind::VerifyAudit => "audit.verify",
+            Kind::DiffRun => "run.diff",
+            Kind::ReplayRun => "audit.replay",
+            Kind::ExportRun => "audit.export",
         }
     }
 
     pub fn parse(text: &str) -> Option<Kind> {
-        [Kind::EvaluateRun, Kind::IssueRun, Kind::VerifyAudit].into_iter().find(|kind| kind.as_str() == text)
+        KINDS.into_iter().find(|kind| kind.as_str() == text)
     }
 }
 
@@ -55,7 +70,46 @@ pub async fn submit_on(db: &Db, kind: Kind, subject: &str, by: &Actor) -> anyhow
     store::jobs::submit(db, kind.as_str(), subject, "{}", by.account, &actor).await
 }
 
+/// Queue `kind` on run `run_id` with `params`, acting as `by`: the job's id,
+/// the open one if it was asked with the same parameters; if one is open
+/// with others (another candidate, another sample), `Err` with its id: one
+/// such job at a time per run.
+pub async fn submit_with(
+    db: &Db,
+    kind: Kind,
+    run_id: i64,
+    params: &serde_json::Value,
+    by: &Actor,
+) -> anyhow::Result<Result<i64, i64>> {
+    let (actor, params) = (serde_json::to_string(by)?, serde_json::to_string(params)?);
+    let subject = crate::trail::run_subject(run_id);
+    let (id, new) = store::jobs::submit(db, kind.as_str(), &subject, &params, by.account, &actor).await?;
+    if new {
+        return Ok(Ok(id));
+    }
+    let open = store::jobs::get(db, id).await?;
+    Ok(if open.is_some_and(|open| open.params == params) { Ok(id) } else { Err(id) })
+}
+
 /// The run a job acts on.
 pub fn run_of(job: &store::jobs::Job) -> Option<i64> {
     job.subject.strip_prefix("run:")?.parse().ok()
+}
+
+/// The folder of the bundles that `audit.export` jobs write, in `outbox`
+/// (made, owner-only, if it is not there).
+pub fn exports(outbox: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    let dir = outbox.join("exports");
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&dir).with_context(|| format!("making the folder of exports {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The file an `audit.export` job writes.
+pub fn export_name(run_id: i64, job: i64) -> String {
+    format!("run-{run_id}-export-{job}.bundle")
 }

@@ -13,6 +13,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use super::Kind;
 use crate::app::App;
+use crate::audit::replay::{self, Replayer, Sample};
 use crate::payment::outbox::Outbox;
 use crate::run;
 use crate::store::jobs::{self, Job};
@@ -123,6 +124,66 @@ impl Runner {
                     run::evaluate(&app.db, &app.sandbox, root, registry, run_id, app.workers, &by, &tell).await?;
                 Ok(serde_json::json!({ "decided": evaluated.decided }))
             }
+            Kind::DiffRun => {
+                let run_id = run_of()?;
+                let params: DiffParams = serde_json::from_str(&job.params).context("the job's parameters")?;
+                let release = crate::store::releases::get(&app.db, params.release).await?;
+                let bytes = crate::store::plugins::bytes(&app.db, release.plugin_hash).await?;
+                // Compiling a component takes the CPU for a while: not on the threads that serve requests.
+                let loading = app.clone();
+                let candidate = tokio::task::spawn_blocking(move || loading.sandbox.load(&bytes)).await??;
+                let what_if = run::diff(&app.db, &app.sandbox, run_id, candidate, app.workers, 0, &tell).await?;
+                what_if.record(&app.db, &by).await?;
+                Ok(serde_json::json!({ "release": release.id, "what_if": what_if.summary() }))
+            }
+            Kind::ReplayRun => {
+                let run_id = run_of()?;
+                let params: ReplayParams = serde_json::from_str(&job.params).context("the job's parameters")?;
+                let sample = params.sample.map(|n| Sample::new(n, params.seed)).transpose()?;
+                let replayer = Replayer::new(app.sandbox.limits(), app.workers, SHOWN)?;
+                let total = crate::store::decisions::count(&app.db, run_id).await? as u64;
+                let keep = match sample {
+                    Some(sample) => Some(replay::draw_in(&app.db, run_id, sample).await?),
+                    None => None,
+                };
+                let expected = keep.as_ref().map_or(total, |keep| keep.len() as u64);
+                let report = replay::replay_in(&app.db, &replayer, run_id, keep, &|done| tell(done, expected)).await?;
+                let shown: Vec<serde_json::Value> = report
+                    .shown
+                    .iter()
+                    .map(|d| serde_json::json!({ "period": d.key.0, "beneficiary": d.key.1, "why": d.why }))
+                    .collect();
+                Ok(serde_json::json!({
+                    "identical": report.identical(),
+                    "sample": sample.map(|s| serde_json::json!({ "size": s.size, "seed": s.seed })),
+                    "decisions": report.decisions,
+                    "replayed": report.replayed,
+                    "same": report.identical,
+                    "not_asked": report.not_asked,
+                    "divergent": report.divergent,
+                    "deadline": report.deadline,
+                    "unreplayable": report.unreplayable,
+                    "first_divergent": shown,
+                    "missing": report.missing,
+                    "notes": report.notes,
+                    "problems": report.problems,
+                    "engines": report.engines,
+                }))
+            }
+            Kind::ExportRun => {
+                let run_id = run_of()?;
+                let key = app.config.person_key()?;
+                let dir = super::exports(&self.outbox)?;
+                let name = super::export_name(run_id, job.id);
+                let exported = crate::audit::bundle::export(&app.db, run_id, key, &dir.join(&name), &by).await?;
+                tell(exported.decisions, exported.decisions);
+                Ok(serde_json::json!({
+                    "file": name,
+                    "bytes": exported.bytes,
+                    "decisions": exported.decisions,
+                    "sha256": exported.sha256,
+                }))
+            }
             Kind::IssueRun => {
                 let run_id = run_of()?;
                 let outbox = Outbox::open(&self.outbox)?;
@@ -145,6 +206,22 @@ impl Runner {
             }
         }
     }
+}
+
+/// Divergent decisions a replay's result lists.
+const SHOWN: usize = 20;
+
+/// What a what-if asks: the release whose plug-in is the candidate.
+#[derive(serde::Deserialize)]
+struct DiffParams {
+    release: i64,
+}
+
+/// What a replay replays: all, or a sample (drawn again from its seed).
+#[derive(serde::Deserialize)]
+struct ReplayParams {
+    sample: Option<u64>,
+    seed: Option<u64>,
 }
 
 /// Renew the lease and record progress, three times a lease, until aborted.

@@ -77,7 +77,7 @@ impl WhatIf {
     }
 
     /// What the audit log keeps of a what-if, for the release's approver.
-    fn summary(&self) -> serde_json::Value {
+    pub fn summary(&self) -> serde_json::Value {
         let c = &self.changes;
         serde_json::json!({
             "candidate": self.candidate_hash.to_string(),

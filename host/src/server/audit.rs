@@ -1,8 +1,10 @@
 //! The audit trail over HTTP, for auditors: the log's entries, a page at a
 //! time, within the caller's scope (a national auditor sees every entry; a
-//! province's, the entries about the runs of its provinces), and `audit
-//! verify` of the whole log as a job (national auditors: its findings span
-//! every province).
+//! province's, the entries about the runs of its provinces); `audit verify`
+//! of the whole log as a job (national auditors: its findings span every
+//! province); a run's replay and export as jobs, and the bundle an export
+//! wrote; a person's history, found by the ID number sent in the body (never
+//! in a URL, which logs keep) and answered under their keyed hash.
 
 use std::collections::BTreeMap;
 
@@ -16,16 +18,23 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Authenticated;
-use super::extract::{Expected, Query};
-use super::problem::Problem;
+use super::extract::{Body, Expected, Path, Query};
+use super::problem::{Problem, not_done};
 use super::shared::Shared;
 use super::steps::JobAccepted;
-use crate::accounts::{self, Act, Place, policy};
+use crate::accounts::{self, Act, Caller, Place, Refusal, policy};
+use crate::identity::id_number::IdNumber;
 use crate::jobs::{self, Kind};
 use crate::store;
 
 pub(super) fn routes() -> Router<Shared> {
-    Router::new().route("/v1/audit/log", get(log)).route("/v1/audit/verify", post(verify))
+    Router::new()
+        .route("/v1/audit/log", get(log))
+        .route("/v1/audit/verify", post(verify))
+        .route("/v1/runs/{id}/replay", post(replay))
+        .route("/v1/runs/{id}/export", post(export))
+        .route("/v1/audit/exports/{job}", get(bundle))
+        .route("/v1/audit/person", post(person))
 }
 
 /// Entries a page lists at most.
@@ -149,6 +158,224 @@ pub(super) async fn verify(
     }
     match jobs::submit_on(&app.db, Kind::VerifyAudit, "audit", &caller.actor).await {
         Ok((job, _)) => super::steps::accepted(job),
+        Err(error) => failed(error, &headers),
+    }
+}
+
+/// Whether `caller` may audit run `id`; if not, the problem to answer.
+async fn audits_run(app: &Shared, caller: &Caller, id: i64, headers: &HeaderMap) -> Result<(), Response> {
+    super::runs::run_in_scope(app, caller, Act::Audit, id, headers).await.map(|_| ())
+}
+
+/// What to replay.
+#[derive(Deserialize, ToSchema)]
+pub struct ReplayRequest {
+    /// Replay a random sample of this many decisions (1 to 10,000,000) instead of all.
+    sample: Option<u64>,
+    /// The seed of a sample to draw again (a result gives its seed); a new one if left out.
+    seed: Option<u64>,
+}
+
+/// Replay run `id` (auditors of its province): every decision, or a sample,
+/// made again from the stored plug-in and inputs in a fresh sandbox and
+/// compared byte for byte. A job; its result says whether all is identical.
+#[utoipa::path(post, path = "/v1/runs/{id}/replay", tag = "audit", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The run")), request_body = ReplayRequest,
+    responses((status = 202, body = JobAccepted), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn replay(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Body(request): Body<ReplayRequest>,
+) -> Response {
+    let invalid = |detail: &str| Problem::refused(Refusal::Invalid(detail.to_owned()), &headers).into_response();
+    match (request.sample, request.seed) {
+        (Some(size), _) if !(1..=10_000_000).contains(&size) => return invalid("sample: 1 to 10,000,000 decisions"),
+        (None, Some(_)) => return invalid("seed: only with a sample"),
+        _ => {}
+    }
+    if let Err(problem) = audits_run(&app, &caller, id, &headers).await {
+        return problem;
+    }
+    // The seed is chosen now, not when the job runs: a job taken up again after a crash draws the same sample.
+    let params = match request.sample.map(|size| crate::audit::replay::Sample::new(size, request.seed)).transpose() {
+        Ok(Some(sample)) => serde_json::json!({ "sample": sample.size, "seed": sample.seed }),
+        Ok(None) => serde_json::json!({}),
+        Err(error) => return failed(error, &headers),
+    };
+    submit(&app, &caller, Kind::ReplayRun, id, &params, &headers).await
+}
+
+/// Queue `kind` on run `id` with `params`: 202, or 409 if one with other parameters is under way.
+pub(super) async fn submit(
+    app: &Shared,
+    caller: &Caller,
+    kind: Kind,
+    id: i64,
+    params: &serde_json::Value,
+    headers: &HeaderMap,
+) -> Response {
+    match jobs::submit_with(&app.db, kind, id, params, &caller.actor).await {
+        Ok(Ok(job)) => super::steps::accepted(job),
+        Ok(Err(open)) => {
+            let detail = format!(
+                "job {open} ({}) of run {id} is under way with other parameters: follow it at /v1/jobs/{open}, and ask \
+                 again once it has ended",
+                kind.as_str()
+            );
+            Problem::refused(Refusal::Conflict(detail), headers).into_response()
+        }
+        Err(error) => failed(error, headers),
+    }
+}
+
+/// Export run `id` (auditors of its province) to a bundle that replays
+/// offline (`ansinh audit replay --bundle`): its decisions and inputs, its
+/// plug-ins' bytes and signatures, its audit entries, people by keyed hash.
+/// A job; once done, `/v1/audit/exports/{job}` downloads the bundle.
+#[utoipa::path(post, path = "/v1/runs/{id}/export", tag = "audit", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The run")),
+    responses((status = 202, body = JobAccepted), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn export(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(problem) = audits_run(&app, &caller, id, &headers).await {
+        return problem;
+    }
+    submit(&app, &caller, Kind::ExportRun, id, &serde_json::json!({}), &headers).await
+}
+
+/// The bundle that export job `job` wrote (auditors of the run's province),
+/// checked against the sha256 the job recorded before a byte is sent.
+#[utoipa::path(get, path = "/v1/audit/exports/{job}", tag = "audit", security(("bearer" = [])),
+    params(("job" = i64, Path, description = "The export job")),
+    responses((status = 200, description = "The bundle (gzip)", content_type = "application/gzip",
+            headers(("x-content-sha256" = String, description = "sha256 of the file's bytes, hex"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn bundle(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(job_id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let not_found = || {
+        let detail = format!("there is no export {job_id} in your scope: POST /v1/runs/ID/export makes one");
+        Problem::new(StatusCode::NOT_FOUND, detail, &headers).into_response()
+    };
+    if let Err(refusal) = accounts::allow(&caller, Act::Audit, Place::Anywhere, "export") {
+        return Problem::refused(refusal, &headers).into_response();
+    }
+    let job = match store::jobs::get(&app.db, job_id).await {
+        Ok(Some(job)) if job.kind == Kind::ExportRun.as_str() => job,
+        Ok(_) => return not_found(),
+        Err(error) => return failed(error, &headers),
+    };
+    let Some(run) = jobs::run_of(&job) else { return not_found() };
+    if audits_run(&app, &caller, run, &headers).await.is_err() {
+        return not_found();
+    }
+    let result: Option<serde_json::Value> = job.result.as_deref().and_then(|r| serde_json::from_str(r).ok());
+    let (Some(name), Some(sha256)) = (
+        result.as_ref().and_then(|r| r["file"].as_str()).map(str::to_owned),
+        result.as_ref().and_then(|r| r["sha256"].as_str()).map(str::to_owned),
+    ) else {
+        let detail = format!("export {job_id} is {}: follow it at /v1/jobs/{job_id}", job.state);
+        return Problem::refused(Refusal::Conflict(detail), &headers).into_response();
+    };
+    let dir = match jobs::exports(&app.outbox) {
+        Ok(dir) => dir,
+        Err(error) => return failed(error, &headers),
+    };
+    let path = dir.join(&name);
+    let opened = super::files::opened_and_hashed(move || Ok(std::fs::File::open(&path)?)).await;
+    let (opened, now) = match opened {
+        Ok(opened) => opened,
+        Err(error) => return failed(error, &headers),
+    };
+    if now != sha256 {
+        let detail = format!(
+            "{name} is not the bundle export {job_id} wrote (sha256 {sha256} recorded, {now} now): it was changed \
+             where it is kept; export the run again"
+        );
+        return Problem::refused(Refusal::Conflict(detail), &headers).into_response();
+    }
+    let people = result.as_ref().and_then(|r| r["decisions"].as_u64()).unwrap_or(0) as usize;
+    let details = serde_json::json!({ "file": name, "sha256": sha256, "job": job_id });
+    let subject = crate::trail::run_subject(run);
+    if let Err(error) = crate::trail::record_read(&app.db, &caller.actor, &subject, "export", people, details).await {
+        return failed(error, &headers);
+    }
+    super::files::stream(opened, &name, "application/gzip", &sha256)
+}
+
+/// Whom to look up.
+#[derive(Deserialize, ToSchema)]
+pub struct PersonRequest {
+    /// The person's 12-digit ID number (CCCD).
+    id_number: String,
+}
+
+/// A person's history in the caller's scope: each run's decision about them, month by month.
+#[derive(Serialize, ToSchema)]
+pub struct PersonHistory {
+    /// The person's keyed hash: how the audit trail and bundles name them.
+    person: String,
+    /// The id of the key that made it.
+    key: String,
+    #[schema(value_type = Vec<Object>)]
+    decisions: Vec<crate::audit::person::Decided>,
+}
+
+/// Look a person up by ID number (auditors): their history in the runs of
+/// the caller's scope, under their keyed hash. The look-up is recorded as a
+/// read of personal data.
+#[utoipa::path(post, path = "/v1/audit/person", tag = "audit", security(("bearer" = [])), request_body = PersonRequest,
+    responses((status = 200, body = PersonHistory), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn person(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    headers: HeaderMap,
+    Body(request): Body<PersonRequest>,
+) -> Response {
+    if let Err(refusal) = accounts::allow(&caller, Act::Audit, Place::Anywhere, "person") {
+        return Problem::refused(refusal, &headers).into_response();
+    }
+    let number = match IdNumber::parse(request.id_number.trim()) {
+        Ok(number) => number,
+        Err(error) => {
+            return Problem::refused(Refusal::Invalid(format!("id_number: {error}")), &headers).into_response();
+        }
+    };
+    let key = match app.config.person_key() {
+        Ok(key) => key,
+        Err(error) => return not_done(error, StatusCode::CONFLICT, "looking a person up", &headers),
+    };
+    let covers = |province: &str| policy::covers_province(&caller, province);
+    let found = async {
+        let history = crate::audit::person::history(&app.db, key, &number, &covers).await?;
+        let details = serde_json::json!({ "person": history.person, "runs": history.decisions.len() });
+        crate::trail::record_read(&app.db, &caller.actor, "person", "person history", 1, details).await?;
+        anyhow::Ok(history)
+    };
+    match found.await {
+        Ok(history) => Json(PersonHistory { person: history.person, key: history.key, decisions: history.decisions })
+            .into_response(),
         Err(error) => failed(error, &headers),
     }
 }

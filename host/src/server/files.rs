@@ -4,8 +4,6 @@
 //! refused, never sent on to a bank). A download is a read of personal data
 //! (names, accounts): recorded with the account first (Decree 13/2023/ND-CP).
 
-use std::io::Read;
-
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -138,25 +136,10 @@ pub(super) async fn download(
     };
     // The bytes are checked whole before any is sent: a file changed in the outbox is never served.
     let outbox = app.outbox.clone();
-    let opened = tokio::task::spawn_blocking(move || -> anyhow::Result<(std::fs::File, String)> {
-        let outbox = Outbox::open(&outbox)?;
-        let mut reading = outbox.read(&name)?;
-        let mut hash = Sha256::new();
-        let mut buffer = vec![0u8; 1 << 16];
-        loop {
-            let n = reading.read(&mut buffer)?;
-            if n == 0 {
-                break;
-            }
-            hash.update(&buffer[..n]);
-        }
-        Ok((outbox.read(&name)?, hex::encode(hash.finalize())))
-    })
-    .await;
+    let opened = opened_and_hashed(move || Outbox::open(&outbox)?.read(&name)).await;
     let (opened, sha256) = match opened {
-        Ok(Ok(opened)) => opened,
-        Ok(Err(error)) => return failed(error),
-        Err(error) => return failed(anyhow::anyhow!("hashing the file: {error}")),
+        Ok(opened) => opened,
+        Err(error) => return failed(error),
     };
     if sha256 != file.sha256 {
         let detail = format!(
@@ -179,6 +162,36 @@ pub(super) async fn download(
     {
         return failed(error);
     }
+    let content_type = if file.name.ends_with(".xml") { "application/xml" } else { "text/csv; charset=utf-8" };
+    stream(opened, &file.name, content_type, &sha256)
+}
+
+/// The file that `open` opens, and the sha256 of its bytes, read whole
+/// (off the threads that serve requests) before any is sent, so that a file
+/// changed where it is kept is never served: the caller compares the hash
+/// with the one recorded.
+pub(super) async fn opened_and_hashed(
+    open: impl Fn() -> anyhow::Result<std::fs::File> + Send + 'static,
+) -> anyhow::Result<(std::fs::File, String)> {
+    tokio::task::spawn_blocking(move || {
+        let mut reading = open()?;
+        let mut hash = Sha256::new();
+        let mut buffer = vec![0u8; 1 << 16];
+        loop {
+            let n = std::io::Read::read(&mut reading, &mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buffer[..n]);
+        }
+        Ok((open()?, hex::encode(hash.finalize())))
+    })
+    .await
+    .map_err(|error| anyhow::anyhow!("hashing the file: {error}"))?
+}
+
+/// `opened` sent as a download named `name`, a chunk at a time, with its sha256 in `x-content-sha256`.
+pub(super) fn stream(opened: std::fs::File, name: &str, content_type: &'static str, sha256: &str) -> Response {
     let reading = tokio::fs::File::from_std(opened);
     let chunks = futures_util::stream::unfold(reading, |mut reading| async move {
         let mut chunk = vec![0u8; 1 << 16];
@@ -191,14 +204,13 @@ pub(super) async fn download(
             Err(error) => Some((Err(error), reading)),
         }
     });
-    let content_type = if file.name.ends_with(".xml") { "application/xml" } else { "text/csv; charset=utf-8" };
     let mut response = Body::from_stream(chunks).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&sha256) {
+    if let Ok(value) = HeaderValue::from_str(sha256) {
         headers.insert(SHA256, value);
     }
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file.name)) {
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     response

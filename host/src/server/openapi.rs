@@ -10,7 +10,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::accounts::{self, AccountMade, AccountRequest, OidcLinkRequest, TokenMade, TokenRequest};
-use super::audit::{self, LogEntry, LogPage};
+use super::audit::{self, LogEntry, LogPage, PersonHistory, PersonRequest, ReplayRequest};
 use super::auth::{self, BEARER};
 use super::files::{self, RunFileListed, RunFiles};
 use super::health::{self, Health};
@@ -24,7 +24,7 @@ use super::releases::{
 };
 use super::runs::{self, ExceptionListed, ExceptionPage, OutcomeSummary, RunList, RunListed, RunSummary, ToApprove};
 use super::shared::Shared;
-use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, ReconcileReport, RunMade};
+use super::steps::{self, ApproveRequest, DiffRequest, JobAccepted, NewRun, ReasonRequest, ReconcileReport, RunMade};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,6 +48,10 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Rec
         registry::clear,
         audit::log,
         audit::verify,
+        audit::replay,
+        audit::export,
+        audit::bundle,
+        audit::person,
         imports::registry,
         imports::enrolments,
         releases::list,
@@ -64,10 +68,11 @@ use super::steps::{self, ApproveRequest, JobAccepted, NewRun, ReasonRequest, Rec
         steps::cancel,
         steps::issue,
         steps::reconcile,
+        steps::diff,
         jobs::show,
         jobs::events
     ),
-    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, RunFiles, RunFileListed, Flags, FlagListed, ClearRequest, LogPage, LogEntry, NewRun, RunMade, ReconcileReport, JobAccepted, ApproveRequest, ReasonRequest, JobView, ReleaseList, ReleaseView, ReleaseDetail, WhatIfListed, ReleaseMade, ReleaseUpload, SignatureRequest, ReleaseApproveRequest, ActivateRequest, ImportReport, ImportRefused, RowProblem)),
+    components(schemas(Health, Problem, AccountRequest, AccountMade, TokenRequest, TokenMade, OidcLinkRequest, RunSummary, OutcomeSummary, RunList, RunListed, ToApprove, ExceptionPage, ExceptionListed, RunFiles, RunFileListed, Flags, FlagListed, ClearRequest, LogPage, LogEntry, NewRun, RunMade, ReconcileReport, JobAccepted, ApproveRequest, ReasonRequest, JobView, ReleaseList, ReleaseView, ReleaseDetail, WhatIfListed, ReleaseMade, ReleaseUpload, SignatureRequest, ReleaseApproveRequest, ActivateRequest, ImportReport, ImportRefused, RowProblem, ReplayRequest, PersonRequest, PersonHistory, DiffRequest)),
     modifiers(&BearerScheme, &CommonResponses),
     tags(
         (name = "health", description = "Probes for a load balancer or an orchestrator"),

@@ -1,5 +1,5 @@
 //! The steps of a run over HTTP: create, evaluate, approve, refuse, cancel,
-//! issue. Each is allowed by `accounts::policy` as the command line's is;
+//! issue, and a what-if of a candidate release over it. Each is allowed by `accounts::policy` as the command line's is;
 //! the long ones (evaluate, issue) are jobs, answered `202 Accepted` with the
 //! job to follow (`/v1/jobs/{id}`).
 
@@ -29,6 +29,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/v1/runs/{id}/refuse", post(refuse))
         .route("/v1/runs/{id}/cancel", post(cancel))
         .route("/v1/runs/{id}/issue", post(issue))
+        .route("/v1/runs/{id}/diff", post(diff))
 }
 
 /// The routes that take a file as their body, with a limit of their own ([`UPLOAD_LIMIT`]).
@@ -321,4 +322,42 @@ pub(super) async fn reconcile(
         .into_response(),
         Err(error) => not_done(error, "reconciling a run", &headers),
     }
+}
+
+/// The candidate of a what-if.
+#[derive(Deserialize, ToSchema)]
+pub struct DiffRequest {
+    /// An uploaded release (signed or not: a what-if pays nothing) whose plug-in is asked.
+    release: i64,
+}
+
+/// What-if (officers of the run's province): ask the plug-in of a candidate
+/// release over evaluated run `id`'s stored inputs, as `run evaluate` would,
+/// and count who would gain, lose or change outcome, with the totals. Pays
+/// and stores nothing but the summary, which the release's approver sees. A job.
+#[utoipa::path(post, path = "/v1/runs/{id}/diff", tag = "runs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The run")), request_body = DiffRequest,
+    responses((status = 202, body = JobAccepted), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub(super) async fn diff(
+    State(app): State<Shared>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Body(request): Body<DiffRequest>,
+) -> Response {
+    if let Err(problem) = on_run(&app, &caller, Act::WorkRun, id, &headers).await {
+        return problem;
+    }
+    // The candidate must be one the caller reads: a national release, or one of their provinces'.
+    match accounts::release_in_scope(&app.db, &caller, Act::ReadReleases, request.release).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(refusal)) => return Problem::refused(refusal, &headers).into_response(),
+        Err(error) => return failed(error, "finding a release", &headers),
+    }
+    let params = serde_json::json!({ "release": request.release });
+    super::audit::submit(&app, &caller, Kind::DiffRun, id, &params, &headers).await
 }

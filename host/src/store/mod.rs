@@ -23,6 +23,7 @@ pub mod imports;
 pub mod jobs;
 pub mod keys;
 pub mod payments;
+pub mod people;
 pub mod plugins;
 pub mod reconcile;
 pub mod registry;
