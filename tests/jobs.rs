@@ -185,6 +185,14 @@ fn the_month_over_http(t: Driver) {
     let approved = approve(&approver, &checksum);
     assert_eq!(approved.status, 200, "{}", approved.body);
     assert_eq!(approved.json()["approved_by"], "Phạm Văn Minh");
+    // Beside the approval, the grant that made it possible: the entry that made Minh an approver.
+    let grant = get(&format!("/v1/runs/{run}"), &auditor).json()["approver_grant"].clone();
+    assert_eq!((&grant["roles"], &grant["by"]), (&json!(["approver"]), &json!(crate::support::TEST_ADMIN)), "{grant}");
+    let granted =
+        t.scalar("SELECT seq FROM audit_log WHERE action = 'account.create' AND details LIKE '%Phạm Văn Minh%'");
+    assert_eq!(grant["seq"], granted, "{grant}");
+    let shown = stdout(&ok(t.cli().args(["run", "show", &run.to_string()])));
+    assert!(shown.contains(&format!("Phạm Văn Minh holds approver by entry #{granted} of the audit log")), "{shown}");
     let issuing = server.post(&format!("/v1/runs/{run}/issue"), &officer, &json!({}));
     assert_eq!(issuing.status, 202, "{}", issuing.body);
     let issued = follow(issuing.json()["job"].as_i64().unwrap(), &officer);

@@ -436,6 +436,7 @@ fn a_release_over_http(t: Driver) {
         (&shown["uploaded_by"], &shown["signed_by"], &shown["approved_by"]),
         (&serde_json::json!("dung"), &serde_json::json!("dung"), &serde_json::json!("approver"))
     );
+    assert_eq!(shown["approver_grant"]["roles"], serde_json::json!(["approver"]), "{shown}");
     let listed = get("/v1/releases", &province_author).json();
     assert_eq!(
         listed["releases"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>(),

@@ -53,6 +53,8 @@ pub struct RunReport {
     pub review: Review,
     /// Refusals (`run refuse`), oldest first: who, when, why.
     pub refusals: Vec<Refusal>,
+    /// The grant that made its approval possible: the entry that gave the approver their roles.
+    pub approver_grant: Option<trail::Grant>,
 }
 
 /// A refusal of the run, as the log recorded it.
@@ -119,6 +121,10 @@ pub async fn report(db: &Db, run_id: i64, listed: i64) -> anyhow::Result<RunRepo
         });
         (None, recorded.collect())
     };
+    let approver_grant = match run.approved_by {
+        Some(_) => trail::grant_for(db, &trail::run_subject(run_id), trail::action::RUN_APPROVE).await?,
+        None => None,
+    };
     let refusals = store::audit::about(db, &trail::run_subject(run_id))
         .await?
         .into_iter()
@@ -130,6 +136,7 @@ pub async fn report(db: &Db, run_id: i64, listed: i64) -> anyhow::Result<RunRepo
         .collect();
     Ok(RunReport {
         refusals,
+        approver_grant,
         to_approve,
         held,
         rejected: reconcile::rejected(db, run_id, listed).await?,
@@ -163,6 +170,17 @@ impl fmt::Display for RunReport {
             steps.iter().filter_map(|(step, by)| by.as_ref().map(|by| format!("{step} by {}", Shown(by)))).collect();
         if !who.is_empty() {
             writeln!(f, "{}", who.join(", "))?;
+        }
+        if let (Some(approver), Some(grant)) = (&run.approved_by, &self.approver_grant) {
+            writeln!(
+                f,
+                "{} holds {} by entry #{} of the audit log ({}, granted by {})",
+                Shown(approver),
+                grant.roles.join(", "),
+                grant.seq,
+                grant.at,
+                Shown(&grant.by)
+            )?;
         }
         if let Some(reason) = &run.cancel_reason {
             writeln!(f, "Cancelled: {}", Shown(reason))?;

@@ -73,6 +73,9 @@ pub struct ReleaseView {
     /// The signing key's id.
     key: Option<String>,
     approved_by: Option<String>,
+    /// The grant that made the approval possible: the audit entry that gave the approver their roles.
+    #[schema(value_type = Option<Object>)]
+    approver_grant: Option<crate::trail::Grant>,
     /// What approval checked: the cases passed and their fuel, against the active release's.
     #[schema(value_type = Option<Object>)]
     approval: Option<serde_json::Value>,
@@ -82,7 +85,15 @@ pub struct ReleaseView {
 
 async fn view(app: &Shared, r: releases::Release) -> anyhow::Result<ReleaseView> {
     use sha2::Digest as _;
+    let approver_grant = match r.approved_by {
+        Some(_) => {
+            let subject = format!("release:{}", r.id);
+            crate::trail::grant_for(&app.db, &subject, crate::trail::action::RELEASE_APPROVE).await?
+        }
+        None => None,
+    };
     Ok(ReleaseView {
+        approver_grant,
         plugin: store::plugins::name(&app.db, r.plugin_hash).await?.to_string(),
         id: r.id,
         state: r.state.as_str().to_owned(),

@@ -117,6 +117,9 @@ pub struct RunSummary {
     created_by: Option<String>,
     evaluated_by: Option<String>,
     approved_by: Option<String>,
+    /// The grant that made the approval possible: the audit entry that gave the approver their roles.
+    #[schema(value_type = Option<Object>)]
+    approver_grant: Option<crate::trail::Grant>,
     issued_by: Option<String>,
     /// People and monthly amount (VND) by outcome.
     outcomes: Vec<OutcomeSummary>,
@@ -197,7 +200,22 @@ pub(super) async fn summary(
         },
         _ => None,
     };
+    let approver_grant = match run.approved_by {
+        Some(_) => {
+            crate::trail::grant_for(&app.db, &crate::trail::run_subject(id), crate::trail::action::RUN_APPROVE).await
+        }
+        None => Ok(None),
+    };
+    let approver_grant = match approver_grant {
+        Ok(grant) => grant,
+        Err(error) => {
+            let detail = "the run could not be read now: try again";
+            return Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading a run", detail, &headers)
+                .into_response();
+        }
+    };
     Json(RunSummary {
+        approver_grant,
         id: run.id,
         program: run.program,
         province: run.province,

@@ -31,6 +31,43 @@ use digest::{Chain, Sealed};
 /// Digests read per query when a run's decisions are chained.
 const PAGE: i64 = 10_000;
 
+/// The grant behind an act: the entry that gave an account its roles.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Grant {
+    /// The granting entry's number in the log.
+    pub seq: i64,
+    pub at: String,
+    /// Who granted them (an admin; `accounts init` for the first).
+    pub by: String,
+    pub roles: Vec<String>,
+}
+
+/// The grant behind the last `action` entry about `subject` (the approval of
+/// `run:12`, of `release:3`): shown beside the approval it made possible.
+pub async fn grant_for(db: &store::Db, subject: &str, action: &str) -> anyhow::Result<Option<Grant>> {
+    let entries = store::audit::about(db, subject).await?;
+    match entries.iter().rev().find(|e| e.action == action) {
+        Some(entry) => grant_behind(db, entry).await,
+        None => Ok(None),
+    }
+}
+
+/// The grant behind `entry`'s act (`run.approve`, `release.approve`): the
+/// `account.create` entry of the account that `details.by` names. None for an
+/// entry from before accounts, which names nobody's account.
+pub async fn grant_behind(db: &store::Db, entry: &store::audit::Entry) -> anyhow::Result<Option<Grant>> {
+    let details: serde_json::Value = serde_json::from_str(&entry.details).unwrap_or_default();
+    let Some(account) = details["by"]["account"].as_i64() else { return Ok(None) };
+    let entries = store::audit::about(db, &format!("account:{account}")).await?;
+    Ok(entries.into_iter().find(|e| e.action == action::ACCOUNT_CREATE).map(|e| {
+        let granted: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
+        let roles = granted["roles"]
+            .as_array()
+            .map_or_else(Vec::new, |roles| roles.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect());
+        Grant { seq: e.seq, at: e.at, by: e.actor, roles }
+    }))
+}
+
 /// Record that `by` read personal data about `subject` (`what` was read,
 /// `people` of them): Decree 13/2023/ND-CP on personal data protection has
 /// the controller keep a record of who processed whose data. One entry per
