@@ -21,9 +21,9 @@ fn the_service_answers_its_probes_and_its_errors_as_problems(t: Driver) {
     let id = alive.header("x-request-id").expect("a request id is made for a request without one");
     assert!(!id.is_empty() && Some(id) != ready.header("x-request-id"));
 
-    let missing = server.request("GET", "/runs/1", &[("x-request-id", "test-404")]);
+    let missing = server.request("GET", "/v1/nowhere/1", &[("x-request-id", "test-404")]);
     assert_eq!(missing.header("x-request-id"), Some("test-404"));
-    let problem = missing.assert_problem(404, "there is no route GET /runs/1: /openapi.json lists every route");
+    let problem = missing.assert_problem(404, "there is no route GET /v1/nowhere/1: /openapi.json lists every route");
     assert_eq!(problem["instance"], "urn:ansinh:request:test-404");
     let wrong = server.request("DELETE", "/healthz", &[]);
     wrong.assert_problem(405, "/healthz takes no DELETE");

@@ -36,6 +36,7 @@ mod keys;
 mod lifecycle;
 mod money_path;
 mod oidc;
+mod pages;
 mod pain001_schema;
 mod payments;
 mod plugin_cases;

@@ -19,6 +19,7 @@ macro_rules! on_both_backends {
     };
 }
 
+pub mod browser;
 pub mod files;
 pub mod oidc;
 pub mod pain002;
@@ -230,12 +231,18 @@ impl Driver {
     /// by a test's, [`files::hanoi_config`]).
     pub fn demo(&self, people: u32) -> Output {
         let out = ok(self.bare().args(["demo", "--people", &people.to_string(), "--dir"]).arg(self.dir.path()));
+        self.adopt_demo();
+        out
+    }
+
+    /// After a demo in the folder (`demo`, or `demo --serve` started by a
+    /// test): its admin is the tests', and its national root the one trusted.
+    pub fn adopt_demo(&self) {
         self.adopt(TEST_ADMIN, &std::fs::read_to_string(self.path("demo-admin.token")).unwrap());
         let root = ansinh::release::keys::read_public(&self.path("demo-root.pub")).unwrap();
         let config = self.trust.path().join("demo.toml");
         std::fs::write(&config, format!("[trust]\nroot_public_key = \"{}\"\n", hex::encode(root.as_bytes()))).unwrap();
         *self.trusted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = (config, self.path("demo-root.pem"));
-        out
     }
 
     /// Act as `who` with `token` from now on: for a database whose accounts

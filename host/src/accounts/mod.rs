@@ -19,6 +19,7 @@ use crate::trail::{self, Actor, Auth, action};
 mod caller;
 pub mod oidc;
 pub mod policy;
+pub mod session;
 pub mod token;
 
 pub use caller::{Caller, Refusal};

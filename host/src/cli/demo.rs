@@ -62,6 +62,13 @@ pub struct DemoCommand {
     /// The cases released with --plugin (approval runs them).
     #[arg(long)]
     pub cases: Option<PathBuf>,
+    /// Then serve the demo's pages and API (`ansinh serve`), with a sign-in as each of the demo's
+    /// people: on a loopback address only.
+    #[arg(long)]
+    pub serve: bool,
+    /// Where --serve listens (a loopback address; port 0 takes a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", requires = "serve")]
+    pub listen: String,
 }
 
 impl DemoCommand {
@@ -194,10 +201,40 @@ impl DemoCommand {
         sayln!("Replay of run {run_id}:");
         let replay_verdict = super::audit::print_report(&replayed, replayed.decisions, None);
         let paid = report.count(Outcome::Payable);
-        app.db.close().await;
         let audited = verdict == ExitCode::SUCCESS && replay_verdict == ExitCode::SUCCESS;
-        Ok(if paid > 0 && audited { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        if !(paid > 0 && audited) {
+            app.db.close().await;
+            return Ok(ExitCode::FAILURE);
+        }
+        if options.serve {
+            serve(app, &options.listen, dir).await?;
+        } else {
+            app.db.close().await;
+        }
+        Ok(ExitCode::SUCCESS)
     }
+}
+
+/// `demo --serve`: the service over the demo's database, its pages offering
+/// a sign-in as each of the demo's people, on `listen` (loopback only).
+async fn serve(app: App, listen: &str, dir: &Path) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("--listen {listen}: cannot listen there"))?;
+    let bound = listener.local_addr()?;
+    anyhow::ensure!(
+        bound.ip().is_loopback(),
+        "--listen {listen}: the demo's sign-in lets anyone who reaches it act as the demo's people, so it \
+         listens on a loopback address only (127.0.0.1 or [::1])"
+    );
+    sayln!("\nThe demo's pages: http://{bound}/ (sign in as {}); Ctrl-C stops.", DEMO_PEOPLE.join(", "));
+    sayln!("Listening on http://{bound}");
+    let options = crate::server::Options {
+        lease: std::time::Duration::from_secs(30),
+        outbox: dir.join("outbox"),
+        demo_sign_in: true,
+    };
+    crate::server::serve(app, listener, options).await
 }
 
 /// The demo's accounts, made in its own fresh database: an admin (`accounts

@@ -65,8 +65,9 @@ impl ServeCommand {
         // The first line, for whoever started it with port 0 (the tests, a supervisor).
         sayln!("Listening on http://{bound}");
         anyhow::ensure!(self.job_lease >= 1, "--job-lease {}: expected 1 second or more", self.job_lease);
-        let jobs = crate::server::Jobs { lease: std::time::Duration::from_secs(self.job_lease), outbox: self.outbox };
-        crate::server::serve(app, listener, jobs).await?;
+        let lease = std::time::Duration::from_secs(self.job_lease);
+        let options = crate::server::Options { lease, outbox: self.outbox, demo_sign_in: false };
+        crate::server::serve(app, listener, options).await?;
         Ok(ExitCode::SUCCESS)
     }
 }

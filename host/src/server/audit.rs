@@ -19,9 +19,9 @@ use utoipa::ToSchema;
 
 use super::auth::Authenticated;
 use super::extract::{Body, Expected, Path, Query};
+use super::jobs::JobAccepted;
 use super::problem::{Problem, not_done};
 use super::shared::Shared;
-use super::steps::JobAccepted;
 use crate::accounts::{self, Act, Caller, Place, Refusal, policy};
 use crate::identity::id_number::IdNumber;
 use crate::jobs::{self, Kind};
@@ -157,7 +157,7 @@ pub(super) async fn verify(
         return Problem::refused(refusal, &headers).into_response();
     }
     match jobs::submit_on(&app.db, Kind::VerifyAudit, "audit", &caller.actor).await {
-        Ok((job, _)) => super::steps::accepted(job),
+        Ok((job, _)) => super::jobs::accepted(job),
         Err(error) => failed(error, &headers),
     }
 }
@@ -208,30 +208,7 @@ pub(super) async fn replay(
         Ok(None) => serde_json::json!({}),
         Err(error) => return failed(error, &headers),
     };
-    submit(&app, &caller, Kind::ReplayRun, id, &params, &headers).await
-}
-
-/// Queue `kind` on run `id` with `params`: 202, or 409 if one with other parameters is under way.
-pub(super) async fn submit(
-    app: &Shared,
-    caller: &Caller,
-    kind: Kind,
-    id: i64,
-    params: &serde_json::Value,
-    headers: &HeaderMap,
-) -> Response {
-    match jobs::submit_with(&app.db, kind, id, params, &caller.actor).await {
-        Ok(Ok(job)) => super::steps::accepted(job),
-        Ok(Err(open)) => {
-            let detail = format!(
-                "job {open} ({}) of run {id} is under way with other parameters: follow it at /v1/jobs/{open}, and ask \
-                 again once it has ended",
-                kind.as_str()
-            );
-            Problem::refused(Refusal::Conflict(detail), headers).into_response()
-        }
-        Err(error) => failed(error, headers),
-    }
+    super::jobs::queue(&app, &caller, Kind::ReplayRun, id, &params, &headers).await
 }
 
 /// Export run `id` (auditors of its province) to a bundle that replays
@@ -252,7 +229,7 @@ pub(super) async fn export(
     if let Err(problem) = audits_run(&app, &caller, id, &headers).await {
         return problem;
     }
-    submit(&app, &caller, Kind::ExportRun, id, &serde_json::json!({}), &headers).await
+    super::jobs::queue(&app, &caller, Kind::ExportRun, id, &serde_json::json!({}), &headers).await
 }
 
 /// The bundle that export job `job` wrote (auditors of the run's province),

@@ -156,6 +156,12 @@ pub(super) async fn events(
     if let Err(problem) = find(&app, &caller, id, &headers).await {
         return problem;
     }
+    event_stream(app, id)
+}
+
+/// Job `id`'s progress as server-sent events, for whoever was let see it:
+/// the API's route above, and the live progress bar of a run's page.
+pub(super) fn event_stream(app: Shared, id: i64) -> Response {
     // (what was last sent, whether the stream is over)
     let stream = futures_util::stream::unfold((None::<String>, false), move |(last, over)| {
         let app = app.clone();
@@ -185,4 +191,43 @@ pub(super) async fn events(
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+}
+
+/// A job queued (or the one already open for the same step of the same run).
+#[derive(Serialize, ToSchema)]
+pub struct JobAccepted {
+    job: i64,
+    /// Where to follow it: its state, and `…/events` for server-sent events.
+    href: String,
+}
+
+/// 202 with the job.
+pub(super) fn accepted(job: i64) -> Response {
+    let href = format!("/v1/jobs/{job}");
+    (StatusCode::ACCEPTED, [(axum::http::header::LOCATION, href.clone())], Json(JobAccepted { job, href }))
+        .into_response()
+}
+
+/// Queue `kind` on run `id` with `params` as `caller`: 202, or 409 if one with other parameters is
+/// under way.
+pub(super) async fn queue(
+    app: &Shared,
+    caller: &Caller,
+    kind: crate::jobs::Kind,
+    id: i64,
+    params: &serde_json::Value,
+    headers: &HeaderMap,
+) -> Response {
+    match crate::jobs::submit_with(&app.db, kind, id, params, &caller.actor).await {
+        Ok(Ok(job)) => accepted(job),
+        Ok(Err(open)) => {
+            let detail = format!(
+                "job {open} ({}) of run {id} is under way with other parameters: follow it at /v1/jobs/{open}, and ask \
+                 again once it has ended",
+                kind.as_str()
+            );
+            Problem::refused(accounts::Refusal::Conflict(detail), headers).into_response()
+        }
+        Err(error) => super::problem::failed(error, "queueing a job", headers),
+    }
 }

@@ -39,6 +39,7 @@ mod health;
 mod imports;
 mod jobs;
 mod openapi;
+mod pages;
 pub mod problem;
 mod registry;
 mod releases;
@@ -81,6 +82,7 @@ pub fn router(app: Shared) -> Router {
         // Each layer wraps those before it: these routes take JSON bodies up to BODY_LIMIT.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .merge(openapi::routes())
+        .merge(pages::routes())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
     // A file sent takes the time its size and the client's line take, and is loaded as it comes.
     let uploads = Router::new()
@@ -103,34 +105,45 @@ pub fn router(app: Shared) -> Router {
 /// What the handlers share, built once from `app` and its configuration: the
 /// verifier of OIDC access tokens if `[oidc]` is configured. The provider is
 /// not asked anything yet: its keys are fetched when a token first needs them.
-pub fn state(app: Arc<App>, outbox: std::path::PathBuf) -> anyhow::Result<Shared> {
+pub fn state(app: Arc<App>, options: &Options) -> anyhow::Result<Shared> {
     let oidc = match app.config.oidc() {
         Some(settings) => Some(Verifier::new(settings.clone())?),
         None => None,
     };
-    Ok(Arc::new(State { app, oidc, outbox }))
+    let (outbox, demo_sign_in) = (options.outbox.clone(), options.demo_sign_in);
+    Ok(Arc::new(State { app, oidc, outbox, demo_sign_in, cookies_over_http: demo_sign_in }))
 }
 
 /// Serve `app` on `listener` until SIGTERM or Ctrl-C, then finish the
 /// requests under way and return; meanwhile do jobs, as `jobs` says. A job
 /// under way when the process stops is left to its lease: this process or
 /// another claims it again once the lease has run out, and resumes it.
-pub async fn serve(app: App, listener: tokio::net::TcpListener, jobs: Jobs) -> anyhow::Result<()> {
+pub async fn serve(app: App, listener: tokio::net::TcpListener, options: Options) -> anyhow::Result<()> {
+    if options.demo_sign_in {
+        // The demo's sign-in lets anyone who reaches the service act as its people: this machine only.
+        anyhow::ensure!(
+            listener.local_addr()?.ip().is_loopback(),
+            "the demo's sign-in is offered only on a loopback address (127.0.0.1, ::1): listen there"
+        );
+    }
     let app = Arc::new(app);
-    let runner = crate::jobs::runner::Runner::new(app.clone(), jobs.lease, jobs.outbox.clone())?;
+    let runner = crate::jobs::runner::Runner::new(app.clone(), options.lease, options.outbox.clone())?;
     let running = tokio::spawn(runner.run());
-    let served = axum::serve(listener, router(state(app, jobs.outbox)?)).with_graceful_shutdown(shutdown()).await;
+    let served = axum::serve(listener, router(state(app, &options)?)).with_graceful_shutdown(shutdown()).await;
     running.abort();
     served?;
     Ok(())
 }
 
-/// How the service does its jobs.
-pub struct Jobs {
+/// How the service does its jobs, and what its pages offer.
+pub struct Options {
     /// How long a claim on a job lasts without a heartbeat.
     pub lease: Duration,
     /// Where `run issue` jobs write payment files.
     pub outbox: std::path::PathBuf,
+    /// Offer the demo's sign-in (`ansinh demo --serve`): only on a loopback address, over plain
+    /// HTTP (its session cookie is then not `Secure`, which a browser keeps only from HTTPS).
+    pub demo_sign_in: bool,
 }
 
 async fn shutdown() {

@@ -15,7 +15,7 @@ use super::auth::{self, BEARER};
 use super::files::{self, RunFileListed, RunFiles};
 use super::health::{self, Health};
 use super::imports::{self, ImportRefused, ImportReport, RowProblem};
-use super::jobs::{self, JobView};
+use super::jobs::{self, JobAccepted, JobView};
 use super::problem::Problem;
 use super::registry::{self, ClearRequest, FlagListed, Flags};
 use super::releases::{
@@ -24,7 +24,7 @@ use super::releases::{
 };
 use super::runs::{self, ExceptionListed, ExceptionPage, OutcomeSummary, RunList, RunListed, RunSummary, ToApprove};
 use super::shared::Shared;
-use super::steps::{self, ApproveRequest, DiffRequest, JobAccepted, NewRun, ReasonRequest, ReconcileReport, RunMade};
+use super::steps::{self, ApproveRequest, DiffRequest, NewRun, ReasonRequest, ReconcileReport, RunMade};
 
 #[derive(OpenApi)]
 #[openapi(

@@ -20,6 +20,11 @@ pub struct State {
     pub oidc: Option<Verifier>,
     /// Where `run issue` jobs write payment files, and downloads read them.
     pub outbox: std::path::PathBuf,
+    /// Whether the pages offer the demo's sign-in (`ansinh demo --serve`, on loopback only).
+    pub demo_sign_in: bool,
+    /// Whether the session cookie goes over plain HTTP too (the demo, on loopback only);
+    /// else it is `__Host-` and `Secure`, for a service reached over HTTPS.
+    pub cookies_over_http: bool,
 }
 
 impl Deref for State {

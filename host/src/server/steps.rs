@@ -60,14 +60,6 @@ pub struct RunMade {
     id: i64,
 }
 
-/// A job queued (or the one already open for the same step of the same run).
-#[derive(Serialize, ToSchema)]
-pub struct JobAccepted {
-    job: i64,
-    /// Where to follow it: its state, and `…/events` for server-sent events.
-    href: String,
-}
-
 /// What an approver approves: the checksum `GET /v1/runs/{id}` led them to.
 #[derive(Deserialize, ToSchema)]
 pub struct ApproveRequest {
@@ -88,12 +80,6 @@ async fn on_run(app: &Shared, caller: &Caller, act: Act, id: i64, headers: &Head
 /// A step not done: 409 with the reason, unless the host failed (500).
 fn not_done(error: anyhow::Error, doing: &str, headers: &HeaderMap) -> Response {
     super::problem::not_done(error, StatusCode::CONFLICT, doing, headers)
-}
-
-/// 202 with the job.
-pub(super) fn accepted(job: i64) -> Response {
-    let href = format!("/v1/jobs/{job}");
-    (StatusCode::ACCEPTED, [(header::LOCATION, href.clone())], Json(JobAccepted { job, href })).into_response()
 }
 
 /// Create a run for a programme, a province and a month (officers of the province).
@@ -142,7 +128,7 @@ pub(super) async fn create(
 /// resumes where it stopped.
 #[utoipa::path(post, path = "/v1/runs/{id}/evaluate", tag = "runs", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The run")),
-    responses((status = 202, body = JobAccepted), (status = 401, body = Problem, content_type = "application/problem+json"),
+    responses((status = 202, body = super::jobs::JobAccepted), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub(super) async fn evaluate(
@@ -157,7 +143,7 @@ pub(super) async fn evaluate(
 /// Issue approved run `id`: pay it once and write its files (officers). A job.
 #[utoipa::path(post, path = "/v1/runs/{id}/issue", tag = "runs", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The run")),
-    responses((status = 202, body = JobAccepted), (status = 401, body = Problem, content_type = "application/problem+json"),
+    responses((status = 202, body = super::jobs::JobAccepted), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub(super) async fn issue(
@@ -174,7 +160,7 @@ async fn submit(app: &Shared, caller: &Caller, kind: Kind, id: i64, headers: &He
         return problem;
     }
     match jobs::submit(&app.db, kind, id, &caller.actor).await {
-        Ok((job, _)) => accepted(job),
+        Ok((job, _)) => super::jobs::accepted(job),
         Err(error) => failed(error, "queueing a job", headers),
     }
 }
@@ -337,7 +323,7 @@ pub struct DiffRequest {
 /// and stores nothing but the summary, which the release's approver sees. A job.
 #[utoipa::path(post, path = "/v1/runs/{id}/diff", tag = "runs", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The run")), request_body = DiffRequest,
-    responses((status = 202, body = JobAccepted), (status = 401, body = Problem, content_type = "application/problem+json"),
+    responses((status = 202, body = super::jobs::JobAccepted), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -359,5 +345,5 @@ pub(super) async fn diff(
         Err(error) => return failed(error, "finding a release", &headers),
     }
     let params = serde_json::json!({ "release": request.release });
-    super::audit::submit(&app, &caller, Kind::DiffRun, id, &params, &headers).await
+    super::jobs::queue(&app, &caller, Kind::DiffRun, id, &params, &headers).await
 }

@@ -95,6 +95,15 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<Account>> {
     }))
 }
 
+/// The active people's accounts: id and name, in name order (the demo's sign-in lists them).
+pub async fn people(db: &Db) -> anyhow::Result<Vec<(i64, String)>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as("SELECT id, name FROM accounts WHERE kind = 'person' AND active ORDER BY name")
+            .fetch_all(pool)
+            .await?
+    }))
+}
+
 /// The roles of account `id`, in name order.
 pub async fn roles(db: &Db, id: i64) -> anyhow::Result<Vec<String>> {
     Ok(on_pool!(db, pool => {

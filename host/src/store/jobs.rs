@@ -94,6 +94,14 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<Job>> {
     Ok(on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(query)).bind(id).fetch_optional(pool).await?))
 }
 
+/// The open job of `kind` on `subject`, if there is one.
+pub async fn open(db: &Db, kind: &str, subject: &str) -> anyhow::Result<Option<Job>> {
+    let query = format!("SELECT {COLUMNS} FROM jobs WHERE kind = $1 AND subject = $2 AND finished_at IS NULL");
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(query)).bind(kind).bind(subject).fetch_optional(pool).await?
+    }))
+}
+
 /// Claim the oldest open job whose lease has run out (or that was never
 /// claimed) for `holder`, until `lease` from now. The claim is one statement
 /// that checks the lease again, so two processes never both hold a job.

@@ -29,6 +29,7 @@ pub mod reconcile;
 pub mod registry;
 pub mod releases;
 pub mod runs;
+pub mod sessions;
 
 /// Rows written per INSERT statement in bulk loads: well under both backends'
 /// limits on bound parameters (SQLite 32,766; PostgreSQL 65,535).

@@ -8,6 +8,10 @@ pub const ACCOUNT_CREATE: &str = "account.create";
 /// An API token issued (its public id and expiry; never its secret).
 pub const TOKEN_CREATE: &str = "token.create";
 pub const TOKEN_REVOKE: &str = "token.revoke";
+/// A person signed in to the web pages (the session's public id and expiry).
+pub const SESSION_OPEN: &str = "session.open";
+/// A person signed out.
+pub const SESSION_END: &str = "session.end";
 /// An account disabled: its tokens stop working.
 pub const ACCOUNT_DISABLE: &str = "account.disable";
 /// An OpenID provider's subject linked to a person's account: its access tokens act as the account.

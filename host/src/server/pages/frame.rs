@@ -1,0 +1,161 @@
+//! What every page shares: who reads it (the session from its cookie, and
+//! the reader's language), the frame around it, its CSRF check, and how it is
+//! rendered or refused.
+
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use super::i18n::{self, Lang};
+use crate::accounts::session::{self, Signed};
+use crate::server::shared::Shared;
+
+/// The session cookie: `__Host-` (and `Secure`) so that only this origin,
+/// over HTTPS, sets it, for every path; the demo's, served over plain HTTP on
+/// loopback, is [`PLAIN_SESSION_COOKIE`].
+pub const SESSION_COOKIE: &str = "__Host-ansinh_session";
+pub const PLAIN_SESSION_COOKIE: &str = "ansinh_session";
+
+/// The session cookie's name where `app` serves.
+pub(super) fn session_cookie(app: &Shared) -> &'static str {
+    if app.cookies_over_http { PLAIN_SESSION_COOKIE } else { SESSION_COOKIE }
+}
+
+/// The `Set-Cookie` of a session: `value`, or none (`None`: the cookie is cleared).
+pub(super) fn set_session(app: &Shared, value: Option<&str>) -> Option<HeaderValue> {
+    let secure = if app.cookies_over_http { "" } else { "; Secure" };
+    let cookie = match value {
+        Some(value) => format!("{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}", session_cookie(app)),
+        None => format!("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}", session_cookie(app)),
+    };
+    HeaderValue::from_str(&cookie).ok()
+}
+
+/// A cookie of the request, by name.
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// The reader's language, from their cookie.
+pub struct Reader(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for Reader {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Reader(Lang::from_cookie(cookie(&parts.headers, i18n::COOKIE))))
+    }
+}
+
+/// A page for people signed in: the session, and the reader's language.
+/// Without a session that holds, the browser is sent to sign in, and back
+/// here after.
+pub struct Page {
+    pub signed: Signed,
+    pub lang: Lang,
+}
+
+impl FromRequestParts<Shared> for Page {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_cookie(cookie(&parts.headers, i18n::COOKIE));
+        let to_sign_in = || {
+            let back = parts.extensions.get::<OriginalUri>().map_or("/runs".to_owned(), |uri| uri.0.to_string());
+            let back: String = url_encode(&back);
+            Redirect::to(&format!("/sign-in?back={back}")).into_response()
+        };
+        let Some(value) = cookie(&parts.headers, session_cookie(app)) else { return Err(to_sign_in()) };
+        match session::find(&app.db, value).await {
+            Ok(Ok(signed)) => Ok(Page { signed, lang }),
+            Ok(Err(_)) => Err(to_sign_in()),
+            Err(error) => Err(failed(lang, error)),
+        }
+    }
+}
+
+/// Percent-encode `text` for a query string.
+pub(super) fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where to go back to: a path of this site only (never `//elsewhere`).
+pub(super) fn local(back: Option<&str>) -> String {
+    match back {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        _ => "/runs".to_owned(),
+    }
+}
+
+/// Whether `given` is the session's CSRF token, compared in time that does not depend on where they differ.
+pub(super) fn csrf_holds(signed: &Signed, given: &str) -> bool {
+    let expected = signed.csrf.as_bytes();
+    expected.len() == given.len() && expected.iter().zip(given.bytes()).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0
+}
+
+/// A page rendered from `template`; a template that fails is the host's fault (500).
+pub(super) fn render(template: impl askama::Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "rendering a page");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be made").into_response()
+        }
+    }
+}
+
+/// The host failed: said in the reader's language, the error logged whole.
+pub(super) fn failed(lang: Lang, error: anyhow::Error) -> Response {
+    tracing::error!(error = format!("{error:#}"), "a page");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Html(format!("<!doctype html><title>500</title><p>{}</p>", lang.t("try_again"))),
+    )
+        .into_response()
+}
+
+/// A message page (not found, not allowed, a form expired) with `status`.
+pub(super) fn message(status: StatusCode, lang: Lang, key: &str) -> Response {
+    let page = Message { lang, title: lang.t(key), status: status.as_u16() };
+    (status, render(page)).into_response()
+}
+
+#[derive(askama::Template)]
+#[template(path = "message.html")]
+struct Message {
+    lang: Lang,
+    title: &'static str,
+    status: u16,
+}
+
+/// What the frame of every page shows: who is signed in (with the CSRF
+/// token of the sign-out form), and where the language switch comes back to.
+pub struct Chrome {
+    pub name: Option<String>,
+    pub csrf: String,
+    /// This page's path and query.
+    pub here: String,
+}
+
+impl Chrome {
+    pub(super) fn of(page: &Page, here: &axum::http::Uri) -> Chrome {
+        Chrome {
+            name: Some(page.signed.caller.actor.name.clone()),
+            csrf: page.signed.csrf.clone(),
+            here: here.path_and_query().map_or("/runs".to_owned(), |p| p.to_string()),
+        }
+    }
+}

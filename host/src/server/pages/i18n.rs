@@ -1,0 +1,224 @@
+//! The pages' words in Vietnamese (the default) and English, and money and
+//! dates as each language writes them: 1.250.000 ₫ and 05/12/2026 in
+//! Vietnamese; VND 1,250,000 and 2026-12-05 in English.
+//!
+//! One catalogue, [`WORDS`]: a template asks `lang.t("key")`, and a test
+//! checks that every key the templates use is here in both languages.
+
+use std::borrow::Borrow;
+
+use crate::format::group;
+
+/// A language of the pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+/// The cookie that keeps the reader's choice.
+pub const COOKIE: &str = "ansinh_lang";
+
+impl Lang {
+    /// From the cookie's value; Vietnamese unless English was chosen.
+    pub fn from_cookie(value: Option<&str>) -> Lang {
+        match value {
+            Some("en") => Lang::En,
+            _ => Lang::Vi,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language: what the switch offers.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Vi => Lang::En,
+            Lang::En => Lang::Vi,
+        }
+    }
+
+    /// The word for `key`; the key itself if the catalogue lacks it (a test
+    /// checks that it never does).
+    pub fn t(self, key: &str) -> &'static str {
+        match WORDS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, vi, en)) => match self {
+                Lang::Vi => vi,
+                Lang::En => en,
+            },
+            None => "?",
+        }
+    }
+
+    /// A run's status, in words.
+    pub fn status(self, status: &str) -> &'static str {
+        self.t(match status {
+            "created" => "status_created",
+            "evaluated" => "status_evaluated",
+            "approved" => "status_approved",
+            "issued" => "status_issued",
+            "cancelled" => "status_cancelled",
+            _ => "status",
+        })
+    }
+
+    /// A decision's outcome, in words.
+    pub fn outcome(self, outcome: &str) -> &'static str {
+        self.t(match outcome {
+            "payable" => "outcome_payable",
+            "held" => "outcome_held",
+            "not_eligible" => "outcome_not_eligible",
+            "not_verified" => "outcome_not_verified",
+            "no_account" => "outcome_no_account",
+            "plugin_error" => "outcome_plugin_error",
+            _ => "outcome",
+        })
+    }
+
+    /// Whole đồng: `1.250.000 ₫`, or `VND 1,250,000`.
+    pub fn money(self, amount: impl Borrow<i64>) -> String {
+        let amount = *amount.borrow();
+        match self {
+            Lang::Vi => format!("{} ₫", group(amount).replace(',', ".")),
+            Lang::En => format!("VND {}", group(amount)),
+        }
+    }
+
+    /// A count: `12.345`, or `12,345`.
+    pub fn count(self, n: impl Borrow<i64>) -> String {
+        let n = *n.borrow();
+        match self {
+            Lang::Vi => group(n).replace(',', "."),
+            Lang::En => group(n),
+        }
+    }
+
+    /// A month stored as `YYYY-MM`: `09/2024`, or `2024-09`.
+    pub fn month(self, month: &str) -> String {
+        match (self, month.split_once('-')) {
+            (Lang::Vi, Some((year, m))) => format!("{m}/{year}"),
+            _ => month.to_owned(),
+        }
+    }
+
+    /// A moment stored as RFC 3339: `05/12/2026 10:42`, or `2026-12-05 10:42` (UTC).
+    pub fn moment(self, at: &str) -> String {
+        let (date, time) = at.split_once('T').unwrap_or((at, ""));
+        let time: String = time.chars().take(5).collect();
+        match (self, date.splitn(3, '-').collect::<Vec<_>>().as_slice()) {
+            (Lang::Vi, [y, m, d]) => format!("{d}/{m}/{y} {time}"),
+            _ => format!("{date} {time}"),
+        }
+    }
+}
+
+/// Every word of the pages: key, Vietnamese, English.
+pub const WORDS: &[(&str, &str, &str)] = &[
+    ("app", "An sinh: chi trả trợ giúp xã hội không dùng tiền mặt", "ansinh: social assistance paid without cash"),
+    ("skip", "Bỏ qua, tới nội dung", "Skip to the content"),
+    ("switch", "English", "Tiếng Việt"),
+    ("sign_in", "Đăng nhập", "Sign in"),
+    ("sign_out", "Đăng xuất", "Sign out"),
+    ("signed_in_as", "Đăng nhập với tên", "Signed in as"),
+    (
+        "demo_accounts",
+        "Tài khoản mẫu (chỉ có ở bản demo, trên máy này)",
+        "Demo accounts (the demo only, on this machine)",
+    ),
+    ("demo_as", "Đăng nhập là", "Sign in as"),
+    (
+        "no_sign_in",
+        "Dịch vụ này chưa cấu hình đăng nhập OIDC ([oidc] trong cấu hình).",
+        "This service has no OIDC sign-in configured ([oidc] of its configuration).",
+    ),
+    ("runs", "Đợt chi trả", "Payment runs"),
+    ("run", "Đợt chi trả", "Payment run"),
+    ("program", "Chương trình", "Programme"),
+    ("province", "Tỉnh", "Province"),
+    ("period", "Tháng", "Month"),
+    ("status", "Trạng thái", "Status"),
+    ("any", "Tất cả", "Any"),
+    ("filter", "Lọc", "Filter"),
+    ("next_page", "Trang sau", "Next page"),
+    ("no_runs", "Không có đợt chi trả nào trong phạm vi của bạn.", "No payment run in your scope."),
+    ("outcomes", "Kết quả", "Outcomes"),
+    ("outcome", "Kết quả", "Outcome"),
+    ("people", "Số người", "People"),
+    ("monthly_amount", "Số tiền mỗi tháng", "Monthly amount"),
+    ("who_acted", "Người thực hiện", "Who acted"),
+    ("created_by", "Tạo bởi", "Created by"),
+    ("evaluated_by", "Xét duyệt bởi", "Evaluated by"),
+    ("approved_by", "Phê duyệt bởi", "Approved by"),
+    ("issued_by", "Lập lệnh chi bởi", "Issued by"),
+    ("granted", "được cấp quyền ở mục nhật ký", "granted by audit log entry"),
+    ("to_approve", "Chờ phê duyệt", "Awaiting approval"),
+    ("transfers", "Chuyển khoản", "Transfers"),
+    ("cash", "Tiền mặt qua Bưu điện", "Cash through VNPost"),
+    ("held", "Tạm giữ", "Held"),
+    ("checksum", "Mã kiểm tra", "Checksum"),
+    ("progress", "Tiến độ", "Progress"),
+    ("per_second", "người/giây", "people a second"),
+    ("seconds_left", "giây còn lại", "seconds left"),
+    ("plugin", "Quy tắc (plug-in)", "Rules (plug-in)"),
+    ("release", "Bản phát hành", "Release"),
+    ("status_created", "Đã tạo", "Created"),
+    ("status_evaluated", "Đã xét duyệt", "Evaluated"),
+    ("status_approved", "Đã phê duyệt", "Approved"),
+    ("status_issued", "Đã lập lệnh chi", "Issued"),
+    ("status_cancelled", "Đã hủy", "Cancelled"),
+    ("outcome_payable", "Được chi trả", "Payable"),
+    ("outcome_held", "Tạm giữ", "Held"),
+    ("outcome_not_eligible", "Không đủ điều kiện", "Not eligible"),
+    ("outcome_not_verified", "Chưa xác minh", "Not verified"),
+    ("outcome_no_account", "Không có tài khoản", "No account"),
+    ("outcome_plugin_error", "Lỗi quy tắc", "Rule error"),
+    ("not_found", "Không tìm thấy", "Not found"),
+    ("forbidden", "Không được phép", "Not allowed"),
+    (
+        "expired_form",
+        "Biểu mẫu đã hết hạn hoặc không hợp lệ: hãy tải lại trang và thử lại.",
+        "The form has expired or is not valid: reload the page and try again.",
+    ),
+    ("back_to_runs", "Về danh sách đợt chi trả", "Back to the payment runs"),
+    ("try_again", "Không thực hiện được lúc này: hãy thử lại.", "It could not be done now: try again."),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_and_dates_as_each_language_writes_them() {
+        assert_eq!(Lang::Vi.money(1_250_000), "1.250.000 ₫");
+        assert_eq!(Lang::En.money(1_250_000), "VND 1,250,000");
+        assert_eq!(Lang::Vi.month("2024-09"), "09/2024");
+        assert_eq!(Lang::Vi.moment("2026-12-05T10:42:07Z"), "05/12/2026 10:42");
+        assert_eq!(Lang::En.moment("2026-12-05T10:42:07Z"), "2026-12-05 10:42");
+    }
+
+    #[test]
+    fn every_word_the_templates_use_is_in_both_languages() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut used = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find("lang.t(\"") {
+                rest = &rest[at + 8..];
+                let end = rest.find('"').unwrap();
+                used.push(rest[..end].to_owned());
+            }
+        }
+        assert!(used.len() > 10, "{used:?}");
+        let missing: Vec<&String> = used.iter().filter(|k| !WORDS.iter().any(|(w, _, _)| w == k)).collect();
+        assert!(missing.is_empty(), "words used by the templates but not in WORDS: {missing:?}");
+        for (key, vi, en) in WORDS {
+            assert!(!vi.is_empty() && !en.is_empty(), "{key}");
+        }
+    }
+}

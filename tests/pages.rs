@@ -1,0 +1,156 @@
+//! The web pages in a real browser (headless Chromium through chromedriver)
+//! against the real `ansinh demo --serve`, on both backends: signing in by a
+//! click, the runs of the officer's province and a run's page, in Vietnamese
+//! and in English, at desktop and phone widths; and the refusals: another
+//! province's run by its URL, a form without its CSRF token, a session after
+//! sign-out.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use fantoccini::Locator;
+
+use crate::support::browser::Browser;
+use crate::support::{Driver, ok, stdout};
+
+/// `ansinh demo --serve` on `t`'s database, on a free port of loopback.
+struct Demo {
+    child: Child,
+    base: String,
+}
+
+impl Demo {
+    fn start(t: &Driver, people: u32) -> Demo {
+        let mut child = t
+            .bare()
+            .args(["demo", "--people", &people.to_string(), "--dir"])
+            .arg(t.dir.path())
+            .args(["--serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().expect("demo --serve ended before it listened").unwrap();
+            if let Some(address) = line.strip_prefix("Listening on ") {
+                break address.to_owned();
+            }
+        };
+        t.adopt_demo();
+        Demo { child, base }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
+    let demo = Demo::start(&t, 300);
+    // A run of another province (Hồ Chí Minh City, 079), by a national officer.
+    let other = stdout(&ok(t.cli().args([
+        "run",
+        "create",
+        "--program",
+        "social-assistance",
+        "--province",
+        "079",
+        "--period",
+        "2024-09",
+    ])));
+    let other = other.trim().to_owned();
+    let shot = |name: &str| format!("{name}-{:?}", t.backend).to_lowercase();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let browser = Browser::start(1280).await;
+        let b = &browser;
+        // Not signed in: sent to sign in, and back after.
+        b.client.goto(&format!("{}/runs/1", demo.base)).await.unwrap();
+        assert_eq!(b.url().await, "/sign-in?back=/runs/1");
+        b.screenshot(&shot("sign-in-vi-desktop")).await;
+        b.click("Đăng nhập là demo-officer").await;
+        assert_eq!(b.url().await, "/runs/1");
+        let page = b.text().await;
+        assert!(page.contains("Đợt chi trả 1") && page.contains("Được chi trả"), "{page}");
+        // Money as Vietnamese writes it: 1.234.567 ₫.
+        assert!(page.contains(" ₫") && !page.contains("VND"), "{page}");
+        b.screenshot(&shot("run-vi-desktop")).await;
+        b.click("Đợt chi trả").await;
+        assert_eq!(b.url().await, "/runs");
+        let listed = b.text().await;
+        assert!(listed.contains("09/2024") && !listed.contains("079"), "only 001's runs: {listed}");
+        // English, kept by a cookie.
+        b.click("English").await;
+        assert_eq!(b.url().await, "/runs");
+        b.click("1").await;
+        let english = b.text().await;
+        assert!(
+            english.contains("Payment run 1") && english.contains("Payable") && english.contains("VND "),
+            "{english}"
+        );
+        b.screenshot(&shot("run-en-desktop")).await;
+        // Another province's run, by its URL: not found, as if it did not exist.
+        b.client.goto(&format!("{}/runs/{other}", demo.base)).await.unwrap();
+        let refused = b.text().await;
+        assert!(refused.contains("Not found") && !refused.contains("079"), "{refused}");
+
+        // A form without its CSRF token is refused; the session goes on.
+        let cookie = b.client.get_named_cookie("ansinh_session").await.unwrap();
+        let forged = raw_post(&demo.base, "/sign-out", &format!("ansinh_session={}", cookie.value()), "csrf=guess");
+        assert!(forged.starts_with("HTTP/1.1 403"), "{forged}");
+        b.client.goto(&format!("{}/runs", demo.base)).await.unwrap();
+        assert_eq!(b.url().await, "/runs");
+        // Signing out ends the session: its cookie, replayed, no longer opens a page.
+        let sign_out = b.client.find(Locator::Css("form.who button")).await.unwrap();
+        b.navigating(sign_out.click()).await;
+        assert!(b.url().await.starts_with("/sign-in"), "{}", b.url().await);
+        let replayed = raw_get(&demo.base, "/runs", &format!("ansinh_session={}", cookie.value()));
+        assert!(replayed.starts_with("HTTP/1.1 303") && replayed.contains("location: /sign-in"), "{replayed}");
+        browser.close().await;
+
+        // A phone's width, Vietnamese.
+        let phone = Browser::start(390).await;
+        phone.client.goto(&format!("{}/sign-in?back=/runs/1", demo.base)).await.unwrap();
+        phone.click("Đăng nhập là demo-approver").await;
+        assert_eq!(phone.url().await, "/runs/1");
+        phone.screenshot(&shot("run-vi-phone")).await;
+        phone.close().await;
+    });
+    let recorded = t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'session.open'");
+    assert_eq!(recorded, 2, "each sign-in is on record");
+}
+
+on_both_backends!(an_officer_signs_in_and_reads_their_runs);
+
+/// A raw HTTP/1.1 request: the status line and headers, lower-cased names, and the body.
+fn raw(base: &str, request: String) -> String {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.write_all(request.replace("HOST", address).as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let mut lines = head.lines();
+    let status = lines.next().unwrap_or_default().to_owned();
+    let headers: Vec<String> = lines.map(|l| l.to_ascii_lowercase()).collect();
+    format!("{status}\n{}\n\n{body}", headers.join("\n"))
+}
+
+fn raw_post(base: &str, path: &str, cookie: &str, form: &str) -> String {
+    raw(
+        base,
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: HOST\r\nConnection: close\r\nCookie: {cookie}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        ),
+    )
+}
+
+fn raw_get(base: &str, path: &str, cookie: &str) -> String {
+    raw(base, format!("GET {path} HTTP/1.1\r\nHost: HOST\r\nConnection: close\r\nCookie: {cookie}\r\n\r\n"))
+}

@@ -1,0 +1,122 @@
+//! A real browser for the pages' tests: Debian's Chromium, headless, driven
+//! through Debian's chromedriver (WebDriver) by fantoccini. Nothing skips: a
+//! machine without them fails the test, saying what to install (`.ci/run`
+//! installs both).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// chromedriver, started on a free port of loopback; stopped when dropped.
+pub struct Browser {
+    driver: Child,
+    pub client: Client,
+}
+
+impl Browser {
+    /// A fresh headless Chromium, `width` pixels wide (a phone is 390).
+    pub async fn start(width: u32) -> Browser {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("chromedriver: {e}; install Debian's chromium and chromium-driver (.ci/run does)")
+            });
+        let capabilities = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                    "--disable-gpu", "--disable-dev-shm-usage", format!("--window-size={width},900"),
+                ],
+            },
+        });
+        let capabilities = capabilities.as_object().unwrap().clone();
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if started.elapsed() < Duration::from_secs(20) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("no session from chromedriver on {url}: {e}"),
+            }
+        };
+        Browser { driver, client }
+    }
+
+    /// Click the button or link whose text contains `text`, and wait for the page it leads to.
+    pub async fn click(&self, text: &str) {
+        let xpath = format!("//*[(self::button or self::a) and contains(normalize-space(.), '{text}')]");
+        let found = match self.client.find(Locator::XPath(&xpath)).await {
+            Ok(found) => found,
+            Err(e) => panic!("no button or link {text:?} on {}: {e}", self.url().await),
+        };
+        self.navigating(found.click()).await;
+    }
+
+    /// Do `act` (a click that leaves the page), and wait until the next page has loaded: the old
+    /// page is marked first, and the wait ends once the document is one without the mark.
+    pub async fn navigating<T>(&self, act: impl std::future::Future<Output = Result<T, fantoccini::error::CmdError>>) {
+        self.client.execute("window.ansinhOld = true;", vec![]).await.unwrap();
+        act.await.unwrap();
+        let started = Instant::now();
+        loop {
+            let probe = "return document.readyState === 'complete' && window.ansinhOld === undefined;";
+            if let Ok(serde_json::Value::Bool(true)) = self.client.execute(probe, vec![]).await {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "no new page after 20 s on {}", self.url().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The page's path (and query).
+    pub async fn url(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// The text of the page's `<main>`.
+    pub async fn text(&self) -> String {
+        self.client.find(Locator::Css("main")).await.unwrap().text().await.unwrap()
+    }
+
+    /// Save a screenshot of the page as `name`.png under target/screenshots (`name` says the
+    /// page, language, width and backend).
+    pub async fn screenshot(&self, name: &str) {
+        let dir = super::workspace().join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    pub async fn close(mut self) {
+        let client = self.client.clone();
+        let _ = client.close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
