@@ -125,6 +125,69 @@ fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
 
 on_both_backends!(an_officer_signs_in_and_reads_their_runs);
 
+/// A month by clicks and typing: the officer creates October's run and
+/// evaluates it (the progress bar, then the outcomes), the approver approves it
+/// by keyboard alone and a refusal without a reason is not taken, the officer
+/// issues it.
+fn a_month_by_clicks(t: Driver) {
+    let demo = Demo::start(&t, 300);
+    let base = demo.base.clone();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let b = Browser::start(1280).await;
+        b.client.goto(&format!("{base}/runs")).await.unwrap();
+        b.click("Đăng nhập là demo-officer").await;
+        // The new run's form is folded away until asked for.
+        b.client.find(Locator::Css("details.new-run summary")).await.unwrap().click().await.unwrap();
+        b.fill(".new-run [name='period']", "2024-10").await;
+        let create = b.client.find(Locator::Css(".new-run button")).await.unwrap();
+        b.navigating(create.click()).await;
+        let made = b.url().await;
+        assert!(made.ends_with("?done=created"), "{made}: {}", b.text().await);
+        let run = made.trim_start_matches("/runs/").split('?').next().unwrap().to_owned();
+        assert!(b.text().await.contains("Đã tạo đợt chi trả."), "{}", b.text().await);
+        b.click("Xét duyệt đợt chi trả").await;
+        b.until_says("Trạng thái: Đã xét duyệt").await;
+        let evaluated = b.text().await;
+        assert!(evaluated.contains("Được chi trả") && evaluated.contains("Chờ phê duyệt"), "{evaluated}");
+        // The officer is offered no approval.
+        assert!(!evaluated.contains("Phê duyệt chi trả"), "{evaluated}");
+
+        b.sign_in_as(&base, "demo-approver", &format!("/runs/{run}")).await;
+        assert_eq!(b.url().await, format!("/runs/{run}"));
+        // A refusal needs a reason: the browser does not send the form without one.
+        let refuse = b.client.find(Locator::XPath("//button[contains(., 'Từ chối')]")).await.unwrap();
+        refuse.click().await.unwrap();
+        let invalid = "return document.querySelector('.refuse textarea').matches(':invalid');";
+        assert_eq!(b.client.execute(invalid, vec![]).await.unwrap(), serde_json::Value::Bool(true));
+        assert_eq!(b.url().await, format!("/runs/{run}"));
+        // Approve by keyboard alone: Tab to the button, Enter.
+        b.client.refresh().await.unwrap();
+        let mut tabs = 0;
+        loop {
+            b.press('\u{E004}').await.unwrap();
+            tabs += 1;
+            let focused = b.client.active_element().await.unwrap();
+            if focused.text().await.unwrap_or_default().contains("Phê duyệt chi trả") {
+                break;
+            }
+            assert!(tabs < 40, "the approve button is not reached by Tab");
+        }
+        b.navigating(b.press('\u{E007}')).await;
+        assert!(b.text().await.contains("Đã phê duyệt."), "{}", b.text().await);
+
+        b.sign_in_as(&base, "demo-officer", &format!("/runs/{run}")).await;
+        b.click("Lập lệnh chi").await;
+        b.until_says("Trạng thái: Đã lập lệnh chi").await;
+        b.close().await;
+    });
+    let status = t.text("SELECT status FROM runs WHERE period = '2024-10'");
+    assert_eq!(status, "issued");
+    let approved_by = t.text("SELECT approved_by FROM runs WHERE period = '2024-10'");
+    assert_eq!(approved_by, "demo-approver");
+}
+
+on_both_backends!(a_month_by_clicks);
+
 /// A raw HTTP/1.1 request: the status line and headers, lower-cased names, and the body.
 fn raw(base: &str, request: String) -> String {
     use std::io::{Read, Write};

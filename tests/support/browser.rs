@@ -78,9 +78,56 @@ impl Browser {
             if let Ok(serde_json::Value::Bool(true)) = self.client.execute(probe, vec![]).await {
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "no new page after 20 s on {}", self.url().await);
+            if started.elapsed() > Duration::from_secs(20) {
+                self.screenshot("no-new-page").await;
+                panic!("no new page after 20 s on {}: {}", self.url().await, self.text().await);
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Type `text` into the field that the CSS `selector` finds.
+    pub async fn fill(&self, selector: &str, text: &str) {
+        let field = self.client.find(Locator::Css(selector)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    /// Load the page again until its `<main>` says `text` (a job ending), for up to a minute.
+    pub async fn until_says(&self, text: &str) {
+        let started = Instant::now();
+        loop {
+            if self.text().await.contains(text) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{} never said {text:?}: {}",
+                self.url().await,
+                self.text().await
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            self.client.refresh().await.unwrap();
+        }
+    }
+
+    /// Sign out (the frame's button), and sign in again as `who` by the demo's button.
+    pub async fn sign_in_as(&self, base: &str, who: &str, back: &str) {
+        if let Ok(button) = self.client.find(Locator::Css("form.who button")).await {
+            self.navigating(button.click()).await;
+        }
+        self.client.goto(&format!("{base}/sign-in?back={back}")).await.unwrap();
+        self.click(&format!("Đăng nhập là {who}")).await;
+    }
+
+    /// Press `key` on the keyboard (a WebDriver key: Tab is `\u{E004}`, Enter `\u{E007}`), as a
+    /// person would, wherever the focus is.
+    pub async fn press(&self, key: char) -> Result<(), fantoccini::error::CmdError> {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let keys = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.client.perform_actions(keys).await
     }
 
     /// The page's path (and query).
@@ -92,9 +139,12 @@ impl Browser {
         }
     }
 
-    /// The text of the page's `<main>`.
+    /// The text of the page's `<main>` (empty while a page is being replaced).
     pub async fn text(&self) -> String {
-        self.client.find(Locator::Css("main")).await.unwrap().text().await.unwrap()
+        match self.client.find(Locator::Css("main")).await {
+            Ok(main) => main.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
 
     /// Save a screenshot of the page as `name`.png under target/screenshots (`name` says the

@@ -129,7 +129,16 @@ pub(super) fn failed(lang: Lang, error: anyhow::Error) -> Response {
 
 /// A message page (not found, not allowed, a form expired) with `status`.
 pub(super) fn message(status: StatusCode, lang: Lang, key: &str) -> Response {
-    let page = Message { lang, title: lang.t(key), status: status.as_u16() };
+    let page = Message { lang, title: lang.t(key), detail: None, back: None, status: status.as_u16() };
+    (status, render(page)).into_response()
+}
+
+/// An action not done, for a reason the reader can act on (`detail`, as the
+/// command line says it), with the way `back` to the page it came from.
+pub(super) fn not_done(lang: Lang, detail: String, back: String) -> Response {
+    let status = StatusCode::CONFLICT;
+    let page =
+        Message { lang, title: lang.t("not_done"), detail: Some(detail), back: Some(back), status: status.as_u16() };
     (status, render(page)).into_response()
 }
 
@@ -138,6 +147,8 @@ pub(super) fn message(status: StatusCode, lang: Lang, key: &str) -> Response {
 struct Message {
     lang: Lang,
     title: &'static str,
+    detail: Option<String>,
+    back: Option<String>,
     status: u16,
 }
 

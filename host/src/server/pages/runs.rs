@@ -3,14 +3,16 @@
 //! (and a bar chart of them), what awaits approval, who acted (with the grant
 //! behind the approval) and, while it is being evaluated, a live progress bar.
 
+use axum::Form;
 use axum::Router;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::frame::{Chrome, Page, failed, message, render, url_encode};
+use super::frame::{Chrome, Page, csrf_holds, failed, message, not_done, render, url_encode};
 use super::i18n::Lang;
 use crate::accounts::{self, Act, Place, Refusal, policy};
 use crate::server::shared::Shared;
@@ -19,9 +21,13 @@ use crate::trail;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/runs", get(list))
+        .route("/runs", get(list).post(create))
         .route("/runs/{id}", get(show))
         .route("/runs/{id}/progress/{job}", get(progress))
+        .route("/runs/{id}/evaluate", post(evaluate))
+        .route("/runs/{id}/approve", post(approve))
+        .route("/runs/{id}/refuse", post(refuse))
+        .route("/runs/{id}/issue", post(issue))
 }
 
 /// Runs a page lists.
@@ -54,6 +60,9 @@ struct Listed {
 struct Runs {
     lang: Lang,
     chrome: Chrome,
+    /// Whether the reader may create runs (an officer), and of which provinces.
+    may_create: bool,
+    provinces: Vec<String>,
     filter: Filter,
     statuses: [&'static str; 5],
     runs: Vec<Listed>,
@@ -118,7 +127,9 @@ async fn list(
         )
     });
     let chrome = Chrome::of(&page, &uri);
-    render(Runs { lang, chrome, filter, statuses: STATUSES, runs: shown, next })
+    let may_create = accounts::allow(caller, Act::WorkRun, Place::Anywhere, "run").is_ok();
+    let provinces = caller.scopes.iter().filter_map(|s| s.strip_prefix("province:").map(str::to_owned)).collect();
+    render(Runs { lang, chrome, may_create, provinces, filter, statuses: STATUSES, runs: shown, next })
 }
 
 struct RunView {
@@ -158,11 +169,48 @@ struct Evaluating {
     total: i64,
 }
 
+/// What the reader may do to the run now: the forms its page offers.
+#[derive(Default)]
+struct Actions {
+    evaluate: bool,
+    /// Approve what is shown: its checksum.
+    approve: Option<String>,
+    /// An approver who created or evaluated it: not offered (four eyes).
+    own_run: bool,
+    refuse: bool,
+    issue: bool,
+}
+
+impl Actions {
+    fn any(&self) -> bool {
+        self.evaluate || self.approve.is_some() || self.own_run || self.refuse || self.issue
+    }
+}
+
+#[derive(Deserialize)]
+struct Done {
+    done: Option<String>,
+}
+
+/// The notice of an action done, by the `done` of the query.
+fn notice(done: Option<&str>) -> Option<&'static str> {
+    Some(match done? {
+        "created" => "done_created",
+        "evaluating" => "done_evaluating",
+        "approved" => "done_approved",
+        "refused" => "done_refused",
+        "issuing" => "done_issuing",
+        _ => return None,
+    })
+}
+
 #[derive(askama::Template)]
 #[template(path = "run.html")]
 struct RunPage {
     lang: Lang,
     chrome: Chrome,
+    notice: Option<&'static str>,
+    actions: Actions,
     run: RunView,
     outcomes: Vec<OutcomeRow>,
     to_approve: Option<ToApprove>,
@@ -170,7 +218,13 @@ struct RunPage {
     evaluating: Option<Evaluating>,
 }
 
-async fn show(State(app): State<Shared>, page: Page, OriginalUri(uri): OriginalUri, Path(id): Path<i64>) -> Response {
+async fn show(
+    State(app): State<Shared>,
+    page: Page,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<i64>,
+    Query(done): Query<Done>,
+) -> Response {
     let (caller, lang) = (&page.signed.caller, page.lang);
     let run = match accounts::run_in_scope(&app.db, caller, Act::ReadRun, id).await {
         Ok(Ok(run)) => run,
@@ -217,6 +271,22 @@ async fn show(State(app): State<Shared>, page: Page, OriginalUri(uri): OriginalU
         Ok(made) => made,
         Err(error) => return failed(lang, error),
     };
+    let may = |act: Act| accounts::allow(caller, act, Place::Province(&run.province), "run").is_ok();
+    let name = Some(&caller.actor.name);
+    let own = run.created_by.as_ref() == name || run.evaluated_by.as_ref() == name;
+    let issuing = match store::jobs::open(&app.db, crate::jobs::Kind::IssueRun.as_str(), &trail::run_subject(id)).await
+    {
+        Ok(job) => job.is_some(),
+        Err(error) => return failed(lang, error),
+    };
+    let decides = may(Act::DecideRun);
+    let actions = Actions {
+        evaluate: may(Act::WorkRun) && run.status == runs::RunStatus::Created && evaluating.is_none(),
+        approve: to_approve.as_ref().filter(|_| decides && !own).map(|a| a.checksum.clone()),
+        own_run: decides && own && to_approve.is_some(),
+        refuse: decides && !own && matches!(run.status, runs::RunStatus::Evaluated | runs::RunStatus::Approved),
+        issue: may(Act::WorkRun) && run.status == runs::RunStatus::Approved && !issuing,
+    };
     let view = RunView {
         id: run.id,
         program: run.program,
@@ -231,7 +301,8 @@ async fn show(State(app): State<Shared>, page: Page, OriginalUri(uri): OriginalU
         issued_by: run.issued_by,
     };
     let chrome = Chrome::of(&page, &uri);
-    render(RunPage { lang, chrome, run: view, outcomes, to_approve, grant, evaluating })
+    let notice = notice(done.done.as_deref());
+    render(RunPage { lang, chrome, notice, actions, run: view, outcomes, to_approve, grant, evaluating })
 }
 
 /// The evaluation's progress as server-sent events, for the run's page.
@@ -246,5 +317,127 @@ async fn progress(State(app): State<Shared>, page: Page, Path((id, job)): Path<(
         Ok(Some(found)) if found.subject == trail::run_subject(id) => crate::server::jobs::event_stream(app, job),
         Ok(_) => message(StatusCode::NOT_FOUND, lang, "not_found"),
         Err(error) => failed(lang, error),
+    }
+}
+
+/// What the forms of a run's page send.
+#[derive(Deserialize)]
+struct ActForm {
+    csrf: String,
+    checksum: Option<String>,
+    reason: Option<String>,
+}
+
+/// Check the form's CSRF token and that the reader may do `act` to run `id`:
+/// the page to answer if not.
+async fn may_act(app: &Shared, page: &Page, act: Act, id: i64, form: &ActForm) -> Result<(), Response> {
+    if !csrf_holds(&page.signed, &form.csrf) {
+        return Err(message(StatusCode::FORBIDDEN, page.lang, "expired_form"));
+    }
+    match accounts::run_in_scope(&app.db, &page.signed.caller, act, id).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(refusal)) => Err(refused(refusal, page.lang)),
+        Err(error) => Err(failed(page.lang, error)),
+    }
+}
+
+/// Back to the run's page, saying what was done.
+fn done(id: i64, what: &str) -> Response {
+    Redirect::to(&format!("/runs/{id}?done={what}")).into_response()
+}
+
+/// The answer to an action: done, or not, with why (as the command line says it).
+fn answer(page: &Page, id: i64, result: anyhow::Result<()>, what: &str) -> Response {
+    match result {
+        Ok(()) => done(id, what),
+        Err(error) if error.chain().any(|e| e.is::<sqlx::Error>() || e.is::<std::io::Error>()) => {
+            failed(page.lang, error)
+        }
+        Err(error) => not_done(page.lang, format!("{error:#}"), format!("/runs/{id}")),
+    }
+}
+
+async fn evaluate(State(app): State<Shared>, page: Page, Path(id): Path<i64>, Form(form): Form<ActForm>) -> Response {
+    if let Err(refused) = may_act(&app, &page, Act::WorkRun, id, &form).await {
+        return refused;
+    }
+    let queued = crate::jobs::submit(&app.db, crate::jobs::Kind::EvaluateRun, id, &page.signed.caller.actor).await;
+    answer(&page, id, queued.map(|_| ()), "evaluating")
+}
+
+async fn issue(State(app): State<Shared>, page: Page, Path(id): Path<i64>, Form(form): Form<ActForm>) -> Response {
+    if let Err(refused) = may_act(&app, &page, Act::WorkRun, id, &form).await {
+        return refused;
+    }
+    let queued = crate::jobs::submit(&app.db, crate::jobs::Kind::IssueRun, id, &page.signed.caller.actor).await;
+    answer(&page, id, queued.map(|_| ()), "issuing")
+}
+
+async fn approve(State(app): State<Shared>, page: Page, Path(id): Path<i64>, Form(form): Form<ActForm>) -> Response {
+    if let Err(refused) = may_act(&app, &page, Act::DecideRun, id, &form).await {
+        return refused;
+    }
+    let checksum = form.checksum.clone().unwrap_or_default();
+    let approved = crate::run::approve(&app.db, id, &checksum, &page.signed.caller.actor).await;
+    answer(&page, id, approved.map(|_| ()), "approved")
+}
+
+async fn refuse(State(app): State<Shared>, page: Page, Path(id): Path<i64>, Form(form): Form<ActForm>) -> Response {
+    if let Err(refused) = may_act(&app, &page, Act::DecideRun, id, &form).await {
+        return refused;
+    }
+    let reason = form.reason.clone().unwrap_or_default();
+    let refused = crate::run::refuse(&app.db, id, &page.signed.caller.actor, &reason).await;
+    answer(&page, id, refused, "refused")
+}
+
+/// What the form of a new run sends.
+#[derive(Deserialize)]
+struct NewRunForm {
+    csrf: String,
+    program: String,
+    province: String,
+    period: String,
+    #[serde(default)]
+    back_pay_from: String,
+}
+
+async fn create(State(app): State<Shared>, page: Page, Form(form): Form<NewRunForm>) -> Response {
+    let lang = page.lang;
+    if !csrf_holds(&page.signed, &form.csrf) {
+        return message(StatusCode::FORBIDDEN, lang, "expired_form");
+    }
+    let caller = &page.signed.caller;
+    let what = format!("province {}", form.province);
+    if let Err(refusal) = accounts::allow(caller, Act::WorkRun, Place::Province(&form.province), &what) {
+        return refused(refusal, lang);
+    }
+    let made = async {
+        let period: crate::model::Month =
+            form.period.parse().map_err(|e| anyhow::anyhow!("{}: expected a month, YYYY-MM; {e}", lang.t("period")))?;
+        let back_pay_from = match form.back_pay_from.trim() {
+            "" => None,
+            from => Some(
+                from.parse::<crate::model::Month>()
+                    .map_err(|e| anyhow::anyhow!("{}: expected a month, YYYY-MM; {e}", lang.t("back_pay_from")))?,
+            ),
+        };
+        let root = app.config.root()?;
+        crate::run::create(
+            &app.db,
+            &app.sandbox,
+            root,
+            &form.program,
+            &form.province,
+            period,
+            back_pay_from,
+            &caller.actor,
+        )
+        .await
+    };
+    match made.await {
+        Ok(id) => done(id, "created"),
+        Err(error) if error.chain().any(|e| e.is::<sqlx::Error>() || e.is::<std::io::Error>()) => failed(lang, error),
+        Err(error) => not_done(lang, format!("{error:#}"), "/runs".to_owned()),
     }
 }
