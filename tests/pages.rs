@@ -78,6 +78,17 @@ fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
         // Money as Vietnamese writes it: 1.234.567 ₫.
         assert!(page.contains(" ₫") && !page.contains("VND"), "{page}");
         b.screenshot(&shot("run-vi-desktop")).await;
+        // An exception queue: its people by name and beneficiary number, never an ID number.
+        b.click("Chưa được CSDL dân cư xác minh").await;
+        let queue = b.text().await;
+        let source = b.client.source().await.unwrap();
+        assert!(queue.contains("Họ và tên") && queue.contains('#'), "{queue}");
+        let numbers = t.numbers("SELECT CAST(id_number AS BIGINT) FROM beneficiaries");
+        assert!(!numbers.is_empty());
+        for number in numbers {
+            assert!(!source.contains(&format!("{number:012}")), "an ID number on the exceptions page");
+        }
+        b.client.back().await.unwrap();
         b.click("Đợt chi trả").await;
         assert_eq!(b.url().await, "/runs");
         let listed = b.text().await;
@@ -121,6 +132,9 @@ fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
     });
     let recorded = t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'session.open'");
     assert_eq!(recorded, 2, "each sign-in is on record");
+    let read =
+        t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'personal.read' AND details LIKE '%exceptions%'");
+    assert_eq!(read, 1, "the page of exceptions is a recorded read");
 }
 
 on_both_backends!(an_officer_signs_in_and_reads_their_runs);

@@ -354,7 +354,7 @@ pub(super) async fn exceptions(
 }
 
 /// `PERIOD.BENEFICIARY`, as a page's `next` gives it.
-fn read_cursor(text: &str) -> Result<(String, i64), String> {
+pub(super) fn read_cursor(text: &str) -> Result<(String, i64), String> {
     let expected = || format!("after: expected the `next` of the page before, PERIOD.BENEFICIARY, found {text:?}");
     let (period, beneficiary) = text.split_once('.').ok_or_else(expected)?;
     let period: crate::model::Month = period.parse().map_err(|_| expected())?;

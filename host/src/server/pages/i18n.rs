@@ -80,6 +80,21 @@ impl Lang {
         })
     }
 
+    /// A kind of exception, in words.
+    pub fn exception(self, kind: &str) -> &'static str {
+        self.t(match kind {
+            "not_verified" => "exception_not_verified",
+            "near_name" => "exception_near_name",
+            "account_name" => "exception_account_name",
+            "death_reported" => "exception_death_reported",
+            "no_account" => "exception_no_account",
+            "plugin_error" => "exception_plugin_error",
+            "residence" => "exception_residence",
+            "duplicate" => "exception_duplicate",
+            _ => "exceptions",
+        })
+    }
+
     /// Whole đồng: `1.250.000 ₫`, or `VND 1,250,000`.
     pub fn money(self, amount: impl Borrow<i64>) -> String {
         let amount = *amount.borrow();
@@ -210,6 +225,23 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Refused; the run is back to evaluated.",
     ),
     ("done_issuing", "Đang lập lệnh chi.", "The payment files are being issued."),
+    ("exceptions", "Hồ sơ cần xem lại", "Exceptions to review"),
+    ("beneficiary", "Người hưởng", "Beneficiary"),
+    ("full_name", "Họ và tên", "Full name"),
+    ("why", "Lý do", "Why"),
+    ("no_exceptions", "Không có hồ sơ nào cần xem lại.", "No exception to review."),
+    ("exception_not_verified", "Chưa được CSDL dân cư xác minh", "Not verified by the registry"),
+    ("exception_near_name", "Tên lệch một ký tự so với CSDL dân cư", "Name one letter off the registry's"),
+    (
+        "exception_account_name",
+        "Chủ tài khoản không phải người hưởng (tạm giữ)",
+        "Account holder not the person (held)",
+    ),
+    ("exception_death_reported", "Ngân hàng báo đã mất, MD07 (tạm giữ)", "Reported deceased by a bank, MD07 (held)"),
+    ("exception_no_account", "Không có tài khoản: nhận tiền mặt qua Bưu điện", "No account: cash through VNPost"),
+    ("exception_plugin_error", "Lỗi quy tắc", "Rule errors"),
+    ("exception_residence", "Cư trú ở tỉnh khác theo CSDL dân cư", "Registry residence in another province"),
+    ("exception_duplicate", "Cũng được đăng ký ở tỉnh khác", "Enrolled in another province too"),
     ("try_again", "Không thực hiện được lúc này: hãy thử lại.", "It could not be done now: try again."),
 ];
 

@@ -24,6 +24,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/runs", get(list).post(create))
         .route("/runs/{id}", get(show))
         .route("/runs/{id}/progress/{job}", get(progress))
+        .route("/runs/{id}/exceptions", get(exceptions))
         .route("/runs/{id}/evaluate", post(evaluate))
         .route("/runs/{id}/approve", post(approve))
         .route("/runs/{id}/refuse", post(refuse))
@@ -169,6 +170,12 @@ struct Evaluating {
     total: i64,
 }
 
+/// A kind of exception of a run, and how many.
+struct ExceptionKind {
+    kind: String,
+    count: i64,
+}
+
 /// What the reader may do to the run now: the forms its page offers.
 #[derive(Default)]
 struct Actions {
@@ -211,6 +218,8 @@ struct RunPage {
     chrome: Chrome,
     notice: Option<&'static str>,
     actions: Actions,
+    /// Each kind of exception with how many: links to their pages.
+    exceptions: Vec<ExceptionKind>,
     run: RunView,
     outcomes: Vec<OutcomeRow>,
     to_approve: Option<ToApprove>,
@@ -265,9 +274,14 @@ async fn show(
         let evaluating = store::jobs::open(&app.db, crate::jobs::Kind::EvaluateRun.as_str(), &subject)
             .await?
             .map(|job| Evaluating { id: job.id, done: job.done, total: job.total });
-        anyhow::Ok((outcomes, to_approve, grant, evaluating))
+        let exceptions = decisions::exception_counts(&app.db, id)
+            .await?
+            .into_iter()
+            .map(|(kind, count)| ExceptionKind { kind, count })
+            .collect();
+        anyhow::Ok((outcomes, to_approve, grant, evaluating, exceptions))
     };
-    let (outcomes, to_approve, grant, evaluating) = match made.await {
+    let (outcomes, to_approve, grant, evaluating, exceptions) = match made.await {
         Ok(made) => made,
         Err(error) => return failed(lang, error),
     };
@@ -302,7 +316,7 @@ async fn show(
     };
     let chrome = Chrome::of(&page, &uri);
     let notice = notice(done.done.as_deref());
-    render(RunPage { lang, chrome, notice, actions, run: view, outcomes, to_approve, grant, evaluating })
+    render(RunPage { lang, chrome, notice, actions, exceptions, run: view, outcomes, to_approve, grant, evaluating })
 }
 
 /// The evaluation's progress as server-sent events, for the run's page.
@@ -440,4 +454,86 @@ async fn create(State(app): State<Shared>, page: Page, Form(form): Form<NewRunFo
         Err(error) if error.chain().any(|e| e.is::<sqlx::Error>() || e.is::<std::io::Error>()) => failed(lang, error),
         Err(error) => not_done(lang, format!("{error:#}"), "/runs".to_owned()),
     }
+}
+
+/// People an exception page lists.
+const EXCEPTIONS_PAGE: i64 = 100;
+
+#[derive(Deserialize)]
+struct ExceptionsQuery {
+    kind: String,
+    after: Option<String>,
+}
+
+struct ExceptionRow {
+    period: String,
+    beneficiary: i64,
+    full_name: String,
+    amount: i64,
+    why: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "exceptions.html")]
+struct ExceptionsPage {
+    lang: Lang,
+    chrome: Chrome,
+    run: i64,
+    kind: String,
+    rows: Vec<ExceptionRow>,
+    /// `PERIOD.BENEFICIARY` of the last row, for the next page.
+    next: Option<String>,
+}
+
+/// One kind of exception of a run, a page at a time (by key, so the hundredth
+/// page of a million is as quick as the first). Each page is a read of
+/// personal data, recorded before it is shown. No ID number is shown.
+async fn exceptions(
+    State(app): State<Shared>,
+    page: Page,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<i64>,
+    Query(query): Query<ExceptionsQuery>,
+) -> Response {
+    let lang = page.lang;
+    match accounts::run_in_scope(&app.db, &page.signed.caller, Act::ReadRun, id).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(refusal)) => return refused(refusal, lang),
+        Err(error) => return failed(lang, error),
+    }
+    if !crate::run::review::is_kind(&query.kind) {
+        return message(StatusCode::NOT_FOUND, lang, "not_found");
+    }
+    let after = match query.after.as_deref().map(crate::server::runs::read_cursor).transpose() {
+        Ok(after) => after.unwrap_or_default(),
+        Err(_) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
+    };
+    let listed = async {
+        let rows = crate::run::review::exceptions(&app.db, id, &query.kind, &after, EXCEPTIONS_PAGE).await?;
+        if !rows.is_empty() {
+            let details = serde_json::json!({ "kind": query.kind, "page": "exceptions" });
+            let subject = trail::run_subject(id);
+            trail::record_read(&app.db, &page.signed.caller.actor, &subject, "exceptions", rows.len(), details).await?;
+        }
+        anyhow::Ok(rows)
+    };
+    let rows = match listed.await {
+        Ok(rows) => rows,
+        Err(error) => return failed(lang, error),
+    };
+    let next = (rows.len() as i64 == EXCEPTIONS_PAGE)
+        .then(|| rows.last().map(|(e, _)| format!("{}.{}", e.period, e.beneficiary_id)))
+        .flatten();
+    let rows = rows
+        .into_iter()
+        .map(|(e, why)| ExceptionRow {
+            period: e.period,
+            beneficiary: e.beneficiary_id,
+            full_name: e.full_name,
+            amount: e.amount,
+            why,
+        })
+        .collect();
+    let chrome = Chrome::of(&page, &uri);
+    render(ExceptionsPage { lang, chrome, run: id, kind: query.kind, rows, next })
 }
