@@ -191,11 +191,57 @@ fn a_month_by_clicks(t: Driver) {
 
         b.sign_in_as(&base, "demo-officer", &format!("/runs/{run}")).await;
         b.click("Lập lệnh chi").await;
-        b.until_says("Trạng thái: Đã lập lệnh chi").await;
+        // Issued, and once the job has written them, the files.
+        b.until_says("Tệp lệnh chi").await;
+        // The files, each with its sha256; one downloaded with the session is the file recorded.
+        let issued = b.text().await;
+        assert!(issued.contains("Tệp lệnh chi") && issued.contains("sha256"), "{issued}");
+        let link = b.client.find(Locator::Css("table.files a")).await.unwrap();
+        let href = link.attr("href").await.unwrap().unwrap();
+        let cookie = b.client.get_named_cookie("ansinh_session").await.unwrap();
+        let got = raw_get(&base, &href, &format!("ansinh_session={}", cookie.value()));
+        assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+        let written = std::fs::read(t.path("outbox").join(href.rsplit('/').next().unwrap())).unwrap();
+        let written = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&written));
+        assert!(got.contains(&format!("x-content-sha256: {written}")), "{got}");
+        // The bank's answer, uploaded by the form: one transfer rejected, AC04 (account closed).
+        let first_bank = t.scalar(format!(
+            "SELECT beneficiary_id FROM payments WHERE run_id = {run} AND channel = 'bank' ORDER BY id LIMIT 1"
+        ));
+        let (e2e, amount) = crate::money_path::payment_of(&t, &run, first_bank);
+        let bank = |what: &str| {
+            t.scalar(format!(
+                "SELECT CAST(COALESCE({what}, 0) AS BIGINT) FROM payments WHERE run_id = {run} AND channel = 'bank'"
+            ))
+        };
+        let answer = crate::support::pain002::pain002(
+            "12",
+            &format!("ANSINH-R{run}-202410"),
+            bank("COUNT(*)") as u64,
+            bank("SUM(amount)") as u64,
+            "PART",
+            &[crate::support::pain002::tx(&e2e, "RJCT", Some("AC04"), Some(amount))],
+        );
+        let report = t.path("pain002.xml");
+        std::fs::write(&report, answer).unwrap();
+        b.client
+            .find(Locator::Css("input[type=file][name=report]"))
+            .await
+            .unwrap()
+            .send_keys(report.to_str().unwrap())
+            .await
+            .unwrap();
+        b.click("Nạp phản hồi của ngân hàng").await;
+        let reconciled = b.text().await;
+        assert!(reconciled.contains("Kết quả đối soát") && reconciled.contains("AC04"), "{reconciled}");
         b.close().await;
     });
+    let rejected = t.scalar(
+        "SELECT COUNT(*) FROM payments p JOIN runs r ON r.id = p.run_id WHERE r.period = '2024-10' AND p.rejected",
+    );
+    assert_eq!(rejected, 1);
     let status = t.text("SELECT status FROM runs WHERE period = '2024-10'");
-    assert_eq!(status, "issued");
+    assert_eq!(status, "reconciled");
     let approved_by = t.text("SELECT approved_by FROM runs WHERE period = '2024-10'");
     assert_eq!(approved_by, "demo-approver");
 }

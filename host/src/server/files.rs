@@ -134,36 +134,37 @@ pub(super) async fn download(
         Problem::failed(StatusCode::INTERNAL_SERVER_ERROR, &error, "reading a payment file", detail, &headers)
             .into_response()
     };
-    // The bytes are checked whole before any is sent: a file changed in the outbox is never served.
+    match send(&app, &caller.actor, id, &file).await {
+        Ok(Ok(sent)) => sent,
+        Ok(Err(changed)) => Problem::new(StatusCode::CONFLICT, changed, &headers).into_response(),
+        Err(error) => failed(error),
+    }
+}
+
+/// Payment file `file` of run `id`, as issued, to `by`: its bytes checked
+/// against the sha256 recorded at issue before any is sent, and the read
+/// recorded first. `Err` of the inner result: the file was changed in the
+/// outbox, and why it is not sent.
+pub(super) async fn send(
+    app: &Shared,
+    by: &crate::trail::Actor,
+    id: i64,
+    file: &FileDigest,
+) -> anyhow::Result<Result<Response, String>> {
     let outbox = app.outbox.clone();
-    let opened = opened_and_hashed(move || Outbox::open(&outbox)?.read(&name)).await;
-    let (opened, sha256) = match opened {
-        Ok(opened) => opened,
-        Err(error) => return failed(error),
-    };
+    let name = file.name.clone();
+    let (opened, sha256) = opened_and_hashed(move || Outbox::open(&outbox)?.read(&name)).await?;
     if sha256 != file.sha256 {
-        let detail = format!(
+        return Ok(Err(format!(
             "{} in the outbox is not the file run {id} issued (sha256 {} recorded, {sha256} now): it was changed \
              there; `ansinh run issue {id}` writes it again as issued",
             file.name, file.sha256
-        );
-        return Problem::new(StatusCode::CONFLICT, detail, &headers).into_response();
+        )));
     }
     let details = serde_json::json!({ "file": file.name, "sha256": sha256 });
-    if let Err(error) = trail::record_read(
-        &app.db,
-        &caller.actor,
-        &trail::run_subject(id),
-        "payment file",
-        file.lines as usize,
-        details,
-    )
-    .await
-    {
-        return failed(error);
-    }
+    trail::record_read(&app.db, by, &trail::run_subject(id), "payment file", file.lines as usize, details).await?;
     let content_type = if file.name.ends_with(".xml") { "application/xml" } else { "text/csv; charset=utf-8" };
-    stream(opened, &file.name, content_type, &sha256)
+    Ok(Ok(stream(opened, &file.name, content_type, &sha256)))
 }
 
 /// The file that `open` opens, and the sha256 of its bytes, read whole

@@ -85,10 +85,13 @@ pub fn router(app: Shared) -> Router {
         .merge(pages::routes())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
     // A file sent takes the time its size and the client's line take, and is loaded as it comes.
+    // Each has its own limit; axum's default limit of its extractors (2 MB, for a form) is lifted.
     let uploads = Router::new()
         .merge(steps::uploads().layer(RequestBodyLimitLayer::new(steps::UPLOAD_LIMIT)))
         .merge(releases::uploads().layer(RequestBodyLimitLayer::new(releases::UPLOAD_LIMIT)))
         .merge(imports::uploads().layer(RequestBodyLimitLayer::new(imports::UPLOAD_LIMIT)))
+        .merge(pages::uploads().layer(RequestBodyLimitLayer::new(steps::UPLOAD_LIMIT)))
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, UPLOAD_TIMEOUT));
     Router::new()
         .merge(routes)

@@ -62,6 +62,7 @@ impl Lang {
             "evaluated" => "status_evaluated",
             "approved" => "status_approved",
             "issued" => "status_issued",
+            "reconciled" => "status_reconciled",
             "cancelled" => "status_cancelled",
             _ => "status",
         })
@@ -185,6 +186,7 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("status_evaluated", "Đã xét duyệt", "Evaluated"),
     ("status_approved", "Đã phê duyệt", "Approved"),
     ("status_issued", "Đã lập lệnh chi", "Issued"),
+    ("status_reconciled", "Đã đối soát", "Reconciled"),
     ("status_cancelled", "Đã hủy", "Cancelled"),
     ("outcome_payable", "Được chi trả", "Payable"),
     ("outcome_held", "Tạm giữ", "Held"),
@@ -242,6 +244,16 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("exception_plugin_error", "Lỗi quy tắc", "Rule errors"),
     ("exception_residence", "Cư trú ở tỉnh khác theo CSDL dân cư", "Registry residence in another province"),
     ("exception_duplicate", "Cũng được đăng ký ở tỉnh khác", "Enrolled in another province too"),
+    ("files", "Tệp lệnh chi", "Payment files"),
+    ("file", "Tệp", "File"),
+    ("kind", "Loại", "Kind"),
+    ("lines", "Số dòng", "Lines"),
+    ("total", "Tổng tiền", "Total"),
+    ("download", "Tải về", "Download"),
+    ("reconcile", "Nạp phản hồi của ngân hàng (pain.002)", "Upload the bank's answer (pain.002)"),
+    ("report_file", "Tệp pain.002 (XML)", "The pain.002 file (XML)"),
+    ("upload", "Tải lên", "Upload"),
+    ("reconciled", "Kết quả đối soát", "What the bank's answer did"),
     ("try_again", "Không thực hiện được lúc này: hãy thử lại.", "It could not be done now: try again."),
 ];
 

@@ -43,6 +43,12 @@ pub(super) fn routes() -> Router<Shared> {
         .layer(axum::middleware::map_response(secure))
 }
 
+/// The pages that take a file (a bank's answer), under the service's upload
+/// limit and timeout.
+pub(super) fn uploads() -> Router<Shared> {
+    runs::uploads().layer(axum::middleware::map_response(secure))
+}
+
 /// The headers every page and asset is sent with.
 async fn secure(mut response: Response) -> Response {
     let headers = response.headers_mut();

@@ -25,6 +25,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/runs/{id}", get(show))
         .route("/runs/{id}/progress/{job}", get(progress))
         .route("/runs/{id}/exceptions", get(exceptions))
+        .route("/runs/{id}/files/{name}", get(download))
         .route("/runs/{id}/evaluate", post(evaluate))
         .route("/runs/{id}/approve", post(approve))
         .route("/runs/{id}/refuse", post(refuse))
@@ -35,7 +36,7 @@ pub(super) fn routes() -> Router<Shared> {
 const PAGE: usize = 50;
 
 /// The statuses a run may be in, as the filter offers them.
-const STATUSES: [&str; 5] = ["created", "evaluated", "approved", "issued", "cancelled"];
+const STATUSES: [&str; 6] = ["created", "evaluated", "approved", "issued", "reconciled", "cancelled"];
 
 #[derive(Deserialize, Default)]
 struct Filter {
@@ -65,7 +66,7 @@ struct Runs {
     may_create: bool,
     provinces: Vec<String>,
     filter: Filter,
-    statuses: [&'static str; 5],
+    statuses: [&'static str; 6],
     runs: Vec<Listed>,
     next: Option<String>,
 }
@@ -186,6 +187,8 @@ struct Actions {
     own_run: bool,
     refuse: bool,
     issue: bool,
+    /// Upload the bank's answer to an issued run.
+    reconcile: bool,
 }
 
 impl Actions {
@@ -220,6 +223,8 @@ struct RunPage {
     actions: Actions,
     /// Each kind of exception with how many: links to their pages.
     exceptions: Vec<ExceptionKind>,
+    /// The payment files, once issued.
+    files: Vec<crate::run::issue::FileDigest>,
     run: RunView,
     outcomes: Vec<OutcomeRow>,
     to_approve: Option<ToApprove>,
@@ -278,10 +283,11 @@ async fn show(
             .await?
             .into_iter()
             .map(|(kind, count)| ExceptionKind { kind, count })
-            .collect();
-        anyhow::Ok((outcomes, to_approve, grant, evaluating, exceptions))
+            .collect::<Vec<_>>();
+        let files = crate::run::issue::recorded_files(&app.db, id).await?.map(|(_, files)| files).unwrap_or_default();
+        anyhow::Ok((outcomes, to_approve, grant, evaluating, exceptions, files))
     };
-    let (outcomes, to_approve, grant, evaluating, exceptions) = match made.await {
+    let (outcomes, to_approve, grant, evaluating, exceptions, files) = match made.await {
         Ok(made) => made,
         Err(error) => return failed(lang, error),
     };
@@ -300,6 +306,7 @@ async fn show(
         own_run: decides && own && to_approve.is_some(),
         refuse: decides && !own && matches!(run.status, runs::RunStatus::Evaluated | runs::RunStatus::Approved),
         issue: may(Act::WorkRun) && run.status == runs::RunStatus::Approved && !issuing,
+        reconcile: may(Act::WorkRun) && run.status.is_issued(),
     };
     let view = RunView {
         id: run.id,
@@ -316,7 +323,20 @@ async fn show(
     };
     let chrome = Chrome::of(&page, &uri);
     let notice = notice(done.done.as_deref());
-    render(RunPage { lang, chrome, notice, actions, exceptions, run: view, outcomes, to_approve, grant, evaluating })
+    let page = RunPage {
+        lang,
+        chrome,
+        notice,
+        actions,
+        exceptions,
+        files,
+        run: view,
+        outcomes,
+        to_approve,
+        grant,
+        evaluating,
+    };
+    render(page)
 }
 
 /// The evaluation's progress as server-sent events, for the run's page.
@@ -536,4 +556,84 @@ async fn exceptions(
         .collect();
     let chrome = Chrome::of(&page, &uri);
     render(ExceptionsPage { lang, chrome, run: id, kind: query.kind, rows, next })
+}
+
+/// A payment file of the run, as issued (checked against its recorded sha256,
+/// the read recorded first).
+async fn download(State(app): State<Shared>, page: Page, Path((id, name)): Path<(i64, String)>) -> Response {
+    let lang = page.lang;
+    match accounts::run_in_scope(&app.db, &page.signed.caller, Act::ReadRun, id).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(refusal)) => return refused(refusal, lang),
+        Err(error) => return failed(lang, error),
+    }
+    let files = match crate::run::issue::recorded_files(&app.db, id).await {
+        Ok(files) => files.map(|(_, files)| files).unwrap_or_default(),
+        Err(error) => return failed(lang, error),
+    };
+    let Some(file) = files.into_iter().find(|f| f.name == name) else {
+        return message(StatusCode::NOT_FOUND, lang, "not_found");
+    };
+    match crate::server::files::send(&app, &page.signed.caller.actor, id, &file).await {
+        Ok(Ok(sent)) => sent,
+        Ok(Err(changed)) => not_done(lang, changed, format!("/runs/{id}")),
+        Err(error) => failed(lang, error),
+    }
+}
+
+/// The routes that take a file, with the service's upload limit.
+pub(super) fn uploads() -> Router<Shared> {
+    Router::new().route("/runs/{id}/reconcile", post(reconcile))
+}
+
+#[derive(askama::Template)]
+#[template(path = "reconciled.html")]
+struct Reconciled {
+    lang: Lang,
+    chrome: Chrome,
+    run: i64,
+    summary: String,
+}
+
+/// The bank's answer (a pain.002), sent as a form: its CSRF token first, then
+/// the file, streamed to a file of its own as it arrives.
+async fn reconcile(
+    State(app): State<Shared>,
+    page: Page,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<i64>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let lang = page.lang;
+    let csrf = match form.next_field().await {
+        Ok(Some(field)) if field.name() == Some("csrf") => field.text().await.unwrap_or_default(),
+        _ => String::new(),
+    };
+    let act = ActForm { csrf, checksum: None, reason: None };
+    if let Err(refused) = may_act(&app, &page, Act::WorkRun, id, &act).await {
+        return refused;
+    }
+    let received = async {
+        use tokio::io::AsyncWriteExt;
+        let mut field = form.next_field().await?.ok_or_else(|| anyhow::anyhow!("the form has no file"))?;
+        let file = tempfile::Builder::new().prefix("ansinh-upload-").suffix(".xml").tempfile()?;
+        let mut writing = tokio::fs::File::from_std(file.reopen()?);
+        while let Some(chunk) = field.chunk().await? {
+            writing.write_all(&chunk).await?;
+        }
+        writing.flush().await?;
+        anyhow::Ok(file)
+    };
+    let received = match received.await {
+        Ok(received) => received,
+        Err(error) => return not_done(lang, format!("{error:#}"), format!("/runs/{id}")),
+    };
+    match crate::run::reconcile(&app.db, id, received.path(), &page.signed.caller.actor).await {
+        Ok(done) => {
+            let chrome = Chrome::of(&page, &uri);
+            render(Reconciled { lang, chrome, run: id, summary: done.to_string() })
+        }
+        Err(error) if error.chain().any(|e| e.is::<sqlx::Error>()) => failed(lang, error),
+        Err(error) => not_done(lang, format!("{error:#}"), format!("/runs/{id}")),
+    }
 }
