@@ -108,6 +108,30 @@ fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
         let refused = b.text().await;
         assert!(refused.contains("Not found") && !refused.contains("079"), "{refused}");
 
+        // The officer of the demo is also its province's auditor: the run's log, a replay as a job,
+        // and a person looked up by an ID number typed into a form, shown under their keyed hash.
+        b.client.goto(&format!("{}/runs", demo.base)).await.unwrap();
+        b.click("Audit").await;
+        b.fill("[name='run']", "1").await;
+        let filter = b.client.find(Locator::Css("form.filters button")).await.unwrap();
+        b.navigating(filter.click()).await;
+        let log = b.text().await;
+        assert!(log.contains("run.approve") && log.contains("demo-approver"), "{log}");
+        b.client.goto(&format!("{}/runs/1", demo.base)).await.unwrap();
+        b.click("Replay the decisions").await;
+        assert!(b.url().await.starts_with("/jobs/"), "{}", b.url().await);
+        b.until_says("\"identical\": true").await;
+        b.click("Audit").await;
+        b.click("Look a person up").await;
+        let number = t.text("SELECT id_number FROM beneficiaries ORDER BY id LIMIT 1");
+        b.fill("[name='id_number']", &number).await;
+        let look_up = b.client.find(Locator::XPath("//button[contains(., 'Look up')]")).await.unwrap();
+        b.navigating(look_up.click()).await;
+        assert_eq!(b.url().await, "/audit/person", "the number travels in the body, not the URL");
+        let history = b.text().await;
+        assert!(history.contains("This person in the log and bundles") && !history.contains(&number), "{history}");
+        assert!(history.contains("2024-09"), "{history}");
+
         // A form without its CSRF token is refused; the session goes on.
         let cookie = b.client.get_named_cookie("ansinh_session").await.unwrap();
         let forged = raw_post(&demo.base, "/sign-out", &format!("ansinh_session={}", cookie.value()), "csrf=guess");
@@ -135,6 +159,9 @@ fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
     let read =
         t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'personal.read' AND details LIKE '%exceptions%'");
     assert_eq!(read, 1, "the page of exceptions is a recorded read");
+    let looked_up =
+        t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'personal.read' AND details LIKE '%person history%'");
+    assert_eq!(looked_up, 1, "the look-up is a recorded read");
 }
 
 on_both_backends!(an_officer_signs_in_and_reads_their_runs);

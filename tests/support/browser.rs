@@ -19,7 +19,9 @@ impl Browser {
     /// A fresh headless Chromium, `width` pixels wide (a phone is 390).
     pub async fn start(width: u32) -> Browser {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let driver = Command::new("chromedriver")
+        // A process group of its own, so that the browsers it starts go with it (`Drop`), even when a
+        // test fails before it closes its session.
+        let driver = std::os::unix::process::CommandExt::process_group(&mut Command::new("chromedriver"), 0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -156,16 +158,17 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let client = self.client.clone();
         let _ = client.close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // chromedriver and every browser it started: its process group.
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

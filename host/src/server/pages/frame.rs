@@ -156,6 +156,8 @@ struct Message {
 /// token of the sign-out form), and where the language switch comes back to.
 pub struct Chrome {
     pub name: Option<String>,
+    /// Whether to show the way to the audit pages.
+    pub auditor: bool,
     pub csrf: String,
     /// This page's path and query.
     pub here: String,
@@ -165,6 +167,7 @@ impl Chrome {
     pub(super) fn of(page: &Page, here: &axum::http::Uri) -> Chrome {
         Chrome {
             name: Some(page.signed.caller.actor.name.clone()),
+            auditor: page.signed.caller.roles.iter().any(|r| r == "auditor"),
             csrf: page.signed.csrf.clone(),
             here: here.path_and_query().map_or("/runs".to_owned(), |p| p.to_string()),
         }

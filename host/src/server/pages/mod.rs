@@ -19,6 +19,7 @@ use axum::routing::get;
 
 use super::shared::Shared;
 
+mod audit;
 mod frame;
 pub mod i18n;
 mod runs;
@@ -40,6 +41,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/lang/{code}", get(switch_language))
         .merge(sign_in::routes())
         .merge(runs::routes())
+        .merge(audit::routes())
         .layer(axum::middleware::map_response(secure))
 }
 

@@ -189,11 +189,13 @@ struct Actions {
     issue: bool,
     /// Upload the bank's answer to an issued run.
     reconcile: bool,
+    /// Replay its decisions (auditors).
+    replay: bool,
 }
 
 impl Actions {
     fn any(&self) -> bool {
-        self.evaluate || self.approve.is_some() || self.own_run || self.refuse || self.issue
+        self.evaluate || self.approve.is_some() || self.own_run || self.refuse || self.issue || self.replay
     }
 }
 
@@ -307,6 +309,7 @@ async fn show(
         refuse: decides && !own && matches!(run.status, runs::RunStatus::Evaluated | runs::RunStatus::Approved),
         issue: may(Act::WorkRun) && run.status == runs::RunStatus::Approved && !issuing,
         reconcile: may(Act::WorkRun) && run.status.is_issued(),
+        replay: may(Act::Audit) && run.status != runs::RunStatus::Created,
     };
     let view = RunView {
         id: run.id,

@@ -79,7 +79,12 @@ async fn page(
         Ok(token) => token.hash(),
         Err(error) => return failed(lang, error),
     };
-    let chrome = Chrome { name: None, csrf: String::new(), here: format!("/sign-in?back={}", url_encode(&back)) };
+    let chrome = Chrome {
+        name: None,
+        auditor: false,
+        csrf: String::new(),
+        here: format!("/sign-in?back={}", url_encode(&back)),
+    };
     let mut response = render(SignIn { lang, chrome, demo, csrf: token.clone(), back });
     let cookie = format!("{FORM_COOKIE}={token}; Path=/sign-in; HttpOnly; SameSite=Strict");
     if let Ok(value) = HeaderValue::from_str(&cookie) {
