@@ -71,6 +71,7 @@ fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
         b.client.goto(&format!("{}/runs/1", demo.base)).await.unwrap();
         assert_eq!(b.url().await, "/sign-in?back=/runs/1");
         b.screenshot(&shot("sign-in-vi-desktop")).await;
+        assert_eq!(b.accessibility().await, Vec::<String>::new(), "the sign-in page");
         b.click("Đăng nhập là demo-officer").await;
         assert_eq!(b.url().await, "/runs/1");
         let page = b.text().await;
@@ -78,6 +79,7 @@ fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
         // Money as Vietnamese writes it: 1.234.567 ₫.
         assert!(page.contains(" ₫") && !page.contains("VND"), "{page}");
         b.screenshot(&shot("run-vi-desktop")).await;
+        assert_eq!(b.accessibility().await, Vec::<String>::new(), "the run's page");
         // An exception queue: its people by name and beneficiary number, never an ID number.
         b.click("Chưa được CSDL dân cư xác minh").await;
         let queue = b.text().await;
@@ -93,6 +95,7 @@ fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
         assert_eq!(b.url().await, "/runs");
         let listed = b.text().await;
         assert!(listed.contains("09/2024") && !listed.contains("079"), "only 001's runs: {listed}");
+        assert_eq!(b.accessibility().await, Vec::<String>::new(), "the runs page");
         // English, kept by a cookie.
         b.click("English").await;
         assert_eq!(b.url().await, "/runs");

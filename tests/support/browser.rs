@@ -132,6 +132,24 @@ impl Browser {
         self.client.perform_actions(keys).await
     }
 
+    /// The serious and critical accessibility violations axe-core (npm, pinned in tests/axe)
+    /// finds on the page, each as `rule: help (elements)`.
+    pub async fn accessibility(&self) -> Vec<String> {
+        let axe = super::workspace().join("tests/axe/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&axe).unwrap_or_else(|e| {
+            panic!("{}: {e}; `npm ci --prefix tests/axe` installs it (.ci/run does)", axe.display())
+        });
+        self.client.execute(&source, vec![]).await.unwrap();
+        let run = "const done = arguments[arguments.length - 1];\
+                   axe.run(document, { resultTypes: ['violations'] }).then(function (r) {\
+                     if (r.passes.length === 0) { done(['axe passed no rule: it did not run']); return; }\
+                     done(r.violations.filter(function (v) { return v.impact === 'serious' || v.impact === 'critical'; })\
+                       .map(function (v) { return v.id + ': ' + v.help + ' (' + v.nodes.length + ')'; }));\
+                   }, function (e) { done(['axe failed: ' + e]); });";
+        let found = self.client.execute_async(run, vec![]).await.unwrap();
+        serde_json::from_value(found).unwrap()
+    }
+
     /// The page's path (and query).
     pub async fn url(&self) -> String {
         let url = self.client.current_url().await.unwrap();
