@@ -98,15 +98,32 @@ impl<S: Send + Sync> FromRequest<S> for Form {
     }
 }
 
-/// A request's body (a file: a bank's report, a CSV), written to a temporary
-/// file named `…suffix` as it arrives: never whole in memory. The file goes
-/// when the handle is dropped.
-pub async fn receive(body: axum::body::Body, suffix: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+/// What is received as a file: a request's body, or a file field of a form.
+pub trait Upload {
+    fn chunks(self) -> impl futures_util::Stream<Item = anyhow::Result<axum::body::Bytes>> + Send;
+}
+
+impl Upload for axum::body::Body {
+    fn chunks(self) -> impl futures_util::Stream<Item = anyhow::Result<axum::body::Bytes>> + Send {
+        futures_util::StreamExt::map(self.into_data_stream(), |chunk| chunk.map_err(anyhow::Error::new))
+    }
+}
+
+impl Upload for axum::extract::multipart::Field<'_> {
+    fn chunks(self) -> impl futures_util::Stream<Item = anyhow::Result<axum::body::Bytes>> + Send {
+        futures_util::StreamExt::map(self, |chunk| chunk.map_err(anyhow::Error::new))
+    }
+}
+
+/// A file sent (a request's body, or a form's file: a bank's report, a CSV),
+/// written to a temporary file named `…suffix` as it arrives: never whole in
+/// memory. The file goes when the handle is dropped.
+pub async fn receive(upload: impl Upload, suffix: &str) -> anyhow::Result<tempfile::NamedTempFile> {
     use futures_util::StreamExt;
     use tokio::io::AsyncWriteExt;
     let file = tempfile::Builder::new().prefix("ansinh-upload-").suffix(suffix).tempfile()?;
     let mut writing = tokio::fs::File::from_std(file.reopen()?);
-    let mut stream = body.into_data_stream();
+    let mut stream = std::pin::pin!(upload.chunks());
     while let Some(chunk) = stream.next().await {
         writing.write_all(&chunk?).await?;
     }

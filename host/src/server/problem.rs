@@ -83,14 +83,18 @@ pub(super) fn failed(error: anyhow::Error, doing: &str, headers: &HeaderMap) -> 
         .into_response()
 }
 
+/// Whether `error` is the host's (the database or a file failed), not the caller's to correct.
+pub(super) fn of_the_host(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| e.is::<sqlx::Error>() || e.is::<std::io::Error>())
+}
+
 /// What an action answers when it is not done: a failure of the host is 500;
 /// anything else is the caller's to correct (a run's state that does not
 /// allow the step, the wrong checksum, the same account as its creator, a
 /// plug-in that does not load), answered with `status` and the reason the
 /// command line gives.
 pub(super) fn not_done(error: anyhow::Error, status: StatusCode, doing: &str, headers: &HeaderMap) -> Response {
-    let of_the_host = error.chain().any(|e| e.is::<sqlx::Error>() || e.is::<std::io::Error>());
-    if of_the_host {
+    if of_the_host(&error) {
         return failed(error, doing, headers);
     }
     Problem::new(status, format!("{error:#}"), headers).into_response()

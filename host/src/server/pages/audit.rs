@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::frame::{Chrome, Page, csrf_holds, failed, message, not_done, render};
+use super::frame::{Chrome, Page, csrf_holds, failed, message, not_done, refused, render, run_for};
 use super::i18n::Lang;
-use crate::accounts::{self, Act, Place, Refusal, policy};
+use crate::accounts::{self, Act, Place, policy};
 use crate::identity::id_number::IdNumber;
 use crate::jobs::Kind;
 use crate::server::shared::Shared;
@@ -32,13 +32,6 @@ pub(super) fn routes() -> Router<Shared> {
 
 /// Entries a page of the log lists.
 const PAGE: i64 = 200;
-
-fn refused(refusal: Refusal, lang: Lang) -> Response {
-    match refusal {
-        Refusal::NotFound(_) => message(StatusCode::NOT_FOUND, lang, "not_found"),
-        _ => message(StatusCode::FORBIDDEN, lang, "forbidden"),
-    }
-}
 
 #[derive(Deserialize)]
 struct LogQuery {
@@ -80,10 +73,8 @@ async fn log(
     let run = query.run.trim();
     let (rows, next) = if !run.is_empty() {
         let Ok(id) = run.parse::<i64>() else { return message(StatusCode::NOT_FOUND, lang, "not_found") };
-        match accounts::run_in_scope(&app.db, caller, Act::Audit, id).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(refusal)) => return refused(refusal, lang),
-            Err(error) => return failed(lang, error),
+        if let Err(refused) = run_for(&app, &page, Act::Audit, id).await {
+            return refused;
         }
         match store::audit::about(&app.db, &trail::run_subject(id)).await {
             Ok(rows) => (rows, None),
@@ -193,10 +184,8 @@ async fn replay(State(app): State<Shared>, page: Page, Path(id): Path<i64>, Form
     if !csrf_holds(&page.signed, &form.csrf) {
         return message(StatusCode::FORBIDDEN, lang, "expired_form");
     }
-    match accounts::run_in_scope(&app.db, caller, Act::Audit, id).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(refusal)) => return refused(refusal, lang),
-        Err(error) => return failed(lang, error),
+    if let Err(refused) = run_for(&app, &page, Act::Audit, id).await {
+        return refused;
     }
     match crate::jobs::submit_with(&app.db, Kind::ReplayRun, id, &serde_json::json!({}), &caller.actor).await {
         Ok(Ok(job) | Err(job)) => Redirect::to(&format!("/jobs/{job}")).into_response(),

@@ -173,3 +173,25 @@ impl Chrome {
         }
     }
 }
+
+/// A refusal as a page: 404 for what is outside the scope, 403 for a role the account lacks.
+pub(super) fn refused(refusal: crate::accounts::Refusal, lang: Lang) -> Response {
+    match refusal {
+        crate::accounts::Refusal::NotFound(_) => message(StatusCode::NOT_FOUND, lang, "not_found"),
+        _ => message(StatusCode::FORBIDDEN, lang, "forbidden"),
+    }
+}
+
+/// Run `id`, if the reader may do `act` on it (`accounts::run_in_scope`); else the page to answer.
+pub(super) async fn run_for(
+    app: &Shared,
+    page: &Page,
+    act: crate::accounts::Act,
+    id: i64,
+) -> Result<crate::store::runs::Run, Response> {
+    match crate::accounts::run_in_scope(&app.db, &page.signed.caller, act, id).await {
+        Ok(Ok(run)) => Ok(run),
+        Ok(Err(refusal)) => Err(refused(refusal, page.lang)),
+        Err(error) => Err(failed(page.lang, error)),
+    }
+}

@@ -12,9 +12,10 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::frame::{Chrome, Page, csrf_holds, failed, message, not_done, render, url_encode};
+use super::frame::{Chrome, Page, csrf_holds, failed, message, not_done, refused, render, run_for, url_encode};
 use super::i18n::Lang;
-use crate::accounts::{self, Act, Place, Refusal, policy};
+use crate::accounts::{self, Act, Place, policy};
+use crate::server::problem::of_the_host;
 use crate::server::shared::Shared;
 use crate::store::{self, decisions, runs};
 use crate::trail;
@@ -69,14 +70,6 @@ struct Runs {
     statuses: [&'static str; 6],
     runs: Vec<Listed>,
     next: Option<String>,
-}
-
-/// The refusal as a page: 404 for what is outside the scope, 403 for a role the account lacks.
-fn refused(refusal: Refusal, lang: Lang) -> Response {
-    match refusal {
-        Refusal::NotFound(_) => message(StatusCode::NOT_FOUND, lang, "not_found"),
-        _ => message(StatusCode::FORBIDDEN, lang, "forbidden"),
-    }
 }
 
 async fn list(
@@ -242,10 +235,9 @@ async fn show(
     Query(done): Query<Done>,
 ) -> Response {
     let (caller, lang) = (&page.signed.caller, page.lang);
-    let run = match accounts::run_in_scope(&app.db, caller, Act::ReadRun, id).await {
-        Ok(Ok(run)) => run,
-        Ok(Err(refusal)) => return refused(refusal, lang),
-        Err(error) => return failed(lang, error),
+    let run = match run_for(&app, &page, Act::ReadRun, id).await {
+        Ok(run) => run,
+        Err(refused) => return refused,
     };
     let made = async {
         let totals = decisions::totals(&app.db, id).await?;
@@ -345,10 +337,8 @@ async fn show(
 /// The evaluation's progress as server-sent events, for the run's page.
 async fn progress(State(app): State<Shared>, page: Page, Path((id, job)): Path<(i64, i64)>) -> Response {
     let lang = page.lang;
-    match accounts::run_in_scope(&app.db, &page.signed.caller, Act::ReadRun, id).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(refusal)) => return refused(refusal, lang),
-        Err(error) => return failed(lang, error),
+    if let Err(refused) = run_for(&app, &page, Act::ReadRun, id).await {
+        return refused;
     }
     match store::jobs::get(&app.db, job).await {
         Ok(Some(found)) if found.subject == trail::run_subject(id) => crate::server::jobs::event_stream(app, job),
@@ -371,11 +361,7 @@ async fn may_act(app: &Shared, page: &Page, act: Act, id: i64, form: &ActForm) -
     if !csrf_holds(&page.signed, &form.csrf) {
         return Err(message(StatusCode::FORBIDDEN, page.lang, "expired_form"));
     }
-    match accounts::run_in_scope(&app.db, &page.signed.caller, act, id).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(refusal)) => Err(refused(refusal, page.lang)),
-        Err(error) => Err(failed(page.lang, error)),
-    }
+    run_for(app, page, act, id).await.map(|_| ())
 }
 
 /// Back to the run's page, saying what was done.
@@ -387,9 +373,7 @@ fn done(id: i64, what: &str) -> Response {
 fn answer(page: &Page, id: i64, result: anyhow::Result<()>, what: &str) -> Response {
     match result {
         Ok(()) => done(id, what),
-        Err(error) if error.chain().any(|e| e.is::<sqlx::Error>() || e.is::<std::io::Error>()) => {
-            failed(page.lang, error)
-        }
+        Err(error) if of_the_host(&error) => failed(page.lang, error),
         Err(error) => not_done(page.lang, format!("{error:#}"), format!("/runs/{id}")),
     }
 }
@@ -474,7 +458,7 @@ async fn create(State(app): State<Shared>, page: Page, Form(form): Form<NewRunFo
     };
     match made.await {
         Ok(id) => done(id, "created"),
-        Err(error) if error.chain().any(|e| e.is::<sqlx::Error>() || e.is::<std::io::Error>()) => failed(lang, error),
+        Err(error) if of_the_host(&error) => failed(lang, error),
         Err(error) => not_done(lang, format!("{error:#}"), "/runs".to_owned()),
     }
 }
@@ -519,10 +503,8 @@ async fn exceptions(
     Query(query): Query<ExceptionsQuery>,
 ) -> Response {
     let lang = page.lang;
-    match accounts::run_in_scope(&app.db, &page.signed.caller, Act::ReadRun, id).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(refusal)) => return refused(refusal, lang),
-        Err(error) => return failed(lang, error),
+    if let Err(refused) = run_for(&app, &page, Act::ReadRun, id).await {
+        return refused;
     }
     if !crate::run::review::is_kind(&query.kind) {
         return message(StatusCode::NOT_FOUND, lang, "not_found");
@@ -565,10 +547,8 @@ async fn exceptions(
 /// the read recorded first).
 async fn download(State(app): State<Shared>, page: Page, Path((id, name)): Path<(i64, String)>) -> Response {
     let lang = page.lang;
-    match accounts::run_in_scope(&app.db, &page.signed.caller, Act::ReadRun, id).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(refusal)) => return refused(refusal, lang),
-        Err(error) => return failed(lang, error),
+    if let Err(refused) = run_for(&app, &page, Act::ReadRun, id).await {
+        return refused;
     }
     let files = match crate::run::issue::recorded_files(&app.db, id).await {
         Ok(files) => files.map(|(_, files)| files).unwrap_or_default(),
@@ -617,15 +597,8 @@ async fn reconcile(
         return refused;
     }
     let received = async {
-        use tokio::io::AsyncWriteExt;
-        let mut field = form.next_field().await?.ok_or_else(|| anyhow::anyhow!("the form has no file"))?;
-        let file = tempfile::Builder::new().prefix("ansinh-upload-").suffix(".xml").tempfile()?;
-        let mut writing = tokio::fs::File::from_std(file.reopen()?);
-        while let Some(chunk) = field.chunk().await? {
-            writing.write_all(&chunk).await?;
-        }
-        writing.flush().await?;
-        anyhow::Ok(file)
+        let field = form.next_field().await?.ok_or_else(|| anyhow::anyhow!("the form has no file"))?;
+        crate::server::extract::receive(field, ".xml").await
     };
     let received = match received.await {
         Ok(received) => received,
@@ -636,7 +609,7 @@ async fn reconcile(
             let chrome = Chrome::of(&page, &uri);
             render(Reconciled { lang, chrome, run: id, summary: done.to_string() })
         }
-        Err(error) if error.chain().any(|e| e.is::<sqlx::Error>()) => failed(lang, error),
+        Err(error) if of_the_host(&error) => failed(lang, error),
         Err(error) => not_done(lang, format!("{error:#}"), format!("/runs/{id}")),
     }
 }
