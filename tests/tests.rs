@@ -49,5 +49,6 @@ mod sandbox;
 mod schema;
 mod secrets;
 mod server;
+mod store;
 mod verification;
 mod what_if;

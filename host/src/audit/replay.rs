@@ -310,7 +310,7 @@ pub async fn stored_in(db: &Db, run_id: i64) -> anyhow::Result<Stored> {
 pub async fn draw_in(db: &Db, run_id: i64, sample: Sample) -> anyhow::Result<HashSet<Key>> {
     let mut draw = Draw::new(sample);
     let mut after: Key = (String::new(), 0);
-    let mut tx = db.begin().await?;
+    let mut tx = db.snapshot().await?;
     loop {
         let page = decisions::digests_page(&mut tx, run_id, &after, PAGE).await?;
         let Some((period, beneficiary, _)) = page.last() else { break };

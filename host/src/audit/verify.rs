@@ -527,7 +527,7 @@ async fn check_paid(db: &Db, run_id: i64, seq: i64, details: &Value, problems: &
         problems.push(format!("audit entry {seq} (run.issue) holds no chains of the payment rows"));
         return Ok(());
     };
-    let mut tx = db.begin().await?;
+    let mut tx = db.snapshot().await?;
     let stored = crate::trail::seal_paid(&mut tx, run_id).await?;
     drop(tx);
     for (what, then, now) in [("payments", &rows.payments, &stored.payments), ("cash list", &rows.cash, &stored.cash)] {

@@ -170,7 +170,23 @@ impl Db {
         Ok(())
     }
 
+    /// A transaction that writes. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), waiting its turn behind another writer: a deferred
+    /// transaction that reads and then writes fails at the write, without
+    /// waiting, if another connection committed since its first read
+    /// (SQLITE_BUSY_SNAPSHOT), which a server answering requests beside a
+    /// running job met as a 500. PostgreSQL waits on row locks as it should.
     pub async fn begin(&self) -> anyhow::Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A transaction that only reads, for one consistent view of several
+    /// reads. On SQLite it takes no write lock, so a long read (a million
+    /// digests) does not hold up the writers; never write in it.
+    pub async fn snapshot(&self) -> anyhow::Result<Tx> {
         Ok(match self {
             Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
