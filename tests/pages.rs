@@ -11,7 +11,9 @@ use std::process::{Child, Stdio};
 use fantoccini::Locator;
 
 use crate::support::browser::Browser;
-use crate::support::{Driver, ok, stdout};
+use crate::support::oidc::Provider;
+use crate::support::service::Server;
+use crate::support::{Driver, TEST_ADMIN, ok, stdout};
 
 /// `ansinh demo --serve` on `t`'s database, on a free port of loopback.
 struct Demo {
@@ -278,7 +280,93 @@ fn a_month_by_clicks(t: Driver) {
 
 on_both_backends!(a_month_by_clicks);
 
-/// A raw HTTP/1.1 request: the status line and headers, lower-cased names, and the body.
+/// A person signs in through the OpenID provider (npm oidc-provider on
+/// loopback): the authorisation code flow with PKCE, typed into the
+/// provider's own pages. The session is of the account linked to the subject,
+/// and its audit entry names the provider and subject; a subject linked to no
+/// account, and an answer that this browser did not ask for, open none.
+fn a_person_signs_in_through_their_provider(t: Driver) {
+    const AUDIENCE: &str = "urn:ansinh:pages-test";
+    let provider = Provider::for_pages("ansinh-pages");
+    t.evaluated_run(81, 120, "2024-09");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = t.path("oidc.toml");
+    let trust = std::fs::read_to_string(t.config()).unwrap();
+    let oidc = format!(
+        "[oidc]\nissuer = \"{}\"\naudience = \"{AUDIENCE}\"\nclient_id = \"ansinh-pages\"\n\
+         redirect_uri = \"http://127.0.0.1:{port}/sign-in/callback\"\n",
+        provider.issuer
+    );
+    std::fs::write(&config, format!("{trust}\n{oidc}")).unwrap();
+    let server =
+        Server::start_on(&t, &format!("127.0.0.1:{port}"), &[std::ffi::OsStr::new("--config"), config.as_os_str()]);
+    let admin = t.token(TEST_ADMIN);
+    let body = serde_json::json!({ "name": "Trần Thị Lan", "kind": "person", "roles": ["officer"], "scopes": ["province:001"] });
+    let made = server.post("/v1/accounts", &admin, &body);
+    assert_eq!(made.status, 201, "{}", made.body);
+    let lan = made.json()["id"].as_i64().unwrap();
+    let linked = server.post(&format!("/v1/accounts/{lan}/oidc"), &admin, &serde_json::json!({ "subject": "lan" }));
+    assert_eq!(linked.status, 204, "{}", linked.body);
+    let base = format!("http://{}", server.address);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let browser = Browser::start(1280).await;
+        let b = &browser;
+        // At the provider, a login and a password typed, then its consent.
+        let at_provider = |login: &'static str| async move {
+            b.fill("input[name=login]", login).await;
+            b.fill("input[name=password]", "any password").await;
+            let submit = b.client.find(Locator::Css("button[type=submit]")).await.unwrap();
+            b.navigating(submit.click()).await;
+            let consent = b.client.find(Locator::Css("button[type=submit]")).await.unwrap();
+            b.navigating(consent.click()).await;
+        };
+        b.client.goto(&format!("{base}/runs")).await.unwrap();
+        assert_eq!(b.url().await, "/sign-in?back=/runs");
+        assert_eq!(b.accessibility().await, Vec::<String>::new(), "the sign-in page with a provider");
+        b.click(&format!("Đăng nhập qua {}", provider.issuer)).await;
+        let there = b.client.current_url().await.unwrap();
+        assert_eq!(there.origin().ascii_serialization(), provider.issuer, "sent to the provider");
+        at_provider("lan").await;
+        assert_eq!(b.url().await, "/runs");
+        let page = b.text().await;
+        let signed = b.client.find(Locator::Css("form.who")).await.unwrap().text().await.unwrap();
+        assert!(signed.contains("Trần Thị Lan") && page.contains("09/2024"), "{signed}\n{page}");
+        let opened = t.text("SELECT details FROM audit_log WHERE action = 'session.open' ORDER BY seq DESC LIMIT 1");
+        assert!(opened.contains(&provider.issuer) && opened.contains("\"subject\":\"lan\""), "{opened}");
+
+        // A subject linked to no account: no session, and why.
+        let out = b.client.find(Locator::Css("form.who button")).await.unwrap();
+        b.navigating(out.click()).await;
+        // And out of the provider (its cookies, which share 127.0.0.1 with the service's).
+        b.client.delete_all_cookies().await.unwrap();
+        b.click(&format!("Đăng nhập qua {}", provider.issuer)).await;
+        at_provider("stranger").await;
+        let refused = b.text().await;
+        assert!(refused.contains("Chưa đăng nhập được") && refused.contains("subject stranger"), "{refused}");
+        b.client.goto(&format!("{base}/runs")).await.unwrap();
+        assert_eq!(b.url().await, "/sign-in?back=/runs", "no session for the stranger");
+        browser.close().await;
+    });
+    // What is sent to the provider: a code challenge (S256), never its verifier, which stays
+    // in the browser's cookie for the sign-in pages only.
+    let start = raw_get(&base, "/sign-in/oidc?back=/runs", "");
+    let location = start.lines().find_map(|l| l.strip_prefix("location: ")).unwrap_or_else(|| panic!("{start}"));
+    let location = reqwest::Url::parse(location).unwrap();
+    let asked: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(asked.get("code_challenge_method").map(String::as_str), Some("S256"), "{location}");
+    assert_eq!(asked.get("code_challenge").map(String::len), Some(43), "{location}");
+    assert_eq!(asked.get("client_id").map(String::as_str), Some("ansinh-pages"), "{location}");
+    assert!(!location.as_str().contains("verifier"), "{location}");
+    let cookie = start.lines().find(|l| l.starts_with("set-cookie: ansinh_oidc=")).unwrap_or_else(|| panic!("{start}"));
+    assert!(cookie.contains("Path=/sign-in;") && cookie.contains("HttpOnly"), "{cookie}");
+    // An answer of the provider that this browser did not ask for (no cookie, or another state).
+    let forged = raw_get(&base, "/sign-in/callback?code=abc&state=def", "ansinh_oidc=");
+    assert!(forged.starts_with("HTTP/1.1 403") && forged.contains("not started in this browser"), "{forged}");
+}
+
+on_both_backends!(a_person_signs_in_through_their_provider);
+
+/// A raw HTTP/1.1 request: the status line and headers (names lower-cased), and the body.
 fn raw(base: &str, request: String) -> String {
     use std::io::{Read, Write};
     let address = base.trim_start_matches("http://");
@@ -289,7 +377,12 @@ fn raw(base: &str, request: String) -> String {
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
     let mut lines = head.lines();
     let status = lines.next().unwrap_or_default().to_owned();
-    let headers: Vec<String> = lines.map(|l| l.to_ascii_lowercase()).collect();
+    let headers: Vec<String> = lines
+        .map(|l| match l.split_once(':') {
+            Some((name, value)) => format!("{}:{value}", name.to_ascii_lowercase()),
+            None => l.to_owned(),
+        })
+        .collect();
     format!("{status}\n{}\n\n{body}", headers.join("\n"))
 }
 

@@ -26,6 +26,9 @@
 //! algorithms = ["RS256", "ES256"]        # optional: these by default; never none or HS*
 //! leeway_seconds = 30                    # optional: how far exp and nbf may be off
 //! jwks_refetch_seconds = 30              # optional: the least time between two JWKS fetches
+//! client_id = "ansinh-pages"             # optional, with redirect_uri: people sign in to the pages
+//! redirect_uri = "https://ansinh.example.gov.vn/sign-in/callback"  # through the provider
+//!                                        # (a public client: authorisation code with PKCE)
 //!
 //! [trust]                                # who is trusted to sign releases, and the log's tips
 //! root_public_key = "…64 hex digits…"    # the national root key (`keys generate --root`):
@@ -125,6 +128,8 @@ struct RawOidc {
     algorithms: Option<Vec<String>>,
     leeway_seconds: Option<u64>,
     jwks_refetch_seconds: Option<u64>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -367,7 +372,29 @@ fn oidc_settings(raw: RawOidc) -> anyhow::Result<oidc::Settings> {
         Some(seconds) => bail!("oidc.jwks_refetch_seconds = {seconds}: expected 1 to 3600"),
         None => oidc::DEFAULT_REFETCH,
     };
-    Ok(oidc::Settings { issuer, audience, jwks_uri, algorithms, leeway, refetch })
+    let client = match (raw.client_id, raw.redirect_uri) {
+        (None, None) => None,
+        (Some(id), Some(uri)) => {
+            if id.trim().is_empty() || id.trim() != id || id.chars().any(char::is_control) {
+                bail!("oidc.client_id = {id:?}: expected the pages' client id at the provider, on one line");
+            }
+            let redirect_uri = oidc::provider_url(&uri)
+                .ok()
+                .filter(|url| url.path() == "/sign-in/callback")
+                .with_context(|| {
+                    format!(
+                        "oidc.redirect_uri = {uri:?}: expected this service's address and /sign-in/callback, as                          registered at the provider (https://, or http:// on loopback)"
+                    )
+                })?;
+            Some(oidc::PageClient { id, redirect_uri })
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            bail!(
+                "[oidc]: client_id and redirect_uri go together (the pages' sign-in through the provider), or neither"
+            )
+        }
+    };
+    Ok(oidc::Settings { issuer, audience, jwks_uri, algorithms, leeway, refetch, client })
 }
 
 /// One debtor account, checked against what a pain.001 can carry.

@@ -14,6 +14,12 @@
 //   signed with `alg` and lasting `ttl` seconds, for the resource it asks for
 //   (RFC 8707 resource indicators: `aud` is that resource). The token's `sub`
 //   is the client's id: each client stands for one person.
+// - web (optional): each {"id", "redirect"}: a public client of the authorisation
+//   code flow with PKCE (no secret), as the pages of `ansinh serve` are; its
+//   redirect is on loopback, any port (RFC 8252: a native client). People sign
+//   in on the provider's own development pages: any login (it becomes the
+//   token's `sub`) and any password, then a consent. Its access tokens are
+//   JWTs signed RS256 for the resource asked for.
 // - issuer (optional): the issuer it names itself, by default its own
 //   http://127.0.0.1:PORT. Another provider's issuer makes a provider that
 //   claims to be that one but signs with keys that one never published.
@@ -31,6 +37,7 @@ import Provider from 'oidc-provider';
 const config = JSON.parse(process.argv[2] ?? '{}');
 const keys = (config.keys ?? []).map(makeKey);
 const clients = config.clients ?? [];
+const web = config.web ?? [];
 let jwksFetches = 0;
 const cookieKey = crypto.randomBytes(32).toString('hex');
 let provider;
@@ -54,23 +61,35 @@ function makeProvider(issuer) {
     jwks: { keys },
     // Only for the provider's own cookies, which no test uses; made afresh at each start.
     cookies: { keys: [cookieKey] },
-    clients: clients.map((c) => ({
-      client_id: c.id,
-      client_secret: c.secret,
-      grant_types: ['client_credentials'],
-      token_endpoint_auth_method: 'client_secret_post',
-      redirect_uris: [],
-      response_types: [],
-    })),
+    clients: [
+      ...clients.map((c) => ({
+        client_id: c.id,
+        client_secret: c.secret,
+        grant_types: ['client_credentials'],
+        token_endpoint_auth_method: 'client_secret_post',
+        redirect_uris: [],
+        response_types: [],
+      })),
+      ...web.map((c) => ({
+        client_id: c.id,
+        application_type: 'native',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+        redirect_uris: [c.redirect],
+      })),
+    ],
+    pkce: { required: () => true },
     features: {
       clientCredentials: { enabled: true },
-      devInteractions: { enabled: false },
+      // The provider's own sign-in and consent pages, for the pages' browser tests.
+      devInteractions: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // Any resource a client asks for is a resource server whose audience is
         // the resource itself: a test can ask for the wrong one.
         getResourceServerInfo: (ctx, resource, client) => {
-          const c = byId.get(client.clientId);
+          const c = byId.get(client.clientId) ?? {};
           return {
             scope: 'api',
             audience: resource,
@@ -118,6 +137,10 @@ const server = http.createServer((req, res) => {
   }
   handle(req, res);
 });
+
+// The test reads the first line only and closes its end: whatever the provider
+// prints later (its development pages log to standard output) must not end it.
+process.stdout.on('error', () => {});
 
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();

@@ -75,7 +75,6 @@ impl Provider {
     /// Start a provider with signing keys `keys` (kid, alg) made afresh and
     /// `clients`; it names itself `issuer`, or by default its own address.
     pub fn start(keys: &[(&str, &str)], clients: &[Client<'_>], issuer: Option<&str>) -> Provider {
-        install();
         let keys: Vec<Value> = keys.iter().map(|(kid, alg)| json!({ "kid": kid, "alg": alg })).collect();
         let clients: Vec<Value> =
             clients.iter().map(|c| json!({ "id": c.id, "secret": secret(c.id), "alg": c.alg, "ttl": c.ttl })).collect();
@@ -83,6 +82,20 @@ impl Provider {
         if let Some(issuer) = issuer {
             config["issuer"] = json!(issuer);
         }
+        Provider::launch(config, issuer)
+    }
+
+    /// A provider where people sign in to the pages of `ansinh serve`: public
+    /// client `client` of the authorisation code flow, back to
+    /// `/sign-in/callback` on loopback, any port. Whatever login is typed on
+    /// its sign-in page is the subject.
+    pub fn for_pages(client: &str) -> Provider {
+        let web = json!([{ "id": client, "redirect": "http://127.0.0.1/sign-in/callback" }]);
+        Provider::launch(json!({ "keys": [{ "kid": "rs-1", "alg": "RS256" }], "web": web }), None)
+    }
+
+    fn launch(config: Value, issuer: Option<&str>) -> Provider {
+        install();
         let log = tempfile::NamedTempFile::new().unwrap();
         let mut child = Command::new("node")
             .arg(folder().join("provider.js"))

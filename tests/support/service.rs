@@ -25,9 +25,15 @@ impl Server {
     /// The service started with `args` too (`--config FILE`, `--job-lease 2`, `--tip-key FILE`),
     /// as no account: it takes none, its clients do.
     pub fn start_with(t: &Driver, args: &[&std::ffi::OsStr]) -> Server {
+        Server::start_on(t, "127.0.0.1:0", args)
+    }
+
+    /// The service listening on `listen` (an address whose port the test chose
+    /// first, e.g. to name it in `[oidc] redirect_uri`), started with `args`.
+    pub fn start_on(t: &Driver, listen: &str, args: &[&std::ffi::OsStr]) -> Server {
         let mut child = t
             .bare()
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -17,6 +17,7 @@ use crate::store::{self, Db};
 use crate::trail::{self, Actor, Auth, action};
 
 mod caller;
+pub mod code_flow;
 pub mod oidc;
 pub mod policy;
 pub mod session;

@@ -76,6 +76,25 @@ pub struct Settings {
     pub leeway: Duration,
     /// The least time between two fetches of the JWKS.
     pub refetch: Duration,
+    /// The pages' client at the provider, for people to sign in by a browser
+    /// (`code_flow.rs`); None: the pages offer no sign-in through it.
+    pub client: Option<PageClient>,
+}
+
+/// `[oidc] client_id` and `redirect_uri`: the pages as a public client of the
+/// provider's authorisation code flow (PKCE, no secret).
+#[derive(Clone, Debug)]
+pub struct PageClient {
+    pub id: String,
+    /// This service's `/sign-in/callback`, exactly as registered at the provider.
+    pub redirect_uri: Url,
+}
+
+/// Where the provider signs people in and gives out tokens, from its discovery document.
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    pub authorization: Url,
+    pub token: Url,
 }
 
 /// An algorithm of `[oidc] algorithms`, by its JOSE name; a shared secret's
@@ -132,6 +151,8 @@ pub struct Verifier {
     keys: RwLock<Keys>,
     /// Held while fetching, so that one fetch is under way at a time.
     fetching: tokio::sync::Mutex<Fetching>,
+    /// The sign-in endpoints, read once from the discovery document.
+    endpoints: tokio::sync::OnceCell<Endpoints>,
 }
 
 #[derive(Default)]
@@ -186,12 +207,75 @@ impl Verifier {
             .build()
             .context("setting up the HTTPS client for the OpenID provider")?;
         let fetching = Fetching { jwks_uri: settings.jwks_uri.clone(), last: None };
-        Ok(Verifier { settings, client, keys: RwLock::default(), fetching: tokio::sync::Mutex::new(fetching) })
+        Ok(Verifier {
+            settings,
+            client,
+            keys: RwLock::default(),
+            fetching: tokio::sync::Mutex::new(fetching),
+            endpoints: tokio::sync::OnceCell::new(),
+        })
     }
 
     /// The issuer whose tokens it accepts.
     pub fn issuer(&self) -> &str {
         &self.settings.issuer
+    }
+
+    /// This service, as the tokens it accepts name it in `aud`.
+    pub fn audience(&self) -> &str {
+        &self.settings.audience
+    }
+
+    /// The pages' client at the provider, if people sign in by a browser.
+    pub fn client(&self) -> Option<&PageClient> {
+        self.settings.client.as_ref()
+    }
+
+    /// The provider's authorisation and token endpoints, from its discovery
+    /// document (read once; tried again after a failure).
+    pub async fn endpoints(&self) -> anyhow::Result<&Endpoints> {
+        self.endpoints
+            .get_or_try_init(|| async {
+                let (discovery, document) = self.discovery().await?;
+                let endpoint = |name: &str| -> anyhow::Result<Url> {
+                    let text = document.get(name).and_then(Value::as_str).unwrap_or_default();
+                    provider_url(text).with_context(|| format!("{discovery}: its {name}"))
+                };
+                Ok(Endpoints { authorization: endpoint("authorization_endpoint")?, token: endpoint("token_endpoint")? })
+            })
+            .await
+    }
+
+    /// The issuer's discovery document, checked to name the issuer configured; and its address.
+    async fn discovery(&self) -> anyhow::Result<(String, Value)> {
+        let issuer = &self.settings.issuer;
+        let discovery = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+        let document: Value = self.get(&discovery).await?;
+        let named = document.get("issuer").and_then(Value::as_str);
+        if named != Some(issuer.as_str()) {
+            bail!(
+                "{discovery} names issuer {}, not {issuer}: set [oidc] issuer to the provider's issuer exactly",
+                named.unwrap_or("(none)")
+            );
+        }
+        Ok((discovery, document))
+    }
+
+    /// POST `form` to the provider's token endpoint: its JSON answer, or what
+    /// it said when it refused (RFC 6749 §5.2). An error: it could not be asked.
+    pub async fn exchange(&self, form: &[(&str, &str)]) -> anyhow::Result<Result<Value, String>> {
+        let endpoint = &self.endpoints().await?.token;
+        let failed = || format!("asking the OpenID provider for tokens at {endpoint}");
+        let response = self.client.post(endpoint.clone()).form(form).send().await.with_context(failed)?;
+        let status = response.status();
+        let body = read_limited(response).await.with_context(failed)?;
+        let answer: Value = serde_json::from_slice(&body).with_context(|| format!("{}: not JSON", failed()))?;
+        if status.is_success() {
+            return Ok(Ok(answer));
+        }
+        let error = answer.get("error").and_then(Value::as_str).unwrap_or("no error code");
+        let described = answer.get("error_description").and_then(Value::as_str);
+        Ok(Err(described.map_or(format!("{status}, {error}"), |d| format!("{status}, {error}: {d}"))))
     }
 
     /// Who `token` is of, or why it is refused (said to the client, with
@@ -353,15 +437,7 @@ impl Verifier {
         let jwks_uri = match &fetching.jwks_uri {
             Some(uri) => uri.clone(),
             None => {
-                let discovery = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-                let document: Value = self.get(&discovery).await?;
-                let named = document.get("issuer").and_then(Value::as_str);
-                if named != Some(issuer.as_str()) {
-                    bail!(
-                        "{discovery} names issuer {}, not {issuer}: set [oidc] issuer to the provider's issuer exactly",
-                        named.unwrap_or("(none)")
-                    );
-                }
+                let (discovery, document) = self.discovery().await?;
                 let uri = document.get("jwks_uri").and_then(Value::as_str).unwrap_or_default();
                 let uri = provider_url(uri).with_context(|| format!("{discovery}: its jwks_uri"))?;
                 fetching.jwks_uri = Some(uri.clone());
@@ -400,20 +476,26 @@ impl Verifier {
     /// GET `url` as JSON, at most [`MAX_DOCUMENT`] bytes.
     async fn get(&self, url: &str) -> anyhow::Result<Value> {
         let failed = || format!("fetching {url} from the OpenID provider");
-        let mut response = self.client.get(url).send().await.with_context(failed)?;
+        let response = self.client.get(url).send().await.with_context(failed)?;
         let status = response.status();
         if !status.is_success() {
             bail!("{}: it answered {status}", failed());
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.with_context(failed)? {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_DOCUMENT {
-                bail!("{}: it is larger than {MAX_DOCUMENT} bytes", failed());
-            }
-        }
+        let body = read_limited(response).await.with_context(failed)?;
         serde_json::from_slice(&body).with_context(|| format!("{}: not JSON", failed()))
     }
+}
+
+/// A response's body, at most [`MAX_DOCUMENT`] bytes.
+async fn read_limited(mut response: reqwest::Response) -> anyhow::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_DOCUMENT {
+            bail!("it is larger than {MAX_DOCUMENT} bytes");
+        }
+    }
+    Ok(body)
 }
 
 /// Whether `bearer` has the shape of a JWT (three base64url parts, the

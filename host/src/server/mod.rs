@@ -114,7 +114,12 @@ pub fn state(app: Arc<App>, options: &Options) -> anyhow::Result<Shared> {
         None => None,
     };
     let (outbox, demo_sign_in) = (options.outbox.clone(), options.demo_sign_in);
-    Ok(Arc::new(State { app, oidc, outbox, demo_sign_in, cookies_over_http: demo_sign_in }))
+    // The session cookie is Secure wherever the pages are reached over https; the demo's
+    // address, and a provider's way back to an http:// address (on loopback only, as
+    // `[oidc] redirect_uri` allows), are plain http, where a browser keeps no Secure cookie.
+    let plain = app.config.oidc().and_then(|o| o.client.as_ref()).is_some_and(|c| c.redirect_uri.scheme() == "http");
+    let cookies_over_http = demo_sign_in || plain;
+    Ok(Arc::new(State { app, oidc, outbox, demo_sign_in, cookies_over_http }))
 }
 
 /// Serve `app` on `listener` until SIGTERM or Ctrl-C, then finish the

@@ -136,9 +136,12 @@ pub(super) fn message(status: StatusCode, lang: Lang, key: &str) -> Response {
 /// An action not done, for a reason the reader can act on (`detail`, as the
 /// command line says it), with the way `back` to the page it came from.
 pub(super) fn not_done(lang: Lang, detail: String, back: String) -> Response {
-    let status = StatusCode::CONFLICT;
-    let page =
-        Message { lang, title: lang.t("not_done"), detail: Some(detail), back: Some(back), status: status.as_u16() };
+    explained(StatusCode::CONFLICT, lang, "not_done", detail, back)
+}
+
+/// A message page titled `key`, with what happened (`detail`) and the way `back`.
+pub(super) fn explained(status: StatusCode, lang: Lang, key: &str, detail: String, back: String) -> Response {
+    let page = Message { lang, title: lang.t(key), detail: Some(detail), back: Some(back), status: status.as_u16() };
     (status, render(page)).into_response()
 }
 

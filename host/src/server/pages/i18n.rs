@@ -147,6 +147,8 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Demo accounts (the demo only, on this machine)",
     ),
     ("demo_as", "Đăng nhập là", "Sign in as"),
+    ("sign_in_at", "Đăng nhập qua", "Sign in at"),
+    ("not_signed_in", "Chưa đăng nhập được", "Not signed in"),
     (
         "no_sign_in",
         "Dịch vụ này chưa cấu hình đăng nhập OIDC ([oidc] trong cấu hình).",

@@ -1,9 +1,11 @@
 //! Signing in and out of the pages. A person signs in through the OpenID
-//! provider of `[oidc]` (authorisation code with PKCE: not yet; the API takes
-//! the provider's access tokens today), or, only in `ansinh demo --serve` on a
-//! loopback address, as one of the demo's people by a button. Before there is
-//! a session, the sign-in form carries a token of its own that a cookie must
-//! match (so no other site can sign a browser in as someone else).
+//! provider of `[oidc]` (authorisation code with PKCE, `accounts::code_flow`:
+//! `/sign-in/oidc` sends the browser there, `/sign-in/callback` takes it back),
+//! or, only in `ansinh demo --serve` on a loopback address, as one of the
+//! demo's people by a button. Before there is a session, the demo's sign-in
+//! form carries a token of its own that a cookie must match, as the provider's
+//! answer carries a `state` that its cookie must match (so no other site can
+//! sign a browser in as someone else).
 
 use axum::Form;
 use axum::Router;
@@ -14,10 +16,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::frame::{
-    Chrome, Page, Reader, cookie, csrf_holds, failed, local, message, render, session_cookie, set_session, url_encode,
+    Chrome, Page, Reader, cookie, csrf_holds, explained, failed, local, message, render, session_cookie, set_session,
+    url_encode,
 };
 use super::i18n::Lang;
-use crate::accounts::session;
+use crate::accounts::{code_flow, session};
 use crate::server::shared::Shared;
 use crate::store;
 use crate::trail::Auth;
@@ -26,7 +29,12 @@ use crate::trail::Auth;
 const FORM_COOKIE: &str = "ansinh_sign_in";
 
 pub(super) fn routes() -> Router<Shared> {
-    Router::new().route("/sign-in", get(page)).route("/sign-in/demo", post(demo)).route("/sign-out", post(sign_out))
+    Router::new()
+        .route("/sign-in", get(page))
+        .route("/sign-in/oidc", get(oidc_start))
+        .route("/sign-in/callback", get(oidc_callback))
+        .route("/sign-in/demo", post(demo))
+        .route("/sign-out", post(sign_out))
 }
 
 #[derive(Deserialize)]
@@ -46,6 +54,9 @@ struct SignIn {
     lang: Lang,
     chrome: Chrome,
     demo: Vec<DemoAccount>,
+    /// The OpenID provider people sign in at, if the pages have a client
+    /// there, and the way to it.
+    provider: Option<(String, String)>,
     csrf: String,
     back: String,
 }
@@ -85,9 +96,73 @@ async fn page(
         csrf: String::new(),
         here: format!("/sign-in?back={}", url_encode(&back)),
     };
-    let mut response = render(SignIn { lang, chrome, demo, csrf: token.clone(), back });
+    let provider = app
+        .oidc
+        .as_ref()
+        .filter(|v| v.client().is_some())
+        .map(|v| (v.issuer().to_owned(), format!("/sign-in/oidc?back={}", url_encode(&back))));
+    let mut response = render(SignIn { lang, chrome, demo, provider, csrf: token.clone(), back });
     let cookie = format!("{FORM_COOKIE}={token}; Path=/sign-in; HttpOnly; SameSite=Strict");
     if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// `/sign-in/oidc?back=…`: off to the provider, with the sign-in's cookie.
+async fn oidc_start(State(app): State<Shared>, Reader(lang): Reader, Query(back): Query<Back>) -> Response {
+    let Some(verifier) = app.oidc.as_ref().filter(|v| v.client().is_some()) else {
+        return message(StatusCode::NOT_FOUND, lang, "not_found");
+    };
+    let started = match code_flow::start(verifier, &local(back.back.as_deref())).await {
+        Ok(started) => started,
+        Err(error) => return failed(lang, error),
+    };
+    let mut response = Redirect::to(started.location.as_str()).into_response();
+    // Lax, not Strict: the provider's redirect back is a navigation from its site.
+    let cookie = oidc_cookie(&app, &started.cookie, code_flow::COOKIE_SECONDS);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The `Set-Cookie` of a sign-in under way at the provider (an empty `value` and no age: gone).
+fn oidc_cookie(app: &Shared, value: &str, seconds: u32) -> String {
+    let secure = if app.cookies_over_http { "" } else { "; Secure" };
+    format!("{}={value}; Path=/sign-in; Max-Age={seconds}; HttpOnly; SameSite=Lax{secure}", code_flow::COOKIE)
+}
+
+/// `/sign-in/callback?code=…&state=…`: the provider's answer. The sign-in's
+/// cookie goes, whatever the answer.
+async fn oidc_callback(
+    State(app): State<Shared>,
+    Reader(lang): Reader,
+    headers: HeaderMap,
+    Query(answer): Query<code_flow::Answer>,
+) -> Response {
+    let Some(verifier) = app.oidc.as_ref().filter(|v| v.client().is_some()) else {
+        return message(StatusCode::NOT_FOUND, lang, "not_found");
+    };
+    let pending = cookie(&headers, code_flow::COOKIE);
+    let mut response = match code_flow::finish(&app.db, verifier, pending, &answer).await {
+        Ok(Ok((caller, back))) => match session::open(&app.db, caller.actor.account, caller.actor.auth).await {
+            Ok(Ok(opened)) => {
+                let mut response = Redirect::to(&local(Some(&back))).into_response();
+                if let Some(value) = set_session(&app, Some(&opened.cookie.to_string())) {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+                response
+            }
+            Ok(Err(refused)) => {
+                explained(StatusCode::FORBIDDEN, lang, "not_signed_in", refused.to_string(), "/sign-in".into())
+            }
+            Err(error) => failed(lang, error),
+        },
+        Ok(Err(why)) => explained(StatusCode::FORBIDDEN, lang, "not_signed_in", why.to_string(), "/sign-in".into()),
+        Err(error) => failed(lang, error),
+    };
+    if let Ok(value) = HeaderValue::from_str(&oidc_cookie(&app, "", 0)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
