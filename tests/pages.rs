@@ -280,6 +280,94 @@ fn a_month_by_clicks(t: Driver) {
 
 on_both_backends!(a_month_by_clicks);
 
+/// A release by clicks: an author uploads Hà Nội's plug-in with its cases (a
+/// file that is no plug-in is refused, saying why), sees its cases pass with
+/// their fuel, and adds the signature made offline by `ansinh plugin sign`; a
+/// what-if over September's run is on its page as totals; the approver
+/// approves it and puts it in force.
+fn a_release_by_clicks(t: Driver) {
+    let demo = Demo::start(&t, 300);
+    let base = demo.base.clone();
+    let plugin = crate::support::plugin("plugins/hanoi-social-assistance");
+    let cases = crate::support::workspace().join("plugins/hanoi-social-assistance/cases.yaml");
+    let key = t.path("hanoi.pem");
+    t.key("keeper", "001", &key);
+    t.token("author");
+    let signature = t.path("signature.json");
+    ok(crate::support::ansinh()
+        .args(["plugin", "sign", "--key"])
+        .arg(&key)
+        .arg("--plugin")
+        .arg(&plugin)
+        .arg("--cases")
+        .arg(&cases)
+        .arg("--out")
+        .arg(&signature));
+    let shot = |name: &str| format!("{name}-{:?}", t.backend).to_lowercase();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let b = Browser::start(1280).await;
+        b.client.goto(&format!("{base}/releases")).await.unwrap();
+        b.click("Đăng nhập là author").await;
+        assert_eq!(b.url().await, "/releases");
+        let listed = b.text().await;
+        assert!(listed.contains("Đang hiệu lực") && listed.contains("national"), "the demo's release: {listed}");
+        let nav = b.client.find(Locator::Css("header nav")).await.unwrap().text().await.unwrap();
+        assert!(nav.contains("Bản quy tắc") && !nav.contains("Đợt chi trả"), "an author reads no runs: {nav}");
+        assert_eq!(b.accessibility().await, Vec::<String>::new(), "the releases page");
+        b.screenshot(&shot("releases-vi-desktop")).await;
+        let upload = |wasm: std::path::PathBuf| {
+            let (b, cases, base) = (&b, cases.clone(), &base);
+            async move {
+                b.client.goto(&format!("{base}/releases")).await.unwrap();
+                b.client.find(Locator::Css("details.new-release summary")).await.unwrap().click().await.unwrap();
+                let file = |name: &'static str| b.client.find(Locator::Css(name));
+                file("[name='plugin']").await.unwrap().send_keys(&wasm.display().to_string()).await.unwrap();
+                file("[name='cases']").await.unwrap().send_keys(&cases.display().to_string()).await.unwrap();
+                let send = b.client.find(Locator::Css(".new-release button")).await.unwrap();
+                b.navigating(send.click()).await;
+            }
+        };
+        // A file that is no plug-in: refused, saying what is wrong with it.
+        upload(cases.clone()).await;
+        let refused = b.text().await;
+        assert!(
+            refused.contains("Chưa thực hiện được") && refused.contains("plugin: not a WebAssembly file"),
+            "{refused}"
+        );
+        upload(plugin.clone()).await;
+        let made = b.url().await;
+        assert!(made.ends_with("?done=uploaded"), "{made}: {}", b.text().await);
+        let release = made.trim_start_matches("/releases/").split('?').next().unwrap().to_owned();
+        let page = b.text().await;
+        assert!(page.contains("Đã tải lên. Bước tiếp: thêm chữ ký.") && page.contains("Tổng nhiên liệu"), "{page}");
+        assert!(page.contains("Đạt") && !page.contains("Không đạt"), "its cases pass: {page}");
+        assert!(!page.contains("Phê duyệt bản quy tắc"), "an author is offered no approval: {page}");
+        assert_eq!(b.accessibility().await, Vec::<String>::new(), "a release's page");
+        b.screenshot(&shot("release-vi-desktop")).await;
+        let file = b.client.find(Locator::Css("[name='signature']")).await.unwrap();
+        file.send_keys(&signature.display().to_string()).await.unwrap();
+        b.click("Thêm chữ ký").await;
+        let signed = b.text().await;
+        assert!(b.url().await.ends_with("?done=signed") && signed.contains("Ký bởi"), "{signed}");
+
+        // An officer asks the candidate over September's run: its page shows the totals.
+        ok(t.as_("test-officer").args(["run", "diff", "1", "--plugin"]).arg(&plugin));
+        b.sign_in_as(&base, "demo-approver", &format!("/releases/{release}")).await;
+        let page = b.text().await;
+        assert!(page.contains("run:1") && page.contains("VND a month"), "the what-if: {page}");
+        b.click("Phê duyệt bản quy tắc").await;
+        assert!(b.url().await.ends_with("?done=approved"), "{}", b.text().await);
+        b.fill("[name='from']", "2024-11").await;
+        b.click("Cho hiệu lực").await;
+        let active = b.text().await;
+        assert!(active.contains("Đang hiệu lực") && active.contains("11/2024"), "{active}");
+        b.close().await;
+    });
+    assert_eq!(t.text("SELECT state FROM releases WHERE authority = '001'"), "active");
+}
+
+on_both_backends!(a_release_by_clicks);
+
 /// A person signs in through the OpenID provider (npm oidc-provider on
 /// loopback): the authorisation code flow with PKCE, typed into the
 /// provider's own pages. The session is of the account linked to the subject,

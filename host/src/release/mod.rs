@@ -346,6 +346,46 @@ pub async fn verified_bytes(db: &Db, root: &TrustRoot, release: &Release) -> any
     Ok(bytes)
 }
 
+/// A release's shipped cases run on its plug-in (`plugin`, loaded by the
+/// caller: signed or not, a dry run pays nothing), each with its fuel, and
+/// their fuel beside the active release's on the same cases.
+pub struct CasesRun {
+    /// Each case's name and outcome, in the file's order.
+    pub cases: Vec<(String, cases::Outcome)>,
+    pub fuel: u64,
+    /// The active release compared with, and its fuel on the same cases.
+    pub compared_with: Option<(i64, u64)>,
+    /// Why there was an active release but no comparison.
+    pub not_compared: Option<String>,
+}
+
+/// Run `release`'s shipped cases on `plugin`, and the active release's on them.
+pub async fn run_cases(
+    db: &Db,
+    sandbox: &Sandbox,
+    root: &TrustRoot,
+    release: &Release,
+    plugin: &Plugin,
+) -> anyhow::Result<CasesRun> {
+    let shipped = cases::parse(&release.cases, &format!("the cases of release {}", release.id))?;
+    let ran: Vec<(String, cases::Outcome)> =
+        shipped.iter().map(|case| (case.name.clone(), cases::run(plugin, case))).collect();
+    let fuel = ran.iter().map(|(_, outcome)| outcome.fuel).sum();
+    let (compared_with, not_compared) = match active_to_compare(db, release).await? {
+        None => (None, None),
+        // An active release that no longer loads (its key revoked, say) must
+        // not block its own replacement: say so, and approve on the cases.
+        Some(active) => match load(db, sandbox, root, &active).await {
+            Ok(current) => {
+                let active_fuel: u64 = shipped.iter().map(|case| cases::run(&current, case).fuel).sum();
+                (Some((active.id, active_fuel)), None)
+            }
+            Err(e) => (None, Some(format!("release {} (active) does not load: {e:#}", active.id))),
+        },
+    };
+    Ok(CasesRun { cases: ran, fuel, compared_with, not_compared })
+}
+
 /// What approval checked, kept with the release.
 #[derive(Debug, Serialize)]
 pub struct Approval {
@@ -399,32 +439,18 @@ pub async fn approve(
         );
     }
     let plugin = load(db, sandbox, root, &release).await?;
-    let shipped = cases::parse(&release.cases, &format!("the cases of release {id}"))?;
+    let CasesRun { cases: ran, fuel, compared_with, not_compared } =
+        run_cases(db, sandbox, root, &release, &plugin).await?;
     let mut failures = String::new();
-    let mut fuel = 0;
-    for (index, case) in shipped.iter().enumerate() {
-        let outcome = cases::run(&plugin, case);
-        fuel += outcome.fuel;
+    for (index, (name, outcome)) in ran.iter().enumerate() {
         if !outcome.passed() {
-            let _ = writeln!(failures, "  case {} \"{}\": {}", index + 1, case.name, outcome.problems.join("; "));
+            let _ = writeln!(failures, "  case {} \"{name}\": {}", index + 1, outcome.problems.join("; "));
         }
     }
     if !failures.is_empty() {
         bail!("release {id} is not approved: its own cases fail:\n{failures}");
     }
-    let (compared_with, not_compared) = match active_to_compare(db, &release).await? {
-        None => (None, None),
-        // An active release that no longer loads (its key revoked, say) must
-        // not block its own replacement: say so, and approve on the cases.
-        Some(active) => match load(db, sandbox, root, &active).await {
-            Ok(current) => {
-                let active_fuel: u64 = shipped.iter().map(|case| cases::run(&current, case).fuel).sum();
-                (Some((active.id, active_fuel)), None)
-            }
-            Err(e) => (None, Some(format!("release {} (active) does not load: {e:#}", active.id))),
-        },
-    };
-    let approval = Approval { cases: shipped.len(), fuel, compared_with, not_compared, max_fuel_growth };
+    let approval = Approval { cases: ran.len(), fuel, compared_with, not_compared, max_fuel_growth };
     if let Some((active, active_fuel)) = compared_with
         && fuel as f64 > max_fuel_growth * active_fuel as f64
     {

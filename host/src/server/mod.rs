@@ -91,6 +91,7 @@ pub fn router(app: Shared) -> Router {
         .merge(releases::uploads().layer(RequestBodyLimitLayer::new(releases::UPLOAD_LIMIT)))
         .merge(imports::uploads().layer(RequestBodyLimitLayer::new(imports::UPLOAD_LIMIT)))
         .merge(pages::uploads().layer(RequestBodyLimitLayer::new(steps::UPLOAD_LIMIT)))
+        .merge(pages::release_uploads().layer(RequestBodyLimitLayer::new(releases::UPLOAD_LIMIT)))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, UPLOAD_TIMEOUT));
     Router::new()

@@ -211,7 +211,7 @@ pub(super) async fn show(
 /// A release made.
 #[derive(Serialize, ToSchema)]
 pub struct ReleaseMade {
-    id: i64,
+    pub(crate) id: i64,
     /// Its authority, from the plug-in's own description.
     authority: String,
     /// sha256 of the plug-in, hex: what its signature must be over.
@@ -251,43 +251,90 @@ pub(super) async fn upload(
     if let Err(refusal) = accounts::allow(&caller, Act::Author, Place::Anywhere, "authority") {
         return Problem::refused(refusal, &headers).into_response();
     }
-    let invalid = |detail: String| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail, &headers).into_response();
-    let (mut plugin, mut cases, mut program) = (None, None, None);
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(error) => {
-                return Problem::new(error.status(), format!("the form: {}", error.body_text()), &headers)
-                    .into_response();
+    let upload = match Upload::read(&mut form).await {
+        Ok(upload) => upload,
+        Err((status, detail)) => return Problem::new(status, detail, &headers).into_response(),
+    };
+    match make(&app, &caller, upload).await {
+        Made::Release(made) => {
+            let location = format!("/v1/releases/{}", made.id);
+            (StatusCode::CREATED, [(header::LOCATION, location)], Json(made)).into_response()
+        }
+        Made::Refused(refusal) => Problem::refused(refusal, &headers).into_response(),
+        Made::Invalid(detail) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail, &headers).into_response(),
+        Made::NotDone(error) => not_done(error, StatusCode::UNPROCESSABLE_ENTITY, "uploading a release", &headers),
+        Made::Failed(error) => failed(error, "loading a plug-in", &headers),
+    }
+}
+
+/// A plug-in and its cases, as a form sends them (the API's, and the author's page).
+pub(crate) struct Upload {
+    plugin: axum::body::Bytes,
+    cases: String,
+    program: Option<String>,
+}
+
+impl Upload {
+    /// Read the form's fields from where it stands: `plugin`, `cases` and
+    /// `program` (any order). Err: the status and what was wrong.
+    pub(crate) async fn read(form: &mut axum::extract::Multipart) -> Result<Upload, (StatusCode, String)> {
+        let invalid = |detail: String| (StatusCode::UNPROCESSABLE_ENTITY, detail);
+        let (mut plugin, mut cases, mut program) = (None, None, None);
+        loop {
+            let field = match form.next_field().await {
+                Ok(Some(field)) => field,
+                Ok(None) => break,
+                Err(error) => return Err((error.status(), format!("the form: {}", error.body_text()))),
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            let bytes = match field.bytes().await {
+                Ok(bytes) => bytes,
+                Err(error) => return Err((error.status(), format!("the form's {name}: {}", error.body_text()))),
+            };
+            match name.as_str() {
+                "plugin" => plugin = Some(bytes),
+                "cases" if bytes.len() > CASES_LIMIT => {
+                    return Err(invalid(format!("cases: at most {CASES_LIMIT} bytes")));
+                }
+                "cases" => match String::from_utf8(bytes.to_vec()) {
+                    Ok(text) => cases = Some(text),
+                    Err(_) => return Err(invalid("cases: expected a YAML file in UTF-8".to_owned())),
+                },
+                "program" => match std::str::from_utf8(&bytes) {
+                    Ok(text) if !text.is_empty() => program = Some(text.to_owned()),
+                    Ok(_) => {}
+                    Err(_) => return Err(invalid("program: expected a programme's code".to_owned())),
+                },
+                other => {
+                    return Err(invalid(format!(
+                        "the form has no field {other:?}: it takes plugin, cases and program"
+                    )));
+                }
             }
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        let bytes = match field.bytes().await {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                return Problem::new(error.status(), format!("the form's {name}: {}", error.body_text()), &headers)
-                    .into_response();
-            }
-        };
-        match name.as_str() {
-            "plugin" => plugin = Some(bytes),
-            "cases" if bytes.len() > CASES_LIMIT => return invalid(format!("cases: at most {CASES_LIMIT} bytes")),
-            "cases" => match String::from_utf8(bytes.to_vec()) {
-                Ok(text) => cases = Some(text),
-                Err(_) => return invalid("cases: expected a YAML file in UTF-8".to_owned()),
-            },
-            "program" => match std::str::from_utf8(&bytes) {
-                Ok(text) if !text.is_empty() => program = Some(text.to_owned()),
-                Ok(_) => {}
-                Err(_) => return invalid("program: expected a programme's code".to_owned()),
-            },
-            other => return invalid(format!("the form has no field {other:?}: it takes plugin, cases and program")),
+        }
+        match (plugin, cases) {
+            (Some(plugin), Some(cases)) if !plugin.is_empty() => Ok(Upload { plugin, cases, program }),
+            _ => Err(invalid("the form needs a plugin (the .wasm) and its cases (YAML)".to_owned())),
         }
     }
-    let (Some(plugin), Some(cases)) = (plugin, cases) else {
-        return invalid("the form needs a plugin (the .wasm) and its cases (YAML)".to_owned());
-    };
+}
+
+/// What came of an upload.
+pub(crate) enum Made {
+    Release(ReleaseMade),
+    /// The caller does not author the plug-in's authority.
+    Refused(Refusal),
+    /// The plug-in does not load (said as the sandbox says it).
+    Invalid(String),
+    /// Refused by the release's rules (its cases, its programme), with why.
+    NotDone(anyhow::Error),
+    Failed(anyhow::Error),
+}
+
+/// Make a release of `upload`, as `caller`: the plug-in must load in the
+/// sandbox, and the caller author its authority.
+pub(crate) async fn make(app: &Shared, caller: &Caller, upload: Upload) -> Made {
+    let Upload { plugin, cases, program } = upload;
     // Compiling a component takes the CPU for a while: not on the threads that serve requests.
     let loading = {
         let (app, plugin) = (app.clone(), plugin.clone());
@@ -295,22 +342,17 @@ pub(super) async fn upload(
     };
     let loaded = match loading {
         Ok(Ok(loaded)) => loaded,
-        Ok(Err(error)) => return invalid(format!("plugin: {error:#}")),
-        Err(error) => return failed(error.into(), "loading a plug-in", &headers),
+        Ok(Err(error)) => return Made::Invalid(format!("plugin: {error:#}")),
+        Err(error) => return Made::Failed(error.into()),
     };
     let authority = release::authority_of(&loaded);
     let what = format!("authority {authority}");
-    if let Err(refusal) = accounts::allow(&caller, Act::Author, Place::Authority(&authority), &what) {
-        return Problem::refused(refusal, &headers).into_response();
+    if let Err(refusal) = accounts::allow(caller, Act::Author, Place::Authority(&authority), &what) {
+        return Made::Refused(refusal);
     }
-    let made =
-        release::upload(&app.db, &app.sandbox, &plugin, &cases, "cases", program.as_deref(), &caller.actor).await;
-    match made {
-        Ok(id) => {
-            let made = ReleaseMade { id, authority, sha256: loaded.hash().to_string() };
-            (StatusCode::CREATED, [(header::LOCATION, format!("/v1/releases/{id}"))], Json(made)).into_response()
-        }
-        Err(error) => not_done(error, StatusCode::UNPROCESSABLE_ENTITY, "uploading a release", &headers),
+    match release::upload(&app.db, &app.sandbox, &plugin, &cases, "cases", program.as_deref(), &caller.actor).await {
+        Ok(id) => Made::Release(ReleaseMade { id, authority, sha256: loaded.hash().to_string() }),
+        Err(error) => Made::NotDone(error),
     }
 }
 
@@ -318,9 +360,9 @@ pub(super) async fn upload(
 #[derive(Deserialize, ToSchema)]
 pub struct SignatureRequest {
     /// The signing key's id (`ansinh keys list`).
-    key: String,
+    pub(crate) key: String,
     /// The ed25519 signature, hex.
-    signature: String,
+    pub(crate) signature: String,
 }
 
 /// Sign uploaded release `id` (authors of its authority) with a signature made

@@ -69,7 +69,7 @@ impl FromRequestParts<Shared> for Page {
     async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<Self, Self::Rejection> {
         let lang = Lang::from_cookie(cookie(&parts.headers, i18n::COOKIE));
         let to_sign_in = || {
-            let back = parts.extensions.get::<OriginalUri>().map_or("/runs".to_owned(), |uri| uri.0.to_string());
+            let back = parts.extensions.get::<OriginalUri>().map_or("/".to_owned(), |uri| uri.0.to_string());
             let back: String = url_encode(&back);
             Redirect::to(&format!("/sign-in?back={back}")).into_response()
         };
@@ -96,7 +96,7 @@ pub(super) fn url_encode(text: &str) -> String {
 pub(super) fn local(back: Option<&str>) -> String {
     match back {
         Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
-        _ => "/runs".to_owned(),
+        _ => "/".to_owned(),
     }
 }
 
@@ -139,6 +139,21 @@ pub(super) fn not_done(lang: Lang, detail: String, back: String) -> Response {
     explained(StatusCode::CONFLICT, lang, "not_done", detail, back)
 }
 
+/// Back to the page at `at`, saying what was done (`?done=what`).
+pub(super) fn done(at: &str, what: &str) -> Response {
+    Redirect::to(&format!("{at}?done={what}")).into_response()
+}
+
+/// The answer to an action on the page at `at`: back there saying what was
+/// done, or why not (as the command line says it).
+pub(super) fn answer(lang: Lang, at: String, result: anyhow::Result<()>, what: &str) -> Response {
+    match result {
+        Ok(()) => done(&at, what),
+        Err(error) if crate::server::problem::of_the_host(&error) => failed(lang, error),
+        Err(error) => not_done(lang, format!("{error:#}"), at),
+    }
+}
+
 /// A message page titled `key`, with what happened (`detail`) and the way `back`.
 pub(super) fn explained(status: StatusCode, lang: Lang, key: &str, detail: String, back: String) -> Response {
     let page = Message { lang, title: lang.t(key), detail: Some(detail), back: Some(back), status: status.as_u16() };
@@ -159,7 +174,9 @@ struct Message {
 /// token of the sign-out form), and where the language switch comes back to.
 pub struct Chrome {
     pub name: Option<String>,
-    /// Whether to show the way to the audit pages.
+    /// Whether to show the way to the runs' pages, the releases' and the audit's.
+    pub runs: bool,
+    pub releases: bool,
     pub auditor: bool,
     pub csrf: String,
     /// This page's path and query.
@@ -168,9 +185,13 @@ pub struct Chrome {
 
 impl Chrome {
     pub(super) fn of(page: &Page, here: &axum::http::Uri) -> Chrome {
+        use crate::accounts::{Act, Place, allow};
+        let may = |act| allow(&page.signed.caller, act, Place::Anywhere, "page").is_ok();
         Chrome {
             name: Some(page.signed.caller.actor.name.clone()),
-            auditor: page.signed.caller.roles.iter().any(|r| r == "auditor"),
+            runs: may(Act::ReadRun),
+            releases: may(Act::ReadReleases),
+            auditor: may(Act::Audit),
             csrf: page.signed.csrf.clone(),
             here: here.path_and_query().map_or("/runs".to_owned(), |p| p.to_string()),
         }

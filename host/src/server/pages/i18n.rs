@@ -68,6 +68,18 @@ impl Lang {
         })
     }
 
+    /// A release's state, in words.
+    pub fn release_state(self, state: &str) -> &'static str {
+        self.t(match state {
+            "uploaded" => "release_state_uploaded",
+            "signed" => "release_state_signed",
+            "approved" => "release_state_approved",
+            "active" => "release_state_active",
+            "retired" => "release_state_retired",
+            _ => "state",
+        })
+    }
+
     /// A decision's outcome, in words.
     pub fn outcome(self, outcome: &str) -> &'static str {
         self.t(match outcome {
@@ -154,6 +166,53 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Dịch vụ này chưa cấu hình đăng nhập OIDC ([oidc] trong cấu hình).",
         "This service has no OIDC sign-in configured ([oidc] of its configuration).",
     ),
+    ("releases", "Bản quy tắc", "Rule releases"),
+    ("new_release", "Tải lên bản quy tắc mới", "Upload a new release"),
+    ("plugin_file", "Plug-in (.wasm)", "Plug-in (.wasm)"),
+    ("cases_file", "Các ca kiểm thử (.yaml)", "Its cases (.yaml)"),
+    ("program_if_several", "Chương trình (nếu plug-in phục vụ nhiều)", "Programme (if the plug-in serves several)"),
+    (
+        "sign_offline",
+        "Ký ngoại tuyến, trên máy giữ khóa, rồi tải tệp chữ ký lên:",
+        "Sign offline, on the machine that holds the key, then upload the signature file:",
+    ),
+    ("no_releases", "Chưa có bản quy tắc nào.", "No releases yet."),
+    ("authority", "Cơ quan ban hành", "Authority"),
+    ("state", "Tình trạng", "State"),
+    ("in_force_from", "Hiệu lực từ tháng", "In force from"),
+    ("plugin_sha256", "SHA-256 của plug-in", "Plug-in SHA-256"),
+    ("cases_sha256", "SHA-256 của các ca", "Cases SHA-256"),
+    ("uploaded_by", "Tải lên bởi", "Uploaded by"),
+    ("signed_by", "Ký bởi", "Signed by"),
+    (
+        "approval_checked",
+        "Khi phê duyệt: số ca · nhiên liệu · mức tăng tối đa",
+        "At approval: cases · fuel · max growth",
+    ),
+    ("cases", "Các ca kiểm thử, chạy lại bây giờ", "Its cases, run now"),
+    ("case", "Ca", "Case"),
+    ("fuel", "Nhiên liệu", "Fuel"),
+    ("passed", "Đạt", "Passed"),
+    ("failed", "Không đạt", "Failed"),
+    ("fuel_in_all", "Tổng nhiên liệu", "Fuel in all"),
+    ("fuel_of_active", "Bản đang hiệu lực", "The release in force"),
+    ("no_active_release", "Chưa có bản đang hiệu lực để so sánh.", "No release in force to compare with."),
+    ("what_ifs", "Giả định trên các đợt đã qua (chỉ số tổng)", "What-ifs over past runs (totals only)"),
+    ("no_what_ifs", "Chưa có giả định nào được ghi nhận.", "No what-if on record."),
+    ("signature_file", "Tệp chữ ký (signature.json)", "Signature file (signature.json)"),
+    ("add_signature", "Thêm chữ ký", "Add the signature"),
+    ("max_fuel_growth", "Mức tăng nhiên liệu tối đa (lần)", "Max fuel growth (times)"),
+    ("approve_release", "Phê duyệt bản quy tắc", "Approve the release"),
+    ("activate", "Cho hiệu lực", "Put in force"),
+    ("release_uploaded", "Đã tải lên. Bước tiếp: thêm chữ ký.", "Uploaded. Next: its signature."),
+    ("release_signed", "Đã ký. Bước tiếp: người thứ hai phê duyệt.", "Signed. Next: a second person approves it."),
+    ("release_approved", "Đã phê duyệt. Bước tiếp: cho hiệu lực.", "Approved. Next: put it in force."),
+    ("release_activated", "Đã cho hiệu lực.", "In force."),
+    ("release_state_uploaded", "Đã tải lên", "Uploaded"),
+    ("release_state_signed", "Đã ký", "Signed"),
+    ("release_state_approved", "Đã phê duyệt", "Approved"),
+    ("release_state_active", "Đang hiệu lực", "In force"),
+    ("release_state_retired", "Đã thu hồi", "Retired"),
     ("runs", "Đợt chi trả", "Payment runs"),
     ("run", "Đợt chi trả", "Payment run"),
     ("program", "Chương trình", "Programme"),
@@ -203,7 +262,7 @@ pub const WORDS: &[(&str, &str, &str)] = &[
         "Biểu mẫu đã hết hạn hoặc không hợp lệ: hãy tải lại trang và thử lại.",
         "The form has expired or is not valid: reload the page and try again.",
     ),
-    ("back_to_runs", "Về danh sách đợt chi trả", "Back to the payment runs"),
+    ("back_to_start", "Về trang đầu", "Back to the start"),
     ("not_done", "Chưa thực hiện được", "Not done"),
     ("back", "Quay lại", "Back"),
     ("actions", "Thao tác", "Actions"),

@@ -22,6 +22,7 @@ use super::shared::Shared;
 mod audit;
 mod frame;
 pub mod i18n;
+mod releases;
 mod runs;
 mod sign_in;
 
@@ -35,12 +36,13 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; i
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/runs") }))
+        .route("/", get(home))
         .route("/static/app.css", get(css))
         .route("/static/progress.js", get(script))
         .route("/lang/{code}", get(switch_language))
         .merge(sign_in::routes())
         .merge(runs::routes())
+        .merge(releases::routes())
         .merge(audit::routes())
         .layer(axum::middleware::map_response(secure))
 }
@@ -49,6 +51,28 @@ pub(super) fn routes() -> Router<Shared> {
 /// limit and timeout.
 pub(super) fn uploads() -> Router<Shared> {
     runs::uploads().layer(axum::middleware::map_response(secure))
+}
+
+/// The pages that take a plug-in or its signature, under the limit of a release's upload.
+pub(super) fn release_uploads() -> Router<Shared> {
+    releases::uploads().layer(axum::middleware::map_response(secure))
+}
+
+/// Where a person starts: the first of runs, releases and the audit that
+/// their roles open.
+async fn home(page: frame::Page) -> Response {
+    use crate::accounts::{Act, Place, allow};
+    let may = |act| allow(&page.signed.caller, act, Place::Anywhere, "page").is_ok();
+    let start = if may(Act::ReadRun) {
+        "/runs"
+    } else if may(Act::ReadReleases) {
+        "/releases"
+    } else if may(Act::Audit) {
+        "/audit"
+    } else {
+        "/sign-in"
+    };
+    Redirect::to(start).into_response()
 }
 
 /// The headers every page and asset is sent with.

@@ -8,11 +8,10 @@ use axum::Router;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::frame::{Chrome, Page, csrf_holds, failed, message, not_done, refused, render, run_for, url_encode};
+use super::frame::{self, Chrome, Page, csrf_holds, failed, message, not_done, refused, render, run_for, url_encode};
 use super::i18n::Lang;
 use crate::accounts::{self, Act, Place, policy};
 use crate::server::problem::of_the_host;
@@ -364,18 +363,9 @@ async fn may_act(app: &Shared, page: &Page, act: Act, id: i64, form: &ActForm) -
     run_for(app, page, act, id).await.map(|_| ())
 }
 
-/// Back to the run's page, saying what was done.
-fn done(id: i64, what: &str) -> Response {
-    Redirect::to(&format!("/runs/{id}?done={what}")).into_response()
-}
-
-/// The answer to an action: done, or not, with why (as the command line says it).
+/// The answer to an action on run `id`: back to its page.
 fn answer(page: &Page, id: i64, result: anyhow::Result<()>, what: &str) -> Response {
-    match result {
-        Ok(()) => done(id, what),
-        Err(error) if of_the_host(&error) => failed(page.lang, error),
-        Err(error) => not_done(page.lang, format!("{error:#}"), format!("/runs/{id}")),
-    }
+    frame::answer(page.lang, format!("/runs/{id}"), result, what)
 }
 
 async fn evaluate(State(app): State<Shared>, page: Page, Path(id): Path<i64>, Form(form): Form<ActForm>) -> Response {
@@ -457,7 +447,7 @@ async fn create(State(app): State<Shared>, page: Page, Form(form): Form<NewRunFo
         .await
     };
     match made.await {
-        Ok(id) => done(id, "created"),
+        Ok(id) => frame::done(&format!("/runs/{id}"), "created"),
         Err(error) if of_the_host(&error) => failed(lang, error),
         Err(error) => not_done(lang, format!("{error:#}"), "/runs".to_owned()),
     }

@@ -92,6 +92,8 @@ async fn page(
     };
     let chrome = Chrome {
         name: None,
+        runs: false,
+        releases: false,
         auditor: false,
         csrf: String::new(),
         here: format!("/sign-in?back={}", url_encode(&back)),
