@@ -89,9 +89,22 @@ fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
         assert!(queue.contains("Họ và tên") && queue.contains('#'), "{queue}");
         let numbers = t.numbers("SELECT CAST(id_number AS BIGINT) FROM beneficiaries");
         assert!(!numbers.is_empty());
-        for number in numbers {
+        for number in &numbers {
             assert!(!source.contains(&format!("{number:012}")), "an ID number on the exceptions page");
         }
+        // A person's own page: their decision, why in both languages with the article it rests
+        // on, the registry's checks; and their whole ID number, there only. One paid in cash.
+        b.client.back().await.unwrap();
+        b.click("Không có tài khoản: nhận tiền mặt qua Bưu điện").await;
+        let person = b.client.find(Locator::Css("table.exceptions a")).await.unwrap();
+        b.navigating(person.click()).await;
+        let own = b.text().await;
+        assert!(own.contains("Căn cứ pháp lý") && own.contains("Tiếng Việt") && own.contains("English"), "{own}");
+        assert!(own.contains("Decree") && own.contains("Đối chiếu với CSDL quốc gia về dân cư"), "{own}");
+        assert!(numbers.iter().any(|n| own.contains(&format!("{n:012}"))), "the person's own ID number: {own}");
+        assert_eq!(b.accessibility().await, Vec::<String>::new(), "a person's page");
+        b.screenshot(&shot("decision-vi-desktop")).await;
+        b.client.back().await.unwrap();
         b.client.back().await.unwrap();
         b.click("Đợt chi trả").await;
         assert_eq!(b.url().await, "/runs");
@@ -163,7 +176,10 @@ fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
     assert_eq!(recorded, 2, "each sign-in is on record");
     let read =
         t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'personal.read' AND details LIKE '%exceptions%'");
-    assert_eq!(read, 1, "the page of exceptions is a recorded read");
+    assert_eq!(read, 2, "each page of exceptions is a recorded read");
+    let own =
+        t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'personal.read' AND details LIKE '%\"decision\"%'");
+    assert_eq!(own, 1, "a person's own page is a recorded read");
     let looked_up =
         t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'personal.read' AND details LIKE '%person history%'");
     assert_eq!(looked_up, 1, "the look-up is a recorded read");
@@ -197,6 +213,13 @@ fn a_month_by_clicks(t: Driver) {
         assert!(evaluated.contains("Được chi trả") && evaluated.contains("Chờ phê duyệt"), "{evaluated}");
         // The officer is offered no approval.
         assert!(!evaluated.contains("Phê duyệt chi trả"), "{evaluated}");
+        assert!(evaluated.contains("Theo nhóm đối tượng"), "the categories: {evaluated}");
+        // What changed since September's run.
+        b.click("Thay đổi so với tháng trước").await;
+        let changes = b.text().await;
+        assert!(changes.contains("So với Đợt chi trả 1") && changes.contains("Mới được chi trả"), "{changes}");
+        assert_eq!(b.accessibility().await, Vec::<String>::new(), "the changes page");
+        b.client.back().await.unwrap();
 
         b.sign_in_as(&base, "demo-approver", &format!("/runs/{run}")).await;
         assert_eq!(b.url().await, format!("/runs/{run}"));

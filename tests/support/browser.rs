@@ -12,6 +12,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 /// chromedriver, started on a free port of loopback; stopped when dropped.
 pub struct Browser {
     driver: Child,
+    /// chromedriver's port, for what WebDriver lacks (the console's log).
+    port: u16,
     pub client: Client,
 }
 
@@ -38,6 +40,8 @@ impl Browser {
                     "--disable-gpu", "--disable-dev-shm-usage", format!("--window-size={width},900"),
                 ],
             },
+            // The console's messages, read by `console_errors`.
+            "goog:loggingPrefs": { "browser": "ALL" },
         });
         let capabilities = capabilities.as_object().unwrap().clone();
         let url = format!("http://127.0.0.1:{port}");
@@ -56,7 +60,7 @@ impl Browser {
                 Err(e) => panic!("no session from chromedriver on {url}: {e}"),
             }
         };
-        Browser { driver, client }
+        Browser { driver, port, client }
     }
 
     /// Click the button or link whose text contains `text`, and wait for the page it leads to.
@@ -176,7 +180,62 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// The errors the pages of the service wrote to the console since the last
+    /// call (chromedriver's log, which WebDriver proper lacks): a script that
+    /// failed, a resource refused by the content security policy or missing,
+    /// an answer of 5xx. Not counted: the 4xx of a page a test opened to be
+    /// refused, and what another site's pages (the OpenID provider's) wrote.
+    pub async fn console_errors(&self) -> Vec<String> {
+        use std::io::{BufRead, Read, Write};
+        let session = self.client.session_id().await.unwrap().expect("a session");
+        let body = r#"{"type":"browser"}"#;
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let request = format!(
+            "POST /session/{session}/se/log HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        // chromedriver keeps the connection open: read the head, then as many bytes as it says.
+        let mut reader = std::io::BufReader::new(stream);
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line.trim().is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap();
+            }
+        }
+        let mut json = vec![0; length];
+        reader.read_exact(&mut json).unwrap();
+        let log: serde_json::Value =
+            serde_json::from_slice(&json).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&json)));
+        let ours = |message: &str| {
+            let url = message.split_whitespace().next().unwrap_or_default();
+            let service = url.starts_with("http://127.0.0.1:") && !url.contains("/interaction/");
+            let refused_page = message.contains("the server responded with a status of 4") && !url.contains("/static/");
+            service && !refused_page
+        };
+        log["value"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no log: {log}"))
+            .iter()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .filter_map(|entry| entry["message"].as_str())
+            .filter(|message| ours(message))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// End the session, once the pages it saw wrote no error to the console.
     pub async fn close(self) {
+        assert_eq!(self.console_errors().await, Vec::<String>::new(), "errors on the console of the pages");
         let client = self.client.clone();
         let _ = client.close().await;
     }

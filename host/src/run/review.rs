@@ -61,22 +61,23 @@ pub async fn review(db: &Db, run: &Run, listed: i64) -> anyhow::Result<Review> {
         let first = self::exceptions(db, run.id, kind, &(String::new(), 0), listed).await?;
         exceptions.push(Exceptions { heading, count: *count, first });
     }
-    let period = run.period.to_string();
-    let categories = decisions::category_totals(db, run.id, &period).await?;
-    let diff = match runs::previous_month(db, run).await? {
-        None => None,
-        Some(previous_run) => {
-            let before = run.period.previous().to_string();
-            let (now, then) = ((run.id, period.as_str()), (previous_run, before.as_str()));
-            Some(Diff {
-                previous_run,
-                added: decisions::only_in(db, now, then, listed).await?,
-                dropped: decisions::only_in(db, then, now, listed).await?,
-                changed: decisions::changed(db, now, then, listed).await?,
-            })
-        }
-    };
+    let categories = decisions::category_totals(db, run.id, &run.period.to_string()).await?;
+    let diff = diff(db, run, listed).await?;
     Ok(Review { exceptions, categories, diff })
+}
+
+/// What changed since the previous month's run of `run`'s province and
+/// programme, listing at most `listed` people per list; None: there is none.
+pub async fn diff(db: &Db, run: &Run, listed: i64) -> anyhow::Result<Option<Diff>> {
+    let Some(previous_run) = runs::previous_month(db, run).await? else { return Ok(None) };
+    let (period, before) = (run.period.to_string(), run.period.previous().to_string());
+    let (now, then) = ((run.id, period.as_str()), (previous_run, before.as_str()));
+    Ok(Some(Diff {
+        previous_run,
+        added: decisions::only_in(db, now, then, listed).await?,
+        dropped: decisions::only_in(db, then, now, listed).await?,
+        changed: decisions::changed(db, now, then, listed).await?,
+    }))
 }
 
 /// Whether `kind` is a kind of exception.

@@ -328,10 +328,38 @@ pub async fn page_in(tx: &mut Tx, run_id: i64, after: &Key, limit: i64) -> anyho
     }))
 }
 
-const PAGE: &str = "SELECT run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, \
-     engine, input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, \
-     commune, digest FROM decisions WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) \
-     ORDER BY period, beneficiary_id LIMIT $4";
+/// One decision of run `run_id`, by its key; with the person's name and ID
+/// number as enrolled (for the person's own page).
+pub async fn one(db: &Db, run_id: i64, key: &Key) -> anyhow::Result<Option<(DecisionRow, String, String)>> {
+    let row: Option<DecisionRow> = on_pool!(db, pool => {
+        sqlx::query_as(ONE).bind(run_id).bind(&key.0).bind(key.1).fetch_optional(pool).await?
+    });
+    let Some(row) = row else { return Ok(None) };
+    let person: (String, String) = on_pool!(db, pool => {
+        sqlx::query_as("SELECT full_name, id_number FROM beneficiaries WHERE id = $1")
+            .bind(row.beneficiary_id)
+            .fetch_one(pool)
+            .await?
+    });
+    Ok(Some((row, person.0, person.1)))
+}
+
+/// Every column of [`DecisionRow`], from `decisions`, then `$rest`.
+macro_rules! select_rows {
+    ($rest:literal) => {
+        concat!(
+            "SELECT run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, engine, \
+             input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, \
+             commune, digest FROM decisions ",
+            $rest
+        )
+    };
+}
+
+const ONE: &str = select_rows!("WHERE run_id = $1 AND period = $2 AND beneficiary_id = $3");
+
+const PAGE: &str =
+    select_rows!("WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) ORDER BY period, beneficiary_id LIMIT $4");
 
 /// The next page of a run's keys and stored digests after `after`, in key
 /// order, read in `tx` (at seal, so that they are the decisions the run is

@@ -117,6 +117,11 @@ impl Lang {
         }
     }
 
+    /// An amount that may be missing (nothing that month): blank, or [`Lang::money`].
+    pub fn money_if(self, amount: &Option<i64>) -> String {
+        amount.map(|a| self.money(a)).unwrap_or_default()
+    }
+
     /// A count: `12.345`, or `12,345`.
     pub fn count(self, n: impl Borrow<i64>) -> String {
         let n = *n.borrow();
@@ -213,6 +218,29 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("release_state_approved", "Đã phê duyệt", "Approved"),
     ("release_state_active", "Đang hiệu lực", "In force"),
     ("release_state_retired", "Đã thu hồi", "Retired"),
+    ("category", "Nhóm đối tượng", "Category"),
+    ("reasons", "Mã lý do", "Reason codes"),
+    ("channel", "Kênh chi trả", "Channel"),
+    ("payee", "Người nhận", "Payee"),
+    ("explanation", "Vì sao: giải thích và căn cứ pháp lý", "Why: the explanation and its legal basis"),
+    ("no_explanation", "Plug-in không đưa ra giải thích.", "The plug-in gave no explanation."),
+    ("legal_basis", "Căn cứ pháp lý", "Legal basis"),
+    ("registry_checks", "Đối chiếu với CSDL quốc gia về dân cư", "Checks against the population registry"),
+    ("check", "Nội dung đối chiếu", "Check"),
+    ("decided_with", "Quyết định bằng", "Decided with"),
+    ("engine", "Bộ máy chạy plug-in", "Engine"),
+    ("digest", "Mã băm của quyết định", "Decision digest"),
+    ("categories", "Theo nhóm đối tượng (người được chi trả)", "By category (those paid)"),
+    ("changes", "Thay đổi so với tháng trước", "Changes since last month"),
+    ("compared_with", "So với", "Compared with"),
+    ("changes_added", "Mới được chi trả", "Newly paid"),
+    ("changes_dropped", "Không còn được chi trả", "No longer paid"),
+    ("changes_changed", "Số tiền thay đổi (chênh lệch)", "Amount changed (net)"),
+    ("before", "Tháng trước", "Before"),
+    ("after", "Tháng này", "After"),
+    ("no_previous", "Không có đợt chi trả tháng trước để so sánh.", "No run of the month before to compare with."),
+    ("what_ifs_of_release", "Giả định của bản quy tắc này (chỉ số tổng)", "What-ifs of this release (totals)"),
+    ("awaiting_approval", "Chờ phê duyệt", "Awaiting approval"),
     ("runs", "Đợt chi trả", "Payment runs"),
     ("run", "Đợt chi trả", "Payment run"),
     ("program", "Chương trình", "Programme"),

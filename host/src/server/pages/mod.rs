@@ -20,6 +20,7 @@ use axum::routing::get;
 use super::shared::Shared;
 
 mod audit;
+mod decision;
 mod frame;
 pub mod i18n;
 mod releases;
@@ -42,6 +43,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/lang/{code}", get(switch_language))
         .merge(sign_in::routes())
         .merge(runs::routes())
+        .merge(decision::routes())
         .merge(releases::routes())
         .merge(audit::routes())
         .layer(axum::middleware::map_response(secure))

@@ -25,6 +25,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/runs/{id}", get(show))
         .route("/runs/{id}/progress/{job}", get(progress))
         .route("/runs/{id}/exceptions", get(exceptions))
+        .route("/runs/{id}/changes", get(changes))
         .route("/runs/{id}/files/{name}", get(download))
         .route("/runs/{id}/evaluate", post(evaluate))
         .route("/runs/{id}/approve", post(approve))
@@ -64,6 +65,8 @@ struct Runs {
     chrome: Chrome,
     /// Whether the reader may create runs (an officer), and of which provinces.
     may_create: bool,
+    /// An approver's way to what awaits them.
+    approves: bool,
     provinces: Vec<String>,
     filter: Filter,
     statuses: [&'static str; 6],
@@ -122,8 +125,9 @@ async fn list(
     });
     let chrome = Chrome::of(&page, &uri);
     let may_create = accounts::allow(caller, Act::WorkRun, Place::Anywhere, "run").is_ok();
+    let approves = accounts::allow(caller, Act::DecideRun, Place::Anywhere, "run").is_ok();
     let provinces = caller.scopes.iter().filter_map(|s| s.strip_prefix("province:").map(str::to_owned)).collect();
-    render(Runs { lang, chrome, may_create, provinces, filter, statuses: STATUSES, runs: shown, next })
+    render(Runs { lang, chrome, may_create, approves, provinces, filter, statuses: STATUSES, runs: shown, next })
 }
 
 struct RunView {
@@ -145,6 +149,15 @@ struct OutcomeRow {
     people: i64,
     amount: i64,
     /// Its share of the people decided, in whole per cent: the bar's width.
+    share: i64,
+}
+
+/// A category of those the run pays or lists for cash, with its bar.
+struct CategoryRow {
+    category: String,
+    people: i64,
+    amount: i64,
+    /// Its share of the people paid or listed, in whole per cent.
     share: i64,
 }
 
@@ -221,7 +234,12 @@ struct RunPage {
     files: Vec<crate::run::issue::FileDigest>,
     run: RunView,
     outcomes: Vec<OutcomeRow>,
+    categories: Vec<CategoryRow>,
+    /// The previous month's run, to compare with.
+    previous: Option<i64>,
     to_approve: Option<ToApprove>,
+    /// What-ifs of the run's plug-in on record, for its approver: one line each.
+    what_ifs: Vec<String>,
     grant: Option<trail::Grant>,
     evaluating: Option<Evaluating>,
 }
@@ -278,9 +296,34 @@ async fn show(
             .map(|(kind, count)| ExceptionKind { kind, count })
             .collect::<Vec<_>>();
         let files = crate::run::issue::recorded_files(&app.db, id).await?.map(|(_, files)| files).unwrap_or_default();
-        anyhow::Ok((outcomes, to_approve, grant, evaluating, exceptions, files))
+        let categories = decisions::category_totals(&app.db, id, &run.period.to_string()).await?;
+        let listed: i64 = categories.iter().map(|(_, t)| t.count).sum::<i64>().max(1);
+        let categories = categories
+            .into_iter()
+            .map(|(category, t)| CategoryRow {
+                category,
+                people: t.count,
+                amount: t.amount,
+                share: (t.count * 100 + listed / 2) / listed,
+            })
+            .collect();
+        let previous = runs::previous_month(&app.db, &run).await?;
+        // What the approver weighs beside the totals: what this plug-in was found to change.
+        let what_ifs = match &to_approve {
+            Some(_) => store::audit::what_ifs(&app.db, &run.plugin_hash.to_string())
+                .await?
+                .into_iter()
+                .map(|e| {
+                    let summary = serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null);
+                    format!("{}, {}: {}", e.subject, e.actor, crate::run::WhatIf::summary_line(&summary))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        anyhow::Ok((outcomes, to_approve, grant, evaluating, exceptions, files, categories, previous, what_ifs))
     };
-    let (outcomes, to_approve, grant, evaluating, exceptions, files) = match made.await {
+    let (outcomes, to_approve, grant, evaluating, exceptions, files, categories, previous, what_ifs) = match made.await
+    {
         Ok(made) => made,
         Err(error) => return failed(lang, error),
     };
@@ -326,7 +369,10 @@ async fn show(
         files,
         run: view,
         outcomes,
+        categories,
+        previous,
         to_approve,
+        what_ifs,
         grant,
         evaluating,
     };
@@ -531,6 +577,67 @@ async fn exceptions(
         .collect();
     let chrome = Chrome::of(&page, &uri);
     render(ExceptionsPage { lang, chrome, run: id, kind: query.kind, rows, next })
+}
+
+/// People a list of the changes page shows.
+const CHANGES_LISTED: i64 = 50;
+
+/// A list of people whose money changed since the previous month.
+struct ChangeList {
+    /// Its words' key.
+    key: &'static str,
+    people: i64,
+    amount: i64,
+    rows: Vec<decisions::Change>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "changes.html")]
+struct ChangesPage {
+    lang: Lang,
+    chrome: Chrome,
+    run: i64,
+    previous: Option<i64>,
+    lists: Vec<ChangeList>,
+}
+
+/// What changed since the previous month's run: who is new, who is gone, whose
+/// amount changed, each with its totals and the first people (the read recorded).
+async fn changes(
+    State(app): State<Shared>,
+    page: Page,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<i64>,
+) -> Response {
+    let lang = page.lang;
+    let run = match run_for(&app, &page, Act::ReadRun, id).await {
+        Ok(run) => run,
+        Err(refused) => return refused,
+    };
+    let found = async {
+        let diff = crate::run::review::diff(&app.db, &run, CHANGES_LISTED).await?;
+        if let Some(d) = &diff {
+            let people = d.added.1.len() + d.dropped.1.len() + d.changed.1.len();
+            let details = serde_json::json!({ "previous_run": d.previous_run, "page": "changes" });
+            trail::record_read(&app.db, &page.signed.caller.actor, &trail::run_subject(id), "changes", people, details)
+                .await?;
+        }
+        anyhow::Ok(diff)
+    };
+    let diff = match found.await {
+        Ok(diff) => diff,
+        Err(error) => return failed(lang, error),
+    };
+    let previous = diff.as_ref().map(|d| d.previous_run);
+    let lists = diff
+        .map(|d| {
+            [("changes_added", d.added), ("changes_dropped", d.dropped), ("changes_changed", d.changed)]
+                .into_iter()
+                .map(|(key, (total, rows))| ChangeList { key, people: total.count, amount: total.amount, rows })
+                .collect()
+        })
+        .unwrap_or_default();
+    render(ChangesPage { lang, chrome: Chrome::of(&page, &uri), run: id, previous, lists })
 }
 
 /// A payment file of the run, as issued (checked against its recorded sha256,
