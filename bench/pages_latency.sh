@@ -10,6 +10,7 @@
 # Run from the checkout, after a release build in the bench's own target dir:
 #   CARGO_TARGET_DIR=target-bench nice cargo build --release -p ansinh
 #   PEOPLE=1000000 bench/pages_latency.sh
+# CHANGES=1 also evaluates the month after (NEXT_PERIOD, 2024-10) and times its change from run 1.
 # Needs curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,4 +52,16 @@ measure "exceptions (first)" "/runs/1/exceptions?kind=not_verified"
 last="$(curl -s -b "$jar" "$base/runs/1/exceptions?kind=no_account" | sed -n 's/.*after=\([0-9-]*\.[0-9]*\).*/\1/p' | head -1)"
 [ -n "$last" ] && measure "exceptions (page 2)" "/runs/1/exceptions?kind=no_account&after=$last"
 measure "audit log of run 1" "/audit?run=1"
+person="$(curl -s -b "$jar" "$base/runs/1/exceptions?kind=no_account" | sed -n 's|.*href="/runs/1/decisions/\([0-9]*\)?.*|\1|p' | head -1)"
+[ -n "$person" ] && measure "a person's page" "/runs/1/decisions/$person"
+if [ "${CHANGES:-0}" = 1 ]; then
+    # The month after, evaluated by the demo's officer while the service runs: its change from run 1.
+    as_officer=("$bin" --database-url "$dir/demo/ansinh.db" --config "$dir/demo/ansinh.toml" --token-file "$dir/demo/demo-officer.token")
+    next="$("${as_officer[@]}" run create --program social-assistance --province 001 --period "${NEXT_PERIOD:-2024-10}" | tail -1)"
+    "${as_officer[@]}" run evaluate "$next" > /dev/null 2>&1
+    measure "changes from run 1" "/runs/$next/changes"
+fi
+measure "changes (no previous)" "/runs/1/changes"
+measure "releases" "/releases"
+measure "release 1 (cases run)" "/releases/1"
 

@@ -139,6 +139,16 @@ fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
         b.click("Replay the decisions").await;
         assert!(b.url().await.starts_with("/jobs/"), "{}", b.url().await);
         b.until_says("\"identical\": true").await;
+        // A bundle that replays offline: exported as a job, downloaded from its page with the session.
+        b.client.goto(&format!("{}/runs/1", demo.base)).await.unwrap();
+        b.click("Export an audit bundle").await;
+        b.until_says("Download the bundle").await;
+        let job = b.url().await;
+        let cookie = b.client.get_named_cookie("ansinh_session").await.unwrap();
+        let got = raw_get(&demo.base, &format!("{job}/bundle"), &format!("ansinh_session={}", cookie.value()));
+        let recorded = t.text("SELECT result FROM jobs WHERE kind = 'audit.export'");
+        let sha256 = got.lines().find_map(|l| l.strip_prefix("x-content-sha256: ")).unwrap_or_default();
+        assert!(got.starts_with("HTTP/1.1 200") && sha256.len() == 64 && recorded.contains(sha256), "{recorded}");
         b.click("Audit").await;
         b.click("Look a person up").await;
         let number = t.text("SELECT id_number FROM beneficiaries ORDER BY id LIMIT 1");
@@ -302,6 +312,63 @@ fn a_month_by_clicks(t: Driver) {
 }
 
 on_both_backends!(a_month_by_clicks);
+
+/// Every page, in Vietnamese and in English, at a desktop's width and a
+/// phone's (390 px), on SQLite: each saved as a screenshot under
+/// target/screenshots, each checked by axe-core, and none writing an error
+/// to the console (checked as each browser closes).
+fn every_page_in_both_languages_at_both_widths(t: Driver) {
+    let demo = Demo::start(&t, 300);
+    let base = demo.base.clone();
+    let person = t.scalar("SELECT beneficiary_id FROM decisions WHERE run_id = 1 AND exception = 'no_account' LIMIT 1");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        for (width, size) in [(1280, "desktop"), (390, "phone")] {
+            let b = Browser::start(width).await;
+            b.client.goto(&format!("{base}/sign-in")).await.unwrap();
+            b.screenshot(&format!("sign-in-vi-{size}")).await;
+            b.click("Đăng nhập là demo-officer").await;
+            // A job to show: a replay of September's run, started by its form.
+            b.client.goto(&format!("{base}/runs/1")).await.unwrap();
+            let replay = b.client.find(Locator::Css("form[action='/runs/1/replay'] button")).await.unwrap();
+            b.navigating(replay.click()).await;
+            let job = b.url().await;
+            let pages = [
+                ("runs", "/runs".to_owned()),
+                ("run", "/runs/1".to_owned()),
+                ("exceptions", "/runs/1/exceptions?kind=not_verified".to_owned()),
+                ("decision", format!("/runs/1/decisions/{person}")),
+                ("changes", "/runs/1/changes".to_owned()),
+                ("releases", "/releases".to_owned()),
+                ("release", "/releases/1".to_owned()),
+                ("audit", "/audit?run=1".to_owned()),
+                ("audit-person", "/audit/person".to_owned()),
+                ("job", job),
+                ("not-found", "/runs/999999".to_owned()),
+            ];
+            for lang in ["vi", "en"] {
+                b.client.goto(&format!("{base}/lang/{lang}?back=/runs")).await.unwrap();
+                for (name, path) in &pages {
+                    b.client.goto(&format!("{base}{path}")).await.unwrap();
+                    assert_eq!(&b.url().await, path, "{name}");
+                    let html_lang = b.client.find(Locator::Css("html")).await.unwrap().attr("lang").await.unwrap();
+                    assert_eq!(html_lang.as_deref(), Some(lang), "{name}");
+                    assert_eq!(b.accessibility().await, Vec::<String>::new(), "{name}, {lang}, {size}");
+                    b.screenshot(&format!("{name}-{lang}-{size}")).await;
+                }
+            }
+            b.close().await;
+        }
+    });
+}
+
+mod every_page_in_both_languages_at_both_widths {
+    #[test]
+    fn sqlite() {
+        super::every_page_in_both_languages_at_both_widths(crate::support::Driver::new(
+            crate::support::Backend::Sqlite,
+        ));
+    }
+}
 
 /// A release by clicks: an author uploads Hà Nội's plug-in with its cases (a
 /// file that is no plug-in is refused, saying why), sees its cases pass with
@@ -483,8 +550,9 @@ fn raw(base: &str, request: String) -> String {
     let address = base.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     stream.write_all(request.replace("HOST", address).as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer);
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
     let mut lines = head.lines();
     let status = lines.next().unwrap_or_default().to_owned();

@@ -264,38 +264,43 @@ pub(super) async fn bundle(
     if audits_run(&app, &caller, run, &headers).await.is_err() {
         return not_found();
     }
+    match send_bundle(&app, &caller.actor, &job, run).await {
+        Ok(Ok(sent)) => sent,
+        Ok(Err(detail)) => Problem::refused(Refusal::Conflict(detail), &headers).into_response(),
+        Err(error) => failed(error, &headers),
+    }
+}
+
+/// The bundle that export job `job` (of run `run`, found in the caller's
+/// scope) wrote, to `by`: checked against the sha256 the job recorded before
+/// a byte is sent, the read recorded first. `Err` of the inner result: why it
+/// is not sent (the job is not done, or the file was changed where it is kept).
+pub(super) async fn send_bundle(
+    app: &Shared,
+    by: &crate::trail::Actor,
+    job: &store::jobs::Job,
+    run: i64,
+) -> anyhow::Result<Result<Response, String>> {
     let result: Option<serde_json::Value> = job.result.as_deref().and_then(|r| serde_json::from_str(r).ok());
     let (Some(name), Some(sha256)) = (
         result.as_ref().and_then(|r| r["file"].as_str()).map(str::to_owned),
         result.as_ref().and_then(|r| r["sha256"].as_str()).map(str::to_owned),
     ) else {
-        let detail = format!("export {job_id} is {}: follow it at /v1/jobs/{job_id}", job.state);
-        return Problem::refused(Refusal::Conflict(detail), &headers).into_response();
+        return Ok(Err(format!("export {} is {}: follow it at /v1/jobs/{}", job.id, job.state, job.id)));
     };
-    let dir = match jobs::exports(&app.outbox) {
-        Ok(dir) => dir,
-        Err(error) => return failed(error, &headers),
-    };
-    let path = dir.join(&name);
-    let opened = super::files::opened_and_hashed(move || Ok(std::fs::File::open(&path)?)).await;
-    let (opened, now) = match opened {
-        Ok(opened) => opened,
-        Err(error) => return failed(error, &headers),
-    };
+    let path = jobs::exports(&app.outbox)?.join(&name);
+    let (opened, now) = super::files::opened_and_hashed(move || Ok(std::fs::File::open(&path)?)).await?;
     if now != sha256 {
-        let detail = format!(
-            "{name} is not the bundle export {job_id} wrote (sha256 {sha256} recorded, {now} now): it was changed \
-             where it is kept; export the run again"
-        );
-        return Problem::refused(Refusal::Conflict(detail), &headers).into_response();
+        return Ok(Err(format!(
+            "{name} is not the bundle export {} wrote (sha256 {sha256} recorded, {now} now): it was changed where \
+             it is kept; export the run again",
+            job.id
+        )));
     }
     let people = result.as_ref().and_then(|r| r["decisions"].as_u64()).unwrap_or(0) as usize;
-    let details = serde_json::json!({ "file": name, "sha256": sha256, "job": job_id });
-    let subject = crate::trail::run_subject(run);
-    if let Err(error) = crate::trail::record_read(&app.db, &caller.actor, &subject, "export", people, details).await {
-        return failed(error, &headers);
-    }
-    super::files::stream(opened, &name, "application/gzip", &sha256)
+    let details = serde_json::json!({ "file": name, "sha256": sha256, "job": job.id });
+    crate::trail::record_read(&app.db, by, &crate::trail::run_subject(run), "export", people, details).await?;
+    Ok(Ok(super::files::stream(opened, &name, "application/gzip", &sha256)))
 }
 
 /// Whom to look up.

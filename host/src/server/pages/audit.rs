@@ -27,7 +27,9 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/audit/person", get(person_form).post(person))
         .route("/audit/verify", post(verify))
         .route("/runs/{id}/replay", post(replay))
+        .route("/runs/{id}/export", post(export))
         .route("/jobs/{id}", get(job))
+        .route("/jobs/{id}/bundle", get(bundle))
 }
 
 /// Entries a page of the log lists.
@@ -193,6 +195,40 @@ async fn replay(State(app): State<Shared>, page: Page, Path(id): Path<i64>, Form
     }
 }
 
+/// Export run `id` to a bundle that replays offline (auditors of its province), as a job; its page follows.
+async fn export(State(app): State<Shared>, page: Page, Path(id): Path<i64>, Form(form): Form<CsrfForm>) -> Response {
+    let (caller, lang) = (&page.signed.caller, page.lang);
+    if !csrf_holds(&page.signed, &form.csrf) {
+        return message(StatusCode::FORBIDDEN, lang, "expired_form");
+    }
+    if let Err(refused) = run_for(&app, &page, Act::Audit, id).await {
+        return refused;
+    }
+    match crate::jobs::submit_with(&app.db, Kind::ExportRun, id, &serde_json::json!({}), &caller.actor).await {
+        Ok(Ok(job) | Err(job)) => Redirect::to(&format!("/jobs/{job}")).into_response(),
+        Err(error) => failed(lang, error),
+    }
+}
+
+/// The bundle an export job wrote (auditors of its run's province), checked before it is sent.
+async fn bundle(State(app): State<Shared>, page: Page, Path(id): Path<i64>) -> Response {
+    let lang = page.lang;
+    let job = match store::jobs::get(&app.db, id).await {
+        Ok(Some(job)) if job.kind == Kind::ExportRun.as_str() => job,
+        Ok(_) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
+        Err(error) => return failed(lang, error),
+    };
+    let Some(run) = crate::jobs::run_of(&job) else { return message(StatusCode::NOT_FOUND, lang, "not_found") };
+    if let Err(refused) = run_for(&app, &page, Act::Audit, run).await {
+        return refused;
+    }
+    match crate::server::audit::send_bundle(&app, &page.signed.caller.actor, &job, run).await {
+        Ok(Ok(sent)) => sent,
+        Ok(Err(detail)) => not_done(lang, detail, format!("/jobs/{id}")),
+        Err(error) => failed(lang, error),
+    }
+}
+
 #[derive(askama::Template)]
 #[template(path = "job.html")]
 struct JobPage {
@@ -206,6 +242,8 @@ struct JobPage {
     total: i64,
     result: Option<String>,
     error: Option<String>,
+    /// An export's bundle, once written: its download.
+    bundle: bool,
 }
 
 /// A job's state and, once done, its result (its owner, or whoever may read its run).
@@ -229,7 +267,9 @@ async fn job(State(app): State<Shared>, page: Page, OriginalUri(uri): OriginalUr
         Err(_) => r.to_owned(),
     });
     let chrome = Chrome::of(&page, &uri);
+    let bundle = job.kind == Kind::ExportRun.as_str() && job.state == "done";
     render(JobPage {
+        bundle,
         lang,
         chrome,
         id: job.id,

@@ -58,7 +58,8 @@ struct DecisionPage {
     category: String,
     reasons: String,
     exception: Option<String>,
-    channel: String,
+    /// The channel's words' key.
+    channel_key: &'static str,
     account: String,
     payee_name: String,
     checks: Vec<CheckRow>,
@@ -120,9 +121,10 @@ async fn show(
         ),
         None => (Vec::new(), String::new()),
     };
+    // Paid to an account or wallet: which (BIN, number); none: cash through VNPost.
     let account = match row.channel.as_str() {
-        "cash" => String::new(),
-        _ => format!("{} · {}", row.bank_bin, row.account_number),
+        "bank" | "ewallet" => format!("{} · {}", row.bank_bin, row.account_number),
+        _ => String::new(),
     };
     render(DecisionPage {
         lang,
@@ -137,7 +139,11 @@ async fn show(
         category: row.category.unwrap_or_default(),
         reasons,
         exception: row.exception,
-        channel: row.channel,
+        channel_key: match row.channel.as_str() {
+            "bank" => "channel_bank",
+            "ewallet" => "channel_ewallet",
+            _ => "channel_cash",
+        },
         account,
         payee_name: row.payee_name,
         checks,

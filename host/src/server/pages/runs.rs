@@ -194,7 +194,7 @@ struct Actions {
     issue: bool,
     /// Upload the bank's answer to an issued run.
     reconcile: bool,
-    /// Replay its decisions (auditors).
+    /// Replay its decisions, and export them as a bundle (auditors).
     replay: bool,
 }
 
