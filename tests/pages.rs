@@ -204,6 +204,8 @@ on_both_backends!(an_officer_signs_in_and_reads_their_runs);
 fn a_month_by_clicks(t: Driver) {
     let demo = Demo::start(&t, 300);
     let base = demo.base.clone();
+    // An officer who also approves (national): her own run is not hers to approve.
+    t.token("lan");
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let b = Browser::start(1280).await;
         b.client.goto(&format!("{base}/runs")).await.unwrap();
@@ -299,6 +301,31 @@ fn a_month_by_clicks(t: Driver) {
         b.click("Nạp phản hồi của ngân hàng").await;
         let reconciled = b.text().await;
         assert!(reconciled.contains("Kết quả đối soát") && reconciled.contains("AC04"), "{reconciled}");
+
+        // The approver's own run: Lan creates and evaluates November's; its page offers her no
+        // approval but says why, and her approval sent without the page is refused.
+        b.sign_in_as(&base, "lan", "/runs").await;
+        b.client.find(Locator::Css("details.new-run summary")).await.unwrap().click().await.unwrap();
+        b.fill(".new-run [name='province']", "001").await;
+        b.fill(".new-run [name='period']", "2024-11").await;
+        let create = b.client.find(Locator::Css(".new-run button")).await.unwrap();
+        b.navigating(create.click()).await;
+        let own = b.url().await.trim_start_matches("/runs/").split('?').next().unwrap().to_owned();
+        b.click("Xét duyệt đợt chi trả").await;
+        b.until_says("Trạng thái: Đã xét duyệt").await;
+        let page = b.text().await;
+        assert!(page.contains("nguyên tắc bốn mắt") && !page.contains("Phê duyệt chi trả"), "{page}");
+        // What she sees to approve, checksum and all: right, yet not hers.
+        let shown = b.client.find(Locator::Css("section[aria-labelledby=approve-heading] code")).await.unwrap();
+        let checksum = shown.text().await.unwrap();
+        let csrf = b.client.find(Locator::Css("form.who input[name=csrf]")).await.unwrap();
+        let csrf = csrf.attr("value").await.unwrap().unwrap();
+        let cookie = b.client.get_named_cookie("ansinh_session").await.unwrap();
+        let session = format!("ansinh_session={}", cookie.value());
+        let forced =
+            raw_post(&base, &format!("/runs/{own}/approve"), &session, &format!("csrf={csrf}&checksum={checksum}"));
+        assert!(forced.starts_with("HTTP/1.1 409") && forced.contains("a second person"), "{forced}");
+        assert_eq!(t.text(format!("SELECT status FROM runs WHERE id = {own}")), "evaluated");
         b.close().await;
     });
     let rejected = t.scalar(
