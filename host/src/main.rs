@@ -5,9 +5,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// What is logged unless `ANSINH_LOG` says otherwise: warnings, but not sqlx's
+/// "slow statement" ones, which a bulk load of a million rows makes by design
+/// and which tell a user nothing they can act on (`ANSINH_LOG=warn` shows them).
+const DEFAULT_LOG: &str = "warn,sqlx::query=error";
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("ANSINH_LOG").unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_env_filter(EnvFilter::try_from_env("ANSINH_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)))
         .with_writer(std::io::stderr)
         .init();
     let cli = ansinh::cli::Cli::parse();
