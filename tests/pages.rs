@@ -164,6 +164,11 @@ fn an_officer_signs_in_and_reads_their_runs(t: Driver) {
         let cookie = b.client.get_named_cookie("ansinh_session").await.unwrap();
         let forged = raw_post(&demo.base, "/sign-out", &format!("ansinh_session={}", cookie.value()), "csrf=guess");
         assert!(forged.starts_with("HTTP/1.1 403"), "{forged}");
+        // A way back that a browser would read as another site's (a tab it drops): home instead.
+        for elsewhere in ["//evil.example", "/%09/evil.example", "/%5Cevil.example"] {
+            let sent = raw_get(&demo.base, &format!("/lang/vi?back={elsewhere}"), "");
+            assert!(sent.contains("\nlocation: /\n"), "{elsewhere}: {sent}");
+        }
         b.client.goto(&format!("{}/runs", demo.base)).await.unwrap();
         assert_eq!(b.url().await, "/runs");
         // Signing out ends the session: its cookie, replayed, no longer opens a page.
@@ -478,6 +483,9 @@ fn a_release_by_clicks(t: Driver) {
         b.click("Cho hiệu lực").await;
         let active = b.text().await;
         assert!(active.contains("Đang hiệu lực") && active.contains("11/2024"), "{active}");
+        // An admin has no page of theirs: told so, not sent round in circles.
+        b.sign_in_as(&base, "demo-admin", "/").await;
+        assert!(b.text().await.contains("không có vai trò nào"), "{}", b.text().await);
         b.close().await;
     });
     assert_eq!(t.text("SELECT state FROM releases WHERE authority = '001'"), "active");

@@ -378,12 +378,11 @@ fn oidc_settings(raw: RawOidc) -> anyhow::Result<oidc::Settings> {
             if id.trim().is_empty() || id.trim() != id || id.chars().any(char::is_control) {
                 bail!("oidc.client_id = {id:?}: expected the pages' client id at the provider, on one line");
             }
-            let redirect_uri = oidc::provider_url(&uri)
-                .ok()
-                .filter(|url| url.path() == "/sign-in/callback")
-                .with_context(|| {
+            let redirect_uri =
+                oidc::provider_url(&uri).ok().filter(|url| url.path() == "/sign-in/callback").with_context(|| {
                     format!(
-                        "oidc.redirect_uri = {uri:?}: expected this service's address and /sign-in/callback, as                          registered at the provider (https://, or http:// on loopback)"
+                        "oidc.redirect_uri = {uri:?}: expected this service's address and /sign-in/callback, as \
+                         registered at the provider (https://, or http:// on loopback)"
                     )
                 })?;
             Some(oidc::PageClient { id, redirect_uri })

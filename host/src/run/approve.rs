@@ -117,7 +117,7 @@ pub struct Proposal {
 
 /// The proposal of an evaluated run, for `run show`, the demo and the approver.
 pub async fn proposal(db: &Db, run_id: i64) -> anyhow::Result<Result<Proposal, Tampered>> {
-    let mut tx = payments::snapshot(db).await?;
+    let mut tx = payments::read_snapshot(db).await?;
     if let Err(tampered) = trail::check_sealed_or_tampered(db, &mut tx, run_id).await? {
         return Ok(Err(tampered));
     }
@@ -129,7 +129,7 @@ pub async fn proposal(db: &Db, run_id: i64) -> anyhow::Result<Result<Proposal, T
 
 /// The tally of an evaluated run.
 pub async fn current(db: &Db, run_id: i64) -> anyhow::Result<Tally> {
-    let mut tx = payments::snapshot(db).await?;
+    let mut tx = payments::read_snapshot(db).await?;
     let tally = tally(&mut tx, run_id).await?;
     tx.commit().await?;
     Ok(tally)

@@ -41,6 +41,18 @@ pub async fn snapshot(db: &Db) -> anyhow::Result<Tx> {
     Ok(tx)
 }
 
+/// One snapshot to read from, writing nothing: what a run's page and `run
+/// show` read the tally from. On SQLite it takes no write lock (a page read
+/// over a million decisions must not hold up the writers, nor wait behind an
+/// import); on PostgreSQL it is REPEATABLE READ, READ ONLY.
+pub async fn read_snapshot(db: &Db) -> anyhow::Result<Tx> {
+    let mut tx = db.snapshot().await?;
+    if let Tx::Postgres(tx) = &mut tx {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut **tx).await?;
+    }
+    Ok(tx)
+}
+
 /// The approval recorded on a run, read in the caller's transaction.
 pub async fn approval_in(tx: &mut Tx, run_id: i64) -> anyhow::Result<Option<String>> {
     Ok(on_tx!(tx, conn => {

@@ -213,14 +213,20 @@ async fn export(State(app): State<Shared>, page: Page, Path(id): Path<i64>, Form
 /// The bundle an export job wrote (auditors of its run's province), checked before it is sent.
 async fn bundle(State(app): State<Shared>, page: Page, Path(id): Path<i64>) -> Response {
     let lang = page.lang;
+    // Who audits nothing is refused before anything is looked up; then whatever is not an
+    // export of a run in the reader's scope is not found, alike.
+    if let Err(refusal) = accounts::allow(&page.signed.caller, Act::Audit, Place::Anywhere, "export") {
+        return refused(refusal, lang);
+    }
+    let not_found = || message(StatusCode::NOT_FOUND, lang, "not_found");
     let job = match store::jobs::get(&app.db, id).await {
         Ok(Some(job)) if job.kind == Kind::ExportRun.as_str() => job,
-        Ok(_) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
+        Ok(_) => return not_found(),
         Err(error) => return failed(lang, error),
     };
-    let Some(run) = crate::jobs::run_of(&job) else { return message(StatusCode::NOT_FOUND, lang, "not_found") };
-    if let Err(refused) = run_for(&app, &page, Act::Audit, run).await {
-        return refused;
+    let Some(run) = crate::jobs::run_of(&job) else { return not_found() };
+    if run_for(&app, &page, Act::Audit, run).await.is_err() {
+        return not_found();
     }
     match crate::server::audit::send_bundle(&app, &page.signed.caller.actor, &job, run).await {
         Ok(Ok(sent)) => sent,

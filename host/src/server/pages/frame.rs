@@ -92,10 +92,18 @@ pub(super) fn url_encode(text: &str) -> String {
         .collect()
 }
 
-/// Where to go back to: a path of this site only (never `//elsewhere`).
+/// Where to go back to: a path of this site only (never `//elsewhere`, nor
+/// `/\t/elsewhere`, which a browser reads as `//elsewhere` once it drops the
+/// tab: no backslash, control character or space anywhere).
 pub(super) fn local(back: Option<&str>) -> String {
     match back {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace()) =>
+        {
+            path.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -206,6 +214,28 @@ pub(super) fn refused(refusal: crate::accounts::Refusal, lang: Lang) -> Response
     }
 }
 
+/// A what-if on record over a past run (`run.what_if`): its totals, never people.
+pub struct WhatIfRow {
+    /// `run:ID`.
+    pub run: String,
+    pub by: String,
+    pub at: String,
+    /// What it found, on one line.
+    pub line: String,
+}
+
+/// The what-ifs on record of the plug-in whose hash is `plugin_hash`, oldest first.
+pub(super) async fn what_ifs(app: &Shared, plugin_hash: &str) -> anyhow::Result<Vec<WhatIfRow>> {
+    Ok(crate::store::audit::what_ifs(&app.db, plugin_hash)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let summary = serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null);
+            WhatIfRow { run: e.subject, by: e.actor, at: e.at, line: crate::run::WhatIf::summary_line(&summary) }
+        })
+        .collect())
+}
+
 /// Run `id`, if the reader may do `act` on it (`accounts::run_in_scope`); else the page to answer.
 pub(super) async fn run_for(
     app: &Shared,
@@ -217,5 +247,29 @@ pub(super) async fn run_for(
         Ok(Ok(run)) => Ok(run),
         Ok(Err(refusal)) => Err(refused(refusal, page.lang)),
         Err(error) => Err(failed(page.lang, error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local;
+
+    #[test]
+    fn back_is_a_path_of_this_site_only() {
+        for path in ["/runs", "/runs/1?done=created", "/audit?run=1"] {
+            assert_eq!(local(Some(path)), path);
+        }
+        for elsewhere in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "https://evil.example",
+            "runs",
+            "/ /x",
+        ] {
+            assert_eq!(local(Some(elsewhere)), "/", "{elsewhere:?}");
+        }
+        assert_eq!(local(None), "/");
     }
 }

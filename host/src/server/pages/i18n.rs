@@ -246,6 +246,11 @@ pub const WORDS: &[(&str, &str, &str)] = &[
     ("awaiting_approval", "Chờ phê duyệt", "Awaiting approval"),
     ("export", "Xuất gói kiểm toán", "Export an audit bundle"),
     ("download_bundle", "Tải gói kiểm toán (phát lại ngoại tuyến được)", "Download the bundle (it replays offline)"),
+    (
+        "no_page_role",
+        "Tài khoản của bạn không có vai trò nào mà các trang này phục vụ; hãy hỏi quản trị viên.",
+        "Your account has no role these pages serve; ask an administrator.",
+    ),
     ("runs", "Đợt chi trả", "Payment runs"),
     ("run", "Đợt chi trả", "Payment run"),
     ("program", "Chương trình", "Programme"),

@@ -72,7 +72,9 @@ async fn home(page: frame::Page) -> Response {
     } else if may(Act::Audit) {
         "/audit"
     } else {
-        "/sign-in"
+        // An admin, or an account whose roles were taken away: no page of theirs (not a
+        // redirect to sign in, which would send a signed-in reader straight back here).
+        return frame::message(axum::http::StatusCode::FORBIDDEN, page.lang, "no_page_role");
     };
     Redirect::to(start).into_response()
 }

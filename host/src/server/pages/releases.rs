@@ -13,7 +13,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::frame::{self, Chrome, Page, csrf_holds, failed, message, not_done, refused, render};
+use super::frame::{self, Chrome, Page, WhatIfRow, csrf_holds, failed, message, not_done, refused, render};
 use super::i18n::Lang;
 use crate::accounts::{self, Act, Place, policy};
 use crate::server::problem::of_the_host;
@@ -92,14 +92,6 @@ struct CaseRow {
     problems: String,
 }
 
-/// A what-if on record over a past run: its totals.
-struct WhatIfRow {
-    run: String,
-    by: String,
-    at: String,
-    line: String,
-}
-
 #[derive(askama::Template)]
 #[template(path = "release.html")]
 struct ReleasePage {
@@ -154,28 +146,28 @@ async fn show(
         use sha2::Digest as _;
         let plugin = store::plugins::name(&app.db, release.plugin_hash).await?.to_string();
         let cases_sha256 = hex::encode(sha2::Sha256::digest(release.cases.as_bytes()));
-        let what_ifs = store::audit::what_ifs(&app.db, &release.plugin_hash.to_string())
-            .await?
-            .into_iter()
-            .map(|e| {
-                let summary = serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null);
-                WhatIfRow { run: e.subject, by: e.actor, at: e.at, line: crate::run::WhatIf::summary_line(&summary) }
-            })
-            .collect::<Vec<_>>();
+        let what_ifs = frame::what_ifs(&app, &release.plugin_hash.to_string()).await?;
         anyhow::Ok((plugin, cases_sha256, what_ifs))
     };
     let (plugin, cases_sha256, what_ifs) = match detail.await {
         Ok(detail) => detail,
         Err(error) => return failed(lang, error),
     };
-    // The cases, run now on the plug-in's stored bytes (signed or not: a dry run pays nothing).
-    let ran = async {
-        let bytes = store::plugins::bytes(&app.db, release.plugin_hash).await?;
-        let loading = app.clone();
-        let loaded = tokio::task::spawn_blocking(move || loading.sandbox.load(&bytes)).await??;
-        let root = app.config.root()?;
-        crate::release::run_cases(&app.db, &app.sandbox, root, &release, &loaded).await
+    // The cases, run now on the plug-in's stored bytes (signed or not: a dry run pays nothing),
+    // and on the release in force: compiling and running plug-ins takes the CPU, so not on the
+    // threads that serve requests.
+    let ran = {
+        let (app, release, handle) = (app.clone(), release.clone(), tokio::runtime::Handle::current());
+        tokio::task::spawn_blocking(move || {
+            handle.block_on(async {
+                let bytes = store::plugins::bytes(&app.db, release.plugin_hash).await?;
+                let loaded = app.sandbox.load(&bytes)?;
+                let root = app.config.root()?;
+                crate::release::run_cases(&app.db, &app.sandbox, root, &release, &loaded).await
+            })
+        })
     };
+    let ran = async { ran.await? };
     let (mut cases, mut cases_failed, mut fuel, mut compared, mut not_compared) = (Vec::new(), None, 0, None, None);
     match ran.await {
         Ok(run) => {

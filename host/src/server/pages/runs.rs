@@ -238,8 +238,8 @@ struct RunPage {
     /// The previous month's run, to compare with.
     previous: Option<i64>,
     to_approve: Option<ToApprove>,
-    /// What-ifs of the run's plug-in on record, for its approver: one line each.
-    what_ifs: Vec<String>,
+    /// What-ifs of the run's plug-in on record, for its approver.
+    what_ifs: Vec<frame::WhatIfRow>,
     grant: Option<trail::Grant>,
     evaluating: Option<Evaluating>,
 }
@@ -310,14 +310,7 @@ async fn show(
         let previous = runs::previous_month(&app.db, &run).await?;
         // What the approver weighs beside the totals: what this plug-in was found to change.
         let what_ifs = match &to_approve {
-            Some(_) => store::audit::what_ifs(&app.db, &run.plugin_hash.to_string())
-                .await?
-                .into_iter()
-                .map(|e| {
-                    let summary = serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null);
-                    format!("{}, {}: {}", e.subject, e.actor, crate::run::WhatIf::summary_line(&summary))
-                })
-                .collect(),
+            Some(_) => frame::what_ifs(&app, &run.plugin_hash.to_string()).await?,
             None => Vec::new(),
         };
         anyhow::Ok((outcomes, to_approve, grant, evaluating, exceptions, files, categories, previous, what_ifs))

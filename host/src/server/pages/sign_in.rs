@@ -148,7 +148,7 @@ async fn oidc_callback(
     };
     let pending = cookie(&headers, code_flow::COOKIE);
     let mut response = match code_flow::finish(&app.db, verifier, pending, &answer).await {
-        Ok(Ok((caller, back))) => match session::open(&app.db, caller.actor.account, caller.actor.auth).await {
+        Ok(Ok((caller, back))) => match open_session(&app, &headers, caller.actor.account, caller.actor.auth).await {
             Ok(Ok(opened)) => {
                 let mut response = Redirect::to(&local(Some(&back))).into_response();
                 if let Some(value) = set_session(&app, Some(&opened.cookie.to_string())) {
@@ -198,7 +198,7 @@ async fn demo(
     let Some((id, _)) = people.into_iter().find(|(_, name)| *name == form.account) else {
         return message(StatusCode::NOT_FOUND, lang, "not_found");
     };
-    match session::open(&app.db, id, Auth::Demo).await {
+    match open_session(&app, &headers, id, Auth::Demo).await {
         Ok(Ok(opened)) => {
             let mut response = Redirect::to(&local(form.back.as_deref())).into_response();
             if let Some(value) = set_session(&app, Some(&opened.cookie.to_string())) {
@@ -213,6 +213,23 @@ async fn demo(
         Ok(Err(_)) => message(StatusCode::FORBIDDEN, lang, "forbidden"),
         Err(error) => failed(lang, error),
     }
+}
+
+/// Open a session for `account`, signed in as `auth`, ending first the session
+/// this browser may still hold (someone else's, on a shared computer): one
+/// browser, one session.
+async fn open_session(
+    app: &Shared,
+    headers: &HeaderMap,
+    account: i64,
+    auth: Auth,
+) -> anyhow::Result<Result<session::Opened, crate::accounts::Refused>> {
+    if let Some(value) = cookie(headers, session_cookie(app))
+        && let Ok(signed) = session::find(&app.db, value).await?
+    {
+        session::end(&app.db, &signed).await?;
+    }
+    session::open(&app.db, account, auth).await
 }
 
 #[derive(Deserialize)]
