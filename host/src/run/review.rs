@@ -70,14 +70,20 @@ pub async fn review(db: &Db, run: &Run, listed: i64) -> anyhow::Result<Review> {
 /// programme, listing at most `listed` people per list; None: there is none.
 pub async fn diff(db: &Db, run: &Run, listed: i64) -> anyhow::Result<Option<Diff>> {
     let Some(previous_run) = runs::previous_month(db, run).await? else { return Ok(None) };
+    diff_from(db, run, previous_run, listed).await.map(Some)
+}
+
+/// What changed from run `previous_run` (of the month before) to `run`,
+/// listing at most `listed` people per list.
+pub async fn diff_from(db: &Db, run: &Run, previous_run: i64, listed: i64) -> anyhow::Result<Diff> {
     let (period, before) = (run.period.to_string(), run.period.previous().to_string());
     let (now, then) = ((run.id, period.as_str()), (previous_run, before.as_str()));
-    Ok(Some(Diff {
+    Ok(Diff {
         previous_run,
         added: decisions::only_in(db, now, then, listed).await?,
         dropped: decisions::only_in(db, then, now, listed).await?,
         changed: decisions::changed(db, now, then, listed).await?,
-    }))
+    })
 }
 
 /// Whether `kind` is a kind of exception.

@@ -120,7 +120,8 @@ pub fn state(app: Arc<App>, options: &Options) -> anyhow::Result<Shared> {
     // `[oidc] redirect_uri` allows), are plain http, where a browser keeps no Secure cookie.
     let plain = app.config.oidc().and_then(|o| o.client.as_ref()).is_some_and(|c| c.redirect_uri.scheme() == "http");
     let cookies_over_http = demo_sign_in || plain;
-    Ok(Arc::new(State { app, oidc, outbox, demo_sign_in, cookies_over_http }))
+    let (categories, changes) = Default::default();
+    Ok(Arc::new(State { app, oidc, outbox, demo_sign_in, cookies_over_http, categories, changes }))
 }
 
 /// Serve `app` on `listener` until SIGTERM or Ctrl-C, then finish the

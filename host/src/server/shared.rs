@@ -25,6 +25,47 @@ pub struct State {
     /// Whether the session cookie goes over plain HTTP too (the demo, on loopback only);
     /// else it is `__Host-` and `Secure`, for a service reached over HTTPS.
     pub cookies_over_http: bool,
+    /// Each sealed run's categories, once counted (see [`Sealed`]).
+    pub categories: Sealed<i64, Vec<(String, crate::model::Total)>>,
+    /// What changed from one sealed run (the previous month's, the second) to another (the first).
+    pub changes: Sealed<(i64, i64), crate::run::review::Diff>,
+}
+
+/// What is counted once over runs whose decisions are sealed (evaluated,
+/// and never changed after: `trail::check_sealed` stops a changed one from
+/// being paid), kept for the next reader, by the runs' ids `K`: a scan of a
+/// million decisions for a page's table takes seconds. At most
+/// [`Sealed::KEPT`] values are kept.
+pub struct Sealed<K, T> {
+    kept: std::sync::Mutex<std::collections::BTreeMap<K, Arc<T>>>,
+}
+
+impl<K, T> Default for Sealed<K, T> {
+    fn default() -> Self {
+        Sealed { kept: std::sync::Mutex::new(std::collections::BTreeMap::new()) }
+    }
+}
+
+impl<K: Ord + Copy, T> Sealed<K, T> {
+    const KEPT: usize = 64;
+
+    /// The value for `runs`: kept, or counted now by `count` and kept.
+    pub async fn get_or_count<F>(&self, runs: K, count: F) -> anyhow::Result<Arc<T>>
+    where
+        F: std::future::Future<Output = anyhow::Result<T>>,
+    {
+        if let Some(kept) = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&runs) {
+            return Ok(kept.clone());
+        }
+        let counted = Arc::new(count.await?);
+        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.len() >= Self::KEPT {
+            // The oldest runs go: the least likely to be looked at again.
+            kept.pop_first();
+        }
+        kept.insert(runs, counted.clone());
+        Ok(counted)
+    }
 }
 
 impl Deref for State {

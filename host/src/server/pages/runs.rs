@@ -296,12 +296,20 @@ async fn show(
             .map(|(kind, count)| ExceptionKind { kind, count })
             .collect::<Vec<_>>();
         let files = crate::run::issue::recorded_files(&app.db, id).await?.map(|(_, files)| files).unwrap_or_default();
-        let categories = decisions::category_totals(&app.db, id, &run.period.to_string()).await?;
+        // Counted once the run is sealed (none while its decisions are still being made).
+        let categories = match run.status {
+            runs::RunStatus::Created => Default::default(),
+            _ => {
+                let period = run.period.to_string();
+                let counting = decisions::category_totals(&app.db, id, &period);
+                app.categories.get_or_count(id, counting).await?
+            }
+        };
         let listed: i64 = categories.iter().map(|(_, t)| t.count).sum::<i64>().max(1);
         let categories = categories
-            .into_iter()
+            .iter()
             .map(|(category, t)| CategoryRow {
-                category,
+                category: category.clone(),
                 people: t.count,
                 amount: t.amount,
                 share: (t.count * 100 + listed / 2) / listed,
@@ -608,7 +616,18 @@ async fn changes(
         Err(refused) => return refused,
     };
     let found = async {
-        let diff = crate::run::review::diff(&app.db, &run, CHANGES_LISTED).await?;
+        // Both runs sealed (the previous month's is one that was evaluated): counted once.
+        let diff = match runs::previous_month(&app.db, &run).await? {
+            Some(previous) => {
+                let counting = crate::run::review::diff_from(&app.db, &run, previous, CHANGES_LISTED);
+                Some(match run.status {
+                    // Still being decided: as it stands now.
+                    runs::RunStatus::Created => std::sync::Arc::new(counting.await?),
+                    _ => app.changes.get_or_count((id, previous), counting).await?,
+                })
+            }
+            None => None,
+        };
         if let Some(d) = &diff {
             let people = d.added.1.len() + d.dropped.1.len() + d.changed.1.len();
             let details = serde_json::json!({ "previous_run": d.previous_run, "page": "changes" });
@@ -624,9 +643,14 @@ async fn changes(
     let previous = diff.as_ref().map(|d| d.previous_run);
     let lists = diff
         .map(|d| {
-            [("changes_added", d.added), ("changes_dropped", d.dropped), ("changes_changed", d.changed)]
+            [("changes_added", &d.added), ("changes_dropped", &d.dropped), ("changes_changed", &d.changed)]
                 .into_iter()
-                .map(|(key, (total, rows))| ChangeList { key, people: total.count, amount: total.amount, rows })
+                .map(|(key, (total, rows))| ChangeList {
+                    key,
+                    people: total.count,
+                    amount: total.amount,
+                    rows: rows.clone(),
+                })
                 .collect()
         })
         .unwrap_or_default();
