@@ -328,9 +328,7 @@ pub(super) async fn exceptions(
         Ok(page) => page,
         Err(error) => return failed(error),
     };
-    let next = (page.len() as i64 == PAGE)
-        .then(|| page.last().map(|(e, _)| format!("{}.{}", e.period, e.beneficiary_id)))
-        .flatten();
+    let next = next_cursor(&page, PAGE);
     if !page.is_empty() {
         let details = serde_json::json!({ "kind": query.kind });
         let subject = crate::trail::run_subject(id);
@@ -353,10 +351,49 @@ pub(super) async fn exceptions(
     Json(ExceptionPage { kind: query.kind, exceptions, next }).into_response()
 }
 
+/// The `next` of a page of exceptions of at most `limit`: the last one's
+/// `PERIOD.BENEFICIARY` when the page is full (there may be more), as
+/// [`read_cursor`] reads it back.
+pub(super) fn next_cursor(page: &[(decisions::Exception, String)], limit: i64) -> Option<String> {
+    match page.last() {
+        Some((last, _)) if page.len() as i64 == limit => Some(format!("{}.{}", last.period, last.beneficiary_id)),
+        _ => None,
+    }
+}
+
 /// `PERIOD.BENEFICIARY`, as a page's `next` gives it.
 pub(super) fn read_cursor(text: &str) -> Result<(String, i64), String> {
     let expected = || format!("after: expected the `next` of the page before, PERIOD.BENEFICIARY, found {text:?}");
     let (period, beneficiary) = text.split_once('.').ok_or_else(expected)?;
     let period: crate::model::Month = period.parse().map_err(|_| expected())?;
     Ok((period.to_string(), beneficiary.parse().map_err(|_| expected())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{next_cursor, read_cursor};
+    use crate::store::decisions::Exception;
+
+    fn listed(beneficiary_id: i64) -> (Exception, String) {
+        let e = Exception {
+            period: "2024-09".into(),
+            beneficiary_id,
+            full_name: "Nguyễn Văn A".into(),
+            amount: 0,
+            verification: String::new(),
+            error: None,
+        };
+        (e, String::new())
+    }
+
+    /// A full page's `next` reads back as the key of its last exception; a page
+    /// that is not full has none (there is nothing after it).
+    #[test]
+    fn a_full_pages_next_reads_back_as_its_last_key() {
+        let page: Vec<_> = (1..=3).map(listed).collect();
+        let next = next_cursor(&page, 3).expect("a full page has a next");
+        assert_eq!(read_cursor(&next), Ok(("2024-09".to_owned(), 3)));
+        assert_eq!(next_cursor(&page, 4), None);
+        assert_eq!(next_cursor(&[], 3), None);
+    }
 }

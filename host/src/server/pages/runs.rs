@@ -563,9 +563,7 @@ async fn exceptions(
         Ok(rows) => rows,
         Err(error) => return failed(lang, error),
     };
-    let next = (rows.len() as i64 == EXCEPTIONS_PAGE)
-        .then(|| rows.last().map(|(e, _)| format!("{}.{}", e.period, e.beneficiary_id)))
-        .flatten();
+    let next = crate::server::runs::next_cursor(&rows, EXCEPTIONS_PAGE);
     let rows = rows
         .into_iter()
         .map(|(e, why)| ExceptionRow {

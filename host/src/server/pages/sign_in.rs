@@ -98,11 +98,8 @@ async fn page(
         csrf: String::new(),
         here: format!("/sign-in?back={}", url_encode(&back)),
     };
-    let provider = app
-        .oidc
-        .as_ref()
-        .filter(|v| v.client().is_some())
-        .map(|v| (v.issuer().to_owned(), format!("/sign-in/oidc?back={}", url_encode(&back))));
+    let provider =
+        pages_provider(&app).map(|v| (v.issuer().to_owned(), format!("/sign-in/oidc?back={}", url_encode(&back))));
     let mut response = render(SignIn { lang, chrome, demo, provider, csrf: token.clone(), back });
     let cookie = format!("{FORM_COOKIE}={token}; Path=/sign-in; HttpOnly; SameSite=Strict");
     if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -111,9 +108,15 @@ async fn page(
     response
 }
 
+/// The OpenID provider people sign in to the pages at: `[oidc]` with a
+/// `client_id` for the pages; None, and its routes are not found, without.
+fn pages_provider(app: &Shared) -> Option<&crate::accounts::oidc::Verifier> {
+    app.oidc.as_ref().filter(|verifier| verifier.client().is_some())
+}
+
 /// `/sign-in/oidc?back=…`: off to the provider, with the sign-in's cookie.
 async fn oidc_start(State(app): State<Shared>, Reader(lang): Reader, Query(back): Query<Back>) -> Response {
-    let Some(verifier) = app.oidc.as_ref().filter(|v| v.client().is_some()) else {
+    let Some(verifier) = pages_provider(&app) else {
         return message(StatusCode::NOT_FOUND, lang, "not_found");
     };
     let started = match code_flow::start(verifier, &local(back.back.as_deref())).await {
@@ -143,7 +146,7 @@ async fn oidc_callback(
     headers: HeaderMap,
     Query(answer): Query<code_flow::Answer>,
 ) -> Response {
-    let Some(verifier) = app.oidc.as_ref().filter(|v| v.client().is_some()) else {
+    let Some(verifier) = pages_provider(&app) else {
         return message(StatusCode::NOT_FOUND, lang, "not_found");
     };
     let pending = cookie(&headers, code_flow::COOKIE);
