@@ -28,6 +28,7 @@ mod authoring;
 mod authorization;
 mod demo;
 mod determinism;
+mod earlier_release;
 mod hostile;
 mod import;
 mod issue_crash;
