@@ -76,7 +76,7 @@ fn check_demo(t: &Driver, summary: &str) {
     let decided_by_plugin = t.scalar("SELECT COUNT(*) FROM decisions WHERE input IS NOT NULL");
     assert!(decided_by_plugin > 0);
     assert_eq!(
-        t.scalar("SELECT COUNT(*) FROM decisions WHERE input IS NOT NULL AND (fuel <= 0 OR output IS NULL)"),
+        t.scalar("SELECT COUNT(*) FROM decision_rows WHERE input IS NOT NULL AND (fuel <= 0 OR output IS NULL)"),
         0,
         "a decision the plug-in made lacks its fuel or output"
     );

@@ -152,7 +152,7 @@ fn decisions(t: &Driver, run: i64) -> Decisions {
     t.sql(move |db| {
         Box::pin(async move {
             const Q: &str = "SELECT beneficiary_id, outcome, amount, category, verification, input, output, fuel \
-                             FROM decisions WHERE run_id = $1";
+                             FROM decision_rows WHERE run_id = $1";
             type Row = (i64, String, i64, Option<String>, String, Option<String>, Option<String>, i64);
             let rows: Vec<Row> = match db {
                 Db::Sqlite(pool) => sqlx::query_as(Q).bind(run).fetch_all(&pool).await,

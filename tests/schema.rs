@@ -295,7 +295,8 @@ async fn postgres_schema(pool: &sqlx::PgPool) -> Result<Schema, sqlx::Error> {
 
     let columns: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text \
-         FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+         FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' \
+         AND table_name NOT IN (SELECT table_name FROM information_schema.views WHERE table_schema = 'public')",
     )
     .fetch_all(pool)
     .await?;

@@ -41,7 +41,7 @@ fn all_decisions(t: &Driver) -> Vec<Row> {
     t.sql(|db| {
         Box::pin(async move {
             const SQL: &str = "SELECT run_id, period, beneficiary_id, outcome, amount, category, output, error, fuel \
-                               FROM decisions ORDER BY run_id, period, beneficiary_id";
+                               FROM decision_rows ORDER BY run_id, period, beneficiary_id";
             match db {
                 Db::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(&pool).await,
                 Db::Postgres(pool) => sqlx::query_as(SQL).fetch_all(&pool).await,

@@ -1,14 +1,15 @@
 //! `run evaluate`: decide every beneficiary of a run, in a pipeline.
 //!
 //! ```text
-//!  reader (async) ──pages──▶ workers (threads, one fresh plug-in instance
-//!  pending beneficiaries     per decision) ──decisions──▶ writer (async, batch INSERT)
-//!  + one registry lookup
+//!  reader (async) ──pages──▶ workers (threads, one fresh ──decisions──▶ writer (async, batch
+//!  pending beneficiaries     plug-in instance per         and digests   INSERT, each repeated
+//!  + one registry lookup     decision; its digest)                      text once)
 //!  per page
 //! ```
 //!
 //! Channels are bounded, so memory holds a few pages whatever the run's size.
-//! Each batch of decisions is committed on its own; a run killed at any point
+//! The writer commits what the workers decided while it wrote, up to
+//! [`PER_TRANSACTION`] decisions in one transaction; a run killed at any point
 //! resumes where it stopped, because the reader only sees beneficiaries with no
 //! decision yet and a decision, once stored, is never replaced.
 
@@ -26,7 +27,7 @@ use crate::model::Month;
 use crate::registry::Registry;
 use crate::release;
 use crate::store::beneficiaries::{self, Pending, Scope};
-use crate::store::decisions::{self, NewDecision};
+use crate::store::decisions::{Decided, Writer};
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{self, Db, releases};
 use crate::trail;
@@ -34,8 +35,13 @@ use ansinh_sandbox::{Plugin, Sandbox};
 
 use super::decide::decide;
 
-/// Beneficiaries per page read, and decisions per INSERT.
+/// Beneficiaries per page read.
 const PAGE: i64 = 500;
+
+/// Decisions written in one transaction at most: the pages decided while the
+/// last was written, so that the writer keeps up, and short enough that a
+/// SQLite writer holds the database well under a second.
+const PER_TRANSACTION: usize = 5000;
 
 /// What an evaluation did.
 #[derive(Clone, Debug)]
@@ -158,7 +164,7 @@ async fn pipeline(
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<u64> {
     let (page_tx, page_rx) = mpsc::channel::<Vec<Pending>>(workers * 2);
-    let (done_tx, mut done_rx) = mpsc::channel::<Vec<NewDecision>>(workers * 2);
+    let (done_tx, mut done_rx) = mpsc::channel::<Vec<Decided>>(workers * 2);
     let reader = tokio::spawn(read_pages(db.clone(), registry, run.clone(), month, page_tx).in_current_span());
     let page_rx = Arc::new(Mutex::new(page_rx));
     let threads: Vec<_> = (0..workers)
@@ -170,8 +176,13 @@ async fn pipeline(
     drop(done_tx);
 
     let mut decided = 0;
-    while let Some(batch) = done_rx.recv().await {
-        decisions::insert(db, run.id, &batch).await?;
+    let mut writer = Writer::default();
+    while let Some(mut batch) = done_rx.recv().await {
+        while batch.len() < PER_TRANSACTION {
+            let Ok(more) = done_rx.try_recv() else { break };
+            batch.extend(more);
+        }
+        writer.write(db, run.id, &batch).await?;
         decided += batch.len() as u64;
         progress(decided);
     }
@@ -214,11 +225,12 @@ fn decide_pages(
     run: &Run,
     month: Month,
     pages: &Mutex<mpsc::Receiver<Vec<Pending>>>,
-    done: &mpsc::Sender<Vec<NewDecision>>,
+    done: &mpsc::Sender<Vec<Decided>>,
 ) {
     loop {
         let Some(page) = pages.lock().expect("page queue lock").blocking_recv() else { return };
-        let decisions = page.iter().map(|p| decide(plugin, &run.program, &run.province, month, p)).collect();
+        let decisions =
+            page.iter().map(|p| decide(plugin, &run.program, &run.province, month, p).digested(run.id)).collect();
         if done.blocking_send(decisions).is_err() {
             return;
         }

@@ -1,7 +1,10 @@
 //! Decisions: what each beneficiary was given, what the plug-in returned, the
 //! outcome for payment, and the fuel it cost.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
 
 use crate::model::{Month, Outcome, Total};
 
@@ -45,60 +48,133 @@ pub struct Payee {
     pub commune: String,
 }
 
-/// Store a batch of decisions in one statement. A decision already stored for
-/// the same run, month and beneficiary is kept: a resumed run never decides twice.
-/// Only while the run is being evaluated: its row is locked first, so a batch
-/// of another evaluator cannot land after the run is sealed (`run.evaluate`).
-pub async fn insert(db: &Db, run_id: i64, rows: &[NewDecision]) -> anyhow::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
+/// A decision and its digest (`trail::digest` of its canonical record),
+/// made by the thread that decided it, so that the one writer only writes.
+#[derive(Clone, Debug)]
+pub struct Decided {
+    pub decision: NewDecision,
+    pub digest: String,
+}
+
+impl NewDecision {
+    /// This decision with its digest, as decided in run `run_id`.
+    pub fn digested(self, run_id: i64) -> Decided {
+        let digest = self.digest(run_id, &self.period.to_string());
+        Decided { decision: self, digest }
     }
-    let mut tx = db.begin().await?;
-    on_tx!(&mut tx, conn => {
-        let open = sqlx::query("UPDATE runs SET status = status WHERE id = $1 AND status = 'created'")
-            .bind(run_id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        anyhow::ensure!(
-            open == 1,
-            "run {run_id} is no longer being evaluated (another process finished or cancelled it): these decisions \
-             are not stored; `ansinh run show {run_id}` tells where it stands"
-        );
-        let mut q = sqlx::QueryBuilder::new(
-            "INSERT INTO decisions (run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, \
-             input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, commune, \
-             engine, digest) ",
-        );
-        q.push_values(rows, |mut b, d| {
-            let period = d.period.to_string();
-            let digest = d.digest(run_id, &period);
-            b.push_bind(run_id)
-                .push_bind(period)
-                .push_bind(d.beneficiary_id)
-                .push_bind(d.outcome.as_str())
-                .push_bind(i64::try_from(d.amount).expect("amounts are capped far below i64::MAX"))
-                .push_bind(&d.category)
-                .push_bind(&d.verification)
-                .push_bind(&d.plugin_hash)
-                .push_bind(&d.input)
-                .push_bind(&d.output)
-                .push_bind(&d.error)
-                .push_bind(i64::try_from(d.fuel).expect("fuel is capped far below i64::MAX"))
-                .push_bind(d.exception)
-                .push_bind(&d.payee.channel)
-                .push_bind(&d.payee.bank_bin)
-                .push_bind(&d.payee.account_number)
-                .push_bind(&d.payee.account_name)
-                .push_bind(&d.payee.name)
-                .push_bind(&d.payee.commune)
-                .push_bind(&d.engine)
-                .push_bind(digest);
+}
+
+/// Rows per INSERT of decisions: 23 bound values a row, well under SQLite's
+/// 32,766 and PostgreSQL's 65,535 a statement.
+const ROWS_PER_INSERT: usize = 1000;
+
+/// Texts kept by [`Writer`] before it starts its list again: a plug-in whose
+/// every output differs must not grow it without end.
+const TEXTS_KEPT: usize = 100_000;
+
+/// Writes a run's decisions, each text that repeats (the plug-in's outputs,
+/// the registry checks' verdicts) once in `decision_texts`: it remembers the
+/// id of each text it stored or found.
+#[derive(Default)]
+pub struct Writer {
+    texts: HashMap<String, i64>,
+}
+
+impl Writer {
+    /// Store decisions of run `run_id` in one transaction. A decision already
+    /// stored for the same run, month and beneficiary is kept: a resumed run
+    /// never decides twice. Only while the run is being evaluated: its row is
+    /// locked first, so a batch of another evaluator cannot land after the run
+    /// is sealed (`run.evaluate`).
+    pub async fn write(&mut self, db: &Db, run_id: i64, rows: &[Decided]) -> anyhow::Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // Texts first, each in a statement of its own that commits at once:
+        // a text no decision refers to (the batch failed below) is harmless,
+        // and an id remembered is one that stays.
+        if self.texts.len() > TEXTS_KEPT {
+            self.texts.clear();
+        }
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in rows {
+            let d = &row.decision;
+            let verification = self.id(db, &d.verification).await?;
+            let output = match &d.output {
+                Some(output) => Some(self.id(db, output).await?),
+                None => None,
+            };
+            ids.push((verification, output));
+        }
+        let mut tx = db.begin().await?;
+        on_tx!(&mut tx, conn => {
+            let open = sqlx::query("UPDATE runs SET status = status WHERE id = $1 AND status = 'created'")
+                .bind(run_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            anyhow::ensure!(
+                open == 1,
+                "run {run_id} is no longer being evaluated (another process finished or cancelled it): these \
+                 decisions are not stored; `ansinh run show {run_id}` tells where it stands"
+            );
+            for (rows, ids) in rows.chunks(ROWS_PER_INSERT).zip(ids.chunks(ROWS_PER_INSERT)) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO decisions (run_id, period, beneficiary_id, outcome, amount, category, \
+                     verification_id, plugin_hash, input, output_id, error, fuel, exception, channel, bank_bin, \
+                     account_number, account_name, payee_name, commune, engine, digest) ",
+                );
+                q.push_values(rows.iter().zip(ids), |mut b, (row, (verification, output))| {
+                    let d = &row.decision;
+                    b.push_bind(run_id)
+                        .push_bind(d.period.to_string())
+                        .push_bind(d.beneficiary_id)
+                        .push_bind(d.outcome.as_str())
+                        .push_bind(i64::try_from(d.amount).expect("amounts are capped far below i64::MAX"))
+                        .push_bind(&d.category)
+                        .push_bind(*verification)
+                        .push_bind(&d.plugin_hash)
+                        .push_bind(&d.input)
+                        .push_bind(*output)
+                        .push_bind(&d.error)
+                        .push_bind(i64::try_from(d.fuel).expect("fuel is capped far below i64::MAX"))
+                        .push_bind(d.exception)
+                        .push_bind(&d.payee.channel)
+                        .push_bind(&d.payee.bank_bin)
+                        .push_bind(&d.payee.account_number)
+                        .push_bind(&d.payee.account_name)
+                        .push_bind(&d.payee.name)
+                        .push_bind(&d.payee.commune)
+                        .push_bind(&d.engine)
+                        .push_bind(&row.digest);
+                });
+                q.push(" ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING");
+                q.build().execute(&mut *conn).await?;
+            }
         });
-        q.push(" ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING");
-        q.build().execute(&mut *conn).await?;
-    });
-    tx.commit().await
+        tx.commit().await
+    }
+
+    /// The id of `text` in `decision_texts`, stored now if it is not there.
+    async fn id(&mut self, db: &Db, text: &str) -> anyhow::Result<i64> {
+        if let Some(id) = self.texts.get(text) {
+            return Ok(*id);
+        }
+        let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
+        // A no-op update where the text is there already, so that RETURNING gives its id either way.
+        let id: i64 = on_pool!(db, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO decision_texts (sha256, text) VALUES ($1, $2) \
+                 ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256 RETURNING id",
+            )
+            .bind(&sha256)
+            .bind(text)
+            .fetch_one(pool)
+            .await?
+        });
+        self.texts.insert(text.to_owned(), id);
+        Ok(id)
+    }
 }
 
 /// Count and monthly total for one outcome of a run.
@@ -177,7 +253,7 @@ pub async fn exceptions(
     Ok(on_pool!(db, pool => {
         sqlx::query_as(
             "SELECT d.period, d.beneficiary_id, b.full_name, d.amount, d.verification, d.error \
-             FROM decisions d JOIN beneficiaries b ON b.id = d.beneficiary_id \
+             FROM decision_rows d JOIN beneficiaries b ON b.id = d.beneficiary_id \
              WHERE d.run_id = $1 AND d.exception = $2 \
              AND (d.period, d.beneficiary_id) > ($3, $4) \
              ORDER BY d.period, d.beneficiary_id LIMIT $5",
@@ -350,7 +426,7 @@ macro_rules! select_rows {
         concat!(
             "SELECT run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, engine, \
              input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, \
-             commune, digest FROM decisions ",
+             commune, digest FROM decision_rows ",
             $rest
         )
     };
