@@ -63,7 +63,7 @@ fn said(out: &Output) -> String {
 fn replays_identical_and_divergences_are_caught(t: Driver) {
     let p = Issued::new(t);
     let t = &p.t;
-    let asked = p.count("AND input IS NOT NULL");
+    let asked = p.count("AND input_packed IS NOT NULL");
     let all = p.count("");
     assert!(asked > 200 && asked < all, "some decisions asked, some not: {asked} of {all}");
 
@@ -119,23 +119,50 @@ fn replays_identical_and_divergences_are_caught(t: Driver) {
     t.execute(format!("UPDATE decisions SET amount = amount - 1 WHERE {key}")).unwrap();
 
     // A changed input: born a century later, so not eligible by age or at all.
-    let victim = p.pick("AND outcome = 'payable' AND input LIKE '%\"birth_date\":\"19%'");
+    // Set inline, as a decision made before inputs were packed keeps it.
+    let born_in_the_1900s = |victim: &i64| {
+        let input = t.stored_input(p.run.parse().unwrap(), PERIOD, *victim).expect("the plug-in was asked");
+        input.contains("\"birth_date\":\"19").then_some((*victim, input))
+    };
+    let (victim, input) = t
+        .numbers(format!(
+            "SELECT beneficiary_id FROM decisions WHERE run_id = {} AND outcome = 'payable' \
+             ORDER BY period, beneficiary_id LIMIT 20",
+            p.run
+        ))
+        .iter()
+        .find_map(born_in_the_1900s)
+        .expect("a payable person born in the 1900s");
     let key = format!("run_id = {} AND beneficiary_id = {victim}", p.run);
+    assert_eq!(p.count(&format!("AND beneficiary_id = {victim} AND input IS NULL AND input_packed IS NOT NULL")), 1);
+    let (packed, base) = (
+        t.text(format!("SELECT {} FROM decisions WHERE {key}", t.backend.hex("input_packed"))),
+        t.scalar(format!("SELECT input_base_id FROM decisions WHERE {key}")),
+    );
+    let changed = input.replace("\"birth_date\":\"19", "\"birth_date\":\"20");
     t.execute(format!(
-        "UPDATE decisions SET input = REPLACE(input, '\"birth_date\":\"19', '\"birth_date\":\"20') WHERE {key}"
+        "UPDATE decisions SET input = '{changed}', input_packed = NULL, input_base_id = NULL WHERE {key}"
     ))
     .unwrap();
     let report = fails(p.audit().args(["replay", &p.run]));
     assert!(report.contains(&format!("DIVERGENT {PERIOD} beneficiary #{victim}")), "{report}");
     assert!(report.contains("the output differs") && report.contains("divergent 1 "), "{report}");
+    // The input as given, inline: the decision is the one decided again.
+    t.execute(format!("UPDATE decisions SET input = '{input}' WHERE {key}")).unwrap();
+    ok(p.audit().args(["replay", &p.run]));
+    // Its packed bytes damaged: the auditor is told which decision, not given a wrong input.
     t.execute(format!(
-        "UPDATE decisions SET input = REPLACE(input, '\"birth_date\":\"20', '\"birth_date\":\"19') WHERE {key}"
+        "UPDATE decisions SET input = NULL, input_packed = {}, input_base_id = {base} WHERE {key}",
+        t.backend.unhex(&packed[..packed.len() - 2])
     ))
     .unwrap();
+    let report = fails(p.audit().args(["replay", &p.run]));
+    assert!(report.contains(&format!("decision for {PERIOD} beneficiary #{victim} cannot be unpacked")), "{report}");
+    t.execute(format!("UPDATE decisions SET input_packed = {} WHERE {key}", t.backend.unhex(&packed))).unwrap();
     ok(p.audit().args(["replay", &p.run]));
 
     // A decision no plug-in was asked for, made payable, its digest removed.
-    let victim = p.pick("AND input IS NULL");
+    let victim = p.pick("AND input IS NULL AND input_packed IS NULL");
     let key = format!("run_id = {} AND beneficiary_id = {victim}", p.run);
     let digest = t.text(format!("SELECT digest FROM decisions WHERE {key}"));
     t.execute(format!("UPDATE decisions SET outcome = 'payable', amount = 5000000, digest = NULL WHERE {key}"))

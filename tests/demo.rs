@@ -71,12 +71,19 @@ fn check_demo(t: &Driver, summary: &str) {
     assert_eq!(outcome_count(summary, "total"), t.scalar("SELECT COUNT(*) FROM beneficiaries"), "{summary}");
     assert!(summary.contains("decisions/s"), "{summary}");
 
-    // Every decision is stored with its input, the plug-in's hash and the fuel used.
+    // Every decision is stored with its input (packed against the run's
+    // reference input), the plug-in's hash and the fuel used.
     assert_eq!(t.scalar("SELECT COUNT(*) FROM decisions WHERE plugin_hash <> (SELECT plugin_hash FROM runs)"), 0);
-    let decided_by_plugin = t.scalar("SELECT COUNT(*) FROM decisions WHERE input IS NOT NULL");
+    let decided_by_plugin = t.scalar("SELECT COUNT(*) FROM decisions WHERE input_packed IS NOT NULL");
     assert!(decided_by_plugin > 0);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM decisions WHERE input IS NOT NULL"), 0, "new inputs are packed");
     assert_eq!(
-        t.scalar("SELECT COUNT(*) FROM decision_rows WHERE input IS NOT NULL AND (fuel <= 0 OR output IS NULL)"),
+        t.scalar("SELECT COUNT(DISTINCT input_base_id) FROM decisions WHERE input_packed IS NOT NULL"),
+        1,
+        "one reference for the run's one month"
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM decision_rows WHERE input_packed IS NOT NULL AND (fuel <= 0 OR output IS NULL)"),
         0,
         "a decision the plug-in made lacks its fuel or output"
     );

@@ -151,15 +151,14 @@ type Decisions = BTreeMap<i64, (String, i64, Option<String>, String, Option<Stri
 fn decisions(t: &Driver, run: i64) -> Decisions {
     t.sql(move |db| {
         Box::pin(async move {
-            const Q: &str = "SELECT beneficiary_id, outcome, amount, category, verification, input, output, fuel \
-                             FROM decision_rows WHERE run_id = $1";
-            type Row = (i64, String, i64, Option<String>, String, Option<String>, Option<String>, i64);
-            let rows: Vec<Row> = match db {
-                Db::Sqlite(pool) => sqlx::query_as(Q).bind(run).fetch_all(&pool).await,
-                Db::Postgres(pool) => sqlx::query_as(Q).bind(run).fetch_all(&pool).await,
-            }
-            .expect("read decisions");
-            rows.into_iter().map(|(b, o, a, c, v, i, out, f)| (b, (o, a, c, v, i, out, f))).collect()
+            // As ansinh reads them back: inputs unpacked, texts whole.
+            let rows = ansinh::store::decisions::page(&db, run, &(String::new(), 0), i64::MAX).await;
+            rows.expect("read decisions")
+                .into_iter()
+                .map(|d| {
+                    (d.beneficiary_id, (d.outcome, d.amount, d.category, d.verification, d.input, d.output, d.fuel))
+                })
+                .collect()
         })
     })
 }

@@ -383,6 +383,18 @@ impl Driver {
         })
     }
 
+    /// The input run `run` gave the plug-in for `beneficiary` in `period`, as
+    /// ansinh reads it back (unpacked, when it is stored packed).
+    pub fn stored_input(&self, run: i64, period: &str, beneficiary: i64) -> Option<String> {
+        let key = (period.to_owned(), beneficiary);
+        self.sql(move |db| {
+            Box::pin(async move {
+                let (row, _, _) = ansinh::store::decisions::one(&db, run, &key).await.expect("read").expect("stored");
+                row.input
+            })
+        })
+    }
+
     /// `SELECT` one value, of a type both backends read.
     fn one<T>(&self, query: String) -> T
     where
@@ -509,6 +521,24 @@ pub struct TestDb {
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// SQL for the bytes of `column` as hex text.
+    pub fn hex(self, column: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("hex({column})"),
+            Backend::Postgres => format!("encode({column}, 'hex')"),
+        }
+    }
+
+    /// SQL for the bytes written as `hex`.
+    pub fn unhex(self, hex: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("X'{hex}'"),
+            Backend::Postgres => format!("decode('{hex}', 'hex')"),
+        }
+    }
 }
 
 /// The PostgreSQL server the tests create databases on. Every machine here has

@@ -13,7 +13,7 @@ use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 use crate::contract::{
     self, CONTRACT, CheckedOutput, DecisionInput, DecisionOutput, OutputError, RulePluginIndices, RulePluginPre, wit,
 };
-use crate::facts::{Month, PersonFacts};
+use crate::facts::{Disability, Household, Month, PersonFacts, Sex};
 use crate::limits::{Limits, MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLES};
 use crate::slots::Slots;
 
@@ -282,6 +282,27 @@ impl Plugin {
             verified,
             person: contract::restrict(facts, &self.reads),
         }
+    }
+
+    /// A typical input of this plug-in: each field it declared at a common
+    /// value (born 1 January 1950, female, alive, living in `province`, no
+    /// household or disability mark, no pension, no status, no children).
+    /// Not a person: what the host packs stored inputs against, since an
+    /// input shares most of its bytes with it.
+    pub fn reference_input(&self, period: Month, program: &str, province: &str) -> DecisionInput {
+        let typical = PersonFacts {
+            birth_date: chrono::NaiveDate::from_ymd_opt(1950, 1, 1),
+            sex: Some(Sex::Female),
+            residence_province: Some(province.to_owned()),
+            death_date: Some(None),
+            household: Some(Household::None),
+            disability: Some(Disability::None),
+            has_pension: Some(false),
+            difficult_commune: Some(false),
+            statuses: Some(Vec::new()),
+            dependent_children: Some(0),
+        };
+        self.input(period, program, province, true, &typical)
     }
 
     /// Make one decision in a fresh instance.

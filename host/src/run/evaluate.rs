@@ -3,8 +3,8 @@
 //! ```text
 //!  reader (async) ──pages──▶ workers (threads, one fresh ──decisions──▶ writer (async, batch
 //!  pending beneficiaries     plug-in instance per         and digests   INSERT, each repeated
-//!  + one registry lookup     decision; its digest)                      text once)
-//!  per page
+//!  + one registry lookup     decision; its digest; its                  text once)
+//!  per page                  input packed)
 //! ```
 //!
 //! Channels are bounded, so memory holds a few pages whatever the run's size.
@@ -28,6 +28,7 @@ use crate::registry::Registry;
 use crate::release;
 use crate::store::beneficiaries::{self, Pending, Scope};
 use crate::store::decisions::{Decided, Writer};
+use crate::store::packed::Packer;
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{self, Db, releases};
 use crate::trail;
@@ -167,16 +168,19 @@ async fn pipeline(
     let (done_tx, mut done_rx) = mpsc::channel::<Vec<Decided>>(workers * 2);
     let reader = tokio::spawn(read_pages(db.clone(), registry, run.clone(), month, page_tx).in_current_span());
     let page_rx = Arc::new(Mutex::new(page_rx));
+    // What each input is packed against: a typical input of this plug-in and month.
+    let reference: Arc<str> = plugin.reference_input(month, &run.program, &run.province).canonical_json().into();
     let threads: Vec<_> = (0..workers)
         .map(|_| {
             let (pages, done, plugin, run) = (page_rx.clone(), done_tx.clone(), plugin.clone(), run.clone());
-            tokio::task::spawn_blocking(move || decide_pages(&plugin, &run, month, &pages, &done))
+            let reference = reference.clone();
+            tokio::task::spawn_blocking(move || decide_pages(&plugin, &run, month, &reference, &pages, &done))
         })
         .collect();
     drop(done_tx);
 
     let mut decided = 0;
-    let mut writer = Writer::default();
+    let mut writer = Writer::new(db, &reference).await?;
     while let Some(mut batch) = done_rx.recv().await {
         while batch.len() < PER_TRANSACTION {
             let Ok(more) = done_rx.try_recv() else { break };
@@ -219,18 +223,23 @@ async fn read_pages(
     }
 }
 
-/// A worker thread: take pages until there are none, decide each person.
+/// A worker thread: take pages until there are none, decide each person;
+/// inputs are packed against `reference`.
 fn decide_pages(
     plugin: &Plugin,
     run: &Run,
     month: Month,
+    reference: &str,
     pages: &Mutex<mpsc::Receiver<Vec<Pending>>>,
     done: &mpsc::Sender<Vec<Decided>>,
 ) {
+    let mut packer = Packer::new(reference);
     loop {
         let Some(page) = pages.lock().expect("page queue lock").blocking_recv() else { return };
-        let decisions =
-            page.iter().map(|p| decide(plugin, &run.program, &run.province, month, p).digested(run.id)).collect();
+        let decisions = page
+            .iter()
+            .map(|p| decide(plugin, &run.program, &run.province, month, p).digested(run.id, &mut packer))
+            .collect();
         if done.blocking_send(decisions).is_err() {
             return;
         }

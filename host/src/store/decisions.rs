@@ -4,10 +4,12 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use anyhow::Context;
 use sha2::{Digest, Sha256};
 
 use crate::model::{Month, Outcome, Total};
 
+use super::packed::{Packer, Unpacker};
 use super::{Db, Tx, on_pool, on_tx};
 
 /// A decision to store.
@@ -48,24 +50,30 @@ pub struct Payee {
     pub commune: String,
 }
 
-/// A decision and its digest (`trail::digest` of its canonical record),
-/// made by the thread that decided it, so that the one writer only writes.
+/// A decision ready to write: its digest (`trail::digest` of its canonical
+/// record) made, its input packed, by the thread that decided it, so that the
+/// one writer only writes.
 #[derive(Clone, Debug)]
 pub struct Decided {
+    /// The decision, its input moved into `input`.
     pub decision: NewDecision,
     pub digest: String,
+    /// The input packed against the run's reference ([`super::packed`]).
+    pub input: Option<Vec<u8>>,
 }
 
 impl NewDecision {
-    /// This decision with its digest, as decided in run `run_id`.
-    pub fn digested(self, run_id: i64) -> Decided {
+    /// This decision as decided in run `run_id`: with its digest, and its
+    /// input packed by `packer` (the run's reference input's).
+    pub fn digested(mut self, run_id: i64, packer: &mut Packer) -> Decided {
         let digest = self.digest(run_id, &self.period.to_string());
-        Decided { decision: self, digest }
+        let input = self.input.take().map(|input| packer.pack(&input));
+        Decided { decision: self, digest, input }
     }
 }
 
-/// Rows per INSERT of decisions: 23 bound values a row, well under SQLite's
-/// 32,766 and PostgreSQL's 65,535 a statement.
+/// Rows per INSERT of decisions on SQLite: 22 bound values a row, well under
+/// its 32,766 a statement.
 const ROWS_PER_INSERT: usize = 1000;
 
 /// Texts kept by [`Writer`] before it starts its list again: a plug-in whose
@@ -74,13 +82,21 @@ const TEXTS_KEPT: usize = 100_000;
 
 /// Writes a run's decisions, each text that repeats (the plug-in's outputs,
 /// the registry checks' verdicts) once in `decision_texts`: it remembers the
-/// id of each text it stored or found.
-#[derive(Default)]
+/// id of each text it stored or found. Inputs come packed against the run's
+/// reference input, which it stores first.
 pub struct Writer {
     texts: HashMap<String, i64>,
+    reference: i64,
 }
 
 impl Writer {
+    /// A writer of decisions whose inputs were packed against `reference`.
+    pub async fn new(db: &Db, reference: &str) -> anyhow::Result<Writer> {
+        let mut writer = Writer { texts: HashMap::new(), reference: 0 };
+        writer.reference = writer.id(db, reference).await?;
+        Ok(writer)
+    }
+
     /// Store decisions of run `run_id` in one transaction. A decision already
     /// stored for the same run, month and beneficiary is kept: a resumed run
     /// never decides twice. Only while the run is being evaluated: its row is
@@ -118,40 +134,12 @@ impl Writer {
                 "run {run_id} is no longer being evaluated (another process finished or cancelled it): these \
                  decisions are not stored; `ansinh run show {run_id}` tells where it stands"
             );
-            for (rows, ids) in rows.chunks(ROWS_PER_INSERT).zip(ids.chunks(ROWS_PER_INSERT)) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO decisions (run_id, period, beneficiary_id, outcome, amount, category, \
-                     verification_id, plugin_hash, input, output_id, error, fuel, exception, channel, bank_bin, \
-                     account_number, account_name, payee_name, commune, engine, digest) ",
-                );
-                q.push_values(rows.iter().zip(ids), |mut b, (row, (verification, output))| {
-                    let d = &row.decision;
-                    b.push_bind(run_id)
-                        .push_bind(d.period.to_string())
-                        .push_bind(d.beneficiary_id)
-                        .push_bind(d.outcome.as_str())
-                        .push_bind(i64::try_from(d.amount).expect("amounts are capped far below i64::MAX"))
-                        .push_bind(&d.category)
-                        .push_bind(*verification)
-                        .push_bind(&d.plugin_hash)
-                        .push_bind(&d.input)
-                        .push_bind(*output)
-                        .push_bind(&d.error)
-                        .push_bind(i64::try_from(d.fuel).expect("fuel is capped far below i64::MAX"))
-                        .push_bind(d.exception)
-                        .push_bind(&d.payee.channel)
-                        .push_bind(&d.payee.bank_bin)
-                        .push_bind(&d.payee.account_number)
-                        .push_bind(&d.payee.account_name)
-                        .push_bind(&d.payee.name)
-                        .push_bind(&d.payee.commune)
-                        .push_bind(&d.engine)
-                        .push_bind(&row.digest);
-                });
-                q.push(" ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING");
-                q.build().execute(&mut *conn).await?;
-            }
         });
+        let batch = Batch { run_id, rows, ids: &ids, reference: self.reference };
+        match &mut tx {
+            Tx::Sqlite(tx) => batch.insert_values(tx).await?,
+            Tx::Postgres(tx) => batch.insert_unnest(tx).await?,
+        }
         tx.commit().await
     }
 
@@ -175,6 +163,110 @@ impl Writer {
         self.texts.insert(text.to_owned(), id);
         Ok(id)
     }
+}
+
+/// The columns a decision is written to, in the order bound.
+const COLUMNS: &str = "run_id, period, beneficiary_id, outcome, amount, category, verification_id, plugin_hash, \
+                       input_packed, input_base_id, output_id, error, fuel, exception, channel, bank_bin, \
+                       account_number, account_name, payee_name, commune, engine, digest";
+
+/// Decisions to insert, with the ids of their texts.
+struct Batch<'a> {
+    run_id: i64,
+    rows: &'a [Decided],
+    /// The ids of each row's verdicts and output.
+    ids: &'a [(i64, Option<i64>)],
+    /// The id of the reference input the rows' inputs were packed against.
+    reference: i64,
+}
+
+impl Batch<'_> {
+    /// SQLite: multi-row `VALUES`, [`ROWS_PER_INSERT`] rows a statement
+    /// (a statement of a given length is prepared once and cached).
+    async fn insert_values(&self, conn: &mut sqlx::SqliteConnection) -> anyhow::Result<()> {
+        for (rows, ids) in self.rows.chunks(ROWS_PER_INSERT).zip(self.ids.chunks(ROWS_PER_INSERT)) {
+            let mut q = sqlx::QueryBuilder::new(format!("INSERT INTO decisions ({COLUMNS}) "));
+            q.push_values(rows.iter().zip(ids), |mut b, (row, (verification, output))| {
+                let d = &row.decision;
+                b.push_bind(self.run_id)
+                    .push_bind(d.period.to_string())
+                    .push_bind(d.beneficiary_id)
+                    .push_bind(d.outcome.as_str())
+                    .push_bind(amount(d))
+                    .push_bind(&d.category)
+                    .push_bind(*verification)
+                    .push_bind(&d.plugin_hash)
+                    .push_bind(&row.input)
+                    .push_bind(row.input.as_ref().map(|_| self.reference))
+                    .push_bind(*output)
+                    .push_bind(&d.error)
+                    .push_bind(fuel(d))
+                    .push_bind(d.exception)
+                    .push_bind(&d.payee.channel)
+                    .push_bind(&d.payee.bank_bin)
+                    .push_bind(&d.payee.account_number)
+                    .push_bind(&d.payee.account_name)
+                    .push_bind(&d.payee.name)
+                    .push_bind(&d.payee.commune)
+                    .push_bind(&d.engine)
+                    .push_bind(&row.digest);
+            });
+            q.push(" ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING");
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL: the whole batch in one statement, a column an array
+    /// (`UNNEST`): 22 parameters whatever the rows, parsed and planned once,
+    /// rather than a thousand rows of 22 parameters each.
+    async fn insert_unnest(&self, conn: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+        let rows = self.rows;
+        let decisions = || rows.iter().map(|r| &r.decision);
+        let texts = |f: fn(&NewDecision) -> &str| decisions().map(f).collect::<Vec<&str>>();
+        let maybe = |f: fn(&NewDecision) -> Option<&str>| decisions().map(f).collect::<Vec<Option<&str>>>();
+        let query = format!(
+            "INSERT INTO decisions ({COLUMNS}) SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::text[], \
+             $5::bigint[], $6::text[], $7::bigint[], $8::text[], $9::bytea[], $10::bigint[], $11::bigint[], \
+             $12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], \
+             $19::text[], $20::text[], $21::text[], $22::text[]) \
+             ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(query))
+            .bind(self.run_id)
+            .bind(decisions().map(|d| d.period.to_string()).collect::<Vec<String>>())
+            .bind(decisions().map(|d| d.beneficiary_id).collect::<Vec<i64>>())
+            .bind(texts(|d| d.outcome.as_str()))
+            .bind(decisions().map(amount).collect::<Vec<i64>>())
+            .bind(maybe(|d| d.category.as_deref()))
+            .bind(self.ids.iter().map(|(verification, _)| *verification).collect::<Vec<i64>>())
+            .bind(texts(|d| &d.plugin_hash))
+            .bind(rows.iter().map(|r| r.input.as_deref()).collect::<Vec<Option<&[u8]>>>())
+            .bind(rows.iter().map(|r| r.input.as_ref().map(|_| self.reference)).collect::<Vec<Option<i64>>>())
+            .bind(self.ids.iter().map(|(_, output)| *output).collect::<Vec<Option<i64>>>())
+            .bind(maybe(|d| d.error.as_deref()))
+            .bind(decisions().map(fuel).collect::<Vec<i64>>())
+            .bind(maybe(|d| d.exception))
+            .bind(texts(|d| &d.payee.channel))
+            .bind(texts(|d| &d.payee.bank_bin))
+            .bind(texts(|d| &d.payee.account_number))
+            .bind(texts(|d| &d.payee.account_name))
+            .bind(texts(|d| &d.payee.name))
+            .bind(texts(|d| &d.payee.commune))
+            .bind(texts(|d| &d.engine))
+            .bind(rows.iter().map(|r| r.digest.as_str()).collect::<Vec<&str>>())
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+fn amount(d: &NewDecision) -> i64 {
+    i64::try_from(d.amount).expect("amounts are capped far below i64::MAX")
+}
+
+fn fuel(d: &NewDecision) -> i64 {
+    i64::try_from(d.fuel).expect("fuel is capped far below i64::MAX")
 }
 
 /// Count and monthly total for one outcome of a run.
@@ -389,9 +481,39 @@ pub struct DecisionRow {
 /// read in this order.
 pub type Key = (String, i64);
 
+/// A row of `decision_rows`: a [`DecisionRow`] whose input may still be packed.
+#[derive(sqlx::FromRow)]
+struct Stored {
+    #[sqlx(flatten)]
+    row: DecisionRow,
+    input_packed: Option<Vec<u8>>,
+    input_base: Option<String>,
+}
+
+/// The rows with their inputs unpacked, each as the plug-in was given it.
+fn unpacked(stored: Vec<Stored>) -> anyhow::Result<Vec<DecisionRow>> {
+    let mut unpacker = Unpacker::default();
+    stored
+        .into_iter()
+        .map(|Stored { mut row, input_packed, input_base }| {
+            if let (Some(packed), Some(reference)) = (input_packed, input_base) {
+                let input = unpacker.unpack(&reference, &packed).with_context(|| {
+                    format!(
+                        "the stored input of run {}'s decision for {} beneficiary #{} cannot be unpacked: the \
+                         database was changed outside ansinh; restore it from a backup",
+                        row.run_id, row.period, row.beneficiary_id
+                    )
+                })?;
+                row.input = Some(input);
+            }
+            Ok(row)
+        })
+        .collect()
+}
+
 /// The next page of a run's decisions after `after`, in key order.
 pub async fn page(db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow::Result<Vec<DecisionRow>> {
-    Ok(on_pool!(db, pool => {
+    unpacked(on_pool!(db, pool => {
         sqlx::query_as(PAGE).bind(run_id).bind(&after.0).bind(after.1).bind(limit).fetch_all(pool).await?
     }))
 }
@@ -399,7 +521,7 @@ pub async fn page(db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow::Resu
 /// [`page`], read in the caller's transaction: what approval and issue check
 /// against the run's seal in the snapshot they pay from.
 pub async fn page_in(tx: &mut Tx, run_id: i64, after: &Key, limit: i64) -> anyhow::Result<Vec<DecisionRow>> {
-    Ok(on_tx!(tx, conn => {
+    unpacked(on_tx!(tx, conn => {
         sqlx::query_as(PAGE).bind(run_id).bind(&after.0).bind(after.1).bind(limit).fetch_all(&mut *conn).await?
     }))
 }
@@ -407,10 +529,10 @@ pub async fn page_in(tx: &mut Tx, run_id: i64, after: &Key, limit: i64) -> anyho
 /// One decision of run `run_id`, by its key; with the person's name and ID
 /// number as enrolled (for the person's own page).
 pub async fn one(db: &Db, run_id: i64, key: &Key) -> anyhow::Result<Option<(DecisionRow, String, String)>> {
-    let row: Option<DecisionRow> = on_pool!(db, pool => {
+    let stored: Option<Stored> = on_pool!(db, pool => {
         sqlx::query_as(ONE).bind(run_id).bind(&key.0).bind(key.1).fetch_optional(pool).await?
     });
-    let Some(row) = row else { return Ok(None) };
+    let Some(row) = unpacked(stored.into_iter().collect())?.pop() else { return Ok(None) };
     let person: (String, String) = on_pool!(db, pool => {
         sqlx::query_as("SELECT full_name, id_number FROM beneficiaries WHERE id = $1")
             .bind(row.beneficiary_id)
@@ -420,13 +542,13 @@ pub async fn one(db: &Db, run_id: i64, key: &Key) -> anyhow::Result<Option<(Deci
     Ok(Some((row, person.0, person.1)))
 }
 
-/// Every column of [`DecisionRow`], from `decisions`, then `$rest`.
+/// Every column of [`DecisionRow`] and the packed input, from `decision_rows`, then `$rest`.
 macro_rules! select_rows {
     ($rest:literal) => {
         concat!(
             "SELECT run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, engine, \
              input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, \
-             commune, digest FROM decision_rows ",
+             commune, digest, input_packed, input_base FROM decision_rows ",
             $rest
         )
     };

@@ -22,6 +22,7 @@ pub mod holds;
 pub mod imports;
 pub mod jobs;
 pub mod keys;
+pub mod packed;
 pub mod payments;
 pub mod people;
 pub mod plugins;
