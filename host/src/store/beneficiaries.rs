@@ -5,47 +5,78 @@ use chrono::NaiveDate;
 
 use crate::model::{Enrolment, Month, RegistryRecord};
 
-use super::{Db, Tx, on_pool, on_tx};
+use super::{Db, Tx, on_pool};
 
 /// Insert or update a batch of enrolments, keyed by programme, province and
-/// ID number: re-importing a file changes nothing.
+/// ID number: re-importing a file changes nothing. SQLite takes them as one
+/// multi-row `VALUES`; PostgreSQL as one `UNNEST` of column arrays, a
+/// statement of fifteen parameters whatever the batch.
 pub async fn upsert(tx: &mut Tx, rows: &[Enrolment]) -> anyhow::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    on_tx!(tx, conn => {
-        let mut q = sqlx::QueryBuilder::new(
-            "INSERT INTO beneficiaries (program, province, id_number, full_name, birth_date, household, disability, \
-             has_pension, difficult_commune, statuses, dependent_children, channel, bank_bin, account_number, account_name) ",
-        );
-        q.push_values(rows, |mut b, e| {
-            let statuses: Vec<&str> = e.statuses.iter().map(|s| s.as_str()).collect();
-            b.push_bind(&e.program)
-                .push_bind(&e.province)
-                .push_bind(&e.id_number)
-                .push_bind(&e.full_name)
-                .push_bind(e.birth_date)
-                .push_bind(e.household.as_str())
-                .push_bind(e.disability.as_str())
-                .push_bind(e.has_pension)
-                .push_bind(e.difficult_commune)
-                .push_bind(statuses.join(";"))
-                .push_bind(i64::from(e.dependent_children))
-                .push_bind(e.channel.as_str())
-                .push_bind(&e.bank_bin)
-                .push_bind(&e.account_number)
-                .push_bind(&e.account_name);
-        });
-        q.push(
-            " ON CONFLICT (program, province, id_number) DO UPDATE SET full_name = excluded.full_name, \
-             birth_date = excluded.birth_date, household = excluded.household, disability = excluded.disability, \
-             has_pension = excluded.has_pension, difficult_commune = excluded.difficult_commune, \
-             statuses = excluded.statuses, dependent_children = excluded.dependent_children, \
-             channel = excluded.channel, bank_bin = excluded.bank_bin, account_number = excluded.account_number, \
-             account_name = excluded.account_name",
-        );
-        q.build().execute(conn).await?;
-    });
+    const INSERT: &str = "INSERT INTO beneficiaries (program, province, id_number, full_name, birth_date, household, \
+                          disability, has_pension, difficult_commune, statuses, dependent_children, channel, bank_bin, \
+                          account_number, account_name) ";
+    const UPDATE: &str = " ON CONFLICT (program, province, id_number) DO UPDATE SET full_name = excluded.full_name, \
+                          birth_date = excluded.birth_date, household = excluded.household, \
+                          disability = excluded.disability, has_pension = excluded.has_pension, \
+                          difficult_commune = excluded.difficult_commune, statuses = excluded.statuses, \
+                          dependent_children = excluded.dependent_children, channel = excluded.channel, \
+                          bank_bin = excluded.bank_bin, account_number = excluded.account_number, \
+                          account_name = excluded.account_name";
+    let statuses = |e: &Enrolment| e.statuses.iter().map(|s| s.as_str()).collect::<Vec<&str>>().join(";");
+    match tx {
+        Tx::Sqlite(tx) => {
+            let mut q = sqlx::QueryBuilder::new(INSERT);
+            q.push_values(rows, |mut b, e| {
+                b.push_bind(&e.program)
+                    .push_bind(&e.province)
+                    .push_bind(&e.id_number)
+                    .push_bind(&e.full_name)
+                    .push_bind(e.birth_date)
+                    .push_bind(e.household.as_str())
+                    .push_bind(e.disability.as_str())
+                    .push_bind(e.has_pension)
+                    .push_bind(e.difficult_commune)
+                    .push_bind(statuses(e))
+                    .push_bind(i64::from(e.dependent_children))
+                    .push_bind(e.channel.as_str())
+                    .push_bind(&e.bank_bin)
+                    .push_bind(&e.account_number)
+                    .push_bind(&e.account_name);
+            });
+            q.push(UPDATE);
+            q.build().execute(&mut **tx).await?;
+        }
+        Tx::Postgres(tx) => {
+            let texts = |f: fn(&Enrolment) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+            let flags = |f: fn(&Enrolment) -> bool| rows.iter().map(f).collect::<Vec<bool>>();
+            let query = format!(
+                "{INSERT} SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], \
+                 $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::text[], $11::bigint[], $12::text[], \
+                 $13::text[], $14::text[], $15::text[]) {UPDATE}"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(query))
+                .bind(texts(|e| &e.program))
+                .bind(texts(|e| &e.province))
+                .bind(texts(|e| &e.id_number))
+                .bind(texts(|e| &e.full_name))
+                .bind(rows.iter().map(|e| e.birth_date).collect::<Vec<NaiveDate>>())
+                .bind(texts(|e| e.household.as_str()))
+                .bind(texts(|e| e.disability.as_str()))
+                .bind(flags(|e| e.has_pension))
+                .bind(flags(|e| e.difficult_commune))
+                .bind(rows.iter().map(statuses).collect::<Vec<String>>())
+                .bind(rows.iter().map(|e| i64::from(e.dependent_children)).collect::<Vec<i64>>())
+                .bind(texts(|e| e.channel.as_str()))
+                .bind(texts(|e| &e.bank_bin))
+                .bind(texts(|e| &e.account_number))
+                .bind(texts(|e| &e.account_name))
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
     Ok(())
 }
 
