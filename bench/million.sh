@@ -4,7 +4,8 @@
 #
 # Each run is `ansinh demo --people PEOPLE` in a fresh folder (SQLite: its own file; PostgreSQL:
 # a fresh database on PG_ADMIN's server), under /usr/bin/time -v: the demo's own times of its
-# phases (import: registry and enrolments; evaluate; issue: payments and the four files; audit:
+# phases (import: registry and enrolments; evaluate; approve: the tally proposed and approved;
+# issue: payments and the four files; audit:
 # `audit verify` and `audit replay` of the run together), the whole demo, its peak resident
 # memory, and the database's size per decision. RUNS runs a backend, one after another; the
 # table gives each run's figures and their median.
@@ -41,7 +42,7 @@ one() {
         cat "$out/demo.log" "$out/time.log" >&2
         exit 1
     }
-    sed -n '/^Time:/,/in all/p' "$out/demo.log" | awk '$1 ~ /^(import|evaluate|issue|audit)$/ {print $1, $2}
+    sed -n '/^Time:/,/in all/p' "$out/demo.log" | awk '$1 ~ /^(import|evaluate|approve|issue|audit)$/ {print $1, $2}
         $1 == "in" {print "whole", $3}'
     awk -F': ' '/Maximum resident set size/ {printf "rss_mib %.0f\n", $2 / 1024}' "$out/time.log"
     local decisions bytes
@@ -69,7 +70,7 @@ echo "ansinh demo --people $people, $runs runs a backend, $(nproc) cores; $(git 
 printf '%-20s' "phase"
 for backend in $backends; do printf '| %-34s' "$backend: median (runs)"; done
 echo
-for phase in import evaluate issue audit whole rss_mib bytes_per_decision; do
+for phase in import evaluate approve issue audit whole rss_mib bytes_per_decision; do
     case "$phase" in
         audit) label="verify + replay s" ;; rss_mib) label="peak RSS MiB" ;;
         bytes_per_decision) label="bytes a decision" ;; *) label="$phase s" ;;

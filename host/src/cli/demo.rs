@@ -145,8 +145,10 @@ impl DemoCommand {
         stages.push(("evaluate", t.elapsed()));
 
         // Four eyes: a second account, an approver, approves what the officer evaluated.
+        let t = Instant::now();
         let tally = run::approve::proposal(&app.db, run_id).await??.tally;
         run::approve(&app.db, run_id, &tally.checksum, &cast.approver).await?;
+        stages.push(("approve", t.elapsed()));
 
         let t = Instant::now();
         let outbox = Outbox::open(&dir.join(DEMO_OUTBOX))?;
