@@ -54,37 +54,49 @@ pub async fn submit(
     owner: i64,
     actor: &str,
 ) -> anyhow::Result<(i64, bool)> {
-    let inserted: anyhow::Result<i64> = async {
-        Ok(on_pool!(db, pool => {
-            sqlx::query_scalar(
-                "INSERT INTO jobs (kind, subject, params, owner, actor, state, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, 'queued', $6) RETURNING id",
-            )
-            .bind(kind)
-            .bind(subject)
-            .bind(params)
-            .bind(owner)
-            .bind(actor)
-            .bind(Utc::now())
-            .fetch_one(pool)
-            .await?
-        }))
-    }
-    .await;
-    match inserted {
-        Ok(id) => Ok((id, true)),
-        Err(e) if super::is_unique_violation(&e) => {
-            let open: Option<i64> = on_pool!(db, pool => {
-                sqlx::query_scalar("SELECT id FROM jobs WHERE kind = $1 AND subject = $2 AND finished_at IS NULL")
-                    .bind(kind)
-                    .bind(subject)
-                    .fetch_optional(pool)
-                    .await?
-            });
-            // Finished between the two statements: ask again.
-            open.map(|id| (id, false)).ok_or(e)
+    // An open job of the same kind and subject is the one asked for; one that
+    // finishes between the insert and the look-up frees the key, so the insert
+    // is tried again (a job that fails at once, asked for again and again,
+    // can do that more than once).
+    const ATTEMPTS: usize = 5;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let inserted: anyhow::Result<i64> = async {
+            Ok(on_pool!(db, pool => {
+                sqlx::query_scalar(
+                    "INSERT INTO jobs (kind, subject, params, owner, actor, state, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'queued', $6) RETURNING id",
+                )
+                .bind(kind)
+                .bind(subject)
+                .bind(params)
+                .bind(owner)
+                .bind(actor)
+                .bind(Utc::now())
+                .fetch_one(pool)
+                .await?
+            }))
         }
-        Err(e) => Err(e),
+        .await;
+        match inserted {
+            Ok(id) => return Ok((id, true)),
+            Err(e) if super::is_unique_violation(&e) => {
+                let open: Option<i64> = on_pool!(db, pool => {
+                    sqlx::query_scalar("SELECT id FROM jobs WHERE kind = $1 AND subject = $2 AND finished_at IS NULL")
+                        .bind(kind)
+                        .bind(subject)
+                        .fetch_optional(pool)
+                        .await?
+                });
+                match open {
+                    Some(id) => return Ok((id, false)),
+                    None if attempt < ATTEMPTS => continue,
+                    None => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
