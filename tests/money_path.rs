@@ -207,7 +207,10 @@ fn a_payee_changed_behind_the_log_is_not_paid(t: Driver) {
         let run: i64 = run.parse().unwrap();
         move |db| {
             Box::pin(async move {
-                let page = ansinh::store::decisions::page(&db, run, &(String::new(), 0), 100_000).await.unwrap();
+                let page = ansinh::store::decisions::Reader::default()
+                    .page(&db, run, &(String::new(), 0), 100_000)
+                    .await
+                    .unwrap();
                 page.into_iter().find(|d| d.beneficiary_id == who).unwrap().record().digest()
             })
         }

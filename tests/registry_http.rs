@@ -152,7 +152,7 @@ fn decisions(t: &Driver, run: i64) -> Decisions {
     t.sql(move |db| {
         Box::pin(async move {
             // As ansinh reads them back: inputs unpacked, texts whole.
-            let rows = ansinh::store::decisions::page(&db, run, &(String::new(), 0), i64::MAX).await;
+            let rows = ansinh::store::decisions::Reader::default().page(&db, run, &(String::new(), 0), i64::MAX).await;
             rows.expect("read decisions")
                 .into_iter()
                 .map(|d| {

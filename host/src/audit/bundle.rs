@@ -189,8 +189,9 @@ pub async fn export(db: &Db, run_id: i64, key: &PersonKey, path: &Path, by: &Act
     writeln!(out, "{}", serde_json::to_string(&header)?)?;
     let mut after: Key = (String::new(), 0);
     let mut written = 0;
+    let mut reader = decisions::Reader::default();
     loop {
-        let page = decisions::page(db, run.id, &after, PAGE).await?;
+        let page = reader.page(db, run.id, &after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = (last.period.clone(), last.beneficiary_id);
         let ids: Vec<i64> = page.iter().map(|d| d.beneficiary_id).collect();

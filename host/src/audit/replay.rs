@@ -354,8 +354,9 @@ async fn send_from(
 ) -> anyhow::Result<Sealed> {
     let mut after: Key = (String::new(), 0);
     let mut chain = Chain::default();
+    let mut reader = decisions::Reader::default();
     loop {
-        let mut page = decisions::page(db, run_id, &after, PAGE).await?;
+        let mut page = reader.page(db, run_id, &after, PAGE).await?;
         let Some(last) = page.last() else { return Ok(chain.seal()) };
         after = (last.period.clone(), last.beneficiary_id);
         page.iter().for_each(|d| chain.push_stored(d.digest.as_deref()));

@@ -471,8 +471,9 @@ async fn check_decisions(
     let mut chain = Chain::default();
     let mut changed = 0;
     let mut after: Key = (String::new(), 0);
+    let mut reader = decisions::Reader::default();
     loop {
-        let page = decisions::page(db, run_id, &after, PAGE).await?;
+        let page = reader.page(db, run_id, &after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = (last.period.clone(), last.beneficiary_id);
         for row in &page {

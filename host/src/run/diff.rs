@@ -205,13 +205,14 @@ pub async fn diff(
     let total = decisions::count(db, run_id).await?;
 
     let mut changes = Changes::default();
-    let mut page = decisions::page(db, run_id, &(String::new(), 0), PAGE).await?;
+    let mut reader = decisions::Reader::default();
+    let mut page = reader.page(db, run_id, &(String::new(), 0), PAGE).await?;
     while let Some(last) = page.last() {
         let after = (last.period.clone(), last.beneficiary_id);
         // Read the next page while this one is asked again.
         let (candidate, workers) = (candidate.clone(), workers.max(1));
         let asking = tokio::task::spawn_blocking(move || ask_page(&candidate, page, workers));
-        let (next, asked) = tokio::join!(decisions::page(db, run_id, &after, PAGE), asking);
+        let (next, asked) = tokio::join!(reader.page(db, run_id, &after, PAGE), asking);
         for (stored, answer) in asked?? {
             changes.add(stored, answer, listed);
         }

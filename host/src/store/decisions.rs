@@ -481,50 +481,128 @@ pub struct DecisionRow {
 /// read in this order.
 pub type Key = (String, i64);
 
-/// A row of `decision_rows`: a [`DecisionRow`] whose input may still be packed.
+/// A row of `decisions` as stored: a [`DecisionRow`] whose repeated texts
+/// may be ids and whose input may be packed. [`Reader`] makes it whole.
 #[derive(sqlx::FromRow)]
 struct Stored {
+    /// Its `verification` empty where `verification_id` holds it, its
+    /// `output` none where `output_id` does, its `input` none where packed.
     #[sqlx(flatten)]
     row: DecisionRow,
+    verification_id: Option<i64>,
+    output_id: Option<i64>,
     input_packed: Option<Vec<u8>>,
-    input_base: Option<String>,
+    input_base_id: Option<i64>,
 }
 
-/// The rows with their inputs unpacked, each as the plug-in was given it.
-fn unpacked(stored: Vec<Stored>) -> anyhow::Result<Vec<DecisionRow>> {
-    let mut unpacker = Unpacker::default();
-    stored
-        .into_iter()
-        .map(|Stored { mut row, input_packed, input_base }| {
-            if let (Some(packed), Some(reference)) = (input_packed, input_base) {
-                let input = unpacker.unpack(&reference, &packed).with_context(|| {
-                    format!(
-                        "the stored input of run {}'s decision for {} beneficiary #{} cannot be unpacked: the \
-                         database was changed outside ansinh; restore it from a backup",
-                        row.run_id, row.period, row.beneficiary_id
-                    )
-                })?;
-                row.input = Some(input);
-            }
-            Ok(row)
-        })
-        .collect()
+/// Every column of [`Stored`], from `decisions`, then `$rest`.
+macro_rules! select_stored {
+    ($rest:literal) => {
+        concat!(
+            "SELECT run_id, period, beneficiary_id, outcome, amount, category, COALESCE(verification, '') AS \
+             verification, plugin_hash, engine, input, output, error, fuel, exception, channel, bank_bin, \
+             account_number, account_name, payee_name, commune, digest, verification_id, output_id, input_packed, \
+             input_base_id FROM decisions ",
+            $rest
+        )
+    };
 }
 
-/// The next page of a run's decisions after `after`, in key order.
-pub async fn page(db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow::Result<Vec<DecisionRow>> {
-    unpacked(on_pool!(db, pool => {
-        sqlx::query_as(PAGE).bind(run_id).bind(&after.0).bind(after.1).bind(limit).fetch_all(pool).await?
-    }))
+const ONE: &str = select_stored!("WHERE run_id = $1 AND period = $2 AND beneficiary_id = $3");
+
+const PAGE: &str = select_stored!(
+    "WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) ORDER BY period, beneficiary_id LIMIT $4"
+);
+
+/// Reads a run's decisions as [`DecisionRow`]s, page by page. A text that
+/// repeats (an output, the verdicts, the reference an input was packed
+/// against) is read once from `decision_texts` and kept, not read again with
+/// every row that refers to it: at 1M rows that is over a gigabyte a pass
+/// not moved out of the database.
+#[derive(Default)]
+pub struct Reader {
+    texts: HashMap<i64, String>,
+    unpacker: Unpacker,
 }
 
-/// [`page`], read in the caller's transaction: what approval and issue check
-/// against the run's seal in the snapshot they pay from.
-pub async fn page_in(tx: &mut Tx, run_id: i64, after: &Key, limit: i64) -> anyhow::Result<Vec<DecisionRow>> {
-    unpacked(on_tx!(tx, conn => {
-        sqlx::query_as(PAGE).bind(run_id).bind(&after.0).bind(after.1).bind(limit).fetch_all(&mut *conn).await?
-    }))
+impl Reader {
+    /// The next page of run `run_id`'s decisions after `after`, in key order.
+    pub async fn page(&mut self, db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow::Result<Vec<DecisionRow>> {
+        let stored: Vec<Stored> = on_pool!(db, pool => {
+            sqlx::query_as(PAGE).bind(run_id).bind(&after.0).bind(after.1).bind(limit).fetch_all(pool).await?
+        });
+        self.rows(db, stored).await
+    }
+
+    /// [`Reader::page`], read in the caller's transaction: what approval and
+    /// issue check against the run's seal in the snapshot they pay from.
+    pub async fn page_in(
+        &mut self,
+        tx: &mut Tx,
+        run_id: i64,
+        after: &Key,
+        limit: i64,
+    ) -> anyhow::Result<Vec<DecisionRow>> {
+        let stored: Vec<Stored> = on_tx!(tx, conn => {
+            sqlx::query_as(PAGE).bind(run_id).bind(&after.0).bind(after.1).bind(limit).fetch_all(&mut *conn).await?
+        });
+        for id in self.missing(&stored) {
+            let text: String = on_tx!(tx, conn => sqlx::query_scalar(TEXT).bind(id).fetch_one(&mut *conn).await?);
+            self.texts.insert(id, text);
+        }
+        stored.into_iter().map(|row| self.row(row)).collect()
+    }
+
+    /// `stored` made rows, the texts they refer to read from the pool.
+    async fn rows(&mut self, db: &Db, stored: Vec<Stored>) -> anyhow::Result<Vec<DecisionRow>> {
+        for id in self.missing(&stored) {
+            let text: String = on_pool!(db, pool => { sqlx::query_scalar(TEXT).bind(id).fetch_one(pool).await? });
+            self.texts.insert(id, text);
+        }
+        stored.into_iter().map(|row| self.row(row)).collect()
+    }
+
+    /// The text ids `rows` refer to that are not kept, each once. Kept texts
+    /// are forgotten past [`TEXTS_KEPT`], as the writer's are.
+    fn missing(&mut self, rows: &[Stored]) -> Vec<i64> {
+        if self.texts.len() > TEXTS_KEPT {
+            self.texts.clear();
+        }
+        let mut missing: Vec<i64> = rows
+            .iter()
+            .flat_map(|r| [r.verification_id, r.output_id, r.input_base_id])
+            .flatten()
+            .filter(|id| !self.texts.contains_key(id))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        missing
+    }
+
+    /// `stored` with its texts in place and its input unpacked, as the plug-in was given it.
+    fn row(&mut self, stored: Stored) -> anyhow::Result<DecisionRow> {
+        let Stored { mut row, verification_id, output_id, input_packed, input_base_id } = stored;
+        if let Some(id) = verification_id {
+            row.verification = self.texts[&id].clone();
+        }
+        if let Some(id) = output_id {
+            row.output = Some(self.texts[&id].clone());
+        }
+        if let (Some(packed), Some(base)) = (input_packed, input_base_id) {
+            let input = self.unpacker.unpack(&self.texts[&base], &packed).with_context(|| {
+                format!(
+                    "the stored input of run {}'s decision for {} beneficiary #{} cannot be unpacked: the database \
+                     was changed outside ansinh; restore it from a backup",
+                    row.run_id, row.period, row.beneficiary_id
+                )
+            })?;
+            row.input = Some(input);
+        }
+        Ok(row)
+    }
 }
+
+const TEXT: &str = "SELECT text FROM decision_texts WHERE id = $1";
 
 /// One decision of run `run_id`, by its key; with the person's name and ID
 /// number as enrolled (for the person's own page).
@@ -532,7 +610,7 @@ pub async fn one(db: &Db, run_id: i64, key: &Key) -> anyhow::Result<Option<(Deci
     let stored: Option<Stored> = on_pool!(db, pool => {
         sqlx::query_as(ONE).bind(run_id).bind(&key.0).bind(key.1).fetch_optional(pool).await?
     });
-    let Some(row) = unpacked(stored.into_iter().collect())?.pop() else { return Ok(None) };
+    let Some(row) = Reader::default().rows(db, stored.into_iter().collect()).await?.pop() else { return Ok(None) };
     let person: (String, String) = on_pool!(db, pool => {
         sqlx::query_as("SELECT full_name, id_number FROM beneficiaries WHERE id = $1")
             .bind(row.beneficiary_id)
@@ -541,23 +619,6 @@ pub async fn one(db: &Db, run_id: i64, key: &Key) -> anyhow::Result<Option<(Deci
     });
     Ok(Some((row, person.0, person.1)))
 }
-
-/// Every column of [`DecisionRow`] and the packed input, from `decision_rows`, then `$rest`.
-macro_rules! select_rows {
-    ($rest:literal) => {
-        concat!(
-            "SELECT run_id, period, beneficiary_id, outcome, amount, category, verification, plugin_hash, engine, \
-             input, output, error, fuel, exception, channel, bank_bin, account_number, account_name, payee_name, \
-             commune, digest, input_packed, input_base FROM decision_rows ",
-            $rest
-        )
-    };
-}
-
-const ONE: &str = select_rows!("WHERE run_id = $1 AND period = $2 AND beneficiary_id = $3");
-
-const PAGE: &str =
-    select_rows!("WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) ORDER BY period, beneficiary_id LIMIT $4");
 
 /// The next page of a run's keys and stored digests after `after`, in key
 /// order, read in `tx` (at seal, so that they are the decisions the run is

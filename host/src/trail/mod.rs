@@ -187,8 +187,9 @@ pub async fn check_sealed_or_tampered(
     };
     let mut chain = Chain::default();
     let mut after: Key = (String::new(), 0);
+    let mut reader = decisions::Reader::default();
     loop {
-        let page = decisions::page_in(tx, run_id, &after, CHECK_PAGE).await?;
+        let page = reader.page_in(tx, run_id, &after, CHECK_PAGE).await?;
         let Some(last) = page.last() else { break };
         after = (last.period.clone(), last.beneficiary_id);
         for row in &page {
