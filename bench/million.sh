@@ -66,7 +66,9 @@ done
 
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-echo "ansinh demo --people $people, $runs runs a backend, $(nproc) cores; $(git rev-parse --short HEAD)"
+# The checkout's commit is the binary's only when ANSINH is not given.
+made_from="${ANSINH:+$bin}"
+echo "ansinh demo --people $people, $runs runs a backend, $(nproc) cores; ${made_from:-$(git rev-parse --short HEAD)}"
 printf '%-20s' "phase"
 for backend in $backends; do printf '| %-34s' "$backend: median (runs)"; done
 echo
