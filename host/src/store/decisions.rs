@@ -106,22 +106,19 @@ impl Writer {
         if rows.is_empty() {
             return Ok(());
         }
-        // Texts first, each in a statement of its own that commits at once:
+        // Texts first, in statements of their own that commit at once:
         // a text no decision refers to (the batch failed below) is harmless,
         // and an id remembered is one that stays.
         if self.texts.len() > TEXTS_KEPT {
             self.texts.clear();
         }
-        let mut ids = Vec::with_capacity(rows.len());
-        for row in rows {
-            let d = &row.decision;
-            let verification = self.id(db, &d.verification).await?;
-            let output = match &d.output {
-                Some(output) => Some(self.id(db, output).await?),
-                None => None,
-            };
-            ids.push((verification, output));
-        }
+        let texts = rows.iter().flat_map(|r| [Some(&r.decision.verification), r.decision.output.as_ref()]);
+        let new = texts.flatten().filter(|t| !self.texts.contains_key(*t)).cloned().collect();
+        self.store_texts(db, new).await?;
+        let ids: Vec<(i64, Option<i64>)> = rows
+            .iter()
+            .map(|r| (self.texts[&r.decision.verification], r.decision.output.as_ref().map(|o| self.texts[o])))
+            .collect();
         let mut tx = db.begin().await?;
         on_tx!(&mut tx, conn => {
             let open = sqlx::query("UPDATE runs SET status = status WHERE id = $1 AND status = 'created'")
@@ -143,27 +140,49 @@ impl Writer {
         tx.commit().await
     }
 
+    /// Remember the id in `decision_texts` of each of `texts`, storing those
+    /// not there yet: one statement for each [`TEXTS_PER_INSERT`] new texts,
+    /// not one for each (a million-person run meets some ten thousand
+    /// distinct verdicts, and each statement on its own is a commit).
+    async fn store_texts(&mut self, db: &Db, mut new: Vec<String>) -> anyhow::Result<()> {
+        new.sort_unstable();
+        new.dedup();
+        for chunk in new.chunks(TEXTS_PER_INSERT) {
+            // In the order of their keys, so that two writers storing some of
+            // the same texts take their locks in the same order.
+            let mut rows: Vec<(String, &String)> =
+                chunk.iter().map(|text| (hex::encode(Sha256::digest(text.as_bytes())), text)).collect();
+            rows.sort_unstable();
+            // A no-op update where the text is there already, so that RETURNING gives its id either way.
+            let ids: Vec<(i64, String)> = on_pool!(db, pool => {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO decision_texts (sha256, text) ");
+                q.push_values(&rows, |mut b, (sha256, text)| {
+                    b.push_bind(sha256.clone()).push_bind((*text).clone());
+                });
+                q.push(" ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256 RETURNING id, sha256");
+                q.build_query_as().fetch_all(pool).await?
+            });
+            anyhow::ensure!(ids.len() == rows.len(), "decision_texts gave {} ids for {} texts", ids.len(), rows.len());
+            let by_sha256: HashMap<String, &String> = rows.into_iter().collect();
+            for (id, sha256) in ids {
+                self.texts.insert(by_sha256[sha256.as_str()].clone(), id);
+            }
+        }
+        Ok(())
+    }
+
     /// The id of `text` in `decision_texts`, stored now if it is not there.
     async fn id(&mut self, db: &Db, text: &str) -> anyhow::Result<i64> {
-        if let Some(id) = self.texts.get(text) {
-            return Ok(*id);
+        if !self.texts.contains_key(text) {
+            self.store_texts(db, vec![text.to_owned()]).await?;
         }
-        let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
-        // A no-op update where the text is there already, so that RETURNING gives its id either way.
-        let id: i64 = on_pool!(db, pool => {
-            sqlx::query_scalar(
-                "INSERT INTO decision_texts (sha256, text) VALUES ($1, $2) \
-                 ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256 RETURNING id",
-            )
-            .bind(&sha256)
-            .bind(text)
-            .fetch_one(pool)
-            .await?
-        });
-        self.texts.insert(text.to_owned(), id);
-        Ok(id)
+        Ok(self.texts[text])
     }
 }
+
+/// New texts stored by one statement: two bound values each, well under
+/// SQLite's 32,766 a statement.
+const TEXTS_PER_INSERT: usize = 1000;
 
 /// The columns a decision is written to, in the order bound.
 const COLUMNS: &str = "run_id, period, beneficiary_id, outcome, amount, category, verification_id, plugin_hash, \
@@ -546,20 +565,35 @@ impl Reader {
         let stored: Vec<Stored> = on_tx!(tx, conn => {
             sqlx::query_as(PAGE).bind(run_id).bind(&after.0).bind(after.1).bind(limit).fetch_all(&mut *conn).await?
         });
-        for id in self.missing(&stored) {
-            let text: String = on_tx!(tx, conn => sqlx::query_scalar(TEXT).bind(id).fetch_one(&mut *conn).await?);
-            self.texts.insert(id, text);
+        for ids in self.missing(&stored).chunks(TEXTS_PER_SELECT) {
+            let texts: Vec<(i64, String)> =
+                on_tx!(tx, conn => sqlx::query_as(texts_by_id(ids)).fetch_all(&mut *conn).await?);
+            self.keep(ids, texts)?;
         }
         stored.into_iter().map(|row| self.row(row)).collect()
     }
 
     /// `stored` made rows, the texts they refer to read from the pool.
     async fn rows(&mut self, db: &Db, stored: Vec<Stored>) -> anyhow::Result<Vec<DecisionRow>> {
-        for id in self.missing(&stored) {
-            let text: String = on_pool!(db, pool => { sqlx::query_scalar(TEXT).bind(id).fetch_one(pool).await? });
-            self.texts.insert(id, text);
+        for ids in self.missing(&stored).chunks(TEXTS_PER_SELECT) {
+            let texts: Vec<(i64, String)> =
+                on_pool!(db, pool => sqlx::query_as(texts_by_id(ids)).fetch_all(pool).await?);
+            self.keep(ids, texts)?;
         }
         stored.into_iter().map(|row| self.row(row)).collect()
+    }
+
+    /// Keep `texts`, read for `ids`: every one of them, or the database lost a text a decision refers to.
+    fn keep(&mut self, ids: &[i64], texts: Vec<(i64, String)>) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            texts.len() == ids.len(),
+            "decision_texts holds {} of the {} texts asked for (ids {ids:?}): the database was changed outside \
+             ansinh; restore it from a backup",
+            texts.len(),
+            ids.len()
+        );
+        self.texts.extend(texts);
+        Ok(())
     }
 
     /// The text ids `rows` refer to that are not kept, each once. Kept texts
@@ -602,7 +636,15 @@ impl Reader {
     }
 }
 
-const TEXT: &str = "SELECT text FROM decision_texts WHERE id = $1";
+/// Texts read by one statement.
+const TEXTS_PER_SELECT: usize = 500;
+
+/// `SELECT id, text` of the texts `ids`: integers the database gave, written
+/// into the statement (a list of binds would be a statement per length anyway).
+fn texts_by_id(ids: &[i64]) -> sqlx::AssertSqlSafe<String> {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    sqlx::AssertSqlSafe(format!("SELECT id, text FROM decision_texts WHERE id IN ({})", ids.join(", ")))
+}
 
 /// One decision of run `run_id`, by its key; with the person's name and ID
 /// number as enrolled (for the person's own page).
