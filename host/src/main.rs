@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 /// and which tell a user nothing they can act on (`ANSINH_LOG=warn` shows them).
 const DEFAULT_LOG: &str = "warn,sqlx::query=error";
 
-/// mimalloc, for Rust's allocations and (its "override" feature) SQLite's and
+/// mimalloc, for Rust's allocations and (its "override" feature, on Linux) SQLite's and
 /// zstd's too. Reading a run back, sqlx copies every column of every row into
 /// a fresh allocation and frees it a moment later, from two threads; glibc's
 /// allocator spent a quarter of `run approve` in malloc and free, and the 200k

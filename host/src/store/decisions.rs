@@ -567,7 +567,7 @@ impl Reader {
         });
         for ids in self.missing(&stored).chunks(TEXTS_PER_SELECT) {
             let texts: Vec<(i64, String)> =
-                on_tx!(tx, conn => sqlx::query_as(texts_by_id(ids)).fetch_all(&mut *conn).await?);
+                on_tx!(tx, conn => sqlx::query_as(texts_by_id(ids)).persistent(false).fetch_all(&mut *conn).await?);
             self.keep(ids, texts)?;
         }
         stored.into_iter().map(|row| self.row(row)).collect()
@@ -577,7 +577,7 @@ impl Reader {
     async fn rows(&mut self, db: &Db, stored: Vec<Stored>) -> anyhow::Result<Vec<DecisionRow>> {
         for ids in self.missing(&stored).chunks(TEXTS_PER_SELECT) {
             let texts: Vec<(i64, String)> =
-                on_pool!(db, pool => sqlx::query_as(texts_by_id(ids)).fetch_all(pool).await?);
+                on_pool!(db, pool => sqlx::query_as(texts_by_id(ids)).persistent(false).fetch_all(pool).await?);
             self.keep(ids, texts)?;
         }
         stored.into_iter().map(|row| self.row(row)).collect()
@@ -585,14 +585,13 @@ impl Reader {
 
     /// Keep `texts`, read for `ids`: every one of them, or the database lost a text a decision refers to.
     fn keep(&mut self, ids: &[i64], texts: Vec<(i64, String)>) -> anyhow::Result<()> {
-        anyhow::ensure!(
-            texts.len() == ids.len(),
-            "decision_texts holds {} of the {} texts asked for (ids {ids:?}): the database was changed outside \
-             ansinh; restore it from a backup",
-            texts.len(),
-            ids.len()
-        );
         self.texts.extend(texts);
+        let lost: Vec<&i64> = ids.iter().filter(|id| !self.texts.contains_key(id)).collect();
+        anyhow::ensure!(
+            lost.is_empty(),
+            "decisions refer to texts that decision_texts no longer holds (ids {lost:?}): the database was changed \
+             outside ansinh; restore it from a backup"
+        );
         Ok(())
     }
 
@@ -640,7 +639,8 @@ impl Reader {
 const TEXTS_PER_SELECT: usize = 500;
 
 /// `SELECT id, text` of the texts `ids`: integers the database gave, written
-/// into the statement (a list of binds would be a statement per length anyway).
+/// into the statement, which is run unprepared (not `persistent`), so that
+/// one-off statements do not push the cached ones out.
 fn texts_by_id(ids: &[i64]) -> sqlx::AssertSqlSafe<String> {
     let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
     sqlx::AssertSqlSafe(format!("SELECT id, text FROM decision_texts WHERE id IN ({})", ids.join(", ")))
