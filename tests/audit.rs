@@ -712,6 +712,7 @@ fn the_log_is_believed_over_the_runs_table(t: Driver) {
         format!("DELETE FROM payments WHERE run_id = {run}"),
         format!("DELETE FROM holds WHERE run_id = {run}"),
         format!("DELETE FROM decisions WHERE run_id = {run}"),
+        format!("DELETE FROM shards WHERE run_id = {run}"),
         format!("DELETE FROM runs WHERE id = {run}"),
     ] {
         // `holds` is newer than some databases: a table that is not there holds nothing.

@@ -48,7 +48,8 @@ fn expected(route: &str, caller: &str, subject: &str) -> Option<u16> {
     let anonymous = caller == "anonymous";
     let admin = caller == "admin";
     Some(match route {
-        "GET /healthz" | "GET /readyz" | "GET /openapi.json" => 200,
+        // Probes, metrics (counts, no person, run or account) and the document: for anyone.
+        "GET /healthz" | "GET /readyz" | "GET /metrics" | "GET /openapi.json" => 200,
         _ if anonymous => 401,
         "GET /v1/me" => 200,
         "POST /v1/accounts" => {

@@ -53,3 +53,4 @@ mod server;
 mod store;
 mod verification;
 mod what_if;
+mod workers;

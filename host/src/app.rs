@@ -14,7 +14,7 @@ use ansinh_sandbox::{Limits, Sandbox};
 use crate::accounts::{self, Act, Caller, Place};
 use crate::config::Config;
 use crate::registry::{self, Registry};
-use crate::store::Db;
+use crate::store::{Db, Schema};
 
 /// Settings, from flags or the environment.
 #[derive(Args, Debug, Clone)]
@@ -49,6 +49,21 @@ pub struct Settings {
     /// retried.
     #[arg(long, value_name = "SECONDS", global = true, env = "ANSINH_REGISTRY_TIMEOUT", default_value_t = 30.0)]
     pub registry_timeout: f64,
+    /// What connecting does to the database's schema: `migrate` applies what it lacks; `check`
+    /// refuses one that lacks any migration (where only `ansinh migrate` changes the schema).
+    #[arg(long, global = true, env = "ANSINH_MIGRATE", value_enum, default_value_t = Schema::Migrate)]
+    pub migrate: Schema,
+    /// How logs are written to standard error: `text` for people, `json` (one object a line,
+    /// with the spans' run, shard, job and request ids) for a log collector.
+    #[arg(long, global = true, env = "ANSINH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Where the token of the account that acts is read from, unless a file is given.
@@ -74,7 +89,7 @@ impl App {
     pub async fn connect(settings: &Settings) -> anyhow::Result<App> {
         // Read first: a broken file is reported before anything is done.
         let config = Config::load(settings.config.as_deref())?;
-        let db = Db::connect(settings.database_url.as_deref().unwrap_or("ansinh.db")).await?;
+        let db = Db::open(settings.database_url.as_deref().unwrap_or("ansinh.db"), settings.migrate).await?;
         let sandbox = App::sandbox(settings)?;
         // One per core, or as asked; never more than the sandbox decides at
         // once (its instance slots, at least one per core): a worker past

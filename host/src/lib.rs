@@ -16,6 +16,7 @@ pub mod format;
 pub mod identity;
 pub mod import;
 pub mod jobs;
+pub mod metrics;
 pub mod model;
 pub mod payment;
 pub mod registry;

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use ansinh::app::LogFormat;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -19,11 +20,14 @@ const DEFAULT_LOG: &str = "warn,sqlx::query=error";
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("ANSINH_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = ansinh::cli::Cli::parse();
+    let filter = EnvFilter::try_from_env("ANSINH_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.settings.log_format {
+        LogFormat::Text => logs.init(),
+        // One JSON object a line, with every enclosing span's fields (run, shard, job, request id).
+        LogFormat::Json => logs.json().with_current_span(false).with_span_list(true).init(),
+    }
     let runtime = tokio::runtime::Runtime::new().expect("start the async runtime");
     match runtime.block_on(ansinh::cli::run(cli)) {
         Ok(code) => code,

@@ -39,10 +39,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("start ansinh serve");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-        let address =
-            first.trim().strip_prefix("Listening on http://").unwrap_or_else(|| panic!("{first:?}")).to_owned();
+        let address = listening(&mut child);
         Server { child, address }
     }
 
@@ -58,33 +55,7 @@ impl Server {
 
     /// A request with a body of bytes (a file).
     pub fn send_bytes(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-        let mut stream = TcpStream::connect(&self.address).unwrap();
-        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.address);
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        if !body.is_empty() {
-            request.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        request.push_str("\r\n");
-        let mut request = request.into_bytes();
-        request.extend_from_slice(body);
-        stream.write_all(&request).unwrap();
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).unwrap();
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no head: {raw:?}"));
-        let (head, body) = (std::str::from_utf8(&raw[..split]).unwrap(), &raw[split + 4..]);
-        let mut lines = head.lines();
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(": "))
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
-            .collect();
-        let chunked = headers.iter().any(|(name, value): &(String, String)| {
-            name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked")
-        });
-        let bytes = if chunked { dechunk(body) } else { body.to_vec() };
-        Response { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }
+        send(&self.address, method, path, headers, body)
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -183,6 +154,44 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
     body
 }
 
+/// The address a started `serve` or `worker` says it listens on, on its first line.
+pub fn listening(child: &mut Child) -> String {
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    first.trim().strip_prefix("Listening on http://").unwrap_or_else(|| panic!("{first:?}")).to_owned()
+}
+
+/// One HTTP/1.1 request to `address`: the status, the headers (names lower-case) and the body.
+fn send(address: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+    let mut stream = TcpStream::connect(address).unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    let mut request = request.into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no head: {raw:?}"));
+    let (head, body) = (std::str::from_utf8(&raw[..split]).unwrap(), &raw[split + 4..]);
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(name, value): &(String, String)| name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked"));
+    let bytes = if chunked { dechunk(body) } else { body.to_vec() };
+    Response { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -218,5 +227,54 @@ impl Response {
         let detail = problem["detail"].as_str().unwrap();
         assert!(detail.contains(says), "{detail}");
         problem
+    }
+}
+
+/// A worker, `ansinh worker`, started on `t`'s database with its probes on a
+/// free port of loopback; killed if a test fails before it stops it.
+pub struct Worker {
+    pub child: Child,
+    pub address: String,
+}
+
+impl Worker {
+    /// A worker started with `args` too (`--job-lease 2`, `--workers 1`), its logs to `log`.
+    pub fn start(t: &Driver, args: &[&str], log: &Path) -> Worker {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let mut child = t
+            .bare()
+            .args(["worker", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("ANSINH_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start ansinh worker");
+        let address = listening(&mut child);
+        Worker { child, address }
+    }
+
+    /// GET `path` of its probes and metrics.
+    pub fn get(&self, path: &str) -> Response {
+        send(&self.address, "GET", path, &[], b"")
+    }
+
+    /// SIGKILL: no word to anyone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, and its exit status once it has stopped.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

@@ -157,6 +157,24 @@ pub enum PluginError {
     Contract(String),
 }
 
+impl PluginError {
+    /// The kind of failure, as one word (`out_of_fuel`, `trap`, …): for counting, never stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PluginError::OutOfFuel(_) => "out_of_fuel",
+            PluginError::Memory(_) => "memory",
+            PluginError::StackOverflow => "stack_overflow",
+            PluginError::Deadline(_) => "deadline",
+            PluginError::Unreachable => "unreachable",
+            PluginError::OutOfBounds => "out_of_bounds",
+            PluginError::Trap(_) => "trap",
+            PluginError::Refused(_) => "refused",
+            PluginError::Output(_) => "output",
+            PluginError::Contract(_) => "contract",
+        }
+    }
+}
+
 /// What a plug-in says about itself (`describe()`), in host terms.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Description {

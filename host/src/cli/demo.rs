@@ -69,6 +69,10 @@ pub struct DemoCommand {
     /// Where --serve listens (a loopback address; port 0 takes a free one).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", requires = "serve")]
     pub listen: String,
+    /// Stop once the run is created, to be evaluated some other way: by `ansinh worker`s
+    /// (`run evaluate 1 --queue`), or by hand, step by step.
+    #[arg(long, conflicts_with = "serve")]
+    pub until_created: bool,
 }
 
 impl DemoCommand {
@@ -135,12 +139,24 @@ impl DemoCommand {
         let (db, sandbox, trusted) = (&app.db, &app.sandbox, app.config.root()?);
         let (province, period) = (&options.province, options.period);
         let run_id = run::create(db, sandbox, trusted, PROGRAM, province, period, None, &cast.officer).await?;
+        if options.until_created {
+            let (config, token) = (dir.join("ansinh.toml"), dir.join("demo-officer.token"));
+            sayln!(
+                "Run {run_id} is created, for {} people. Evaluate it here, or queue it for `ansinh worker`s started \
+                 with --config {}:\n  ansinh --config {} --token-file {} run evaluate {run_id} [--queue]",
+                group(options.people as i64),
+                config.display(),
+                config.display(),
+                token.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
         let bar = progress::count("deciding");
         // The demo's people are in the registry table it has just imported, whatever --registry-url says.
         let table = std::sync::Arc::new(crate::registry::sql::Sql::new(app.db.clone()));
         let progress = progress::of(&bar);
-        let evaluated =
-            run::evaluate(db, sandbox, trusted, table, run_id, app.workers, &cast.officer, &progress).await?;
+        let crew = run::Crew::new(app.workers)?;
+        let evaluated = run::evaluate(db, sandbox, trusted, table, run_id, &crew, &cast.officer, &progress).await?;
         bar.finish_and_clear();
         stages.push(("evaluate", t.elapsed()));
 
@@ -235,6 +251,7 @@ async fn serve(app: App, listen: &str, dir: &Path) -> anyhow::Result<()> {
         lease: std::time::Duration::from_secs(30),
         outbox: dir.join("outbox"),
         demo_sign_in: true,
+        worker: true,
     };
     crate::server::serve(app, listener, options).await
 }

@@ -31,11 +31,13 @@ mod beneficiaries;
 mod demo;
 mod import;
 mod keys;
+mod migrate;
 mod plugin;
 mod progress;
 mod registry;
 mod run;
 mod serve;
+mod worker;
 
 /// ansinh: pay social assistance without cash, by rules that run in a sandbox.
 #[derive(Parser, Debug)]
@@ -72,8 +74,13 @@ pub enum Command {
     /// The accounts that act: make the first admin.
     #[command(subcommand)]
     Accounts(accounts::AccountsCommand),
-    /// Serve the HTTP API (health, readiness and its OpenAPI document so far).
+    /// Serve the HTTP API and the web pages (and do jobs, unless `--embedded-worker false`).
     Serve(serve::ServeCommand),
+    /// Do the jobs that serve and the command line queue, and share runs' evaluations, beside
+    /// any number of other workers on the same database, until SIGTERM.
+    Worker(worker::WorkerCommand),
+    /// Bring the database's schema up to this version's, and exit.
+    Migrate(migrate::MigrateCommand),
 }
 
 /// Run the command; errors are printed by `main`.
@@ -89,5 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(command) => command.execute(settings).await,
         Command::Accounts(command) => command.execute(settings).await,
         Command::Serve(command) => command.execute(settings).await,
+        Command::Worker(command) => command.execute(settings).await,
+        Command::Migrate(command) => command.execute(settings).await,
     }
 }

@@ -37,8 +37,15 @@ pub enum RunCommand {
         #[arg(long, value_name = "MONTH")]
         back_pay_from: Option<Month>,
     },
-    /// Verify and decide every beneficiary of a run (resumes where an interrupted evaluation stopped).
-    Evaluate { id: i64 },
+    /// Verify and decide every beneficiary of a run (resumes where an interrupted evaluation stopped),
+    /// in this process and alongside any worker on the same database.
+    Evaluate {
+        id: i64,
+        /// Queue it as a job for the workers (`ansinh worker`, or `serve`) instead, and follow it
+        /// until it ends (Ctrl-C stops following, not the job).
+        #[arg(long)]
+        queue: bool,
+    },
     /// Approve an evaluated run for payment, as a second person: give the checksum `run show` printed.
     Approve {
         id: i64,
@@ -120,13 +127,21 @@ impl RunCommand {
                 );
                 sayln!("{id}");
             }
-            RunCommand::Evaluate { id } => {
+            RunCommand::Evaluate { id, queue: true } => {
+                let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
+                let (job, _) = crate::jobs::submit(&app.db, crate::jobs::Kind::EvaluateRun, id, &by).await?;
+                esayln!("Queued as job {job} for the workers; following it.");
+                follow(&app, job).await?;
+                show(&app, &by, id, run::report::LISTED).await?;
+            }
+            RunCommand::Evaluate { id, queue: false } => {
                 let bar = progress::count("deciding");
                 let registry = app.registry()?;
                 let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
                 let root = app.config.root()?;
                 let progress = progress::of(&bar);
-                run::evaluate(&app.db, &app.sandbox, root, registry, id, app.workers, &by, &progress).await?;
+                let crew = run::Crew::new(app.workers)?;
+                run::evaluate(&app.db, &app.sandbox, root, registry, id, &crew, &by, &progress).await?;
                 bar.finish_and_clear();
                 show(&app, &by, id, run::report::LISTED).await?;
             }
@@ -235,4 +250,23 @@ pub fn print_files(issued: &run::IssueReport) {
             t.bank.bin
         );
     }
+}
+
+/// Follow job `job` with a progress bar until it ends: Err with why, if it failed.
+async fn follow(app: &App, job: i64) -> anyhow::Result<()> {
+    let bar = progress::count("deciding (workers)");
+    loop {
+        let Some(now) = crate::store::jobs::get(&app.db, job).await? else {
+            anyhow::bail!("job {job} is gone from the database");
+        };
+        bar.set_length(now.total as u64);
+        bar.set_position(now.done as u64);
+        match now.state.as_str() {
+            "done" => break,
+            "failed" => anyhow::bail!("job {job} failed: {}", now.error.unwrap_or_default()),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+        }
+    }
+    bar.finish_and_clear();
+    Ok(())
 }

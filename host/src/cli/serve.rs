@@ -33,6 +33,11 @@ pub struct ServeCommand {
     /// database [default: [trust] tips].
     #[arg(long, value_name = "DIR", env = "ANSINH_TIPS")]
     tips: Option<PathBuf>,
+    /// Do jobs and share evaluations in this process too, as a worker does (`false` where
+    /// `ansinh worker`s do them; on SQLite, keep it: a worker there is this one).
+    #[arg(long, value_name = "BOOL", env = "ANSINH_EMBEDDED_WORKER", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    embedded_worker: bool,
 }
 
 impl ServeCommand {
@@ -66,7 +71,8 @@ impl ServeCommand {
         sayln!("Listening on http://{bound}");
         anyhow::ensure!(self.job_lease >= 1, "--job-lease {}: expected 1 second or more", self.job_lease);
         let lease = std::time::Duration::from_secs(self.job_lease);
-        let options = crate::server::Options { lease, outbox: self.outbox, demo_sign_in: false };
+        let worker = self.embedded_worker;
+        let options = crate::server::Options { lease, outbox: self.outbox, demo_sign_in: false, worker };
         crate::server::serve(app, listener, options).await?;
         Ok(ExitCode::SUCCESS)
     }

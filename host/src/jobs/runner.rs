@@ -1,12 +1,15 @@
-//! The runner: claims the oldest open job whose lease has run out, does it
-//! while a heartbeat renews the lease and records progress, and records how
-//! it ended. One per serving process; any number of processes may share a
-//! database.
+//! The runner: a process's worker. Claims the oldest open job whose lease
+//! has run out, does it while a heartbeat renews the lease and records
+//! progress, and records how it ended; with no job to take, claims a shard
+//! of any run being evaluated (`run::evaluate`) and decides it. One per
+//! serving process, one per `ansinh worker`; any number of processes on any
+//! machines may share a database. Asked to stop, it takes nothing more, ends
+//! its shard at a batch, gives back what it holds and returns.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tracing::{Instrument, info, info_span, warn};
@@ -15,8 +18,9 @@ use super::Kind;
 use crate::app::App;
 use crate::audit::replay::{self, Replayer, Sample};
 use crate::payment::outbox::Outbox;
-use crate::run;
+use crate::run::{self, Crew};
 use crate::store::jobs::{self, Job};
+use crate::store::shards;
 use crate::trail::Actor;
 
 /// How often an idle runner looks for work.
@@ -26,62 +30,110 @@ const POLL: Duration = Duration::from_millis(500);
 /// that held it, so the job itself is likely what kills it.
 pub const MAX_ATTEMPTS: i64 = 5;
 
-/// Does the jobs of one process.
+/// Does the jobs, and shares the evaluations, of one process.
 pub struct Runner {
     app: Arc<App>,
-    /// This process's name in `lease_owner`: unique among those sharing the database.
-    holder: String,
-    /// How long a claim lasts without a heartbeat; beats come three times as often.
-    lease: Duration,
+    /// Its threads, its name in `lease_owner`, its leases (jobs' and shards'), and its stop.
+    crew: Crew,
     /// Where `run.issue` writes payment files.
     outbox: PathBuf,
 }
 
 impl Runner {
     pub fn new(app: Arc<App>, lease: Duration, outbox: PathBuf) -> anyhow::Result<Runner> {
-        let mut nonce = [0u8; 4];
-        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness for the runner's name: {e}"))?;
-        let holder = format!("pid {} · {}", std::process::id(), hex::encode(nonce));
-        Ok(Runner { app, holder, lease, outbox })
+        let crew = Crew::new(app.workers)?.with_lease(lease);
+        Ok(Runner { app, crew, outbox })
     }
 
-    /// Work until the process ends: a job at a time, as they come.
+    /// Its crew: [`Crew::stop`] on it makes [`Runner::run`] return once what it holds is given back.
+    pub fn crew(&self) -> &Crew {
+        &self.crew
+    }
+
+    /// Work until stopped: a job at a time, as they come, and shards of runs between them.
     pub async fn run(self) {
-        loop {
-            match jobs::claim(&self.app.db, &self.holder, self.lease).await {
-                Ok(Some(job)) => self.work(job).await,
-                Ok(None) => tokio::time::sleep(POLL).await,
+        let holder = self.crew.holder.clone();
+        info!(holder, threads = self.crew.threads, "worker started");
+        while !self.crew.stopping() {
+            let worked = match jobs::claim(&self.app.db, &holder, self.crew.lease).await {
+                Ok(Some(job)) => {
+                    self.work(job).await;
+                    Ok(true)
+                }
+                Ok(None) => self.share().await,
+                Err(error) => Err(error),
+            };
+            match worked {
+                Ok(true) => {}
+                Ok(false) => self.crew.sleep(POLL).await,
                 Err(error) => {
-                    warn!(error = format!("{error:#}"), "claiming a job");
-                    tokio::time::sleep(POLL * 4).await;
+                    warn!(error = format!("{error:#}"), "claiming work");
+                    self.crew.sleep(POLL * 4).await;
                 }
             }
         }
+        info!(holder, "worker stopped");
+    }
+
+    /// Decide a shard of a run that another process is evaluating, if one is
+    /// free: whether there was one.
+    async fn share(&self) -> anyhow::Result<bool> {
+        let app = &self.app;
+        // A process that cannot check a release's signature cannot decide anything.
+        let Ok(root) = app.config.root() else { return Ok(false) };
+        let Some(shard) = shards::claim(&app.db, &self.crew.holder, self.crew.lease, None).await? else {
+            return Ok(false);
+        };
+        let registry = app.registry()?;
+        if let Err(error) = run::evaluate::decide_shard(&app.db, &app.sandbox, root, registry, shard, &self.crew).await
+        {
+            warn!(error = format!("{error:#}"), "a shard failed");
+        }
+        Ok(true)
     }
 
     async fn work(&self, job: Job) {
         let span = info_span!("job", job = job.id, kind = %job.kind, subject = %job.subject, attempt = job.attempts);
         async {
             info!("claimed");
+            let started = Instant::now();
+            let holder = &self.crew.holder;
             let progress = Arc::new((AtomicU64::new(job.done as u64), AtomicU64::new(job.total as u64)));
             let heartbeat =
-                tokio::spawn(beat(self.app.clone(), job.id, self.holder.clone(), self.lease, progress.clone()));
-            let outcome = if job.attempts > MAX_ATTEMPTS {
+                tokio::spawn(beat(self.app.clone(), job.id, holder.clone(), self.crew.lease, progress.clone()));
+            // An evaluation's work is its shards, each with its own count of claims
+            // (`run::evaluate`); the job only follows them, so its holder dying is no sign against it.
+            let outcome = if job.attempts > MAX_ATTEMPTS && job.kind != Kind::EvaluateRun.as_str() {
                 Err(anyhow::anyhow!(
                     "given up after {MAX_ATTEMPTS} attempts, each of which ended with the process that held it"
                 ))
-            } else {
+            } else if job.kind == Kind::EvaluateRun.as_str() {
+                // An evaluation stops by itself at a batch when asked to.
                 self.execute(&job, &progress).await
+            } else {
+                // The others are resumable from the start: when asked to stop, drop them.
+                tokio::select! {
+                    outcome = self.execute(&job, &progress) => outcome,
+                    () = self.crew.stopped() => Err(anyhow::anyhow!(Stopped)),
+                }
             };
             heartbeat.abort();
             let (done, total) = (progress.0.load(Ordering::Relaxed), progress.1.load(Ordering::Relaxed));
-            let _ = jobs::beat(&self.app.db, job.id, &self.holder, self.lease, done as i64, total as i64).await;
+            let _ = jobs::beat(&self.app.db, job.id, holder, self.crew.lease, done as i64, total as i64).await;
+            if outcome.as_ref().is_err_and(|error| error.is::<Stopped>()) {
+                info!(done, "stopped: given back");
+                if let Err(error) = jobs::give_back(&self.app.db, job.id, holder).await {
+                    warn!(error = format!("{error:#}"), "giving the job back");
+                }
+                return;
+            }
             let outcome = outcome.map(|result| result.to_string()).map_err(|error| format!("{error:#}"));
+            crate::metrics::job_ended(&job.kind, outcome.is_ok(), started.elapsed());
             match &outcome {
                 Ok(_) => info!(done, "done"),
                 Err(error) => warn!(error, "failed"),
             }
-            if let Err(error) = jobs::finish(&self.app.db, job.id, &self.holder, outcome).await {
+            if let Err(error) = jobs::finish(&self.app.db, job.id, holder, outcome).await {
                 warn!(error = format!("{error:#}"), "recording how the job ended");
             }
         }
@@ -121,7 +173,8 @@ impl Runner {
                 let root = app.config.root()?;
                 let registry = app.registry()?;
                 let evaluated =
-                    run::evaluate(&app.db, &app.sandbox, root, registry, run_id, app.workers, &by, &tell).await?;
+                    run::evaluate(&app.db, &app.sandbox, root, registry, run_id, &self.crew, &by, &tell).await?;
+                anyhow::ensure!(!evaluated.stopped, Stopped);
                 Ok(serde_json::json!({ "decided": evaluated.decided }))
             }
             Kind::DiffRun => {
@@ -207,6 +260,11 @@ impl Runner {
         }
     }
 }
+
+/// The process was asked to stop before the job ended: it is given back, not failed.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped before the end; given back to be done by the next claim")]
+struct Stopped;
 
 /// Divergent decisions a replay's result lists.
 const SHOWN: usize = 20;

@@ -41,7 +41,10 @@ pub fn decide(plugin: &Plugin, program: &str, province: &str, period: Month, pen
     decision.fuel = evaluation.fuel;
     (decision.outcome, decision.amount) = settle(&verification, &evaluation.result, pending.enrolment.channel);
     match evaluation.result {
-        Err(error) => decision.error = Some(error.to_string()),
+        Err(error) => {
+            crate::metrics::plugin_error(error.kind());
+            decision.error = Some(error.to_string());
+        }
         Ok(CheckedOutput { output, json }) => {
             decision.output = Some(json);
             decision.category = output.category;

@@ -1,26 +1,37 @@
-//! `run evaluate`: decide every beneficiary of a run, in a pipeline.
+//! `run evaluate`: decide every beneficiary of a run, shard by shard, in a
+//! pipeline, with any number of processes sharing the run.
+//!
+//! A run is cut once into shards (`store::shards`: ranges of beneficiaries,
+//! [`SHARDS`] a month or so); every process that evaluates (`run evaluate`,
+//! a job of `serve` or `ansinh worker`) claims a shard under a lease, decides
+//! it, marks it finished and claims the next; whoever finishes the last one
+//! seals the run. One process alone simply decides every shard in turn.
 //!
 //! ```text
 //!  reader (async) ──pages──▶ workers (threads, one fresh ──decisions──▶ writer (async, batch
-//!  pending beneficiaries     plug-in instance per         and digests   INSERT, each repeated
-//!  + one registry lookup     decision; its digest; its                  text once)
-//!  per page                  input packed)
+//!  a shard's pending         plug-in instance per         and digests   INSERT, each repeated
+//!  beneficiaries + one       decision; its digest; its                  text once)
+//!  registry lookup per page  input packed)
 //! ```
 //!
 //! Channels are bounded, so memory holds a few pages whatever the run's size.
 //! The writer commits what the workers decided while it wrote, up to
-//! [`PER_TRANSACTION`] decisions in one transaction; a run killed at any point
-//! resumes where it stopped, because the reader only sees beneficiaries with no
-//! decision yet and a decision, once stored, is never replaced.
+//! [`PER_TRANSACTION`] decisions in one transaction; a process killed at any
+//! point leaves its shard to be claimed again once its lease runs out, and
+//! the next holder goes on from there, because the reader only sees
+//! beneficiaries with no decision yet and a decision, once stored, is never
+//! replaced (the unique key on run, month and beneficiary). A process asked
+//! to stop ([`Crew::stop`]) reads no more pages, writes what it decided, and
+//! gives its shard back at once.
 
-use crate::trail::Actor;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::sync::mpsc;
-use tracing::{Instrument, info, info_span};
+use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::TrustRoot;
 use crate::model::Month;
@@ -30,8 +41,9 @@ use crate::store::beneficiaries::{self, Pending, Scope};
 use crate::store::decisions::{Decided, Writer};
 use crate::store::packed::Packer;
 use crate::store::runs::{self, Run, RunStatus};
+use crate::store::shards::{self, Cut, Shard};
 use crate::store::{self, Db, releases};
-use crate::trail;
+use crate::trail::{self, Actor};
 use ansinh_sandbox::{Plugin, Sandbox};
 
 use super::decide::decide;
@@ -44,16 +56,89 @@ const PAGE: i64 = 500;
 /// SQLite writer holds the database well under a second.
 const PER_TRANSACTION: usize = 5000;
 
+/// Shards a month of a run is cut into, about: enough for a few dozen
+/// processes to share it, few enough that a process restarts its pipeline
+/// rarely (each shard drains it once).
+const SHARDS: i64 = 64;
+
+/// The fewest and most beneficiaries a shard holds (a small run has fewer
+/// shards; the country's largest province has more).
+const SHARD_SIZE: (i64, i64) = (1_000, 50_000);
+
+/// How often a process with no shard to claim looks again at where the run stands.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Claims of a shard that failed with an error after which the evaluation gives up with it.
+const FAILED_ATTEMPTS: i64 = 3;
+
+/// Claims of a shard after which the evaluation gives up though none reported an
+/// error: each ended with the process that held it, so the shard is likely what kills it.
+const CLAIMS: i64 = 12;
+
+/// How one process takes part in evaluations: its threads, its name among
+/// the processes sharing the database, how long its claim on a shard lasts
+/// without a heartbeat, and whether it has been asked to stop.
+#[derive(Clone, Debug)]
+pub struct Crew {
+    pub threads: usize,
+    /// This process's name in `lease_owner` (of shards and jobs): unique among those sharing the database.
+    pub holder: String,
+    pub lease: Duration,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Crew {
+    /// `threads` deciding, claims of 30 seconds.
+    pub fn new(threads: usize) -> anyhow::Result<Crew> {
+        let mut nonce = [0u8; 4];
+        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness for this process's name: {e}"))?;
+        let holder = format!("pid {} · {}", std::process::id(), hex::encode(nonce));
+        let stop = Arc::new(tokio::sync::watch::Sender::new(false));
+        Ok(Crew { threads: threads.max(1), holder, lease: Duration::from_secs(30), stop })
+    }
+
+    /// The same, with claims of `lease`.
+    pub fn with_lease(self, lease: Duration) -> Crew {
+        Crew { lease, ..self }
+    }
+
+    /// Stop at the next page: what is decided is written, shards are given back.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    pub fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Once asked to stop.
+    pub async fn stopped(&self) {
+        let mut asked = self.stop.subscribe();
+        let _ = asked.wait_for(|stop| *stop).await;
+    }
+
+    /// Wait `time`, or less if asked to stop meanwhile.
+    pub async fn sleep(&self, time: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(time) => {}
+            () = self.stopped() => {}
+        }
+    }
+}
+
 /// What an evaluation did.
 #[derive(Clone, Debug)]
 pub struct Evaluated {
-    /// Decisions made now (0 when the run was already evaluated).
+    /// Decisions made now by this process (0 when the run was already evaluated).
     pub decided: u64,
     pub elapsed: Duration,
+    /// Asked to stop before the run was sealed: its shards were given back.
+    pub stopped: bool,
 }
 
 /// Decide every beneficiary of `run_id` that has no decision yet, verified against `registry`,
-/// with `workers` threads, as `by`; `progress` is told the number decided so far and the total.
+/// with `crew`'s threads alongside any other process evaluating it, as `by`; `progress` is
+/// told the number decided so far (by all) and the total.
 #[allow(clippy::too_many_arguments)] // where the rules come from, the run, who acts and how it goes
 pub async fn evaluate(
     db: &Db,
@@ -61,7 +146,7 @@ pub async fn evaluate(
     root: &TrustRoot,
     registry: Arc<dyn Registry>,
     run_id: i64,
-    workers: usize,
+    crew: &Crew,
     by: &Actor,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Evaluated> {
@@ -74,9 +159,138 @@ pub async fn evaluate(
         }
         if run.status != RunStatus::Created {
             info!(status = run.status.as_str(), "already evaluated: nothing to do");
-            return Ok(Evaluated { decided: 0, elapsed: started.elapsed() });
+            return Ok(Evaluated { decided: 0, elapsed: started.elapsed(), stopped: false });
         }
-        let plugin = load_plugin(db, sandbox, root, &run).await?;
+        let ready = Ready::prepare(db, sandbox, root, registry, &run).await?;
+        let mut total = 0;
+        for month in run.months() {
+            total += beneficiaries::count_pending(db, scope(&run, month, None)).await?;
+        }
+        plan(db, &run, by).await?;
+        let base = shards::standing(db, run.id).await?.decided;
+        info!(pending = total, plugin = %ready.plugin.hash(), registry = %ready.source, threads = crew.threads,
+              "evaluating");
+        let mut decided = 0;
+        loop {
+            if crew.stopping() {
+                info!(decided, "stopped: shards given back");
+                return Ok(Evaluated { decided, elapsed: started.elapsed(), stopped: true });
+            }
+            let standing = shards::standing(db, run.id).await?;
+            let others = (standing.decided - base).max(0) as u64;
+            progress(others, total);
+            if let Some(shard) = shards::claim(db, &crew.holder, crew.lease, Some(run.id)).await? {
+                let progress = |done| progress(others + done, total);
+                decided += ready.decide_shard(db, &run, shard, crew, &progress).await?;
+                continue;
+            }
+            if standing.finished == standing.shards {
+                break;
+            }
+            if standing.most_attempts >= FAILED_ATTEMPTS
+                && let Some(error) = shards::last_error(db, run.id).await?
+            {
+                anyhow::bail!("run {}: a shard failed {} times, last with: {error}", run.id, standing.most_attempts);
+            }
+            anyhow::ensure!(
+                standing.most_attempts <= CLAIMS,
+                "run {}: a shard was claimed {} times, each time by a process that then stopped without a word: \
+                 see the workers' logs for what ended them",
+                run.id,
+                standing.most_attempts
+            );
+            // Others hold what is left: wait for them, or for their leases to run out.
+            crew.sleep(POLL).await;
+        }
+        ready.seal(db, &run, by).await?;
+        let elapsed = started.elapsed();
+        info!(decided, seconds = elapsed.as_secs_f64(), "evaluated");
+        Ok(Evaluated { decided, elapsed, stopped: false })
+    }
+    .instrument(span)
+    .await
+}
+
+/// Decide `shard`, claimed by `crew` from the shards of any run (`ansinh
+/// worker`): its run's plug-in loaded and checked as [`evaluate`] does, and
+/// the run sealed if this was its last shard. Decisions made.
+pub async fn decide_shard(
+    db: &Db,
+    sandbox: &Sandbox,
+    root: &TrustRoot,
+    registry: Arc<dyn Registry>,
+    shard: Shard,
+    crew: &Crew,
+) -> anyhow::Result<u64> {
+    let run = runs::get(db, shard.run_id).await?;
+    let span = info_span!("run", run = run.id, program = %run.program, province = %run.province, period = %run.period);
+    async {
+        if run.status != RunStatus::Created {
+            // Sealed or cancelled since it was cut: nothing of it is left to decide.
+            shards::finish(db, shard.id, &crew.holder, shard.decided).await?;
+            return Ok(0);
+        }
+        let prepared = Ready::prepare(db, sandbox, root, registry, &run).await;
+        let ready = match prepared {
+            Ok(ready) => ready,
+            Err(error) => {
+                let why = format!("{error:#}");
+                shards::give_back(db, shard.id, &crew.holder, shard.decided, Some(&why), crew.lease).await?;
+                return Err(error);
+            }
+        };
+        let actor: Actor = serde_json::from_str(&shard.actor).context("the shard's actor")?;
+        let decided = ready.decide_shard(db, &run, shard, crew, &|_| {}).await?;
+        if !crew.stopping() && shards::standing(db, run.id).await.is_ok_and(|s| s.finished == s.shards) {
+            ready.seal(db, &run, &actor).await?;
+        }
+        Ok(decided)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Cut `run` into shards, unless it is cut already: each month's
+/// beneficiaries in ranges of ids, the last of each month unbounded.
+async fn plan(db: &Db, run: &Run, by: &Actor) -> anyhow::Result<()> {
+    if shards::planned(db, run.id).await? {
+        return Ok(());
+    }
+    let enrolled = beneficiaries::count_in(db, &run.program, &run.province).await?;
+    let size = (enrolled / SHARDS).clamp(SHARD_SIZE.0, SHARD_SIZE.1);
+    let bounds = beneficiaries::cuts(db, &run.program, &run.province, size).await?;
+    let mut cuts = Vec::new();
+    for month in run.months() {
+        let mut after = 0;
+        for &upto in &bounds {
+            cuts.push(Cut { period: month.to_string(), after_id: after, upto_id: Some(upto) });
+            after = upto;
+        }
+        cuts.push(Cut { period: month.to_string(), after_id: after, upto_id: None });
+    }
+    if shards::plan(db, run.id, &cuts, &serde_json::to_string(by)?).await? {
+        info!(shards = cuts.len(), size, "cut into shards");
+    }
+    Ok(())
+}
+
+/// A run ready to be decided in this process: its plug-in loaded and checked,
+/// the engine recorded, and the registry the same one it was begun against.
+struct Ready {
+    plugin: Arc<Plugin>,
+    registry: Arc<dyn Registry>,
+    source: String,
+}
+
+impl Ready {
+    async fn prepare(
+        db: &Db,
+        sandbox: &Sandbox,
+        root: &TrustRoot,
+        registry: Arc<dyn Registry>,
+        run: &Run,
+    ) -> anyhow::Result<Ready> {
+        let plugin = load_plugin(db, sandbox, root, run).await?;
         let engine = sandbox.identity();
         store::audit::add_engine(db, &engine.id(), &engine.canonical_json()).await?;
         let source = registry.source();
@@ -88,44 +302,103 @@ pub async fn evaluate(
              registry",
             run.id
         );
-        let mut total = 0;
-        for month in run.months() {
-            total += beneficiaries::count_pending(db, scope(&run, month)).await?;
-        }
-        info!(pending = total, plugin = %plugin.hash(), registry = %source, workers, "evaluating");
-        let mut decided = 0;
-        // Month by month, so that a back-pay run reads each month's pending
-        // people as a stream like any other run.
-        for month in run.months() {
-            let before = decided;
-            let progress = |done| progress(before + done, total);
-            decided += pipeline(db, registry.clone(), &run, month, plugin.clone(), workers.max(1), &progress).await?;
-        }
-        db.analyze(store::Table::Decisions).await?;
-        seal(db, &run, &plugin, &source, by).await?;
-        let elapsed = started.elapsed();
-        info!(decided, seconds = elapsed.as_secs_f64(), "evaluated");
-        Ok(Evaluated { decided, elapsed })
+        Ok(Ready { plugin, registry, source })
     }
-    .instrument(span)
-    .await
+
+    /// Decide the beneficiaries of `shard` still without a decision, under
+    /// its lease, and mark it finished (or give it back, stopped or failed).
+    async fn decide_shard(
+        &self,
+        db: &Db,
+        run: &Run,
+        shard: Shard,
+        crew: &Crew,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> anyhow::Result<u64> {
+        let span = info_span!("shard", shard = shard.id, period = %shard.period, seq = shard.seq,
+                              attempt = shard.attempts);
+        async {
+            let month: Month =
+                shard.period.parse().map_err(|e| anyhow::anyhow!("shard {}: its month: {e}", shard.id))?;
+            let made = Arc::new(AtomicU64::new(0));
+            let halt = Arc::new(AtomicBool::new(false));
+            let heartbeat = tokio::spawn(
+                beat(db.clone(), shard.id, crew.clone(), shard.decided, made.clone(), halt.clone()).in_current_span(),
+            );
+            let range = (shard.after_id, shard.upto_id);
+            let stops: Stops = Arc::new({
+                let (crew, halt) = (crew.clone(), halt.clone());
+                move || crew.stopping() || halt.load(Ordering::SeqCst)
+            });
+            let progress = |done| {
+                made.store(done, Ordering::Relaxed);
+                progress(done);
+            };
+            let decided = pipeline(db, self, run, month, range, crew.threads, stops, &progress).await;
+            heartbeat.abort();
+            let so_far = shard.decided + made.load(Ordering::Relaxed) as i64;
+            match decided {
+                Ok(decided) if crew.stopping() || halt.load(Ordering::SeqCst) => {
+                    shards::give_back(db, shard.id, &crew.holder, so_far, None, crew.lease).await?;
+                    info!(decided, "given back");
+                    Ok(decided)
+                }
+                Ok(decided) => {
+                    shards::finish(db, shard.id, &crew.holder, so_far).await?;
+                    info!(decided, "finished");
+                    Ok(decided)
+                }
+                Err(error) => {
+                    let why = format!("{error:#}");
+                    shards::give_back(db, shard.id, &crew.holder, so_far, Some(&why), crew.lease).await?;
+                    Err(error)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// created → evaluated, with the `run.evaluate` entry that covers every
+    /// decision of the run (their chained digests), in one transaction; once,
+    /// whoever asks first.
+    async fn seal(&self, db: &Db, run: &Run, by: &Actor) -> anyhow::Result<()> {
+        db.analyze(store::Table::Decisions).await?;
+        let mut tx = db.begin().await?;
+        if runs::mark_evaluated(&mut tx, run.id, &by.name).await? {
+            let decisions = trail::seal_decisions(&mut tx, run.id).await?;
+            let details = serde_json::json!({
+                "decisions": decisions,
+                "plugin": self.plugin.hash().to_string(),
+                "engine": self.plugin.engine(),
+                "registry": self.source,
+            });
+            trail::append(&mut tx, by, crate::trail::action::RUN_EVALUATE, &trail::run_subject(run.id), details)
+                .await?;
+            info!("sealed");
+        }
+        tx.commit().await
+    }
 }
 
-/// created → evaluated, with the `run.evaluate` entry that covers every
-/// decision of the run (their chained digests), in one transaction.
-async fn seal(db: &Db, run: &Run, plugin: &Plugin, registry: &str, by: &Actor) -> anyhow::Result<()> {
-    let mut tx = db.begin().await?;
-    if runs::mark_evaluated(&mut tx, run.id, &by.name).await? {
-        let decisions = trail::seal_decisions(&mut tx, run.id).await?;
-        let details = serde_json::json!({
-            "decisions": decisions,
-            "plugin": plugin.hash().to_string(),
-            "engine": plugin.engine(),
-            "registry": registry,
-        });
-        trail::append(&mut tx, by, crate::trail::action::RUN_EVALUATE, &trail::run_subject(run.id), details).await?;
+/// Renew the shard's lease and record what is decided, three times a lease,
+/// until aborted; a lease lost to another process halts the shard here.
+async fn beat(db: Db, id: i64, crew: Crew, before: i64, made: Arc<AtomicU64>, halt: Arc<AtomicBool>) {
+    let mut every = tokio::time::interval(crew.lease / 3);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let decided = before + made.load(Ordering::Relaxed) as i64;
+        match shards::beat(&db, id, &crew.holder, crew.lease, decided).await {
+            Ok(true) => {}
+            Ok(false) => {
+                warn!("the shard's lease was lost: another process holds it now; stopping here");
+                halt.store(true, Ordering::SeqCst);
+                return;
+            }
+            Err(error) => warn!(error = format!("{error:#}"), "heartbeat"),
+        }
     }
-    tx.commit().await
 }
 
 /// The run's plug-in: its release's exact bytes, once the signature is checked again.
@@ -149,24 +422,33 @@ pub async fn load_plugin(db: &Db, sandbox: &Sandbox, root: &TrustRoot, run: &Run
     Ok(plugin)
 }
 
-/// What is still to decide in `run` for `month`.
-fn scope(run: &Run, month: Month) -> Scope<'_> {
-    Scope { run_id: run.id, program: &run.program, province: &run.province, period: month, arrears: month < run.period }
+/// What is still to decide in `run` for `month`, up to id `upto`.
+fn scope(run: &Run, month: Month, upto: Option<i64>) -> Scope<'_> {
+    let arrears = month < run.period;
+    Scope { run_id: run.id, program: &run.program, province: &run.province, period: month, arrears, upto }
 }
 
-/// Decide one month of a run.
+/// Whether a shard's pipeline is to read no further page.
+type Stops = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// Decide one month of a run, the beneficiaries in `range` (after, up to)
+/// without a decision; until done, or until one of `stops` is set.
+#[allow(clippy::too_many_arguments)] // the run's month and range, how many threads, when to stop
 async fn pipeline(
     db: &Db,
-    registry: Arc<dyn Registry>,
+    ready: &Ready,
     run: &Run,
     month: Month,
-    plugin: Arc<Plugin>,
+    range: (i64, Option<i64>),
     workers: usize,
+    stops: Stops,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<u64> {
+    let plugin = ready.plugin.clone();
     let (page_tx, page_rx) = mpsc::channel::<Vec<Pending>>(workers * 2);
     let (done_tx, mut done_rx) = mpsc::channel::<Vec<Decided>>(workers * 2);
-    let reader = tokio::spawn(read_pages(db.clone(), registry, run.clone(), month, page_tx).in_current_span());
+    let read = read_pages(db.clone(), ready.registry.clone(), run.clone(), month, range, stops, page_tx);
+    let reader = tokio::spawn(read.in_current_span());
     let page_rx = Arc::new(Mutex::new(page_rx));
     // What each input is packed against: a typical input of this plug-in and month.
     let reference: Arc<str> = plugin.reference_input(month, &run.program, &run.province).canonical_json().into();
@@ -197,17 +479,22 @@ async fn pipeline(
     Ok(decided)
 }
 
-/// Page through the beneficiaries still to decide, in id order, with their registry records.
+/// Page through the beneficiaries of `range` still to decide, in id order,
+/// with their registry records; no further page once one of `stops` is set.
 async fn read_pages(
     db: Db,
     registry: Arc<dyn Registry>,
     run: Run,
     month: Month,
+    (mut after, upto): (i64, Option<i64>),
+    stops: Stops,
     pages: mpsc::Sender<Vec<Pending>>,
 ) -> anyhow::Result<()> {
-    let mut after = 0;
     loop {
-        let mut page = beneficiaries::pending(&db, scope(&run, month), after, PAGE).await?;
+        if stops() {
+            return Ok(());
+        }
+        let mut page = beneficiaries::pending(&db, scope(&run, month, upto), after, PAGE).await?;
         let Some(last) = page.last() else { return Ok(()) };
         after = last.id;
         let ids: Vec<String> = page.iter().map(|p| p.enrolment.id_number.clone()).collect();
@@ -238,7 +525,12 @@ fn decide_pages(
         let Some(page) = pages.lock().expect("page queue lock").blocking_recv() else { return };
         let decisions = page
             .iter()
-            .map(|p| decide(plugin, &run.program, &run.province, month, p).digested(run.id, &mut packer))
+            .map(|p| {
+                let started = Instant::now();
+                let decision = decide(plugin, &run.program, &run.province, month, p);
+                crate::metrics::decided(decision.outcome, started.elapsed(), decision.fuel);
+                decision.digested(run.id, &mut packer)
+            })
             .collect();
         if done.blocking_send(decisions).is_err() {
             return;

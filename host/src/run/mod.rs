@@ -20,7 +20,7 @@ pub use cancel::cancel;
 pub use create::create;
 pub(crate) use decide::settle;
 pub use diff::{WhatIf, diff};
-pub use evaluate::{Evaluated, evaluate};
+pub use evaluate::{Crew, Evaluated, evaluate};
 pub use issue::{IssueReport, issue};
 pub use reconcile::{Reconciled, reconcile};
 pub use refuse::refuse;

@@ -38,6 +38,7 @@ mod files;
 mod health;
 mod imports;
 mod jobs;
+mod metrics;
 mod openapi;
 mod pages;
 pub mod problem;
@@ -70,6 +71,7 @@ pub fn router(app: Shared) -> Router {
     });
     let routes = Router::new()
         .merge(health::routes())
+        .merge(metrics::routes())
         .merge(auth::routes())
         .merge(accounts::routes())
         .merge(runs::routes())
@@ -125,9 +127,10 @@ pub fn state(app: Arc<App>, options: &Options) -> anyhow::Result<Shared> {
 }
 
 /// Serve `app` on `listener` until SIGTERM or Ctrl-C, then finish the
-/// requests under way and return; meanwhile do jobs, as `jobs` says. A job
-/// under way when the process stops is left to its lease: this process or
-/// another claims it again once the lease has run out, and resumes it.
+/// requests under way and return; meanwhile, unless `options.worker` is off,
+/// do jobs and share evaluations as a worker does (`jobs::runner`), and
+/// stop it as a worker stops: what it holds is given back, to this process
+/// or another, which resumes it.
 pub async fn serve(app: App, listener: tokio::net::TcpListener, options: Options) -> anyhow::Result<()> {
     if options.demo_sign_in {
         // The demo's sign-in lets anyone who reaches the service act as its people: this machine only.
@@ -138,25 +141,38 @@ pub async fn serve(app: App, listener: tokio::net::TcpListener, options: Options
     }
     let app = Arc::new(app);
     let runner = crate::jobs::runner::Runner::new(app.clone(), options.lease, options.outbox.clone())?;
-    let running = tokio::spawn(runner.run());
-    let served = axum::serve(listener, router(state(app, &options)?)).with_graceful_shutdown(shutdown()).await;
-    running.abort();
+    let crew = runner.crew().clone();
+    let running = options.worker.then(|| tokio::spawn(runner.run()));
+    let served = axum::serve(listener, router(state(app, &options)?)).with_graceful_shutdown(terminated()).await;
+    crew.stop();
+    if let Some(running) = running {
+        running.await?;
+    }
     served?;
     Ok(())
 }
 
+/// The routes of an `ansinh worker`: its probes and its metrics.
+pub fn probes(app: Arc<App>, options: &Options) -> anyhow::Result<Router> {
+    let routes = Router::new().merge(health::routes()).merge(metrics::routes());
+    Ok(routes.fallback(problem::no_route).with_state(state(app, options)?))
+}
+
 /// How the service does its jobs, and what its pages offer.
 pub struct Options {
-    /// How long a claim on a job lasts without a heartbeat.
+    /// How long a claim on a job or a shard lasts without a heartbeat.
     pub lease: Duration,
     /// Where `run issue` jobs write payment files.
     pub outbox: std::path::PathBuf,
     /// Offer the demo's sign-in (`ansinh demo --serve`): only on a loopback address, over plain
     /// HTTP (its session cookie is then not `Secure`, which a browser keeps only from HTTPS).
     pub demo_sign_in: bool,
+    /// Do jobs in this process too (one machine; on SQLite the only way), not only in workers.
+    pub worker: bool,
 }
 
-async fn shutdown() {
+/// Once the process is asked to stop: SIGTERM, or Ctrl-C.
+pub async fn terminated() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {
@@ -169,5 +185,5 @@ async fn shutdown() {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
     }
-    tracing::info!("shutting down: finishing the requests under way");
+    tracing::info!("asked to stop: finishing what is under way");
 }

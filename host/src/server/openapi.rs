@@ -16,6 +16,7 @@ use super::files::{self, RunFileListed, RunFiles};
 use super::health::{self, Health};
 use super::imports::{self, ImportRefused, ImportReport, RowProblem};
 use super::jobs::{self, JobAccepted, JobView};
+use super::metrics;
 use super::problem::Problem;
 use super::registry::{self, ClearRequest, FlagListed, Flags};
 use super::releases::{
@@ -32,6 +33,7 @@ use super::steps::{self, ApproveRequest, DiffRequest, NewRun, ReasonRequest, Rec
     paths(
         health::healthz,
         health::readyz,
+        metrics::metrics,
         openapi_json,
         auth::me,
         accounts::create,

@@ -141,12 +141,14 @@ pub struct Scope<'a> {
     /// A back month of a back-pay run: only people not yet paid that month
     /// are decided, since arrears are what was not paid.
     pub arrears: bool,
+    /// Only beneficiaries whose id is at most this (a shard's range); None: no bound.
+    pub upto: Option<i64>,
 }
 
 /// The condition shared by [`pending`] and [`count_pending`]: in the scope,
 /// no decision for the month in this run yet, and for arrears not yet paid,
 /// by transfer (a payment the bank rejected is not paid) or in cash.
-/// Bound by [`Scope`]'s fields in order ($1-$5).
+/// Bound by [`Scope`]'s fields in order ($1-$6).
 ///
 /// `LIMIT 1 OFFSET 0` keeps PostgreSQL from turning each test into an
 /// anti-join, which it plans by the table's statistics: while a run fills
@@ -160,7 +162,7 @@ macro_rules! in_scope {
     LIMIT 1 OFFSET 0) \
     AND (NOT $5 OR (NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = b.program AND p.period = $4 \
     AND p.id_number = b.id_number AND NOT p.rejected LIMIT 1 OFFSET 0) AND NOT EXISTS (SELECT 1 FROM cash_payments c \
-    WHERE c.program = b.program AND c.period = $4 AND c.id_number = b.id_number LIMIT 1 OFFSET 0)))"
+    WHERE c.program = b.program AND c.period = $4 AND c.id_number = b.id_number LIMIT 1 OFFSET 0))) AND b.id <= $6"
     };
 }
 
@@ -182,7 +184,7 @@ pub async fn pending(db: &Db, scope: Scope<'_>, after: i64, limit: i64) -> anyho
          AS death_reported \
         FROM beneficiaries b WHERE ",
         in_scope!(),
-        " AND b.id > $6 ORDER BY b.id LIMIT $7"
+        " AND b.id > $7 ORDER BY b.id LIMIT $8"
     );
     let rows: Vec<PendingRow> = on_pool!(db, pool => {
         sqlx::query_as(SQL)
@@ -191,6 +193,7 @@ pub async fn pending(db: &Db, scope: Scope<'_>, after: i64, limit: i64) -> anyho
             .bind(scope.run_id)
             .bind(scope.period.to_string())
             .bind(scope.arrears)
+            .bind(scope.upto.unwrap_or(i64::MAX))
             .bind(after)
             .bind(limit)
             .fetch_all(pool)
@@ -247,10 +250,38 @@ pub async fn count_pending(db: &Db, scope: Scope<'_>) -> anyhow::Result<u64> {
             .bind(scope.run_id)
             .bind(scope.period.to_string())
             .bind(scope.arrears)
+            .bind(scope.upto.unwrap_or(i64::MAX))
             .fetch_one(pool)
             .await?
     });
     Ok(n as u64)
+}
+
+/// How many beneficiaries `program` has in `province`.
+pub async fn count_in(db: &Db, program: &str, province: &str) -> anyhow::Result<i64> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM beneficiaries WHERE program = $1 AND province = $2")
+            .bind(program)
+            .bind(province)
+            .fetch_one(pool)
+            .await?
+    }))
+}
+
+/// The ids that cut the beneficiaries of `program` in `province` into ranges
+/// of `every` (the `every`-th id, the 2×`every`-th, …), for a run's shards.
+pub async fn cuts(db: &Db, program: &str, province: &str, every: i64) -> anyhow::Result<Vec<i64>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM beneficiaries \
+             WHERE program = $1 AND province = $2) AS numbered WHERE n % $3 = 0 ORDER BY id",
+        )
+        .bind(program)
+        .bind(province)
+        .bind(every)
+        .fetch_all(pool)
+        .await?
+    }))
 }
 
 /// The ID numbers of beneficiaries by id: only for turning them into keyed

@@ -1,7 +1,7 @@
 //! Decisions: what each beneficiary was given, what the plug-in returned, the
 //! outcome for payment, and the fuel it cost.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use anyhow::Context;
@@ -120,18 +120,29 @@ impl Writer {
             .map(|r| (self.texts[&r.decision.verification], r.decision.output.as_ref().map(|o| self.texts[o])))
             .collect();
         let mut tx = db.begin().await?;
-        on_tx!(&mut tx, conn => {
-            let open = sqlx::query("UPDATE runs SET status = status WHERE id = $1 AND status = 'created'")
+        // PostgreSQL: a share lock, which the writers of several workers hold at once and
+        // `mark_evaluated`'s update waits for; SQLite has one writer at a time anyway.
+        let open: Option<String> = match &mut tx {
+            Tx::Sqlite(tx) => {
+                sqlx::query_scalar(
+                    "UPDATE runs SET status = status WHERE id = $1 AND status = 'created' RETURNING status",
+                )
                 .bind(run_id)
-                .execute(&mut *conn)
+                .fetch_optional(&mut **tx)
                 .await?
-                .rows_affected();
-            anyhow::ensure!(
-                open == 1,
-                "run {run_id} is no longer being evaluated (another process finished or cancelled it): these \
-                 decisions are not stored; `ansinh run show {run_id}` tells where it stands"
-            );
-        });
+            }
+            Tx::Postgres(tx) => {
+                sqlx::query_scalar("SELECT status FROM runs WHERE id = $1 AND status = 'created' FOR SHARE")
+                    .bind(run_id)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+        };
+        anyhow::ensure!(
+            open.is_some(),
+            "run {run_id} is no longer being evaluated (another process finished or cancelled it): these \
+             decisions are not stored; `ansinh run show {run_id}` tells where it stands"
+        );
         let batch = Batch { run_id, rows, ids: &ids, reference: self.reference };
         match &mut tx {
             Tx::Sqlite(tx) => batch.insert_values(tx).await?,
@@ -153,16 +164,32 @@ impl Writer {
             let mut rows: Vec<(String, &String)> =
                 chunk.iter().map(|text| (hex::encode(Sha256::digest(text.as_bytes())), text)).collect();
             rows.sort_unstable();
-            // A no-op update where the text is there already, so that RETURNING gives its id either way.
-            let ids: Vec<(i64, String)> = on_pool!(db, pool => {
+            // Texts there already are left alone, unlocked: an update of them, even a no-op one,
+            // would wait on every writer whose decisions refer to them (the foreign key's share
+            // lock), while that writer waited on this one's texts: a deadlock between workers.
+            let mut ids: Vec<(i64, String)> = on_pool!(db, pool => {
                 let mut q = sqlx::QueryBuilder::new("INSERT INTO decision_texts (sha256, text) ");
                 q.push_values(&rows, |mut b, (sha256, text)| {
                     b.push_bind(sha256.clone()).push_bind((*text).clone());
                 });
-                q.push(" ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256 RETURNING id, sha256");
+                q.push(" ON CONFLICT (sha256) DO NOTHING RETURNING id, sha256");
                 q.build_query_as().fetch_all(pool).await?
             });
-            anyhow::ensure!(ids.len() == rows.len(), "decision_texts gave {} ids for {} texts", ids.len(), rows.len());
+            if ids.len() < rows.len() {
+                let made: HashSet<&str> = ids.iter().map(|(_, sha256)| sha256.as_str()).collect();
+                let there: Vec<&str> =
+                    rows.iter().map(|(sha256, _)| sha256.as_str()).filter(|sha256| !made.contains(sha256)).collect();
+                let found: Vec<(i64, String)> = on_pool!(db, pool => {
+                    let mut q = sqlx::QueryBuilder::new("SELECT id, sha256 FROM decision_texts WHERE sha256 IN (");
+                    let mut list = q.separated(", ");
+                    for sha256 in &there {
+                        list.push_bind(*sha256);
+                    }
+                    q.push(")");
+                    q.build_query_as().persistent(false).fetch_all(pool).await?
+                });
+                ids.extend(found);
+            }
             let by_sha256: HashMap<String, &String> = rows.into_iter().collect();
             for (id, sha256) in ids {
                 self.texts.insert(by_sha256[sha256.as_str()].clone(), id);

@@ -179,3 +179,20 @@ pub async fn finish(db: &Db, id: i64, holder: &str, outcome: Result<String, Stri
     });
     Ok(updated == 1)
 }
+
+/// Give the job back unfinished, its holder asked to stop: queued again at
+/// once for the next claim, and that claim not counted against it.
+pub async fn give_back(db: &Db, id: i64, holder: &str) -> anyhow::Result<bool> {
+    let updated = on_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, attempts = attempts - 1 \
+             WHERE id = $1 AND lease_owner = $2 AND finished_at IS NULL",
+        )
+        .bind(id)
+        .bind(holder)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(updated == 1)
+}

@@ -31,6 +31,7 @@ pub mod registry;
 pub mod releases;
 pub mod runs;
 pub mod sessions;
+pub mod shards;
 
 /// Rows written per INSERT statement in bulk loads: well under both backends'
 /// limits on bound parameters (SQLite 32,766; PostgreSQL 65,535).
@@ -46,6 +47,17 @@ pub enum Table {
     RegistryPeople,
     Beneficiaries,
     Decisions,
+}
+
+/// What connecting does to the schema.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Schema {
+    /// Apply the migrations it lacks (one machine, the demo, the tests).
+    #[default]
+    Migrate,
+    /// Refuse a database that lacks any: where only a migration step changes
+    /// the schema (Kubernetes' Job, compose's `migrate`).
+    Check,
 }
 
 /// A connection pool to one of the two backends.
@@ -126,6 +138,11 @@ impl Db {
     /// Connect and bring the schema up to date. `url` is a `postgres://` URL,
     /// a `sqlite:` URL, or a plain file path (SQLite, created if missing).
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        Db::open(url, Schema::Migrate).await
+    }
+
+    /// Connect to `url`, and bring its schema up to date or only check that it is.
+    pub async fn open(url: &str, schema: Schema) -> anyhow::Result<Db> {
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // Plan every statement for its own values, never one generic plan
             // for the life of a connection: a run's pages are read by one
@@ -169,8 +186,19 @@ impl Db {
                 .with_context(|| format!("opening the SQLite database {url}"))?;
             Db::Sqlite(pool)
         };
-        db.migrate().await?;
+        match schema {
+            Schema::Migrate => db.migrate().await?,
+            Schema::Check => db.ready().await.context("--migrate check")?,
+        }
         Ok(db)
+    }
+
+    /// This process's connections: in use, idle, and the most the pool opens.
+    pub fn connections(&self) -> (u32, u32, u32) {
+        on_pool!(self, pool => {
+            let idle = pool.num_idle() as u32;
+            (pool.size().saturating_sub(idle), idle, pool.options().get_max_connections())
+        })
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
@@ -196,10 +224,22 @@ impl Db {
                 sqlx::query_scalar(APPLIED).fetch_all(pool).await,
             ),
         };
-        let applied = applied.context("the database does not answer")?;
+        let applied = match applied {
+            Ok(applied) => applied,
+            // No record of migrations at all (a database no version has touched), if it answers.
+            Err(_) => {
+                on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+                    .context("the database does not answer")?;
+                Vec::new()
+            }
+        };
         let missing: Vec<String> = known.iter().filter(|v| !applied.contains(v)).map(i64::to_string).collect();
         if !missing.is_empty() {
-            bail!("the database lacks migrations {}: start this version of ansinh once against it", missing.join(", "));
+            bail!(
+                "the database lacks migrations {}: run `ansinh migrate` of this version against it (in Kubernetes, \
+                 the migration Job)",
+                missing.join(", ")
+            );
         }
         Ok(())
     }
