@@ -107,6 +107,23 @@ async fn issue_in_span(db: &Db, run: Run, outbox: &Outbox, config: &Config, by: 
     Ok(IssueReport { issued, files, configured_differs })
 }
 
+/// Make file `name` of issued run `run_id` again into `outbox`, from the
+/// stored rows, as the first issue recorded it (refused, and nothing written,
+/// if it would differ): so that any replica of the service, whose outbox did
+/// not see the issue, serves the same bytes. Records nothing: it is no issue.
+pub async fn remake(db: &Db, run_id: i64, outbox: &Outbox, name: &str) -> anyhow::Result<IssuedFile> {
+    let run = runs::get(db, run_id).await?;
+    anyhow::ensure!(run.status.is_issued(), "run {run_id} is not issued: it has no files");
+    let Some((seq, recorded)) = recorded_files(db, run.id).await? else {
+        anyhow::bail!("run {run_id} has recorded no files yet: `ansinh run issue {run_id}` writes them");
+    };
+    let Some(file) = recorded.iter().find(|f| f.name == name) else {
+        anyhow::bail!("run {run_id} issued no file {name:?}");
+    };
+    let issued = payments::issued(db, &run, false).await?;
+    write_file(db, &run, &issued, outbox, file.kind, file.lines, file.total, Some((seq, Some(file)))).await
+}
+
 /// The files an issued run has: each with its lines and sum, as the database has them.
 pub async fn files_of(db: &Db, run: &Run, issued: &Issued) -> anyhow::Result<Vec<(RunFile, Total)>> {
     let mut files = Vec::new();

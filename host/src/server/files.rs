@@ -1,6 +1,8 @@
 //! A run's payment files over HTTP: the list the first issue recorded (name,
 //! kind, lines, total, sha256), and each file, streamed from the outbox after
-//! its bytes are checked against that sha256 (a file changed in the outbox is
+//! its bytes are checked against that sha256 (a replica whose outbox lacks
+//! it, because another process issued the run, makes it again from the
+//! stored rows first, `run::issue::remake`) (a file changed in the outbox is
 //! refused, never sent on to a bank). A download is a read of personal data
 //! (names, accounts): recorded with the account first (Decree 13/2023/ND-CP).
 
@@ -153,6 +155,10 @@ pub(super) async fn send(
 ) -> anyhow::Result<Result<Response, String>> {
     let outbox = app.outbox.clone();
     let name = file.name.clone();
+    // Another replica (or a worker) may have issued it: this one makes it again from the rows.
+    if !Outbox::open(&outbox)?.path_of(&name).exists() {
+        crate::run::issue::remake(&app.db, id, &Outbox::open(&outbox)?, &name).await?;
+    }
     let (opened, sha256) = opened_and_hashed(move || Outbox::open(&outbox)?.read(&name)).await?;
     if sha256 != file.sha256 {
         return Ok(Err(format!(
