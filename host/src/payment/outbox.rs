@@ -2,7 +2,11 @@
 //!
 //! It is opened as a `cap-std` directory handle, so no file name, however
 //! crafted, can reach outside it. Files appear whole or not at all: they are
-//! written under a temporary name, flushed to disk, then renamed.
+//! written under a temporary name of the writer's own, flushed to disk, then
+//! linked to their name, which fails rather than replace a file already there.
+//! A writer holds a lock on its temporary file while it lives; one killed
+//! leaves its file unlocked, and the next writer of that name to finish
+//! removes it.
 
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -22,7 +26,8 @@ pub struct Partial<'a> {
     outbox: &'a Outbox,
     name: String,
     partial: String,
-    file: Option<BufWriter<cap_std::fs::File>>,
+    /// Locked (`File::lock`) until closed: the lock tells a live writer's file from a dead one's.
+    file: Option<BufWriter<std::fs::File>>,
 }
 
 impl Write for Partial<'_> {
@@ -40,31 +45,41 @@ impl Partial<'_> {
     /// with the same bytes it is left alone; with other bytes, it is an error:
     /// an issued file is never silently replaced.
     pub fn commit(mut self) -> anyhow::Result<Written> {
-        let file = self.file.take().expect("committed once").into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
+        let mut file = self.file.take().expect("committed once");
+        file.flush()?;
+        file.get_ref().sync_all()?;
+        // Still open, so still locked, until this is dropped: no other writer takes it for dead.
+        self.file = Some(file);
         let (dir, name, partial) = (&self.outbox.dir, self.name.as_str(), self.partial.as_str());
-        if dir.exists(name) {
-            if self.outbox.digest(name)? != self.outbox.digest(partial)? {
-                bail!(
-                    "{} already exists with other contents; it is left as it is. Compare it with what the database \
-                     says was issued before moving it away",
-                    self.outbox.path_of(name).display()
-                );
+        // A hard link, not a rename: it fails where the name exists, so that of two writers the
+        // second compares its bytes with the first's instead of replacing them.
+        match dir.hard_link(partial, dir, name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                self.outbox.sweep(name);
+                if self.outbox.digest(name)? != self.outbox.digest(partial)? {
+                    bail!(
+                        "{} already exists with other contents; it is left as it is. Compare it with what the \
+                         database says was issued before moving it away",
+                        self.outbox.path_of(name).display()
+                    );
+                }
+                return Ok(Written::Unchanged);
             }
-            return Ok(Written::Unchanged);
+            Err(e) => return Err(e.into()),
         }
-        dir.rename(partial, dir, name)?;
-        // Make the rename itself durable.
+        // Make the new name itself durable.
         std::fs::File::open(&self.outbox.path)?.sync_all()?;
+        self.outbox.sweep(name);
         Ok(Written::Created)
     }
 }
 
 impl Drop for Partial<'_> {
     fn drop(&mut self) {
-        // Whatever happened, no partial file stays behind (after a commit it has
-        // been renamed, or is a duplicate of the existing file).
+        self.file.take();
+        // Whatever happened, no partial file stays behind (after a commit it is
+        // a second name of the file, or a duplicate of the existing one).
         let _ = self.outbox.dir.remove_file(&self.partial);
     }
 }
@@ -102,10 +117,35 @@ impl Outbox {
     /// [`Partial::commit`]. Dropped without a commit, the partial file is removed.
     pub fn create(&self, name: &str) -> anyhow::Result<Partial<'_>> {
         check_name(name)?;
-        let partial = format!(".{name}.partial");
-        let file =
-            self.dir.create(&partial).with_context(|| format!("creating {partial} in {}", self.path.display()))?;
+        // A name of this writer's own: two processes issuing the same run into one outbox (two
+        // workers, a retry beside a job) must never write into, or move, each other's file.
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness for a partial file's name: {e}"))?;
+        let partial = format!(".{name}.{}.partial", hex::encode(nonce));
+        let file = self
+            .dir
+            .create(&partial)
+            .with_context(|| format!("creating {partial} in {}", self.path.display()))?
+            .into_std();
+        file.lock().with_context(|| format!("locking {partial} in {}", self.path.display()))?;
         Ok(Partial { outbox: self, name: name.to_owned(), partial, file: Some(BufWriter::new(file)) })
+    }
+
+    /// Remove the temporary files of `name` that writers killed mid-way left:
+    /// those no live writer holds locked. Best effort: what cannot be removed stays hidden.
+    fn sweep(&self, name: &str) {
+        let prefix = format!(".{name}.");
+        let Ok(entries) = self.dir.entries() else { return };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if !(file_name.starts_with(&prefix) && file_name.ends_with(".partial")) {
+                continue;
+            }
+            let Ok(file) = self.dir.open(&file_name) else { continue };
+            if file.into_std().try_lock().is_ok() {
+                let _ = self.dir.remove_file(&file_name);
+            }
+        }
     }
 
     fn digest(&self, name: &str) -> io::Result<[u8; 32]> {
@@ -171,6 +211,44 @@ mod tests {
             assert!(write(&outbox, name, b"x").is_err(), "{name:?} was accepted");
         }
         assert!(!tmp.path().join("escape.xml").exists());
+    }
+
+    #[test]
+    fn two_writers_of_one_name_keep_apart() {
+        // Two processes issuing one run into one outbox, interleaved: each writes its own
+        // partial file; the first to commit makes the file, the second finds the same bytes.
+        let (_tmp, outbox) = outbox();
+        let (mut first, mut second) = (outbox.create("a.xml").unwrap(), outbox.create("a.xml").unwrap());
+        first.write_all(b"<Docu").unwrap();
+        second.write_all(b"<Document/>").unwrap();
+        first.write_all(b"ment/>").unwrap();
+        assert_eq!(second.commit().unwrap(), Written::Created);
+        assert_eq!(first.commit().unwrap(), Written::Unchanged);
+        assert_eq!(std::fs::read(outbox.path_of("a.xml")).unwrap(), b"<Document/>");
+        // With other bytes, the second is refused and the first's file stays as it was.
+        let mut other = outbox.create("a.xml").unwrap();
+        other.write_all(b"<Other/>").unwrap();
+        assert!(other.commit().unwrap_err().to_string().contains("already exists with other contents"));
+        assert_eq!(std::fs::read(outbox.path_of("a.xml")).unwrap(), b"<Document/>");
+    }
+
+    #[test]
+    fn a_killed_writers_file_is_swept_and_a_live_ones_kept() {
+        let (tmp, outbox) = outbox();
+        // What a writer killed mid-way leaves: its temporary file, no longer locked by anyone.
+        std::fs::write(tmp.path().join("outbox/.a.xml.0123456789abcdef.partial"), b"<Docu").unwrap();
+        let mut live = outbox.create("a.xml").unwrap();
+        live.write_all(b"<Document/>").unwrap();
+        assert_eq!(write(&outbox, "a.xml", b"<Document/>").unwrap(), Written::Created);
+        let hidden = |tmp: &tempfile::TempDir| -> usize {
+            std::fs::read_dir(tmp.path().join("outbox"))
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.'))
+                .count()
+        };
+        assert_eq!(hidden(&tmp), 1, "the dead writer's file swept, the live one's kept");
+        assert_eq!(live.commit().unwrap(), Written::Unchanged);
+        assert_eq!(hidden(&tmp), 0);
     }
 
     #[test]
