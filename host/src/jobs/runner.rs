@@ -81,14 +81,18 @@ impl Runner {
         let app = &self.app;
         // A process that cannot check a release's signature cannot decide anything.
         let Ok(root) = app.config.root() else { return Ok(false) };
-        let Some(shard) = shards::claim(&app.db, &self.crew.holder, self.crew.lease, None).await? else {
+        let registry = app.registry()?;
+        let claimed = shards::claim(&app.db, &self.crew.holder, self.crew.lease, None, run::evaluate::CLAIMS).await?;
+        let Some(shard) = claimed else {
+            // Nothing to decide: seal what a holder that stopped left decided but unsealed.
+            let registry = || app.registry();
+            for run in run::evaluate::seal_finished(&app.db, &app.sandbox, root, &registry).await? {
+                info!(run, "sealed a run whose last shard's holder stopped before sealing it");
+            }
             return Ok(false);
         };
-        let registry = app.registry()?;
-        if let Err(error) = run::evaluate::decide_shard(&app.db, &app.sandbox, root, registry, shard, &self.crew).await
-        {
-            warn!(error = format!("{error:#}"), "a shard failed");
-        }
+        // An error goes up: the runner waits a while before it claims again.
+        run::evaluate::decide_shard(&app.db, &app.sandbox, root, registry, shard, &self.crew).await?;
         Ok(true)
     }
 

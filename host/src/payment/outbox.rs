@@ -121,13 +121,15 @@ impl Outbox {
         // workers, a retry beside a job) must never write into, or move, each other's file.
         let mut nonce = [0u8; 8];
         getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness for a partial file's name: {e}"))?;
-        let partial = format!(".{name}.{}.partial", hex::encode(nonce));
-        let file = self
-            .dir
-            .create(&partial)
-            .with_context(|| format!("creating {partial} in {}", self.path.display()))?
-            .into_std();
-        file.lock().with_context(|| format!("locking {partial} in {}", self.path.display()))?;
+        let (new, partial) =
+            (format!(".{name}.{}.new", hex::encode(nonce)), format!(".{name}.{}.partial", hex::encode(nonce)));
+        let file =
+            self.dir.create(&new).with_context(|| format!("creating {new} in {}", self.path.display()))?.into_std();
+        file.lock().with_context(|| format!("locking {new} in {}", self.path.display()))?;
+        // Only now under the name a sweep looks at: locked, it is never taken for a dead writer's.
+        self.dir
+            .rename(&new, &self.dir, &partial)
+            .with_context(|| format!("naming {partial} in {}", self.path.display()))?;
         Ok(Partial { outbox: self, name: name.to_owned(), partial, file: Some(BufWriter::new(file)) })
     }
 

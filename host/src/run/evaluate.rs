@@ -71,9 +71,10 @@ const POLL: Duration = Duration::from_millis(250);
 /// Claims of a shard that failed with an error after which the evaluation gives up with it.
 const FAILED_ATTEMPTS: i64 = 3;
 
-/// Claims of a shard after which the evaluation gives up though none reported an
-/// error: each ended with the process that held it, so the shard is likely what kills it.
-const CLAIMS: i64 = 12;
+/// Claims of a shard after which it is claimed no more, and the evaluation gives up,
+/// though none reported an error: each ended with the process that held it, so the
+/// shard is likely what kills them (a clean stop gives a shard back uncounted).
+pub const CLAIMS: i64 = 12;
 
 /// How one process takes part in evaluations: its threads, its name among
 /// the processes sharing the database, how long its claim on a shard lasts
@@ -167,7 +168,7 @@ pub async fn evaluate(
             total += beneficiaries::count_pending(db, scope(&run, month, None)).await?;
         }
         plan(db, &run, by).await?;
-        let base = shards::standing(db, run.id).await?.decided;
+        let base = shards::standing(db, run.id, CLAIMS).await?.decided;
         info!(pending = total, plugin = %ready.plugin.hash(), registry = %ready.source, threads = crew.threads,
               "evaluating");
         let mut decided = 0;
@@ -176,10 +177,10 @@ pub async fn evaluate(
                 info!(decided, "stopped: shards given back");
                 return Ok(Evaluated { decided, elapsed: started.elapsed(), stopped: true });
             }
-            let standing = shards::standing(db, run.id).await?;
+            let standing = shards::standing(db, run.id, CLAIMS).await?;
             let others = (standing.decided - base).max(0) as u64;
             progress(others, total);
-            if let Some(shard) = shards::claim(db, &crew.holder, crew.lease, Some(run.id)).await? {
+            if let Some(shard) = shards::claim(db, &crew.holder, crew.lease, Some(run.id), CLAIMS).await? {
                 let progress = |done| progress(others + done, total);
                 decided += ready.decide_shard(db, &run, shard, crew, &progress).await?;
                 continue;
@@ -193,11 +194,10 @@ pub async fn evaluate(
                 anyhow::bail!("run {}: a shard failed {} times, last with: {error}", run.id, standing.most_attempts);
             }
             anyhow::ensure!(
-                standing.most_attempts <= CLAIMS,
-                "run {}: a shard was claimed {} times, each time by a process that then stopped without a word: \
-                 see the workers' logs for what ended them",
-                run.id,
-                standing.most_attempts
+                standing.abandoned == 0,
+                "run {}: a shard was claimed {CLAIMS} times, each time by a process that then stopped without a \
+                 word, and is claimed no more: see the workers' logs for what ended them",
+                run.id
             );
             // Others hold what is left: wait for them, or for their leases to run out.
             crew.sleep(POLL).await;
@@ -234,20 +234,47 @@ pub async fn decide_shard(
         let ready = match prepared {
             Ok(ready) => ready,
             Err(error) => {
-                let why = format!("{error:#}");
-                shards::give_back(db, shard.id, &crew.holder, shard.decided, Some(&why), crew.lease).await?;
-                return Err(error);
+                // This process cannot decide the run (its configuration, its registry): the shard
+                // goes back at once, uncounted and with no error of its own, to a process that can.
+                shards::give_back(db, shard.id, &crew.holder, shard.decided, None, crew.lease).await?;
+                return Err(error.context(format!("this process cannot decide run {}", run.id)));
             }
         };
         let actor: Actor = serde_json::from_str(&shard.actor).context("the shard's actor")?;
         let decided = ready.decide_shard(db, &run, shard, crew, &|_| {}).await?;
-        if !crew.stopping() && shards::standing(db, run.id).await.is_ok_and(|s| s.finished == s.shards) {
-            ready.seal(db, &run, &actor).await?;
+        if !crew.stopping() {
+            ready.seal_if_decided(db, &run, &actor).await?;
         }
         Ok(decided)
     }
     .instrument(span)
     .await
+}
+
+/// Seal the runs whose shards are all finished but which are still being
+/// evaluated: their last shard's holder died (or stopped, or failed) between
+/// finishing it and sealing. Each as who asked for its evaluation. The runs sealed.
+pub async fn seal_finished(
+    db: &Db,
+    sandbox: &Sandbox,
+    root: &TrustRoot,
+    registry: &(dyn Fn() -> anyhow::Result<Arc<dyn Registry>> + Sync),
+) -> anyhow::Result<Vec<i64>> {
+    let mut sealed = Vec::new();
+    for (run_id, actor) in shards::decided_unsealed(db).await? {
+        let run = runs::get(db, run_id).await?;
+        let span =
+            info_span!("run", run = run.id, program = %run.program, province = %run.province, period = %run.period);
+        async {
+            let ready = Ready::prepare(db, sandbox, root, registry()?, &run).await?;
+            let actor: Actor = serde_json::from_str(&actor).context("the shards' actor")?;
+            ready.seal_if_decided(db, &run, &actor).await
+        }
+        .instrument(span)
+        .await?;
+        sealed.push(run_id);
+    }
+    Ok(sealed)
 }
 
 /// Cut `run` into shards, unless it is cut already: each month's
@@ -359,6 +386,15 @@ impl Ready {
         .await
     }
 
+    /// Seal `run` as `by` if every shard of it is finished.
+    async fn seal_if_decided(&self, db: &Db, run: &Run, by: &Actor) -> anyhow::Result<()> {
+        let standing = shards::standing(db, run.id, CLAIMS).await?;
+        if standing.shards > 0 && standing.finished == standing.shards {
+            self.seal(db, run, by).await?;
+        }
+        Ok(())
+    }
+
     /// created → evaluated, with the `run.evaluate` entry that covers every
     /// decision of the run (their chained digests), in one transaction; once,
     /// whoever asks first.
@@ -459,6 +495,9 @@ async fn pipeline(
             tokio::task::spawn_blocking(move || decide_pages(&plugin, &run, month, &reference, &pages, &done))
         })
         .collect();
+    // Only the threads hold the pages' receiver: should they all end (a panic), the reader's
+    // next send fails and it stops, rather than wait for ever on a full channel.
+    drop(page_rx);
     drop(done_tx);
 
     let mut decided = 0;
@@ -468,8 +507,8 @@ async fn pipeline(
             let Ok(more) = done_rx.try_recv() else { break };
             batch.extend(more);
         }
-        writer.write(db, run.id, &batch).await?;
-        decided += batch.len() as u64;
+        // Counted as stored: a decision another holder of the shard stored first is not made twice.
+        decided += writer.write(db, run.id, &batch).await?;
         progress(decided);
     }
     reader.await??;

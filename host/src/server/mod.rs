@@ -143,7 +143,13 @@ pub async fn serve(app: App, listener: tokio::net::TcpListener, options: Options
     let runner = crate::jobs::runner::Runner::new(app.clone(), options.lease, options.outbox.clone())?;
     let crew = runner.crew().clone();
     let running = options.worker.then(|| tokio::spawn(runner.run()));
-    let served = axum::serve(listener, router(state(app, &options)?)).with_graceful_shutdown(terminated()).await;
+    // Asked to stop, the runner takes nothing more at once, while the requests under way finish.
+    let stopping = crew.clone();
+    let asked = async move {
+        terminated().await;
+        stopping.stop();
+    };
+    let served = axum::serve(listener, router(state(app, &options)?)).with_graceful_shutdown(asked).await;
     crew.stop();
     if let Some(running) = running {
         running.await?;

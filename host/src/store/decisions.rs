@@ -102,9 +102,10 @@ impl Writer {
     /// never decides twice. Only while the run is being evaluated: its row is
     /// locked first, so a batch of another evaluator cannot land after the run
     /// is sealed (`run.evaluate`).
-    pub async fn write(&mut self, db: &Db, run_id: i64, rows: &[Decided]) -> anyhow::Result<()> {
+    /// The decisions stored now: those of `rows` not stored already.
+    pub async fn write(&mut self, db: &Db, run_id: i64, rows: &[Decided]) -> anyhow::Result<u64> {
         if rows.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         // Texts first, in statements of their own that commit at once:
         // a text no decision refers to (the batch failed below) is harmless,
@@ -144,11 +145,12 @@ impl Writer {
              decisions are not stored; `ansinh run show {run_id}` tells where it stands"
         );
         let batch = Batch { run_id, rows, ids: &ids, reference: self.reference };
-        match &mut tx {
+        let stored = match &mut tx {
             Tx::Sqlite(tx) => batch.insert_values(tx).await?,
             Tx::Postgres(tx) => batch.insert_unnest(tx).await?,
-        }
-        tx.commit().await
+        };
+        tx.commit().await?;
+        Ok(stored)
     }
 
     /// Remember the id in `decision_texts` of each of `texts`, storing those
@@ -229,7 +231,8 @@ struct Batch<'a> {
 impl Batch<'_> {
     /// SQLite: multi-row `VALUES`, [`ROWS_PER_INSERT`] rows a statement
     /// (a statement of a given length is prepared once and cached).
-    async fn insert_values(&self, conn: &mut sqlx::SqliteConnection) -> anyhow::Result<()> {
+    async fn insert_values(&self, conn: &mut sqlx::SqliteConnection) -> anyhow::Result<u64> {
+        let mut stored = 0;
         for (rows, ids) in self.rows.chunks(ROWS_PER_INSERT).zip(self.ids.chunks(ROWS_PER_INSERT)) {
             let mut q = sqlx::QueryBuilder::new(format!("INSERT INTO decisions ({COLUMNS}) "));
             q.push_values(rows.iter().zip(ids), |mut b, (row, (verification, output))| {
@@ -258,15 +261,15 @@ impl Batch<'_> {
                     .push_bind(&row.digest);
             });
             q.push(" ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING");
-            q.build().execute(&mut *conn).await?;
+            stored += q.build().execute(&mut *conn).await?.rows_affected();
         }
-        Ok(())
+        Ok(stored)
     }
 
     /// PostgreSQL: the whole batch in one statement, a column an array
     /// (`UNNEST`): 22 parameters whatever the rows, parsed and planned once,
     /// rather than a thousand rows of 22 parameters each.
-    async fn insert_unnest(&self, conn: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    async fn insert_unnest(&self, conn: &mut sqlx::PgConnection) -> anyhow::Result<u64> {
         let rows = self.rows;
         let decisions = || rows.iter().map(|r| &r.decision);
         let texts = |f: fn(&NewDecision) -> &str| decisions().map(f).collect::<Vec<&str>>();
@@ -278,7 +281,7 @@ impl Batch<'_> {
              $19::text[], $20::text[], $21::text[], $22::text[]) \
              ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING"
         );
-        sqlx::query(sqlx::AssertSqlSafe(query))
+        let stored = sqlx::query(sqlx::AssertSqlSafe(query))
             .bind(self.run_id)
             .bind(decisions().map(|d| d.period.to_string()).collect::<Vec<String>>())
             .bind(decisions().map(|d| d.beneficiary_id).collect::<Vec<i64>>())
@@ -303,7 +306,7 @@ impl Batch<'_> {
             .bind(rows.iter().map(|r| r.digest.as_str()).collect::<Vec<&str>>())
             .execute(conn)
             .await?;
-        Ok(())
+        Ok(stored.rows_affected())
     }
 }
 

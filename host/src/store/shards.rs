@@ -75,13 +75,21 @@ pub async fn planned(db: &Db, run_id: i64) -> anyhow::Result<bool> {
 }
 
 /// Claim for `holder`, until `lease` from now, the first unfinished shard
-/// whose lease has run out (or that was never claimed): of run `run`, or of
-/// any run. The claim is one statement that checks the lease again, so two
+/// whose lease has run out (or that was never claimed) and that has had fewer
+/// than `most_claims` claims: of run `run`, or of any run. The claim is one statement that checks the lease again, so two
 /// processes never both hold a shard.
-pub async fn claim(db: &Db, holder: &str, lease: Duration, run: Option<i64>) -> anyhow::Result<Option<Shard>> {
+pub async fn claim(
+    db: &Db,
+    holder: &str,
+    lease: Duration,
+    run: Option<i64>,
+    most_claims: i64,
+) -> anyhow::Result<Option<Shard>> {
     let now = Utc::now();
     let until = now + chrono::Duration::from_std(lease)?;
-    let free = "finished_at IS NULL AND (lease_until IS NULL OR lease_until < $3)";
+    // A shard claimed `most_claims` times already, each ending with its holder, is left alone:
+    // it is likely what ends them (see `Standing::abandoned`).
+    let free = "finished_at IS NULL AND (lease_until IS NULL OR lease_until < $3) AND attempts < $5";
     let of_run = if run.is_some() { "AND run_id = $4" } else { "AND $4 = 0" };
     let pick = |lock: &str| {
         format!(
@@ -98,6 +106,7 @@ pub async fn claim(db: &Db, holder: &str, lease: Duration, run: Option<i64>) -> 
             .bind(until)
             .bind(now)
             .bind(run.unwrap_or(0))
+            .bind(most_claims)
             .fetch_optional(pool)
             .await?
     }))
@@ -144,9 +153,10 @@ pub async fn finish(db: &Db, id: i64, holder: &str, decided: i64) -> anyhow::Res
     Ok(updated == 1)
 }
 
-/// Give the shard back unfinished. Stopped cleanly (`error` None): at once,
-/// for the next claimer. Failed: with why, and still leased for `retry_after`,
-/// so that a shard that fails is not retried in a tight loop.
+/// Give the shard back unfinished. Stopped cleanly, or not begun (`error`
+/// None): at once, for the next claimer, and this claim not counted against
+/// it. Failed: with why, and still leased for `retry_after`, so that a shard
+/// that fails is not retried in a tight loop.
 pub async fn give_back(
     db: &Db,
     id: i64,
@@ -160,7 +170,8 @@ pub async fn give_back(
     on_pool!(db, pool => {
         sqlx::query(
             "UPDATE shards SET decided = $1, error = COALESCE($2, error), heartbeat_at = $3, lease_until = $4, \
-             lease_owner = CASE WHEN $4 IS NULL THEN NULL ELSE lease_owner END \
+             lease_owner = CASE WHEN $4 IS NULL THEN NULL ELSE lease_owner END, \
+             attempts = CASE WHEN $4 IS NULL THEN attempts - 1 ELSE attempts END \
              WHERE id = $5 AND lease_owner = $6 AND finished_at IS NULL",
         )
         .bind(decided)
@@ -184,18 +195,36 @@ pub struct Standing {
     pub decided: i64,
     /// The most claims an unfinished shard has had.
     pub most_attempts: i64,
+    /// Unfinished shards no one holds that have had at least the claims asked about.
+    pub abandoned: i64,
 }
 
-/// Where run `run_id`'s shards stand.
-pub async fn standing(db: &Db, run_id: i64) -> anyhow::Result<Standing> {
+/// Where run `run_id`'s shards stand at `now`; `abandoned` counts those with `most_claims` or more.
+pub async fn standing(db: &Db, run_id: i64, most_claims: i64) -> anyhow::Result<Standing> {
     Ok(on_pool!(db, pool => {
         sqlx::query_as(
             "SELECT COUNT(*) AS shards, COUNT(finished_at) AS finished, CAST(COALESCE(SUM(decided), 0) AS BIGINT) \
              AS decided, CAST(COALESCE(MAX(CASE WHEN finished_at IS NULL THEN attempts ELSE 0 END), 0) AS BIGINT) \
-             AS most_attempts FROM shards WHERE run_id = $1",
+             AS most_attempts, COUNT(CASE WHEN finished_at IS NULL AND attempts >= $2 \
+             AND (lease_until IS NULL OR lease_until < $3) THEN 1 END) AS abandoned FROM shards WHERE run_id = $1",
         )
         .bind(run_id)
+        .bind(most_claims)
+        .bind(Utc::now())
         .fetch_one(pool)
+        .await?
+    }))
+}
+
+/// Runs still being evaluated whose shards are all finished, with who asked for each
+/// evaluation (`actor`, JSON): a holder died between its last shard and the seal.
+pub async fn decided_unsealed(db: &Db) -> anyhow::Result<Vec<(i64, String)>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT s.run_id, MIN(s.actor) FROM shards s JOIN runs r ON r.id = s.run_id WHERE r.status = 'created' \
+             GROUP BY s.run_id HAVING COUNT(*) = COUNT(s.finished_at) ORDER BY s.run_id",
+        )
+        .fetch_all(pool)
         .await?
     }))
 }
