@@ -5,7 +5,7 @@
 //! Counters and histograms live in this process and count what it did since it
 //! started (decisions by outcome, their time and fuel, plug-in errors by kind,
 //! jobs by how long they took); Prometheus adds the processes up. What the
-//! database holds for all of them (shards pending, leased and expired) and the
+//! database holds for all of them (shards and job parts pending, leased and expired) and the
 //! connection pool's use are read when scraped.
 
 use std::sync::LazyLock;
@@ -56,6 +56,7 @@ struct Metrics {
     plugin_errors: Family<ByKind, Counter>,
     job_seconds: Histograms<ByJob>,
     shards: Family<ByState, Gauge>,
+    parts: Family<ByState, Gauge>,
     pool: Family<ByState, Gauge>,
 }
 
@@ -78,11 +79,13 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     });
     let shards = Family::<ByState, Gauge>::default();
     registry.register("shards", "Unfinished shards of runs being evaluated, by state (all processes)", shards.clone());
+    let parts = Family::<ByState, Gauge>::default();
+    registry.register("job_parts", "Unfinished parts of replays and what-ifs, by state (all processes)", parts.clone());
     let pool = Family::<ByState, Gauge>::default();
     registry.register("db_connections", "This process's database connections: in use, idle, and the most", {
         pool.clone()
     });
-    Metrics { registry, decisions, decision_seconds, decision_fuel, plugin_errors, job_seconds, shards, pool }
+    Metrics { registry, decisions, decision_seconds, decision_fuel, plugin_errors, job_seconds, shards, parts, pool }
 });
 
 /// A decision made: its outcome, the time it took and the fuel it used.
@@ -106,13 +109,16 @@ pub fn job_ended(kind: &str, done: bool, took: Duration) {
     METRICS.job_seconds.get_or_create(&labels).observe(took.as_secs_f64());
 }
 
-/// The metrics, as `/metrics` sends them: this process's, and the shards and
-/// the pool read now.
+/// The metrics, as `/metrics` sends them: this process's, and the shards,
+/// job parts and the pool read now.
 pub async fn render(db: &Db) -> anyhow::Result<String> {
     let metrics = &*METRICS;
-    let (pending, leased, expired) = store::shards::census(db, chrono::Utc::now()).await?;
-    for (state, n) in [("pending", pending), ("leased", leased), ("expired", expired)] {
-        metrics.shards.get_or_create(&ByState { state }).set(n);
+    let now = chrono::Utc::now();
+    for (family, leased) in [(&metrics.shards, &store::shards::SHARDS), (&metrics.parts, &store::parts::PARTS)] {
+        let (pending, held, expired) = store::lease::census(db, leased, now).await?;
+        for (state, n) in [("pending", pending), ("leased", held), ("expired", expired)] {
+            family.get_or_create(&ByState { state }).set(n);
+        }
     }
     let (in_use, idle, most) = db.connections();
     for (state, n) in [("in_use", in_use), ("idle", idle), ("max", most)] {

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::sync::mpsc;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, info, info_span};
 
 use crate::config::TrustRoot;
 use crate::model::Month;
@@ -42,7 +42,7 @@ use crate::store::decisions::{Decided, Writer};
 use crate::store::packed::Packer;
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::shards::{self, Cut, Shard};
-use crate::store::{self, Db, releases};
+use crate::store::{self, Db, lease, releases};
 use crate::trail::{self, Actor};
 use ansinh_sandbox::{Plugin, Sandbox};
 
@@ -65,11 +65,16 @@ const SHARDS: i64 = 64;
 /// shards; the country's largest province has more).
 const SHARD_SIZE: (i64, i64) = (1_000, 50_000);
 
+/// How many of `n` (beneficiaries, decisions) a shard of work holds: [`SHARDS`] of them, within [`SHARD_SIZE`].
+pub fn shard_size(n: i64) -> i64 {
+    (n / SHARDS).clamp(SHARD_SIZE.0, SHARD_SIZE.1)
+}
+
 /// How often a process with no shard to claim looks again at where the run stands.
 const POLL: Duration = Duration::from_millis(250);
 
 /// Claims of a shard that failed with an error after which the evaluation gives up with it.
-const FAILED_ATTEMPTS: i64 = 3;
+pub const FAILED_ATTEMPTS: i64 = 3;
 
 /// Claims of a shard after which it is claimed no more, and the evaluation gives up,
 /// though none reported an error: each ended with the process that held it, so the
@@ -284,7 +289,7 @@ async fn plan(db: &Db, run: &Run, by: &Actor) -> anyhow::Result<()> {
         return Ok(());
     }
     let enrolled = beneficiaries::count_in(db, &run.program, &run.province).await?;
-    let size = (enrolled / SHARDS).clamp(SHARD_SIZE.0, SHARD_SIZE.1);
+    let size = shard_size(enrolled);
     let bounds = beneficiaries::cuts(db, &run.program, &run.province, size).await?;
     let mut cuts = Vec::new();
     for month in run.months() {
@@ -349,8 +354,19 @@ impl Ready {
                 shard.period.parse().map_err(|e| anyhow::anyhow!("shard {}: its month: {e}", shard.id))?;
             let made = Arc::new(AtomicU64::new(0));
             let halt = Arc::new(AtomicBool::new(false));
+            let (holder, lease) = (crew.holder.clone(), crew.lease);
             let heartbeat = tokio::spawn(
-                beat(db.clone(), shard.id, crew.clone(), shard.decided, made.clone(), halt.clone()).in_current_span(),
+                lease::keep(
+                    db.clone(),
+                    &shards::SHARDS,
+                    shard.id,
+                    holder,
+                    lease,
+                    shard.decided,
+                    made.clone(),
+                    halt.clone(),
+                )
+                .in_current_span(),
             );
             let range = (shard.after_id, shard.upto_id);
             let stops: Stops = Arc::new({
@@ -414,26 +430,6 @@ impl Ready {
             info!("sealed");
         }
         tx.commit().await
-    }
-}
-
-/// Renew the shard's lease and record what is decided, three times a lease,
-/// until aborted; a lease lost to another process halts the shard here.
-async fn beat(db: Db, id: i64, crew: Crew, before: i64, made: Arc<AtomicU64>, halt: Arc<AtomicBool>) {
-    let mut every = tokio::time::interval(crew.lease / 3);
-    every.tick().await;
-    loop {
-        every.tick().await;
-        let decided = before + made.load(Ordering::Relaxed) as i64;
-        match shards::beat(&db, id, &crew.holder, crew.lease, decided).await {
-            Ok(true) => {}
-            Ok(false) => {
-                warn!("the shard's lease was lost: another process holds it now; stopping here");
-                halt.store(true, Ordering::SeqCst);
-                return;
-            }
-            Err(error) => warn!(error = format!("{error:#}"), "heartbeat"),
-        }
     }
 }
 

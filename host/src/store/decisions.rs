@@ -563,6 +563,11 @@ const PAGE: &str = select_stored!(
     "WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) ORDER BY period, beneficiary_id LIMIT $4"
 );
 
+const RANGE: &str = select_stored!(
+    "WHERE run_id = $1 AND period = $2 AND beneficiary_id > $3 AND beneficiary_id <= $4 \
+     ORDER BY beneficiary_id LIMIT $5"
+);
+
 /// Reads a run's decisions as [`DecisionRow`]s, page by page. A text that
 /// repeats (an output, the verdicts, the reference an input was packed
 /// against) is read once from `decision_texts` and kept, not read again with
@@ -579,6 +584,24 @@ impl Reader {
     pub async fn page(&mut self, db: &Db, run_id: i64, after: &Key, limit: i64) -> anyhow::Result<Vec<DecisionRow>> {
         let stored: Vec<Stored> = on_pool!(db, pool => {
             sqlx::query_as(PAGE).bind(run_id).bind(&after.0).bind(after.1).bind(limit).fetch_all(pool).await?
+        });
+        self.rows(db, stored).await
+    }
+
+    /// The next page of run `run_id`'s decisions for `period`, of the
+    /// beneficiaries after `after` up to `upto` (no bound when None), in key
+    /// order: a part of a job (`store::parts`).
+    pub async fn range(
+        &mut self,
+        db: &Db,
+        run_id: i64,
+        period: &str,
+        (after, upto): (i64, Option<i64>),
+        limit: i64,
+    ) -> anyhow::Result<Vec<DecisionRow>> {
+        let upto = upto.unwrap_or(i64::MAX);
+        let stored: Vec<Stored> = on_pool!(db, pool => {
+            sqlx::query_as(RANGE).bind(run_id).bind(period).bind(after).bind(upto).bind(limit).fetch_all(pool).await?
         });
         self.rows(db, stored).await
     }
@@ -713,6 +736,22 @@ pub async fn digests_page(
         .bind(after.1)
         .bind(limit)
         .fetch_all(&mut *conn)
+        .await?
+    }))
+}
+
+/// The beneficiary id of every `every`th decision of run `run_id` for
+/// `period`, in order: where to cut its decisions into parts of a job.
+pub async fn cuts(db: &Db, run_id: i64, period: &str, every: i64) -> anyhow::Result<Vec<i64>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT beneficiary_id FROM (SELECT beneficiary_id, ROW_NUMBER() OVER (ORDER BY beneficiary_id) AS n \
+             FROM decisions WHERE run_id = $1 AND period = $2) AS numbered WHERE n % $3 = 0 ORDER BY beneficiary_id",
+        )
+        .bind(run_id)
+        .bind(period)
+        .bind(every)
+        .fetch_all(pool)
         .await?
     }))
 }

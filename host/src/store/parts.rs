@@ -1,0 +1,137 @@
+//! Job parts (`job_parts`): a long read-only job (a full replay, a what-if)
+//! cut into ranges of its run's decisions, each claimed by one process at a
+//! time under a lease its heartbeat renews (`store::lease`), so that every
+//! worker sharing the database does a part. A finished part holds what it
+//! found (JSON), which the job's holder merges in order.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::lease::{self, Leased, Standing};
+use super::{Db, on_pool};
+
+/// A part, as stored.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Part {
+    pub id: i64,
+    pub job_id: i64,
+    /// The month of the run's decisions it covers (`YYYY-MM`).
+    pub period: String,
+    pub seq: i64,
+    /// Decisions of beneficiaries with `after_id < beneficiary_id <= upto_id` (no upper bound when None).
+    pub after_id: i64,
+    pub upto_id: Option<i64>,
+    /// Claims so far, this one included.
+    pub attempts: i64,
+}
+
+const COLUMNS: &str = "id, job_id, period, seq, after_id, upto_id, attempts";
+
+/// The parts of jobs, as leased work.
+pub static PARTS: Leased = Leased { table: "job_parts", owner: "job_id", count: "done", columns: COLUMNS };
+
+/// One part to make: its month, and the beneficiary id it starts after (each ends where the next begins).
+pub struct Cut {
+    pub period: String,
+    pub after_id: i64,
+    pub upto_id: Option<i64>,
+}
+
+/// Record the parts of job `job_id`, unless it has some already: true when
+/// these were recorded. Two processes planning at once record one set (the
+/// unique key on job and order).
+pub async fn plan(db: &Db, job_id: i64, cuts: &[Cut]) -> anyhow::Result<bool> {
+    let mut tx = db.begin().await?;
+    let mut recorded = 0;
+    for (seq, cut) in cuts.iter().enumerate() {
+        recorded += super::on_tx!(&mut tx, conn => {
+            sqlx::query(
+                "INSERT INTO job_parts (job_id, period, seq, after_id, upto_id) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (job_id, seq) DO NOTHING",
+            )
+            .bind(job_id)
+            .bind(&cut.period)
+            .bind(seq as i64)
+            .bind(cut.after_id)
+            .bind(cut.upto_id)
+            .execute(conn)
+            .await?
+            .rows_affected()
+        });
+    }
+    tx.commit().await?;
+    Ok(recorded > 0)
+}
+
+/// Whether job `job_id` has been cut into parts.
+pub async fn planned(db: &Db, job_id: i64) -> anyhow::Result<bool> {
+    lease::planned(db, &PARTS, job_id).await
+}
+
+/// Claim for `holder`, until `lease` from now, the first free part of job `job`, or of any job
+/// ([`lease::claim`]).
+pub async fn claim(
+    db: &Db,
+    holder: &str,
+    lease: Duration,
+    job: Option<i64>,
+    most_claims: i64,
+) -> anyhow::Result<Option<Part>> {
+    lease::claim(db, &PARTS, holder, lease, job, most_claims).await
+}
+
+/// The part is done: `done` decisions looked at, and what was found (`result`, JSON).
+pub async fn finish(db: &Db, id: i64, holder: &str, done: i64, result: &str) -> anyhow::Result<bool> {
+    lease::finish(db, &PARTS, id, holder, done, Some(result)).await
+}
+
+/// Give the part back unfinished ([`lease::give_back`]): what it found so far is not kept.
+pub async fn give_back(
+    db: &Db,
+    id: i64,
+    holder: &str,
+    error: Option<&str>,
+    retry_after: Duration,
+) -> anyhow::Result<()> {
+    lease::give_back(db, &PARTS, id, holder, 0, error, retry_after).await
+}
+
+/// Where job `job_id`'s parts stand now; `abandoned` counts those with `most_claims` or more.
+pub async fn standing(db: &Db, job_id: i64, most_claims: i64) -> anyhow::Result<Standing> {
+    lease::standing(db, &PARTS, job_id, most_claims).await
+}
+
+/// The last error of an unfinished part of `job_id`, if one failed.
+pub async fn last_error(db: &Db, job_id: i64) -> anyhow::Result<Option<String>> {
+    lease::last_error(db, &PARTS, job_id).await
+}
+
+/// What the finished parts of job `job_id` found, in order.
+pub async fn results(db: &Db, job_id: i64) -> anyhow::Result<Vec<String>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT result FROM job_parts WHERE job_id = $1 AND finished_at IS NOT NULL AND result IS NOT NULL \
+             ORDER BY seq",
+        )
+        .bind(job_id)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Close the unfinished parts of job `job_id`, which ended without them (it
+/// failed): no one is to claim them any more.
+pub async fn close(db: &Db, job_id: i64) -> anyhow::Result<()> {
+    on_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE job_parts SET finished_at = $1, lease_owner = NULL, lease_until = NULL, \
+             error = COALESCE(error, 'its job ended first') WHERE job_id = $2 AND finished_at IS NULL",
+        )
+        .bind(Utc::now())
+        .bind(job_id)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
+}
