@@ -12,16 +12,21 @@
 #     workers), then by 1 and 2 worker processes (COUNTS="0 1 2"), each of THREADS threads
 #     (default: the cores shared out, so 1 each with 2 workers), each on a fresh database: wall
 #     time from the command to evaluated, decisions a second, and each process's peak resident memory.
+#   MODE=replay (PEOPLE=200000): a run evaluated once, then replayed whole by `audit replay 1` in
+#     its own process (0 workers) and by 1 and 2 worker processes (`audit replay 1 --queue`, the
+#     job cut into parts that the workers share; COUNTS="0 1 2", THREADS as for scale): wall time,
+#     decisions replayed a second, each process's peak resident memory, and the verdict.
 #
 # Run from the checkout on a quiet machine, after
 #   CARGO_TARGET_DIR=target-bench nice cargo build --release -p ansinh
 #   bench/workers.sh                          # the kill test at 200,000
 #   MODE=scale bench/workers.sh               # 1 and 2 workers at 1,000,000
+#   MODE=replay bench/workers.sh              # a whole replay by 1 and 2 workers at 200,000
 # Needs /usr/bin/time and psql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${MODE:-kill}"
-if [ "$mode" = kill ]; then people="${PEOPLE:-200000}"; else people="${PEOPLE:-1000000}"; fi
+if [ "$mode" = scale ]; then people="${PEOPLE:-1000000}"; else people="${PEOPLE:-200000}"; fi
 bin="$(realpath "${ANSINH:-target-bench/release/ansinh}")"
 export PGOPTIONS="-c client_min_messages=warning"
 pg_admin="${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}"
@@ -140,6 +145,41 @@ if [ "$mode" = kill ]; then
     for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
     pids=()
     psql -q -d "$pg_admin" -c "DROP DATABASE $one WITH (FORCE)" -c "DROP DATABASE $many WITH (FORCE)"
+elif [ "$mode" = replay ]; then
+    echo "== $people people, PostgreSQL, release build $("$bin" --version), $(nproc) cores: audit replay 1"
+    db="ansinh_workers_replay_$$"
+    seed "$db"
+    as_officer "$db" run evaluate 1 >/dev/null
+    decisions="$(psql -qtA -d "$pg_base/$db" -c "SELECT COUNT(*) FROM decisions WHERE run_id = 1")"
+    printf '%-8s %-8s %10s %12s  %-34s %s\n' workers threads seconds decisions/s "peak RSS of each process (MiB)" verdict
+    for count in ${COUNTS:-0 1 2}; do
+        threads="${THREADS:-$(( count > 1 ? $(nproc) / count : $(nproc) ))}"
+        timings=()
+        for i in $(seq "$count"); do
+            start_worker "$db" "$threads" 30 "$dir/time-$count-$i"
+            timings+=("$dir/time-$count-$i")
+        done
+        start="$(seconds)"
+        if [ "$count" = 0 ]; then
+            timings+=("$dir/time-0")
+            verdict="$(/usr/bin/time -v -o "$dir/time-0" env ANSINH_DATABASE_URL="$pg_base/$db" "$bin" \
+                --workers "$threads" --config "$dir/$db/ansinh.toml" --token-file "$dir/$db/demo-officer.token" \
+                audit replay 1 2>"$dir/replay.log" | tail -1)" || { cat "$dir/replay.log" >&2; exit 1; }
+        else
+            verdict="$(as_officer "$db" audit replay 1 --queue 2>"$dir/replay.log" | tail -1)" ||
+                { cat "$dir/replay.log" "$dir/$db.log" >&2; exit 1; }
+        fi
+        took="$(echo "$(seconds) - $start" | bc)"
+        for pid in "${pids[@]}"; do pkill -TERM -P "$pid" || true; done
+        for pid in "${pids[@]}"; do wait "$pid" || true; done
+        pids=()
+        rss="$(for f in "${timings[@]}"; do awk -F': ' '/Maximum resident/ {printf "%.0f ", $2 / 1024}' "$f"; done)"
+        printf '%-8s %-8s %10.1f %12.0f  %-34s %s\n' "$count" "$threads" "$took" "$(echo "$decisions / $took" | bc -l)" \
+            "$rss" "${verdict%%:*}"
+    done
+    psql -qtA -d "$pg_base/$db" -c "SELECT 'parts ' || COUNT(*) || ' of ' || COUNT(DISTINCT job_id) || ' jobs, claims '
+        || SUM(attempts) FROM job_parts"
+    psql -q -d "$pg_admin" -c "DROP DATABASE $db WITH (FORCE)"
 else
     echo "== $people people, PostgreSQL, release build $("$bin" --version), $(nproc) cores"
     printf '%-8s %-8s %10s %12s  %s\n' workers threads seconds decisions/s "peak RSS of each process (MiB)"

@@ -5,14 +5,16 @@
 //! beneficiary, and the same outcomes, totals and decision chain as the same
 //! run evaluated by one process in an identically seeded database. Then two
 //! `run issue` at once, one killed: one set of files, each person paid once.
-//! And a worker stops cleanly on SIGTERM, giving its shard back.
+//! And a worker stops cleanly on SIGTERM, giving its shard back. A replay of
+//! every decision and a what-if are shared by the workers part by part, with
+//! the holder of a part killed again and again, and find what one process finds.
 
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::service::Worker;
-use crate::support::{Backend, Driver, files, ok, stdout};
+use crate::support::{Backend, Driver, files, ok, plugin, stdout, workspace};
 
 const PEOPLE: u64 = 20_000;
 const PERIOD: &str = "2024-09";
@@ -156,6 +158,93 @@ fn killed_workers_lose_nothing_and_decide_as_one_process() {
     // And as recorded: `audit verify` makes each again from the rows and compares.
     let verified = stdout(&ok(t.cli().args(["audit", "verify"])));
     assert!(verified.contains("VERIFIED"), "{verified}");
+}
+
+/// A replay of every decision and a what-if, queued, are cut into parts that
+/// three workers share; whoever holds a part is killed with SIGKILL, five
+/// times during each, and started again. Each ends as one process's does:
+/// the replay prints the same counts, divergences and chain note, and the
+/// what-if puts the same summary on record.
+#[test]
+fn killed_workers_share_a_replay_and_a_what_if_as_one_process_does() {
+    let t = Driver::new(Backend::Postgres);
+    // January 2026, when Hà Nội's own level (650,000, Resolution 63/2025/NQ-HĐND) is in force: the
+    // candidate changes what many are owed.
+    let (registry, enrolment) = t.population(16, PEOPLE, "2026-01");
+    t.import(&registry, &enrolment);
+    t.release_national();
+    let run = t.create_run("2026-01");
+    t.evaluate(&run);
+    // Three decisions far apart (so in three parts) tampered with: their fuel no longer what the
+    // plug-in spends, nor what their digest covers.
+    let tampered = t.execute(format!(
+        "UPDATE decisions SET fuel = fuel + 1 WHERE run_id = {run} AND beneficiary_id IN (SELECT beneficiary_id FROM \
+         (SELECT beneficiary_id, ROW_NUMBER() OVER (ORDER BY beneficiary_id) AS n FROM decisions WHERE run_id = {run} \
+         AND (input IS NOT NULL OR input_packed IS NOT NULL)) AS asked WHERE n IN (10, 9000, 17000))"
+    ));
+    assert_eq!(tampered, Ok(3));
+    // Timings apart, what a replay prints.
+    let printed = |out: &std::process::Output| -> String {
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let untimed = |line: &str| match line.strip_suffix(" s)").and_then(|l| l.rsplit_once(" (")) {
+            Some((line, _)) => line.to_owned(),
+            None => line.to_owned(),
+        };
+        text.lines().map(|line| untimed(line) + "\n").collect()
+    };
+    let alone = printed(&t.cli().args(["audit", "replay", &run]).output().unwrap());
+    assert!(alone.contains("divergent 3") && alone.matches("DIVERGENT").count() == 3, "{alone}");
+
+    let hanoi = plugin("plugins/hanoi-social-assistance");
+    ok(t.cli().args(["run", "diff", &run, "--plugin"]).arg(&hanoi));
+    let cases = workspace().join("plugins/hanoi-social-assistance/cases.yaml");
+    let release = stdout(&ok(t.as_("author").args(["plugin", "upload"]).arg(&hanoi).arg("--cases").arg(&cases)));
+
+    let log = t.path("workers.log");
+    let mut workers: Vec<Worker> = (0..3).map(|_| worker(&t, &log)).collect();
+    let mut killed = 0;
+    let mut shared = |args: &[&str]| {
+        let mut asked = t.cli().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let start = Instant::now();
+        let mut kills = 0;
+        while kills < 5 && start.elapsed() < Duration::from_secs(300) {
+            // Whoever holds a part now: its process is the victim.
+            let holder = t.text(
+                "SELECT COALESCE(MIN(lease_owner), '') FROM job_parts WHERE finished_at IS NULL \
+                 AND lease_owner IS NOT NULL AND lease_until > now()",
+            );
+            let victim = workers.iter().position(|w| holder.starts_with(&format!("pid {} ", w.child.id())));
+            match victim {
+                Some(victim) => {
+                    workers[victim].kill();
+                    workers[victim] = worker(&t, &log);
+                    kills += 1;
+                    killed += 1;
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                None if asked.try_wait().unwrap().is_some() => break,
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        asked.wait_with_output_within(Duration::from_secs(600))
+    };
+    let queued = shared(&["audit", "replay", &run, "--queue"]);
+    assert_eq!(printed(&queued), alone, "{}", tail(&log));
+    let asked = shared(&["run", "diff", &run, "--release", release.trim()]);
+    assert!(asked.status.success(), "{}\n{}", String::from_utf8_lossy(&asked.stderr), tail(&log));
+    assert!(killed >= 6, "only {killed} kills came while a part was held");
+
+    // Parts were taken up again after their holder was killed, and all are finished.
+    assert!(t.scalar("SELECT MAX(attempts) FROM job_parts") > 1, "{}", tail(&log));
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM job_parts WHERE finished_at IS NULL OR result IS NULL"), 0);
+    assert!(t.scalar("SELECT COUNT(DISTINCT job_id) FROM job_parts") == 2);
+    // The same what-if on record, by one process and by the workers.
+    let what_ifs = t.text("SELECT string_agg(details, '\n' ORDER BY seq) FROM audit_log WHERE action = 'run.what_if'");
+    let what_ifs: Vec<serde_json::Value> = what_ifs.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(what_ifs.len(), 2, "{what_ifs:?}");
+    assert!(what_ifs[0]["gained"]["people"].as_i64().unwrap() > 100, "{what_ifs:?}");
+    assert_eq!(what_ifs[0], what_ifs[1]);
 }
 
 /// A worker asked to stop (SIGTERM) ends its batch, gives its shard back at

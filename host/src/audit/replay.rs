@@ -50,13 +50,18 @@ pub struct Stored {
     pub engine_ids: BTreeSet<Option<String>>,
 }
 
-/// The plug-ins, loaded, or why not.
-struct Loaded {
-    plugins: HashMap<String, Result<Arc<Plugin>, String>>,
+/// What a replay needs, made once from [`Stored`]: the plug-ins loaded (or
+/// why not) and the engines noted ([`Replayer::prepare`]).
+pub struct Prepared {
+    plugins: Arc<HashMap<String, Result<Arc<Plugin>, String>>>,
+    /// Plug-ins that could not be had or loaded.
+    missing: Vec<String>,
+    /// The engines the decisions were made under, where they differ from this one.
+    engines: Vec<String>,
 }
 
 /// One decision that did not come out the same.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Divergence {
     pub key: Key,
     /// What differs, in words.
@@ -66,8 +71,9 @@ pub struct Divergence {
     pub replayed: Option<(String, u64)>,
 }
 
-/// What a replay found.
-#[derive(Clone, Debug, Default)]
+/// What a replay found. A part of a replay (`jobs::parts`) is stored as
+/// JSON and merged ([`Report::merge`]).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// Decisions looked at (all, or the sample).
     pub decisions: u64,
@@ -103,6 +109,30 @@ impl Report {
             && self.missing.is_empty()
             && self.unreplayable == 0
             && self.problems.is_empty()
+    }
+
+    /// Add what a replay of other decisions found (another part of the same
+    /// run), keeping the first `list` divergences by key.
+    pub fn merge(&mut self, part: Report, list: usize) {
+        self.decisions += part.decisions;
+        self.replayed += part.replayed;
+        self.identical += part.identical;
+        self.not_asked += part.not_asked;
+        self.divergent += part.divergent;
+        self.unreplayable += part.unreplayable;
+        self.deadline += part.deadline;
+        self.shown.extend(part.shown);
+        self.shown.sort_by(|a, b| a.key.cmp(&b.key));
+        self.shown.truncate(list.min(KEPT));
+        for (mine, theirs) in [(&mut self.missing, part.missing), (&mut self.engines, part.engines)] {
+            for note in theirs {
+                if !mine.contains(&note) {
+                    mine.push(note);
+                }
+            }
+        }
+        self.notes.extend(part.notes);
+        self.problems.extend(part.problems);
     }
 }
 
@@ -187,56 +217,12 @@ impl Replayer {
         self.workers
     }
 
-    /// Replay what arrives on `pages` until it closes; `stored` gives the
-    /// plug-ins and engines; `progress` is told the decisions done so far.
-    pub async fn replay(
-        &self,
-        stored: Stored,
-        pages: mpsc::Receiver<Vec<DecisionRow>>,
-        progress: &(dyn Fn(u64) + Sync),
-    ) -> anyhow::Result<Report> {
-        let started = Instant::now();
-        let mut report = Report { engines: self.engine_notes(&stored), ..Report::default() };
-        let loaded = Arc::new(self.load(&stored, &mut report.missing));
-        let (done_tx, mut done_rx) = mpsc::channel::<Tally>(self.workers * 2);
-        let pages = Arc::new(Mutex::new(pages));
-        let threads: Vec<_> = (0..self.workers.max(1))
-            .map(|_| {
-                let (pages, done, loaded) = (pages.clone(), done_tx.clone(), loaded.clone());
-                tokio::task::spawn_blocking(move || replay_pages(&loaded, &pages, &done))
-            })
-            .collect();
-        drop(done_tx);
-        let mut divergences = Vec::new();
-        while let Some(tally) = done_rx.recv().await {
-            report.decisions += tally.decisions;
-            report.replayed += tally.replayed;
-            report.identical += tally.identical;
-            report.not_asked += tally.not_asked;
-            report.unreplayable += tally.unreplayable;
-            report.deadline += tally.deadline;
-            report.divergent += tally.divergences.len() as u64;
-            divergences.extend(tally.divergences);
-            if divergences.len() > 2 * KEPT {
-                // Keep the first by key, in bounded memory.
-                divergences.sort_by(|a, b| a.key.cmp(&b.key));
-                divergences.truncate(KEPT);
-            }
-            progress(report.decisions);
-        }
-        for thread in threads {
-            thread.await?;
-        }
-        divergences.sort_by(|a, b| a.key.cmp(&b.key));
-        divergences.truncate(self.list);
-        report.shown = divergences;
-        report.elapsed = started.elapsed();
-        Ok(report)
-    }
-
-    /// Load each plug-in the decisions name, checking that its bytes are the ones named.
-    fn load(&self, stored: &Stored, missing: &mut Vec<String>) -> Loaded {
+    /// What replaying needs of `stored`, made once: each plug-in the
+    /// decisions name loaded, its bytes checked against the name, and the
+    /// engines noted.
+    pub fn prepare(&self, stored: &Stored) -> Prepared {
         let mut plugins = HashMap::new();
+        let mut missing = Vec::new();
         for (hash, bytes) in &stored.plugins {
             let loaded = match bytes {
                 None => Err(format!("plug-in {hash}: its bytes are not stored")),
@@ -251,7 +237,40 @@ impl Replayer {
             }
             plugins.insert(hash.clone(), loaded);
         }
-        Loaded { plugins }
+        Prepared { plugins: Arc::new(plugins), missing, engines: self.engine_notes(stored) }
+    }
+
+    /// Replay what arrives on `pages` until it closes, with what `prepared`
+    /// holds; `progress` is told the decisions done so far.
+    pub async fn replay(
+        &self,
+        prepared: &Prepared,
+        pages: mpsc::Receiver<Vec<DecisionRow>>,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> anyhow::Result<Report> {
+        let started = Instant::now();
+        let mut report =
+            Report { engines: prepared.engines.clone(), missing: prepared.missing.clone(), ..Report::default() };
+        let (done_tx, mut done_rx) = mpsc::channel::<Report>(self.workers * 2);
+        let pages = Arc::new(Mutex::new(pages));
+        let threads: Vec<_> = (0..self.workers.max(1))
+            .map(|_| {
+                let (pages, done, loaded) = (pages.clone(), done_tx.clone(), prepared.plugins.clone());
+                tokio::task::spawn_blocking(move || replay_pages(&loaded, &pages, &done))
+            })
+            .collect();
+        drop(done_tx);
+        while let Some(page) = done_rx.recv().await {
+            // Divergences are kept first by key, in bounded memory.
+            report.merge(page, KEPT);
+            progress(report.decisions);
+        }
+        for thread in threads {
+            thread.await?;
+        }
+        report.shown.truncate(self.list);
+        report.elapsed = started.elapsed();
+        Ok(report)
     }
 
     /// The engines the decisions were made under, where they differ from this one.
@@ -328,20 +347,81 @@ pub async fn replay_in(
     keep: Option<HashSet<Key>>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<Report> {
-    let stored = stored_in(db, run_id).await?;
+    let prepared = replayer.prepare(&stored_in(db, run_id).await?);
     let (pages, received) = mpsc::channel(replayer.workers * 2);
     let sender = tokio::spawn({
         let db = db.clone();
         async move { send_from(&db, run_id, keep.as_ref(), pages).await }
     });
-    let mut report = replayer.replay(stored, received, progress).await?;
+    let mut report = replayer.replay(&prepared, received, progress).await?;
     let sealed = sender.await??;
+    hold_to_chain(db, run_id, &sealed, &mut report).await?;
+    Ok(report)
+}
+
+/// Note in `report` whether `sealed`, the chain of run `run_id`'s stored
+/// digests in key order, is the one its `run.evaluate` entry recorded.
+async fn hold_to_chain(db: &Db, run_id: i64, sealed: &Sealed, report: &mut Report) -> anyhow::Result<()> {
     let entries = table::about(db, &crate::trail::run_subject(run_id)).await?;
-    match super::compare_chain(&entries, &sealed) {
+    match super::compare_chain(&entries, sealed) {
         Ok(note) => report.notes.push(note),
         Err(problem) => report.problems.push(problem),
     }
-    Ok(report)
+    Ok(())
+}
+
+/// Replay the decisions of one part of run `run_id` (the month `period`, the
+/// beneficiaries in `range`: after, up to), reading no further page once
+/// `stops` says so (then None): what a part of a replay job found, to be
+/// merged ([`Report::merge`], [`seal_merged`]).
+#[allow(clippy::too_many_arguments)] // the part, how it is replayed, when it stops, how it goes
+pub async fn replay_range(
+    db: &Db,
+    replayer: &Replayer,
+    prepared: &Prepared,
+    run_id: i64,
+    period: &str,
+    range: (i64, Option<i64>),
+    stops: &(dyn Fn() -> bool + Sync),
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<Option<Report>> {
+    let (pages, received) = mpsc::channel(replayer.workers * 2);
+    let sending = async move {
+        let mut reader = decisions::Reader::default();
+        let mut after = range.0;
+        loop {
+            if stops() {
+                return Ok(false);
+            }
+            let page = reader.range(db, run_id, period, (after, range.1), PAGE).await?;
+            let Some(last) = page.last() else { return Ok(true) };
+            after = last.beneficiary_id;
+            if pages.send(page).await.is_err() {
+                return Ok(true);
+            }
+        }
+    };
+    let (whole, report) = tokio::join!(sending, replayer.replay(prepared, received, progress));
+    let (whole, report): (anyhow::Result<bool>, _) = (whole, report?);
+    Ok(whole?.then_some(report))
+}
+
+/// The replay of run `run_id` whose parts found `merged`: its chain held to
+/// the recorded one, as [`replay_in`] does in one pass (here a pass over the
+/// digests alone, in key order).
+pub async fn seal_merged(db: &Db, run_id: i64, mut merged: Report) -> anyhow::Result<Report> {
+    let mut after: Key = (String::new(), 0);
+    let mut chain = Chain::default();
+    let mut tx = db.snapshot().await?;
+    loop {
+        let page = decisions::digests_page(&mut tx, run_id, &after, PAGE * 10).await?;
+        let Some((period, beneficiary, _)) = page.last() else { break };
+        after = (period.clone(), *beneficiary);
+        page.iter().for_each(|(_, _, digest)| chain.push_stored(digest.as_deref()));
+    }
+    drop(tx);
+    hold_to_chain(db, run_id, &chain.seal(), &mut merged).await?;
+    Ok(merged)
 }
 
 /// Send run `run_id`'s decisions (those in `keep`, or all) in pages, in key
@@ -369,22 +449,14 @@ async fn send_from(
     }
 }
 
-/// What one worker found in one page.
-#[derive(Default)]
-struct Tally {
-    decisions: u64,
-    replayed: u64,
-    identical: u64,
-    not_asked: u64,
-    unreplayable: u64,
-    deadline: u64,
-    divergences: Vec<Divergence>,
-}
+/// Plug-ins by hash, loaded or why not.
+type Loaded = HashMap<String, Result<Arc<Plugin>, String>>;
 
-fn replay_pages(loaded: &Loaded, pages: &Mutex<mpsc::Receiver<Vec<DecisionRow>>>, done: &mpsc::Sender<Tally>) {
+/// Replay the pages that arrive, one at a time, each sending what it found to `done`.
+fn replay_pages(loaded: &Loaded, pages: &Mutex<mpsc::Receiver<Vec<DecisionRow>>>, done: &mpsc::Sender<Report>) {
     loop {
         let Some(page) = pages.lock().expect("page queue lock").blocking_recv() else { return };
-        let mut tally = Tally::default();
+        let mut tally = Report::default();
         for row in &page {
             tally.decisions += 1;
             match replay_one(loaded, row) {
@@ -397,7 +469,8 @@ fn replay_pages(loaded: &Loaded, pages: &Mutex<mpsc::Receiver<Vec<DecisionRow>>>
                 Verdict::Deadline => tally.deadline += 1,
                 Verdict::Divergent(d) => {
                     tally.replayed += u64::from(d.replayed.is_some());
-                    tally.divergences.push(*d);
+                    tally.divergent += 1;
+                    tally.shown.push(*d);
                 }
             }
         }
@@ -445,7 +518,7 @@ fn replay_one(loaded: &Loaded, row: &DecisionRow) -> Verdict {
         }
         return if why.is_empty() { Verdict::NotAsked } else { divergent(why, None, stored) };
     };
-    let Some(Ok(plugin)) = loaded.plugins.get(&row.plugin_hash) else { return Verdict::Unreplayable };
+    let Some(Ok(plugin)) = loaded.get(&row.plugin_hash) else { return Verdict::Unreplayable };
     let parsed: DecisionInput = match serde_json::from_str(input) {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -524,5 +597,33 @@ mod tests {
         assert_ne!(forward, draw(8, &mut keys.clone().into_iter()));
         // Fewer decisions than asked: all of them.
         assert_eq!(draw(7, &mut keys[..10].iter().cloned()).len(), 10);
+    }
+
+    #[test]
+    fn parts_merged_keep_the_first_divergences_by_key() {
+        let divergence = |beneficiary| Divergence {
+            key: ("2026-01".to_owned(), beneficiary),
+            why: vec!["the fuel differs".to_owned()],
+            stored: ("{}".to_owned(), 1),
+            replayed: Some(("{}".to_owned(), 2)),
+        };
+        let part = |shown: Vec<i64>, missing: &str| Report {
+            decisions: 10,
+            replayed: 9,
+            identical: 9 - shown.len() as u64,
+            not_asked: 1,
+            divergent: shown.len() as u64,
+            shown: shown.into_iter().map(divergence).collect(),
+            missing: vec![missing.to_owned()],
+            ..Report::default()
+        };
+        let mut merged = Report::default();
+        for found in [part(vec![3, 5], "plug-in x"), part(vec![], "plug-in x"), part(vec![21, 22], "plug-in y")] {
+            let found: Report = serde_json::from_str(&serde_json::to_string(&found).unwrap()).unwrap();
+            merged.merge(found, 3);
+        }
+        assert_eq!((merged.decisions, merged.replayed, merged.identical, merged.divergent), (30, 27, 23, 4));
+        assert_eq!(merged.shown.iter().map(|d| d.key.1).collect::<Vec<_>>(), [3, 5, 21]);
+        assert_eq!(merged.missing, ["plug-in x", "plug-in y"]);
     }
 }

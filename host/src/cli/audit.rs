@@ -51,6 +51,11 @@ pub enum AuditCommand {
         /// Divergent decisions shown (at most 1,000).
         #[arg(long, default_value_t = 20)]
         list: usize,
+        /// Queue it as a job that the workers (`ansinh worker`, or `serve`) share part by part
+        /// (a sample is done by one), follow it until it ends and print its verdict (with the
+        /// first 20 divergent decisions, as the API shows them).
+        #[arg(long, requires = "run", conflicts_with = "bundle")]
+        queue: bool,
     },
     /// Write one run, its decisions and inputs, its plug-ins' bytes and signature and its audit
     /// entries to FILE: a self-contained bundle to replay offline. People appear by keyed hash
@@ -108,13 +113,13 @@ impl AuditCommand {
         }
         let app = App::connect(settings).await?;
         let code = match self {
-            AuditCommand::Replay { run, bundle, trusted_key, sample, seed, list } => {
+            AuditCommand::Replay { run, bundle, trusted_key, sample, seed, list, queue } => {
                 let sample = sample.map(|n| Sample::new(n, seed)).transpose()?;
                 let replayer = Replayer::new(app.sandbox.limits(), app.workers, list)?;
                 match (run, bundle) {
                     (Some(run), _) => {
-                        app.acting_on_run(Act::Audit, run).await?;
-                        replay_run(&app, &replayer, run, sample).await?
+                        let by = app.acting_on_run(Act::Audit, run).await?.actor;
+                        replay_run(&app, &replayer, run, sample, queue.then_some(&by)).await?
                     }
                     // A bundle is read from its file alone: no account needed.
                     (None, Some(file)) => {
@@ -204,7 +209,14 @@ impl AuditCommand {
     }
 }
 
-async fn replay_run(app: &App, replayer: &Replayer, run_id: i64, sample: Option<Sample>) -> anyhow::Result<ExitCode> {
+/// Replay run `run_id` here, or as a job the workers share, queued as `queued_by`.
+async fn replay_run(
+    app: &App,
+    replayer: &Replayer,
+    run_id: i64,
+    sample: Option<Sample>,
+    queued_by: Option<&trail::Actor>,
+) -> anyhow::Result<ExitCode> {
     let run = runs::get(&app.db, run_id).await?;
     sayln!(
         "Replay of run {} ({}, province {}, {}), plug-in {}",
@@ -215,6 +227,24 @@ async fn replay_run(app: &App, replayer: &Replayer, run_id: i64, sample: Option<
         run.plugin_hash
     );
     let total = decisions::count(&app.db, run_id).await?;
+    if let Some(by) = queued_by {
+        // The seed is chosen now, not when the job runs: a job taken up again draws the same sample.
+        let params = match sample {
+            Some(sample) => serde_json::json!({ "sample": sample.size, "seed": sample.seed }),
+            None => serde_json::json!({}),
+        };
+        let job = match crate::jobs::submit_with(&app.db, crate::jobs::Kind::ReplayRun, run_id, &params, by).await? {
+            Ok(job) => job,
+            Err(open) => anyhow::bail!(
+                "run {run_id} already has a replay queued or running (job {open}) with another sample: wait for it \
+                 to end"
+            ),
+        };
+        esayln!("Queued as job {job} for the workers; following it.");
+        let done = progress::follow(&app.db, job, "replaying (workers)").await?;
+        let (report, sample) = report_of(&done)?;
+        return Ok(print_report(&report, total as u64, sample));
+    }
     let keep = match sample {
         Some(sample) => Some(replay::draw_in(&app.db, run_id, sample).await?),
         None => None,
@@ -255,12 +285,52 @@ async fn replay_bundle(
     let bar = progress::count("replaying");
     bar.set_length(expected(total, keep.as_ref()));
     let reader = tokio::task::spawn_blocking(move || bundle.send(keep.as_ref(), &tx));
-    let mut report = replayer.replay(stored, rx, &|done| bar.set_position(done)).await?;
+    let mut report = replayer.replay(&replayer.prepare(&stored), rx, &|done| bar.set_position(done)).await?;
     bar.finish_and_clear();
     let checked = reader.await?.with_context(|| format!("reading {}", file.display()))?;
     report.notes.extend(checked.notes.into_iter().map(|n| format!("bundle: {n}")));
     report.problems.extend(checked.problems.into_iter().map(|p| format!("bundle: {p}")));
     Ok(print_report(&report, total, sample))
+}
+
+/// What a replay job found (`jobs::runner`'s result), as a report to print.
+fn report_of(job: &crate::store::jobs::Job) -> anyhow::Result<(Report, Option<Sample>)> {
+    let result: serde_json::Value = serde_json::from_str(job.result.as_deref().unwrap_or("{}"))?;
+    let n = |key: &str| result[key].as_u64().unwrap_or(0);
+    let texts = |key: &str| -> Vec<String> {
+        result[key].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+    };
+    let shown = result["first_divergent"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| replay::Divergence {
+            key: (d["period"].as_str().unwrap_or_default().to_owned(), d["beneficiary"].as_i64().unwrap_or(0)),
+            why: d["why"].as_array().into_iter().flatten().filter_map(|w| w.as_str().map(str::to_owned)).collect(),
+            stored: serde_json::from_value(d["stored"].clone()).unwrap_or_default(),
+            replayed: serde_json::from_value(d["replayed"].clone()).unwrap_or_default(),
+        })
+        .collect();
+    let elapsed = job.finished_at.zip(job.started_at).map(|(end, start)| (end - start).to_std().unwrap_or_default());
+    let report = Report {
+        decisions: n("decisions"),
+        replayed: n("replayed"),
+        identical: n("same"),
+        not_asked: n("not_asked"),
+        divergent: n("divergent"),
+        shown,
+        missing: texts("missing"),
+        unreplayable: n("unreplayable"),
+        deadline: n("deadline"),
+        engines: texts("engines"),
+        notes: texts("notes"),
+        problems: texts("problems"),
+        elapsed: elapsed.unwrap_or_default(),
+    };
+    let sample = result["sample"]["size"]
+        .as_u64()
+        .map(|size| Sample { size, seed: result["sample"]["seed"].as_u64().unwrap_or(0) });
+    Ok((report, sample))
 }
 
 fn expected(total: u64, keep: Option<&HashSet<Key>>) -> u64 {

@@ -36,3 +36,24 @@ pub fn of(bar: &ProgressBar) -> impl Fn(u64, u64) + Sync + '_ {
         bar.set_position(done);
     }
 }
+
+/// Follow job `job` with a progress bar saying `message` until it ends: the
+/// job as it ended, or Err with why it failed.
+pub async fn follow(db: &crate::store::Db, job: i64, message: &'static str) -> anyhow::Result<crate::store::jobs::Job> {
+    let bar = count(message);
+    loop {
+        let Some(now) = crate::store::jobs::get(db, job).await? else {
+            anyhow::bail!("job {job} is gone from the database");
+        };
+        bar.set_length(now.total as u64);
+        bar.set_position(now.done as u64);
+        match now.state.as_str() {
+            "done" => {
+                bar.finish_and_clear();
+                return Ok(now);
+            }
+            "failed" => anyhow::bail!("job {job} failed: {}", now.error.unwrap_or_default()),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+        }
+    }
+}

@@ -11,10 +11,11 @@ use super::progress;
 use crate::accounts::{Act, Place};
 use crate::app::{App, Settings};
 use crate::format::{Shown, group};
+use crate::jobs::Kind;
 use crate::model::Month;
 use crate::payment::RunFile;
 use crate::payment::outbox::Outbox;
-use crate::run;
+use crate::run::{self, WhatIf};
 use crate::store::runs;
 use crate::trail::{self, Actor};
 use serde_json::json;
@@ -101,8 +102,12 @@ pub enum RunCommand {
         id: i64,
         /// The candidate plug-in component (.wasm). It may read only the person fields the
         /// run's plug-in read: the stored inputs hold no others.
-        #[arg(long)]
-        plugin: PathBuf,
+        #[arg(long, required_unless_present = "release", conflicts_with = "release")]
+        plugin: Option<PathBuf>,
+        /// Ask the plug-in of this uploaded release instead, as a job that the workers (`ansinh
+        /// worker`, or `serve`) share part by part; follow it until it ends and print its totals.
+        #[arg(long, value_name = "ID")]
+        release: Option<i64>,
         /// People listed per kind of change.
         #[arg(long, default_value_t = run::report::LISTED)]
         list: i64,
@@ -131,7 +136,7 @@ impl RunCommand {
                 let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
                 let (job, _) = crate::jobs::submit(&app.db, crate::jobs::Kind::EvaluateRun, id, &by).await?;
                 esayln!("Queued as job {job} for the workers; following it.");
-                follow(&app, job).await?;
+                progress::follow(&app.db, job, "deciding (workers)").await?;
                 show(&app, &by, id, run::report::LISTED).await?;
             }
             RunCommand::Evaluate { id, queue: false } => {
@@ -174,7 +179,28 @@ impl RunCommand {
                 app.db.close().await;
                 return Ok(if reconciled.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
             }
-            RunCommand::Diff { id, plugin, list } => {
+            RunCommand::Diff { id, plugin: None, release: Some(release), .. } => {
+                let caller = app.acting_on_run(Act::WorkRun, id).await?;
+                // The candidate must be one the caller reads: a national release, or one of their provinces'.
+                crate::accounts::release_in_scope(&app.db, &caller, Act::ReadReleases, release).await??;
+                let params = json!({ "release": release });
+                let job = match crate::jobs::submit_with(&app.db, Kind::DiffRun, id, &params, &caller.actor).await? {
+                    Ok(job) => job,
+                    Err(open) => anyhow::bail!(
+                        "run {id} already has a what-if queued or running (job {open}) with another candidate: wait \
+                         for it to end"
+                    ),
+                };
+                esayln!("Queued as job {job} for the workers; following it.");
+                let done = progress::follow(&app.db, job, "asking the candidate (workers)").await?;
+                let result: serde_json::Value = serde_json::from_str(done.result.as_deref().unwrap_or("{}"))?;
+                sayln!(
+                    "What-if over run {id}, candidate release {release}: {}",
+                    WhatIf::summary_line(&result["what_if"])
+                );
+            }
+            RunCommand::Diff { id, plugin, list, .. } => {
+                let plugin = plugin.context("--plugin FILE or --release ID")?;
                 let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
                 let bytes =
                     std::fs::read(&plugin).with_context(|| format!("reading the plug-in {}", plugin.display()))?;
@@ -250,23 +276,4 @@ pub fn print_files(issued: &run::IssueReport) {
             t.bank.bin
         );
     }
-}
-
-/// Follow job `job` with a progress bar until it ends: Err with why, if it failed.
-async fn follow(app: &App, job: i64) -> anyhow::Result<()> {
-    let bar = progress::count("deciding (workers)");
-    loop {
-        let Some(now) = crate::store::jobs::get(&app.db, job).await? else {
-            anyhow::bail!("job {job} is gone from the database");
-        };
-        bar.set_length(now.total as u64);
-        bar.set_position(now.done as u64);
-        match now.state.as_str() {
-            "done" => break,
-            "failed" => anyhow::bail!("job {job} failed: {}", now.error.unwrap_or_default()),
-            _ => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
-        }
-    }
-    bar.finish_and_clear();
-    Ok(())
 }

@@ -16,6 +16,7 @@
 use crate::store::{self, Db};
 use crate::trail::Actor;
 
+pub mod parts;
 pub mod runner;
 
 /// What a job does.

@@ -1,30 +1,36 @@
 //! The runner: a process's worker. Claims the oldest open job whose lease
 //! has run out, does it while a heartbeat renews the lease and records
 //! progress, and records how it ended; with no job to take, claims a shard
-//! of any run being evaluated (`run::evaluate`) and decides it. One per
+//! of any run being evaluated (`run::evaluate`) and decides it, or a part of
+//! any replay or what-if (`jobs::parts`) and does it. One per
 //! serving process, one per `ansinh worker`; any number of processes on any
 //! machines may share a database. Asked to stop, it takes nothing more, ends
 //! its shard at a batch, gives back what it holds and returns.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::Kind;
+use super::parts::{self, DiffParams, ReplayParams, Tools};
 use crate::app::App;
 use crate::audit::replay::{self, Replayer, Sample};
 use crate::payment::outbox::Outbox;
 use crate::run::{self, Crew};
 use crate::store::jobs::{self, Job};
+use crate::store::parts as job_parts;
 use crate::store::shards;
 use crate::trail::Actor;
 
 /// How often an idle runner looks for work.
 const POLL: Duration = Duration::from_millis(500);
+
+/// Idle polls between two looks for runs whose shards are all decided but that no one sealed.
+const SEAL_EVERY: u32 = 20;
 
 /// Claims of one job after which it is given up: each ended with the process
 /// that held it, so the job itself is likely what kills it.
@@ -37,12 +43,16 @@ pub struct Runner {
     crew: Crew,
     /// Where `run.issue` writes payment files.
     outbox: PathBuf,
+    /// What doing parts of the last job it did parts of takes (a plug-in compiled): kept for its next part.
+    tools: tokio::sync::Mutex<Option<Arc<Tools>>>,
+    /// Idle polls so far.
+    idle: AtomicU32,
 }
 
 impl Runner {
     pub fn new(app: Arc<App>, lease: Duration, outbox: PathBuf) -> anyhow::Result<Runner> {
         let crew = Crew::new(app.workers)?.with_lease(lease);
-        Ok(Runner { app, crew, outbox })
+        Ok(Runner { app, crew, outbox, tools: tokio::sync::Mutex::new(None), idle: AtomicU32::new(0) })
     }
 
     /// Its crew: [`Crew::stop`] on it makes [`Runner::run`] return once what it holds is given back.
@@ -75,25 +85,53 @@ impl Runner {
         info!(holder, "worker stopped");
     }
 
-    /// Decide a shard of a run that another process is evaluating, if one is
-    /// free: whether there was one.
+    /// Decide a shard of a run that another process is evaluating, or do a
+    /// part of a job that another holds, if one is free: whether there was one.
     async fn share(&self) -> anyhow::Result<bool> {
         let app = &self.app;
+        let (db, holder, lease) = (&app.db, &self.crew.holder, self.crew.lease);
         // A process that cannot check a release's signature cannot decide anything.
-        let Ok(root) = app.config.root() else { return Ok(false) };
-        let registry = app.registry()?;
-        let claimed = shards::claim(&app.db, &self.crew.holder, self.crew.lease, None, run::evaluate::CLAIMS).await?;
-        let Some(shard) = claimed else {
-            // Nothing to decide: seal what a holder that stopped left decided but unsealed.
+        let root = app.config.root().ok();
+        if let Some(root) = root
+            && let Some(shard) = shards::claim(db, holder, lease, None, run::evaluate::CLAIMS).await?
+        {
+            // An error goes up: the runner waits a while before it claims again.
+            run::evaluate::decide_shard(db, &app.sandbox, root, app.registry()?, shard, &self.crew).await?;
+            return Ok(true);
+        }
+        if let Some(part) = job_parts::claim(db, holder, lease, None, run::evaluate::CLAIMS).await? {
+            let job = jobs::get(db, part.job_id).await?;
+            let Some(job) = job.filter(|job| job.finished_at.is_none()) else {
+                // Its job ended (failed) before every part was done: nothing wants it.
+                job_parts::close(db, part.job_id).await?;
+                return Ok(true);
+            };
+            let tools = self.tools(&job).await?;
+            parts::work(app, &self.crew, part, &tools).await?;
+            return Ok(true);
+        }
+        // Nothing to do: now and then, seal what a holder that stopped left decided but unsealed.
+        if let Some(root) = root
+            && self.idle.fetch_add(1, Ordering::Relaxed).is_multiple_of(SEAL_EVERY)
+        {
             let registry = || app.registry();
-            for run in run::evaluate::seal_finished(&app.db, &app.sandbox, root, &registry).await? {
+            for run in run::evaluate::seal_finished(db, &app.sandbox, root, &registry).await? {
                 info!(run, "sealed a run whose last shard's holder stopped before sealing it");
             }
-            return Ok(false);
-        };
-        // An error goes up: the runner waits a while before it claims again.
-        run::evaluate::decide_shard(&app.db, &app.sandbox, root, registry, shard, &self.crew).await?;
-        Ok(true)
+        }
+        Ok(false)
+    }
+
+    /// The tools for doing parts of `job`: those kept, if they are its, else made (and kept).
+    async fn tools(&self, job: &Job) -> anyhow::Result<Arc<Tools>> {
+        let mut kept = self.tools.lock().await;
+        if let Some(tools) = kept.as_ref().filter(|tools| tools.job_id() == job.id) {
+            return Ok(tools.clone());
+        }
+        *kept = None;
+        let tools = Arc::new(Tools::make(&self.app, job, SHOWN).await?);
+        *kept = Some(tools.clone());
+        Ok(tools)
     }
 
     async fn work(&self, job: Job) {
@@ -105,14 +143,16 @@ impl Runner {
             let progress = Arc::new((AtomicU64::new(job.done as u64), AtomicU64::new(job.total as u64)));
             let heartbeat =
                 tokio::spawn(beat(self.app.clone(), job.id, holder.clone(), self.crew.lease, progress.clone()));
-            // An evaluation's work is its shards, each with its own count of claims
-            // (`run::evaluate`); the job only follows them, so its holder dying is no sign against it.
-            let outcome = if job.attempts > MAX_ATTEMPTS && job.kind != Kind::EvaluateRun.as_str() {
+            // An evaluation's work is its shards, and a replay's or what-if's its parts, each with
+            // its own count of claims; the job only follows them, so its holder dying is no sign
+            // against it.
+            let shared = job.kind == Kind::EvaluateRun.as_str() || parts::in_parts(&job);
+            let outcome = if job.attempts > MAX_ATTEMPTS && !shared {
                 Err(anyhow::anyhow!(
                     "given up after {MAX_ATTEMPTS} attempts, each of which ended with the process that held it"
                 ))
-            } else if job.kind == Kind::EvaluateRun.as_str() {
-                // An evaluation stops by itself at a batch when asked to.
+            } else if shared {
+                // Shards and parts stop by themselves at a page when asked to, and are given back.
                 self.execute(&job, &progress).await
             } else {
                 // The others are resumable from the start: when asked to stop, drop them.
@@ -139,6 +179,13 @@ impl Runner {
             }
             if let Err(error) = jobs::finish(&self.app.db, job.id, holder, outcome).await {
                 warn!(error = format!("{error:#}"), "recording how the job ended");
+            }
+            if shared {
+                // A job that failed leaves parts no one wants any more; the tools for it go too.
+                if let Err(error) = job_parts::close(&self.app.db, job.id).await {
+                    warn!(error = format!("{error:#}"), "closing the job's parts");
+                }
+                self.tools.lock().await.take_if(|tools| tools.job_id() == job.id);
             }
         }
         .instrument(span)
@@ -182,33 +229,38 @@ impl Runner {
                 Ok(serde_json::json!({ "decided": evaluated.decided }))
             }
             Kind::DiffRun => {
-                let run_id = run_of()?;
                 let params: DiffParams = serde_json::from_str(&job.params).context("the job's parameters")?;
-                let release = crate::store::releases::get(&app.db, params.release).await?;
-                let bytes = crate::store::plugins::bytes(&app.db, release.plugin_hash).await?;
-                // Compiling a component takes the CPU for a while: not on the threads that serve requests.
-                let loading = app.clone();
-                let candidate = tokio::task::spawn_blocking(move || loading.sandbox.load(&bytes)).await??;
-                let what_if = run::diff(&app.db, &app.sandbox, run_id, candidate, app.workers, 0, &tell).await?;
+                let tools = self.tools(job).await?;
+                let what_if = parts::what_if(app, &self.crew, job, &tools, &tell).await?;
+                let what_if = what_if.ok_or(Stopped)?;
                 what_if.record(&app.db, &by).await?;
-                Ok(serde_json::json!({ "release": release.id, "what_if": what_if.summary() }))
+                Ok(serde_json::json!({ "release": params.release, "what_if": what_if.summary() }))
             }
             Kind::ReplayRun => {
                 let run_id = run_of()?;
                 let params: ReplayParams = serde_json::from_str(&job.params).context("the job's parameters")?;
-                let sample = params.sample.map(|n| Sample::new(n, params.seed)).transpose()?;
-                let replayer = Replayer::new(app.sandbox.limits(), app.workers, SHOWN)?;
-                let total = crate::store::decisions::count(&app.db, run_id).await? as u64;
-                let keep = match sample {
-                    Some(sample) => Some(replay::draw_in(&app.db, run_id, sample).await?),
-                    None => None,
+                let report = match params.sample {
+                    None => {
+                        let tools = self.tools(job).await?;
+                        let report = parts::replay(app, &self.crew, job, &tools, SHOWN, &tell).await?;
+                        (report.ok_or(Stopped)?, None)
+                    }
+                    // A sample is done by its holder alone (again from the start if it stops).
+                    Some(size) => {
+                        let sample = Sample::new(size, params.seed)?;
+                        (self.replay_sample(run_id, sample, &tell).await?, Some(sample))
+                    }
                 };
-                let expected = keep.as_ref().map_or(total, |keep| keep.len() as u64);
-                let report = replay::replay_in(&app.db, &replayer, run_id, keep, &|done| tell(done, expected)).await?;
+                let (report, sample) = report;
                 let shown: Vec<serde_json::Value> = report
                     .shown
                     .iter()
-                    .map(|d| serde_json::json!({ "period": d.key.0, "beneficiary": d.key.1, "why": d.why }))
+                    .map(|d| {
+                        serde_json::json!({
+                            "period": d.key.0, "beneficiary": d.key.1, "why": d.why,
+                            "stored": d.stored, "replayed": d.replayed,
+                        })
+                    })
                     .collect();
                 Ok(serde_json::json!({
                     "identical": report.identical(),
@@ -265,6 +317,22 @@ impl Runner {
     }
 }
 
+impl Runner {
+    /// Replay `sample` of run `run_id`'s decisions in this process.
+    async fn replay_sample(
+        &self,
+        run_id: i64,
+        sample: Sample,
+        tell: &(dyn Fn(u64, u64) + Sync),
+    ) -> anyhow::Result<replay::Report> {
+        let app = &self.app;
+        let replayer = Replayer::new(app.sandbox.limits(), app.workers, SHOWN)?;
+        let keep = replay::draw_in(&app.db, run_id, sample).await?;
+        let expected = keep.len() as u64;
+        replay::replay_in(&app.db, &replayer, run_id, Some(keep), &|done| tell(done, expected)).await
+    }
+}
+
 /// The process was asked to stop before the job ended: it is given back, not failed.
 #[derive(Debug, thiserror::Error)]
 #[error("stopped before the end; given back to be done by the next claim")]
@@ -272,19 +340,6 @@ struct Stopped;
 
 /// Divergent decisions a replay's result lists.
 const SHOWN: usize = 20;
-
-/// What a what-if asks: the release whose plug-in is the candidate.
-#[derive(serde::Deserialize)]
-struct DiffParams {
-    release: i64,
-}
-
-/// What a replay replays: all, or a sample (drawn again from its seed).
-#[derive(serde::Deserialize)]
-struct ReplayParams {
-    sample: Option<u64>,
-    seed: Option<u64>,
-}
 
 /// Renew the lease and record progress, three times a lease, until aborted.
 async fn beat(app: Arc<App>, id: i64, holder: String, lease: Duration, progress: Arc<(AtomicU64, AtomicU64)>) {

@@ -29,7 +29,7 @@ ansinh_sandbox::vocabulary!(
 
 /// How many, and their sum in whole đồng: payments of a run, people of a
 /// category, lines of a file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Total {
     pub count: i64,
     pub amount: i64,

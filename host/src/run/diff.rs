@@ -56,7 +56,7 @@ pub fn classify(before: (Outcome, u64), after: (Outcome, u64)) -> Change {
 }
 
 /// One person (one month) listed in the report.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Listed {
     pub period: String,
     pub beneficiary_id: i64,
@@ -115,7 +115,7 @@ const CATEGORIES: usize = 100;
 const OTHER_CATEGORIES: &str = "(other categories)";
 
 /// Count, and the first people.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Group {
     pub count: i64,
     /// Sum of the amounts gained (or lost), per month.
@@ -141,7 +141,7 @@ impl Group {
 }
 
 /// People and monthly amount of one category before and after, among those owed money.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CategoryTotals {
     pub before: Total,
     pub after: Total,
@@ -158,8 +158,9 @@ pub struct WhatIf {
     pub changes: Changes,
 }
 
-/// The counts, totals and first people of a what-if.
-#[derive(Clone, Debug, Default)]
+/// The counts, totals and first people of a what-if. A part of a what-if
+/// (`jobs::parts`) is stored as JSON and merged ([`Changes::merge`]).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Changes {
     /// Every decision of the run.
     pub decisions: i64,
@@ -193,15 +194,7 @@ pub async fn diff(
     listed: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<WhatIf> {
-    let run = runs::get(db, run_id).await?;
-    if run.status == RunStatus::Created {
-        bail!("run {run_id} is not evaluated yet, so it has no decisions to compare: `ansinh run evaluate {run_id}`");
-    }
-    let plugin = plugins::name(db, run.plugin_hash).await?;
-    let run_plugin = sandbox
-        .load(&plugins::bytes(db, run.plugin_hash).await?)
-        .with_context(|| format!("loading run {run_id}'s plug-in {plugin}"))?;
-    fits(&run, &run_plugin, &candidate)?;
+    let (run, plugin) = check(db, sandbox, run_id, &candidate).await?;
     let total = decisions::count(db, run_id).await?;
 
     let mut changes = Changes::default();
@@ -219,8 +212,64 @@ pub async fn diff(
         progress(changes.decisions as u64, total.max(changes.decisions) as u64);
         page = next?;
     }
-    let (candidate, candidate_hash) = (candidate.description().clone(), candidate.hash());
-    Ok(WhatIf { run, plugin, candidate, candidate_hash, changes })
+    Ok(WhatIf::new(run, plugin, &candidate, changes))
+}
+
+/// Check that `candidate` can be asked over run `run_id` (evaluated, and
+/// its stored inputs hold what the candidate reads): the run, and the name
+/// of its plug-in.
+pub async fn check(db: &Db, sandbox: &Sandbox, run_id: i64, candidate: &Plugin) -> anyhow::Result<(Run, PluginName)> {
+    let run = runs::get(db, run_id).await?;
+    if run.status == RunStatus::Created {
+        bail!("run {run_id} is not evaluated yet, so it has no decisions to compare: `ansinh run evaluate {run_id}`");
+    }
+    let plugin = plugins::name(db, run.plugin_hash).await?;
+    let run_plugin = sandbox
+        .load(&plugins::bytes(db, run.plugin_hash).await?)
+        .with_context(|| format!("loading run {run_id}'s plug-in {plugin}"))?;
+    fits(&run, &run_plugin, candidate)?;
+    Ok((run, plugin))
+}
+
+/// Ask `candidate` over one part of run `run_id` (the month `period`, the
+/// beneficiaries in `range`: after, up to), `workers` decisions at a time,
+/// reading no further page once `stops` says so (then None): what a part of
+/// a what-if job found, to be merged ([`Changes::merge`]).
+#[allow(clippy::too_many_arguments)] // the part, the candidate, how it is asked, when it stops, how it goes
+pub async fn ask_range(
+    db: &Db,
+    run_id: i64,
+    period: &str,
+    range: (i64, Option<i64>),
+    candidate: &Arc<Plugin>,
+    workers: usize,
+    listed: usize,
+    stops: &(dyn Fn() -> bool + Sync),
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<Option<Changes>> {
+    let mut changes = Changes::default();
+    let mut reader = decisions::Reader::default();
+    let mut after = range.0;
+    loop {
+        if stops() {
+            return Ok(None);
+        }
+        let page = reader.range(db, run_id, period, (after, range.1), PAGE).await?;
+        let Some(last) = page.last() else { return Ok(Some(changes)) };
+        after = last.beneficiary_id;
+        let (candidate, workers) = (candidate.clone(), workers.max(1));
+        for (stored, answer) in tokio::task::spawn_blocking(move || ask_page(&candidate, page, workers)).await?? {
+            changes.add(stored, answer, listed);
+        }
+        progress(changes.decisions as u64);
+    }
+}
+
+impl WhatIf {
+    /// What `candidate` would change in `run` (whose plug-in is `plugin`): `changes`.
+    pub fn new(run: Run, plugin: PluginName, candidate: &Plugin, changes: Changes) -> WhatIf {
+        WhatIf { run, plugin, candidate: candidate.description().clone(), candidate_hash: candidate.hash(), changes }
+    }
 }
 
 /// Refuse a candidate the run's stored inputs cannot answer for, or that does
@@ -351,6 +400,48 @@ impl Changes {
             Change::Loss => self.lost.add(listed, -difference, person),
             Change::OutcomeOnly => self.outcome_only.add(listed, 0, person),
             Change::Unchanged => self.unchanged += 1,
+        }
+    }
+
+    /// Add what asking the candidate over other decisions found (the next
+    /// part of the same run, in key order), listing the first `listed`
+    /// people of each kind. Messages and categories past those kept are
+    /// counted with the others, as one pass would; a message a part did not
+    /// keep (it had [`ERRORS_KEPT`] others first) is among its other errors.
+    pub fn merge(&mut self, part: Changes, listed: usize) {
+        self.decisions += part.decisions;
+        self.not_asked += part.not_asked;
+        self.unchanged += part.unchanged;
+        self.total_before += part.total_before;
+        self.total_after += part.total_after;
+        self.other_errors += part.other_errors;
+        for (mine, theirs) in [
+            (&mut self.gained, part.gained),
+            (&mut self.lost, part.lost),
+            (&mut self.outcome_only, part.outcome_only),
+            (&mut self.errors, part.errors),
+        ] {
+            mine.count += theirs.count;
+            mine.amount += theirs.amount;
+            mine.first.extend(theirs.first);
+            mine.first.truncate(listed);
+        }
+        for (message, count) in part.error_messages {
+            let kept = self.error_messages.len();
+            match self.error_messages.get_mut(&message) {
+                Some(mine) => *mine += count,
+                None if kept < ERRORS_KEPT => {
+                    self.error_messages.insert(message, count);
+                }
+                None => self.other_errors += count,
+            }
+        }
+        for (category, totals) in part.categories {
+            let mine = self.category(&category);
+            mine.before.count += totals.before.count;
+            mine.before.amount += totals.before.amount;
+            mine.after.count += totals.after.count;
+            mine.after.amount += totals.after.amount;
         }
     }
 
@@ -542,5 +633,36 @@ mod tests {
         assert_eq!(w.categories["a"], totals((2, 1_000_000), (1, 650_000)));
         assert_eq!(w.categories["b"], totals((1, 1_000_000), (1, 650_000)));
         assert_eq!(w.gained.first[0].name, "Nguyễn Văn An");
+    }
+
+    #[test]
+    fn parts_merged_in_order_find_what_one_pass_finds() {
+        use Outcome::*;
+        let rows: Vec<(DecisionRow, Option<Answer>)> = (0..40)
+            .map(|i| {
+                let mut row = stored(if i % 3 == 0 { "payable" } else { "not_eligible" }, (i % 3) * 500_000, Some("a"));
+                row.beneficiary_id = i;
+                let error = (i % 7 == 0).then(|| format!("trap {}", i % 14));
+                let answer = match error {
+                    Some(error) => answer(PluginError, 0, None, Some(&error)),
+                    None => answer(Payable, 650_000, Some(if i % 2 == 0 { "a" } else { "b" }), None),
+                };
+                (row, answer)
+            })
+            .collect();
+        let mut one = Changes::default();
+        rows.iter().cloned().for_each(|(row, answer)| one.add(row, answer, 3));
+        let mut merged = Changes::default();
+        for part in rows.chunks(9) {
+            let mut found = Changes::default();
+            part.iter().cloned().for_each(|(row, answer)| found.add(row, answer, 3));
+            // As a part is stored and read back.
+            let found: Changes = serde_json::from_str(&serde_json::to_string(&found).unwrap()).unwrap();
+            merged.merge(found, 3);
+        }
+        assert_eq!(serde_json::to_value(&merged).unwrap(), serde_json::to_value(&one).unwrap());
+        // The first three of more, by key, across parts.
+        assert!(merged.gained.count > 3);
+        assert_eq!(merged.gained.first.iter().map(|l| l.beneficiary_id).collect::<Vec<_>>(), [1, 3, 4]);
     }
 }
