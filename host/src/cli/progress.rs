@@ -52,7 +52,10 @@ pub async fn follow(db: &crate::store::Db, job: i64, message: &'static str) -> a
                 bar.finish_and_clear();
                 return Ok(now);
             }
-            "failed" => anyhow::bail!("job {job} failed: {}", now.error.unwrap_or_default()),
+            "failed" => {
+                bar.finish_and_clear();
+                anyhow::bail!("job {job} failed: {}", now.error.unwrap_or_default());
+            }
             _ => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
         }
     }

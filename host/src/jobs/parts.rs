@@ -189,6 +189,7 @@ pub async fn replay(
         let part: Report = serde_json::from_str(&part).with_context(|| format!("reading part {seq}'s replay"))?;
         merged.merge(part, list);
     }
+    covered(app, tools.run_id, merged.decisions as i64).await?;
     Ok(Some(replay::seal_merged(&app.db, tools.run_id, merged).await?))
 }
 
@@ -209,7 +210,19 @@ pub async fn what_if(
         let part: Changes = serde_json::from_str(&part).with_context(|| format!("reading part {seq}'s what-if"))?;
         changes.merge(part, 0);
     }
+    covered(app, tools.run_id, changes.decisions).await?;
     Ok(Some(WhatIf::new(run, plugin, candidate, changes)))
+}
+
+/// Check that the parts, merged, looked at every decision of run `run_id` once.
+async fn covered(app: &App, run_id: i64, looked_at: i64) -> anyhow::Result<()> {
+    let decisions = decisions::count(&app.db, run_id).await?;
+    anyhow::ensure!(
+        looked_at == decisions,
+        "the parts looked at {looked_at} decisions of run {run_id}, which has {decisions}: a part's range was lost \
+         or doubled; ask again"
+    );
+    Ok(())
 }
 
 /// Do `part` with `tools` (made for its job), under its lease: record what

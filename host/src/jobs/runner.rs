@@ -99,15 +99,17 @@ impl Runner {
             run::evaluate::decide_shard(db, &app.sandbox, root, app.registry()?, shard, &self.crew).await?;
             return Ok(true);
         }
-        if let Some(part) = job_parts::claim(db, holder, lease, None, run::evaluate::CLAIMS).await? {
-            let job = jobs::get(db, part.job_id).await?;
-            let Some(job) = job.filter(|job| job.finished_at.is_none()) else {
-                // Its job ended (failed) before every part was done: nothing wants it.
-                job_parts::close(db, part.job_id).await?;
+        if let Some(job_id) = job_parts::next_job(db, run::evaluate::CLAIMS).await? {
+            let Some(job) = jobs::get(db, job_id).await?.filter(|job| job.finished_at.is_none()) else {
+                // Its job ended (failed) before every part was done: nothing wants them.
+                job_parts::close(db, job_id).await?;
                 return Ok(true);
             };
+            // The tools first (a plug-in compiled), then the claim: a part is held only while it is done.
             let tools = self.tools(&job).await?;
-            parts::work(app, &self.crew, part, &tools).await?;
+            if let Some(part) = job_parts::claim(db, holder, lease, Some(job_id), run::evaluate::CLAIMS).await? {
+                parts::work(app, &self.crew, part, &tools).await?;
+            }
             return Ok(true);
         }
         // Nothing to do: now and then, seal what a holder that stopped left decided but unsealed.
@@ -144,12 +146,15 @@ impl Runner {
             let heartbeat =
                 tokio::spawn(beat(self.app.clone(), job.id, holder.clone(), self.crew.lease, progress.clone()));
             // An evaluation's work is its shards, and a replay's or what-if's its parts, each with
-            // its own count of claims; the job only follows them, so its holder dying is no sign
-            // against it.
-            let shared = job.kind == Kind::EvaluateRun.as_str() || parts::in_parts(&job);
-            let outcome = if job.attempts > MAX_ATTEMPTS && !shared {
+            // its own count of claims; the job only follows them, so its holder dying is less of a
+            // sign against it: an evaluation is never given up for it, a job in parts (whose holder
+            // also compiles, checks and merges) after as many claims as a part.
+            let in_parts = parts::in_parts(&job);
+            let shared = job.kind == Kind::EvaluateRun.as_str() || in_parts;
+            let most = if in_parts { run::evaluate::CLAIMS } else { MAX_ATTEMPTS };
+            let outcome = if job.attempts > most && job.kind != Kind::EvaluateRun.as_str() {
                 Err(anyhow::anyhow!(
-                    "given up after {MAX_ATTEMPTS} attempts, each of which ended with the process that held it"
+                    "given up after {most} attempts, each of which ended with the process that held it"
                 ))
             } else if shared {
                 // Shards and parts stop by themselves at a page when asked to, and are given back.
@@ -177,16 +182,21 @@ impl Runner {
                 Ok(_) => info!(done, "done"),
                 Err(error) => warn!(error, "failed"),
             }
-            if let Err(error) = jobs::finish(&self.app.db, job.id, holder, outcome).await {
+            let failed = outcome.is_err();
+            let ended = jobs::finish(&self.app.db, job.id, holder, outcome).await;
+            if let Err(error) = &ended {
                 warn!(error = format!("{error:#}"), "recording how the job ended");
             }
-            if shared {
-                // A job that failed leaves parts no one wants any more; the tools for it go too.
-                if let Err(error) = job_parts::close(&self.app.db, job.id).await {
-                    warn!(error = format!("{error:#}"), "closing the job's parts");
-                }
-                self.tools.lock().await.take_if(|tools| tools.job_id() == job.id);
+            // A job that failed leaves parts no one wants any more; only while this process still
+            // held it, so that it never closes the parts of a job that another holds now.
+            if failed
+                && shared
+                && matches!(ended, Ok(true))
+                && let Err(error) = job_parts::close(&self.app.db, job.id).await
+            {
+                warn!(error = format!("{error:#}"), "closing the job's parts");
             }
+            self.tools.lock().await.take_if(|tools| tools.job_id() == job.id);
         }
         .instrument(span)
         .await

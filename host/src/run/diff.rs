@@ -405,9 +405,12 @@ impl Changes {
 
     /// Add what asking the candidate over other decisions found (the next
     /// part of the same run, in key order), listing the first `listed`
-    /// people of each kind. Messages and categories past those kept are
-    /// counted with the others, as one pass would; a message a part did not
-    /// keep (it had [`ERRORS_KEPT`] others first) is among its other errors.
+    /// people of each kind. Counts, totals (those recorded for the release's
+    /// approver) and the people listed are what one pass finds. The count per
+    /// error message and per category is too while the run has at most
+    /// [`ERRORS_KEPT`] distinct messages and [`CATEGORIES`] categories; past
+    /// those, which are counted one by one and which together can differ from
+    /// one pass (a part keeps its own first ones), never the totals.
     pub fn merge(&mut self, part: Changes, listed: usize) {
         self.decisions += part.decisions;
         self.not_asked += part.not_asked;

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::Utc;
 
 use super::lease::{self, Leased, Standing};
@@ -39,8 +40,9 @@ pub struct Cut {
 }
 
 /// Record the parts of job `job_id`, unless it has some already: true when
-/// these were recorded. Two processes planning at once record one set (the
-/// unique key on job and order).
+/// these were recorded. Two holders of the job planning at once (one whose
+/// lease ran out while it planned) cut the same decisions alike, so the
+/// unique key on job and order keeps one set.
 pub async fn plan(db: &Db, job_id: i64, cuts: &[Cut]) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     let mut recorded = 0;
@@ -107,15 +109,33 @@ pub async fn last_error(db: &Db, job_id: i64) -> anyhow::Result<Option<String>> 
     lease::last_error(db, &PARTS, job_id).await
 }
 
-/// What the finished parts of job `job_id` found, in order.
+/// What the parts of job `job_id` found, in order: Err unless every part was done.
 pub async fn results(db: &Db, job_id: i64) -> anyhow::Result<Vec<String>> {
+    let found: Vec<(i64, Option<String>)> = on_pool!(db, pool => {
+        sqlx::query_as("SELECT seq, result FROM job_parts WHERE job_id = $1 ORDER BY seq")
+            .bind(job_id)
+            .fetch_all(pool)
+            .await?
+    });
+    found
+        .into_iter()
+        .map(|(seq, result)| {
+            result.with_context(|| format!("job {job_id}: part {seq} was closed undone: the job cannot be merged"))
+        })
+        .collect()
+}
+
+/// The job with a part free to claim (unfinished, its lease run out or never
+/// claimed, and claimed fewer than `most_claims` times), the oldest first.
+pub async fn next_job(db: &Db, most_claims: i64) -> anyhow::Result<Option<i64>> {
     Ok(on_pool!(db, pool => {
         sqlx::query_scalar(
-            "SELECT result FROM job_parts WHERE job_id = $1 AND finished_at IS NOT NULL AND result IS NOT NULL \
-             ORDER BY seq",
+            "SELECT job_id FROM job_parts WHERE finished_at IS NULL AND (lease_until IS NULL OR lease_until < $1) \
+             AND attempts < $2 ORDER BY job_id, id LIMIT 1",
         )
-        .bind(job_id)
-        .fetch_all(pool)
+        .bind(Utc::now())
+        .bind(most_claims)
+        .fetch_optional(pool)
         .await?
     }))
 }
