@@ -406,21 +406,27 @@ pub async fn replay_range(
     Ok(whole?.then_some(report))
 }
 
-/// The replay of run `run_id` whose parts found `merged`: its chain held to
-/// the recorded one, as [`replay_in`] does in one pass (here a pass over the
-/// digests alone, in key order).
-pub async fn seal_merged(db: &Db, run_id: i64, mut merged: Report) -> anyhow::Result<Report> {
+/// The chain of run `run_id`'s stored digests in key order, as `run.evaluate`
+/// made it: what a replay done in parts holds to the recorded one
+/// ([`seal_merged`]), in a pass over the digests alone, made while the parts
+/// are replayed.
+pub async fn chain_of(db: &Db, run_id: i64) -> anyhow::Result<Sealed> {
     let mut after: Key = (String::new(), 0);
     let mut chain = Chain::default();
     let mut tx = db.snapshot().await?;
     loop {
         let page = decisions::digests_page(&mut tx, run_id, &after, PAGE * 10).await?;
-        let Some((period, beneficiary, _)) = page.last() else { break };
+        let Some((period, beneficiary, _)) = page.last() else { return Ok(chain.seal()) };
         after = (period.clone(), *beneficiary);
         page.iter().for_each(|(_, _, digest)| chain.push_stored(digest.as_deref()));
     }
-    drop(tx);
-    hold_to_chain(db, run_id, &chain.seal(), &mut merged).await?;
+}
+
+/// The replay of run `run_id` whose parts found `merged`, its decisions
+/// chaining to `sealed` ([`chain_of`]): held to the recorded chain, as
+/// [`replay_in`] does in one pass.
+pub async fn seal_merged(db: &Db, run_id: i64, sealed: &Sealed, mut merged: Report) -> anyhow::Result<Report> {
+    hold_to_chain(db, run_id, sealed, &mut merged).await?;
     Ok(merged)
 }
 

@@ -183,14 +183,16 @@ pub async fn replay(
     list: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Option<Report>> {
-    let Some(found) = share(app, crew, job, tools, progress).await? else { return Ok(None) };
+    // The chain of the run's digests is made while the parts are replayed.
+    let (found, sealed) = tokio::join!(share(app, crew, job, tools, progress), replay::chain_of(&app.db, tools.run_id));
+    let Some(found) = found? else { return Ok(None) };
     let mut merged = Report::default();
     for (seq, part) in found.into_iter().enumerate() {
         let part: Report = serde_json::from_str(&part).with_context(|| format!("reading part {seq}'s replay"))?;
         merged.merge(part, list);
     }
     covered(app, tools.run_id, merged.decisions as i64).await?;
-    Ok(Some(replay::seal_merged(&app.db, tools.run_id, merged).await?))
+    Ok(Some(replay::seal_merged(&app.db, tools.run_id, &sealed?, merged).await?))
 }
 
 /// The what-if of job `job` (the candidate in `tools`), in parts; None when asked to stop.
