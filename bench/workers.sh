@@ -67,6 +67,37 @@ start_worker() {
     if [ -z "$timing" ]; then disown "$started"; fi
 }
 
+# Start $2 workers of $3 threads each on database $1, each under /usr/bin/time -v; their
+# timing files in $timings.
+start_timed() {
+    local db="$1" count="$2" threads="$3"
+    timings=()
+    for i in $(seq "$count"); do
+        start_worker "$db" "$threads" 30 "$dir/time-$count-$i"
+        timings+=("$dir/time-$count-$i")
+    done
+}
+
+# As the demo's officer on database $1, in a process of its own with $2 threads, under
+# /usr/bin/time -v (its timing file added to $timings); its stderr to $dir/alone.log.
+timed_alone() {
+    local db="$1" threads="$2"
+    shift 2
+    timings+=("$dir/time-0")
+    /usr/bin/time -v -o "$dir/time-0" env ANSINH_DATABASE_URL="$pg_base/$db" "$bin" --workers "$threads" \
+        --config "$dir/$db/ansinh.toml" --token-file "$dir/$db/demo-officer.token" "$@" 2>"$dir/alone.log" ||
+        { cat "$dir/alone.log" >&2; exit 1; }
+}
+
+# SIGTERM to each timed worker (the child of its /usr/bin/time), which then reports its peak;
+# $rss: the peak resident memory (MiB) of each process timed.
+stop_timed() {
+    for pid in "${pids[@]}"; do pkill -TERM -P "$pid" || true; done
+    for pid in "${pids[@]}"; do wait "$pid" || true; done
+    pids=()
+    rss="$(for f in "${timings[@]}"; do awk -F': ' '/Maximum resident/ {printf "%.0f ", $2 / 1024}' "$f"; done)"
+}
+
 # What run 1 of database $1 decided: per outcome, how many and their sum; then its sealed chain.
 decided() {
     psql -qtA -d "$pg_base/$1" -c "SELECT string_agg(outcome || ' ' || n || ' ' || total, '; ' ORDER BY outcome)
@@ -154,26 +185,17 @@ elif [ "$mode" = replay ]; then
     printf '%-8s %-8s %10s %12s  %-34s %s\n' workers threads seconds decisions/s "peak RSS of each process (MiB)" verdict
     for count in ${COUNTS:-0 1 2}; do
         threads="${THREADS:-$(( count > 1 ? $(nproc) / count : $(nproc) ))}"
-        timings=()
-        for i in $(seq "$count"); do
-            start_worker "$db" "$threads" 30 "$dir/time-$count-$i"
-            timings+=("$dir/time-$count-$i")
-        done
+        start_timed "$db" "$count" "$threads"
         start="$(seconds)"
         if [ "$count" = 0 ]; then
-            timings+=("$dir/time-0")
-            verdict="$(/usr/bin/time -v -o "$dir/time-0" env ANSINH_DATABASE_URL="$pg_base/$db" "$bin" \
-                --workers "$threads" --config "$dir/$db/ansinh.toml" --token-file "$dir/$db/demo-officer.token" \
-                audit replay 1 2>"$dir/replay.log" | tail -1)" || { cat "$dir/replay.log" >&2; exit 1; }
+            timed_alone "$db" "$threads" audit replay 1 >"$dir/replay.out"
         else
-            verdict="$(as_officer "$db" audit replay 1 --queue 2>"$dir/replay.log" | tail -1)" ||
+            as_officer "$db" audit replay 1 --queue >"$dir/replay.out" 2>"$dir/replay.log" ||
                 { cat "$dir/replay.log" "$dir/$db.log" >&2; exit 1; }
         fi
+        verdict="$(tail -1 "$dir/replay.out")"
         took="$(echo "$(seconds) - $start" | bc)"
-        for pid in "${pids[@]}"; do pkill -TERM -P "$pid" || true; done
-        for pid in "${pids[@]}"; do wait "$pid" || true; done
-        pids=()
-        rss="$(for f in "${timings[@]}"; do awk -F': ' '/Maximum resident/ {printf "%.0f ", $2 / 1024}' "$f"; done)"
+        stop_timed
         printf '%-8s %-8s %10.1f %12.0f  %-34s %s\n' "$count" "$threads" "$took" "$(echo "$decisions / $took" | bc -l)" \
             "$rss" "${verdict%%:*}"
     done
@@ -187,28 +209,17 @@ else
         threads="${THREADS:-$(( count > 1 ? $(nproc) / count : $(nproc) ))}"
         db="ansinh_workers_scale_$$_$count"
         seed "$db"
-        timings=()
-        for i in $(seq "$count"); do
-            start_worker "$db" "$threads" 30 "$dir/time-$count-$i"
-            timings+=("$dir/time-$count-$i")
-        done
+        start_timed "$db" "$count" "$threads"
         start="$(seconds)"
         if [ "$count" = 0 ]; then
-            timings+=("$dir/time-0")
-            /usr/bin/time -v -o "$dir/time-0" env ANSINH_DATABASE_URL="$pg_base/$db" "$bin" --workers "$threads" \
-                --config "$dir/$db/ansinh.toml" --token-file "$dir/$db/demo-officer.token" run evaluate 1 \
-                >/dev/null 2>"$dir/queue.log" || { cat "$dir/queue.log" >&2; exit 1; }
+            timed_alone "$db" "$threads" run evaluate 1 >/dev/null
         else
             as_officer "$db" run evaluate 1 --queue >/dev/null 2>"$dir/queue.log" ||
                 { cat "$dir/queue.log" "$dir/$db.log" >&2; exit 1; }
         fi
         took="$(echo "$(seconds) - $start" | bc)"
         decisions="$(psql -qtA -d "$pg_base/$db" -c "SELECT COUNT(*) FROM decisions WHERE run_id = 1")"
-        # SIGTERM to each worker (the child of its /usr/bin/time), which then reports its peak.
-        for pid in "${pids[@]}"; do pkill -TERM -P "$pid" || true; done
-        for pid in "${pids[@]}"; do wait "$pid" || true; done
-        pids=()
-        rss="$(for f in "${timings[@]}"; do awk -F': ' '/Maximum resident/ {printf "%.0f ", $2 / 1024}' "$f"; done)"
+        stop_timed
         printf '%-8s %-8s %10.1f %12.0f  %s\n' "$count" "$threads" "$took" "$(echo "$decisions / $took" | bc -l)" "$rss"
         psql -q -d "$pg_admin" -c "DROP DATABASE $db WITH (FORCE)"
     done
