@@ -31,8 +31,9 @@ use crate::run::Crew;
 use crate::run::diff::{self, Changes, WhatIf};
 use crate::run::evaluate::{CLAIMS, FAILED_ATTEMPTS, shard_size};
 use crate::store::jobs::Job;
-use crate::store::parts::{self, Cut, Part};
-use crate::store::{decisions, lease, runs};
+use crate::store::lease::{self, Cut};
+use crate::store::parts::{self, Part};
+use crate::store::{decisions, runs};
 use ansinh_sandbox::Plugin;
 
 /// How often a job's holder with no part to claim looks again at where its parts stand.
@@ -119,12 +120,7 @@ async fn plan(app: &App, job: &Job, run_id: i64) -> anyhow::Result<()> {
     let mut cuts = Vec::new();
     for month in run.months() {
         let period = month.to_string();
-        let mut after = 0;
-        for upto in decisions::cuts(db, run_id, &period, size).await? {
-            cuts.push(Cut { period: period.clone(), after_id: after, upto_id: Some(upto) });
-            after = upto;
-        }
-        cuts.push(Cut { period, after_id: after, upto_id: None });
+        cuts.extend(Cut::month(&period, &decisions::cuts(db, run_id, &period, size).await?));
     }
     if parts::plan(db, job.id, &cuts).await? {
         info!(parts = cuts.len(), size, "cut into parts");
@@ -158,16 +154,7 @@ async fn share(
             progress(total, total);
             return Ok(Some(parts::results(&app.db, job.id).await?));
         }
-        if standing.most_attempts >= FAILED_ATTEMPTS
-            && let Some(error) = parts::last_error(&app.db, job.id).await?
-        {
-            anyhow::bail!("a part failed {} times, last with: {error}", standing.most_attempts);
-        }
-        anyhow::ensure!(
-            standing.abandoned == 0,
-            "a part was claimed {CLAIMS} times, each time by a process that then stopped without a word, and is \
-             claimed no more: see the workers' logs for what ended them"
-        );
+        standing.stuck(&app.db, &parts::PARTS, job.id, FAILED_ATTEMPTS, CLAIMS).await?;
         // Others hold what is left: wait for them, or for their leases to run out.
         crew.sleep(POLL).await;
     }

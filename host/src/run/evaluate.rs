@@ -39,9 +39,10 @@ use crate::registry::Registry;
 use crate::release;
 use crate::store::beneficiaries::{self, Pending, Scope};
 use crate::store::decisions::{Decided, Writer};
+use crate::store::lease::Cut;
 use crate::store::packed::Packer;
 use crate::store::runs::{self, Run, RunStatus};
-use crate::store::shards::{self, Cut, Shard};
+use crate::store::shards::{self, Shard};
 use crate::store::{self, Db, lease, releases};
 use crate::trail::{self, Actor};
 use ansinh_sandbox::{Plugin, Sandbox};
@@ -193,17 +194,10 @@ pub async fn evaluate(
             if standing.finished == standing.shards {
                 break;
             }
-            if standing.most_attempts >= FAILED_ATTEMPTS
-                && let Some(error) = shards::last_error(db, run.id).await?
-            {
-                anyhow::bail!("run {}: a shard failed {} times, last with: {error}", run.id, standing.most_attempts);
-            }
-            anyhow::ensure!(
-                standing.abandoned == 0,
-                "run {}: a shard was claimed {CLAIMS} times, each time by a process that then stopped without a \
-                 word, and is claimed no more: see the workers' logs for what ended them",
-                run.id
-            );
+            standing
+                .stuck(db, &shards::SHARDS, run.id, FAILED_ATTEMPTS, CLAIMS)
+                .await
+                .with_context(|| format!("run {}", run.id))?;
             // Others hold what is left: wait for them, or for their leases to run out.
             crew.sleep(POLL).await;
         }
@@ -291,15 +285,7 @@ async fn plan(db: &Db, run: &Run, by: &Actor) -> anyhow::Result<()> {
     let enrolled = beneficiaries::count_in(db, &run.program, &run.province).await?;
     let size = shard_size(enrolled);
     let bounds = beneficiaries::cuts(db, &run.program, &run.province, size).await?;
-    let mut cuts = Vec::new();
-    for month in run.months() {
-        let mut after = 0;
-        for &upto in &bounds {
-            cuts.push(Cut { period: month.to_string(), after_id: after, upto_id: Some(upto) });
-            after = upto;
-        }
-        cuts.push(Cut { period: month.to_string(), after_id: after, upto_id: None });
-    }
+    let cuts: Vec<Cut> = run.months().flat_map(|month| Cut::month(&month.to_string(), &bounds)).collect();
     if shards::plan(db, run.id, &cuts, &serde_json::to_string(by)?).await? {
         info!(shards = cuts.len(), size, "cut into shards");
     }

@@ -28,6 +28,27 @@ pub struct Leased {
     pub owner: &'static str,
     pub count: &'static str,
     pub columns: &'static str,
+    /// What one row is called in messages: `shard`, `part`.
+    pub noun: &'static str,
+}
+
+/// One row to make: its month, and the beneficiary id it starts after (each ends where the next begins).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cut {
+    pub period: String,
+    pub after_id: i64,
+    pub upto_id: Option<i64>,
+}
+
+impl Cut {
+    /// The rows of month `period` cut at beneficiary ids `bounds` (ascending):
+    /// up to each bound in turn, then the rest, unbounded, so that whoever
+    /// comes after the last bound is in one too.
+    pub fn month(period: &str, bounds: &[i64]) -> Vec<Cut> {
+        let afters = std::iter::once(0).chain(bounds.iter().copied());
+        let uptos = bounds.iter().copied().map(Some).chain(std::iter::once(None));
+        afters.zip(uptos).map(|(after_id, upto_id)| Cut { period: period.to_owned(), after_id, upto_id }).collect()
+    }
 }
 
 /// A row type a claim can return on either backend.
@@ -180,6 +201,33 @@ pub struct Standing {
     pub abandoned: i64,
 }
 
+impl Standing {
+    /// Err when what is left of `of` will not be finished by waiting: a row
+    /// failed `failed_attempts` times (with its last error), or one was given
+    /// up after `most_claims` claims that each ended with its holder.
+    pub async fn stuck(
+        &self,
+        db: &Db,
+        t: &Leased,
+        of: i64,
+        failed_attempts: i64,
+        most_claims: i64,
+    ) -> anyhow::Result<()> {
+        if self.most_attempts >= failed_attempts
+            && let Some(error) = last_error(db, t, of).await?
+        {
+            anyhow::bail!("a {} failed {} times, last with: {error}", t.noun, self.most_attempts);
+        }
+        anyhow::ensure!(
+            self.abandoned == 0,
+            "a {} was claimed {most_claims} times, each time by a process that then stopped without a word, and is \
+             claimed no more: see the workers' logs for what ended them",
+            t.noun
+        );
+        Ok(())
+    }
+}
+
 /// Where the rows of `of` stand now; `abandoned` counts those with `most_claims` or more.
 pub async fn standing(db: &Db, t: &Leased, of: i64, most_claims: i64) -> anyhow::Result<Standing> {
     let query = format!(
@@ -202,7 +250,7 @@ pub async fn standing(db: &Db, t: &Leased, of: i64, most_claims: i64) -> anyhow:
 }
 
 /// The last error of an unfinished row of `of`, if one failed.
-pub async fn last_error(db: &Db, t: &Leased, of: i64) -> anyhow::Result<Option<String>> {
+async fn last_error(db: &Db, t: &Leased, of: i64) -> anyhow::Result<Option<String>> {
     let query = format!(
         "SELECT error FROM {} WHERE {} = $1 AND finished_at IS NULL AND error IS NOT NULL \
          ORDER BY heartbeat_at DESC LIMIT 1",
@@ -262,5 +310,18 @@ pub async fn keep(
             }
             Err(error) => warn!(error = format!("{error:#}"), "heartbeat"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cut;
+
+    #[test]
+    fn a_month_is_cut_at_its_bounds_and_the_rest_is_unbounded() {
+        let cut = |after_id, upto_id| Cut { period: "2026-01".to_owned(), after_id, upto_id };
+        assert_eq!(Cut::month("2026-01", &[10, 25]), [cut(0, Some(10)), cut(10, Some(25)), cut(25, None)]);
+        // Fewer than a cut's worth: one row, all of the month.
+        assert_eq!(Cut::month("2026-01", &[]), [cut(0, None)]);
     }
 }

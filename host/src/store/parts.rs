@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 
-use super::lease::{self, Leased, Standing};
+use super::lease::{self, Cut, Leased, Standing};
 use super::{Db, on_pool};
 
 /// A part, as stored.
@@ -30,14 +30,8 @@ pub struct Part {
 const COLUMNS: &str = "id, job_id, period, seq, after_id, upto_id, attempts";
 
 /// The parts of jobs, as leased work.
-pub static PARTS: Leased = Leased { table: "job_parts", owner: "job_id", count: "done", columns: COLUMNS };
-
-/// One part to make: its month, and the beneficiary id it starts after (each ends where the next begins).
-pub struct Cut {
-    pub period: String,
-    pub after_id: i64,
-    pub upto_id: Option<i64>,
-}
+pub static PARTS: Leased =
+    Leased { table: "job_parts", owner: "job_id", count: "done", columns: COLUMNS, noun: "part" };
 
 /// Record the parts of job `job_id`, unless it has some already: true when
 /// these were recorded. Two holders of the job planning at once (one whose
@@ -102,11 +96,6 @@ pub async fn give_back(
 /// Where job `job_id`'s parts stand now; `abandoned` counts those with `most_claims` or more.
 pub async fn standing(db: &Db, job_id: i64, most_claims: i64) -> anyhow::Result<Standing> {
     lease::standing(db, &PARTS, job_id, most_claims).await
-}
-
-/// The last error of an unfinished part of `job_id`, if one failed.
-pub async fn last_error(db: &Db, job_id: i64) -> anyhow::Result<Option<String>> {
-    lease::last_error(db, &PARTS, job_id).await
 }
 
 /// What the parts of job `job_id` found, in order: Err unless every part was done.

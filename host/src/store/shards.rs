@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 pub use super::lease::Standing;
-use super::lease::{self, Leased};
+use super::lease::{self, Cut, Leased};
 use super::{Db, on_pool};
 
 /// A shard, as stored.
@@ -31,13 +31,6 @@ pub struct Shard {
 }
 
 const COLUMNS: &str = "id, run_id, period, seq, after_id, upto_id, actor, attempts, decided, error";
-
-/// One shard to make: its month, and the id it starts after (each ends where the next begins).
-pub struct Cut {
-    pub period: String,
-    pub after_id: i64,
-    pub upto_id: Option<i64>,
-}
 
 /// Record the shards of `run_id`, unless it has some already: true when these were recorded.
 /// Two processes planning at once record one set (the unique key on run, month and order).
@@ -66,7 +59,8 @@ pub async fn plan(db: &Db, run_id: i64, cuts: &[Cut], actor: &str) -> anyhow::Re
 }
 
 /// The shards of runs, as leased work.
-pub static SHARDS: Leased = Leased { table: "shards", owner: "run_id", count: "decided", columns: COLUMNS };
+pub static SHARDS: Leased =
+    Leased { table: "shards", owner: "run_id", count: "decided", columns: COLUMNS, noun: "shard" };
 
 /// Whether `run_id` has been cut into shards.
 pub async fn planned(db: &Db, run_id: i64) -> anyhow::Result<bool> {
@@ -118,9 +112,4 @@ pub async fn decided_unsealed(db: &Db) -> anyhow::Result<Vec<(i64, String)>> {
         .fetch_all(pool)
         .await?
     }))
-}
-
-/// The last error of an unfinished shard of `run_id`, if one failed.
-pub async fn last_error(db: &Db, run_id: i64) -> anyhow::Result<Option<String>> {
-    lease::last_error(db, &SHARDS, run_id).await
 }
