@@ -111,6 +111,77 @@ impl Report {
             && self.problems.is_empty()
     }
 
+    /// What a replay job keeps as its result (the API's `result`): the
+    /// verdict, the counts under the names it gives them, the divergences
+    /// shown, the notes, and the sample if one was drawn.
+    pub fn to_result(&self, sample: Option<Sample>) -> serde_json::Value {
+        let shown: Vec<serde_json::Value> = self
+            .shown
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "period": d.key.0, "beneficiary": d.key.1, "why": d.why,
+                    "stored": d.stored, "replayed": d.replayed,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "identical": self.identical(),
+            "sample": sample.map(|s| serde_json::json!({ "size": s.size, "seed": s.seed })),
+            "decisions": self.decisions,
+            "replayed": self.replayed,
+            "same": self.identical,
+            "not_asked": self.not_asked,
+            "divergent": self.divergent,
+            "deadline": self.deadline,
+            "unreplayable": self.unreplayable,
+            "first_divergent": shown,
+            "missing": self.missing,
+            "notes": self.notes,
+            "problems": self.problems,
+            "engines": self.engines,
+        })
+    }
+
+    /// A replay job's result ([`Report::to_result`]) read back, the job
+    /// having taken `elapsed`: what it found, and its sample.
+    pub fn from_result(result: &serde_json::Value, elapsed: Duration) -> (Report, Option<Sample>) {
+        let n = |key: &str| result[key].as_u64().unwrap_or(0);
+        let texts = |value: &serde_json::Value| -> Vec<String> {
+            value.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+        };
+        let shown = result["first_divergent"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| Divergence {
+                key: (d["period"].as_str().unwrap_or_default().to_owned(), d["beneficiary"].as_i64().unwrap_or(0)),
+                why: texts(&d["why"]),
+                stored: serde_json::from_value(d["stored"].clone()).unwrap_or_default(),
+                replayed: serde_json::from_value(d["replayed"].clone()).unwrap_or_default(),
+            })
+            .collect();
+        let report = Report {
+            decisions: n("decisions"),
+            replayed: n("replayed"),
+            identical: n("same"),
+            not_asked: n("not_asked"),
+            divergent: n("divergent"),
+            shown,
+            missing: texts(&result["missing"]),
+            unreplayable: n("unreplayable"),
+            deadline: n("deadline"),
+            engines: texts(&result["engines"]),
+            notes: texts(&result["notes"]),
+            problems: texts(&result["problems"]),
+            elapsed,
+        };
+        let sample = result["sample"]["size"]
+            .as_u64()
+            .map(|size| Sample { size, seed: result["sample"]["seed"].as_u64().unwrap_or(0) });
+        (report, sample)
+    }
+
     /// Add what a replay of other decisions found (another part of the same
     /// run), keeping the first `list` divergences by key.
     pub fn merge(&mut self, part: Report, list: usize) {
@@ -631,5 +702,33 @@ mod tests {
         assert_eq!((merged.decisions, merged.replayed, merged.identical, merged.divergent), (30, 27, 23, 4));
         assert_eq!(merged.shown.iter().map(|d| d.key.1).collect::<Vec<_>>(), [3, 5, 21]);
         assert_eq!(merged.missing, ["plug-in x", "plug-in y"]);
+    }
+
+    #[test]
+    fn a_job_result_reads_back_as_the_report_it_was_made_from() {
+        let report = Report {
+            decisions: 12,
+            replayed: 10,
+            identical: 9,
+            not_asked: 2,
+            divergent: 1,
+            shown: vec![Divergence {
+                key: ("2026-01".to_owned(), 7),
+                why: vec!["the output differs".to_owned()],
+                stored: ("{\"amount\":1}".to_owned(), 5),
+                replayed: None,
+            }],
+            missing: vec!["plug-in x".to_owned()],
+            unreplayable: 1,
+            deadline: 0,
+            engines: vec!["engine e".to_owned()],
+            notes: vec!["chain".to_owned()],
+            problems: vec!["problem".to_owned()],
+            elapsed: Duration::from_secs(3),
+        };
+        let sample = Sample { size: 12, seed: 42 };
+        let (read, drawn) = Report::from_result(&report.to_result(Some(sample)), report.elapsed);
+        assert_eq!(serde_json::to_value(&read).unwrap(), serde_json::to_value(&report).unwrap());
+        assert_eq!(drawn, Some(sample));
     }
 }

@@ -242,7 +242,9 @@ async fn replay_run(
         };
         esayln!("Queued as job {job} for the workers; following it.");
         let done = progress::follow(&app.db, job, "replaying (workers)").await?;
-        let (report, sample) = report_of(&done)?;
+        let result: serde_json::Value = serde_json::from_str(done.result.as_deref().unwrap_or("{}"))?;
+        let took = done.finished_at.zip(done.started_at).and_then(|(end, start)| (end - start).to_std().ok());
+        let (report, sample) = Report::from_result(&result, took.unwrap_or_default());
         return Ok(print_report(&report, total as u64, sample));
     }
     let keep = match sample {
@@ -291,46 +293,6 @@ async fn replay_bundle(
     report.notes.extend(checked.notes.into_iter().map(|n| format!("bundle: {n}")));
     report.problems.extend(checked.problems.into_iter().map(|p| format!("bundle: {p}")));
     Ok(print_report(&report, total, sample))
-}
-
-/// What a replay job found (`jobs::runner`'s result), as a report to print.
-fn report_of(job: &crate::store::jobs::Job) -> anyhow::Result<(Report, Option<Sample>)> {
-    let result: serde_json::Value = serde_json::from_str(job.result.as_deref().unwrap_or("{}"))?;
-    let n = |key: &str| result[key].as_u64().unwrap_or(0);
-    let texts = |key: &str| -> Vec<String> {
-        result[key].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect()
-    };
-    let shown = result["first_divergent"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| replay::Divergence {
-            key: (d["period"].as_str().unwrap_or_default().to_owned(), d["beneficiary"].as_i64().unwrap_or(0)),
-            why: d["why"].as_array().into_iter().flatten().filter_map(|w| w.as_str().map(str::to_owned)).collect(),
-            stored: serde_json::from_value(d["stored"].clone()).unwrap_or_default(),
-            replayed: serde_json::from_value(d["replayed"].clone()).unwrap_or_default(),
-        })
-        .collect();
-    let elapsed = job.finished_at.zip(job.started_at).map(|(end, start)| (end - start).to_std().unwrap_or_default());
-    let report = Report {
-        decisions: n("decisions"),
-        replayed: n("replayed"),
-        identical: n("same"),
-        not_asked: n("not_asked"),
-        divergent: n("divergent"),
-        shown,
-        missing: texts("missing"),
-        unreplayable: n("unreplayable"),
-        deadline: n("deadline"),
-        engines: texts("engines"),
-        notes: texts("notes"),
-        problems: texts("problems"),
-        elapsed: elapsed.unwrap_or_default(),
-    };
-    let sample = result["sample"]["size"]
-        .as_u64()
-        .map(|size| Sample { size, seed: result["sample"]["seed"].as_u64().unwrap_or(0) });
-    Ok((report, sample))
 }
 
 fn expected(total: u64, keep: Option<&HashSet<Key>>) -> u64 {

@@ -262,32 +262,7 @@ impl Runner {
                     }
                 };
                 let (report, sample) = report;
-                let shown: Vec<serde_json::Value> = report
-                    .shown
-                    .iter()
-                    .map(|d| {
-                        serde_json::json!({
-                            "period": d.key.0, "beneficiary": d.key.1, "why": d.why,
-                            "stored": d.stored, "replayed": d.replayed,
-                        })
-                    })
-                    .collect();
-                Ok(serde_json::json!({
-                    "identical": report.identical(),
-                    "sample": sample.map(|s| serde_json::json!({ "size": s.size, "seed": s.seed })),
-                    "decisions": report.decisions,
-                    "replayed": report.replayed,
-                    "same": report.identical,
-                    "not_asked": report.not_asked,
-                    "divergent": report.divergent,
-                    "deadline": report.deadline,
-                    "unreplayable": report.unreplayable,
-                    "first_divergent": shown,
-                    "missing": report.missing,
-                    "notes": report.notes,
-                    "problems": report.problems,
-                    "engines": report.engines,
-                }))
+                Ok(report.to_result(sample))
             }
             Kind::ExportRun => {
                 let run_id = run_of()?;
