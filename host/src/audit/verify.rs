@@ -39,7 +39,7 @@ use super::record::{self, Entries, KeyFields, Recorded, ReleaseFields, RunFields
 use crate::config::TrustRoot;
 use crate::model::Total;
 use crate::release::certificate;
-use crate::run::approve;
+use crate::run::approve::{self, Tally};
 use crate::run::issue::{self, FileDigest};
 use crate::store::audit::{self as table, Entry};
 use crate::store::decisions::{self, Key};
@@ -192,11 +192,14 @@ pub async fn verify(
     verified.keys = check_keys(db, &rows, &walked, &mut verified.problems).await?;
     verified.certified = check_certificates(&rows, root, &mut verified.problems);
     for (id, entries) in runs.iter().filter(|(id, _)| !unchecked.contains(*id)) {
-        if let Some(e) = entries.first(action::RUN_EVALUATE) {
-            check_decisions(db, *id, e.seq, &e.details, &mut verified, progress).await?;
-        }
-        if let Some(e) = entries.first(action::RUN_ISSUE) {
-            check_paid(db, *id, e.seq, &e.details, &mut verified.problems).await?;
+        let (evaluated, issued) = (entries.first(action::RUN_EVALUATE), entries.first(action::RUN_ISSUE));
+        if evaluated.is_some() || issued.is_some() {
+            // One pass: each decision against its digest, and what the run would pay now.
+            let sealed = evaluated.map(|e| (e.seq, &e.details));
+            let tally = check_decisions(db, *id, sealed, &mut verified, progress).await?;
+            if let Some(e) = issued {
+                check_paid(db, *id, e.seq, &e.details, &tally, &mut verified.problems).await?;
+            }
         }
         if let Some(e) = entries.first(action::RUN_FILES) {
             check_files(db, *id, e.seq, &e.details, &mut verified).await?;
@@ -459,24 +462,27 @@ fn collect(entry: &Entry, walked: &mut Walked) -> Result<(), String> {
     Ok(())
 }
 
-/// Each decision against its digest, and all of them against the chain recorded.
+/// Each decision against its digest, and all of them against the chain
+/// recorded (`sealed`: the `run.evaluate` entry's number and details); and,
+/// from the same rows in one snapshot, the tally of what the run would pay now.
 async fn check_decisions(
     db: &Db,
     run_id: i64,
-    seq: i64,
-    details: &Value,
+    sealed: Option<(i64, &Value)>,
     verified: &mut Verified,
     progress: &(dyn Fn(u64) + Sync),
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Tally> {
     let mut chain = Chain::default();
+    let mut adding = approve::Adding::default();
     let mut changed = 0;
     let mut after: Key = (String::new(), 0);
     let mut reader = decisions::Reader::default();
+    let mut tx = payments::read_snapshot(db).await?;
     loop {
-        let page = reader.page(db, run_id, &after, PAGE).await?;
-        let Some(last) = page.last() else { break };
+        let page = reader.page_owed_in(&mut tx, run_id, &after, PAGE).await?;
+        let Some((last, _)) = page.last() else { break };
         after = (last.period.clone(), last.beneficiary_id);
-        for row in &page {
+        for (row, owed_to) in &page {
             chain.push_stored(row.digest.as_deref());
             if row.digest.as_ref().is_some_and(|d| *d != row.record().digest()) {
                 changed += 1;
@@ -488,35 +494,46 @@ async fn check_decisions(
                     ));
                 }
             }
+            if let Some(id_number) = owed_to {
+                adding.add(&approve::Line::of(row, id_number));
+            }
         }
         verified.decisions += page.len() as u64;
         progress(verified.decisions);
     }
+    tx.commit().await?;
     if changed > NAMED {
         verified.problems.push(format!("run {run_id}: {} more changed decisions", changed - NAMED));
     }
-    let sealed = chain.seal();
+    let sealed_now = chain.seal();
+    let Some((seq, details)) = sealed else { return Ok(adding.finish()) };
     match serde_json::from_value::<Sealed>(details["decisions"].clone()) {
-        Ok(recorded) if recorded == sealed => {}
+        Ok(recorded) if recorded == sealed_now => {}
         Ok(recorded) => verified.problems.push(format!(
             "run {run_id}: its decisions do not match audit entry {seq} (run.evaluate): it recorded {} decisions \
              chaining to {}, the database has {} chaining to {}; decisions were added, removed or changed with \
              their digest",
-            recorded.count, recorded.chain, sealed.count, sealed.chain
+            recorded.count, recorded.chain, sealed_now.count, sealed_now.chain
         )),
         Err(_) => verified.problems.push(format!("audit entry {seq} (run.evaluate) holds no decision chain")),
     }
-    Ok(())
+    Ok(adding.finish())
 }
 
 /// What an issued run pays, line by line, against the checksum `run.issue`
 /// recorded, and its payment and cash rows against the chains it recorded.
-async fn check_paid(db: &Db, run_id: i64, seq: i64, details: &Value, problems: &mut Vec<String>) -> anyhow::Result<()> {
+async fn check_paid(
+    db: &Db,
+    run_id: i64,
+    seq: i64,
+    details: &Value,
+    now: &Tally,
+    problems: &mut Vec<String>,
+) -> anyhow::Result<()> {
     let Some(recorded) = details["paid"]["checksum"].as_str() else {
         problems.push(format!("audit entry {seq} (run.issue) holds no checksum of what was paid"));
         return Ok(());
     };
-    let now = approve::current(db, run_id).await?;
     if now.checksum != recorded {
         problems.push(format!(
             "run {run_id}: what it pays no longer has the checksum audit entry {seq} (run.issue) recorded ({recorded}, \

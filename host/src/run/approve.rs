@@ -17,14 +17,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::info;
 
+use crate::store::decisions::DecisionRow;
 use crate::store::holds::{self, Hold};
-use crate::store::payments::{self, ToPay};
+use crate::store::payments;
 use crate::store::runs::{self, Run, RunStatus};
 use crate::store::{self, Db, Tx};
 use crate::trail::{self, Tampered};
-
-/// Lines read per query while computing a checksum.
-const PAGE: i64 = 5000;
 
 /// What a run would pay, summed up: what an approver approves.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,48 +60,95 @@ impl fmt::Display for Tally {
     }
 }
 
-/// One line of the checksum: every field that decides where money goes and
-/// how much, and who collects cash. The ID number is hashed, never shown.
-fn line(p: &ToPay) -> String {
-    format!(
-        "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}\n",
-        p.period,
-        p.beneficiary_id,
-        p.outcome,
-        p.id_number,
-        p.amount,
-        p.channel,
-        p.bank_bin,
-        p.account_number,
-        p.account_name,
-        p.payee_name,
-        p.commune
-    )
+/// One line of what a run would pay: a transfer (payable) or a cash payment
+/// through VNPost (no account), with where the money goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Line<'a> {
+    pub period: &'a str,
+    pub beneficiary_id: i64,
+    pub outcome: &'a str,
+    pub id_number: &'a str,
+    pub amount: i64,
+    pub channel: &'a str,
+    pub bank_bin: &'a str,
+    pub account_number: &'a str,
+    pub account_name: &'a str,
+    /// The registry's name and commune: what the cash list shows.
+    pub payee_name: &'a str,
+    pub commune: &'a str,
 }
 
-/// Count, sum and checksum what `run_id` would pay, reading page by page in
-/// the caller's transaction.
-pub async fn tally(tx: &mut Tx, run_id: i64) -> anyhow::Result<Tally> {
-    let mut hasher = Sha256::new();
-    let mut tally = Tally::default();
-    let mut after = (String::new(), 0);
-    loop {
-        let page = payments::to_pay_page(tx, run_id, &after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = (last.period.clone(), last.beneficiary_id);
-        for p in &page {
-            hasher.update(line(p).as_bytes());
-            if p.outcome == "payable" {
-                tally.transfers += 1;
-                tally.transfer_total += p.amount;
-            } else {
-                tally.cash += 1;
-                tally.cash_total += p.amount;
-            }
+impl<'a> Line<'a> {
+    /// The line of decision `d`, owed to the person of ID number `id_number`.
+    pub fn of(d: &'a DecisionRow, id_number: &'a str) -> Line<'a> {
+        Line {
+            period: &d.period,
+            beneficiary_id: d.beneficiary_id,
+            outcome: &d.outcome,
+            id_number,
+            amount: d.amount,
+            channel: &d.channel,
+            bank_bin: &d.bank_bin,
+            account_number: &d.account_number,
+            account_name: &d.account_name,
+            payee_name: &d.payee_name,
+            commune: &d.commune,
         }
     }
-    tally.checksum = hex::encode(hasher.finalize());
-    Ok(tally)
+
+    /// Its text in the checksum: every field that decides where money goes and
+    /// how much, and who collects cash. The ID number is hashed, never shown.
+    fn text(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}\n",
+            self.period,
+            self.beneficiary_id,
+            self.outcome,
+            self.id_number,
+            self.amount,
+            self.channel,
+            self.bank_bin,
+            self.account_number,
+            self.account_name,
+            self.payee_name,
+            self.commune
+        )
+    }
+}
+
+/// A [`Tally`] being made, line by line in key order.
+#[derive(Default)]
+pub struct Adding {
+    hasher: Sha256,
+    tally: Tally,
+}
+
+impl Adding {
+    pub fn add(&mut self, line: &Line) {
+        self.hasher.update(line.text().as_bytes());
+        if line.outcome == "payable" {
+            self.tally.transfers += 1;
+            self.tally.transfer_total += line.amount;
+        } else {
+            self.tally.cash += 1;
+            self.tally.cash_total += line.amount;
+        }
+    }
+
+    pub fn finish(self) -> Tally {
+        Tally { checksum: hex::encode(self.hasher.finalize()), ..self.tally }
+    }
+}
+
+/// Check run `run_id`'s decisions against what evaluation sealed and count,
+/// sum and checksum what it would pay, in one pass over the caller's
+/// transaction ([`trail::check_sealed_or_tampered`]).
+pub async fn checked_tally(db: &Db, tx: &mut Tx, run_id: i64) -> anyhow::Result<Result<Tally, Tampered>> {
+    let mut adding = Adding::default();
+    let checked =
+        trail::check_sealed_or_tampered(db, tx, run_id, &mut |row, id_number| adding.add(&Line::of(row, id_number)))
+            .await?;
+    Ok(checked.map(|()| adding.finish()))
 }
 
 /// What approving run `run_id` now would approve: the tally of what it would
@@ -118,21 +163,13 @@ pub struct Proposal {
 /// The proposal of an evaluated run, for `run show`, the demo and the approver.
 pub async fn proposal(db: &Db, run_id: i64) -> anyhow::Result<Result<Proposal, Tampered>> {
     let mut tx = payments::read_snapshot(db).await?;
-    if let Err(tampered) = trail::check_sealed_or_tampered(db, &mut tx, run_id).await? {
-        return Ok(Err(tampered));
-    }
+    let tally = match checked_tally(db, &mut tx, run_id).await? {
+        Ok(tally) => tally,
+        Err(tampered) => return Ok(Err(tampered)),
+    };
     let held = holds::current(&mut tx, run_id).await?;
-    let tally = tally(&mut tx, run_id).await?;
     tx.commit().await?;
     Ok(Ok(Proposal { tally, held }))
-}
-
-/// The tally of an evaluated run.
-pub async fn current(db: &Db, run_id: i64) -> anyhow::Result<Tally> {
-    let mut tx = payments::read_snapshot(db).await?;
-    let tally = tally(&mut tx, run_id).await?;
-    tx.commit().await?;
-    Ok(tally)
 }
 
 /// Approve run `run_id` as `by`, who reviewed `checksum`. In one snapshot
@@ -159,9 +196,8 @@ async fn approve_once(db: &Db, run_id: i64, checksum: &str, by: &Actor) -> anyho
     let mut tx = payments::snapshot(db).await?;
     // Entries are appended at the end; the log's lock is taken first.
     store::audit::lock_head(&mut tx).await?;
-    trail::check_sealed(db, &mut tx, run_id).await?;
+    let tally = checked_tally(db, &mut tx, run_id).await??;
     let held = holds::current(&mut tx, run_id).await?;
-    let tally = tally(&mut tx, run_id).await?;
     if !tally.checksum.eq_ignore_ascii_case(checksum.trim()) {
         anyhow::bail!(
             "run {run_id}: the checksum given ({}) is not the run's ({}). Review the run again with \
@@ -215,29 +251,29 @@ pub fn parse(run_id: i64, json: Option<&str>) -> anyhow::Result<Approval> {
 mod tests {
     use super::*;
 
-    fn to_pay(account: &str) -> ToPay {
-        ToPay {
-            period: "2024-09".into(),
+    fn to_pay(account: &str) -> Line<'_> {
+        Line {
+            period: "2024-09",
             beneficiary_id: 7,
-            outcome: "payable".into(),
-            id_number: "001198000001".into(),
+            outcome: "payable",
+            id_number: "001198000001",
             amount: 500_000,
-            channel: "bank".into(),
-            bank_bin: "970436".into(),
-            account_number: account.into(),
-            account_name: "NGUYEN THI THU HIEN".into(),
-            payee_name: "NGUYỄN THỊ THU HIỀN".into(),
-            commune: "Phường Hàng Bạc".into(),
+            channel: "bank",
+            bank_bin: "970436",
+            account_number: account,
+            account_name: "NGUYEN THI THU HIEN",
+            payee_name: "NGUYỄN THỊ THU HIỀN",
+            commune: "Phường Hàng Bạc",
         }
     }
 
     #[test]
     fn a_line_covers_where_the_money_goes() {
-        assert_ne!(line(&to_pay("0011001234567")), line(&to_pay("0011001234568")));
-        assert_ne!(line(&to_pay("1")), line(&ToPay { amount: 500_001, ..to_pay("1") }));
-        assert_ne!(line(&to_pay("1")), line(&ToPay { period: "2024-08".into(), ..to_pay("1") }));
-        assert_ne!(line(&to_pay("1")), line(&ToPay { account_name: "NGUYEN THI THU HIEM".into(), ..to_pay("1") }));
-        assert_ne!(line(&to_pay("1")), line(&ToPay { commune: "Phường Hàng Đào".into(), ..to_pay("1") }));
+        assert_ne!(to_pay("0011001234567").text(), to_pay("0011001234568").text());
+        assert_ne!(to_pay("1").text(), Line { amount: 500_001, ..to_pay("1") }.text());
+        assert_ne!(to_pay("1").text(), Line { period: "2024-08", ..to_pay("1") }.text());
+        assert_ne!(to_pay("1").text(), Line { account_name: "NGUYEN THI THU HIEM", ..to_pay("1") }.text());
+        assert_ne!(to_pay("1").text(), Line { commune: "Phường Hàng Đào", ..to_pay("1") }.text());
     }
 
     #[test]

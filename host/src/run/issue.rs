@@ -199,8 +199,10 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &Actor) -> anyh
     let mut tx = payments::snapshot(db).await?;
     // Its run.issue entry is appended at the end, after the payments.
     store::audit::lock_head(&mut tx).await?;
-    // What is paid is what was evaluated, or nothing is.
-    trail::check_sealed(db, &mut tx, run.id).await?;
+    // What is paid is what was evaluated, or nothing is; and what it would
+    // pay, read in the same pass (the payments inserted next are this run's,
+    // which what it would pay does not count: the same tally before as after).
+    let now = approve::checked_tally(db, &mut tx, run.id).await??;
     if !payments::start_issue(&mut tx, run, treasury, &by.name).await? {
         // Another process issued it first: report what it issued.
         return Ok(false);
@@ -208,7 +210,6 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &Actor) -> anyh
     // The approval as it stands in this transaction, on the row just moved:
     // not a copy read before, which a re-approval may have replaced.
     let approved = approve::parse(run.id, payments::approval_in(&mut tx, run.id).await?.as_deref())?;
-    let now = approve::tally(&mut tx, run.id).await?;
     if now != approved.tally {
         drop(tx); // rolled back: nothing is paid
         let record = serde_json::json!({ "approved": approved, "at_issue": now, "voided_by": by.name });
@@ -228,11 +229,10 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &Actor) -> anyh
     }
     // Every line its files will carry can be written, or nothing is paid: a
     // run issued without its files would keep those people from being paid
-    // by any other run.
-    check_lines(&mut tx, run, treasury).await?;
-    // What is paid: line by line as approved (the checksum), row by row as
-    // stored (the chains), from which accounts.
-    let rows = trail::seal_paid(&mut tx, run.id).await?;
+    // by any other run. What is paid: line by line as approved (the
+    // checksum), row by row as stored (the chains, made in the same pass),
+    // from which accounts.
+    let rows = check_lines(&mut tx, run, treasury).await?;
     let details = serde_json::json!({ "paid": now, "rows": rows, "treasury": treasury });
     trail::append(&mut tx, by, trail::action::RUN_ISSUE, &trail::run_subject(run.id), details).await?;
     tx.commit().await?;
@@ -241,9 +241,11 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &Actor) -> anyh
 
 /// Each payment and cash line `run` has just inserted in `tx`, checked as the
 /// file writers check what they write (pain.001's lengths and characters, the
-/// bank CSV's and VNPost list's cells), by writing it where nothing is kept.
+/// bank CSV's and VNPost list's cells), by writing it where nothing is kept;
+/// and the chains of those rows ([`trail::seal_paid`]'s), from the same read.
 /// The error names the line and the field, and says what to do.
-async fn check_lines(tx: &mut Tx, run: &Run, treasury: &Treasury) -> anyhow::Result<()> {
+async fn check_lines(tx: &mut Tx, run: &Run, treasury: &Treasury) -> anyhow::Result<trail::Paid> {
+    let mut paying = trail::Paying::default();
     let sink = std::io::sink;
     let header = |payer: &Payer, message_id: String| Header {
         payment_info_id: format!("{message_id}-1"),
@@ -284,6 +286,7 @@ async fn check_lines(tx: &mut Tx, run: &Run, treasury: &Treasury) -> anyhow::Res
         let Some(last) = page.last() else { break };
         after = last.id;
         for row in &page {
+            paying.payment(row);
             let who = format!("the payment of beneficiary #{} for {}", row.beneficiary_id, row.period);
             let p = Payment {
                 id: row.id,
@@ -310,6 +313,7 @@ async fn check_lines(tx: &mut Tx, run: &Run, treasury: &Treasury) -> anyhow::Res
         let Some(last) = page.last() else { break };
         after = last.id;
         for c in &page {
+            paying.cash(c);
             let who = format!("the cash payment of beneficiary #{} for {}", c.beneficiary_id, c.period);
             let period = month(c.id, &c.period)?;
             let line = CashPayment {
@@ -324,7 +328,7 @@ async fn check_lines(tx: &mut Tx, run: &Run, treasury: &Treasury) -> anyhow::Res
                 .map_err(|e| unwritable(who, e))?;
         }
     }
-    Ok(())
+    Ok(paying.seal())
 }
 
 /// Write one file of the run through the outbox: whole or not at all, only if

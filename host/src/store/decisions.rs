@@ -544,29 +544,56 @@ struct Stored {
     input_base_id: Option<i64>,
 }
 
-/// Every column of [`Stored`], from `decisions`, then `$rest`.
-macro_rules! select_stored {
-    ($rest:literal) => {
-        concat!(
-            "SELECT run_id, period, beneficiary_id, outcome, amount, category, COALESCE(verification, '') AS \
-             verification, plugin_hash, engine, input, output, error, fuel, exception, channel, bank_bin, \
-             account_number, account_name, payee_name, commune, digest, verification_id, output_id, input_packed, \
-             input_base_id FROM decisions ",
-            $rest
-        )
+/// Every column of [`Stored`], of `decisions d`.
+macro_rules! stored_columns {
+    () => {
+        "d.run_id, d.period, d.beneficiary_id, d.outcome, d.amount, d.category, COALESCE(d.verification, '') AS \
+         verification, d.plugin_hash, d.engine, d.input, d.output, d.error, d.fuel, d.exception, d.channel, \
+         d.bank_bin, d.account_number, d.account_name, d.payee_name, d.commune, d.digest, d.verification_id, \
+         d.output_id, d.input_packed, d.input_base_id"
     };
 }
 
-const ONE: &str = select_stored!("WHERE run_id = $1 AND period = $2 AND beneficiary_id = $3");
-
-const PAGE: &str = select_stored!(
-    "WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) ORDER BY period, beneficiary_id LIMIT $4"
+const ONE: &str = concat!(
+    "SELECT ",
+    stored_columns!(),
+    " FROM decisions d WHERE run_id = $1 AND period = $2 AND beneficiary_id = $3"
 );
 
-const RANGE: &str = select_stored!(
-    "WHERE run_id = $1 AND period = $2 AND beneficiary_id > $3 AND beneficiary_id <= $4 \
+const PAGE: &str = concat!(
+    "SELECT ",
+    stored_columns!(),
+    " FROM decisions d WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) ORDER BY period, beneficiary_id \
+     LIMIT $4"
+);
+
+/// [`PAGE`], each decision with the ID number it is paid under if it is owed
+/// now (`payments::owed!`), else NULL: a run's seal checked and its tally
+/// made in one pass.
+const PAGE_OWED: &str = concat!(
+    "SELECT ",
+    stored_columns!(),
+    ", CASE WHEN ",
+    super::payments::owed!(),
+    " THEN b.id_number END AS owed_to FROM decisions d JOIN runs r ON r.id = d.run_id \
+     LEFT JOIN beneficiaries b ON b.id = d.beneficiary_id \
+     WHERE d.run_id = $1 AND (d.period, d.beneficiary_id) > ($2, $3) ORDER BY d.period, d.beneficiary_id LIMIT $4"
+);
+
+const RANGE: &str = concat!(
+    "SELECT ",
+    stored_columns!(),
+    " FROM decisions d WHERE run_id = $1 AND period = $2 AND beneficiary_id > $3 AND beneficiary_id <= $4 \
      ORDER BY beneficiary_id LIMIT $5"
 );
+
+/// A [`Stored`] row with the ID number it is owed to, if it is ([`PAGE_OWED`]).
+#[derive(sqlx::FromRow)]
+struct StoredOwed {
+    #[sqlx(flatten)]
+    stored: Stored,
+    owed_to: Option<String>,
+}
 
 /// Reads a run's decisions as [`DecisionRow`]s, page by page. A text that
 /// repeats (an output, the verdicts, the reference an input was packed
@@ -606,24 +633,28 @@ impl Reader {
         self.rows(db, stored).await
     }
 
-    /// [`Reader::page`], read in the caller's transaction: what approval and
-    /// issue check against the run's seal in the snapshot they pay from.
-    pub async fn page_in(
+    /// [`Reader::page`], read in the caller's transaction, each decision with
+    /// the ID number it is paid under if it is owed now (what a run would pay:
+    /// `payments::owed!`), else None: what approval and issue check against
+    /// the run's seal and tally, in one pass over the snapshot they pay from.
+    pub async fn page_owed_in(
         &mut self,
         tx: &mut Tx,
         run_id: i64,
         after: &Key,
         limit: i64,
-    ) -> anyhow::Result<Vec<DecisionRow>> {
-        let stored: Vec<Stored> = on_tx!(tx, conn => {
-            sqlx::query_as(PAGE).bind(run_id).bind(&after.0).bind(after.1).bind(limit).fetch_all(&mut *conn).await?
+    ) -> anyhow::Result<Vec<(DecisionRow, Option<String>)>> {
+        let read: Vec<StoredOwed> = on_tx!(tx, conn => {
+            sqlx::query_as(PAGE_OWED).bind(run_id).bind(&after.0).bind(after.1).bind(limit).fetch_all(&mut *conn).await?
         });
+        let (stored, owed): (Vec<Stored>, Vec<Option<String>>) =
+            read.into_iter().map(|r| (r.stored, r.owed_to)).unzip();
         for ids in self.missing(&stored).chunks(TEXTS_PER_SELECT) {
             let texts: Vec<(i64, String)> =
                 on_tx!(tx, conn => sqlx::query_as(texts_by_id(ids)).persistent(false).fetch_all(&mut *conn).await?);
             self.keep(ids, texts)?;
         }
-        stored.into_iter().map(|row| self.row(row)).collect()
+        stored.into_iter().zip(owed).map(|(row, owed)| Ok((self.row(row)?, owed))).collect()
     }
 
     /// `stored` made rows, the texts they refer to read from the pool.

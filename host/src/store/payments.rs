@@ -64,7 +64,7 @@ pub async fn approval_in(tx: &mut Tx, run_id: i64) -> anyhow::Result<Option<Stri
 /// payments and its cash list, in the caller's transaction: the unique keys
 /// (program, period, id_number) drop anyone paid by another run, and a person
 /// listed for cash by another run is not paid by transfer too (nor the other
-/// way round), as in [`to_pay_page`]. False, with nothing done, when the run
+/// way round), as in `owed!`. False, with nothing done, when the run
 /// was not approved (issued already, or moved by another process).
 pub async fn start_issue(tx: &mut Tx, run: &Run, treasury: &Treasury, by: &str) -> anyhow::Result<bool> {
     let now = Utc::now();
@@ -187,54 +187,28 @@ struct Stamp {
     bank_csv: bool,
 }
 
-/// One line of what a run would pay: a transfer (payable) or a cash payment
-/// through VNPost (no account), with where the money goes.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct ToPay {
-    pub period: String,
-    pub beneficiary_id: i64,
-    pub outcome: String,
-    pub id_number: String,
-    pub amount: i64,
-    pub channel: String,
-    pub bank_bin: String,
-    pub account_number: String,
-    pub account_name: String,
-    /// The registry's name and commune: what the cash list shows.
-    pub payee_name: String,
-    pub commune: String,
-}
-
-/// The next page of what `run_id` would pay, after `after` = (period,
-/// beneficiary id), in that order: its payable and no-account decisions, less
-/// the people another run has paid for that month, by transfer or in cash.
-/// (`LIMIT 1 OFFSET 0`: one index probe per person, never an anti-join planned
-/// by statistics that say a table just filled is empty; see
-/// `beneficiaries::pending`. At 1M on PostgreSQL the join took 70 s a page.) What approval approves, and
-/// what issue checks again in its own transaction.
-pub async fn to_pay_page(tx: &mut Tx, run_id: i64, after: &(String, i64), limit: i64) -> anyhow::Result<Vec<ToPay>> {
-    Ok(on_tx!(tx, conn => {
-        sqlx::query_as(concat!(
-            "SELECT d.period, d.beneficiary_id, d.outcome, b.id_number, d.amount, d.channel, d.bank_bin, \
-             d.account_number, d.account_name, d.payee_name, d.commune \
-             FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
-             WHERE d.run_id = $1 AND d.outcome IN ('payable', 'no_account') \
-             AND (d.period, d.beneficiary_id) > ($2, $3) AND NOT ",
-            holds::held!(),
+/// Whether decision `d` (of run `r`, its beneficiary `b`) is owed now: an SQL
+/// condition, for `concat!` into the query that reads what a run would pay
+/// (`decisions::Reader::page_owed_in`). Its payable and no-account decisions,
+/// less the people held ([`holds`]) and those another run has paid for that
+/// month, by transfer or in cash. (`LIMIT 1 OFFSET 0`: one index probe per
+/// person, never an anti-join planned by statistics that say a table just
+/// filled is empty; see `beneficiaries::pending`. At 1M on PostgreSQL the join
+/// took 70 s a page.) What approval approves, and what issue checks again in
+/// its own transaction.
+macro_rules! owed {
+    () => {
+        concat!(
+            "d.outcome IN ('payable', 'no_account') AND NOT ",
+            $crate::store::holds::held!(),
             " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
              AND p.id_number = b.id_number AND p.run_id <> r.id AND NOT p.rejected LIMIT 1 OFFSET 0) \
              AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
-             AND c.id_number = b.id_number AND c.run_id <> r.id LIMIT 1 OFFSET 0) \
-             ORDER BY d.period, d.beneficiary_id LIMIT $4",
-        ))
-        .bind(run_id)
-        .bind(&after.0)
-        .bind(after.1)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?
-    }))
+             AND c.id_number = b.id_number AND c.run_id <> r.id LIMIT 1 OFFSET 0)"
+        )
+    };
 }
+pub(crate) use owed;
 
 /// Number and sum of a run's payments.
 pub async fn totals(db: &Db, run_id: i64) -> anyhow::Result<Total> {

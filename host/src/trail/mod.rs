@@ -24,7 +24,7 @@ pub mod person;
 pub use actor::{Actor, Auth};
 pub use log::append;
 
-use crate::store::decisions::{self, Key};
+use crate::store::decisions::{self, DecisionRow, Key};
 use crate::store::{self, Tx};
 use digest::{Chain, Sealed};
 
@@ -105,24 +105,45 @@ pub struct Paid {
     pub cash: Sealed,
 }
 
+/// The chains of a run's payments and cash list, made row by row in id order.
+#[derive(Default)]
+pub struct Paying {
+    payments: Chain,
+    cash: Chain,
+}
+
+impl Paying {
+    pub fn payment(&mut self, row: &store::payments::PaymentRow) {
+        self.payments.push(&digest::record_digest("ansinh-payment/1", row));
+    }
+
+    pub fn cash(&mut self, row: &store::payments::CashRow) {
+        self.cash.push(&digest::record_digest("ansinh-cash/1", row));
+    }
+
+    pub fn seal(self) -> Paid {
+        Paid { payments: self.payments.seal(), cash: self.cash.seal() }
+    }
+}
+
 /// The chains of run `run_id`'s payments and cash list, read in `tx`.
 pub async fn seal_paid(tx: &mut Tx, run_id: i64) -> anyhow::Result<Paid> {
-    let (mut payments, mut cash) = (Chain::default(), Chain::default());
+    let mut paying = Paying::default();
     let mut after = 0;
     loop {
         let page = store::payments::rows_in(tx, run_id, after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
-        page.iter().for_each(|row| payments.push(&digest::record_digest("ansinh-payment/1", row)));
+        page.iter().for_each(|row| paying.payment(row));
     }
     after = 0;
     loop {
         let page = store::payments::cash_rows_in(tx, run_id, after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
-        page.iter().for_each(|row| cash.push(&digest::record_digest("ansinh-cash/1", row)));
+        page.iter().for_each(|row| paying.cash(row));
     }
-    Ok(Paid { payments: payments.seal(), cash: cash.seal() })
+    Ok(paying.seal())
 }
 
 /// The chain of run `run_id`'s decision digests, read in `tx`.
@@ -148,8 +169,18 @@ const CHECK_PAGE: i64 = 2_000;
 /// evaluated: an error names the entry, the first decision that differs and
 /// what it was, and says it is tampering. A run evaluated before the audit
 /// log has no seal to check against.
-pub async fn check_sealed(db: &store::Db, tx: &mut Tx, run_id: i64) -> anyhow::Result<()> {
-    check_sealed_or_tampered(db, tx, run_id).await?.map_err(anyhow::Error::new)
+///
+/// In the same pass, each decision owed now (what the run would pay,
+/// `store::payments::owed!`) is handed to `owed` with the ID number it is
+/// paid under, in key order: the tally is made from the rows checked, not
+/// from a second read.
+pub async fn check_sealed(
+    db: &store::Db,
+    tx: &mut Tx,
+    run_id: i64,
+    owed: &mut (dyn FnMut(&DecisionRow, &str) + Send),
+) -> anyhow::Result<()> {
+    check_sealed_or_tampered(db, tx, run_id, owed).await?.map_err(anyhow::Error::new)
 }
 
 /// Decisions that are not what evaluation sealed: what differs, and which entry says so.
@@ -162,22 +193,29 @@ pub async fn check_sealed_or_tampered(
     db: &store::Db,
     tx: &mut Tx,
     run_id: i64,
+    owed: &mut (dyn FnMut(&DecisionRow, &str) + Send),
 ) -> anyhow::Result<Result<(), Tampered>> {
     let entries = store::audit::about(db, &run_subject(run_id)).await?;
-    let Some(entry) = entries.iter().rev().find(|e| e.action == action::RUN_EVALUATE) else {
-        if entries.iter().any(|e| e.action == action::RUN_CREATE) {
-            return Ok(Err(Tampered(format!(
-                "run {run_id}: its run.create entry is in the audit log but its run.evaluate entry, which seals its \
-                 decisions, is not: that is tampering, and nothing of this run is paid. `ansinh audit verify` says more"
-            ))));
-        }
-        return Ok(Ok(()));
+    let entry = entries.iter().rev().find(|e| e.action == action::RUN_EVALUATE);
+    if entry.is_none() && entries.iter().any(|e| e.action == action::RUN_CREATE) {
+        return Ok(Err(Tampered(format!(
+            "run {run_id}: its run.create entry is in the audit log but its run.evaluate entry, which seals its \
+             decisions, is not: that is tampering, and nothing of this run is paid. `ansinh audit verify` says more"
+        ))));
+    }
+    // None: evaluated before the audit log, with no seal to check against; its rows are still read for `owed`.
+    let sealed = match entry {
+        None => None,
+        Some(entry) => Some(
+            serde_json::from_str::<serde_json::Value>(&entry.details)
+                .ok()
+                .and_then(|d| serde_json::from_value::<Sealed>(d["decisions"].clone()).ok())
+                .map(|sealed| (entry, sealed))
+                .ok_or_else(|| anyhow::anyhow!("audit entry {} (run.evaluate) holds no decision chain", entry.seq))?,
+        ),
     };
-    let sealed = serde_json::from_str::<serde_json::Value>(&entry.details)
-        .ok()
-        .and_then(|d| serde_json::from_value::<Sealed>(d["decisions"].clone()).ok())
-        .ok_or_else(|| anyhow::anyhow!("audit entry {} (run.evaluate) holds no decision chain", entry.seq))?;
     let tampering = |what: String| {
+        let (entry, _) = sealed.as_ref().expect("tampering is found only against a seal");
         Tampered(format!(
             "run {run_id}: {what}, not what audit entry {} (run.evaluate, hash {}) sealed at evaluation. The \
              database was changed behind the log: that is tampering, and nothing of this run is paid. \
@@ -189,11 +227,12 @@ pub async fn check_sealed_or_tampered(
     let mut after: Key = (String::new(), 0);
     let mut reader = decisions::Reader::default();
     loop {
-        let page = reader.page_in(tx, run_id, &after, CHECK_PAGE).await?;
-        let Some(last) = page.last() else { break };
+        let page = reader.page_owed_in(tx, run_id, &after, CHECK_PAGE).await?;
+        let Some((last, _)) = page.last() else { break };
         after = (last.period.clone(), last.beneficiary_id);
-        for row in &page {
+        for (row, owed_to) in &page {
             match &row.digest {
+                _ if sealed.is_none() => {}
                 // Made before digests were kept: sealed as such.
                 None => chain.push_stored(None),
                 Some(stored) => {
@@ -214,15 +253,20 @@ pub async fn check_sealed_or_tampered(
                     chain.push(&digest);
                 }
             }
+            if let Some(id_number) = owed_to {
+                owed(row, id_number);
+            }
         }
     }
-    let now = chain.seal();
-    if now != sealed {
-        return Ok(Err(tampering(format!(
-            "its {} decisions chain to {}, where {} chained to {}: a decision was added, removed or changed with its \
-             digest",
-            now.count, now.chain, sealed.count, sealed.chain
-        ))));
+    if let Some((_, sealed)) = &sealed {
+        let now = chain.seal();
+        if now != *sealed {
+            return Ok(Err(tampering(format!(
+                "its {} decisions chain to {}, where {} chained to {}: a decision was added, removed or changed \
+                 with its digest",
+                now.count, now.chain, sealed.count, sealed.chain
+            ))));
+        }
     }
     Ok(Ok(()))
 }
