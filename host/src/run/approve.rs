@@ -142,12 +142,11 @@ impl Adding {
 
 /// Check run `run_id`'s decisions against what evaluation sealed and count,
 /// sum and checksum what it would pay, in one pass over the caller's
-/// transaction ([`trail::check_sealed_or_tampered`]).
+/// transaction ([`trail::check_sealed`]).
 pub async fn checked_tally(db: &Db, tx: &mut Tx, run_id: i64) -> anyhow::Result<Result<Tally, Tampered>> {
     let mut adding = Adding::default();
     let checked =
-        trail::check_sealed_or_tampered(db, tx, run_id, &mut |row, id_number| adding.add(&Line::of(row, id_number)))
-            .await?;
+        trail::check_sealed(db, tx, run_id, &mut |row, id_number| adding.add(&Line::of(row, id_number))).await?;
     Ok(checked.map(|()| adding.finish()))
 }
 

@@ -159,6 +159,11 @@ pub async fn seal_decisions(tx: &mut Tx, run_id: i64) -> anyhow::Result<Sealed> 
     Ok(chain.seal())
 }
 
+/// Decisions that are not what evaluation sealed: what differs, and which entry says so.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Tampered(pub String);
+
 /// Decisions read per query when a run's seal is checked.
 const CHECK_PAGE: i64 = 2_000;
 
@@ -173,23 +178,9 @@ const CHECK_PAGE: i64 = 2_000;
 /// In the same pass, each decision owed now (what the run would pay,
 /// `store::payments::owed!`) is handed to `owed` with the ID number it is
 /// paid under, in key order: the tally is made from the rows checked, not
-/// from a second read.
+/// from a second read. Tampering is the inner error, apart from failures to
+/// read.
 pub async fn check_sealed(
-    db: &store::Db,
-    tx: &mut Tx,
-    run_id: i64,
-    owed: &mut (dyn FnMut(&DecisionRow, &str) + Send),
-) -> anyhow::Result<()> {
-    check_sealed_or_tampered(db, tx, run_id, owed).await?.map_err(anyhow::Error::new)
-}
-
-/// Decisions that are not what evaluation sealed: what differs, and which entry says so.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Tampered(pub String);
-
-/// [`check_sealed`], with tampering apart from failures to read.
-pub async fn check_sealed_or_tampered(
     db: &store::Db,
     tx: &mut Tx,
     run_id: i64,
