@@ -205,8 +205,7 @@ pub async fn check_sealed(
                 .ok_or_else(|| anyhow::anyhow!("audit entry {} (run.evaluate) holds no decision chain", entry.seq))?,
         ),
     };
-    let tampering = |what: String| {
-        let (entry, _) = sealed.as_ref().expect("tampering is found only against a seal");
+    let tampering = |entry: &store::audit::Entry, what: String| {
         Tampered(format!(
             "run {run_id}: {what}, not what audit entry {} (run.evaluate, hash {}) sealed at evaluation. The \
              database was changed behind the log: that is tampering, and nothing of this run is paid. \
@@ -222,26 +221,30 @@ pub async fn check_sealed(
         let Some((last, _)) = page.last() else { break };
         after = (last.period.clone(), last.beneficiary_id);
         for (row, owed_to) in &page {
-            match &row.digest {
-                _ if sealed.is_none() => {}
-                // Made before digests were kept: sealed as such.
-                None => chain.push_stored(None),
-                Some(stored) => {
-                    let digest = row.record().digest();
-                    if *stored != digest {
-                        return Ok(Err(tampering(format!(
-                            "the decision of beneficiary #{} for {} ({} {} VND, paid to {} {} {}) is not the one \
-                             stored with it",
-                            row.beneficiary_id,
-                            row.period,
-                            row.outcome,
-                            row.amount,
-                            row.channel,
-                            row.bank_bin,
-                            crate::identity::masked(&row.account_number)
-                        ))));
+            if let Some((entry, _)) = &sealed {
+                match &row.digest {
+                    // Made before digests were kept: sealed as such.
+                    None => chain.push_stored(None),
+                    Some(stored) => {
+                        let digest = row.record().digest();
+                        if *stored != digest {
+                            return Ok(Err(tampering(
+                                entry,
+                                format!(
+                                    "the decision of beneficiary #{} for {} ({} {} VND, paid to {} {} {}) is not the one \
+                                 stored with it",
+                                    row.beneficiary_id,
+                                    row.period,
+                                    row.outcome,
+                                    row.amount,
+                                    row.channel,
+                                    row.bank_bin,
+                                    crate::identity::masked(&row.account_number)
+                                ),
+                            )));
+                        }
+                        chain.push(&digest);
                     }
-                    chain.push(&digest);
                 }
             }
             if let Some(id_number) = owed_to {
@@ -249,14 +252,17 @@ pub async fn check_sealed(
             }
         }
     }
-    if let Some((_, sealed)) = &sealed {
+    if let Some((entry, sealed)) = &sealed {
         let now = chain.seal();
         if now != *sealed {
-            return Ok(Err(tampering(format!(
-                "its {} decisions chain to {}, where {} chained to {}: a decision was added, removed or changed \
+            return Ok(Err(tampering(
+                entry,
+                format!(
+                    "its {} decisions chain to {}, where {} chained to {}: a decision was added, removed or changed \
                  with its digest",
-                now.count, now.chain, sealed.count, sealed.chain
-            ))));
+                    now.count, now.chain, sealed.count, sealed.chain
+                ),
+            )));
         }
     }
     Ok(Ok(()))
