@@ -8,7 +8,10 @@
 # issue: payments and the four files; audit:
 # `audit verify` and `audit replay` of the run together), the whole demo, its peak resident
 # memory, and the database's size per decision. RUNS runs a backend, one after another; the
-# table gives each run's figures and their median.
+# table gives each run's figures and their median. MONTHS=2 (or more) then evaluates the next
+# months of the same province with `run evaluate`, timed as a whole (the report it prints, with
+# the change from the month before, included): a month's run in a database that already holds
+# the months before it.
 #
 # Run from the checkout, on a quiet machine, after a release build in the bench's own target dir:
 #   CARGO_TARGET_DIR=target-bench nice cargo build --release -p ansinh
@@ -19,6 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 people="${PEOPLE:-1000000}"
 runs="${RUNS:-3}"
+months="${MONTHS:-1}"
 backends="${BACKENDS:-sqlite postgres}"
 bin="$(realpath "${ANSINH:-target-bench/release/ansinh}")"
 export PGOPTIONS="-c client_min_messages=warning"
@@ -49,11 +53,25 @@ one() {
     decisions="$(sed -n 's/.* \([0-9,]*\) decisions checked against their digests.*/\1/p' "$out/demo.log" | tr -d ,)"
     if [ "$backend" = postgres ]; then
         bytes="$(psql -qtA -d "$ANSINH_DATABASE_URL" -c "SELECT pg_database_size(current_database())")"
-        psql -q -d "$pg_admin" -c "DROP DATABASE $db_name WITH (FORCE)"
     else
         bytes="$(du -cb "$out/demo/ansinh.db"* | tail -1 | cut -f1)"
     fi
     echo "bytes_per_decision $((bytes / decisions))"
+    # The months after the demo's own (2024-09, its default), in its database, as its officer.
+    local m=2 period="2024-09" run started
+    local as=(--database-url "${ANSINH_DATABASE_URL:-$out/demo/ansinh.db}" --config "$out/demo/ansinh.toml"
+        --token-file "$out/demo/demo-officer.token")
+    while [ "$m" -le "$months" ]; do
+        period="$(date -d "$period-01 +1 month" +%Y-%m)"
+        run="$("$bin" "${as[@]}" run create --program social-assistance --province 001 --period "$period" 2>> "$out/create.log" | tail -1)"
+        started="$(date +%s.%N)"
+        "$bin" "${as[@]}" run evaluate "$run" > "$out/month$m.log" 2>&1 || { cat "$out/month$m.log" >&2; exit 1; }
+        echo "month$m $(echo "$(date +%s.%N) - $started" | bc | awk '{printf "%.2f", $1}')"
+        m=$((m + 1))
+    done
+    if [ "$backend" = postgres ]; then
+        psql -q -d "$pg_admin" -c "DROP DATABASE $db_name WITH (FORCE)"
+    fi
     rm -rf "$out/demo"
 }
 
@@ -72,8 +90,9 @@ echo "ansinh demo --people $people, $runs runs a backend, $(nproc) cores; ${made
 printf '%-20s' "phase"
 for backend in $backends; do printf '| %-34s' "$backend: median (runs)"; done
 echo
-for phase in import evaluate approve issue audit whole rss_mib bytes_per_decision; do
+for phase in import evaluate approve issue audit whole rss_mib bytes_per_decision $(seq -f 'month%g' 2 "$months"); do
     case "$phase" in
+        month*) label="month ${phase#month}: evaluate s" ;;
         audit) label="verify + replay s" ;; rss_mib) label="peak RSS MiB" ;;
         bytes_per_decision) label="bytes a decision" ;; *) label="$phase s" ;;
     esac
