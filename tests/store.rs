@@ -54,3 +54,43 @@ fn a_writer_that_read_first_is_not_refused_for_another_writer(t: Driver) {
 }
 
 on_both_backends!(a_writer_that_read_first_is_not_refused_for_another_writer);
+
+/// The texts decisions share (`decision_texts`: verdicts, outputs, reference
+/// inputs) are written once and never changed or deleted, and no decision
+/// refers to a text that is not stored, whether inserted or changed: SQLite by
+/// its foreign keys, PostgreSQL by a check once a statement (migration 21).
+fn decision_texts_stay_and_decisions_refer_only_to_stored_ones(t: Driver) {
+    let run = t.evaluated_run(5, 300, "2024-09");
+    let one = format!(
+        "run_id = {run} AND beneficiary_id = (SELECT MIN(beneficiary_id) FROM decisions WHERE run_id = {run} \
+         AND output_id IS NOT NULL)"
+    );
+    let refused = |statement: String, expected: &[&str]| {
+        let error = t.execute(statement.clone()).expect_err(&statement);
+        assert!(expected.iter().any(|e| error.contains(e)), "{statement}: {error}");
+    };
+    let append_only = ["decision_texts is append-only"];
+    refused("UPDATE decision_texts SET text = text || ' '".into(), &append_only);
+    refused("DELETE FROM decision_texts".into(), &append_only);
+    assert!(t.scalar("SELECT COUNT(*) FROM decision_texts") > 0);
+
+    let missing = ["FOREIGN KEY constraint failed", "refers to decision text 999999999, which is not stored"];
+    for column in ["verification_id", "output_id", "input_base_id"] {
+        refused(format!("UPDATE decisions SET {column} = 999999999 WHERE {one}"), &missing);
+    }
+    let columns = "run_id, period, beneficiary_id, outcome, amount, category, verification_id, plugin_hash, \
+                   input_packed, input_base_id, output_id, error, fuel, exception, channel, bank_bin, account_number, \
+                   account_name, payee_name, commune, engine, digest";
+    let copied = columns.replace("period", "'2099-01'").replace("output_id", "999999999");
+    refused(format!("INSERT INTO decisions ({columns}) SELECT {copied} FROM decisions WHERE {one}"), &missing);
+
+    // What refers to stored texts is let through, as before.
+    assert_eq!(t.execute(format!("UPDATE decisions SET fuel = fuel WHERE {one}")), Ok(1));
+    let copied = columns.replace("period", "'2099-01'");
+    assert_eq!(
+        t.execute(format!("INSERT INTO decisions ({columns}) SELECT {copied} FROM decisions WHERE {one}")),
+        Ok(1)
+    );
+}
+
+on_both_backends!(decision_texts_stay_and_decisions_refer_only_to_stored_ones);

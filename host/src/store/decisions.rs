@@ -166,9 +166,8 @@ impl Writer {
             let mut rows: Vec<(String, &String)> =
                 chunk.iter().map(|text| (hex::encode(Sha256::digest(text.as_bytes())), text)).collect();
             rows.sort_unstable();
-            // Texts there already are left alone, unlocked: an update of them, even a no-op one,
-            // would wait on every writer whose decisions refer to them (the foreign key's share
-            // lock), while that writer waited on this one's texts: a deadlock between workers.
+            // Texts there already are left alone (`DO NOTHING`): the table is append-only
+            // (migration 21), and an update of them, even a no-op one, is refused.
             let mut ids: Vec<(i64, String)> = on_pool!(db, pool => {
                 let mut q = sqlx::QueryBuilder::new("INSERT INTO decision_texts (sha256, text) ");
                 q.push_values(&rows, |mut b, (sha256, text)| {
