@@ -10,7 +10,7 @@ use ansinh::payment::end_to_end_id;
 
 use crate::support::files::hanoi_config;
 use crate::support::pain002::{pain002, tx};
-use crate::support::{Driver, fails, ok, outcome_count, run_measured, stdout};
+use crate::support::{Backend, Driver, fails, ok, outcome_count, run_measured, stdout};
 
 pub(crate) const MONTH: &str = "2024-09";
 
@@ -442,3 +442,35 @@ mod a_gigabyte_status_report_is_streamed {
         super::a_gigabyte_status_report_is_streamed(crate::support::Driver::new(crate::support::Backend::Sqlite));
     }
 }
+
+/// Whether a person is held for a reported death (MD07; Decree 20/2021/NĐ-CP
+/// Art. 8(3): assistance stops from the month after death) is asked person
+/// by person only when a flag stands: whether any does is asked once a
+/// statement, in what a run owes (read by approval, issue and verify at a
+/// million decisions each) and in whom evaluation reads next.
+fn whether_any_flag_stands_is_asked_once_a_statement(t: Driver) {
+    province(&t);
+    let run = t.create_run(MONTH);
+    t.evaluate(&run);
+    let owed = t.plan(ansinh::store::decisions::PAGE_OWED, &[&run, "''", "0", "2000"]);
+    let pending = t.plan(
+        ansinh::store::beneficiaries::PENDING,
+        &["'social-assistance'", "'001'", &run, &format!("'{MONTH}'"), "FALSE", &i64::MAX.to_string(), "0", "500"],
+    );
+    // The statement's own subquery (SQLite) or InitPlan (PostgreSQL), over registry_flags.
+    let once = match t.backend {
+        Backend::Sqlite => "SCALAR SUBQUERY",
+        Backend::Postgres => "InitPlan",
+    };
+    for plan in [owed, pending] {
+        let lines: Vec<&str> = plan.lines().collect();
+        let guarded = lines.iter().enumerate().any(|(i, line)| {
+            line.trim_start().starts_with(once)
+                && !line.contains("CORRELATED")
+                && lines[i + 1..].iter().take(2).any(|next| next.contains("registry_flags"))
+        });
+        assert!(guarded, "no flag asked once a statement:\n{plan}");
+    }
+}
+
+on_both_backends!(whether_any_flag_stands_is_asked_once_a_statement);

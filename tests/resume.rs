@@ -70,40 +70,11 @@ on_both_backends!(killed_evaluation_resumes);
 
 /// How the database plans the read of run `run`'s next page of people to decide for `period`.
 fn planned_pending(t: &Driver, run: i64, period: &'static str) -> String {
-    use ansinh::store::Db;
-    use ansinh::store::beneficiaries::PENDING;
-    t.sql(move |db| {
-        Box::pin(async move {
-            macro_rules! plan {
-                ($explain:expr, $pool:expr, $row:ty) => {
-                    sqlx::query_as::<_, $row>($explain)
-                        .bind("social-assistance")
-                        .bind("001")
-                        .bind(run)
-                        .bind(period)
-                        .bind(false)
-                        .bind(i64::MAX)
-                        .bind(0_i64)
-                        .bind(500_i64)
-                        .fetch_all(&$pool)
-                        .await
-                        .unwrap()
-                };
-            }
-            match db {
-                Db::Sqlite(pool) => {
-                    let explain = format!("EXPLAIN QUERY PLAN {PENDING}");
-                    let rows = plan!(sqlx::AssertSqlSafe(explain), pool, (i64, i64, i64, String));
-                    rows.into_iter().map(|(_, _, _, detail)| detail).collect::<Vec<_>>().join("\n")
-                }
-                Db::Postgres(pool) => {
-                    let explain = format!("EXPLAIN {PENDING}");
-                    let rows = plan!(sqlx::AssertSqlSafe(explain), pool, (String,));
-                    rows.into_iter().map(|(line,)| line).collect::<Vec<_>>().join("\n")
-                }
-            }
-        })
-    })
+    let (run, period, upto) = (run.to_string(), format!("'{period}'"), i64::MAX.to_string());
+    t.plan(
+        ansinh::store::beneficiaries::PENDING,
+        &["'social-assistance'", "'001'", &run, &period, "FALSE", &upto, "0", "500"],
+    )
 }
 
 /// The second month of a province reads its people to decide at the pace of

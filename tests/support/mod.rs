@@ -416,6 +416,36 @@ impl Driver {
     }
 
     /// Execute a statement; the database's error, if any, as text.
+    /// The plan the database makes for `query` with `params` ($1, $2, ...)
+    /// written in as SQL literals, one line of it a line: `EXPLAIN QUERY
+    /// PLAN`'s details on SQLite, `EXPLAIN`'s text on PostgreSQL.
+    pub fn plan(&self, query: &str, params: &[&str]) -> String {
+        use ansinh::store::Db;
+        // From the last, so that $1 does not take the start of a $10.
+        let query = params
+            .iter()
+            .enumerate()
+            .rev()
+            .fold(query.to_owned(), |q, (i, value)| q.replace(&format!("${}", i + 1), value));
+        self.sql(move |db| {
+            Box::pin(async move {
+                match db {
+                    Db::Sqlite(pool) => {
+                        let explain = sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {query}"));
+                        let rows: Vec<(i64, i64, i64, String)> =
+                            sqlx::query_as(explain).fetch_all(&pool).await.unwrap();
+                        rows.into_iter().map(|(_, _, _, detail)| detail).collect::<Vec<_>>().join("\n")
+                    }
+                    Db::Postgres(pool) => {
+                        let explain = sqlx::AssertSqlSafe(format!("EXPLAIN {query}"));
+                        let rows: Vec<(String,)> = sqlx::query_as(explain).fetch_all(&pool).await.unwrap();
+                        rows.into_iter().map(|(line,)| line).collect::<Vec<_>>().join("\n")
+                    }
+                }
+            })
+        })
+    }
+
     pub fn execute(&self, statement: impl Into<String>) -> Result<u64, String> {
         use ansinh::store::Db;
         let statement = statement.into();

@@ -185,9 +185,9 @@ pub const PENDING: &str = concat!(
      AND o.id <> b.id) AS other_count, \
     (SELECT MIN(o.province) FROM beneficiaries o WHERE o.id_number = b.id_number AND o.program = b.program \
      AND o.id <> b.id) AS other_province, \
-    EXISTS (SELECT 1 FROM registry_flags f JOIN beneficiaries fb ON fb.id = f.beneficiary_id \
-     WHERE fb.id_number = b.id_number AND f.cleared_at IS NULL) \
-     AS death_reported \
+    ",
+    super::holds::death_reported!(),
+    " AS death_reported \
     FROM beneficiaries b WHERE ",
     in_scope!(),
     " AND b.id > $7 ORDER BY b.id LIMIT $8"

@@ -568,8 +568,8 @@ const PAGE: &str = concat!(
 
 /// [`PAGE`], each decision with the ID number it is paid under if it is owed
 /// now (`payments::owed!`), else NULL: a run's seal checked and its tally
-/// made in one pass.
-const PAGE_OWED: &str = concat!(
+/// made in one pass. Bound: run, then the key after which ($2, $3), then the limit.
+pub const PAGE_OWED: &str = concat!(
     "SELECT ",
     stored_columns!(),
     ", CASE WHEN ",
