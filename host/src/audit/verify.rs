@@ -37,9 +37,9 @@ use serde_json::Value;
 
 use super::record::{self, Entries, KeyFields, Recorded, ReleaseFields, RunFields};
 use crate::config::TrustRoot;
-use crate::model::Total;
 use crate::release::certificate;
 use crate::run::approve::{self, Tally};
+use crate::run::files;
 use crate::run::issue::{self, FileDigest};
 use crate::store::audit::{self as table, Entry};
 use crate::store::decisions::{self, Key};
@@ -198,11 +198,20 @@ pub async fn verify(
             let sealed = evaluated.map(|e| (e.seq, &e.details));
             let tally = check_decisions(db, *id, sealed, &mut verified, progress).await?;
             if let Some(e) = issued {
-                check_paid(db, *id, e.seq, &e.details, &tally, &mut verified.problems).await?;
+                check_paid(*id, e.seq, &e.details, &tally, &mut verified.problems);
             }
         }
-        if let Some(e) = entries.first(action::RUN_FILES) {
-            check_files(db, *id, e.seq, &e.details, &mut verified).await?;
+        let files = entries.first(action::RUN_FILES);
+        if issued.is_some() || files.is_some() {
+            // One pass over what it paid: the rows against their chains, the files against their digests.
+            check_issued(
+                db,
+                *id,
+                issued.map(|e| (e.seq, &e.details)),
+                files.map(|e| (e.seq, &e.details)),
+                &mut verified,
+            )
+            .await?;
         }
     }
     Ok(verified)
@@ -520,19 +529,11 @@ async fn check_decisions(
     Ok(adding.finish())
 }
 
-/// What an issued run pays, line by line, against the checksum `run.issue`
-/// recorded, and its payment and cash rows against the chains it recorded.
-async fn check_paid(
-    db: &Db,
-    run_id: i64,
-    seq: i64,
-    details: &Value,
-    now: &Tally,
-    problems: &mut Vec<String>,
-) -> anyhow::Result<()> {
+/// What an issued run pays, line by line, against the checksum `run.issue` recorded.
+fn check_paid(run_id: i64, seq: i64, details: &Value, now: &Tally, problems: &mut Vec<String>) {
     let Some(recorded) = details["paid"]["checksum"].as_str() else {
         problems.push(format!("audit entry {seq} (run.issue) holds no checksum of what was paid"));
-        return Ok(());
+        return;
     };
     if now.checksum != recorded {
         problems.push(format!(
@@ -541,63 +542,104 @@ async fn check_paid(
             now.checksum
         ));
     }
-    let Ok(rows) = serde_json::from_value::<crate::trail::Paid>(details["rows"].clone()) else {
-        problems.push(format!("audit entry {seq} (run.issue) holds no chains of the payment rows"));
-        return Ok(());
-    };
-    let mut tx = db.snapshot().await?;
-    let stored = crate::trail::seal_paid(&mut tx, run_id).await?;
-    drop(tx);
-    for (what, then, now) in [("payments", &rows.payments, &stored.payments), ("cash list", &rows.cash, &stored.cash)] {
-        if then != now {
-            problems.push(format!(
-                "run {run_id}: its {what} do not match audit entry {seq} (run.issue): it recorded {} rows chaining to \
-                 {}, the database has {} chaining to {}; rows were added, removed or changed",
-                then.count, then.chain, now.count, now.chain
-            ));
-        }
-    }
-    Ok(())
 }
 
-/// Each issued file, made again from the database, against its recorded
-/// sha256; and no file the run now has that was not recorded.
-async fn check_files(db: &Db, run_id: i64, seq: i64, details: &Value, verified: &mut Verified) -> anyhow::Result<()> {
-    let Ok(files) = serde_json::from_value::<Vec<FileDigest>>(details["files"].clone()) else {
-        verified.problems.push(format!("audit entry {seq} (run.files) does not list files"));
-        return Ok(());
+/// In one pass over an issued run's payment and cash rows ([`files::Making`]):
+/// the rows against the chains its `run.issue` entry recorded (`issued`), and
+/// each file it issued, made again, against the sha256 its `run.files` entry
+/// recorded (`files`); and no file the run now has that was not recorded.
+async fn check_issued(
+    db: &Db,
+    run_id: i64,
+    issued: Option<(i64, &Value)>,
+    files: Option<(i64, &Value)>,
+    verified: &mut Verified,
+) -> anyhow::Result<()> {
+    let problems = &mut verified.problems;
+    let chains = match issued {
+        None => None,
+        Some((seq, details)) => match serde_json::from_value::<crate::trail::Paid>(details["rows"].clone()) {
+            Ok(rows) => Some((seq, rows)),
+            Err(_) => {
+                problems.push(format!("audit entry {seq} (run.issue) holds no chains of the payment rows"));
+                None
+            }
+        },
+    };
+    let recorded = match files {
+        None => None,
+        Some((seq, details)) => match serde_json::from_value::<Vec<FileDigest>>(details["files"].clone()) {
+            Ok(files) => Some((seq, files)),
+            Err(_) => {
+                problems.push(format!("audit entry {seq} (run.files) does not list files"));
+                None
+            }
+        },
     };
     let run = runs::get(db, run_id).await?;
-    let issued = payments::issued(db, &run, false).await?;
-    let now = issue::files_of(db, &run, &issued).await?;
-    for (kind, _) in now.iter().filter(|(kind, _)| !files.iter().any(|f| f.kind == *kind)) {
-        verified.problems.push(format!(
-            "run {run_id} now has a {kind:?} file, which audit entry {seq} (run.files) does not list: payments were added"
-        ));
-    }
-    for file in &files {
-        let Some((_, Total { count: lines, amount: total })) = now.iter().find(|(kind, _)| *kind == file.kind) else {
-            verified.problems.push(format!(
-                "run {run_id}: {} of audit entry {seq} (run.files) has no payment left in the database",
-                file.name
+    let payments = payments::issued(db, &run, false).await?;
+    let now = issue::files_of(db, &run, &payments).await?;
+    let mut outs = Vec::new();
+    if let Some((seq, files)) = &recorded {
+        for (kind, _) in now.iter().filter(|(kind, _)| !files.iter().any(|f| f.kind == *kind)) {
+            problems.push(format!(
+                "run {run_id} now has a {kind:?} file, which audit entry {seq} (run.files) does not list: payments \
+                 were added"
             ));
-            continue;
-        };
-        let mut out = Hashing::new(std::io::sink());
-        let made = issue::render(db, &run, &issued, file.kind, &mut out, *lines, *total).await;
-        let sha256 = out.finish();
+        }
+        for file in files {
+            match now.iter().find(|(kind, _)| *kind == file.kind) {
+                Some((kind, holds)) => outs.push((*kind, *holds, Hashing::new(std::io::sink()))),
+                None => problems.push(format!(
+                    "run {run_id}: {} of audit entry {seq} (run.files) has no payment left in the database",
+                    file.name
+                )),
+            }
+        }
+    }
+    let mut tx = db.snapshot().await?;
+    let made = files::Making::new(&run, payments.issued_at, &payments.treasury, outs)?.make(&mut tx).await;
+    drop(tx);
+    let made = match made {
+        Ok(made) => made,
+        Err(e) => {
+            problems.push(format!(
+                "run {run_id}: its payments cannot be read as lines of its files ({e:#}): a payment row was changed"
+            ));
+            return Ok(());
+        }
+    };
+    if let Some((seq, then)) = &chains {
+        let now = &made.paid;
+        for (what, then, now) in [("payments", &then.payments, &now.payments), ("cash list", &then.cash, &now.cash)] {
+            if then != now {
+                problems.push(format!(
+                    "run {run_id}: its {what} do not match audit entry {seq} (run.issue): it recorded {} rows chaining \
+                     to {}, the database has {} chaining to {}; rows were added, removed or changed",
+                    then.count, then.chain, now.count, now.chain
+                ));
+            }
+        }
+    }
+    let Some((seq, files)) = &recorded else { return Ok(()) };
+    for (kind, made) in made.files {
+        let file = files.iter().find(|f| f.kind == kind).expect("only recorded files are made");
         match made {
-            Err(e) => verified.problems.push(format!(
+            Err(e) => problems.push(format!(
                 "run {run_id}: {} cannot be made again from the database ({e:#}); audit entry {seq} (run.files) \
                  recorded it",
                 file.name
             )),
-            Ok(_) if sha256 != file.sha256 => verified.problems.push(format!(
-                "run {run_id}: {} made again from the database has sha256 {sha256}, not the {} audit entry {seq} \
-                 (run.files) recorded: a payment, the cash list or the run's accounts were changed",
-                file.name, file.sha256
-            )),
-            Ok(_) => {}
+            Ok((_, out)) => {
+                let sha256 = out.finish();
+                if sha256 != file.sha256 {
+                    problems.push(format!(
+                        "run {run_id}: {} made again from the database has sha256 {sha256}, not the {} audit entry \
+                         {seq} (run.files) recorded: a payment, the cash list or the run's accounts were changed",
+                        file.name, file.sha256
+                    ));
+                }
+            }
         }
         verified.files += 1;
     }

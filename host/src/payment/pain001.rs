@@ -28,6 +28,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 // The text facets, and the rules for text and BINs, are the payee limits the
 // import and `run issue` check too (`model::payee`): one rule, one place.
+use crate::model::Total;
 use crate::model::payee::{self, MAX34, MAX35, MAX140, Unfit};
 
 /// Default namespace of the document element.
@@ -246,6 +247,11 @@ impl<W: Write> Pain001Writer<W> {
         self.pushed_count = index;
         self.pushed_sum += u128::from(t.amount);
         Ok(())
+    }
+
+    /// The count and sum the header declares.
+    pub fn declared(&self) -> Total {
+        Total { count: self.declared_count as i64, amount: self.declared_sum as i64 }
     }
 
     /// Checks that the pushed count and sum equal the header's, closes the document, flushes and

@@ -8,6 +8,7 @@ pub mod create;
 mod decide;
 pub mod diff;
 pub mod evaluate;
+pub mod files;
 pub mod issue;
 mod reason;
 pub mod reconcile;

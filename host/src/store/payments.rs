@@ -221,20 +221,6 @@ pub async fn totals(db: &Db, run_id: i64) -> anyhow::Result<Total> {
     Ok(row.into())
 }
 
-/// One payment, as written to a file.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct Payment {
-    pub id: i64,
-    pub beneficiary_id: i64,
-    /// The month paid (YYYY-MM): the run's own, or an earlier one for arrears.
-    pub period: String,
-    pub amount: i64,
-    pub channel: String,
-    pub bank_bin: String,
-    pub account_number: String,
-    pub account_name: String,
-}
-
 /// Number and sum of a run's payments by one channel (`bank`, `ewallet`).
 pub async fn channel_totals(db: &Db, run_id: i64, channel: &str) -> anyhow::Result<Total> {
     let row: (i64, i64) = on_pool!(db, pool => {
@@ -247,35 +233,6 @@ pub async fn channel_totals(db: &Db, run_id: i64, channel: &str) -> anyhow::Resu
         .await?
     });
     Ok(row.into())
-}
-
-/// The next page of a run's payments by one channel after `after` (by id), in
-/// id order: a file is written page by page, the same order every time.
-pub async fn page(db: &Db, run_id: i64, channel: &str, after: i64, limit: i64) -> anyhow::Result<Vec<Payment>> {
-    Ok(on_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT id, beneficiary_id, period, amount, channel, bank_bin, account_number, account_name FROM payments \
-             WHERE run_id = $1 AND channel = $2 AND id > $3 ORDER BY id LIMIT $4",
-        )
-        .bind(run_id)
-        .bind(channel)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?
-    }))
-}
-
-/// One person of a run's cash list, as written for VNPost.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct CashPayment {
-    pub id: i64,
-    /// The month paid (YYYY-MM).
-    pub period: String,
-    pub id_number: String,
-    pub amount: i64,
-    pub full_name: String,
-    pub commune: String,
 }
 
 /// Number and sum of a run's cash list.
@@ -291,22 +248,8 @@ pub async fn cash_totals(db: &Db, run_id: i64) -> anyhow::Result<Total> {
     Ok(row.into())
 }
 
-/// The next page of a run's cash list after `after` (by id), in id order.
-pub async fn cash_page(db: &Db, run_id: i64, after: i64, limit: i64) -> anyhow::Result<Vec<CashPayment>> {
-    Ok(on_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT id, period, id_number, amount, full_name, commune FROM cash_payments \
-             WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(run_id)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?
-    }))
-}
-
-/// A payment row, every column: what the run.issue entry's digest covers.
+/// A payment row, every column: what the run.issue entry's digest covers, and
+/// what the files are made from (`run::files`).
 #[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
 pub struct PaymentRow {
     pub id: i64,

@@ -6,7 +6,7 @@
 //! - [`action`]: the name of each kind of entry;
 //! - [`actor`]: who acts, an account, and how it authenticated;
 //! - [`digest`]: a digest of each decision, and the chains of a run's decisions
-//!   and of what it paid that its entries hold ([`seal_decisions`], [`seal_paid`]);
+//!   and of what it paid that its entries hold ([`seal_decisions`], [`Paying`]);
 //! - [`person`]: the keyed hash a person appears as outside the database.
 //!
 //! Auditors' tools over it (verify, replay, export) are in [`crate::audit`].
@@ -124,26 +124,6 @@ impl Paying {
     pub fn seal(self) -> Paid {
         Paid { payments: self.payments.seal(), cash: self.cash.seal() }
     }
-}
-
-/// The chains of run `run_id`'s payments and cash list, read in `tx`.
-pub async fn seal_paid(tx: &mut Tx, run_id: i64) -> anyhow::Result<Paid> {
-    let mut paying = Paying::default();
-    let mut after = 0;
-    loop {
-        let page = store::payments::rows_in(tx, run_id, after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        page.iter().for_each(|row| paying.payment(row));
-    }
-    after = 0;
-    loop {
-        let page = store::payments::cash_rows_in(tx, run_id, after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        page.iter().for_each(|row| paying.cash(row));
-    }
-    Ok(paying.seal())
 }
 
 /// The chain of run `run_id`'s decision digests, read in `tx`.
