@@ -598,7 +598,11 @@ async fn check_issued(
         }
     }
     let mut tx = db.snapshot().await?;
-    let made = files::Making::new(&run, payments.issued_at, &payments.treasury, outs)?.make(&mut tx).await;
+    let mut making = files::Making::new(&run, payments.issued_at, &payments.treasury, outs)?;
+    if chains.is_some() {
+        making = making.chained();
+    }
+    let made = making.make(&mut tx).await;
     drop(tx);
     let made = match made {
         Ok(made) => made,
@@ -609,8 +613,7 @@ async fn check_issued(
             return Ok(());
         }
     };
-    if let Some((seq, then)) = &chains {
-        let now = &made.paid;
+    if let (Some((seq, then)), Some(now)) = (&chains, &made.paid) {
         for (what, then, now) in [("payments", &then.payments, &now.payments), ("cash list", &then.cash, &now.cash)] {
             if then != now {
                 problems.push(format!(

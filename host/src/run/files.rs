@@ -72,7 +72,8 @@ pub struct Making<'r, W: Write> {
     kinds: Vec<RunFile>,
     /// The kind of each line that failed, in the order the lines were read.
     failed: Vec<RunFile>,
-    paying: Paying,
+    /// The chains of the rows read, when asked for ([`Making::chained`]).
+    paying: Option<Paying>,
 }
 
 /// What [`Making::make`] made: each file asked for, with the lines and sum it
@@ -82,7 +83,8 @@ pub struct Made<W> {
     pub files: Vec<(RunFile, anyhow::Result<(Total, W)>)>,
     /// The kinds whose files failed, in the order their first bad line was read.
     pub failed: Vec<RunFile>,
-    pub paid: Paid,
+    /// The chains of the rows, if [`Making::chained`] asked for them.
+    pub paid: Option<Paid>,
 }
 
 impl<'r, W: Write> Making<'r, W> {
@@ -103,7 +105,7 @@ impl<'r, W: Write> Making<'r, W> {
             cash: Slot::Off,
             kinds: outs.iter().map(|(kind, _, _)| *kind).collect(),
             failed: Vec::new(),
-            paying: Paying::default(),
+            paying: None,
         };
         let header = |message_id: String, payer: &Payer, declared: Total| Header {
             payment_info_id: format!("{message_id}-1"),
@@ -142,6 +144,13 @@ impl<'r, W: Write> Making<'r, W> {
         Ok(making)
     }
 
+    /// Make the chains of every row read too (a digest a row: what writing
+    /// the files alone, as issuing again does, need not pay for).
+    pub fn chained(mut self) -> Making<'r, W> {
+        self.paying = Some(Paying::default());
+        self
+    }
+
     /// Read run's payments and then its cash list, in id order, in `tx`, into
     /// the files and the chains; then close the files. A line a file cannot
     /// carry fails that file alone: the pass goes on, so that the chains are
@@ -165,7 +174,9 @@ impl<'r, W: Write> Making<'r, W> {
     }
 
     fn payment(&mut self, row: &PaymentRow) -> anyhow::Result<()> {
-        self.paying.payment(row);
+        if let Some(paying) = &mut self.paying {
+            paying.payment(row);
+        }
         let who = || format!("the payment of beneficiary #{} for {}", row.beneficiary_id, row.period);
         // A channel no file carries is not a line of any: the stored row was changed.
         let transfer = transfer(self.run, row).map_err(|error| Unwritable { who: who(), error })?;
@@ -181,7 +192,9 @@ impl<'r, W: Write> Making<'r, W> {
     }
 
     fn cash(&mut self, row: &payments::CashRow) -> anyhow::Result<()> {
-        self.paying.cash(row);
+        if let Some(paying) = &mut self.paying {
+            paying.cash(row);
+        }
         let who = || format!("the cash payment of beneficiary #{} for {}", row.beneficiary_id, row.period);
         let period = month(row.id, &row.period)?;
         let reference = cash_reference(period, self.run.id, row.id);
@@ -222,7 +235,7 @@ impl<'r, W: Write> Making<'r, W> {
                 (kind, file)
             })
             .collect();
-        Made { files, failed, paid: paying.seal() }
+        Made { files, failed, paid: paying.map(Paying::seal) }
     }
 }
 
@@ -256,12 +269,12 @@ pub async fn check(tx: &mut Tx, run: &Run, treasury: &Treasury) -> anyhow::Resul
     // Headers need a count and sum, which a check declares none of: the files are never closed.
     let any = Total { count: 1, amount: 0 };
     let outs = kinds.into_iter().map(|kind| (kind, any, std::io::sink())).collect();
-    let made = Making::new(run, Utc::now(), treasury, outs)?.make(tx).await?;
+    let made = Making::new(run, Utc::now(), treasury, outs)?.chained().make(tx).await?;
     let failed = made.failed.first().and_then(|kind| made.files.into_iter().find(|(k, _)| k == kind));
     if let Some((_, Err(line))) = failed {
         return Err(line);
     }
-    Ok(made.paid)
+    Ok(made.paid.expect("chained"))
 }
 
 /// A bank transfer as a row of the bank CSV.
