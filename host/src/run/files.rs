@@ -77,8 +77,8 @@ pub struct Making<'r, W: Write> {
 }
 
 /// What [`Making::make`] made: each file asked for, with the lines and sum it
-/// carries and its output, or why it could not be made; and the chains of
-/// every row read.
+/// carries and its output, or why it could not be made; and, if asked for,
+/// the chains of every row read.
 pub struct Made<W> {
     pub files: Vec<(RunFile, anyhow::Result<(Total, W)>)>,
     /// The kinds whose files failed, in the order their first bad line was read.
