@@ -18,10 +18,11 @@
 //! `timestamptz`, or `integer` against `bigint`, is not told apart here.
 //!
 //! Two differences are allowed. What SQLite lacks: it has no TRUNCATE, so no
-//! trigger on it ([`SQLITE_LACKS`]). And the references from decisions to the
-//! texts they share, which SQLite checks row by row with foreign keys and
-//! PostgreSQL once a statement with triggers, where a key's lookup per row
-//! cost it more than a third of an insert ([`CHECKED_BY_STATEMENT`]).
+//! trigger on it ([`SQLITE_LACKS`]). And the references that SQLite checks row
+//! by row with foreign keys and PostgreSQL with triggers, once a statement on
+//! the rows that refer and once a row on those referred to, where a key's
+//! lookup per row cost it more than a third of an insert of decisions
+//! ([`CHECKED_BY_TRIGGERS`], [`CHECKING_TRIGGERS`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,15 +44,34 @@ const TYPES: &[(&str, &[&str])] = &[
 const SQLITE_LACKS: &[(&str, &str)] =
     &[("audit_log", "BEFORE TRUNCATE FOR EACH STATEMENT"), ("decision_texts", "BEFORE TRUNCATE FOR EACH STATEMENT")];
 
-/// References SQLite checks by foreign keys and PostgreSQL by statement
-/// triggers (migration 21): the table, its columns that refer, the table
-/// referred to, and PostgreSQL's triggers that check them.
-const CHECKED_BY_STATEMENT: (&str, &[&str], &str, &[&str]) = (
-    "decisions",
-    &["input_base_id", "output_id", "verification_id"],
-    "decision_texts",
-    &["AFTER INSERT FOR EACH STATEMENT", "AFTER UPDATE FOR EACH STATEMENT"],
-);
+/// References SQLite checks by foreign keys and PostgreSQL by triggers
+/// (migrations 21 and 22): the table, its columns that refer, the table
+/// referred to.
+const CHECKED_BY_TRIGGERS: &[(&str, &[&str], &str)] = &[
+    ("decisions", &["input_base_id"], "decision_texts"),
+    ("decisions", &["output_id"], "decision_texts"),
+    ("decisions", &["verification_id"], "decision_texts"),
+    ("decisions", &["run_id"], "runs"),
+    ("decisions", &["plugin_hash"], "plugins"),
+    ("decisions", &["engine"], "engines"),
+    ("payments", &["run_id"], "runs"),
+    ("payments", &["run_id", "period", "beneficiary_id"], "decisions"),
+    ("cash_payments", &["run_id"], "runs"),
+    ("cash_payments", &["run_id", "period", "beneficiary_id"], "decisions"),
+];
+
+/// PostgreSQL's triggers that check them: on the tables that refer, once a
+/// statement; on those referred to (but `decision_texts`, which is append-only
+/// on both backends), a row deleted or its key changed.
+const CHECKING_TRIGGERS: &[(&str, &[&str])] = &[
+    ("decisions", &["AFTER INSERT FOR EACH STATEMENT", "AFTER UPDATE FOR EACH STATEMENT"]),
+    ("payments", &["AFTER INSERT FOR EACH STATEMENT", "AFTER UPDATE FOR EACH STATEMENT"]),
+    ("cash_payments", &["AFTER INSERT FOR EACH STATEMENT", "AFTER UPDATE FOR EACH STATEMENT"]),
+    ("runs", &["BEFORE DELETE FOR EACH ROW", "BEFORE UPDATE FOR EACH ROW"]),
+    ("plugins", &["BEFORE DELETE FOR EACH ROW", "BEFORE UPDATE FOR EACH ROW"]),
+    ("engines", &["BEFORE DELETE FOR EACH ROW", "BEFORE UPDATE FOR EACH ROW"]),
+    ("decisions", &["BEFORE DELETE FOR EACH ROW", "BEFORE UPDATE FOR EACH ROW"]),
+];
 
 /// A table as both backends can describe it.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -89,20 +109,23 @@ fn both_migration_folders_give_the_same_schema() {
         let removed = postgres.get_mut(*table).is_some_and(|t| t.triggers.remove(*trigger));
         assert!(removed, "PostgreSQL no longer has the trigger {trigger} on {table}: update SQLITE_LACKS");
     }
-    let (table, columns, referred, triggers) = CHECKED_BY_STATEMENT;
-    for column in columns {
-        let keys = &mut sqlite.get_mut(table).expect("the table checked by statement").foreign_keys;
+    for (table, columns, referred) in CHECKED_BY_TRIGGERS {
+        let keys = &mut sqlite.get_mut(*table).expect("a table checked by triggers").foreign_keys;
         let before = keys.len();
-        keys.retain(|(from, to, _, _)| !(from == &[column.to_string()] && to == referred));
+        keys.retain(|(from, to, _, _)| {
+            !(from.iter().map(String::as_str).eq(columns.iter().copied()) && to == referred)
+        });
         assert_eq!(
             keys.len(),
             before - 1,
-            "SQLite has no key from {table}.{column} to {referred}: update CHECKED_BY_STATEMENT"
+            "SQLite has no key from {table} {columns:?} to {referred}: update CHECKED_BY_TRIGGERS"
         );
     }
-    for trigger in triggers {
-        let removed = postgres.get_mut(table).is_some_and(|t| t.triggers.remove(*trigger));
-        assert!(removed, "PostgreSQL has no trigger {trigger} on {table}: update CHECKED_BY_STATEMENT");
+    for (table, triggers) in CHECKING_TRIGGERS {
+        for trigger in *triggers {
+            let removed = postgres.get_mut(*table).is_some_and(|t| t.triggers.remove(*trigger));
+            assert!(removed, "PostgreSQL has no trigger {trigger} on {table}: update CHECKING_TRIGGERS");
+        }
     }
     assert!(sqlite.len() > 10, "SQLite's schema has only {:?}", sqlite.keys());
 

@@ -94,3 +94,66 @@ fn decision_texts_stay_and_decisions_refer_only_to_stored_ones(t: Driver) {
 }
 
 on_both_backends!(decision_texts_stay_and_decisions_refer_only_to_stored_ones);
+
+/// What decisions and payments refer to (their run, plug-in and engine; the
+/// decision a payment or a cash line pays) is there when they are written and
+/// stays while they refer to it: SQLite by its foreign keys, PostgreSQL by
+/// triggers, once a statement on the rows written and once a row on the rows
+/// referred to (migration 22).
+fn decisions_and_payments_refer_only_to_stored_rows_and_keep_them(t: Driver) {
+    let run = t.evaluated_run(5, 300, "2024-09");
+    let one = format!(
+        "run_id = {run} AND period = '2024-09' AND beneficiary_id = (SELECT MIN(beneficiary_id) FROM decisions \
+         WHERE run_id = {run})"
+    );
+    let refused = |statement: String, expected: &str| {
+        let error = t.execute(statement.clone()).expect_err(&statement);
+        assert!(error.contains("FOREIGN KEY constraint failed") || error.contains(expected), "{statement}: {error}");
+    };
+    let columns = "run_id, period, beneficiary_id, outcome, amount, category, verification_id, plugin_hash, \
+                   input_packed, input_base_id, output_id, error, fuel, exception, channel, bank_bin, account_number, \
+                   account_name, payee_name, commune, engine, digest";
+    let copy = |column: &str, value: &str| {
+        let copied = columns.replace("period", "'2099-01'").replace(column, value);
+        format!("INSERT INTO decisions ({columns}) SELECT {copied} FROM decisions WHERE {one}")
+    };
+    refused(copy("run_id", "999999999"), "refers to run 999999999, which is not stored");
+    refused(copy("plugin_hash", "'no such plug-in'"), "refers to plug-in no such plug-in, which is not stored");
+    refused(copy("engine", "'no such engine'"), "refers to engine no such engine, which is not stored");
+    refused(
+        format!("UPDATE decisions SET plugin_hash = 'no such plug-in' WHERE {one}"),
+        "refers to plug-in no such plug-in, which is not stored",
+    );
+    assert_eq!(t.execute(copy("run_id", "run_id")), Ok(1), "a copy that refers to stored rows is let through");
+
+    let payment = |table: &str, beneficiary: &str| match table {
+        "payments" => format!(
+            "INSERT INTO payments (run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, \
+             account_number, account_name) SELECT run_id, {beneficiary}, 'p', period, 'x', 1, 'bank', '970415', '1', \
+             'A' FROM decisions WHERE {one}"
+        ),
+        _ => format!(
+            "INSERT INTO cash_payments (run_id, beneficiary_id, program, period, id_number, amount, full_name, \
+             commune) SELECT run_id, {beneficiary}, 'p', period, 'y', 1, 'A', 'c' FROM decisions WHERE {one}"
+        ),
+    };
+    for table in ["payments", "cash_payments"] {
+        refused(payment(table, "999999999"), &format!("a row of {table} pays the decision of run {run}"));
+        assert_eq!(t.execute(payment(table, "beneficiary_id")), Ok(1), "{table} that pays a stored decision");
+    }
+
+    // What is referred to stays: the paid decision, its run, its plug-in and engine.
+    let kept = "violates the reference from table";
+    refused(format!("DELETE FROM decisions WHERE {one}"), kept);
+    refused(format!("UPDATE decisions SET period = '2098-01' WHERE {one}"), kept);
+    refused(format!("DELETE FROM runs WHERE id = {run}"), kept);
+    let plugin = format!("hash = (SELECT plugin_hash FROM runs WHERE id = {run})");
+    refused(format!("DELETE FROM plugins WHERE {plugin}"), kept);
+    refused(format!("UPDATE plugins SET hash = 'another' WHERE {plugin}"), kept);
+    refused(format!("DELETE FROM engines WHERE id = (SELECT engine FROM decisions WHERE {one})"), kept);
+    // A change that keeps a key, and a row nothing refers to, go through.
+    assert_eq!(t.execute(format!("UPDATE plugins SET hash = hash WHERE {plugin}")), Ok(1));
+    assert_eq!(t.execute(format!("DELETE FROM decisions WHERE run_id = {run} AND period = '2099-01'")), Ok(1));
+}
+
+on_both_backends!(decisions_and_payments_refer_only_to_stored_rows_and_keep_them);
