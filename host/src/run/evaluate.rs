@@ -490,7 +490,7 @@ async fn pipeline(
             batch.extend(more);
         }
         // Counted as stored: a decision another holder of the shard stored first is not made twice.
-        decided += writer.write(db, run.id, &batch).await?;
+        decided += writer.write(run.id, &batch).await?;
         progress(decided);
     }
     reader.await??;

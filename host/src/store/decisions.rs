@@ -87,13 +87,40 @@ const TEXTS_KEPT: usize = 100_000;
 pub struct Writer {
     texts: HashMap<String, i64>,
     reference: i64,
+    /// The writer's own connection, held while it writes. SQLite drops a
+    /// connection's page cache whenever another connection has written since
+    /// its last transaction, so a writer that took whichever connection the
+    /// pool gave it read the pages of the indexes it inserts into back from
+    /// the file, batch after batch, once its previous batch had been written
+    /// by another connection; its own writes leave its cache whole.
+    conn: Conn,
+}
+
+/// A connection held by one user (a [`Writer`]).
+enum Conn {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+/// Run `$body` with `$conn` bound to the backend's held connection.
+macro_rules! on_conn {
+    ($held:expr, $conn:ident => $body:expr) => {
+        match $held {
+            Conn::Sqlite($conn) => $body,
+            Conn::Postgres($conn) => $body,
+        }
+    };
 }
 
 impl Writer {
     /// A writer of decisions whose inputs were packed against `reference`.
     pub async fn new(db: &Db, reference: &str) -> anyhow::Result<Writer> {
-        let mut writer = Writer { texts: HashMap::new(), reference: 0 };
-        writer.reference = writer.id(db, reference).await?;
+        let conn = match db {
+            Db::Sqlite(pool) => Conn::Sqlite(pool.acquire().await?),
+            Db::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
+        };
+        let mut writer = Writer { texts: HashMap::new(), reference: 0, conn };
+        writer.reference = writer.id(reference).await?;
         Ok(writer)
     }
 
@@ -103,7 +130,7 @@ impl Writer {
     /// locked first, so a batch of another evaluator cannot land after the run
     /// is sealed (`run.evaluate`).
     /// The decisions stored now: those of `rows` not stored already.
-    pub async fn write(&mut self, db: &Db, run_id: i64, rows: &[Decided]) -> anyhow::Result<u64> {
+    pub async fn write(&mut self, run_id: i64, rows: &[Decided]) -> anyhow::Result<u64> {
         if rows.is_empty() {
             return Ok(0);
         }
@@ -115,41 +142,42 @@ impl Writer {
         }
         let texts = rows.iter().flat_map(|r| [Some(&r.decision.verification), r.decision.output.as_ref()]);
         let new = texts.flatten().filter(|t| !self.texts.contains_key(*t)).cloned().collect();
-        self.store_texts(db, new).await?;
+        self.store_texts(new).await?;
         let ids: Vec<(i64, Option<i64>)> = rows
             .iter()
             .map(|r| (self.texts[&r.decision.verification], r.decision.output.as_ref().map(|o| self.texts[o])))
             .collect();
-        let mut tx = db.begin().await?;
+        let batch = Batch { run_id, rows, ids: &ids, reference: self.reference };
         // PostgreSQL: a share lock, which the writers of several workers hold at once and
-        // `mark_evaluated`'s update waits for; SQLite has one writer at a time anyway.
-        let open: Option<String> = match &mut tx {
-            Tx::Sqlite(tx) => {
-                sqlx::query_scalar(
+        // `mark_evaluated`'s update waits for; SQLite has one writer at a time anyway, and
+        // takes the write lock first (`BEGIN IMMEDIATE`, as `Db::begin`).
+        let stored = match &mut self.conn {
+            Conn::Sqlite(conn) => {
+                let mut tx = sqlx::Connection::begin_with(&mut **conn, "BEGIN IMMEDIATE").await?;
+                let open: Option<String> = sqlx::query_scalar(
                     "UPDATE runs SET status = status WHERE id = $1 AND status = 'created' RETURNING status",
                 )
                 .bind(run_id)
-                .fetch_optional(&mut **tx)
-                .await?
+                .fetch_optional(&mut *tx)
+                .await?;
+                ensure_open(run_id, open)?;
+                let stored = batch.insert_values(&mut tx).await?;
+                tx.commit().await?;
+                stored
             }
-            Tx::Postgres(tx) => {
-                sqlx::query_scalar("SELECT status FROM runs WHERE id = $1 AND status = 'created' FOR SHARE")
-                    .bind(run_id)
-                    .fetch_optional(&mut **tx)
-                    .await?
+            Conn::Postgres(conn) => {
+                let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+                let open: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM runs WHERE id = $1 AND status = 'created' FOR SHARE")
+                        .bind(run_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                ensure_open(run_id, open)?;
+                let stored = batch.insert_unnest(&mut tx).await?;
+                tx.commit().await?;
+                stored
             }
         };
-        anyhow::ensure!(
-            open.is_some(),
-            "run {run_id} is no longer being evaluated (another process finished or cancelled it): these \
-             decisions are not stored; `ansinh run show {run_id}` tells where it stands"
-        );
-        let batch = Batch { run_id, rows, ids: &ids, reference: self.reference };
-        let stored = match &mut tx {
-            Tx::Sqlite(tx) => batch.insert_values(tx).await?,
-            Tx::Postgres(tx) => batch.insert_unnest(tx).await?,
-        };
-        tx.commit().await?;
         Ok(stored)
     }
 
@@ -157,7 +185,7 @@ impl Writer {
     /// not there yet: one statement for each [`TEXTS_PER_INSERT`] new texts,
     /// not one for each (a million-person run meets some ten thousand
     /// distinct verdicts, and each statement on its own is a commit).
-    async fn store_texts(&mut self, db: &Db, mut new: Vec<String>) -> anyhow::Result<()> {
+    async fn store_texts(&mut self, mut new: Vec<String>) -> anyhow::Result<()> {
         new.sort_unstable();
         new.dedup();
         for chunk in new.chunks(TEXTS_PER_INSERT) {
@@ -168,26 +196,26 @@ impl Writer {
             rows.sort_unstable();
             // Texts there already are left alone (`DO NOTHING`): the table is append-only
             // (migration 21), and an update of them, even a no-op one, is refused.
-            let mut ids: Vec<(i64, String)> = on_pool!(db, pool => {
+            let mut ids: Vec<(i64, String)> = on_conn!(&mut self.conn, conn => {
                 let mut q = sqlx::QueryBuilder::new("INSERT INTO decision_texts (sha256, text) ");
                 q.push_values(&rows, |mut b, (sha256, text)| {
                     b.push_bind(sha256.clone()).push_bind((*text).clone());
                 });
                 q.push(" ON CONFLICT (sha256) DO NOTHING RETURNING id, sha256");
-                q.build_query_as().fetch_all(pool).await?
+                q.build_query_as().fetch_all(&mut **conn).await?
             });
             if ids.len() < rows.len() {
                 let made: HashSet<&str> = ids.iter().map(|(_, sha256)| sha256.as_str()).collect();
                 let there: Vec<&str> =
                     rows.iter().map(|(sha256, _)| sha256.as_str()).filter(|sha256| !made.contains(sha256)).collect();
-                let found: Vec<(i64, String)> = on_pool!(db, pool => {
+                let found: Vec<(i64, String)> = on_conn!(&mut self.conn, conn => {
                     let mut q = sqlx::QueryBuilder::new("SELECT id, sha256 FROM decision_texts WHERE sha256 IN (");
                     let mut list = q.separated(", ");
                     for sha256 in &there {
                         list.push_bind(*sha256);
                     }
                     q.push(")");
-                    q.build_query_as().persistent(false).fetch_all(pool).await?
+                    q.build_query_as().persistent(false).fetch_all(&mut **conn).await?
                 });
                 ids.extend(found);
             }
@@ -200,12 +228,21 @@ impl Writer {
     }
 
     /// The id of `text` in `decision_texts`, stored now if it is not there.
-    async fn id(&mut self, db: &Db, text: &str) -> anyhow::Result<i64> {
+    async fn id(&mut self, text: &str) -> anyhow::Result<i64> {
         if !self.texts.contains_key(text) {
-            self.store_texts(db, vec![text.to_owned()]).await?;
+            self.store_texts(vec![text.to_owned()]).await?;
         }
         Ok(self.texts[text])
     }
+}
+
+fn ensure_open(run_id: i64, open: Option<String>) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        open.is_some(),
+        "run {run_id} is no longer being evaluated (another process finished or cancelled it): these \
+         decisions are not stored; `ansinh run show {run_id}` tells where it stands"
+    );
+    Ok(())
 }
 
 /// New texts stored by one statement: two bound values each, well under
