@@ -55,6 +55,17 @@ fn a_writer_that_read_first_is_not_refused_for_another_writer(t: Driver) {
 
 on_both_backends!(a_writer_that_read_first_is_not_refused_for_another_writer);
 
+/// The columns a decision is stored in, for copies of one made in SQL.
+const DECISION_COLUMNS: &str = "run_id, period, beneficiary_id, outcome, amount, category, verification_id, \
+                                plugin_hash, input_packed, input_base_id, output_id, error, fuel, exception, channel, \
+                                bank_bin, account_number, account_name, payee_name, commune, engine, digest";
+
+/// `statement` fails, with an error that says one of `expected`.
+fn refused(t: &Driver, statement: String, expected: &[&str]) {
+    let error = t.execute(statement.clone()).expect_err(&statement);
+    assert!(expected.iter().any(|e| error.contains(e)), "{statement}: {error}");
+}
+
 /// The texts decisions share (`decision_texts`: verdicts, outputs, reference
 /// inputs) are written once and never changed or deleted, and no decision
 /// refers to a text that is not stored, whether inserted or changed: SQLite by
@@ -65,30 +76,27 @@ fn decision_texts_stay_and_decisions_refer_only_to_stored_ones(t: Driver) {
         "run_id = {run} AND beneficiary_id = (SELECT MIN(beneficiary_id) FROM decisions WHERE run_id = {run} \
          AND output_id IS NOT NULL)"
     );
-    let refused = |statement: String, expected: &[&str]| {
-        let error = t.execute(statement.clone()).expect_err(&statement);
-        assert!(expected.iter().any(|e| error.contains(e)), "{statement}: {error}");
-    };
     let append_only = ["decision_texts is append-only"];
-    refused("UPDATE decision_texts SET text = text || ' '".into(), &append_only);
-    refused("DELETE FROM decision_texts".into(), &append_only);
+    refused(&t, "UPDATE decision_texts SET text = text || ' '".into(), &append_only);
+    refused(&t, "DELETE FROM decision_texts".into(), &append_only);
     assert!(t.scalar("SELECT COUNT(*) FROM decision_texts") > 0);
 
     let missing = ["FOREIGN KEY constraint failed", "refers to decision text 999999999, which is not stored"];
     for column in ["verification_id", "output_id", "input_base_id"] {
-        refused(format!("UPDATE decisions SET {column} = 999999999 WHERE {one}"), &missing);
+        refused(&t, format!("UPDATE decisions SET {column} = 999999999 WHERE {one}"), &missing);
     }
-    let columns = "run_id, period, beneficiary_id, outcome, amount, category, verification_id, plugin_hash, \
-                   input_packed, input_base_id, output_id, error, fuel, exception, channel, bank_bin, account_number, \
-                   account_name, payee_name, commune, engine, digest";
-    let copied = columns.replace("period", "'2099-01'").replace("output_id", "999999999");
-    refused(format!("INSERT INTO decisions ({columns}) SELECT {copied} FROM decisions WHERE {one}"), &missing);
+    let copied = DECISION_COLUMNS.replace("period", "'2099-01'").replace("output_id", "999999999");
+    refused(
+        &t,
+        format!("INSERT INTO decisions ({DECISION_COLUMNS}) SELECT {copied} FROM decisions WHERE {one}"),
+        &missing,
+    );
 
     // What refers to stored texts is let through, as before.
     assert_eq!(t.execute(format!("UPDATE decisions SET fuel = fuel WHERE {one}")), Ok(1));
-    let copied = columns.replace("period", "'2099-01'");
+    let copied = DECISION_COLUMNS.replace("period", "'2099-01'");
     assert_eq!(
-        t.execute(format!("INSERT INTO decisions ({columns}) SELECT {copied} FROM decisions WHERE {one}")),
+        t.execute(format!("INSERT INTO decisions ({DECISION_COLUMNS}) SELECT {copied} FROM decisions WHERE {one}")),
         Ok(1)
     );
 }
@@ -106,21 +114,17 @@ fn decisions_and_payments_refer_only_to_stored_rows_and_keep_them(t: Driver) {
         "run_id = {run} AND period = '2024-09' AND beneficiary_id = (SELECT MIN(beneficiary_id) FROM decisions \
          WHERE run_id = {run})"
     );
-    let refused = |statement: String, expected: &str| {
-        let error = t.execute(statement.clone()).expect_err(&statement);
-        assert!(error.contains("FOREIGN KEY constraint failed") || error.contains(expected), "{statement}: {error}");
+    let refused_for = |statement: String, expected: &str| {
+        refused(&t, statement, &["FOREIGN KEY constraint failed", expected]);
     };
-    let columns = "run_id, period, beneficiary_id, outcome, amount, category, verification_id, plugin_hash, \
-                   input_packed, input_base_id, output_id, error, fuel, exception, channel, bank_bin, account_number, \
-                   account_name, payee_name, commune, engine, digest";
     let copy = |column: &str, value: &str| {
-        let copied = columns.replace("period", "'2099-01'").replace(column, value);
-        format!("INSERT INTO decisions ({columns}) SELECT {copied} FROM decisions WHERE {one}")
+        let copied = DECISION_COLUMNS.replace("period", "'2099-01'").replace(column, value);
+        format!("INSERT INTO decisions ({DECISION_COLUMNS}) SELECT {copied} FROM decisions WHERE {one}")
     };
-    refused(copy("run_id", "999999999"), "refers to run 999999999, which is not stored");
-    refused(copy("plugin_hash", "'no such plug-in'"), "refers to plug-in no such plug-in, which is not stored");
-    refused(copy("engine", "'no such engine'"), "refers to engine no such engine, which is not stored");
-    refused(
+    refused_for(copy("run_id", "999999999"), "refers to run 999999999, which is not stored");
+    refused_for(copy("plugin_hash", "'no such plug-in'"), "refers to plug-in no such plug-in, which is not stored");
+    refused_for(copy("engine", "'no such engine'"), "refers to engine no such engine, which is not stored");
+    refused_for(
         format!("UPDATE decisions SET plugin_hash = 'no such plug-in' WHERE {one}"),
         "refers to plug-in no such plug-in, which is not stored",
     );
@@ -138,19 +142,19 @@ fn decisions_and_payments_refer_only_to_stored_rows_and_keep_them(t: Driver) {
         ),
     };
     for table in ["payments", "cash_payments"] {
-        refused(payment(table, "999999999"), &format!("a row of {table} pays the decision of run {run}"));
+        refused_for(payment(table, "999999999"), &format!("a row of {table} pays the decision of run {run}"));
         assert_eq!(t.execute(payment(table, "beneficiary_id")), Ok(1), "{table} that pays a stored decision");
     }
 
     // What is referred to stays: the paid decision, its run, its plug-in and engine.
     let kept = "violates the reference from table";
-    refused(format!("DELETE FROM decisions WHERE {one}"), kept);
-    refused(format!("UPDATE decisions SET period = '2098-01' WHERE {one}"), kept);
-    refused(format!("DELETE FROM runs WHERE id = {run}"), kept);
+    refused_for(format!("DELETE FROM decisions WHERE {one}"), kept);
+    refused_for(format!("UPDATE decisions SET period = '2098-01' WHERE {one}"), kept);
+    refused_for(format!("DELETE FROM runs WHERE id = {run}"), kept);
     let plugin = format!("hash = (SELECT plugin_hash FROM runs WHERE id = {run})");
-    refused(format!("DELETE FROM plugins WHERE {plugin}"), kept);
-    refused(format!("UPDATE plugins SET hash = 'another' WHERE {plugin}"), kept);
-    refused(format!("DELETE FROM engines WHERE id = (SELECT engine FROM decisions WHERE {one})"), kept);
+    refused_for(format!("DELETE FROM plugins WHERE {plugin}"), kept);
+    refused_for(format!("UPDATE plugins SET hash = 'another' WHERE {plugin}"), kept);
+    refused_for(format!("DELETE FROM engines WHERE id = (SELECT engine FROM decisions WHERE {one})"), kept);
     // A change that keeps a key, and a row nothing refers to, go through.
     assert_eq!(t.execute(format!("UPDATE plugins SET hash = hash WHERE {plugin}")), Ok(1));
     assert_eq!(t.execute(format!("DELETE FROM decisions WHERE run_id = {run} AND period = '2099-01'")), Ok(1));
