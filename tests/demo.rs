@@ -73,7 +73,8 @@ fn check_demo(t: &Driver, summary: &str) {
 
     // Every decision is stored with its input (packed against the run's
     // reference input), the plug-in's hash and the fuel used.
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM decisions WHERE plugin_hash <> (SELECT plugin_hash FROM runs)"), 0);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM decision_rows WHERE plugin_hash <> (SELECT plugin_hash FROM runs)"), 0);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM deciders"), 1, "one plug-in and engine, stored once");
     let decided_by_plugin = t.scalar("SELECT COUNT(*) FROM decisions WHERE input_packed IS NOT NULL");
     assert!(decided_by_plugin > 0);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM decisions WHERE input IS NOT NULL"), 0, "new inputs are packed");

@@ -191,8 +191,8 @@ fn a_payee_changed_behind_the_log_is_not_paid(t: Driver) {
 
     // Changed together with its digest: the chain of the run's decisions no longer holds.
     t.execute(format!(
-        "UPDATE decisions SET digest = '{}' WHERE run_id = {run} AND beneficiary_id = {who}",
-        "0".repeat(64)
+        "UPDATE decisions SET digest = {} WHERE run_id = {run} AND beneficiary_id = {who}",
+        t.backend.unhex(&"0".repeat(64))
     ))
     .unwrap();
     let said = fails(&mut issue(&t, &run));
@@ -201,7 +201,7 @@ fn a_payee_changed_behind_the_log_is_not_paid(t: Driver) {
 
     // An account changed by a new import is not tampering: the person is held.
     t.execute(&restore).unwrap();
-    let sealed = t.text(format!("SELECT digest FROM decisions WHERE run_id = {} AND beneficiary_id = {who}", run));
+    let sealed = t.text(format!("SELECT digest FROM decision_rows WHERE run_id = {} AND beneficiary_id = {who}", run));
     assert_eq!(sealed.len(), 64);
     let redigested = t.sql({
         let run: i64 = run.parse().unwrap();
@@ -215,7 +215,8 @@ fn a_payee_changed_behind_the_log_is_not_paid(t: Driver) {
             })
         }
     });
-    t.execute(format!("UPDATE decisions SET digest = '{redigested}' WHERE run_id = {run} AND beneficiary_id = {who}"))
+    let redigested = t.backend.unhex(&redigested);
+    t.execute(format!("UPDATE decisions SET digest = {redigested} WHERE run_id = {run} AND beneficiary_id = {who}"))
         .unwrap();
     t.execute(format!("UPDATE beneficiaries SET account_number = '0011002222222' WHERE id = {who}")).unwrap();
     let said = fails(&mut issue(&t, &run));

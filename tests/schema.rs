@@ -45,15 +45,14 @@ const SQLITE_LACKS: &[(&str, &str)] =
     &[("audit_log", "BEFORE TRUNCATE FOR EACH STATEMENT"), ("decision_texts", "BEFORE TRUNCATE FOR EACH STATEMENT")];
 
 /// References SQLite checks by foreign keys and PostgreSQL by triggers
-/// (migrations 21 and 22): the table, its columns that refer, the table
+/// (migrations 21, 22 and 24): the table, its columns that refer, the table
 /// referred to.
 const CHECKED_BY_TRIGGERS: &[(&str, &[&str], &str)] = &[
     ("decisions", &["input_base_id"], "decision_texts"),
     ("decisions", &["output_id"], "decision_texts"),
     ("decisions", &["verification_id"], "decision_texts"),
     ("decisions", &["run_id"], "runs"),
-    ("decisions", &["plugin_hash"], "plugins"),
-    ("decisions", &["engine"], "engines"),
+    ("decisions", &["decider_id"], "deciders"),
     ("payments", &["run_id"], "runs"),
     ("payments", &["run_id", "period", "beneficiary_id"], "decisions"),
     ("cash_payments", &["run_id"], "runs"),
@@ -68,8 +67,7 @@ const CHECKING_TRIGGERS: &[(&str, &[&str])] = &[
     ("payments", &["AFTER INSERT FOR EACH STATEMENT", "AFTER UPDATE FOR EACH STATEMENT"]),
     ("cash_payments", &["AFTER INSERT FOR EACH STATEMENT", "AFTER UPDATE FOR EACH STATEMENT"]),
     ("runs", &["BEFORE DELETE FOR EACH ROW", "BEFORE UPDATE FOR EACH ROW"]),
-    ("plugins", &["BEFORE DELETE FOR EACH ROW", "BEFORE UPDATE FOR EACH ROW"]),
-    ("engines", &["BEFORE DELETE FOR EACH ROW", "BEFORE UPDATE FOR EACH ROW"]),
+    ("deciders", &["BEFORE DELETE FOR EACH ROW", "BEFORE UPDATE FOR EACH ROW"]),
     ("decisions", &["BEFORE DELETE FOR EACH ROW", "BEFORE UPDATE FOR EACH ROW"]),
 ];
 

@@ -57,8 +57,8 @@ on_both_backends!(a_writer_that_read_first_is_not_refused_for_another_writer);
 
 /// The columns a decision is stored in, for copies of one made in SQL.
 const DECISION_COLUMNS: &str = "run_id, period, beneficiary_id, outcome, amount, category, verification_id, \
-                                plugin_hash, input_packed, input_base_id, output_id, error, fuel, exception, channel, \
-                                bank_bin, account_number, account_name, payee_name, commune, engine, digest";
+                                decider_id, input_packed, input_base_id, output_id, error, fuel, exception, channel, \
+                                bank_bin, account_number, account_name, payee_name, commune, digest";
 
 /// `statement` fails, with an error that says one of `expected`.
 fn refused(t: &Driver, statement: String, expected: &[&str]) {
@@ -103,11 +103,12 @@ fn decision_texts_stay_and_decisions_refer_only_to_stored_ones(t: Driver) {
 
 on_both_backends!(decision_texts_stay_and_decisions_refer_only_to_stored_ones);
 
-/// What decisions and payments refer to (their run, plug-in and engine; the
-/// decision a payment or a cash line pays) is there when they are written and
-/// stays while they refer to it: SQLite by its foreign keys, PostgreSQL by
-/// triggers, once a statement on the rows written and once a row on the rows
-/// referred to (migration 22).
+/// What decisions and payments refer to (their run, and their plug-in and
+/// engine through `deciders`; the decision a payment or a cash line pays) is
+/// there when they are written and stays while they refer to it: SQLite by its
+/// foreign keys, PostgreSQL by triggers, once a statement on the rows written
+/// and once a row on the rows referred to (migrations 22 and 24). Deciders keep
+/// their plug-in and engine by foreign keys on both.
 fn decisions_and_payments_refer_only_to_stored_rows_and_keep_them(t: Driver) {
     let run = t.evaluated_run(5, 300, "2024-09");
     let one = format!(
@@ -122,11 +123,18 @@ fn decisions_and_payments_refer_only_to_stored_rows_and_keep_them(t: Driver) {
         format!("INSERT INTO decisions ({DECISION_COLUMNS}) SELECT {copied} FROM decisions WHERE {one}")
     };
     refused_for(copy("run_id", "999999999"), "refers to run 999999999, which is not stored");
-    refused_for(copy("plugin_hash", "'no such plug-in'"), "refers to plug-in no such plug-in, which is not stored");
-    refused_for(copy("engine", "'no such engine'"), "refers to engine no such engine, which is not stored");
+    refused_for(copy("decider_id", "999999999"), "refers to decider 999999999, which is not stored");
     refused_for(
-        format!("UPDATE decisions SET plugin_hash = 'no such plug-in' WHERE {one}"),
-        "refers to plug-in no such plug-in, which is not stored",
+        format!("UPDATE decisions SET decider_id = 999999999 WHERE {one}"),
+        "refers to decider 999999999, which is not stored",
+    );
+    let foreign_key = "violates foreign key constraint";
+    refused_for("INSERT INTO deciders (plugin_hash, engine) VALUES ('no such plug-in', NULL)".into(), foreign_key);
+    refused_for(
+        format!(
+            "INSERT INTO deciders (plugin_hash, engine) SELECT plugin_hash, 'no such engine' FROM runs WHERE id = {run}"
+        ),
+        foreign_key,
     );
     assert_eq!(t.execute(copy("run_id", "run_id")), Ok(1), "a copy that refers to stored rows is let through");
 
@@ -146,15 +154,17 @@ fn decisions_and_payments_refer_only_to_stored_rows_and_keep_them(t: Driver) {
         assert_eq!(t.execute(payment(table, "beneficiary_id")), Ok(1), "{table} that pays a stored decision");
     }
 
-    // What is referred to stays: the paid decision, its run, its plug-in and engine.
+    // What is referred to stays: the paid decision, its run, its decider, and the decider's plug-in and engine.
     let kept = "violates the reference from table";
     refused_for(format!("DELETE FROM decisions WHERE {one}"), kept);
     refused_for(format!("UPDATE decisions SET period = '2098-01' WHERE {one}"), kept);
     refused_for(format!("DELETE FROM runs WHERE id = {run}"), kept);
+    let decider = format!("id = (SELECT decider_id FROM decisions WHERE {one})");
+    refused_for(format!("DELETE FROM deciders WHERE {decider}"), kept);
     let plugin = format!("hash = (SELECT plugin_hash FROM runs WHERE id = {run})");
-    refused_for(format!("DELETE FROM plugins WHERE {plugin}"), kept);
-    refused_for(format!("UPDATE plugins SET hash = 'another' WHERE {plugin}"), kept);
-    refused_for(format!("DELETE FROM engines WHERE id = (SELECT engine FROM decisions WHERE {one})"), kept);
+    refused_for(format!("DELETE FROM plugins WHERE {plugin}"), foreign_key);
+    refused_for(format!("UPDATE plugins SET hash = 'another' WHERE {plugin}"), foreign_key);
+    refused_for(format!("DELETE FROM engines WHERE id = (SELECT engine FROM deciders WHERE {decider})"), foreign_key);
     // A change that keeps a key, and a row nothing refers to, go through.
     assert_eq!(t.execute(format!("UPDATE plugins SET hash = hash WHERE {plugin}")), Ok(1));
     assert_eq!(t.execute(format!("DELETE FROM decisions WHERE run_id = {run} AND period = '2099-01'")), Ok(1));

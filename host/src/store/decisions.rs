@@ -57,7 +57,8 @@ pub struct Payee {
 pub struct Decided {
     /// The decision, its input moved into `input`.
     pub decision: NewDecision,
-    pub digest: String,
+    /// The digest's 32 bytes, as stored.
+    pub digest: [u8; 32],
     /// The input packed against the run's reference ([`super::packed`]).
     pub input: Option<Vec<u8>>,
 }
@@ -66,13 +67,15 @@ impl NewDecision {
     /// This decision as decided in run `run_id`: with its digest, and its
     /// input packed by `packer` (the run's reference input's).
     pub fn digested(mut self, run_id: i64, packer: &mut Packer) -> Decided {
-        let digest = self.digest(run_id, &self.period.to_string());
+        let mut digest = [0; 32];
+        hex::decode_to_slice(self.digest(run_id, &self.period.to_string()), &mut digest)
+            .expect("a digest is 64 hex digits");
         let input = self.input.take().map(|input| packer.pack(&input));
         Decided { decision: self, digest, input }
     }
 }
 
-/// Rows per INSERT of decisions on SQLite: 22 bound values a row, well under
+/// Rows per INSERT of decisions on SQLite: 21 bound values a row, well under
 /// its 32,766 a statement.
 const ROWS_PER_INSERT: usize = 1000;
 
@@ -86,6 +89,8 @@ const TEXTS_KEPT: usize = 100_000;
 /// reference input, which it stores first.
 pub struct Writer {
     texts: HashMap<String, i64>,
+    /// The id in `deciders` of each (plug-in, engine) the writer met: one, or a few.
+    deciders: Vec<(String, String, i64)>,
     reference: i64,
     /// The writer's own connection, held while it writes. SQLite drops a
     /// connection's page cache whenever another connection has written since
@@ -119,7 +124,7 @@ impl Writer {
             Db::Sqlite(pool) => Conn::Sqlite(pool.acquire().await?),
             Db::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
         };
-        let mut writer = Writer { texts: HashMap::new(), reference: 0, conn };
+        let mut writer = Writer { texts: HashMap::new(), deciders: Vec::new(), reference: 0, conn };
         writer.reference = writer.id(reference).await?;
         Ok(writer)
     }
@@ -143,10 +148,16 @@ impl Writer {
         let texts = rows.iter().flat_map(|r| [Some(&r.decision.verification), r.decision.output.as_ref()]);
         let new = texts.flatten().filter(|t| !self.texts.contains_key(*t)).cloned().collect();
         self.store_texts(new).await?;
-        let ids: Vec<(i64, Option<i64>)> = rows
-            .iter()
-            .map(|r| (self.texts[&r.decision.verification], r.decision.output.as_ref().map(|o| self.texts[o])))
-            .collect();
+        let mut ids = Vec::with_capacity(rows.len());
+        for r in rows {
+            let d = &r.decision;
+            let decider = self.decider(&d.plugin_hash, &d.engine).await?;
+            ids.push(Ids {
+                verification: self.texts[&d.verification],
+                output: d.output.as_ref().map(|o| self.texts[o]),
+                decider,
+            });
+        }
         let batch = Batch { run_id, rows, ids: &ids, reference: self.reference };
         // PostgreSQL: a share lock, which the writers of several workers hold at once and
         // `mark_evaluated`'s update waits for; SQLite has one writer at a time anyway, and
@@ -227,6 +238,30 @@ impl Writer {
         Ok(())
     }
 
+    /// The id in `deciders` of `plugin_hash` under `engine`, stored now if it is not there
+    /// (committed at once, as texts are).
+    async fn decider(&mut self, plugin_hash: &str, engine: &str) -> anyhow::Result<i64> {
+        if let Some((_, _, id)) = self.deciders.iter().find(|(p, e, _)| p == plugin_hash && e == engine) {
+            return Ok(*id);
+        }
+        let id: i64 = on_conn!(&mut self.conn, conn => {
+            sqlx::query(
+                "INSERT INTO deciders (plugin_hash, engine) VALUES ($1, $2) ON CONFLICT (plugin_hash, engine) DO NOTHING",
+            )
+            .bind(plugin_hash)
+            .bind(engine)
+            .execute(&mut **conn)
+            .await?;
+            sqlx::query_scalar("SELECT id FROM deciders WHERE plugin_hash = $1 AND engine = $2")
+                .bind(plugin_hash)
+                .bind(engine)
+                .fetch_one(&mut **conn)
+                .await?
+        });
+        self.deciders.push((plugin_hash.to_owned(), engine.to_owned(), id));
+        Ok(id)
+    }
+
     /// The id of `text` in `decision_texts`, stored now if it is not there.
     async fn id(&mut self, text: &str) -> anyhow::Result<i64> {
         if !self.texts.contains_key(text) {
@@ -250,16 +285,26 @@ fn ensure_open(run_id: i64, open: Option<String>) -> anyhow::Result<()> {
 const TEXTS_PER_INSERT: usize = 1000;
 
 /// The columns a decision is written to, in the order bound.
-const COLUMNS: &str = "run_id, period, beneficiary_id, outcome, amount, category, verification_id, plugin_hash, \
+const COLUMNS: &str = "run_id, period, beneficiary_id, outcome, amount, category, verification_id, decider_id, \
                        input_packed, input_base_id, output_id, error, fuel, exception, channel, bank_bin, \
-                       account_number, account_name, payee_name, commune, engine, digest";
+                       account_number, account_name, payee_name, commune, digest";
+
+/// What a decision to write refers to by id.
+struct Ids {
+    /// Its verdicts' text.
+    verification: i64,
+    /// Its output's text, if the plug-in gave one.
+    output: Option<i64>,
+    /// Its plug-in and engine.
+    decider: i64,
+}
 
 /// Decisions to insert, with the ids of their texts.
 struct Batch<'a> {
     run_id: i64,
     rows: &'a [Decided],
-    /// The ids of each row's verdicts and output.
-    ids: &'a [(i64, Option<i64>)],
+    /// What each row refers to.
+    ids: &'a [Ids],
     /// The id of the reference input the rows' inputs were packed against.
     reference: i64,
 }
@@ -271,7 +316,7 @@ impl Batch<'_> {
         let mut stored = 0;
         for (rows, ids) in self.rows.chunks(ROWS_PER_INSERT).zip(self.ids.chunks(ROWS_PER_INSERT)) {
             let mut q = sqlx::QueryBuilder::new(format!("INSERT INTO decisions ({COLUMNS}) "));
-            q.push_values(rows.iter().zip(ids), |mut b, (row, (verification, output))| {
+            q.push_values(rows.iter().zip(ids), |mut b, (row, ids)| {
                 let d = &row.decision;
                 b.push_bind(self.run_id)
                     .push_bind(d.period.to_string())
@@ -279,11 +324,11 @@ impl Batch<'_> {
                     .push_bind(d.outcome.as_str())
                     .push_bind(amount(d))
                     .push_bind(&d.category)
-                    .push_bind(*verification)
-                    .push_bind(&d.plugin_hash)
+                    .push_bind(ids.verification)
+                    .push_bind(ids.decider)
                     .push_bind(&row.input)
                     .push_bind(row.input.as_ref().map(|_| self.reference))
-                    .push_bind(*output)
+                    .push_bind(ids.output)
                     .push_bind(&d.error)
                     .push_bind(fuel(d))
                     .push_bind(d.exception)
@@ -293,8 +338,7 @@ impl Batch<'_> {
                     .push_bind(&d.payee.account_name)
                     .push_bind(&d.payee.name)
                     .push_bind(&d.payee.commune)
-                    .push_bind(&d.engine)
-                    .push_bind(&row.digest);
+                    .push_bind(row.digest.to_vec());
             });
             q.push(" ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING");
             stored += q.build().execute(&mut *conn).await?.rows_affected();
@@ -303,8 +347,8 @@ impl Batch<'_> {
     }
 
     /// PostgreSQL: the whole batch in one statement, a column an array
-    /// (`UNNEST`): 22 parameters whatever the rows, parsed and planned once,
-    /// rather than a thousand rows of 22 parameters each.
+    /// (`UNNEST`): 21 parameters whatever the rows, parsed and planned once,
+    /// rather than a thousand rows of 21 parameters each.
     async fn insert_unnest(&self, conn: &mut sqlx::PgConnection) -> anyhow::Result<u64> {
         let rows = self.rows;
         let decisions = || rows.iter().map(|r| &r.decision);
@@ -312,9 +356,9 @@ impl Batch<'_> {
         let maybe = |f: fn(&NewDecision) -> Option<&str>| decisions().map(f).collect::<Vec<Option<&str>>>();
         let query = format!(
             "INSERT INTO decisions ({COLUMNS}) SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::text[], \
-             $5::bigint[], $6::text[], $7::bigint[], $8::text[], $9::bytea[], $10::bigint[], $11::bigint[], \
+             $5::bigint[], $6::text[], $7::bigint[], $8::bigint[], $9::bytea[], $10::bigint[], $11::bigint[], \
              $12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], \
-             $19::text[], $20::text[], $21::text[], $22::text[]) \
+             $19::text[], $20::text[], $21::bytea[]) \
              ON CONFLICT (run_id, period, beneficiary_id) DO NOTHING"
         );
         let stored = sqlx::query(sqlx::AssertSqlSafe(query))
@@ -324,11 +368,11 @@ impl Batch<'_> {
             .bind(texts(|d| d.outcome.as_str()))
             .bind(decisions().map(amount).collect::<Vec<i64>>())
             .bind(maybe(|d| d.category.as_deref()))
-            .bind(self.ids.iter().map(|(verification, _)| *verification).collect::<Vec<i64>>())
-            .bind(texts(|d| &d.plugin_hash))
+            .bind(self.ids.iter().map(|ids| ids.verification).collect::<Vec<i64>>())
+            .bind(self.ids.iter().map(|ids| ids.decider).collect::<Vec<i64>>())
             .bind(rows.iter().map(|r| r.input.as_deref()).collect::<Vec<Option<&[u8]>>>())
             .bind(rows.iter().map(|r| r.input.as_ref().map(|_| self.reference)).collect::<Vec<Option<i64>>>())
-            .bind(self.ids.iter().map(|(_, output)| *output).collect::<Vec<Option<i64>>>())
+            .bind(self.ids.iter().map(|ids| ids.output).collect::<Vec<Option<i64>>>())
             .bind(maybe(|d| d.error.as_deref()))
             .bind(decisions().map(fuel).collect::<Vec<i64>>())
             .bind(maybe(|d| d.exception))
@@ -338,8 +382,7 @@ impl Batch<'_> {
             .bind(texts(|d| &d.payee.account_name))
             .bind(texts(|d| &d.payee.name))
             .bind(texts(|d| &d.payee.commune))
-            .bind(texts(|d| &d.engine))
-            .bind(rows.iter().map(|r| r.digest.as_str()).collect::<Vec<&str>>())
+            .bind(rows.iter().map(|r| &r.digest[..]).collect::<Vec<&[u8]>>())
             .execute(conn)
             .await?;
         Ok(stored.rows_affected())
@@ -558,7 +601,8 @@ pub struct DecisionRow {
     pub account_name: String,
     pub payee_name: String,
     pub commune: String,
-    /// As stored: `trail::digest` of the other fields when it was made.
+    /// As stored: `trail::digest` of the other fields when it was made (hex).
+    #[sqlx(skip)]
     pub digest: Option<String>,
 }
 
@@ -574,33 +618,43 @@ struct Stored {
     /// `output` none where `output_id` does, its `input` none where packed.
     #[sqlx(flatten)]
     row: DecisionRow,
+    /// The digest's bytes (`row.digest` is their hex).
+    sha256: Option<Vec<u8>>,
     verification_id: Option<i64>,
     output_id: Option<i64>,
     input_packed: Option<Vec<u8>>,
     input_base_id: Option<i64>,
 }
 
-/// Every column of [`Stored`], of `decisions d`.
+/// Every column of [`Stored`], of `decisions d` and its decider `m` ([`stored_from`]).
 macro_rules! stored_columns {
     () => {
         "d.run_id, d.period, d.beneficiary_id, d.outcome, d.amount, d.category, COALESCE(d.verification, '') AS \
-         verification, d.plugin_hash, d.engine, d.input, d.output, d.error, d.fuel, d.exception, d.channel, \
-         d.bank_bin, d.account_number, d.account_name, d.payee_name, d.commune, d.digest, d.verification_id, \
-         d.output_id, d.input_packed, d.input_base_id"
+         verification, m.plugin_hash, m.engine, d.input, d.output, d.error, d.fuel, d.exception, d.channel, \
+         d.bank_bin, d.account_number, d.account_name, d.payee_name, d.commune, d.digest AS sha256, \
+         d.verification_id, d.output_id, d.input_packed, d.input_base_id"
+    };
+}
+
+/// The tables [`stored_columns`] reads.
+macro_rules! stored_from {
+    () => {
+        " FROM decisions d JOIN deciders m ON m.id = d.decider_id"
     };
 }
 
 const ONE: &str = concat!(
     "SELECT ",
     stored_columns!(),
-    " FROM decisions d WHERE run_id = $1 AND period = $2 AND beneficiary_id = $3"
+    stored_from!(),
+    " WHERE d.run_id = $1 AND d.period = $2 AND d.beneficiary_id = $3"
 );
 
 const PAGE: &str = concat!(
     "SELECT ",
     stored_columns!(),
-    " FROM decisions d WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) ORDER BY period, beneficiary_id \
-     LIMIT $4"
+    stored_from!(),
+    " WHERE d.run_id = $1 AND (d.period, d.beneficiary_id) > ($2, $3) ORDER BY d.period, d.beneficiary_id LIMIT $4"
 );
 
 /// [`PAGE`], each decision with the ID number it is paid under if it is owed
@@ -611,16 +665,18 @@ pub const PAGE_OWED: &str = concat!(
     stored_columns!(),
     ", CASE WHEN ",
     super::payments::owed!(),
-    " THEN b.id_number END AS owed_to FROM decisions d JOIN runs r ON r.id = d.run_id \
-     LEFT JOIN beneficiaries b ON b.id = d.beneficiary_id \
+    " THEN b.id_number END AS owed_to",
+    stored_from!(),
+    " JOIN runs r ON r.id = d.run_id LEFT JOIN beneficiaries b ON b.id = d.beneficiary_id \
      WHERE d.run_id = $1 AND (d.period, d.beneficiary_id) > ($2, $3) ORDER BY d.period, d.beneficiary_id LIMIT $4"
 );
 
 const RANGE: &str = concat!(
     "SELECT ",
     stored_columns!(),
-    " FROM decisions d WHERE run_id = $1 AND period = $2 AND beneficiary_id > $3 AND beneficiary_id <= $4 \
-     ORDER BY beneficiary_id LIMIT $5"
+    stored_from!(),
+    " WHERE d.run_id = $1 AND d.period = $2 AND d.beneficiary_id > $3 AND d.beneficiary_id <= $4 \
+     ORDER BY d.beneficiary_id LIMIT $5"
 );
 
 /// A [`Stored`] row with the ID number it is owed to, if it is ([`PAGE_OWED`]).
@@ -734,7 +790,8 @@ impl Reader {
 
     /// `stored` with its texts in place and its input unpacked, as the plug-in was given it.
     fn row(&mut self, stored: Stored) -> anyhow::Result<DecisionRow> {
-        let Stored { mut row, verification_id, output_id, input_packed, input_base_id } = stored;
+        let Stored { mut row, sha256, verification_id, output_id, input_packed, input_base_id } = stored;
+        row.digest = sha256.map(hex::encode);
         if let Some(id) = verification_id {
             row.verification = self.texts[&id].clone();
         }
@@ -792,7 +849,7 @@ pub async fn digests_page(
     after: &Key,
     limit: i64,
 ) -> anyhow::Result<Vec<(String, i64, Option<String>)>> {
-    Ok(on_tx!(tx, conn => {
+    let page: Vec<(String, i64, Option<Vec<u8>>)> = on_tx!(tx, conn => {
         sqlx::query_as(
             "SELECT period, beneficiary_id, digest FROM decisions \
              WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) \
@@ -804,7 +861,8 @@ pub async fn digests_page(
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?
-    }))
+    });
+    Ok(page.into_iter().map(|(period, beneficiary, digest)| (period, beneficiary, digest.map(hex::encode))).collect())
 }
 
 /// The beneficiary id of every `every`th decision of run `run_id` for
@@ -833,7 +891,10 @@ pub async fn count(db: &Db, run_id: i64) -> anyhow::Result<i64> {
 /// The plug-ins and engines a run's decisions were made with.
 pub async fn artefacts(db: &Db, run_id: i64) -> anyhow::Result<Vec<(String, Option<String>)>> {
     Ok(on_pool!(db, pool => {
-        sqlx::query_as("SELECT DISTINCT plugin_hash, engine FROM decisions WHERE run_id = $1 ORDER BY plugin_hash, engine")
+        sqlx::query_as(
+            "SELECT plugin_hash, engine FROM deciders WHERE id IN (SELECT decider_id FROM decisions WHERE run_id = $1) \
+             ORDER BY plugin_hash, engine",
+        )
             .bind(run_id)
             .fetch_all(pool)
             .await?
