@@ -18,7 +18,7 @@ pub async fn upsert(tx: &mut Tx, rows: &[Enrolment]) -> anyhow::Result<()> {
     const INSERT: &str = "INSERT INTO beneficiaries (program, province, id_number, full_name, birth_date, household, \
                           disability, has_pension, difficult_commune, statuses, dependent_children, channel, bank_bin, \
                           account_number, account_name) ";
-    const UPDATE: &str = " ON CONFLICT (program, province, id_number) DO UPDATE SET full_name = excluded.full_name, \
+    const UPDATE: &str = " ON CONFLICT (id_number, program, province) DO UPDATE SET full_name = excluded.full_name, \
                           birth_date = excluded.birth_date, household = excluded.household, \
                           disability = excluded.disability, has_pension = excluded.has_pension, \
                           difficult_commune = excluded.difficult_commune, statuses = excluded.statuses, \

@@ -587,8 +587,10 @@ pub struct DecisionRow {
     pub amount: i64,
     pub category: Option<String>,
     pub verification: String,
+    #[sqlx(skip)]
     pub plugin_hash: String,
     /// None for decisions made before engines were recorded.
+    #[sqlx(skip)]
     pub engine: Option<String>,
     pub input: Option<String>,
     pub output: Option<String>,
@@ -620,41 +622,34 @@ struct Stored {
     row: DecisionRow,
     /// The digest's bytes (`row.digest` is their hex).
     sha256: Option<Vec<u8>>,
+    /// Its plug-in and engine (`row.plugin_hash`, `row.engine`).
+    decider_id: i64,
     verification_id: Option<i64>,
     output_id: Option<i64>,
     input_packed: Option<Vec<u8>>,
     input_base_id: Option<i64>,
 }
 
-/// Every column of [`Stored`], of `decisions d` and its decider `m` ([`stored_from`]).
+/// Every column of [`Stored`], of `decisions d`.
 macro_rules! stored_columns {
     () => {
         "d.run_id, d.period, d.beneficiary_id, d.outcome, d.amount, d.category, COALESCE(d.verification, '') AS \
-         verification, m.plugin_hash, m.engine, d.input, d.output, d.error, d.fuel, d.exception, d.channel, \
-         d.bank_bin, d.account_number, d.account_name, d.payee_name, d.commune, d.digest AS sha256, \
-         d.verification_id, d.output_id, d.input_packed, d.input_base_id"
-    };
-}
-
-/// The tables [`stored_columns`] reads.
-macro_rules! stored_from {
-    () => {
-        " FROM decisions d JOIN deciders m ON m.id = d.decider_id"
+         verification, d.input, d.output, d.error, d.fuel, d.exception, d.channel, d.bank_bin, d.account_number, \
+         d.account_name, d.payee_name, d.commune, d.digest AS sha256, d.decider_id, d.verification_id, d.output_id, \
+         d.input_packed, d.input_base_id"
     };
 }
 
 const ONE: &str = concat!(
     "SELECT ",
     stored_columns!(),
-    stored_from!(),
-    " WHERE d.run_id = $1 AND d.period = $2 AND d.beneficiary_id = $3"
+    " FROM decisions d WHERE d.run_id = $1 AND d.period = $2 AND d.beneficiary_id = $3"
 );
 
 const PAGE: &str = concat!(
     "SELECT ",
     stored_columns!(),
-    stored_from!(),
-    " WHERE d.run_id = $1 AND (d.period, d.beneficiary_id) > ($2, $3) ORDER BY d.period, d.beneficiary_id LIMIT $4"
+    " FROM decisions d WHERE d.run_id = $1 AND (d.period, d.beneficiary_id) > ($2, $3) ORDER BY d.period, d.beneficiary_id LIMIT $4"
 );
 
 /// [`PAGE`], each decision with the ID number it is paid under if it is owed
@@ -665,17 +660,14 @@ pub const PAGE_OWED: &str = concat!(
     stored_columns!(),
     ", CASE WHEN ",
     super::payments::owed!(),
-    " THEN b.id_number END AS owed_to",
-    stored_from!(),
-    " JOIN runs r ON r.id = d.run_id LEFT JOIN beneficiaries b ON b.id = d.beneficiary_id \
+    " THEN b.id_number END AS owed_to FROM decisions d JOIN runs r ON r.id = d.run_id LEFT JOIN beneficiaries b ON b.id = d.beneficiary_id \
      WHERE d.run_id = $1 AND (d.period, d.beneficiary_id) > ($2, $3) ORDER BY d.period, d.beneficiary_id LIMIT $4"
 );
 
 const RANGE: &str = concat!(
     "SELECT ",
     stored_columns!(),
-    stored_from!(),
-    " WHERE d.run_id = $1 AND d.period = $2 AND d.beneficiary_id > $3 AND d.beneficiary_id <= $4 \
+    " FROM decisions d WHERE d.run_id = $1 AND d.period = $2 AND d.beneficiary_id > $3 AND d.beneficiary_id <= $4 \
      ORDER BY d.beneficiary_id LIMIT $5"
 );
 
@@ -695,6 +687,8 @@ struct StoredOwed {
 #[derive(Default)]
 pub struct Reader {
     texts: HashMap<i64, String>,
+    /// Each decider's plug-in and engine, by id: all there are, read when one is not known.
+    deciders: HashMap<i64, (String, Option<String>)>,
     unpacker: Unpacker,
 }
 
@@ -746,6 +740,12 @@ impl Reader {
                 on_tx!(tx, conn => sqlx::query_as(texts_by_id(ids)).persistent(false).fetch_all(&mut *conn).await?);
             self.keep(ids, texts)?;
         }
+        if self.new_decider(&stored) {
+            self.deciders = on_tx!(tx, conn => sqlx::query_as(DECIDERS).fetch_all(&mut *conn).await?)
+                .into_iter()
+                .map(|(id, plugin, engine)| (id, (plugin, engine)))
+                .collect();
+        }
         stored.into_iter().zip(owed).map(|(row, owed)| Ok((self.row(row)?, owed))).collect()
     }
 
@@ -756,7 +756,18 @@ impl Reader {
                 on_pool!(db, pool => sqlx::query_as(texts_by_id(ids)).persistent(false).fetch_all(pool).await?);
             self.keep(ids, texts)?;
         }
+        if self.new_decider(&stored) {
+            self.deciders = on_pool!(db, pool => sqlx::query_as(DECIDERS).fetch_all(pool).await?)
+                .into_iter()
+                .map(|(id, plugin, engine)| (id, (plugin, engine)))
+                .collect();
+        }
         stored.into_iter().map(|row| self.row(row)).collect()
+    }
+
+    /// Whether one of `rows` was made by a decider not known yet.
+    fn new_decider(&self, rows: &[Stored]) -> bool {
+        rows.iter().any(|r| !self.deciders.contains_key(&r.decider_id))
     }
 
     /// Keep `texts`, read for `ids`: every one of them, or the database lost a text a decision refers to.
@@ -790,8 +801,15 @@ impl Reader {
 
     /// `stored` with its texts in place and its input unpacked, as the plug-in was given it.
     fn row(&mut self, stored: Stored) -> anyhow::Result<DecisionRow> {
-        let Stored { mut row, sha256, verification_id, output_id, input_packed, input_base_id } = stored;
+        let Stored { mut row, sha256, decider_id, verification_id, output_id, input_packed, input_base_id } = stored;
         row.digest = sha256.map(hex::encode);
+        let Some((plugin_hash, engine)) = self.deciders.get(&decider_id) else {
+            anyhow::bail!(
+                "decisions refer to decider {decider_id}, which deciders no longer holds: the database was changed \
+                 outside ansinh; restore it from a backup"
+            );
+        };
+        (row.plugin_hash, row.engine) = (plugin_hash.clone(), engine.clone());
         if let Some(id) = verification_id {
             row.verification = self.texts[&id].clone();
         }
@@ -811,6 +829,9 @@ impl Reader {
         Ok(row)
     }
 }
+
+/// Every decider: a few rows (one a plug-in and engine that ever decided).
+const DECIDERS: &str = "SELECT id, plugin_hash, engine FROM deciders";
 
 /// Texts read by one statement.
 const TEXTS_PER_SELECT: usize = 500;
