@@ -14,6 +14,12 @@ use crate::support::{Backend, Driver, ansinh, ok, stdout, workspace};
 /// approved, issued, with its audit log.
 const BEFORE_COMPACT_DECISIONS: &str = "tests/fixtures/made-before-compact-decisions";
 
+/// Before decisions named their plug-in and engine through `deciders` and kept
+/// their digests as bytes, and before beneficiaries lost their second index
+/// (migration 24): the same demo, its decisions' texts and inputs already
+/// stored compactly.
+const BEFORE_DECIDERS: &str = "tests/fixtures/made-before-deciders";
+
 /// The fixture's files for the driver's backend, copied into its folder (a
 /// token and a configuration must be readable by their owner alone), and
 /// its database loaded into the driver's.
@@ -45,8 +51,9 @@ fn set_owner_only(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-fn a_database_of_the_release_before_compact_decisions_verifies_and_replays(t: Driver) {
-    let (config, token) = load(&t, BEFORE_COMPACT_DECISIONS);
+/// `fixture`, loaded and migrated, says VERIFIED and IDENTICAL, and its run still shows.
+fn verifies_and_replays(t: &Driver, fixture: &str) {
+    let (config, token) = load(t, fixture);
     let auditor = || {
         let mut cmd = ansinh();
         cmd.args(["--database-url", t.url()]).arg("--config").arg(&config).arg("--token-file").arg(&token);
@@ -63,4 +70,16 @@ fn a_database_of_the_release_before_compact_decisions_verifies_and_replays(t: Dr
     let shown = stdout(&ok(auditor().args(["run", "show", "1"])));
     assert!(shown.contains("issued"), "{shown}");
 }
+
+fn a_database_of_the_release_before_compact_decisions_verifies_and_replays(t: Driver) {
+    verifies_and_replays(&t, BEFORE_COMPACT_DECISIONS);
+}
 on_both_backends!(a_database_of_the_release_before_compact_decisions_verifies_and_replays);
+
+fn a_database_of_the_release_before_deciders_verifies_and_replays(t: Driver) {
+    verifies_and_replays(&t, BEFORE_DECIDERS);
+    // Migrated, not kept as they were: every digest its 32 bytes, the one plug-in and engine a row.
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM decisions WHERE digest IS NULL OR length(digest) <> 32"), 0);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM deciders"), 1);
+}
+on_both_backends!(a_database_of_the_release_before_deciders_verifies_and_replays);
