@@ -67,9 +67,7 @@ impl NewDecision {
     /// This decision as decided in run `run_id`: with its digest, and its
     /// input packed by `packer` (the run's reference input's).
     pub fn digested(mut self, run_id: i64, packer: &mut Packer) -> Decided {
-        let mut digest = [0; 32];
-        hex::decode_to_slice(self.digest(run_id, &self.period.to_string()), &mut digest)
-            .expect("a digest is 64 hex digits");
+        let digest = self.sha256(run_id, &self.period.to_string());
         let input = self.input.take().map(|input| packer.pack(&input));
         Decided { decision: self, digest, input }
     }
@@ -649,7 +647,8 @@ const ONE: &str = concat!(
 const PAGE: &str = concat!(
     "SELECT ",
     stored_columns!(),
-    " FROM decisions d WHERE d.run_id = $1 AND (d.period, d.beneficiary_id) > ($2, $3) ORDER BY d.period, d.beneficiary_id LIMIT $4"
+    " FROM decisions d WHERE d.run_id = $1 AND (d.period, d.beneficiary_id) > ($2, $3) \
+     ORDER BY d.period, d.beneficiary_id LIMIT $4"
 );
 
 /// [`PAGE`], each decision with the ID number it is paid under if it is owed
@@ -660,7 +659,8 @@ pub const PAGE_OWED: &str = concat!(
     stored_columns!(),
     ", CASE WHEN ",
     super::payments::owed!(),
-    " THEN b.id_number END AS owed_to FROM decisions d JOIN runs r ON r.id = d.run_id LEFT JOIN beneficiaries b ON b.id = d.beneficiary_id \
+    " THEN b.id_number END AS owed_to FROM decisions d JOIN runs r ON r.id = d.run_id \
+     LEFT JOIN beneficiaries b ON b.id = d.beneficiary_id \
      WHERE d.run_id = $1 AND (d.period, d.beneficiary_id) > ($2, $3) ORDER BY d.period, d.beneficiary_id LIMIT $4"
 );
 
@@ -741,10 +741,7 @@ impl Reader {
             self.keep(ids, texts)?;
         }
         if self.new_decider(&stored) {
-            self.deciders = on_tx!(tx, conn => sqlx::query_as(DECIDERS).fetch_all(&mut *conn).await?)
-                .into_iter()
-                .map(|(id, plugin, engine)| (id, (plugin, engine)))
-                .collect();
+            self.keep_deciders(on_tx!(tx, conn => sqlx::query_as(DECIDERS).fetch_all(&mut *conn).await?));
         }
         stored.into_iter().zip(owed).map(|(row, owed)| Ok((self.row(row)?, owed))).collect()
     }
@@ -757,10 +754,7 @@ impl Reader {
             self.keep(ids, texts)?;
         }
         if self.new_decider(&stored) {
-            self.deciders = on_pool!(db, pool => sqlx::query_as(DECIDERS).fetch_all(pool).await?)
-                .into_iter()
-                .map(|(id, plugin, engine)| (id, (plugin, engine)))
-                .collect();
+            self.keep_deciders(on_pool!(db, pool => sqlx::query_as(DECIDERS).fetch_all(pool).await?));
         }
         stored.into_iter().map(|row| self.row(row)).collect()
     }
@@ -768,6 +762,11 @@ impl Reader {
     /// Whether one of `rows` was made by a decider not known yet.
     fn new_decider(&self, rows: &[Stored]) -> bool {
         rows.iter().any(|r| !self.deciders.contains_key(&r.decider_id))
+    }
+
+    /// Keep `all` deciders, read by [`DECIDERS`], in place of those known.
+    fn keep_deciders(&mut self, all: Vec<(i64, String, Option<String>)>) {
+        self.deciders = all.into_iter().map(|(id, plugin, engine)| (id, (plugin, engine))).collect();
     }
 
     /// Keep `texts`, read for `ids`: every one of them, or the database lost a text a decision refers to.
@@ -916,8 +915,8 @@ pub async fn artefacts(db: &Db, run_id: i64) -> anyhow::Result<Vec<(String, Opti
             "SELECT plugin_hash, engine FROM deciders WHERE id IN (SELECT decider_id FROM decisions WHERE run_id = $1) \
              ORDER BY plugin_hash, engine",
         )
-            .bind(run_id)
-            .fetch_all(pool)
-            .await?
+        .bind(run_id)
+        .fetch_all(pool)
+        .await?
     }))
 }

@@ -43,12 +43,22 @@ pub struct DecisionRecord<'a> {
 impl DecisionRecord<'_> {
     /// sha256 of the canonical JSON, hex.
     pub fn digest(&self) -> String {
-        record_digest("ansinh-decision/1", self)
+        hex::encode(self.sha256())
+    }
+
+    /// sha256 of the canonical JSON: the bytes stored with the decision.
+    pub fn sha256(&self) -> [u8; 32] {
+        record_sha256("ansinh-decision/1", self)
     }
 }
 
 /// sha256 of `tag`, a newline and `record`'s JSON (its fields in declaration order), hex.
 pub fn record_digest(tag: &str, record: &impl Serialize) -> String {
+    hex::encode(record_sha256(tag, record))
+}
+
+/// [`record_digest`]'s bytes.
+fn record_sha256(tag: &str, record: &impl Serialize) -> [u8; 32] {
     // Written whole, then hashed at once: the serialiser's many small writes
     // (a JSON text in a field is escaped a few bytes at a time) cost more
     // hashed one by one than copied.
@@ -56,7 +66,7 @@ pub fn record_digest(tag: &str, record: &impl Serialize) -> String {
     bytes.extend_from_slice(tag.as_bytes());
     bytes.push(b'\n');
     serde_json::to_writer(&mut bytes, record).expect("plain data serialises");
-    hex::encode(Sha256::digest(&bytes))
+    Sha256::digest(&bytes).into()
 }
 
 impl DecisionRow {
@@ -87,8 +97,8 @@ impl DecisionRow {
 }
 
 impl NewDecision {
-    /// The digest this decision is stored with in run `run_id`.
-    pub fn digest(&self, run_id: i64, period: &str) -> String {
+    /// The digest this decision is stored with in run `run_id` (its bytes).
+    pub fn sha256(&self, run_id: i64, period: &str) -> [u8; 32] {
         DecisionRecord {
             run: run_id,
             period,
@@ -111,7 +121,7 @@ impl NewDecision {
             payee_name: &self.payee.name,
             commune: &self.payee.commune,
         }
-        .digest()
+        .sha256()
     }
 }
 
