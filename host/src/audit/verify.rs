@@ -578,7 +578,8 @@ async fn check_issued(
     };
     let run = runs::get(db, run_id).await?;
     let payments = payments::issued(db, &run, false).await?;
-    let now = issue::files_of(db, &run, &payments).await?;
+    let mut tx = db.snapshot().await?;
+    let now = issue::files_of(&mut tx, &run, &payments.treasury).await?;
     let mut outs = Vec::new();
     if let Some((seq, files)) = &recorded {
         for (kind, _) in now.iter().filter(|(kind, _)| !files.iter().any(|f| f.kind == *kind)) {
@@ -597,7 +598,6 @@ async fn check_issued(
             }
         }
     }
-    let mut tx = db.snapshot().await?;
     let mut making = files::Making::new(&run, payments.issued_at, &payments.treasury, outs)?;
     if chains.is_some() {
         making = making.chained();

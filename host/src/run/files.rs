@@ -2,9 +2,9 @@
 //! payment, read once in id order, goes to its pain.001 (bank or e-wallet)
 //! and, if bank, to the bank CSV; each cash line to the VNPost list; and
 //! every row into the chains that the `run.issue` entry keeps
-//! ([`Paying`]). Issue checks with it every line it is about to pay,
-//! then writes the files; `audit verify` makes them again into hashes, and a
-//! replica of the service remakes one. A file is a pure function of the rows
+//! ([`Paying`]). Issue makes the files with it in the transaction that
+//! pays, so that a line a file cannot carry stops the payment; `audit verify`
+//! makes them again into hashes, and a replica of the service remakes one. A file is a pure function of the rows
 //! and of the run's `issued_at` and treasury: made again, it is the same
 //! bytes.
 //!
@@ -255,26 +255,6 @@ fn close<T, W>(
         Some(Slot::Failed(e)) => Err(e),
         Some(Slot::Off) | None => anyhow::bail!("a file was asked for twice"),
     }
-}
-
-/// Check every line that run `run`, about to be issued from `treasury`, would
-/// write to any of its files, as the writers check them, by writing them where
-/// nothing is kept; and make the chains of its rows, from the same read, in
-/// `tx`. The first line that cannot be written is the error.
-pub async fn check(tx: &mut Tx, run: &Run, treasury: &Treasury) -> anyhow::Result<Paid> {
-    let mut kinds = vec![RunFile::BankPain001, RunFile::EwalletPain001, RunFile::VnpostCsv];
-    if treasury.bank_csv {
-        kinds.push(RunFile::BankCsv);
-    }
-    // Headers need a count and sum, which a check declares none of: the files are never closed.
-    let any = Total { count: 1, amount: 0 };
-    let outs = kinds.into_iter().map(|kind| (kind, any, std::io::sink())).collect();
-    let made = Making::new(run, Utc::now(), treasury, outs)?.chained().make(tx).await?;
-    let failed = made.failed.first().and_then(|kind| made.files.into_iter().find(|(k, _)| k == kind));
-    if let Some((_, Err(line))) = failed {
-        return Err(line);
-    }
-    Ok(made.paid.expect("chained"))
 }
 
 /// A bank transfer as a row of the bank CSV.

@@ -23,15 +23,16 @@ use crate::trail::Actor;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::Config;
 use crate::model::Total;
-use crate::payment::outbox::{Outbox, Written};
+use crate::payment::outbox::{Outbox, Partial, Written};
 use crate::payment::{RunFile, Treasury};
 use crate::store::payments::{self, Issued};
 use crate::store::runs::{self, Run, RunStatus};
-use crate::store::{self, Db};
+use crate::store::{self, Db, Tx};
 use crate::trail::{self, digest::Hashing};
 
 use super::{approve, files};
@@ -71,7 +72,7 @@ pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, config: &Config, by: &
 /// [`issue`], in the run's span: a span entered by a guard would be left
 /// across each await to whatever else the thread runs.
 async fn issue_in_span(db: &Db, run: Run, outbox: &Outbox, config: &Config, by: &Actor) -> anyhow::Result<IssueReport> {
-    let first_time = match run.status {
+    let started = match run.status {
         RunStatus::Created | RunStatus::Evaluated => anyhow::bail!(
             "run {} is {}, not approved: a second person approves it first with `ansinh run approve {} --checksum ...`",
             run.id,
@@ -79,18 +80,27 @@ async fn issue_in_span(db: &Db, run: Run, outbox: &Outbox, config: &Config, by: 
             run.id
         ),
         RunStatus::Cancelled => anyhow::bail!("run {} was cancelled: it cannot be issued", run.id),
-        RunStatus::Approved => start(db, &run, config.treasury(&run.province)?, by).await?,
-        RunStatus::Issued | RunStatus::Reconciled => false,
+        RunStatus::Approved => start(db, &run, config.treasury(&run.province)?, outbox, by).await?,
+        RunStatus::Issued | RunStatus::Reconciled => None,
     };
-    let issued = payments::issued(db, &run, first_time).await?;
+    let issued = payments::issued(db, &run, started.is_some()).await?;
     let configured_differs = config.treasury(&run.province).is_ok_and(|t| *t != issued.treasury);
     if configured_differs {
         warn!("the configured treasury accounts differ from those the run was issued from; its files keep the first");
     }
-    // Issuing again must give the files the first issue recorded, byte for byte.
-    let recorded = recorded_files(db, run.id).await?;
-    let kinds = files_of(db, &run, &issued).await?;
-    let files = write_files(db, &run, &issued, outbox, &kinds, recorded.as_ref()).await?;
+    let (files, recorded) = match started {
+        // Made as its payments were inserted: put in place now that they are committed.
+        Some(made) => (made.place(None)?, None),
+        // Issuing again must give the files the first issue recorded, byte for byte.
+        None => {
+            let recorded = recorded_files(db, run.id).await?;
+            let mut tx = db.snapshot().await?;
+            let kinds = files_of(&mut tx, &run, &issued.treasury).await?;
+            let made = Unplaced::make(&mut tx, &run, (issued.issued_at, &issued.treasury), outbox, kinds, false).await;
+            tx.commit().await?;
+            (made?.place(recorded.as_ref())?, recorded)
+        }
+    };
     if recorded.is_none() {
         record_files(db, &run, &files, by).await?;
     }
@@ -112,26 +122,30 @@ pub async fn remake(db: &Db, run_id: i64, outbox: &Outbox, name: &str) -> anyhow
         anyhow::bail!("run {run_id} issued no file {name:?}");
     };
     let issued = payments::issued(db, &run, false).await?;
-    let kind = [(file.kind, Total { count: file.lines, amount: file.total })];
-    let made = write_files(db, &run, &issued, outbox, &kind, Some(&(seq, vec![file.clone()]))).await?;
+    let kind = vec![(file.kind, Total { count: file.lines, amount: file.total })];
+    let mut tx = db.snapshot().await?;
+    let made = Unplaced::make(&mut tx, &run, (issued.issued_at, &issued.treasury), outbox, kind, false).await;
+    tx.commit().await?;
+    let made = made?.place(Some(&(seq, vec![file.clone()])))?;
     Ok(made.into_iter().next().expect("one file asked, one made"))
 }
 
-/// The files an issued run has: each with its lines and sum, as the database has them.
-pub async fn files_of(db: &Db, run: &Run, issued: &Issued) -> anyhow::Result<Vec<(RunFile, Total)>> {
+/// The files an issued run has, issued from `treasury`: each with its lines
+/// and sum, as the database has them in `tx`.
+pub async fn files_of(tx: &mut Tx, run: &Run, treasury: &Treasury) -> anyhow::Result<Vec<(RunFile, Total)>> {
     let mut files = Vec::new();
-    let bank = payments::channel_totals(db, run.id, "bank").await?;
+    let bank = payments::channel_totals(tx, run.id, "bank").await?;
     if bank.count > 0 {
         files.push((RunFile::BankPain001, bank));
-        if issued.treasury.bank_csv {
+        if treasury.bank_csv {
             files.push((RunFile::BankCsv, bank));
         }
     }
-    let ewallet = payments::channel_totals(db, run.id, "ewallet").await?;
+    let ewallet = payments::channel_totals(tx, run.id, "ewallet").await?;
     if ewallet.count > 0 {
         files.push((RunFile::EwalletPain001, ewallet));
     }
-    let cash = payments::cash_totals(db, run.id).await?;
+    let cash = payments::cash_totals(tx, run.id).await?;
     if cash.count > 0 {
         files.push((RunFile::VnpostCsv, cash));
     }
@@ -183,12 +197,26 @@ async fn record_files(db: &Db, run: &Run, files: &[IssuedFile], by: &Actor) -> a
 /// Insert the payments of an approved run, in one transaction that also
 /// checks the approval still holds: the checksum of what is being paid, read
 /// in the same snapshot, must be the one approved. If not, nothing is paid and
-/// the approval is void.
-async fn start(db: &Db, run: &Run, treasury: &Treasury, by: &Actor) -> anyhow::Result<bool> {
-    store::retry_serializable("run issue", || start_once(db, run, treasury, by)).await
+/// the approval is void. Its files, made in the same transaction from the rows
+/// it inserted, to be put in place once they are committed; None if another
+/// process issued the run first.
+async fn start<'o>(
+    db: &Db,
+    run: &Run,
+    treasury: &Treasury,
+    outbox: &'o Outbox,
+    by: &Actor,
+) -> anyhow::Result<Option<Unplaced<'o>>> {
+    store::retry_serializable("run issue", || start_once(db, run, treasury, outbox, by)).await
 }
 
-async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &Actor) -> anyhow::Result<bool> {
+async fn start_once<'o>(
+    db: &Db,
+    run: &Run,
+    treasury: &Treasury,
+    outbox: &'o Outbox,
+    by: &Actor,
+) -> anyhow::Result<Option<Unplaced<'o>>> {
     let mut tx = payments::snapshot(db).await?;
     // Its run.issue entry is appended at the end, after the payments.
     store::audit::lock_head(&mut tx).await?;
@@ -196,10 +224,10 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &Actor) -> anyh
     // pay, read in the same pass (the payments inserted next are this run's,
     // which what it would pay does not count: the same tally before as after).
     let now = approve::checked_tally(db, &mut tx, run.id).await??;
-    if !payments::start_issue(&mut tx, run, treasury, &by.name).await? {
+    let Some(issued_at) = payments::start_issue(&mut tx, run, treasury, &by.name).await? else {
         // Another process issued it first: report what it issued.
-        return Ok(false);
-    }
+        return Ok(None);
+    };
     // The approval as it stands in this transaction, on the row just moved:
     // not a copy read before, which a re-approval may have replaced.
     let approved = approve::parse(run.id, payments::approval_in(&mut tx, run.id).await?.as_deref())?;
@@ -220,87 +248,115 @@ async fn start_once(db: &Db, run: &Run, treasury: &Treasury, by: &Actor) -> anyh
             run.id
         );
     }
-    // Every line its files will carry can be written, or nothing is paid: a
-    // run issued without its files would keep those people from being paid
-    // by any other run. What is paid: line by line as approved (the
-    // checksum), row by row as stored (the chains, made in the same pass),
-    // from which accounts.
-    let rows = files::check(&mut tx, run, treasury).await.map_err(|e| match e.downcast::<files::Unwritable>() {
-        Ok(line) => anyhow::anyhow!(
-            "run {}: {line}. Nothing was paid and the run stays approved. Correct the enrolment and import it \
+    // Every line its files carry can be written, or nothing is paid: a run
+    // issued without its files would keep those people from being paid by
+    // any other run. So the files are made here, from the rows just inserted,
+    // in one pass that also makes the chains of every row: what is paid, line
+    // by line as approved (the checksum), row by row as stored (the chains),
+    // from which accounts. They are put in place after the commit; a crash
+    // before that is mended by issuing again, which makes them again.
+    let kinds = files_of(&mut tx, run, treasury).await?;
+    let made = Unplaced::make(&mut tx, run, (issued_at, treasury), outbox, kinds, true).await?;
+    if let Some(line) = made.unwritable() {
+        return Err(anyhow::anyhow!(
+            "run {}: {line:#}. Nothing was paid and the run stays approved. Correct the enrolment and import it \
              again: the person is then held (their account changed since the run was evaluated) and can be paid by \
              a later run for that month; approve this run again and issue it",
             run.id
-        ),
-        Err(e) => e,
-    })?;
+        ));
+    }
+    let rows = made.made.paid.as_ref().expect("chained");
     let details = serde_json::json!({ "paid": now, "rows": rows, "treasury": treasury });
     trail::append(&mut tx, by, trail::action::RUN_ISSUE, &trail::run_subject(run.id), details).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Some(made))
 }
 
-/// Write files `kinds` of the run (each with the lines and sum the database
-/// holds) through the outbox, made in one pass ([`files::Making`]): each whole
-/// or not at all, only if what was written adds up to what the database
-/// holds, and, once a first issue has recorded the run's files (`recorded`:
-/// its entry and their digests), only if each is that file byte for byte.
-/// Nothing is written unless every file is.
-async fn write_files(
-    db: &Db,
-    run: &Run,
-    issued: &Issued,
-    outbox: &Outbox,
-    kinds: &[(RunFile, Total)],
-    recorded: Option<&(i64, Vec<FileDigest>)>,
-) -> anyhow::Result<Vec<IssuedFile>> {
-    let names: Vec<String> =
-        kinds.iter().map(|(kind, _)| kind.name(run.id, &run.program, &run.province, run.period)).collect();
-    let mut partials = names.iter().map(|name| outbox.create(name)).collect::<anyhow::Result<Vec<_>>>()?;
-    let outs =
-        kinds.iter().zip(&mut partials).map(|((kind, total), file)| (*kind, *total, Hashing::new(file))).collect();
-    let mut tx = db.snapshot().await?;
-    let made = files::Making::new(run, issued.issued_at, &issued.treasury, outs)?.make(&mut tx).await;
-    tx.commit().await?;
-    let mut digests = Vec::new();
-    for ((name, (kind, holds)), (_, file)) in names.iter().zip(kinds).zip(made?.files) {
-        let (wrote, out) = file.with_context(|| format!("writing {name}"))?;
-        if wrote != *holds {
-            anyhow::bail!(
-                "writing {name}: {} lines of {} VND were written, but the database holds {} of {} VND; the file is \
-                 not issued",
-                wrote.count,
-                wrote.amount,
-                holds.count,
-                holds.amount
-            );
-        }
-        let sha256 = out.finish();
-        if let Some((seq, recorded)) = recorded {
-            let recorded = recorded.iter().find(|r| r.kind == *kind);
-            if recorded.is_none_or(|r| r.sha256 != sha256) {
+/// Files of a run made into the outbox, each hashed as written and not yet
+/// under its name ([`Unplaced::place`]): made in one pass ([`files::Making`])
+/// in a transaction, put in place once what they hold is committed.
+struct Unplaced<'o> {
+    outbox: &'o Outbox,
+    names: Vec<String>,
+    /// Each file's kind, with the lines and sum the database holds.
+    kinds: Vec<(RunFile, Total)>,
+    made: files::Made<Hashing<Partial<'o>>>,
+}
+
+impl<'o> Unplaced<'o> {
+    /// Make files `kinds` of `run`, issued at `issued_at` from `treasury`, from
+    /// its rows in `tx`; with the chains of every row if `chained`.
+    async fn make(
+        tx: &mut Tx,
+        run: &Run,
+        (issued_at, treasury): (DateTime<Utc>, &Treasury),
+        outbox: &'o Outbox,
+        kinds: Vec<(RunFile, Total)>,
+        chained: bool,
+    ) -> anyhow::Result<Unplaced<'o>> {
+        let names: Vec<String> =
+            kinds.iter().map(|(kind, _)| kind.name(run.id, &run.program, &run.province, run.period)).collect();
+        let outs = kinds
+            .iter()
+            .zip(&names)
+            .map(|((kind, total), name)| Ok((*kind, *total, Hashing::new(outbox.create(name)?))))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let making = files::Making::new(run, issued_at, treasury, outs)?;
+        let made = if chained { making.chained() } else { making }.make(tx).await?;
+        Ok(Unplaced { outbox, names, kinds, made })
+    }
+
+    /// The first line a file could not carry, of the first file that failed.
+    fn unwritable(&self) -> Option<&anyhow::Error> {
+        let kind = self.made.failed.first()?;
+        self.made.files.iter().find(|(k, _)| k == kind).and_then(|(_, file)| file.as_ref().err())
+    }
+
+    /// Put each file under its name: only if what was written adds up to what
+    /// the database holds, and, once a first issue has recorded the run's
+    /// files (`recorded`: its entry and their digests), only if each is that
+    /// file byte for byte. Nothing is put in place unless every file is.
+    fn place(self, recorded: Option<&(i64, Vec<FileDigest>)>) -> anyhow::Result<Vec<IssuedFile>> {
+        let mut checked = Vec::new();
+        for ((name, (kind, holds)), (_, file)) in self.names.iter().zip(&self.kinds).zip(self.made.files) {
+            let (wrote, out) = file.with_context(|| format!("writing {name}"))?;
+            if wrote != *holds {
                 anyhow::bail!(
-                    "{name}: made again from the database it is not the file the first issue recorded (audit entry \
-                     {seq}, sha256 {}; now {sha256}): the payments, the cash list or the run's accounts were changed \
-                     since. Nothing is written; `ansinh audit verify` says what changed",
-                    recorded.map_or("none: no such file", |r| r.sha256.as_str())
+                    "writing {name}: {} lines of {} VND were written, but the database holds {} of {} VND; the file \
+                     is not issued",
+                    wrote.count,
+                    wrote.amount,
+                    holds.count,
+                    holds.amount
                 );
             }
+            let (sha256, partial) = out.into_parts();
+            if let Some((seq, recorded)) = recorded {
+                let recorded = recorded.iter().find(|r| r.kind == *kind);
+                if recorded.is_none_or(|r| r.sha256 != sha256) {
+                    anyhow::bail!(
+                        "{name}: made again from the database it is not the file the first issue recorded (audit \
+                         entry {seq}, sha256 {}; now {sha256}): the payments, the cash list or the run's accounts \
+                         were changed since. Nothing is written; `ansinh audit verify` says what changed",
+                        recorded.map_or("none: no such file", |r| r.sha256.as_str())
+                    );
+                }
+            }
+            checked.push((sha256, partial));
         }
-        digests.push(sha256);
+        let mut placed = Vec::new();
+        for (((kind, total), name), (sha256, partial)) in self.kinds.iter().zip(self.names).zip(checked) {
+            let how = partial.commit().with_context(|| format!("writing {name}"))?;
+            info!(file = %name, lines = total.count, total = total.amount, written = ?how, "file");
+            placed.push(IssuedFile {
+                kind: *kind,
+                path: self.outbox.path_of(&name),
+                written: how,
+                lines: total.count,
+                total: total.amount,
+                sha256,
+            });
+        }
+        Ok(placed)
     }
-    let mut written = Vec::new();
-    for ((((kind, total), name), file), sha256) in kinds.iter().zip(names).zip(partials).zip(digests) {
-        let how = file.commit().with_context(|| format!("writing {name}"))?;
-        info!(file = %name, lines = total.count, total = total.amount, written = ?how, "file");
-        written.push(IssuedFile {
-            kind: *kind,
-            path: outbox.path_of(&name),
-            written: how,
-            lines: total.count,
-            total: total.amount,
-            sha256,
-        });
-    }
-    Ok(written)
 }

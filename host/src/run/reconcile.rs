@@ -377,7 +377,12 @@ async fn answered(db: &Db, run: &Run, original_message_id: &str) -> anyhow::Resu
         None
     };
     let (Total { count, amount: total }, exact) = match channel {
-        Some(channel) => (payments::channel_totals(db, run.id, channel).await?, true),
+        Some(channel) => {
+            let mut tx = db.snapshot().await?;
+            let total = payments::channel_totals(&mut tx, run.id, channel).await?;
+            tx.commit().await?;
+            (total, true)
+        }
         None => (payments::totals(db, run.id).await?, false),
     };
     Ok(Answered { channel, count, total, exact })

@@ -64,9 +64,15 @@ pub async fn approval_in(tx: &mut Tx, run_id: i64) -> anyhow::Result<Option<Stri
 /// payments and its cash list, in the caller's transaction: the unique keys
 /// (program, period, id_number) drop anyone paid by another run, and a person
 /// listed for cash by another run is not paid by transfer too (nor the other
-/// way round), as in `owed!`. False, with nothing done, when the run
-/// was not approved (issued already, or moved by another process).
-pub async fn start_issue(tx: &mut Tx, run: &Run, treasury: &Treasury, by: &str) -> anyhow::Result<bool> {
+/// way round), as in `owed!`. Its issue time as stored (what its files
+/// carry); None, with nothing done, when the run was not approved (issued
+/// already, or moved by another process).
+pub async fn start_issue(
+    tx: &mut Tx,
+    run: &Run,
+    treasury: &Treasury,
+    by: &str,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
     let now = Utc::now();
     let (bank, wallet) = (&treasury.bank, treasury.ewallet.as_ref());
     let moved = on_tx!(tx, conn => {
@@ -129,8 +135,8 @@ pub async fn start_issue(tx: &mut Tx, run: &Run, treasury: &Treasury, by: &str) 
         }
         moved
     });
-    // What comes next in this transaction (every line checked as the files
-    // write it) and after it (the files, `audit verify`) reads the run's
+    // What comes next in this transaction (the files, every line checked as
+    // it is written) and after it (`audit verify`) reads the run's
     // payments a page at a time. PostgreSQL plans those pages by statistics
     // that still say the tables are empty: at a million people a page then
     // took 0.3-0.5 s instead of milliseconds (the slow-statement log of a 1M
@@ -141,7 +147,14 @@ pub async fn start_issue(tx: &mut Tx, run: &Run, treasury: &Treasury, by: &str) 
     {
         sqlx::query("ANALYZE payments, cash_payments").execute(&mut **tx).await?;
     }
-    Ok(moved == 1)
+    if moved == 0 {
+        return Ok(None);
+    }
+    // Read back, not the value bound: what the database keeps of it (PostgreSQL
+    // to the microsecond) is what the files are made again from.
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT issued_at FROM runs WHERE id = $1").bind(run.id).fetch_one(&mut *conn).await?
+    }))
 }
 
 /// What an issued run issued: read back from the stored rows, so that issuing
@@ -233,28 +246,28 @@ pub async fn totals(db: &Db, run_id: i64) -> anyhow::Result<Total> {
     Ok(row.into())
 }
 
-/// Number and sum of a run's payments by one channel (`bank`, `ewallet`).
-pub async fn channel_totals(db: &Db, run_id: i64, channel: &str) -> anyhow::Result<Total> {
-    let row: (i64, i64) = on_pool!(db, pool => {
+/// Number and sum of a run's payments by one channel (`bank`, `ewallet`), read in `tx`.
+pub async fn channel_totals(tx: &mut Tx, run_id: i64, channel: &str) -> anyhow::Result<Total> {
+    let row: (i64, i64) = on_tx!(tx, conn => {
         sqlx::query_as(
             "SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments WHERE run_id = $1 AND channel = $2",
         )
         .bind(run_id)
         .bind(channel)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?
     });
     Ok(row.into())
 }
 
-/// Number and sum of a run's cash list.
-pub async fn cash_totals(db: &Db, run_id: i64) -> anyhow::Result<Total> {
-    let row: (i64, i64) = on_pool!(db, pool => {
+/// Number and sum of a run's cash list, read in `tx`.
+pub async fn cash_totals(tx: &mut Tx, run_id: i64) -> anyhow::Result<Total> {
+    let row: (i64, i64) = on_tx!(tx, conn => {
         sqlx::query_as(
             "SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM cash_payments WHERE run_id = $1",
         )
         .bind(run_id)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?
     });
     Ok(row.into())

@@ -139,7 +139,12 @@ impl<W: std::io::Write> Hashing<W> {
 
     /// The sha256 of everything written, hex.
     pub fn finish(self) -> String {
-        hex::encode(self.hasher.finalize())
+        self.into_parts().0
+    }
+
+    /// [`Hashing::finish`], and what was written to.
+    pub fn into_parts(self) -> (String, W) {
+        (hex::encode(self.hasher.finalize()), self.inner)
     }
 }
 
