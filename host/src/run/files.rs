@@ -4,9 +4,9 @@
 //! every row into the chains that the `run.issue` entry keeps
 //! ([`Paying`]). Issue makes the files with it in the transaction that
 //! pays, so that a line a file cannot carry stops the payment; `audit verify`
-//! makes them again into hashes, and a replica of the service remakes one. A file is a pure function of the rows
-//! and of the run's `issued_at` and treasury: made again, it is the same
-//! bytes.
+//! makes them again into hashes, and a replica of the service remakes one. A
+//! file is a pure function of the rows and of the run's `issued_at` and
+//! treasury: made again, it is the same bytes.
 //!
 //! One pass, not one per file: at a million people the bank pain.001 and the
 //! bank CSV are the same 670,000 transfers, and the chains are every row

@@ -94,11 +94,7 @@ async fn issue_in_span(db: &Db, run: Run, outbox: &Outbox, config: &Config, by: 
         // Issuing again must give the files the first issue recorded, byte for byte.
         None => {
             let recorded = recorded_files(db, run.id).await?;
-            let mut tx = db.snapshot().await?;
-            let kinds = files_of(&mut tx, &run, &issued.treasury).await?;
-            let made = Unplaced::make(&mut tx, &run, (issued.issued_at, &issued.treasury), outbox, kinds, false).await;
-            tx.commit().await?;
-            (made?.place(recorded.as_ref())?, recorded)
+            (make_again(db, &run, &issued, outbox, None, recorded.as_ref()).await?, recorded)
         }
     };
     if recorded.is_none() {
@@ -122,12 +118,30 @@ pub async fn remake(db: &Db, run_id: i64, outbox: &Outbox, name: &str) -> anyhow
         anyhow::bail!("run {run_id} issued no file {name:?}");
     };
     let issued = payments::issued(db, &run, false).await?;
-    let kind = vec![(file.kind, Total { count: file.lines, amount: file.total })];
-    let mut tx = db.snapshot().await?;
-    let made = Unplaced::make(&mut tx, &run, (issued.issued_at, &issued.treasury), outbox, kind, false).await;
-    tx.commit().await?;
-    let made = made?.place(Some(&(seq, vec![file.clone()])))?;
+    let kind = (file.kind, Total { count: file.lines, amount: file.total });
+    let made = make_again(db, &run, &issued, outbox, Some(kind), Some(&(seq, vec![file.clone()]))).await?;
     Ok(made.into_iter().next().expect("one file asked, one made"))
+}
+
+/// Make the files of issued run `run` again from its stored rows, read in one
+/// snapshot (`only` that one, or all it has), and put them in place as
+/// [`Unplaced::place`] does against `recorded`.
+async fn make_again(
+    db: &Db,
+    run: &Run,
+    issued: &Issued,
+    outbox: &Outbox,
+    only: Option<(RunFile, Total)>,
+    recorded: Option<&(i64, Vec<FileDigest>)>,
+) -> anyhow::Result<Vec<IssuedFile>> {
+    let mut tx = db.snapshot().await?;
+    let kinds = match only {
+        Some(kind) => vec![kind],
+        None => files_of(&mut tx, run, &issued.treasury).await?,
+    };
+    let made = Unplaced::make(&mut tx, run, (issued.issued_at, &issued.treasury), outbox, kinds, false).await;
+    tx.commit().await?;
+    made?.place(recorded)
 }
 
 /// The files an issued run has, issued from `treasury`: each with its lines
