@@ -119,18 +119,29 @@ impl Outbox {
         check_name(name)?;
         // A name of this writer's own: two processes issuing the same run into one outbox (two
         // workers, a retry beside a job) must never write into, or move, each other's file.
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness for a partial file's name: {e}"))?;
-        let (new, partial) =
-            (format!(".{name}.{}.new", hex::encode(nonce)), format!(".{name}.{}.partial", hex::encode(nonce)));
-        let file =
-            self.dir.create(&new).with_context(|| format!("creating {new} in {}", self.path.display()))?.into_std();
-        file.lock().with_context(|| format!("locking {new} in {}", self.path.display()))?;
-        // Only now under the name a sweep looks at: locked, it is never taken for a dead writer's.
-        self.dir
-            .rename(&new, &self.dir, &partial)
-            .with_context(|| format!("naming {partial} in {}", self.path.display()))?;
-        Ok(Partial { outbox: self, name: name.to_owned(), partial, file: Some(BufWriter::new(file)) })
+        // Created under the name a sweep looks at, so that a kill at any instant leaves nothing
+        // but a `.partial` file the next writer removes. Between creating and locking it, a sweep
+        // may take it for a dead writer's and remove it: once locked, a file still linked is ours
+        // for good; one unlinked was swept, and a new name is tried.
+        for _ in 0..8 {
+            let mut nonce = [0u8; 8];
+            getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness for a partial file's name: {e}"))?;
+            let partial = format!(".{name}.{}.partial", hex::encode(nonce));
+            let file = self
+                .dir
+                .create(&partial)
+                .with_context(|| format!("creating {partial} in {}", self.path.display()))?
+                .into_std();
+            file.lock().with_context(|| format!("locking {partial} in {}", self.path.display()))?;
+            if still_linked(&file)? {
+                return Ok(Partial { outbox: self, name: name.to_owned(), partial, file: Some(BufWriter::new(file)) });
+            }
+        }
+        bail!(
+            "every temporary file made for {name} in {} was removed before it could be locked: is another \
+             process removing files from the outbox?",
+            self.path.display()
+        )
     }
 
     /// Remove the temporary files of `name` that writers killed mid-way left:
@@ -144,9 +155,12 @@ impl Outbox {
                 continue;
             }
             let Ok(file) = self.dir.open(&file_name) else { continue };
-            if file.into_std().try_lock().is_ok() {
+            let file = file.into_std();
+            if file.try_lock().is_ok() {
+                // Removed while the lock is held: a writer that locks it after finds it unlinked.
                 let _ = self.dir.remove_file(&file_name);
             }
+            drop(file);
         }
     }
 
@@ -160,6 +174,22 @@ impl Outbox {
                 n => hasher.update(&buf[..n]),
             }
         }
+    }
+}
+
+/// Whether an open file still has a name: a sweep unlinks a temporary file
+/// only while it holds its lock, so a file locked and still linked stays.
+fn still_linked(file: &std::fs::File) -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Ok(file.metadata()?.nlink() > 0)
+    }
+    #[cfg(not(unix))]
+    {
+        // Elsewhere an open file cannot be removed: it is still there.
+        let _ = file;
+        Ok(true)
     }
 }
 
@@ -251,6 +281,16 @@ mod tests {
         assert_eq!(hidden(&tmp), 1, "the dead writer's file swept, the live one's kept");
         assert_eq!(live.commit().unwrap(), Written::Unchanged);
         assert_eq!(hidden(&tmp), 0);
+    }
+
+    #[test]
+    fn a_file_swept_before_its_writer_locked_it_is_known_unlinked() {
+        let (_tmp, outbox) = outbox();
+        let partial = outbox.create("a.xml").unwrap();
+        let file = partial.file.as_ref().unwrap().get_ref();
+        assert!(still_linked(file).unwrap());
+        outbox.dir.remove_file(&partial.partial).unwrap();
+        assert!(!still_linked(file).unwrap(), "a removed file must not be taken for one still named");
     }
 
     #[test]
