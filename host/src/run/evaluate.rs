@@ -502,6 +502,12 @@ async fn pipeline(
 
 /// Page through the beneficiaries of `range` still to decide, in id order,
 /// with their registry records; no further page once one of `stops` is set.
+///
+/// Two stages, each on its own connection: the next page is read while the
+/// registry is asked about the last one, rather than one after the other. A
+/// registry service answers over the network, and its wait was the reader's:
+/// the 200,000-person demo's second month against one answering in 20 ms
+/// evaluated in 18.6-19.4 s instead of 21.2-22.7 (bench/README.md).
 async fn read_pages(
     db: Db,
     registry: Arc<dyn Registry>,
@@ -511,24 +517,39 @@ async fn read_pages(
     stops: Stops,
     pages: mpsc::Sender<Vec<Pending>>,
 ) -> anyhow::Result<()> {
-    loop {
-        if stops() {
-            return Ok(());
+    let (read_tx, mut read_rx) = mpsc::channel::<Vec<Pending>>(1);
+    let read = async move {
+        loop {
+            if stops() {
+                return Ok(());
+            }
+            let page = beneficiaries::pending(&db, scope(&run, month, upto), after, PAGE).await?;
+            let Some(last) = page.last() else { return Ok(()) };
+            after = last.id;
+            if read_tx.send(page).await.is_err() {
+                // The registry stage stopped: on an error, which it reports.
+                return Ok(());
+            }
         }
-        let mut page = beneficiaries::pending(&db, scope(&run, month, upto), after, PAGE).await?;
-        let Some(last) = page.last() else { return Ok(()) };
-        after = last.id;
-        let ids: Vec<String> = page.iter().map(|p| p.enrolment.id_number.clone()).collect();
-        let found: HashMap<String, _> =
-            registry.lookup(&ids).await?.into_iter().map(|record| (record.id_number.clone(), record)).collect();
-        for pending in &mut page {
-            pending.registry = found.get(&pending.enrolment.id_number).cloned();
+    };
+    let look_up = async move {
+        while let Some(mut page) = read_rx.recv().await {
+            let ids: Vec<String> = page.iter().map(|p| p.enrolment.id_number.clone()).collect();
+            let found: HashMap<String, _> =
+                registry.lookup(&ids).await?.into_iter().map(|record| (record.id_number.clone(), record)).collect();
+            for pending in &mut page {
+                pending.registry = found.get(&pending.enrolment.id_number).cloned();
+            }
+            if pages.send(page).await.is_err() {
+                // The writer stopped on an error; it reports it.
+                return Ok(());
+            }
         }
-        if pages.send(page).await.is_err() {
-            // The writer stopped on an error; it reports it.
-            return Ok(());
-        }
-    }
+        Ok(())
+    };
+    // On an error of either stage the other ends too: its channel closes.
+    let (read, look_up): (anyhow::Result<()>, anyhow::Result<()>) = tokio::join!(read, look_up);
+    read.and(look_up)
 }
 
 /// A worker thread: take pages until there are none, decide each person;
