@@ -80,7 +80,10 @@ async fn issue_in_span(db: &Db, run: Run, outbox: &Outbox, config: &Config, by: 
             run.id
         ),
         RunStatus::Cancelled => anyhow::bail!("run {} was cancelled: it cannot be issued", run.id),
-        RunStatus::Approved => start(db, &run, config.treasury(&run.province)?, outbox, by).await?,
+        RunStatus::Approved => {
+            let treasury = config.treasury(&run.province)?;
+            store::retry_serializable("run issue", || start(db, &run, treasury, outbox, by)).await?
+        }
         RunStatus::Issued | RunStatus::Reconciled => None,
     };
     let issued = payments::issued(db, &run, started.is_some()).await?;
@@ -213,18 +216,9 @@ async fn record_files(db: &Db, run: &Run, files: &[IssuedFile], by: &Actor) -> a
 /// in the same snapshot, must be the one approved. If not, nothing is paid and
 /// the approval is void. Its files, made in the same transaction from the rows
 /// it inserted, to be put in place once they are committed; None if another
-/// process issued the run first.
+/// process issued the run first. Run by `store::retry_serializable`: a
+/// transaction PostgreSQL refuses to serialize is tried again whole.
 async fn start<'o>(
-    db: &Db,
-    run: &Run,
-    treasury: &Treasury,
-    outbox: &'o Outbox,
-    by: &Actor,
-) -> anyhow::Result<Option<Unplaced<'o>>> {
-    store::retry_serializable("run issue", || start_once(db, run, treasury, outbox, by)).await
-}
-
-async fn start_once<'o>(
     db: &Db,
     run: &Run,
     treasury: &Treasury,
