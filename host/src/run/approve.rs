@@ -186,13 +186,20 @@ pub async fn approve(db: &Db, run_id: i64, checksum: &str, by: &Actor) -> anyhow
         other => anyhow::bail!("run {run_id} is {}: there is nothing to approve", other.as_str()),
     }
     check_four_eyes(&run, by, "approve")?;
-    let approval = store::retry_serializable("run approve", || approve_once(db, run_id, checksum, by)).await?;
+    let approval =
+        store::retry_serializable("run approve", |attempt| approve_once(db, run_id, checksum, by, attempt)).await?;
     info!(run = run_id, transfers = approval.tally.transfers, total = approval.tally.transfer_total, "approved");
     Ok(approval)
 }
 
-async fn approve_once(db: &Db, run_id: i64, checksum: &str, by: &Actor) -> anyhow::Result<Approval> {
-    let mut tx = payments::snapshot(db).await?;
+async fn approve_once(
+    db: &Db,
+    run_id: i64,
+    checksum: &str,
+    by: &Actor,
+    attempt: store::Attempt,
+) -> anyhow::Result<Approval> {
+    let mut tx = payments::snapshot(db, attempt).await?;
     // Entries are appended at the end; the log's lock is taken first.
     store::audit::lock_head(&mut tx).await?;
     let tally = checked_tally(db, &mut tx, run_id).await??;

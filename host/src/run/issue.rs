@@ -82,7 +82,7 @@ async fn issue_in_span(db: &Db, run: Run, outbox: &Outbox, config: &Config, by: 
         RunStatus::Cancelled => anyhow::bail!("run {} was cancelled: it cannot be issued", run.id),
         RunStatus::Approved => {
             let treasury = config.treasury(&run.province)?;
-            store::retry_serializable("run issue", || start(db, &run, treasury, outbox, by)).await?
+            store::retry_serializable("run issue", |attempt| start(db, &run, treasury, outbox, by, attempt)).await?
         }
         RunStatus::Issued | RunStatus::Reconciled => None,
     };
@@ -224,8 +224,9 @@ async fn start<'o>(
     treasury: &Treasury,
     outbox: &'o Outbox,
     by: &Actor,
+    attempt: store::Attempt,
 ) -> anyhow::Result<Option<Unplaced<'o>>> {
-    let mut tx = payments::snapshot(db).await?;
+    let mut tx = payments::snapshot(db, attempt).await?;
     // Its run.issue entry is appended at the end, after the payments.
     store::audit::lock_head(&mut tx).await?;
     // What is paid is what was evaluated, or nothing is; and what it would

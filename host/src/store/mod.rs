@@ -306,30 +306,49 @@ pub fn is_unique_violation(e: &anyhow::Error) -> bool {
         .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
 
-/// Whether the database gave up a transaction that overlapped another
-/// (PostgreSQL SERIALIZABLE, SQLSTATE 40001): it is safe to try again.
+/// Whether the database gave up a transaction that overlapped another: it
+/// is safe to try again. PostgreSQL SERIALIZABLE says so by SQLSTATE 40001;
+/// SQLite refuses the first write of a transaction that read without the
+/// write lock ([`payments::snapshot`]'s first try) when another connection
+/// committed since its read (SQLITE_BUSY_SNAPSHOT, 517) or holds the lock
+/// (SQLITE_BUSY, 5: a reader is not let wait for it, lest two readers wait on
+/// each other).
 pub fn is_serialization_failure(e: &anyhow::Error) -> bool {
     e.chain()
         .filter_map(|e| e.downcast_ref::<sqlx::Error>())
         .filter_map(|e| e.as_database_error())
-        .any(|e| e.code().as_deref() == Some("40001"))
+        .any(|e| matches!(e.code().as_deref(), Some("40001" | "517" | "5")))
 }
 
 /// Tries at a SERIALIZABLE transaction that overlapped another (PostgreSQL
 /// gives one of them up; nothing of it was kept).
 const SERIALIZABLE_ATTEMPTS: u32 = 5;
 
+/// Which try of a [`retry_serializable`] transaction this is, for
+/// [`payments::snapshot`] to take SQLite's write lock late on the first and
+/// at once on the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt(u32);
+
+impl Attempt {
+    pub fn is_first(self) -> bool {
+        self.0 == 1
+    }
+}
+
 /// Run `attempt` (one [`payments::snapshot`] transaction, committed or not)
 /// again while the database gives it up for overlapping another, a few times.
-pub async fn retry_serializable<T, F>(what: &str, mut attempt: impl FnMut() -> F) -> anyhow::Result<T>
+pub async fn retry_serializable<T, F>(what: &str, mut attempt: impl FnMut(Attempt) -> F) -> anyhow::Result<T>
 where
     F: std::future::Future<Output = anyhow::Result<T>>,
 {
     let mut tried = 1;
     loop {
-        match attempt().await {
+        match attempt(Attempt(tried)).await {
+            // Tried again at once: on PostgreSQL the other has committed or is
+            // about to; on SQLite the next try waits for the write lock.
             Err(e) if is_serialization_failure(&e) && tried < SERIALIZABLE_ATTEMPTS => {
-                tracing::warn!(tried, what, "another transaction overlapped this one: trying again");
+                tracing::info!(tried, what, "another transaction overlapped this one: trying again");
                 tried += 1;
             }
             other => return other,
