@@ -402,9 +402,17 @@ impl Ready {
     /// whoever asks first.
     async fn seal(&self, db: &Db, run: &Run, by: &Actor) -> anyhow::Result<()> {
         db.analyze(store::Table::Decisions).await?;
-        let mut tx = db.begin().await?;
+        store::retry_serializable("run seal", |attempt| self.seal_once(db, run, by, attempt)).await
+    }
+
+    /// [`Self::seal`], one try. The chain is read before the run is moved, so
+    /// that on SQLite the second it takes at a million decisions is read
+    /// without the write lock ([`Db::begin_read_first`]); every shard is
+    /// finished, so nothing adds to it meanwhile.
+    async fn seal_once(&self, db: &Db, run: &Run, by: &Actor, attempt: store::Attempt) -> anyhow::Result<()> {
+        let mut tx = db.begin_read_first(attempt).await?;
+        let decisions = trail::seal_decisions(&mut tx, run.id).await?;
         if runs::mark_evaluated(&mut tx, run.id, &by.name).await? {
-            let decisions = trail::seal_decisions(&mut tx, run.id).await?;
             let details = serde_json::json!({
                 "decisions": decisions,
                 "plugin": self.plugin.hash().to_string(),

@@ -259,6 +259,23 @@ impl Db {
         })
     }
 
+    /// A transaction that reads for a long time (a run's million decisions)
+    /// before it writes what it read, tried by [`retry_serializable`], whose
+    /// `attempt` it takes. On SQLite the first try reads without the write
+    /// lock and takes it at its first write, which SQLite grants only if no
+    /// other connection has committed since the read began (else the try is
+    /// given up and made again): the long read does not stall every other
+    /// writer (a server's sign-ins, another run's evaluation). The tries after
+    /// that take the lock at once, as [`Db::begin`], so that a database written
+    /// to all the time cannot refuse it again and again. On PostgreSQL, as
+    /// [`Db::begin`].
+    pub async fn begin_read_first(&self, attempt: Attempt) -> anyhow::Result<Tx> {
+        match self {
+            Db::Sqlite(_) if attempt.is_first() => self.snapshot().await,
+            _ => self.begin().await,
+        }
+    }
+
     /// A transaction that only reads, for one consistent view of several
     /// reads. On SQLite it takes no write lock, so a long read (a million
     /// digests) does not hold up the writers; never write in it.
@@ -309,7 +326,7 @@ pub fn is_unique_violation(e: &anyhow::Error) -> bool {
 /// Whether the database gave up a transaction that overlapped another: it
 /// is safe to try again. PostgreSQL SERIALIZABLE says so by SQLSTATE 40001;
 /// SQLite refuses the first write of a transaction that read without the
-/// write lock ([`payments::snapshot`]'s first try) when another connection
+/// write lock ([`Db::begin_read_first`]'s first try) when another connection
 /// committed since its read (SQLITE_BUSY_SNAPSHOT, 517) or holds the lock
 /// (SQLITE_BUSY, 5: a reader is not let wait for it, lest two readers wait on
 /// each other).
@@ -325,7 +342,7 @@ pub fn is_serialization_failure(e: &anyhow::Error) -> bool {
 const SERIALIZABLE_ATTEMPTS: u32 = 5;
 
 /// Which try of a [`retry_serializable`] transaction this is, for
-/// [`payments::snapshot`] to take SQLite's write lock late on the first and
+/// [`Db::begin_read_first`] to take SQLite's write lock late on the first and
 /// at once on the others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Attempt(u32);
@@ -336,7 +353,7 @@ impl Attempt {
     }
 }
 
-/// Run `attempt` (one [`payments::snapshot`] transaction, committed or not)
+/// Run `attempt` (one [`Db::begin_read_first`] transaction, committed or not)
 /// again while the database gives it up for overlapping another, a few times.
 pub async fn retry_serializable<T, F>(what: &str, mut attempt: impl FnMut(Attempt) -> F) -> anyhow::Result<T>
 where

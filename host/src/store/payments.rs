@@ -32,21 +32,11 @@ pub struct Issued {
 /// later commits): approval's checksum and the payments inserted at issue
 /// come from the same data, and two runs issued at once cannot both pay one
 /// person, once by transfer and once in cash, which no single unique key
-/// spans. Tried by [`store::retry_serializable`], whose `attempt` it takes.
-///
-/// SQLite has one writer at a time, which gives the same. Its first try
-/// reads without the write lock and takes it at its first write, which
-/// SQLite grants only if no other connection has committed since the read
-/// began (else the try is given up and made again): the seconds spent
-/// checking a million decisions against their seal do not stall every other
-/// writer (a server's sign-ins, another run's evaluation). The tries after
-/// that take the lock at once (`Db::begin`), so that a database written to
-/// all the time cannot refuse it again and again.
+/// spans. SQLite has one writer at a time, which gives the same; its long
+/// check of the run is read before the write lock is taken
+/// ([`Db::begin_read_first`], whose `attempt` this takes).
 pub async fn snapshot(db: &Db, attempt: Attempt) -> anyhow::Result<Tx> {
-    let mut tx = match db {
-        Db::Sqlite(_) if attempt.is_first() => db.snapshot().await?,
-        _ => db.begin().await?,
-    };
+    let mut tx = db.begin_read_first(attempt).await?;
     if let Tx::Postgres(tx) = &mut tx {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").execute(&mut **tx).await?;
     }
