@@ -344,7 +344,7 @@ const SERIALIZABLE_ATTEMPTS: u32 = 5;
 /// Which try of a [`retry_serializable`] transaction this is, for
 /// [`Db::begin_read_first`] to take SQLite's write lock late on the first and
 /// at once on the others.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct Attempt(u32);
 
 impl Attempt {
