@@ -32,6 +32,7 @@
 //! nothing later in the chain can be trusted.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use serde_json::Value;
 
@@ -42,11 +43,10 @@ use crate::run::approve::{self, Tally};
 use crate::run::files;
 use crate::run::issue::{self, FileDigest};
 use crate::store::audit::{self as table, Entry};
-use crate::store::decisions::{self, Key};
 use crate::store::{Db, keys, payments, releases, runs};
-use crate::trail::action;
 use crate::trail::digest::{Chain, Hashing, Sealed};
 use crate::trail::log::Walk;
+use crate::trail::{self, action};
 
 /// Entries and decisions read per query.
 const PAGE: i64 = 1000;
@@ -484,32 +484,29 @@ async fn check_decisions(
     let mut chain = Chain::default();
     let mut adding = approve::Adding::default();
     let mut changed = 0;
-    let mut after: Key = (String::new(), 0);
-    let mut reader = decisions::Reader::default();
     let mut tx = payments::read_snapshot(db).await?;
-    loop {
-        let page = reader.page_owed_in(&mut tx, run_id, &after, PAGE).await?;
-        let Some((last, _)) = page.last() else { break };
-        after = (last.period.clone(), last.beneficiary_id);
-        for (row, owed_to) in &page {
-            chain.push_stored(row.digest.as_deref());
-            if row.digest.as_ref().is_some_and(|d| *d != row.record().digest()) {
+    trail::read_remade(&mut tx, run_id, PAGE, |page| {
+        for r in page {
+            chain.push_stored(r.row.digest.as_deref());
+            if r.row.digest != r.remade {
                 changed += 1;
                 if changed <= NAMED {
                     verified.problems.push(format!(
                         "run {run_id}: the decision of beneficiary #{} for {} does not match its digest: it was \
                          changed after it was made",
-                        row.beneficiary_id, row.period
+                        r.row.beneficiary_id, r.row.period
                     ));
                 }
             }
-            if let Some(id_number) = owed_to {
-                adding.add(&approve::Line::of(row, id_number));
+            if let Some(id_number) = &r.owed_to {
+                adding.add(&approve::Line::of(&r.row, id_number));
             }
         }
         verified.decisions += page.len() as u64;
         progress(verified.decisions);
-    }
+        ControlFlow::Continue(())
+    })
+    .await?;
     tx.commit().await?;
     if changed > NAMED {
         verified.problems.push(format!("run {run_id}: {} more changed decisions", changed - NAMED));

@@ -24,6 +24,8 @@ pub mod person;
 pub use actor::{Actor, Auth};
 pub use log::append;
 
+use std::ops::ControlFlow;
+
 use crate::store::decisions::{self, DecisionRow, Key};
 use crate::store::{self, Tx};
 use digest::{Chain, Sealed};
@@ -144,6 +146,47 @@ pub async fn seal_decisions(tx: &mut Tx, run_id: i64) -> anyhow::Result<Sealed> 
 #[error("{0}")]
 pub struct Tampered(pub String);
 
+/// A decision as checking reads it: the row, the ID number it is paid under
+/// if it is owed now (`store::payments::owed!`), and its digest made again
+/// from its fields if one is stored with it.
+pub struct Remade {
+    pub row: DecisionRow,
+    pub owed_to: Option<String>,
+    pub remade: Option<String>,
+}
+
+/// Read run `run_id`'s decisions in `tx`, `page` at a time in key order, each
+/// with its digest made again ([`Remade`]), and hand each page to `each`
+/// until it breaks: what approval, issue and `audit verify` check a run with.
+/// A page's digests are made on a blocking thread while the database reads
+/// the next: at a million decisions each is about half of the pass.
+pub async fn read_remade(
+    tx: &mut Tx,
+    run_id: i64,
+    page: i64,
+    mut each: impl FnMut(&[Remade]) -> ControlFlow<()>,
+) -> anyhow::Result<()> {
+    let mut reader = decisions::Reader::default();
+    let mut read = reader.page_owed_in(tx, run_id, &(String::new(), 0), page).await?;
+    while let Some((last, _)) = read.last() {
+        let after: Key = (last.period.clone(), last.beneficiary_id);
+        let remaking = tokio::task::spawn_blocking(move || {
+            read.into_iter()
+                .map(|(row, owed_to)| {
+                    let remade = row.digest.as_ref().map(|_| row.record().digest());
+                    Remade { row, owed_to, remade }
+                })
+                .collect::<Vec<Remade>>()
+        });
+        let (next, remade) = tokio::join!(reader.page_owed_in(tx, run_id, &after, page), remaking);
+        if each(&remade?).is_break() {
+            return Ok(());
+        }
+        read = next?;
+    }
+    Ok(())
+}
+
 /// Decisions read per query when a run's seal is checked.
 const CHECK_PAGE: i64 = 2_000;
 
@@ -194,29 +237,15 @@ pub async fn check_sealed(
         ))
     };
     let mut chain = Chain::default();
-    let mut reader = decisions::Reader::default();
-    let mut page = reader.page_owed_in(tx, run_id, &(String::new(), 0), CHECK_PAGE).await?;
-    while let Some((last, _)) = page.last() {
-        let after: Key = (last.period.clone(), last.beneficiary_id);
-        // This page's digests are made on a blocking thread while the
-        // database reads the next: at a million decisions each is about half
-        // of the pass, which approval and issue each make.
-        let sealing = sealed.is_some();
-        let digesting = tokio::task::spawn_blocking(move || {
-            let digests: Vec<Option<String>> = page
-                .iter()
-                .map(|(row, _)| row.digest.as_ref().filter(|_| sealing).map(|_| row.record().digest()))
-                .collect();
-            (page, digests)
-        });
-        let (next, digested) = tokio::join!(reader.page_owed_in(tx, run_id, &after, CHECK_PAGE), digesting);
-        let (checked, digests) = digested?;
-        for ((row, owed_to), digest) in checked.iter().zip(digests) {
+    let mut tampered = None;
+    read_remade(tx, run_id, CHECK_PAGE, |page| {
+        for r in page {
             if let Some((entry, _)) = &sealed {
-                match (&row.digest, digest) {
-                    (Some(stored), Some(digest)) => {
-                        if *stored != digest {
-                            return Ok(Err(tampering(
+                match (&r.row.digest, &r.remade) {
+                    (Some(stored), Some(remade)) => {
+                        if stored != remade {
+                            let row = &r.row;
+                            tampered = Some(tampering(
                                 entry,
                                 format!(
                                     "the decision of beneficiary #{} for {} ({} {} VND, paid to {} {} {}) is not the one \
@@ -229,19 +258,24 @@ pub async fn check_sealed(
                                     row.bank_bin,
                                     crate::identity::masked(&row.account_number)
                                 ),
-                            )));
+                            ));
+                            return ControlFlow::Break(());
                         }
-                        chain.push(&digest);
+                        chain.push(remade);
                     }
                     // Made before digests were kept (none stored, none made again): sealed as such.
                     _ => chain.push_stored(None),
                 }
             }
-            if let Some(id_number) = owed_to {
-                owed(row, id_number);
+            if let Some(id_number) = &r.owed_to {
+                owed(&r.row, id_number);
             }
         }
-        page = next?;
+        ControlFlow::Continue(())
+    })
+    .await?;
+    if let Some(tampered) = tampered {
+        return Ok(Err(tampered));
     }
     if let Some((entry, sealed)) = &sealed {
         let now = chain.seal();
