@@ -146,7 +146,7 @@ async fn lookup(State(served): State<Arc<Served>>, headers: HeaderMap, Json(aske
 }
 
 /// Each decision of a run, by beneficiary: everything it says but when.
-type Decisions = BTreeMap<i64, (String, i64, Option<String>, String, Option<String>, Option<String>, i64)>;
+type Decisions = BTreeMap<i64, (String, i64, Option<String>, Arc<str>, Option<String>, Option<Arc<str>>, i64)>;
 
 fn decisions(t: &Driver, run: i64) -> Decisions {
     t.sql(move |db| {

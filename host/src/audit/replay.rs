@@ -28,7 +28,7 @@ use crate::registry::verify::Verification;
 use crate::store::audit as table;
 use crate::store::decisions::{self, DecisionRow, Key};
 use crate::store::{Db, plugins};
-use crate::trail::digest::{Chain, Sealed};
+use crate::trail::digest::{Chain, Escapes, Sealed};
 use ansinh_sandbox::{CheckedOutput, DecisionInput, EngineIdentity, Limits, Plugin, PluginError, PluginHash, Sandbox};
 
 /// Divergences kept to show; the count is always exact.
@@ -531,12 +531,13 @@ type Loaded = HashMap<String, Result<Arc<Plugin>, String>>;
 
 /// Replay the pages that arrive, one at a time, each sending what it found to `done`.
 fn replay_pages(loaded: &Loaded, pages: &Mutex<mpsc::Receiver<Vec<DecisionRow>>>, done: &mpsc::Sender<Report>) {
+    let mut escapes = Escapes::default();
     loop {
         let Some(page) = pages.lock().expect("page queue lock").blocking_recv() else { return };
         let mut tally = Report::default();
         for row in &page {
             tally.decisions += 1;
-            match replay_one(loaded, row) {
+            match replay_one(loaded, row, &mut escapes) {
                 Verdict::Identical => {
                     tally.replayed += 1;
                     tally.identical += 1;
@@ -565,11 +566,11 @@ enum Verdict {
     Divergent(Box<Divergence>),
 }
 
-/// Replay one stored decision.
-fn replay_one(loaded: &Loaded, row: &DecisionRow) -> Verdict {
+/// Replay one stored decision, its digest made again through `escapes`.
+fn replay_one(loaded: &Loaded, row: &DecisionRow, escapes: &mut Escapes) -> Verdict {
     let mut why = Vec::new();
     match &row.digest {
-        Some(digest) if *digest != row.record().digest() => {
+        Some(digest) if *digest != row.remade_digest(escapes) => {
             why.push("the stored decision does not match its digest: it was changed after it was made".to_owned())
         }
         // Every decision made under a recorded engine was stored with a digest.
@@ -595,7 +596,7 @@ fn replay_one(loaded: &Loaded, row: &DecisionRow) -> Verdict {
         }
         return if why.is_empty() { Verdict::NotAsked } else { divergent(why, None, stored) };
     };
-    let Some(Ok(plugin)) = loaded.get(&row.plugin_hash) else { return Verdict::Unreplayable };
+    let Some(Ok(plugin)) = loaded.get(&*row.plugin_hash) else { return Verdict::Unreplayable };
     let parsed: DecisionInput = match serde_json::from_str(input) {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -649,7 +650,7 @@ const DEADLINE: &str = "ran past the wall-clock deadline";
 /// What the plug-in gave, as stored: its output, or `error: ...`.
 fn stored_result(row: &DecisionRow) -> String {
     match (&row.output, &row.error) {
-        (Some(output), _) => output.clone(),
+        (Some(output), _) => output.to_string(),
         (None, Some(error)) => format!("error: {error}"),
         (None, None) => "nothing".to_owned(),
     }

@@ -3,13 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
 use crate::model::{Month, Outcome, Total};
 
-use super::packed::{Packer, Unpacker};
+use super::packed::Unpacker;
 use super::{Db, Tx, on_pool, on_tx};
 
 /// A decision to store.
@@ -61,16 +62,6 @@ pub struct Decided {
     pub digest: [u8; 32],
     /// The input packed against the run's reference ([`super::packed`]).
     pub input: Option<Vec<u8>>,
-}
-
-impl NewDecision {
-    /// This decision as decided in run `run_id`: with its digest, and its
-    /// input packed by `packer` (the run's reference input's).
-    pub fn digested(mut self, run_id: i64, packer: &mut Packer) -> Decided {
-        let digest = self.sha256(run_id, &self.period.to_string());
-        let input = self.input.take().map(|input| packer.pack(&input));
-        Decided { decision: self, digest, input }
-    }
 }
 
 /// Rows per INSERT of decisions on SQLite: 21 bound values a row, well under
@@ -584,14 +575,16 @@ pub struct DecisionRow {
     pub outcome: String,
     pub amount: i64,
     pub category: Option<String>,
-    pub verification: String,
+    /// Shared with every row of the same verdicts ([`Reader`] reads each once).
+    pub verification: Arc<str>,
     #[sqlx(skip)]
-    pub plugin_hash: String,
+    pub plugin_hash: Arc<str>,
     /// None for decisions made before engines were recorded.
     #[sqlx(skip)]
-    pub engine: Option<String>,
+    pub engine: Option<Arc<str>>,
     pub input: Option<String>,
-    pub output: Option<String>,
+    /// Shared with every row of the same output.
+    pub output: Option<Arc<str>>,
     pub error: Option<String>,
     pub fuel: i64,
     pub exception: Option<String>,
@@ -686,9 +679,9 @@ struct StoredOwed {
 /// not moved out of the database.
 #[derive(Default)]
 pub struct Reader {
-    texts: HashMap<i64, String>,
+    texts: HashMap<i64, Arc<str>>,
     /// Each decider's plug-in and engine, by id: all there are, read when one is not known.
-    deciders: HashMap<i64, (String, Option<String>)>,
+    deciders: HashMap<i64, (Arc<str>, Option<Arc<str>>)>,
     unpacker: Unpacker,
 }
 
@@ -766,12 +759,13 @@ impl Reader {
 
     /// Keep `all` deciders, read by [`DECIDERS`], in place of those known.
     fn keep_deciders(&mut self, all: Vec<(i64, String, Option<String>)>) {
-        self.deciders = all.into_iter().map(|(id, plugin, engine)| (id, (plugin, engine))).collect();
+        self.deciders =
+            all.into_iter().map(|(id, plugin, engine)| (id, (plugin.into(), engine.map(Arc::from)))).collect();
     }
 
     /// Keep `texts`, read for `ids`: every one of them, or the database lost a text a decision refers to.
     fn keep(&mut self, ids: &[i64], texts: Vec<(i64, String)>) -> anyhow::Result<()> {
-        self.texts.extend(texts);
+        self.texts.extend(texts.into_iter().map(|(id, text)| (id, Arc::from(text))));
         let lost: Vec<&i64> = ids.iter().filter(|id| !self.texts.contains_key(id)).collect();
         anyhow::ensure!(
             lost.is_empty(),

@@ -28,7 +28,7 @@ use std::ops::ControlFlow;
 
 use crate::store::decisions::{self, DecisionRow, Key};
 use crate::store::{self, Tx};
-use digest::{Chain, Sealed};
+use digest::{Chain, Escapes, Sealed};
 
 /// Digests read per query when a run's decisions are chained.
 const PAGE: i64 = 10_000;
@@ -167,19 +167,24 @@ pub async fn read_remade(
     mut each: impl FnMut(&[Remade]) -> ControlFlow<()>,
 ) -> anyhow::Result<()> {
     let mut reader = decisions::Reader::default();
+    let mut escapes = Escapes::default();
     let mut read = reader.page_owed_in(tx, run_id, &(String::new(), 0), page).await?;
     while let Some((last, _)) = read.last() {
         let after: Key = (last.period.clone(), last.beneficiary_id);
         let remaking = tokio::task::spawn_blocking(move || {
-            read.into_iter()
+            let remade = read
+                .into_iter()
                 .map(|(row, owed_to)| {
-                    let remade = row.digest.as_ref().map(|_| row.record().digest());
+                    let remade = row.digest.as_ref().map(|_| row.remade_digest(&mut escapes));
                     Remade { row, owed_to, remade }
                 })
-                .collect::<Vec<Remade>>()
+                .collect::<Vec<Remade>>();
+            (remade, escapes)
         });
-        let (next, remade) = tokio::join!(reader.page_owed_in(tx, run_id, &after, page), remaking);
-        if each(&remade?).is_break() {
+        let (next, remaking) = tokio::join!(reader.page_owed_in(tx, run_id, &after, page), remaking);
+        let remade;
+        (remade, escapes) = remaking?;
+        if each(&remade).is_break() {
             return Ok(());
         }
         read = next?;

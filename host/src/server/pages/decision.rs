@@ -149,8 +149,8 @@ async fn show(
         checks,
         lines,
         error: row.error,
-        plugin_hash: row.plugin_hash,
-        engine: row.engine.unwrap_or_default(),
+        plugin_hash: row.plugin_hash.to_string(),
+        engine: row.engine.as_deref().unwrap_or_default().to_owned(),
         fuel: row.fuel,
         digest: row.digest.unwrap_or_default(),
     })
