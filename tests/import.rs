@@ -351,3 +351,99 @@ fn imports_over_http(t: Driver) {
 }
 
 on_both_backends!(imports_over_http);
+
+/// Registry rows in a file large enough to be loaded in several parts on
+/// SQLite (25,000 rows a transaction, `import::load`).
+const IN_PARTS: u32 = 60_000;
+
+/// A registry extract of [`IN_PARTS`] people, the last row `last` (a good row or a bad one).
+fn large_registry(t: &Driver, last: &str) -> std::path::PathBuf {
+    let path = t.path("registry.csv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    out.write_all(REGISTRY_HEADER.as_bytes()).unwrap();
+    for n in 1..IN_PARTS {
+        out.write_all(registry_row(n, "Nguyễn Văn An", "00001").as_bytes()).unwrap();
+    }
+    out.write_all(last.as_bytes()).unwrap();
+    out.into_inner().unwrap().sync_all().unwrap();
+    path
+}
+
+/// A file refused for its last row leaves nothing, though on SQLite the rows
+/// before it would fill several transactions: every row is checked before the
+/// first is written.
+fn a_bad_last_row_refuses_a_large_file_whole(t: Driver) {
+    let registry = large_registry(&t, "0010401234,Nguyễn Văn An,1940-05-12,male,001,00001,\n");
+    let said = fails(&mut import(&t, "registry", &registry));
+    names(&said, IN_PARTS + 1, "id_number", "12-digit");
+    assert!(said.contains("1 bad rows; nothing was imported"), "{said}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM registry_people"), 0);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM imports"), 0);
+}
+
+on_both_backends!(a_bad_last_row_refuses_a_large_file_whole);
+
+/// An import killed midway (SIGKILL, once its first rows can be seen) leaves
+/// on SQLite, which commits a large file in parts so as not to hold the
+/// database for seconds, an import recorded as loading, and no run is created
+/// while it is, with a message that says how to finish it; importing the same
+/// file again finishes that import (one record, one audit entry). On
+/// PostgreSQL, one transaction, nothing or everything is in.
+fn an_import_killed_midway_is_finished_by_importing_again(t: Driver) {
+    use std::time::{Duration, Instant};
+    let registry = large_registry(&t, &registry_row(IN_PARTS, "Nguyễn Văn An", "00001"));
+    let total = i64::from(IN_PARTS);
+    let mut child = import(&t, "registry", &registry)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let began = Instant::now();
+    let (sqlite, deadline) = (matches!(t.backend, crate::support::Backend::Sqlite), Duration::from_secs(120));
+    // SQLite: kill once the first part is in. PostgreSQL shows nothing before
+    // its one commit: kill after a while (the import may or may not be done).
+    while t.scalar("SELECT COUNT(*) FROM registry_people") == 0
+        && child.try_wait().unwrap().is_none()
+        && (sqlite || began.elapsed() < Duration::from_millis(1500))
+    {
+        assert!(began.elapsed() < deadline, "no row imported in two minutes");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL, or nothing if it ended
+    child.wait().unwrap();
+    let stored = t.scalar("SELECT COUNT(*) FROM registry_people");
+    if sqlite {
+        assert!(0 < stored && stored < total, "killed with {stored} of {total} rows in: not midway");
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM imports WHERE state = 'loading'"), 1);
+        t.release_national();
+        let said = fails(
+            t.cli()
+                .args(["run", "create", "--program", "social-assistance", "--province", "001"])
+                .args(["--period", "2024-09"]),
+        );
+        assert!(
+            said.contains("import 1 of the registry file")
+                && said.contains("has not finished")
+                && said.contains("import the same file again to finish it"),
+            "{said}"
+        );
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM runs"), 0);
+    } else {
+        assert!(stored == 0 || stored == total, "PostgreSQL holds {stored} of {total} rows");
+        assert_eq!(t.scalar("SELECT COUNT(*) FROM imports WHERE state = 'loading'"), 0);
+        t.release_national();
+    }
+
+    ok(&mut import(&t, "registry", &registry));
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM registry_people"), total);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM imports WHERE state = 'loading'"), 0);
+    let done = t.scalar("SELECT COUNT(*) FROM imports WHERE state = 'done'");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'import.registry'"), done);
+    assert_eq!(t.scalar("SELECT MAX(rows) FROM imports WHERE state = 'done'"), total);
+    if sqlite {
+        assert_eq!(done, 1, "the second import took the first one's record over");
+    }
+    t.create_run("2024-09");
+}
+
+on_both_backends!(an_import_killed_midway_is_finished_by_importing_again);

@@ -4,12 +4,11 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// A progress bar over a file's bytes, as `(done, total)` calls.
+/// A progress bar over the reading of a file, as `(done, total)` calls in
+/// bytes (a file read twice counts its bytes twice, so the bar says per cent).
 pub fn bytes(file: &Path) -> impl Fn(u64, u64) + Sync {
     let bar = ProgressBar::new(0).with_message(format!("importing {}", file.display()));
-    bar.set_style(
-        ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} ({eta})").expect("valid template"),
-    );
+    bar.set_style(ProgressStyle::with_template("{msg} {wide_bar} {percent}% ({eta})").expect("valid template"));
     move |done, total| {
         bar.set_length(total);
         bar.set_position(done);

@@ -1,10 +1,11 @@
 //! `registry import` and `beneficiaries import`: load a CSV file of a public
 //! format (`formats.md`) into the database, all of it or nothing.
 //!
-//! The file is parsed as a stream ([`parse`]) and written in batches inside one
-//! transaction. A file with bad rows is refused whole: the transaction is
-//! rolled back, the first bad rows are reported (file, row, field, what was
-//! expected) and every one is written, as it was, to a file of rejects with
+//! The file is parsed as a stream ([`parse`]) and written in batches: in one
+//! transaction on PostgreSQL, in short ones on SQLite, whose writers wait on
+//! each other (see [`load`]). A file with bad rows is refused whole: nothing
+//! of it is written, the first bad rows are reported (file, row, field, what
+//! was expected) and every one is written, as it was, to a file of rejects with
 //! its problem. With [`BadRows::Skip`] the good rows are imported and the bad
 //! ones only go to that file. Rows are upserted by their natural key, so
 //! importing the same file again changes nothing.
@@ -28,7 +29,7 @@ use tracing::info;
 
 use crate::model::payee;
 use crate::model::{Enrolment, RegistryRecord};
-use crate::store::imports::{self, Import};
+use crate::store::imports;
 use crate::store::{BATCH, Db, Table, Tx, beneficiaries, registry};
 use parse::{ImportError, RowError, Rows};
 
@@ -125,8 +126,8 @@ pub async fn registry(
     options: &Options<'_>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Imported> {
-    let rows = parse::Rows::open(path, &options.name(path), &crate::model::records::REGISTRY)?;
-    load(db, path, "registry", rows, options, progress).await
+    let open = || parse::Rows::open(path, &options.name(path), &crate::model::records::REGISTRY);
+    load(db, path, "registry", open, options, progress).await
 }
 
 /// Import a beneficiary enrolment file.
@@ -136,8 +137,8 @@ pub async fn beneficiaries(
     options: &Options<'_>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Imported> {
-    let rows = parse::Rows::open(path, &options.name(path), &crate::model::records::ENROLMENT)?;
-    load(db, path, "enrolment", rows, options, progress).await
+    let open = || parse::Rows::open(path, &options.name(path), &crate::model::records::ENROLMENT);
+    load(db, path, "enrolment", open, options, progress).await
 }
 
 /// The rejected rows as they were in the file, each with its problem, written
@@ -288,7 +289,7 @@ impl Rejects {
 }
 
 /// A row type that knows how to upsert a batch of itself, and its natural key.
-trait Upsert: Sized {
+trait Upsert: Sized + 'static {
     /// What must be unique in a file, as a bad row's message says it.
     const KEY: &'static str;
     /// The table loaded.
@@ -359,13 +360,89 @@ impl Seen {
     }
 }
 
-/// Stream `rows` into the database in one transaction; `progress` gets bytes
-/// read and the file's size.
+/// Rows committed together where an import commits in parts (SQLite, see
+/// [`load`]): a few tenths of a second of writing at a million rows.
+const PER_TRANSACTION: u64 = 25_000;
+
+/// One pass over a file: its good rows, one at a time, and a count of the bad
+/// ones, the first of them kept for the error and, where `rejects` is given,
+/// every one written to it.
+struct Pass<'o, T: 'static> {
+    rows: Rows<T>,
+    seen: Seen,
+    options: &'o Options<'o>,
+    bad_count: u64,
+    shown: Vec<RowError>,
+}
+
+impl<'o, T: Upsert> Pass<'o, T> {
+    fn new(rows: Rows<T>, options: &'o Options<'o>) -> Self {
+        Pass { rows, seen: Seen::default(), options, bad_count: 0, shown: Vec::new() }
+    }
+
+    /// The next good row, or `None` at the end of the file; a bad row before it is counted and
+    /// written to `rejects`; a file that cannot be read further is an error.
+    fn next_good(&mut self, mut rejects: Option<&mut Rejects>) -> anyhow::Result<Option<T>> {
+        let rows = &mut self.rows;
+        while let Some(row) = rows.next() {
+            let row = row.and_then(|row| match self.seen.earlier(&row, rows.row()) {
+                None => Ok(row),
+                Some(first) => Err(ImportError::Row(RowError {
+                    file: rows.file().to_owned(),
+                    row: rows.row(),
+                    field: "id_number".to_owned(),
+                    expected: format!("{}; the same is on row {first}", T::KEY),
+                    found: "a repeat".to_owned(),
+                })),
+            });
+            let row = row.and_then(|row| match row.scoped_province() {
+                Some(province) if !(self.options.covers)(province) => Err(ImportError::Row(RowError {
+                    file: rows.file().to_owned(),
+                    row: rows.row(),
+                    field: "province".to_owned(),
+                    expected: format!("a province in the scope of {} ({})", self.options.by.name, self.options.scope),
+                    found: province.to_owned(),
+                })),
+                _ => Ok(row),
+            });
+            match row {
+                Ok(row) => return Ok(Some(row)),
+                Err(ImportError::Row(e)) => {
+                    self.bad_count += 1;
+                    if let Some(rejects) = rejects.as_deref_mut() {
+                        rejects.add(rows, &e)?;
+                    }
+                    if self.shown.len() < BAD_ROWS_SHOWN {
+                        self.shown.push(e);
+                    }
+                }
+                // A transaction under way rolls back when dropped.
+                Err(ImportError::File(e)) => return Err(anyhow::Error::from(e)),
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Stream a file's rows into the database; `progress` gets the work done and
+/// the work to do, in bytes read.
+///
+/// On PostgreSQL the file is loaded in one transaction, and a bad row found
+/// (unless skipped) rolls it back. On SQLite one write transaction holds back
+/// every other writer of the database (a server's sign-ins, a run's progress),
+/// so that a million rows in one held it six seconds: there the file is read
+/// twice, once to find every bad row before anything is written, then to load
+/// it in transactions of [`PER_TRANSACTION`] rows. The import is recorded
+/// `loading` before its first part and `done` with its last, and no run is
+/// created or evaluated while one is loading ([`ensure_none_loading`]); an
+/// import whose process stopped midway is finished by importing the same file
+/// again, which takes its record over (rows are upserted by their key, so the
+/// parts already in change nothing).
 async fn load<T: Upsert>(
     db: &Db,
     path: &Path,
     kind: &'static str,
-    mut rows: Rows<T>,
+    open: impl Fn() -> Result<Rows<T>, parse::FileError>,
     options: &Options<'_>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Imported> {
@@ -373,17 +450,51 @@ async fn load<T: Upsert>(
     let bad_rows = &options.bad_rows;
     let size = std::fs::metadata(path)?.len();
     let skip = matches!(bad_rows, BadRows::Skip { .. });
-    let mut rejects = Rejects::new(bad_rows.rejects());
+    let in_parts = db.one_writer();
+    // Bad rows go to the rejects file in the pass that finds them: the first.
+    let mut rejects = Some(Rejects::new(bad_rows.rejects()));
+    let refused = |pass: Pass<'_, T>| Refused {
+        file: pass.rows.file().to_owned(),
+        count: pass.bad_count,
+        shown: pass.shown,
+        rejects: bad_rows.rejects().into(),
+    };
+    // Work to do: the file read once, or twice in parts.
+    let (total, mut done) = (if in_parts { 2 * size } else { size }, 0);
+    let checked = if in_parts {
+        let mut check = Pass::new(open()?, options);
+        let mut rejects = rejects.take().expect("not taken before");
+        let mut rows = 0u64;
+        while check.next_good(Some(&mut rejects))?.is_some() {
+            rows += 1;
+            if rows.is_multiple_of(BATCH as u64) {
+                progress(check.rows.bytes_read(), total);
+            }
+        }
+        rejects.finish()?;
+        if check.bad_count > 0 && !skip {
+            return Err(refused(check).into());
+        }
+        done = size;
+        Some(check.rows.sha256())
+    } else {
+        None
+    };
+    let mut pass = Pass::new(open()?, options);
+    let file = pass.rows.file().to_owned();
     let mut tx = db.begin().await?;
+    let import_id = imports::begin(&mut tx, kind, &file, checked.as_deref(), &options.by.name).await?;
+    if in_parts {
+        tx.commit().await?;
+        tx = db.begin().await?;
+    }
     // Two batches: one is written while the next is parsed (see below).
     let (mut batch, mut full) = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH));
-    let (mut good, mut bad) = (0u64, Vec::new());
-    let mut bad_count = 0u64;
-    let mut seen = Seen::default();
+    let (mut good, mut uncommitted) = (0u64, 0u64);
     loop {
         // Refusing, once a bad row is seen nothing will be kept: go on only
         // to find every bad row.
-        let keep = skip || bad_count == 0;
+        let keep = skip || pass.bad_count == 0;
         let write = async {
             if keep && !full.is_empty() {
                 T::upsert(&mut tx, &full).await?;
@@ -397,38 +508,9 @@ async fn load<T: Upsert>(
         // half of an import (`ANSINH_LOG=sqlx=debug` at 1M rows).
         let fill = async {
             while batch.len() < BATCH {
-                let Some(row) = rows.next() else { return Ok(true) };
-                let row = row.and_then(|row| match seen.earlier(&row, rows.row()) {
-                    None => Ok(row),
-                    Some(first) => Err(ImportError::Row(RowError {
-                        file: rows.file().to_owned(),
-                        row: rows.row(),
-                        field: "id_number".to_owned(),
-                        expected: format!("{}; the same is on row {first}", T::KEY),
-                        found: "a repeat".to_owned(),
-                    })),
-                });
-                let row = row.and_then(|row| match row.scoped_province() {
-                    Some(province) if !(options.covers)(province) => Err(ImportError::Row(RowError {
-                        file: rows.file().to_owned(),
-                        row: rows.row(),
-                        field: "province".to_owned(),
-                        expected: format!("a province in the scope of {} ({})", options.by.name, options.scope),
-                        found: province.to_owned(),
-                    })),
-                    _ => Ok(row),
-                });
-                match row {
-                    Ok(row) => batch.push(row),
-                    Err(ImportError::Row(e)) => {
-                        bad_count += 1;
-                        rejects.add(&rows, &e)?;
-                        if bad.len() < BAD_ROWS_SHOWN {
-                            bad.push(e);
-                        }
-                    }
-                    // The transaction rolls back when dropped.
-                    Err(ImportError::File(e)) => return Err(anyhow::Error::from(e)),
+                match pass.next_good(rejects.as_mut())? {
+                    Some(row) => batch.push(row),
+                    None => return anyhow::Ok(true),
                 }
             }
             Ok(false)
@@ -439,25 +521,38 @@ async fn load<T: Upsert>(
         let ended = filled?;
         if !full.is_empty() {
             good += full.len() as u64;
+            uncommitted += full.len() as u64;
             full.clear();
-            progress(rows.bytes_read(), size);
+            progress(done + pass.rows.bytes_read(), total);
+        }
+        if in_parts && uncommitted >= PER_TRANSACTION {
+            tx.commit().await?;
+            tx = db.begin().await?;
+            uncommitted = 0;
         }
         std::mem::swap(&mut batch, &mut full);
         if ended {
             break;
         }
     }
-    rejects.finish()?;
-    if bad_count > 0 && !skip {
-        let refused =
-            Refused { file: rows.file().to_owned(), count: bad_count, shown: bad, rejects: bad_rows.rejects().into() };
-        return Err(refused.into());
+    if let Some(rejects) = rejects {
+        rejects.finish()?;
+    }
+    // Read to its end, the file is the one checked, or parts of another are in.
+    let sha256 = pass.rows.sha256();
+    if let Some(checked) = checked.filter(|checked| *checked != sha256) {
+        anyhow::bail!(
+            "{file} changed while it was imported (sha256 {checked} when its rows were checked, {sha256} when they \
+             were loaded): import {import_id} is left loading, with part of the file in; import the file again"
+        );
+    }
+    if pass.bad_count > 0 && !skip {
+        return Err(refused(pass).into());
     }
     good += full.len() as u64;
     T::upsert(&mut tx, &full).await?;
-    let (file, sha256) = (rows.file().to_owned(), rows.sha256());
-    let record = Import { kind, file: &file, sha256: &sha256, rows: good, skipped: bad_count, by: &options.by.name };
-    let import_id = imports::record(&mut tx, &record).await?;
+    let bad_count = pass.bad_count;
+    imports::finish(&mut tx, import_id, &sha256, good, bad_count).await?;
     let details = serde_json::json!({
         "kind": kind,
         "file": file,
@@ -479,9 +574,28 @@ async fn load<T: Upsert>(
     tx.commit().await?;
     // Fresh statistics for the planner: a run reads this table next.
     db.analyze(T::TABLE).await?;
-    progress(size, size);
+    progress(total, total);
     let elapsed = started.elapsed();
-    info!(file = rows.file(), rows = good, skipped = bad_count, seconds = elapsed.as_secs_f64(), "imported");
+    info!(file = file, rows = good, skipped = bad_count, seconds = elapsed.as_secs_f64(), "imported");
     let skipped = (bad_count > 0).then(|| (bad_count, bad_rows.rejects().to_owned()));
-    Ok(Imported { rows: good, skipped, shown: bad, sha256, elapsed })
+    Ok(Imported { rows: good, skipped, shown: pass.shown, sha256, elapsed })
+}
+
+/// Refuse to go on while an import is loading (on SQLite, where imports commit
+/// in parts, see [`load`]): the tables hold part of a file, and a run decided
+/// from them would pay some people from it and others from what it replaces.
+pub async fn ensure_none_loading(db: &Db) -> anyhow::Result<()> {
+    if let Some(loading) = imports::loading(db).await? {
+        anyhow::bail!(
+            "import {} of the {} file {} (sha256 {}…), begun by {} at {}, has not finished: the database holds part \
+             of it. Wait for it if it is running; if its process stopped, import the same file again to finish it",
+            loading.id,
+            loading.kind,
+            loading.file,
+            loading.sha256.get(..12).unwrap_or(&loading.sha256),
+            loading.by,
+            loading.at.format("%d/%m/%Y %H:%M:%S UTC"),
+        );
+    }
+    Ok(())
 }

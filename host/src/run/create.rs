@@ -38,6 +38,7 @@ pub async fn create(
             provinces::name(into).unwrap_or("?")
         );
     }
+    crate::import::ensure_none_loading(db).await?;
     let first_period = back_from.unwrap_or(period);
     if first_period > period {
         bail!("--back-pay-from {first_period} is after --period {period}: arrears are for earlier months");

@@ -168,6 +168,10 @@ pub async fn evaluate(
             info!(status = run.status.as_str(), "already evaluated: nothing to do");
             return Ok(Evaluated { decided: 0, elapsed: started.elapsed(), stopped: false });
         }
+        // Evaluated from tables that hold whole files: the pages read as an
+        // import commits its next parts see those too, as they would see a
+        // whole file imported meanwhile, but never a file's first part alone.
+        crate::import::ensure_none_loading(db).await?;
         let ready = Ready::prepare(db, sandbox, root, registry, &run).await?;
         let mut total = 0;
         for month in run.months() {

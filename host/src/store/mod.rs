@@ -304,6 +304,14 @@ impl Db {
         Ok(())
     }
 
+    /// Whether one write transaction holds back every other writer of the
+    /// database (SQLite's one lock), so that a long write is done in short
+    /// transactions where the work allows, rather than stall a server's
+    /// sign-ins; PostgreSQL's writers wait only on the rows they share.
+    pub fn one_writer(&self) -> bool {
+        matches!(self, Db::Sqlite(_))
+    }
+
     pub fn backend(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => "sqlite",

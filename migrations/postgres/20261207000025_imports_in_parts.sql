@@ -1,0 +1,14 @@
+-- An import is recorded when it begins, and says whether it is still loading
+-- (migrations/sqlite and migrations/postgres alike).
+--
+-- On SQLite one write transaction holds back every other writer of the
+-- database, a server's sign-ins included, and an import of a million rows took
+-- six seconds in one; it now commits in parts of a fraction of a second
+-- (host/src/import/mod.rs). Until its last part is in, the table holds part of
+-- the file: such an import is 'loading', and no run is created or evaluated
+-- while one is. On PostgreSQL an import is still one transaction, recorded
+-- 'loading' and 'done' within it, so nobody sees it loading.
+--
+-- Imports recorded before were committed whole: 'done'. `imported_at` is when
+-- an import began loading, then when it was done.
+ALTER TABLE imports ADD COLUMN state TEXT NOT NULL DEFAULT 'done' CHECK (state IN ('loading', 'done'));
