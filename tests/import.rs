@@ -352,8 +352,8 @@ fn imports_over_http(t: Driver) {
 
 on_both_backends!(imports_over_http);
 
-/// Registry rows in a file large enough to be loaded in several parts on
-/// SQLite (25,000 rows a transaction, `import::load`).
+/// Registry rows in a file large enough to be merged in several parts on
+/// SQLite (25,000 rows a transaction, `store::staging`).
 const IN_PARTS: u32 = 60_000;
 
 /// A registry extract of [`IN_PARTS`] people, the last row `last` (a good row or a bad one).
@@ -370,8 +370,8 @@ fn large_registry(t: &Driver, last: &str) -> std::path::PathBuf {
 }
 
 /// A file refused for its last row leaves nothing, though on SQLite the rows
-/// before it would fill several transactions: every row is checked before the
-/// first is written.
+/// before it would fill several transactions: they are staged apart, and merged
+/// only once every row is known good.
 fn a_bad_last_row_refuses_a_large_file_whole(t: Driver) {
     let registry = large_registry(&t, "0010401234,Nguyễn Văn An,1940-05-12,male,001,00001,\n");
     let said = fails(&mut import(&t, "registry", &registry));
@@ -384,7 +384,7 @@ fn a_bad_last_row_refuses_a_large_file_whole(t: Driver) {
 on_both_backends!(a_bad_last_row_refuses_a_large_file_whole);
 
 /// An import killed midway (SIGKILL, once its first rows can be seen) leaves
-/// on SQLite, which commits a large file in parts so as not to hold the
+/// on SQLite, which merges a large file in parts so as not to hold the
 /// database for seconds, an import recorded as loading, and no run is created
 /// while it is, with a message that says how to finish it; importing the same
 /// file again finishes that import (one record, one audit entry). On

@@ -3,8 +3,8 @@
 --
 -- On SQLite one write transaction holds back every other writer of the
 -- database, a server's sign-ins included, and an import of a million rows took
--- six seconds in one; it now commits in parts of a fraction of a second
--- (host/src/import/mod.rs). Until its last part is in, the table holds part of
+-- six seconds in one; it is now staged apart and merged in parts of a fraction
+-- of a second (host/src/import/mod.rs, host/src/store/staging.rs). Until its last part is in, the table holds part of
 -- the file: such an import is 'loading', and no run is created or evaluated
 -- while one is. On PostgreSQL an import is still one transaction, recorded
 -- 'loading' and 'done' within it, so nobody sees it loading.

@@ -2,8 +2,8 @@
 //! format (`formats.md`) into the database, all of it or nothing.
 //!
 //! The file is parsed as a stream ([`parse`]) and written in batches: in one
-//! transaction on PostgreSQL, in short ones on SQLite, whose writers wait on
-//! each other (see [`load`]). A file with bad rows is refused whole: nothing
+//! transaction on PostgreSQL; on SQLite, whose writers wait on each other,
+//! staged apart, then merged in short transactions (see [`load`]). A file with bad rows is refused whole: nothing
 //! of it is written, the first bad rows are reported (file, row, field, what
 //! was expected) and every one is written, as it was, to a file of rejects with
 //! its problem. With [`BadRows::Skip`] the good rows are imported and the bad
@@ -30,6 +30,7 @@ use tracing::info;
 use crate::model::payee;
 use crate::model::{Enrolment, RegistryRecord};
 use crate::store::imports;
+use crate::store::staging::Staging;
 use crate::store::{BATCH, Db, Table, Tx, beneficiaries, registry};
 use parse::{ImportError, RowError, Rows};
 
@@ -126,8 +127,8 @@ pub async fn registry(
     options: &Options<'_>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Imported> {
-    let open = || parse::Rows::open(path, &options.name(path), &crate::model::records::REGISTRY);
-    load(db, path, "registry", open, options, progress).await
+    let rows = parse::Rows::open(path, &options.name(path), &crate::model::records::REGISTRY)?;
+    load(db, path, "registry", rows, options, progress).await
 }
 
 /// Import a beneficiary enrolment file.
@@ -137,8 +138,8 @@ pub async fn beneficiaries(
     options: &Options<'_>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Imported> {
-    let open = || parse::Rows::open(path, &options.name(path), &crate::model::records::ENROLMENT);
-    load(db, path, "enrolment", open, options, progress).await
+    let rows = parse::Rows::open(path, &options.name(path), &crate::model::records::ENROLMENT)?;
+    load(db, path, "enrolment", rows, options, progress).await
 }
 
 /// The rejected rows as they were in the file, each with its problem, written
@@ -297,6 +298,8 @@ trait Upsert: Sized + 'static {
 
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()>;
 
+    async fn stage(staging: &mut Staging, rows: &[Self]) -> anyhow::Result<()>;
+
     fn key(&self, into: &mut impl Hasher);
 
     /// The province the row is about, where a row is loaded only within the acting account's scope.
@@ -309,6 +312,10 @@ impl Upsert for RegistryRecord {
 
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()> {
         registry::upsert(tx, rows).await
+    }
+
+    async fn stage(staging: &mut Staging, rows: &[Self]) -> anyhow::Result<()> {
+        staging.registry(rows).await
     }
 
     fn scoped_province(&self) -> Option<&str> {
@@ -326,6 +333,10 @@ impl Upsert for Enrolment {
 
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()> {
         beneficiaries::upsert(tx, rows).await
+    }
+
+    async fn stage(staging: &mut Staging, rows: &[Self]) -> anyhow::Result<()> {
+        staging.beneficiaries(rows).await
     }
 
     fn scoped_province(&self) -> Option<&str> {
@@ -360,14 +371,9 @@ impl Seen {
     }
 }
 
-/// Rows committed together where an import commits in parts (SQLite, see
-/// [`load`]): a few tenths of a second of writing at a million rows.
-const PER_TRANSACTION: u64 = 25_000;
-
-/// One pass over a file: its good rows, one at a time, and a count of the bad
-/// ones, the first of them kept for the error and, where `rejects` is given,
-/// every one written to it.
-struct Pass<'o, T: 'static> {
+/// A file read: its good rows, one at a time, and a count of the bad ones,
+/// the first of them kept for the error and every one written to the rejects.
+struct Checker<'o, T: 'static> {
     rows: Rows<T>,
     seen: Seen,
     options: &'o Options<'o>,
@@ -375,14 +381,14 @@ struct Pass<'o, T: 'static> {
     shown: Vec<RowError>,
 }
 
-impl<'o, T: Upsert> Pass<'o, T> {
+impl<'o, T: Upsert> Checker<'o, T> {
     fn new(rows: Rows<T>, options: &'o Options<'o>) -> Self {
-        Pass { rows, seen: Seen::default(), options, bad_count: 0, shown: Vec::new() }
+        Checker { rows, seen: Seen::default(), options, bad_count: 0, shown: Vec::new() }
     }
 
     /// The next good row, or `None` at the end of the file; a bad row before it is counted and
     /// written to `rejects`; a file that cannot be read further is an error.
-    fn next_good(&mut self, mut rejects: Option<&mut Rejects>) -> anyhow::Result<Option<T>> {
+    fn next_good(&mut self, rejects: &mut Rejects) -> anyhow::Result<Option<T>> {
         let rows = &mut self.rows;
         while let Some(row) = rows.next() {
             let row = row.and_then(|row| match self.seen.earlier(&row, rows.row()) {
@@ -409,9 +415,7 @@ impl<'o, T: Upsert> Pass<'o, T> {
                 Ok(row) => return Ok(Some(row)),
                 Err(ImportError::Row(e)) => {
                     self.bad_count += 1;
-                    if let Some(rejects) = rejects.as_deref_mut() {
-                        rejects.add(rows, &e)?;
-                    }
+                    rejects.add(rows, &e)?;
                     if self.shown.len() < BAD_ROWS_SHOWN {
                         self.shown.push(e);
                     }
@@ -424,25 +428,43 @@ impl<'o, T: Upsert> Pass<'o, T> {
     }
 }
 
+/// Where a file's good rows are written as they are read.
+enum Sink {
+    /// PostgreSQL: the table itself, in the import's one transaction.
+    Table(Tx),
+    /// SQLite: a staging, merged into the table once the whole file is known good.
+    Staging(Staging),
+}
+
+impl Sink {
+    async fn write<T: Upsert>(&mut self, rows: &[T]) -> anyhow::Result<()> {
+        match self {
+            Sink::Table(tx) => T::upsert(tx, rows).await,
+            Sink::Staging(staging) => T::stage(staging, rows).await,
+        }
+    }
+}
+
 /// Stream a file's rows into the database; `progress` gets the work done and
-/// the work to do, in bytes read.
+/// the work to do, counted in bytes of the file.
 ///
 /// On PostgreSQL the file is loaded in one transaction, and a bad row found
 /// (unless skipped) rolls it back. On SQLite one write transaction holds back
 /// every other writer of the database (a server's sign-ins, a run's progress),
-/// so that a million rows in one held it six seconds: there the file is read
-/// twice, once to find every bad row before anything is written, then to load
-/// it in transactions of [`PER_TRANSACTION`] rows. The import is recorded
-/// `loading` before its first part and `done` with its last, and no run is
-/// created or evaluated while one is loading ([`ensure_none_loading`]); an
-/// import whose process stopped midway is finished by importing the same file
-/// again, which takes its record over (rows are upserted by their key, so the
-/// parts already in change nothing).
+/// and a million rows in one held it six seconds: there the rows are staged
+/// apart as the file is read, which holds nothing back, then merged into the
+/// table in parts of [`PART`](crate::store::staging::PART) rows, each its own transaction
+/// ([`Staging`] says why in key order). The import is recorded `loading`
+/// before its first part and `done` after its last, and no run is created or
+/// evaluated while one is loading ([`ensure_none_loading`]): an import whose
+/// process stopped midway is finished by importing the same file again, which
+/// takes its record over (rows are upserted by their key, so the parts already
+/// in change nothing).
 async fn load<T: Upsert>(
     db: &Db,
     path: &Path,
     kind: &'static str,
-    open: impl Fn() -> Result<Rows<T>, parse::FileError>,
+    rows: Rows<T>,
     options: &Options<'_>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Imported> {
@@ -450,54 +472,25 @@ async fn load<T: Upsert>(
     let bad_rows = &options.bad_rows;
     let size = std::fs::metadata(path)?.len();
     let skip = matches!(bad_rows, BadRows::Skip { .. });
-    let in_parts = db.one_writer();
-    // Bad rows go to the rejects file in the pass that finds them: the first.
-    let mut rejects = Some(Rejects::new(bad_rows.rejects()));
-    let refused = |pass: Pass<'_, T>| Refused {
-        file: pass.rows.file().to_owned(),
-        count: pass.bad_count,
-        shown: pass.shown,
-        rejects: bad_rows.rejects().into(),
+    let mut rejects = Rejects::new(bad_rows.rejects());
+    let mut checker = Checker::new(rows, options);
+    let file = checker.rows.file().to_owned();
+    let mut sink = match Staging::open(db, T::TABLE).await? {
+        Some(staging) => Sink::Staging(staging),
+        None => Sink::Table(db.begin().await?),
     };
-    // Work to do: the file read once, or twice in parts.
-    let (total, mut done) = (if in_parts { 2 * size } else { size }, 0);
-    let checked = if in_parts {
-        let mut check = Pass::new(open()?, options);
-        let mut rejects = rejects.take().expect("not taken before");
-        let mut rows = 0u64;
-        while check.next_good(Some(&mut rejects))?.is_some() {
-            rows += 1;
-            if rows.is_multiple_of(BATCH as u64) {
-                progress(check.rows.bytes_read(), total);
-            }
-        }
-        rejects.finish()?;
-        if check.bad_count > 0 && !skip {
-            return Err(refused(check).into());
-        }
-        done = size;
-        Some(check.rows.sha256())
-    } else {
-        None
-    };
-    let mut pass = Pass::new(open()?, options);
-    let file = pass.rows.file().to_owned();
-    let mut tx = db.begin().await?;
-    let import_id = imports::begin(&mut tx, kind, &file, checked.as_deref(), &options.by.name).await?;
-    if in_parts {
-        tx.commit().await?;
-        tx = db.begin().await?;
-    }
+    // Work to do, in bytes: the file read, then as much again for merging the staged rows.
+    let total = if matches!(sink, Sink::Staging(_)) { 2 * size } else { size };
     // Two batches: one is written while the next is parsed (see below).
     let (mut batch, mut full) = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH));
-    let (mut good, mut uncommitted) = (0u64, 0u64);
+    let mut good = 0u64;
     loop {
         // Refusing, once a bad row is seen nothing will be kept: go on only
         // to find every bad row.
-        let keep = skip || pass.bad_count == 0;
+        let keep = skip || checker.bad_count == 0;
         let write = async {
             if keep && !full.is_empty() {
-                T::upsert(&mut tx, &full).await?;
+                sink.write(&full).await?;
             }
             anyhow::Ok(())
         };
@@ -508,7 +501,7 @@ async fn load<T: Upsert>(
         // half of an import (`ANSINH_LOG=sqlx=debug` at 1M rows).
         let fill = async {
             while batch.len() < BATCH {
-                match pass.next_good(rejects.as_mut())? {
+                match checker.next_good(&mut rejects)? {
                     Some(row) => batch.push(row),
                     None => return anyhow::Ok(true),
                 }
@@ -521,38 +514,42 @@ async fn load<T: Upsert>(
         let ended = filled?;
         if !full.is_empty() {
             good += full.len() as u64;
-            uncommitted += full.len() as u64;
             full.clear();
-            progress(done + pass.rows.bytes_read(), total);
-        }
-        if in_parts && uncommitted >= PER_TRANSACTION {
-            tx.commit().await?;
-            tx = db.begin().await?;
-            uncommitted = 0;
+            progress(checker.rows.bytes_read(), total);
         }
         std::mem::swap(&mut batch, &mut full);
         if ended {
             break;
         }
     }
-    if let Some(rejects) = rejects {
-        rejects.finish()?;
-    }
-    // Read to its end, the file is the one checked, or parts of another are in.
-    let sha256 = pass.rows.sha256();
-    if let Some(checked) = checked.filter(|checked| *checked != sha256) {
-        anyhow::bail!(
-            "{file} changed while it was imported (sha256 {checked} when its rows were checked, {sha256} when they \
-             were loaded): import {import_id} is left loading, with part of the file in; import the file again"
-        );
-    }
-    if pass.bad_count > 0 && !skip {
-        return Err(refused(pass).into());
+    rejects.finish()?;
+    if checker.bad_count > 0 && !skip {
+        // Nothing was written: the transaction rolls back, the staging goes, when dropped.
+        let refused =
+            Refused { file, count: checker.bad_count, shown: checker.shown, rejects: bad_rows.rejects().into() };
+        return Err(refused.into());
     }
     good += full.len() as u64;
-    T::upsert(&mut tx, &full).await?;
-    let bad_count = pass.bad_count;
-    imports::finish(&mut tx, import_id, &sha256, good, bad_count).await?;
+    sink.write(&full).await?;
+    let (sha256, bad_count, by) = (checker.rows.sha256(), checker.bad_count, &options.by.name);
+    let (mut tx, import_id) = match sink {
+        Sink::Table(mut tx) => {
+            let id = imports::begin(&mut tx, kind, &file, &sha256, by).await?;
+            (tx, id)
+        }
+        Sink::Staging(mut staging) => {
+            let parts = staging.sort().await?;
+            let mut tx = db.begin().await?;
+            let id = imports::begin(&mut tx, kind, &file, &sha256, by).await?;
+            tx.commit().await?;
+            for part in 0..parts {
+                staging.merge(part).await?;
+                progress(size + size * (part + 1) as u64 / parts as u64, total);
+            }
+            (db.begin().await?, id)
+        }
+    };
+    imports::finish(&mut tx, import_id, good, bad_count).await?;
     let details = serde_json::json!({
         "kind": kind,
         "file": file,
@@ -578,7 +575,7 @@ async fn load<T: Upsert>(
     let elapsed = started.elapsed();
     info!(file = file, rows = good, skipped = bad_count, seconds = elapsed.as_secs_f64(), "imported");
     let skipped = (bad_count > 0).then(|| (bad_count, bad_rows.rejects().to_owned()));
-    Ok(Imported { rows: good, skipped, shown: pass.shown, sha256, elapsed })
+    Ok(Imported { rows: good, skipped, shown: checker.shown, sha256, elapsed })
 }
 
 /// Refuse to go on while an import is loading (on SQLite, where imports commit

@@ -7,6 +7,46 @@ use crate::model::{Enrolment, Month, RegistryRecord};
 
 use super::{Db, Tx, on_pool};
 
+/// The columns an enrolment is written to, in the order [`push_values`] binds them.
+pub(super) const COLUMNS: &str = "(program, province, id_number, full_name, birth_date, household, disability, \
+                                  has_pension, difficult_commune, statuses, dependent_children, channel, bank_bin, \
+                                  account_number, account_name)";
+
+/// What an enrolment of the same person, programme and province already in the table takes from the new one.
+pub(super) const UPDATE: &str = " ON CONFLICT (id_number, program, province) DO UPDATE SET \
+                                 full_name = excluded.full_name, birth_date = excluded.birth_date, \
+                                 household = excluded.household, disability = excluded.disability, \
+                                 has_pension = excluded.has_pension, difficult_commune = excluded.difficult_commune, \
+                                 statuses = excluded.statuses, dependent_children = excluded.dependent_children, \
+                                 channel = excluded.channel, bank_bin = excluded.bank_bin, \
+                                 account_number = excluded.account_number, account_name = excluded.account_name";
+
+/// The statuses of an enrolment as stored: their names, `;` between.
+fn statuses(e: &Enrolment) -> String {
+    e.statuses.iter().map(|s| s.as_str()).collect::<Vec<&str>>().join(";")
+}
+
+/// `rows` as SQLite's multi-row `VALUES` of [`COLUMNS`].
+pub(super) fn push_values(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, rows: &[Enrolment]) {
+    q.push_values(rows, |mut b, e| {
+        b.push_bind(&e.program)
+            .push_bind(&e.province)
+            .push_bind(&e.id_number)
+            .push_bind(&e.full_name)
+            .push_bind(e.birth_date)
+            .push_bind(e.household.as_str())
+            .push_bind(e.disability.as_str())
+            .push_bind(e.has_pension)
+            .push_bind(e.difficult_commune)
+            .push_bind(statuses(e))
+            .push_bind(i64::from(e.dependent_children))
+            .push_bind(e.channel.as_str())
+            .push_bind(&e.bank_bin)
+            .push_bind(&e.account_number)
+            .push_bind(&e.account_name);
+    });
+}
+
 /// Insert or update a batch of enrolments, keyed by programme, province and
 /// ID number: re-importing a file changes nothing. SQLite takes them as one
 /// multi-row `VALUES`; PostgreSQL as one `UNNEST` of column arrays, a
@@ -15,37 +55,10 @@ pub async fn upsert(tx: &mut Tx, rows: &[Enrolment]) -> anyhow::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    const INSERT: &str = "INSERT INTO beneficiaries (program, province, id_number, full_name, birth_date, household, \
-                          disability, has_pension, difficult_commune, statuses, dependent_children, channel, bank_bin, \
-                          account_number, account_name) ";
-    const UPDATE: &str = " ON CONFLICT (id_number, program, province) DO UPDATE SET full_name = excluded.full_name, \
-                          birth_date = excluded.birth_date, household = excluded.household, \
-                          disability = excluded.disability, has_pension = excluded.has_pension, \
-                          difficult_commune = excluded.difficult_commune, statuses = excluded.statuses, \
-                          dependent_children = excluded.dependent_children, channel = excluded.channel, \
-                          bank_bin = excluded.bank_bin, account_number = excluded.account_number, \
-                          account_name = excluded.account_name";
-    let statuses = |e: &Enrolment| e.statuses.iter().map(|s| s.as_str()).collect::<Vec<&str>>().join(";");
     match tx {
         Tx::Sqlite(tx) => {
-            let mut q = sqlx::QueryBuilder::new(INSERT);
-            q.push_values(rows, |mut b, e| {
-                b.push_bind(&e.program)
-                    .push_bind(&e.province)
-                    .push_bind(&e.id_number)
-                    .push_bind(&e.full_name)
-                    .push_bind(e.birth_date)
-                    .push_bind(e.household.as_str())
-                    .push_bind(e.disability.as_str())
-                    .push_bind(e.has_pension)
-                    .push_bind(e.difficult_commune)
-                    .push_bind(statuses(e))
-                    .push_bind(i64::from(e.dependent_children))
-                    .push_bind(e.channel.as_str())
-                    .push_bind(&e.bank_bin)
-                    .push_bind(&e.account_number)
-                    .push_bind(&e.account_name);
-            });
+            let mut q = sqlx::QueryBuilder::new(format!("INSERT INTO beneficiaries {COLUMNS} "));
+            push_values(&mut q, rows);
             q.push(UPDATE);
             q.build().execute(&mut **tx).await?;
         }
@@ -53,7 +66,7 @@ pub async fn upsert(tx: &mut Tx, rows: &[Enrolment]) -> anyhow::Result<()> {
             let texts = |f: fn(&Enrolment) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
             let flags = |f: fn(&Enrolment) -> bool| rows.iter().map(f).collect::<Vec<bool>>();
             let query = format!(
-                "{INSERT} SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], \
+                "INSERT INTO beneficiaries {COLUMNS} SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], \
                  $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::text[], $11::bigint[], $12::text[], \
                  $13::text[], $14::text[], $15::text[]) {UPDATE}"
             );

@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 
 use super::{Db, Tx, on_pool, on_tx};
 
-/// Record an import of `file` beginning, `loading`; its id. Where the file
-/// was checked first (`sha256`), a loading import of the same kind and file,
-/// left by a process that stopped midway, is taken over: this one finishes it.
-pub async fn begin(tx: &mut Tx, kind: &'static str, file: &str, sha256: Option<&str>, by: &str) -> anyhow::Result<i64> {
+/// Record an import of `file` (of this `sha256`) beginning, `loading`; its
+/// id. A loading import of the same kind and file, left by a process that
+/// stopped midway, is taken over: this one finishes it.
+pub async fn begin(tx: &mut Tx, kind: &'static str, file: &str, sha256: &str, by: &str) -> anyhow::Result<i64> {
     let now = Utc::now();
-    if let Some(sha256) = sha256 {
+    {
         let unfinished: Option<i64> = on_tx!(tx, conn => {
             sqlx::query_scalar(
                 "UPDATE imports SET file = $1, imported_by = $2, imported_at = $3 \
@@ -37,7 +37,7 @@ pub async fn begin(tx: &mut Tx, kind: &'static str, file: &str, sha256: Option<&
         )
         .bind(kind)
         .bind(file)
-        .bind(sha256.unwrap_or(""))
+        .bind(sha256)
         .bind(by)
         .bind(now)
         .fetch_one(conn)
@@ -45,13 +45,10 @@ pub async fn begin(tx: &mut Tx, kind: &'static str, file: &str, sha256: Option<&
     }))
 }
 
-/// Record import `id` done, in the transaction of its last rows, so both land or neither.
-pub async fn finish(tx: &mut Tx, id: i64, sha256: &str, rows: u64, skipped: u64) -> anyhow::Result<()> {
+/// Record import `id` done, in the transaction of its audit entry (and on PostgreSQL of its rows).
+pub async fn finish(tx: &mut Tx, id: i64, rows: u64, skipped: u64) -> anyhow::Result<()> {
     on_tx!(tx, conn => {
-        sqlx::query(
-            "UPDATE imports SET state = 'done', sha256 = $1, rows = $2, skipped = $3, imported_at = $4 WHERE id = $5",
-        )
-        .bind(sha256)
+        sqlx::query("UPDATE imports SET state = 'done', rows = $1, skipped = $2, imported_at = $3 WHERE id = $4")
         .bind(rows as i64)
         .bind(skipped as i64)
         .bind(Utc::now())

@@ -34,6 +34,7 @@ pub mod releases;
 pub mod runs;
 pub mod sessions;
 pub mod shards;
+pub mod staging;
 
 /// Rows written per INSERT statement in bulk loads: well under both backends'
 /// limits on bound parameters (SQLite 32,766; PostgreSQL 65,535).
@@ -302,14 +303,6 @@ impl Db {
             sqlx::query(statement).execute(pool).await.with_context(|| statement)?;
         }
         Ok(())
-    }
-
-    /// Whether one write transaction holds back every other writer of the
-    /// database (SQLite's one lock), so that a long write is done in short
-    /// transactions where the work allows, rather than stall a server's
-    /// sign-ins; PostgreSQL's writers wait only on the rows they share.
-    pub fn one_writer(&self) -> bool {
-        matches!(self, Db::Sqlite(_))
     }
 
     pub fn backend(&self) -> &'static str {

@@ -6,6 +6,29 @@ use crate::model::RegistryRecord;
 
 use super::{BATCH, Db, Tx, on_pool};
 
+/// The columns a registry row is written to, in the order [`push_values`] binds them.
+pub(super) const COLUMNS: &str =
+    "(id_number, full_name, birth_date, sex, residence_province, residence_commune, death_date)";
+
+/// What a row of the same ID number already in the table takes from the new one: all of it.
+pub(super) const UPDATE: &str = " ON CONFLICT (id_number) DO UPDATE SET full_name = excluded.full_name, \
+                                 birth_date = excluded.birth_date, sex = excluded.sex, \
+                                 residence_province = excluded.residence_province, \
+                                 residence_commune = excluded.residence_commune, death_date = excluded.death_date";
+
+/// `rows` as SQLite's multi-row `VALUES` of [`COLUMNS`].
+pub(super) fn push_values(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, rows: &[RegistryRecord]) {
+    q.push_values(rows, |mut b, r| {
+        b.push_bind(&r.id_number)
+            .push_bind(&r.full_name)
+            .push_bind(r.birth_date)
+            .push_bind(r.sex.as_str())
+            .push_bind(&r.residence_province)
+            .push_bind(&r.residence_commune)
+            .push_bind(r.death_date);
+    });
+}
+
 /// Insert or update a batch of registry rows (the registry is the authority:
 /// a re-import with new facts replaces the old ones). SQLite takes them as
 /// one multi-row `VALUES`; PostgreSQL as one `UNNEST` of column arrays, a
@@ -14,32 +37,18 @@ pub async fn upsert(tx: &mut Tx, rows: &[RegistryRecord]) -> anyhow::Result<()> 
     if rows.is_empty() {
         return Ok(());
     }
-    const INSERT: &str = "INSERT INTO registry_people (id_number, full_name, birth_date, sex, residence_province, \
-                          residence_commune, death_date) ";
-    const UPDATE: &str = " ON CONFLICT (id_number) DO UPDATE SET full_name = excluded.full_name, \
-                          birth_date = excluded.birth_date, sex = excluded.sex, \
-                          residence_province = excluded.residence_province, \
-                          residence_commune = excluded.residence_commune, death_date = excluded.death_date";
     match tx {
         Tx::Sqlite(tx) => {
-            let mut q = sqlx::QueryBuilder::new(INSERT);
-            q.push_values(rows, |mut b, r| {
-                b.push_bind(&r.id_number)
-                    .push_bind(&r.full_name)
-                    .push_bind(r.birth_date)
-                    .push_bind(r.sex.as_str())
-                    .push_bind(&r.residence_province)
-                    .push_bind(&r.residence_commune)
-                    .push_bind(r.death_date);
-            });
+            let mut q = sqlx::QueryBuilder::new(format!("INSERT INTO registry_people {COLUMNS} "));
+            push_values(&mut q, rows);
             q.push(UPDATE);
             q.build().execute(&mut **tx).await?;
         }
         Tx::Postgres(tx) => {
             let texts = |f: fn(&RegistryRecord) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
             let query = format!(
-                "{INSERT} SELECT * FROM UNNEST($1::text[], $2::text[], $3::date[], $4::text[], $5::text[], \
-                 $6::text[], $7::date[]) {UPDATE}"
+                "INSERT INTO registry_people {COLUMNS} SELECT * FROM UNNEST($1::text[], $2::text[], $3::date[], \
+                 $4::text[], $5::text[], $6::text[], $7::date[]) {UPDATE}"
             );
             sqlx::query(sqlx::AssertSqlSafe(query))
                 .bind(texts(|r| &r.id_number))
