@@ -12,6 +12,12 @@
 //! in a file SQLite makes and removes (`temp_store = FILE` on this connection
 //! alone), not in memory; the connection is closed when the staging ends, never
 //! given back to the pool with them.
+//!
+//! So on SQLite the new enrolments of a file get their ids (`beneficiaries.id`)
+//! in the order of their key, not of the file, as PostgreSQL gives them: the ids
+//! are the database's own, and nothing decided, paid or recorded depends on
+//! their order (giving them in file order would scatter the table's own pages
+//! over every part again).
 
 use sqlx::pool::PoolConnection;
 use sqlx::{QueryBuilder, Sqlite};
