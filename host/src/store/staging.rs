@@ -14,8 +14,8 @@
 //! given back to the pool with them.
 //!
 //! So on SQLite the new enrolments of a file get their ids (`beneficiaries.id`)
-//! in the order of their key, not of the file, as PostgreSQL gives them: the ids
-//! are the database's own, and nothing decided, paid or recorded depends on
+//! in the order of their key, where PostgreSQL gives them in the file's: the
+//! ids are the database's own, and nothing decided, paid or recorded depends on
 //! their order (giving them in file order would scatter the table's own pages
 //! over every part again).
 
