@@ -3,10 +3,10 @@
 //!
 //! The file is parsed as a stream ([`parse`]) and written in batches: in one
 //! transaction on PostgreSQL; on SQLite, whose writers wait on each other,
-//! staged apart, then merged in short transactions (see [`load`]). A file with bad rows is refused whole: nothing
-//! of it is written, the first bad rows are reported (file, row, field, what
-//! was expected) and every one is written, as it was, to a file of rejects with
-//! its problem. With [`BadRows::Skip`] the good rows are imported and the bad
+//! staged apart, then merged in short transactions (see [`load`]). A file with
+//! bad rows is refused whole: nothing of it is written, the first bad rows are
+//! reported (file, row, field, what was expected) and every one is written, as
+//! it was, to a file of rejects with its problem. With [`BadRows::Skip`] the good rows are imported and the bad
 //! ones only go to that file. Rows are upserted by their natural key, so
 //! importing the same file again changes nothing.
 //!
@@ -453,8 +453,8 @@ impl Sink {
 /// every other writer of the database (a server's sign-ins, a run's progress),
 /// and a million rows in one held it six seconds: there the rows are staged
 /// apart as the file is read, which holds nothing back, then merged into the
-/// table in parts of [`PART`](crate::store::staging::PART) rows, each its own transaction
-/// ([`Staging`] says why in key order). The import is recorded `loading`
+/// table in parts of [`PART`](crate::store::staging::PART) rows, each its own
+/// transaction ([`Staging`] says why in key order). The import is recorded `loading`
 /// before its first part and `done` after its last, and no run is created or
 /// evaluated while one is loading ([`ensure_none_loading`]): an import whose
 /// process stopped midway is finished by importing the same file again, which
