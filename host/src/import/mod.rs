@@ -30,7 +30,7 @@ use tracing::info;
 use crate::model::payee;
 use crate::model::{Enrolment, RegistryRecord};
 use crate::store::imports;
-use crate::store::staging::Staging;
+use crate::store::staging::{self, Staging};
 use crate::store::{BATCH, Db, Table, Tx, beneficiaries, registry};
 use parse::{ImportError, RowError, Rows};
 
@@ -295,10 +295,10 @@ trait Upsert: Sized + 'static {
     const KEY: &'static str;
     /// The table loaded.
     const TABLE: Table;
+    /// The same, for a staged import on SQLite.
+    const STAGED: &'static staging::Target<Self>;
 
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()>;
-
-    async fn stage(staging: &mut Staging, rows: &[Self]) -> anyhow::Result<()>;
 
     fn key(&self, into: &mut impl Hasher);
 
@@ -309,13 +309,10 @@ trait Upsert: Sized + 'static {
 impl Upsert for RegistryRecord {
     const KEY: &'static str = "one row per id_number";
     const TABLE: Table = Table::RegistryPeople;
+    const STAGED: &'static staging::Target<Self> = &staging::REGISTRY;
 
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()> {
         registry::upsert(tx, rows).await
-    }
-
-    async fn stage(staging: &mut Staging, rows: &[Self]) -> anyhow::Result<()> {
-        staging.registry(rows).await
     }
 
     fn scoped_province(&self) -> Option<&str> {
@@ -330,13 +327,10 @@ impl Upsert for RegistryRecord {
 impl Upsert for Enrolment {
     const KEY: &'static str = "one row per id_number, program and province";
     const TABLE: Table = Table::Beneficiaries;
+    const STAGED: &'static staging::Target<Self> = &staging::BENEFICIARIES;
 
     async fn upsert(tx: &mut Tx, rows: &[Self]) -> anyhow::Result<()> {
         beneficiaries::upsert(tx, rows).await
-    }
-
-    async fn stage(staging: &mut Staging, rows: &[Self]) -> anyhow::Result<()> {
-        staging.beneficiaries(rows).await
     }
 
     fn scoped_province(&self) -> Option<&str> {
@@ -429,18 +423,18 @@ impl<'o, T: Upsert> Checker<'o, T> {
 }
 
 /// Where a file's good rows are written as they are read.
-enum Sink {
+enum Sink<T: 'static> {
     /// PostgreSQL: the table itself, in the import's one transaction.
     Table(Tx),
     /// SQLite: a staging, merged into the table once the whole file is known good.
-    Staging(Staging),
+    Staging(Staging<T>),
 }
 
-impl Sink {
-    async fn write<T: Upsert>(&mut self, rows: &[T]) -> anyhow::Result<()> {
+impl<T: Upsert> Sink<T> {
+    async fn write(&mut self, rows: &[T]) -> anyhow::Result<()> {
         match self {
             Sink::Table(tx) => T::upsert(tx, rows).await,
-            Sink::Staging(staging) => T::stage(staging, rows).await,
+            Sink::Staging(staging) => staging.add(rows).await,
         }
     }
 }
@@ -475,7 +469,7 @@ async fn load<T: Upsert>(
     let mut rejects = Rejects::new(bad_rows.rejects());
     let mut checker = Checker::new(rows, options);
     let file = checker.rows.file().to_owned();
-    let mut sink = match Staging::open(db, T::TABLE).await? {
+    let mut sink = match Staging::open(db, T::STAGED).await? {
         Some(staging) => Sink::Staging(staging),
         None => Sink::Table(db.begin().await?),
     };

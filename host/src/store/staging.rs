@@ -22,63 +22,74 @@
 use sqlx::pool::PoolConnection;
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::{Db, Table, beneficiaries, registry};
+use super::{Db, beneficiaries, registry};
 use crate::model::{Enrolment, RegistryRecord};
 
 /// Rows merged by one statement, its own transaction: a few tenths of a
 /// second of the database's one write lock.
 pub const PART: i64 = 25_000;
 
-/// Rows staged on one connection, for one table.
-pub struct Staging {
+/// A table an import of rows `T` is merged into.
+pub struct Target<T> {
+    table: &'static str,
+    /// Its columns, in parentheses, in the order `push` binds them.
+    columns: &'static str,
+    /// The key the rows are sorted by and upserted on.
+    key: &'static str,
+    /// What a row already there takes from a staged one (`ON CONFLICT ...`).
+    update: &'static str,
+    push: fn(&mut QueryBuilder<Sqlite>, &[T]),
+}
+
+/// The registry's people, by ID number.
+pub const REGISTRY: Target<RegistryRecord> = Target {
+    table: "registry_people",
+    columns: registry::COLUMNS,
+    key: "id_number",
+    update: registry::UPDATE,
+    push: registry::push_values,
+};
+
+/// The enrolments, by person, programme and province.
+pub const BENEFICIARIES: Target<Enrolment> = Target {
+    table: "beneficiaries",
+    columns: beneficiaries::COLUMNS,
+    key: "id_number, program, province",
+    update: beneficiaries::UPDATE,
+    push: beneficiaries::push_values,
+};
+
+/// Rows `T` staged on one connection, for their [`Target`].
+pub struct Staging<T: 'static> {
     conn: PoolConnection<Sqlite>,
-    table: Table,
+    target: &'static Target<T>,
     /// Rows staged, then the rows of the sorted table (rowid 1 to this).
     rows: i64,
 }
 
-/// The table, its columns, its key and what a row already there takes from a staged one.
-fn target(table: Table) -> (&'static str, &'static str, &'static str, &'static str) {
-    match table {
-        Table::RegistryPeople => ("registry_people", registry::COLUMNS, "id_number", registry::UPDATE),
-        Table::Beneficiaries => {
-            ("beneficiaries", beneficiaries::COLUMNS, "id_number, program, province", beneficiaries::UPDATE)
-        }
-        Table::Decisions => unreachable!("decisions are not imported"),
-    }
-}
-
-impl Staging {
-    /// A staging for `table` on SQLite; `None` on PostgreSQL, which loads a file in one transaction.
-    pub async fn open(db: &Db, table: Table) -> anyhow::Result<Option<Staging>> {
+impl<T> Staging<T> {
+    /// A staging for `target` on SQLite; `None` on PostgreSQL, which loads a file in one transaction.
+    pub async fn open(db: &Db, target: &'static Target<T>) -> anyhow::Result<Option<Staging<T>>> {
         let Db::Sqlite(pool) = db else { return Ok(None) };
         let mut conn = pool.acquire().await?;
         conn.close_on_drop();
-        let (name, columns, _, _) = target(table);
         sqlx::query("PRAGMA temp_store = FILE").execute(&mut *conn).await?;
-        let columns = columns.trim_matches(['(', ')']);
-        let create = format!("CREATE TEMP TABLE import_stage AS SELECT {columns} FROM main.{name} WHERE false");
+        let create = format!(
+            "CREATE TEMP TABLE import_stage AS SELECT {} FROM main.{} WHERE false",
+            target.columns.trim_matches(['(', ')']),
+            target.table
+        );
         sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *conn).await?;
-        Ok(Some(Staging { conn, table, rows: 0 }))
+        Ok(Some(Staging { conn, target, rows: 0 }))
     }
 
-    /// Stage a batch of registry rows.
-    pub async fn registry(&mut self, rows: &[RegistryRecord]) -> anyhow::Result<()> {
-        self.add(rows, registry::push_values).await
-    }
-
-    /// Stage a batch of enrolments.
-    pub async fn beneficiaries(&mut self, rows: &[Enrolment]) -> anyhow::Result<()> {
-        self.add(rows, beneficiaries::push_values).await
-    }
-
-    async fn add<T>(&mut self, rows: &[T], push: fn(&mut QueryBuilder<Sqlite>, &[T])) -> anyhow::Result<()> {
+    /// Stage a batch of rows.
+    pub async fn add(&mut self, rows: &[T]) -> anyhow::Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
-        let (_, columns, _, _) = target(self.table);
-        let mut q = QueryBuilder::new(format!("INSERT INTO temp.import_stage {columns} "));
-        push(&mut q, rows);
+        let mut q = QueryBuilder::new(format!("INSERT INTO temp.import_stage {} ", self.target.columns));
+        (self.target.push)(&mut q, rows);
         q.build().execute(&mut *self.conn).await?;
         self.rows += rows.len() as i64;
         Ok(())
@@ -86,8 +97,8 @@ impl Staging {
 
     /// Sort the staged rows by their key, ready to be merged; the parts to merge.
     pub async fn sort(&mut self) -> anyhow::Result<i64> {
-        let (_, _, key, _) = target(self.table);
-        let sort = format!("CREATE TEMP TABLE import_sorted AS SELECT * FROM temp.import_stage ORDER BY {key}");
+        let sort =
+            format!("CREATE TEMP TABLE import_sorted AS SELECT * FROM temp.import_stage ORDER BY {}", self.target.key);
         sqlx::query(sqlx::AssertSqlSafe(sort)).execute(&mut *self.conn).await?;
         sqlx::query("DROP TABLE temp.import_stage").execute(&mut *self.conn).await?;
         Ok((self.rows + PART - 1) / PART)
@@ -96,11 +107,11 @@ impl Staging {
     /// Merge part `part` (from 0) of the sorted rows into the table, in one
     /// statement: its own transaction.
     pub async fn merge(&mut self, part: i64) -> anyhow::Result<()> {
-        let (name, columns, _, update) = target(self.table);
+        let Target { table, columns, update, .. } = self.target;
         let names = columns.trim_matches(['(', ')']);
         // The WHERE before ON CONFLICT is SQLite's rule for an upsert from a SELECT.
         let merge = format!(
-            "INSERT INTO main.{name} {columns} SELECT {names} FROM temp.import_sorted \
+            "INSERT INTO main.{table} {columns} SELECT {names} FROM temp.import_sorted \
              WHERE rowid > $1 AND rowid <= $2 ORDER BY rowid {update}"
         );
         sqlx::query(sqlx::AssertSqlSafe(merge))
