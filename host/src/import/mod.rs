@@ -6,9 +6,10 @@
 //! staged apart, then merged in short transactions (see [`load`]). A file with
 //! bad rows is refused whole: nothing of it is written, the first bad rows are
 //! reported (file, row, field, what was expected) and every one is written, as
-//! it was, to a file of rejects with its problem. With [`BadRows::Skip`] the good rows are imported and the bad
-//! ones only go to that file. Rows are upserted by their natural key, so
-//! importing the same file again changes nothing.
+//! it was, to a file of rejects with its problem. With [`BadRows::Skip`] the
+//! good rows are imported and the bad ones only go to that file. Rows are
+//! upserted by their natural key, so importing the same file again changes
+//! nothing.
 //!
 //! The rejects file is opened in a spreadsheet to correct the rows, so "as it
 //! was" stops where a spreadsheet would act on a cell: one that would run as a
