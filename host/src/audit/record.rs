@@ -214,7 +214,9 @@ fn run_status_implied(entries: &Entries) -> Option<(Vec<&'static str>, &Recorded
         let next = match e.action.as_str() {
             RUN_CREATE => vec!["created"],
             RUN_EVALUATE => vec!["evaluated"],
-            RUN_APPROVE => vec!["approved"],
+            // Issuing has no entry: the run moves on from approved to it
+            // and on to issued (run.issue) or back.
+            RUN_APPROVE => vec!["approved", "issuing"],
             // What was approved changed: the run is back to evaluated.
             RUN_APPROVAL_VOID => vec!["evaluated"],
             RUN_ISSUE => vec!["issued"],
@@ -248,7 +250,7 @@ fn run_steps(r: &RunFields, entries: &Entries, made_since: bool, problems: &mut 
     let steps: &[&str] = match status {
         "created" => &[RUN_CREATE],
         "evaluated" => &[RUN_CREATE, RUN_EVALUATE],
-        "approved" => &[RUN_CREATE, RUN_EVALUATE, RUN_APPROVE],
+        "approved" | "issuing" => &[RUN_CREATE, RUN_EVALUATE, RUN_APPROVE],
         "issued" => &[RUN_CREATE, RUN_EVALUATE, RUN_APPROVE, RUN_ISSUE, RUN_FILES],
         "reconciled" => &[RUN_CREATE, RUN_EVALUATE, RUN_APPROVE, RUN_ISSUE, RUN_FILES, RUN_RECONCILE],
         "cancelled" => &[RUN_CREATE, RUN_CANCEL],
@@ -325,7 +327,8 @@ pub fn run_problems(r: &RunFields, entries: &Entries, made_since: bool, source: 
 
     match entries.first(RUN_ISSUE) {
         Some(e) => compare(&mut problems, &what, "issued_by", r.issued_by.as_deref(), e, Some(&e.actor), source),
-        None if covered => {
+        // An issue under way names who issues before its entry, made at its end.
+        None if covered && r.status != "issuing" => {
             let why = "the log has no run.issue entry for it";
             empty_without(&mut problems, &what, "issued_by", r.issued_by.as_deref(), why, source);
         }
@@ -722,6 +725,17 @@ mod tests {
             p.contains("approval.checksum is \"c2\" in the database, but audit entry 6 (run.approve) recorded \"c1\""),
             "{p}"
         );
+    }
+
+    #[test]
+    fn a_run_being_issued_names_its_issuer_before_its_entry() {
+        // `run issue` moves an approved run to issuing, with who issues, and
+        // appends run.issue only once its payments are checked.
+        let issuing = RunFields { issued_by: Some("an".into()), ..run("issuing") };
+        assert_eq!(run_problems(&issuing, &lifecycle(), true, DATABASE), Vec::<String>::new());
+        let p =
+            run_problems(&RunFields { issued_by: Some("an".into()), ..run("approved") }, &lifecycle(), true, DATABASE);
+        assert!(p.join("\n").contains("the log has no run.issue entry"), "{p:?}");
     }
 
     #[test]

@@ -168,7 +168,9 @@ impl DemoCommand {
 
         let t = Instant::now();
         let outbox = Outbox::open(&dir.join(DEMO_OUTBOX))?;
-        let issued = run::issue(&app.db, run_id, &outbox, &app.config, &cast.officer).await?;
+        let bar = progress::count("issuing");
+        let issued = run::issue(&app.db, run_id, &outbox, &app.config, &cast.officer, &progress::of(&bar)).await?;
+        bar.finish_and_clear();
         stages.push(("issue", t.elapsed()));
 
         // What an auditor would do next: verify the log, replay every decision.

@@ -168,7 +168,9 @@ impl RunCommand {
             RunCommand::Issue { id, outbox } => {
                 let by = app.acting_on_run(Act::WorkRun, id).await?.actor;
                 let outbox = Outbox::open(&outbox)?;
-                let issued = run::issue(&app.db, id, &outbox, &app.config, &by).await?;
+                let bar = progress::count("issuing");
+                let issued = run::issue(&app.db, id, &outbox, &app.config, &by, &progress::of(&bar)).await?;
+                bar.finish_and_clear();
                 show(&app, &by, id, run::report::LISTED).await?;
                 print_files(&issued);
             }

@@ -9,7 +9,8 @@
 //!
 //! Architecture invariant: a job only calls actions that are resumable
 //! (`run::evaluate` reads only beneficiaries without a decision; `run::issue`
-//! pays each decision once, by the database's unique index), so a job that a
+//! pays each decision once, by the database's unique index, and finishes a
+//! run a dead process left issuing), so a job that a
 //! dead process left is simply run again by whoever claims it next, and
 //! finishes the same work without doing any of it twice.
 

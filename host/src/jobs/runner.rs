@@ -281,7 +281,7 @@ impl Runner {
             Kind::IssueRun => {
                 let run_id = run_of()?;
                 let outbox = Outbox::open(&self.outbox)?;
-                let issued = run::issue(&app.db, run_id, &outbox, &app.config, &by).await?;
+                let issued = run::issue(&app.db, run_id, &outbox, &app.config, &by, &tell).await?;
                 let files: Vec<serde_json::Value> = issued
                     .files
                     .iter()
@@ -295,7 +295,6 @@ impl Runner {
                         })
                     })
                     .collect();
-                tell(files.len() as u64, files.len() as u64);
                 Ok(serde_json::json!({ "files": files }))
             }
         }

@@ -19,6 +19,12 @@ pub async fn cancel(db: &Db, run_id: i64, by: &Actor, reason: &str) -> anyhow::R
             run.status.as_str()
         );
     }
+    if run.status == RunStatus::Issuing {
+        anyhow::bail!(
+            "run {run_id} is being issued: `ansinh run issue {run_id}` finishes its issue, or undoes it if what it \
+             pays is not what was approved; cancel it after that if it is not issued"
+        );
+    }
     if run.status == RunStatus::Cancelled {
         anyhow::bail!("run {run_id} is already cancelled");
     }

@@ -12,6 +12,18 @@
 //!   own, from the e-wallet debtor account if the treasury has one;
 //! - `vnpost-run….csv`: the cash list, paid in person, in no transfer file.
 //!
+//! The payments are inserted in parts, not in one transaction (on SQLite one
+//! would hold every other writer, a server's sign-ins among them, for nine
+//! seconds at a million people): the run moves to `issuing`, its payments go
+//! in [`payments::ISSUE_PART`] decisions at a time, and then, in one snapshot
+//! that takes no write lock, what was inserted is checked line for line
+//! against the approval and against the decisions evaluation sealed, and the
+//! files are made from it. Only then is the run `issued`, with its `run.issue`
+//! entry. A check that fails takes the payments out again, in parts, and puts
+//! the run back where it was (approved, or evaluated if its approval is
+//! void); a crash at any point leaves a run that `run issue` finishes (or
+//! undoes), and a run that is issuing has sent nothing.
+//!
 //! A file with no line is not written. Every file is a pure function of stored
 //! rows (payments and the cash list in id order, the run's `issued_at` as
 //! CreDtTm and execution date, the treasury fixed at the first issue), so
@@ -24,7 +36,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::config::Config;
 use crate::model::Total;
@@ -61,17 +73,43 @@ pub struct IssuedFile {
     pub sha256: String,
 }
 
-/// Issue run `run_id` as `by`. The first issue takes the treasury accounts of
-/// the run's province from `config`; later ones use those stored on the run.
-pub async fn issue(db: &Db, run_id: i64, outbox: &Outbox, config: &Config, by: &Actor) -> anyhow::Result<IssueReport> {
+/// Issue run `run_id` as `by`, telling `progress` how many of its decisions
+/// have had their payments inserted, of how many. The first issue takes the
+/// treasury accounts of the run's province from `config`; later ones use
+/// those stored on the run.
+pub async fn issue(
+    db: &Db,
+    run_id: i64,
+    outbox: &Outbox,
+    config: &Config,
+    by: &Actor,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<IssueReport> {
     let run = runs::get(db, run_id).await?;
     let span = info_span!("run", run = run.id, program = %run.program, province = %run.province, period = %run.period);
-    issue_in_span(db, run, outbox, config, by).instrument(span).await
+    issue_in_span(db, run, outbox, config, by, progress).instrument(span).await
 }
 
 /// [`issue`], in the run's span: a span entered by a guard would be left
 /// across each await to whatever else the thread runs.
-async fn issue_in_span(db: &Db, run: Run, outbox: &Outbox, config: &Config, by: &Actor) -> anyhow::Result<IssueReport> {
+async fn issue_in_span(
+    db: &Db,
+    mut run: Run,
+    outbox: &Outbox,
+    config: &Config,
+    by: &Actor,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<IssueReport> {
+    if run.status == RunStatus::Approved {
+        let treasury = config.treasury(&run.province)?;
+        let mut tx = db.begin().await?;
+        if payments::begin_issue(&mut tx, &run, treasury, &by.name).await? {
+            info!("issue begun");
+        }
+        tx.commit().await?;
+        // Issuing now, by this process or by another that came first.
+        run = runs::get(db, run.id).await?;
+    }
     let started = match run.status {
         RunStatus::Created | RunStatus::Evaluated => anyhow::bail!(
             "run {} is {}, not approved: a second person approves it first with `ansinh run approve {} --checksum ...`",
@@ -80,19 +118,31 @@ async fn issue_in_span(db: &Db, run: Run, outbox: &Outbox, config: &Config, by: 
             run.id
         ),
         RunStatus::Cancelled => anyhow::bail!("run {} was cancelled: it cannot be issued", run.id),
-        RunStatus::Approved => {
-            let treasury = config.treasury(&run.province)?;
-            store::retry_serializable("run issue", |attempt| start(db, &run, treasury, outbox, by, attempt)).await?
-        }
+        RunStatus::Approved => anyhow::bail!(
+            "run {}: another process began its issue and undid it (it says why); `ansinh run issue {}` tries again",
+            run.id,
+            run.id
+        ),
+        RunStatus::Issuing => finish(db, &run, outbox, by, progress).await?,
         RunStatus::Issued | RunStatus::Reconciled => None,
     };
+    if started.is_none() {
+        let now = runs::get(db, run.id).await?;
+        anyhow::ensure!(
+            now.status.is_issued(),
+            "run {}: another process undid its issue meanwhile (it says why); the run is {}: `ansinh run show {}`",
+            run.id,
+            now.status.as_str(),
+            run.id
+        );
+    }
     let issued = payments::issued(db, &run, started.is_some()).await?;
     let configured_differs = config.treasury(&run.province).is_ok_and(|t| *t != issued.treasury);
     if configured_differs {
         warn!("the configured treasury accounts differ from those the run was issued from; its files keep the first");
     }
     let (files, recorded) = match started {
-        // Made as its payments were inserted: put in place now that they are committed.
+        // Made from the payments as checked: put in place now that the run is issued.
         Some(made) => (made.place(None)?, None),
         // Issuing again must give the files the first issue recorded, byte for byte.
         None => {
@@ -211,74 +261,199 @@ async fn record_files(db: &Db, run: &Run, files: &[IssuedFile], by: &Actor) -> a
     tx.commit().await
 }
 
-/// Insert the payments of an approved run, in one transaction that also
-/// checks the approval still holds: the checksum of what is being paid, read
-/// in the same snapshot, must be the one approved. If not, nothing is paid and
-/// the approval is void. Its files, made in the same transaction from the rows
-/// it inserted, to be put in place once they are committed; None if another
-/// process issued the run first. Run by `store::retry_serializable`: a
-/// transaction PostgreSQL refuses to serialize is tried again whole.
-async fn start<'o>(
+/// Finish the issue of issuing run `run`: insert its payments, in parts,
+/// from where a previous try stopped; check them, in one snapshot, against its
+/// approval and against the decisions evaluation sealed, and make its files
+/// from them; then move it to issued with its `run.issue` entry. Its files,
+/// to be put in place; None if another process finished the issue (or undid
+/// it) first. A check that fails undoes the issue ([`undo`]) and says why.
+async fn finish<'o>(
     db: &Db,
     run: &Run,
-    treasury: &Treasury,
     outbox: &'o Outbox,
     by: &Actor,
-    attempt: store::Attempt,
+    progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Option<Unplaced<'o>>> {
-    let mut tx = payments::snapshot(db, attempt).await?;
-    // Its run.issue entry is appended at the end, after the payments.
-    store::audit::lock_head(&mut tx).await?;
-    // What is paid is what was evaluated, or nothing is; and what it would
-    // pay, read in the same pass (the payments inserted next are this run's,
-    // which what it would pay does not count: the same tally before as after).
-    let now = approve::checked_tally(db, &mut tx, run.id).await??;
-    let Some(issued_at) = payments::start_issue(&mut tx, run, treasury, &by.name).await? else {
-        // Another process issued it first: report what it issued.
+    if !pay(db, run, progress).await? {
         return Ok(None);
+    }
+    payments::analyze(db).await?;
+    let (issued_at, treasury) = payments::stamped(db, run.id).await?;
+    let mut tx = payments::read_snapshot(db).await?;
+    let checked = check(db, &mut tx, run, (issued_at, &treasury), outbox).await;
+    tx.commit().await?;
+    let (paid, made) = match checked? {
+        Ok(checked) => checked,
+        Err(refused) => return Err(undo(db, run, refused, by).await),
     };
-    // The approval as it stands in this transaction, on the row just moved:
-    // not a copy read before, which a re-approval may have replaced.
-    let approved = approve::parse(run.id, payments::approval_in(&mut tx, run.id).await?.as_deref())?;
+    let rows = made.made.paid.as_ref().expect("chained");
+    let details = serde_json::json!({ "paid": paid, "rows": rows, "treasury": treasury });
+    let mut tx = db.begin().await?;
+    store::audit::lock_head(&mut tx).await?;
+    if !payments::end_issue(&mut tx, run.id).await? {
+        return Ok(None);
+    }
+    trail::append(&mut tx, by, trail::action::RUN_ISSUE, &trail::run_subject(run.id), details).await?;
+    tx.commit().await?;
+    Ok(Some(made))
+}
+
+/// Insert the payments of issuing run `run`, a part at a time, each in a
+/// transaction of its own, from after the last a previous try inserted,
+/// telling `progress` how many of its decisions are through. False if the run
+/// stopped issuing meanwhile (another process finished its issue, or undid
+/// it).
+async fn pay(db: &Db, run: &Run, progress: &(dyn Fn(u64, u64) + Sync)) -> anyhow::Result<bool> {
+    let mut after = payments::paid_up_to(db, run.id).await?;
+    let (mut done, total) = payments::decisions_through(db, run.id, after.as_ref()).await?;
+    progress(done, total);
+    let mut parts = 0;
+    loop {
+        let from = after.clone();
+        let part = store::retry_serializable("run issue", |_| {
+            let from = from.clone();
+            async move {
+                let mut tx = payments::part_tx(db).await?;
+                let part = payments::pay_part(&mut tx, run, from.as_ref()).await?;
+                tx.commit().await?;
+                Ok(part)
+            }
+        })
+        .await?;
+        parts += 1;
+        match part {
+            payments::Part::Paid(key) => after = Some(key),
+            payments::Part::Last => break,
+            payments::Part::NotIssuing => return Ok(false),
+        }
+        done = total.min(done + payments::ISSUE_PART as u64);
+        progress(done, total);
+    }
+    progress(total, total);
+    debug!(parts, "payments inserted");
+    Ok(true)
+}
+
+/// Why the payments of an issuing run are not issued.
+enum Refused {
+    /// Its decisions are not what evaluation sealed.
+    Tampered(trail::Tampered),
+    /// What it would pay now is not what was approved: the approval is void.
+    Changed { approved: approve::Approval, now: approve::Tally },
+    /// Its payments are not what its decisions owe, line for line.
+    Strays { transfers: i64, cash: i64 },
+    /// A line its files cannot carry.
+    Unwritable(anyhow::Error),
+}
+
+/// Check the payments of issuing run `run`, inserted to the last, in snapshot
+/// `tx`, and make its files from them. What is paid is what was approved, or
+/// nothing is: the decisions are still those evaluation sealed, what they owe
+/// now is what was approved (the checksum over every line), and every payment
+/// and cash line is one of those lines, as many and for as much as approved.
+/// And every line its files carry can be written, or nothing is paid: a run
+/// issued without its files would keep those people from being paid by any
+/// other run. So the files are made here, in one pass that also makes the
+/// chains of every row (what the `run.issue` entry records). They are put in
+/// place once the run is issued; a crash before that is mended by issuing
+/// again, which makes them again.
+async fn check<'o>(
+    db: &Db,
+    tx: &mut Tx,
+    run: &Run,
+    (issued_at, treasury): (DateTime<Utc>, &Treasury),
+    outbox: &'o Outbox,
+) -> anyhow::Result<Result<(approve::Tally, Unplaced<'o>), Refused>> {
+    // What it owes now counts no payment of its own: the same before its
+    // parts as after.
+    let now = match approve::checked_tally(db, tx, run.id).await? {
+        Ok(now) => now,
+        Err(tampered) => return Ok(Err(Refused::Tampered(tampered))),
+    };
+    let approved = approve::parse(run.id, payments::approval_in(tx, run.id).await?.as_deref())?;
     if now != approved.tally {
-        drop(tx); // rolled back: nothing is paid
-        let record = serde_json::json!({ "approved": approved, "at_issue": now, "voided_by": by.name });
+        return Ok(Err(Refused::Changed { approved, now }));
+    }
+    let (transfers, cash) = payments::strays(tx, run.id).await?;
+    let kinds = files_of(tx, run, treasury).await?;
+    let paid = |file: RunFile| kinds.iter().find(|(kind, _)| *kind == file).map_or(Total::default(), |(_, t)| *t);
+    let (bank, ewallet, vnpost) = (paid(RunFile::BankPain001), paid(RunFile::EwalletPain001), paid(RunFile::VnpostCsv));
+    let as_approved = bank.count + ewallet.count == now.transfers
+        && bank.amount + ewallet.amount == now.transfer_total
+        && vnpost.count == now.cash
+        && vnpost.amount == now.cash_total;
+    if transfers + cash > 0 || !as_approved {
+        return Ok(Err(Refused::Strays { transfers, cash }));
+    }
+    let made = Unplaced::make(tx, run, (issued_at, treasury), outbox, kinds, true).await?;
+    if let Some(line) = made.unwritable() {
+        return Ok(Err(Refused::Unwritable(anyhow::anyhow!("{line:#}"))));
+    }
+    Ok(Ok((now, made)))
+}
+
+/// Undo the issue of issuing run `run`, `refused`: take its payments out, a
+/// part at a time, and put it back to approved, or to evaluated with its
+/// approval void if what it would pay has changed. The error that says why,
+/// and what to do.
+async fn undo(db: &Db, run: &Run, refused: Refused, by: &Actor) -> anyhow::Error {
+    let undone = async {
+        loop {
+            let taken = store::retry_serializable("run issue", |_| async {
+                let mut tx = payments::part_tx(db).await?;
+                let taken = payments::take_out_part(&mut tx, run.id).await?;
+                tx.commit().await?;
+                Ok(taken)
+            })
+            .await?;
+            if taken == 0 {
+                break;
+            }
+        }
         let mut tx = db.begin().await?;
-        runs::void_approval(&mut tx, run.id, &record.to_string()).await?;
-        trail::append(&mut tx, by, trail::action::RUN_APPROVAL_VOID, &trail::run_subject(run.id), record).await?;
-        tx.commit().await?;
-        warn!(approved = %approved.tally, now = %now, "approval void: what it approved has changed");
-        anyhow::bail!(
+        store::audit::lock_head(&mut tx).await?;
+        if payments::undo_issue(&mut tx, run.id).await?
+            && let Refused::Changed { approved, now } = &refused
+        {
+            let record = serde_json::json!({ "approved": approved, "at_issue": now, "voided_by": by.name });
+            runs::void_approval(&mut tx, run.id, &record.to_string()).await?;
+            trail::append(&mut tx, by, trail::action::RUN_APPROVAL_VOID, &trail::run_subject(run.id), record).await?;
+            warn!(approved = %approved.tally, now = %now, "approval void: what it approved has changed");
+        }
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = undone {
+        return e.context(format!(
+            "run {}: its issue could not be undone and it is still issuing (nothing was sent): `ansinh run issue {}` \
+             tries again",
+            run.id, run.id
+        ));
+    }
+    match refused {
+        Refused::Tampered(tampered) => tampered.into(),
+        Refused::Changed { approved, now } => anyhow::anyhow!(
             "run {}: what was approved has changed since (approved: {}; now: {}). The approval is void and the run \
              is back to evaluated: review it with `ansinh run show {}` and approve it again",
             run.id,
             approved.tally,
             now,
             run.id
-        );
-    }
-    // Every line its files carry can be written, or nothing is paid: a run
-    // issued without its files would keep those people from being paid by
-    // any other run. So the files are made here, from the rows just inserted,
-    // in one pass that also makes the chains of every row: what is paid, line
-    // by line as approved (the checksum), row by row as stored (the chains),
-    // from which accounts. They are put in place after the commit; a crash
-    // before that is mended by issuing again, which makes them again.
-    let kinds = files_of(&mut tx, run, treasury).await?;
-    let made = Unplaced::make(&mut tx, run, (issued_at, treasury), outbox, kinds, true).await?;
-    if let Some(line) = made.unwritable() {
-        return Err(anyhow::anyhow!(
+        ),
+        Refused::Strays { transfers, cash } => anyhow::anyhow!(
+            "run {}: its payments were changed while it was being issued ({transfers} transfers and {cash} cash \
+             lines are not what their decisions owe, or their count or sum is not what was approved). The database \
+             was written to behind ansinh: that is tampering. Nothing was paid and the run is back to approved; \
+             `ansinh audit verify` says more",
+            run.id
+        ),
+        Refused::Unwritable(line) => anyhow::anyhow!(
             "run {}: {line:#}. Nothing was paid and the run stays approved. Correct the enrolment and import it \
              again: the person is then held (their account changed since the run was evaluated) and can be paid by \
              a later run for that month; approve this run again and issue it",
             run.id
-        ));
+        ),
     }
-    let rows = made.made.paid.as_ref().expect("chained");
-    let details = serde_json::json!({ "paid": now, "rows": rows, "treasury": treasury });
-    trail::append(&mut tx, by, trail::action::RUN_ISSUE, &trail::run_subject(run.id), details).await?;
-    tx.commit().await?;
-    Ok(Some(made))
 }
 
 /// Files of a run made into the outbox, each hashed as written and not yet

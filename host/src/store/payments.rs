@@ -62,29 +62,35 @@ pub async fn approval_in(tx: &mut Tx, run_id: i64) -> anyhow::Result<Option<Stri
     }))
 }
 
-/// Move an approved run to issued, fix its treasury accounts, and insert its
-/// payments and its cash list, in the caller's transaction: the unique keys
-/// (program, period, id_number) drop anyone paid by another run, and a person
-/// listed for cash by another run is not paid by transfer too (nor the other
-/// way round), as in `owed!`. Its issue time as stored (what its files
-/// carry); None, with nothing done, when the run was not approved (issued
-/// already, or moved by another process).
-pub async fn start_issue(
-    tx: &mut Tx,
-    run: &Run,
-    treasury: &Treasury,
-    by: &str,
-) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let now = Utc::now();
+/// How many of a run's decisions one part of its issue covers: a part's
+/// transaction holds SQLite's write lock, and so any other writer (a server's
+/// sign-ins), for milliseconds; many parts cost little more than one (the
+/// per-part overhead is a range probe and a commit).
+pub const ISSUE_PART: i64 = 1_000;
+
+/// A decision's key, `(period, beneficiary_id)`: where a part of an issue
+/// ends, and the next begins.
+pub type Key = (String, i64);
+
+/// Above every key: the end of the last part.
+fn past_last() -> Key {
+    ("9999-99".to_owned(), i64::MAX)
+}
+
+/// Move approved run `run` to issuing as `by`, and fix the treasury accounts
+/// it pays from, in the caller's transaction: its payments are inserted next,
+/// in parts ([`pay_part`]). False, with nothing done, when the run was not
+/// approved (being issued already, or moved by another process).
+pub async fn begin_issue(tx: &mut Tx, run: &Run, treasury: &Treasury, by: &str) -> anyhow::Result<bool> {
     let (bank, wallet) = (&treasury.bank, treasury.ewallet.as_ref());
     let moved = on_tx!(tx, conn => {
-        let moved = sqlx::query(
-            "UPDATE runs SET status = 'issued', issued_at = $2, payer_name = $3, payer_account = $4, payer_bin = $5, \
+        sqlx::query(
+            "UPDATE runs SET status = 'issuing', issued_at = $2, payer_name = $3, payer_account = $4, payer_bin = $5, \
              issued_by = $6, ewallet_payer_name = $7, ewallet_payer_account = $8, ewallet_payer_bin = $9, \
              bank_csv = $10 WHERE id = $1 AND status = 'approved'",
         )
         .bind(run.id)
-        .bind(now)
+        .bind(Utc::now())
         .bind(&bank.name)
         .bind(&bank.account)
         .bind(&bank.bin)
@@ -95,95 +101,287 @@ pub async fn start_issue(
         .bind(treasury.bank_csv)
         .execute(&mut *conn)
         .await?
+        .rows_affected()
+    });
+    Ok(moved == 1)
+}
+
+/// A transaction for one part of an issue, or of its undoing: on SQLite it
+/// holds the write lock from the start (the part is short); on PostgreSQL it
+/// is SERIALIZABLE, as [`snapshot`] says why, tried again by
+/// `store::retry_serializable`.
+pub async fn part_tx(db: &Db) -> anyhow::Result<Tx> {
+    let mut tx = db.begin().await?;
+    if let Tx::Postgres(tx) = &mut tx {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").execute(&mut **tx).await?;
+    }
+    Ok(tx)
+}
+
+/// Whether run `run_id` is issuing, read in `tx`; on PostgreSQL its row is
+/// locked until `tx` ends, so that the run cannot leave 'issuing' (its issue
+/// undone) while a part is inserted.
+async fn is_issuing(tx: &mut Tx, run_id: i64) -> anyhow::Result<bool> {
+    let status: String = match tx {
+        Tx::Sqlite(tx) => {
+            sqlx::query_scalar("SELECT status FROM runs WHERE id = $1").bind(run_id).fetch_one(&mut **tx).await?
+        }
+        Tx::Postgres(tx) => {
+            sqlx::query_scalar("SELECT status FROM runs WHERE id = $1 FOR SHARE")
+                .bind(run_id)
+                .fetch_one(&mut **tx)
+                .await?
+        }
+    };
+    Ok(status == "issuing")
+}
+
+/// What one part of an issue did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Paid the decisions after the key it was given up to this one.
+    Paid(Key),
+    /// Paid those after it to the last.
+    Last,
+    /// Nothing: the run is no longer issuing.
+    NotIssuing,
+}
+
+/// Insert the payments and the cash list of the [`ISSUE_PART`] decisions of
+/// issuing run `run` that follow key `after` (None: from its first), in the
+/// caller's transaction ([`part_tx`]). The unique keys (program, period,
+/// id_number) drop anyone paid by another run, and a person listed for cash
+/// by another run is not paid by transfer too (nor the other way round), as
+/// in `owed!`. Inserting a part again inserts nothing: the rows are there.
+pub async fn pay_part(tx: &mut Tx, run: &Run, after: Option<&Key>) -> anyhow::Result<Part> {
+    if !is_issuing(tx, run.id).await? {
+        return Ok(Part::NotIssuing);
+    }
+    let first = (String::new(), 0);
+    let after = after.unwrap_or(&first);
+    let end: Option<Key> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT period, beneficiary_id FROM decisions WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) \
+             ORDER BY period, beneficiary_id LIMIT 1 OFFSET $4",
+        )
+        .bind(run.id)
+        .bind(&after.0)
+        .bind(after.1)
+        .bind(ISSUE_PART - 1)
+        .fetch_optional(&mut *conn)
+        .await?
+    });
+    let upto = end.clone().unwrap_or_else(past_last);
+    on_tx!(tx, conn => {
+        sqlx::query(concat!(
+            "INSERT INTO payments (run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, \
+             account_number, account_name) \
+             SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.channel, d.bank_bin, \
+             d.account_number, d.account_name \
+             FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
+             WHERE d.run_id = $1 AND d.outcome = 'payable' \
+             AND (d.period, d.beneficiary_id) > ($2, $3) AND (d.period, d.beneficiary_id) <= ($4, $5) AND NOT ",
+            holds::held!(),
+            " AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
+             AND c.id_number = b.id_number LIMIT 1 OFFSET 0) \
+             ORDER BY d.period, d.beneficiary_id \
+             ON CONFLICT (program, period, id_number) WHERE NOT rejected DO NOTHING",
+        ))
+        .bind(run.id)
+        .bind(&after.0)
+        .bind(after.1)
+        .bind(&upto.0)
+        .bind(upto.1)
+        .execute(&mut *conn)
+        .await?;
+        // The registry's name, kept with the decision, is the one on the ID card VNPost checks.
+        sqlx::query(concat!(
+            "INSERT INTO cash_payments (run_id, beneficiary_id, program, period, id_number, amount, full_name, \
+             commune) \
+             SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.payee_name, d.commune \
+             FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
+             WHERE d.run_id = $1 AND d.outcome = 'no_account' \
+             AND (d.period, d.beneficiary_id) > ($2, $3) AND (d.period, d.beneficiary_id) <= ($4, $5) AND NOT ",
+            holds::held!(),
+            // One index probe per person (`LIMIT 1 OFFSET 0`, as in `page`):
+            // PostgreSQL's statistics may still say that payments, filled by
+            // this issue, is empty, and it planned a scan of all of them for
+            // each person (39 s for the 2,000 of a 50,000-person demo).
+            " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
+             AND p.id_number = b.id_number AND NOT p.rejected LIMIT 1 OFFSET 0) \
+             ORDER BY d.period, d.beneficiary_id \
+             ON CONFLICT (program, period, id_number) DO NOTHING",
+        ))
+        .bind(run.id)
+        .bind(&after.0)
+        .bind(after.1)
+        .bind(&upto.0)
+        .bind(upto.1)
+        .execute(&mut *conn)
+        .await?;
+    });
+    Ok(match end {
+        Some(key) => Part::Paid(key),
+        None => Part::Last,
+    })
+}
+
+/// Where the parts of issuing run `run_id` inserted so far end: the key of
+/// the last decision paid, in transfer or cash (None: nothing yet). Parts go
+/// in key order, each whole or not at all, so every decision up to it has
+/// been through one; an issue resumed after a crash goes on from there.
+pub async fn paid_up_to(db: &Db, run_id: i64) -> anyhow::Result<Option<Key>> {
+    let (payment, cash): (Option<Key>, Option<Key>) = on_pool!(db, pool => {
+        (
+            sqlx::query_as("SELECT period, beneficiary_id FROM payments WHERE run_id = $1 ORDER BY id DESC LIMIT 1")
+                .bind(run_id)
+                .fetch_optional(pool)
+                .await?,
+            sqlx::query_as(
+                "SELECT period, beneficiary_id FROM cash_payments WHERE run_id = $1 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(run_id)
+            .fetch_optional(pool)
+            .await?,
+        )
+    });
+    Ok(payment.max(cash))
+}
+
+/// How many decisions run `run_id` has up to key `through` (none if None),
+/// and how many in all: how far its issue is.
+pub async fn decisions_through(db: &Db, run_id: i64, through: Option<&Key>) -> anyhow::Result<(u64, u64)> {
+    let first = (String::new(), 0);
+    let through = through.unwrap_or(&first);
+    let (done, total): (i64, i64) = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT COUNT(CASE WHEN (period, beneficiary_id) <= ($2, $3) THEN 1 END), COUNT(*) FROM decisions \
+             WHERE run_id = $1",
+        )
+        .bind(run_id)
+        .bind(&through.0)
+        .bind(through.1)
+        .fetch_one(pool)
+        .await?
+    });
+    Ok((done.try_into()?, total.try_into()?))
+}
+
+/// After the last part, on PostgreSQL: count the rows just inserted. The
+/// files and `audit verify` read the run's payments a page at a time,
+/// planned by statistics that may still say the tables are empty: at a
+/// million people a page then took 0.3-0.5 s instead of milliseconds (the
+/// slow-statement log of a 1M demo, 790 pages).
+pub async fn analyze(db: &Db) -> anyhow::Result<()> {
+    if let Db::Postgres(pool) = db {
+        sqlx::query("ANALYZE payments, cash_payments").execute(pool).await?;
+    }
+    Ok(())
+}
+
+/// The payments and cash lines of run `run_id` that are not what their
+/// decision owes, read in `tx`: each must come from a decision of the run with
+/// its outcome (payable: a transfer; no account: cash), its amount and payee,
+/// to the ID number of its enrolment, not held, not rejected. Zero both, with
+/// as many lines and đồng as approved, is what was approved, line for line:
+/// the unique keys allow one line per person and month.
+pub async fn strays(tx: &mut Tx, run_id: i64) -> anyhow::Result<(i64, i64)> {
+    Ok(on_tx!(tx, conn => {
+        let transfers = sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM payments p JOIN runs r ON r.id = p.run_id \
+             LEFT JOIN decisions d ON d.run_id = p.run_id AND d.period = p.period AND d.beneficiary_id = p.beneficiary_id \
+             LEFT JOIN beneficiaries b ON b.id = d.beneficiary_id \
+             WHERE p.run_id = $1 AND NOT COALESCE(d.outcome = 'payable' AND p.program = r.program \
+             AND p.id_number = b.id_number AND p.amount = d.amount AND p.channel = d.channel \
+             AND p.bank_bin = d.bank_bin AND p.account_number = d.account_number \
+             AND p.account_name = d.account_name AND NOT p.rejected AND NOT ",
+            holds::held!(),
+            ", FALSE)",
+        ))
+        .bind(run_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let cash = sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM cash_payments c JOIN runs r ON r.id = c.run_id \
+             LEFT JOIN decisions d ON d.run_id = c.run_id AND d.period = c.period AND d.beneficiary_id = c.beneficiary_id \
+             LEFT JOIN beneficiaries b ON b.id = d.beneficiary_id \
+             WHERE c.run_id = $1 AND NOT COALESCE(d.outcome = 'no_account' AND c.program = r.program \
+             AND c.id_number = b.id_number AND c.amount = d.amount AND c.full_name = d.payee_name \
+             AND c.commune = d.commune AND NOT ",
+            holds::held!(),
+            ", FALSE)",
+        ))
+        .bind(run_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        (transfers, cash)
+    }))
+}
+
+/// Take out up to [`ISSUE_PART`] of the payments and cash lines of issuing run
+/// `run_id`, whose issue is being undone, in the caller's transaction
+/// ([`part_tx`]): how many it took out (0: none are left).
+pub async fn take_out_part(tx: &mut Tx, run_id: i64) -> anyhow::Result<u64> {
+    if !is_issuing(tx, run_id).await? {
+        return Ok(0);
+    }
+    Ok(on_tx!(tx, conn => {
+        let mut taken = 0;
+        for delete in [
+            "DELETE FROM payments WHERE id IN (SELECT id FROM payments WHERE run_id = $1 ORDER BY id LIMIT $2)",
+            "DELETE FROM cash_payments WHERE id IN \
+             (SELECT id FROM cash_payments WHERE run_id = $1 ORDER BY id LIMIT $2)",
+        ] {
+            taken += sqlx::query(delete).bind(run_id).bind(ISSUE_PART).execute(&mut *conn).await?.rows_affected();
+        }
+        taken
+    }))
+}
+
+/// Move issuing run `run_id` back to approved, its issue undone, in the
+/// caller's transaction: what is left of its payments and cash lines is
+/// taken out (none, after [`take_out_part`] to the last), and so are the
+/// accounts and time its issue fixed. False, with nothing done, when it was
+/// not issuing.
+pub async fn undo_issue(tx: &mut Tx, run_id: i64) -> anyhow::Result<bool> {
+    let moved = on_tx!(tx, conn => {
+        let moved = sqlx::query(
+            "UPDATE runs SET status = 'approved', issued_at = NULL, issued_by = NULL, payer_name = NULL, \
+             payer_account = NULL, payer_bin = NULL, ewallet_payer_name = NULL, ewallet_payer_account = NULL, \
+             ewallet_payer_bin = NULL, bank_csv = FALSE WHERE id = $1 AND status = 'issuing'",
+        )
+        .bind(run_id)
+        .execute(&mut *conn)
+        .await?
         .rows_affected();
         if moved == 1 {
-            sqlx::query(concat!(
-                "INSERT INTO payments (run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, \
-                 account_number, account_name) \
-                 SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.channel, d.bank_bin, \
-                 d.account_number, d.account_name \
-                 FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
-                 WHERE d.run_id = $1 AND d.outcome = 'payable' AND NOT ",
-                holds::held!(),
-                " AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
-                 AND c.id_number = b.id_number LIMIT 1 OFFSET 0) \
-                 ORDER BY d.period, d.beneficiary_id \
-                 ON CONFLICT (program, period, id_number) WHERE NOT rejected DO NOTHING",
-            ))
-            .bind(run.id)
-            .execute(&mut *conn)
-            .await?;
-            // The registry's name, kept with the decision, is the one on the ID card VNPost checks.
-            sqlx::query(concat!(
-                "INSERT INTO cash_payments (run_id, beneficiary_id, program, period, id_number, amount, full_name, \
-                 commune) \
-                 SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.payee_name, d.commune \
-                 FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
-                 WHERE d.run_id = $1 AND d.outcome = 'no_account' AND NOT ",
-                holds::held!(),
-                // One index probe per person (`LIMIT 1 OFFSET 0`, as in `page`): the
-                // payments were inserted just above, in this transaction, so
-                // PostgreSQL's statistics still say the table is empty, and it
-                // planned a scan of all of them for each person (39 s for the
-                // 2,000 of a 50,000-person demo).
-                " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
-                 AND p.id_number = b.id_number AND NOT p.rejected LIMIT 1 OFFSET 0) \
-                 ORDER BY d.period, d.beneficiary_id \
-                 ON CONFLICT (program, period, id_number) DO NOTHING",
-            ))
-            .bind(run.id)
-            .execute(&mut *conn)
-            .await?;
+            for delete in ["DELETE FROM payments WHERE run_id = $1", "DELETE FROM cash_payments WHERE run_id = $1"] {
+                sqlx::query(delete).bind(run_id).execute(&mut *conn).await?;
+            }
         }
         moved
     });
-    // What comes next in this transaction (the files, every line checked as
-    // it is written) and after it (`audit verify`) reads the run's
-    // payments a page at a time. PostgreSQL plans those pages by statistics
-    // that still say the tables are empty: at a million people a page then
-    // took 0.3-0.5 s instead of milliseconds (the slow-statement log of a 1M
-    // demo, 790 pages). ANALYZE, allowed in a transaction, counts the rows it
-    // has just inserted; its statistics are committed with the payments.
-    if moved == 1
-        && let Tx::Postgres(tx) = tx
-    {
-        sqlx::query("ANALYZE payments, cash_payments").execute(&mut **tx).await?;
-    }
-    if moved == 0 {
-        return Ok(None);
-    }
-    // Read back, not the value bound: what the database keeps of it (PostgreSQL
-    // to the microsecond) is what the files are made again from.
-    Ok(on_tx!(tx, conn => {
-        sqlx::query_scalar("SELECT issued_at FROM runs WHERE id = $1").bind(run.id).fetch_one(&mut *conn).await?
-    }))
+    Ok(moved == 1)
+}
+
+/// Move issuing run `run_id` to issued, in the caller's transaction. False,
+/// with nothing done, when it was not issuing (another process issued it, or
+/// undid its issue, first).
+pub async fn end_issue(tx: &mut Tx, run_id: i64) -> anyhow::Result<bool> {
+    let moved = on_tx!(tx, conn => {
+        sqlx::query("UPDATE runs SET status = 'issued' WHERE id = $1 AND status = 'issuing'")
+            .bind(run_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+    });
+    Ok(moved == 1)
 }
 
 /// What an issued run issued: read back from the stored rows, so that issuing
 /// again reports (and writes) what the first issue did.
 pub async fn issued(db: &Db, run: &Run, first_time: bool) -> anyhow::Result<Issued> {
-    let stamp: Stamp = on_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT issued_at, payer_name, payer_account, payer_bin, ewallet_payer_name, ewallet_payer_account, \
-             ewallet_payer_bin, bank_csv FROM runs WHERE id = $1",
-        )
-        .bind(run.id)
-        .fetch_one(pool)
-        .await?
-    });
-    let stored = || anyhow::anyhow!("run {} is issued but its issue time or payer is missing", run.id);
-    let bank = Payer {
-        name: stamp.payer_name.ok_or_else(stored)?,
-        account: stamp.payer_account.ok_or_else(stored)?,
-        bin: stamp.payer_bin.ok_or_else(stored)?,
-    };
-    let ewallet = match (stamp.ewallet_payer_name, stamp.ewallet_payer_account, stamp.ewallet_payer_bin) {
-        (Some(name), Some(account), Some(bin)) => Some(Payer { name, account, bin }),
-        (None, None, None) => None,
-        _ => anyhow::bail!("run {}: its e-wallet debtor account is stored in part only", run.id),
-    };
-    let treasury = Treasury { bank, ewallet, bank_csv: stamp.bank_csv };
-    let issued_at = stamp.issued_at;
+    let (issued_at, treasury) = stamped(db, run.id).await?;
     let Total { count, amount: total } = totals(db, run.id).await?;
     // Each payment of the run comes from one of its payable decisions (foreign
     // key), so the payable decisions without a payment, less those held, are the difference.
@@ -198,7 +396,34 @@ pub async fn issued(db: &Db, run: &Run, first_time: bool) -> anyhow::Result<Issu
         .await?
     });
     let already_paid = payable - held - count;
-    Ok(Issued { issued_at: issued_at.ok_or_else(stored)?, first_time, treasury, count, total, already_paid, held })
+    Ok(Issued { issued_at, first_time, treasury, count, total, already_paid, held })
+}
+
+/// When run `run_id`'s issue began (its files' CreDtTm) and the accounts it
+/// pays from, as fixed then.
+pub async fn stamped(db: &Db, run_id: i64) -> anyhow::Result<(DateTime<Utc>, Treasury)> {
+    let stamp: Stamp = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT issued_at, payer_name, payer_account, payer_bin, ewallet_payer_name, ewallet_payer_account, \
+             ewallet_payer_bin, bank_csv FROM runs WHERE id = $1",
+        )
+        .bind(run_id)
+        .fetch_one(pool)
+        .await?
+    });
+    let stored = || anyhow::anyhow!("run {run_id} is issued but its issue time or payer is missing");
+    let bank = Payer {
+        name: stamp.payer_name.ok_or_else(stored)?,
+        account: stamp.payer_account.ok_or_else(stored)?,
+        bin: stamp.payer_bin.ok_or_else(stored)?,
+    };
+    let ewallet = match (stamp.ewallet_payer_name, stamp.ewallet_payer_account, stamp.ewallet_payer_bin) {
+        (Some(name), Some(account), Some(bin)) => Some(Payer { name, account, bin }),
+        (None, None, None) => None,
+        _ => anyhow::bail!("run {run_id}: its e-wallet debtor account is stored in part only"),
+    };
+    let treasury = Treasury { bank, ewallet, bank_csv: stamp.bank_csv };
+    Ok((stamp.issued_at.ok_or_else(stored)?, treasury))
 }
 
 /// What `issued` reads of a run.

@@ -23,6 +23,9 @@ pub enum RunStatus {
     Created,
     Evaluated,
     Approved,
+    /// Its payments being inserted, in parts, and checked against its
+    /// approval: nothing sent yet. `run issue` finishes it, or undoes it.
+    Issuing,
     Issued,
     Reconciled,
     Cancelled,
@@ -34,6 +37,7 @@ impl RunStatus {
             RunStatus::Created => "created",
             RunStatus::Evaluated => "evaluated",
             RunStatus::Approved => "approved",
+            RunStatus::Issuing => "issuing",
             RunStatus::Issued => "issued",
             RunStatus::Reconciled => "reconciled",
             RunStatus::Cancelled => "cancelled",
@@ -45,6 +49,7 @@ impl RunStatus {
             "created" => RunStatus::Created,
             "evaluated" => RunStatus::Evaluated,
             "approved" => RunStatus::Approved,
+            "issuing" => RunStatus::Issuing,
             "issued" => RunStatus::Issued,
             "reconciled" => RunStatus::Reconciled,
             "cancelled" => RunStatus::Cancelled,

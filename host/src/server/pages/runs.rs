@@ -37,7 +37,7 @@ pub(super) fn routes() -> Router<Shared> {
 const PAGE: usize = 50;
 
 /// The statuses a run may be in, as the filter offers them.
-const STATUSES: [&str; 6] = ["created", "evaluated", "approved", "issued", "reconciled", "cancelled"];
+const STATUSES: [&str; 7] = ["created", "evaluated", "approved", "issuing", "issued", "reconciled", "cancelled"];
 
 #[derive(Deserialize, Default)]
 struct Filter {
@@ -69,7 +69,7 @@ struct Runs {
     approves: bool,
     provinces: Vec<String>,
     filter: Filter,
-    statuses: [&'static str; 6],
+    statuses: [&'static str; 7],
     runs: Vec<Listed>,
     next: Option<String>,
 }
@@ -342,7 +342,10 @@ async fn show(
         approve: to_approve.as_ref().filter(|_| decides && !own).map(|a| a.checksum.clone()),
         own_run: decides && own && to_approve.is_some(),
         refuse: decides && !own && matches!(run.status, runs::RunStatus::Evaluated | runs::RunStatus::Approved),
-        issue: may(Act::WorkRun) && run.status == runs::RunStatus::Approved && !issuing,
+        // An issue a crash left half done is finished by issuing again.
+        issue: may(Act::WorkRun)
+            && matches!(run.status, runs::RunStatus::Approved | runs::RunStatus::Issuing)
+            && !issuing,
         reconcile: may(Act::WorkRun) && run.status.is_issued(),
         replay: may(Act::Audit) && run.status != runs::RunStatus::Created,
     };
