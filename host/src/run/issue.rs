@@ -307,27 +307,28 @@ async fn pay(db: &Db, run: &Run, progress: &(dyn Fn(u64, u64) + Sync)) -> anyhow
     let mut after = payments::paid_up_to(db, run.id).await?;
     let (mut done, total) = payments::decisions_through(db, run.id, after.as_ref()).await?;
     progress(done, total);
-    let mut parts = 0;
+    let (mut parts, mut turns) = (0, store::Turns::new(db));
     loop {
         let from = after.clone();
-        let part = store::retry_serializable("run issue", |_| {
+        let paid = store::retry_serializable("run issue", |_| {
             let from = from.clone();
             async move {
                 let mut tx = payments::part_tx(db).await?;
-                let part = payments::pay_part(&mut tx, run, from.as_ref()).await?;
+                let paid = payments::pay_part(&mut tx, run, from.as_ref()).await?;
                 tx.commit().await?;
-                Ok(part)
+                Ok(paid)
             }
         })
         .await?;
         parts += 1;
-        match part {
+        match paid {
             payments::Part::Paid(key) => after = Some(key),
             payments::Part::Last => break,
             payments::Part::NotIssuing => return Ok(false),
         }
         done = total.min(done + payments::ISSUE_PART as u64);
         progress(done, total);
+        turns.after_part().await;
     }
     progress(total, total);
     debug!(parts, "payments inserted");
@@ -398,6 +399,7 @@ async fn check<'o>(
 /// and what to do.
 async fn undo(db: &Db, run: &Run, refused: Refused, by: &Actor) -> anyhow::Error {
     let undone = async {
+        let mut turns = store::Turns::new(db);
         loop {
             let taken = store::retry_serializable("run issue", |_| async {
                 let mut tx = payments::part_tx(db).await?;
@@ -409,6 +411,7 @@ async fn undo(db: &Db, run: &Run, refused: Refused, by: &Actor) -> anyhow::Error
             if taken == 0 {
                 break;
             }
+            turns.after_part().await;
         }
         let mut tx = db.begin().await?;
         store::audit::lock_head(&mut tx).await?;

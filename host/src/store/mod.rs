@@ -342,6 +342,38 @@ pub fn is_serialization_failure(e: &anyhow::Error) -> bool {
 /// gives one of them up; nothing of it was kept).
 const SERIALIZABLE_ATTEMPTS: u32 = 5;
 
+/// Turns at SQLite's write lock for other writers, between the short
+/// transactions of one long write (the parts of an issue). SQLite keeps no
+/// queue for the lock: a writer that finds it taken sleeps and tries again, up
+/// to 100 ms apart, so parts committed back to back, each a few milliseconds,
+/// kept a small write waiting 1.9 s at a million people (`bench/write_stall.py`
+/// beside `run issue`). Every [`Turns::WORK`] of parts the lock is left free
+/// for longer than that sleep: a fifth of the parts' time, for waits of half a
+/// second at most. PostgreSQL locks rows and queues its waiters: no turns.
+pub struct Turns {
+    sqlite: bool,
+    since: std::time::Instant,
+}
+
+impl Turns {
+    /// How long parts go on before a turn.
+    const WORK: Duration = Duration::from_millis(400);
+    /// How long a turn leaves the lock free: over SQLite's longest sleep between tries.
+    const FREE: Duration = Duration::from_millis(110);
+
+    pub fn new(db: &Db) -> Turns {
+        Turns { sqlite: matches!(db, Db::Sqlite(_)), since: std::time::Instant::now() }
+    }
+
+    /// After a part is committed: give the lock a turn, if it is time.
+    pub async fn after_part(&mut self) {
+        if self.sqlite && self.since.elapsed() >= Self::WORK {
+            tokio::time::sleep(Self::FREE).await;
+            self.since = std::time::Instant::now();
+        }
+    }
+}
+
 /// Which try of a [`retry_serializable`] transaction this is, for
 /// [`Db::begin_read_first`] to take SQLite's write lock late on the first and
 /// at once on the others.

@@ -62,20 +62,18 @@ pub async fn approval_in(tx: &mut Tx, run_id: i64) -> anyhow::Result<Option<Stri
     }))
 }
 
-/// How many of a run's decisions one part of its issue covers: a part's
-/// transaction holds SQLite's write lock, and so any other writer (a server's
-/// sign-ins), for milliseconds; many parts cost little more than one (the
-/// per-part overhead is a range probe and a commit).
+/// How many of a run's decisions one part of its issue covers. On SQLite a
+/// part's transaction holds the write lock, and so any other writer (a
+/// server's sign-ins): 1,000 decisions, a few milliseconds; many parts cost
+/// little more than one there (a range probe and a commit, which does not wait
+/// for the disk). On PostgreSQL parts of 10,000 took a 1M issue as long as
+/// parts of 1,000 (75.33 s against 75.59, `bench/million.sh`, one run each):
+/// its time is not in the parts' number.
 pub const ISSUE_PART: i64 = 1_000;
 
 /// A decision's key, `(period, beneficiary_id)`: where a part of an issue
 /// ends, and the next begins.
 pub type Key = (String, i64);
-
-/// Above every key: the end of the last part.
-fn past_last() -> Key {
-    ("9999-99".to_owned(), i64::MAX)
-}
 
 /// Move approved run `run` to issuing as `by`, and fix the treasury accounts
 /// it pays from, in the caller's transaction: its payments are inserted next,
@@ -109,11 +107,18 @@ pub async fn begin_issue(tx: &mut Tx, run: &Run, treasury: &Treasury, by: &str) 
 /// A transaction for one part of an issue, or of its undoing: on SQLite it
 /// holds the write lock from the start (the part is short); on PostgreSQL it
 /// is SERIALIZABLE, as [`snapshot`] says why, tried again by
-/// `store::retry_serializable`.
+/// `store::retry_serializable`, and plans each statement for its own bounds.
+/// A plan made once for any bounds (PostgreSQL's generic plan, which it may
+/// take for a statement prepared and run five times) cannot tell a part from
+/// the whole run: forced generic, a part at 100,000 people joined its
+/// thousand decisions to every enrolment by a hash (EXPLAIN ANALYZE, 39 ms
+/// against 21 ms planned for its bounds), and the enrolments grow with the
+/// province. Planning a part costs about 2 ms a statement.
 pub async fn part_tx(db: &Db) -> anyhow::Result<Tx> {
     let mut tx = db.begin().await?;
     if let Tx::Postgres(tx) = &mut tx {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").execute(&mut **tx).await?;
+        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut **tx).await?;
     }
     Ok(tx)
 }
@@ -139,7 +144,8 @@ async fn is_issuing(tx: &mut Tx, run_id: i64) -> anyhow::Result<bool> {
 /// What one part of an issue did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Part {
-    /// Paid the decisions after the key it was given up to this one.
+    /// Paid the decisions after the key it was given, up to this one (or,
+    /// its month done, up to the first of the next: `(next, i64::MIN)`).
     Paid(Key),
     /// Paid those after it to the last.
     Last,
@@ -153,25 +159,36 @@ pub enum Part {
 /// id_number) drop anyone paid by another run, and a person listed for cash
 /// by another run is not paid by transfer too (nor the other way round), as
 /// in `owed!`. Inserting a part again inserts nothing: the rows are there.
+///
+/// A part lies within one month (a run of back pay has several): bounded by
+/// the month and a range of beneficiary ids, both ends bound the index scan.
+/// Bounded by a row comparison, `(period, beneficiary_id) <= (…)`, PostgreSQL
+/// ended its scan by the month alone, and each part read the rest of the run:
+/// at a million people the issue took 152 s where one INSERT had taken 36.
 pub async fn pay_part(tx: &mut Tx, run: &Run, after: Option<&Key>) -> anyhow::Result<Part> {
     if !is_issuing(tx, run.id).await? {
         return Ok(Part::NotIssuing);
     }
-    let first = (String::new(), 0);
-    let after = after.unwrap_or(&first);
-    let end: Option<Key> = on_tx!(tx, conn => {
-        sqlx::query_as(
-            "SELECT period, beneficiary_id FROM decisions WHERE run_id = $1 AND (period, beneficiary_id) > ($2, $3) \
-             ORDER BY period, beneficiary_id LIMIT 1 OFFSET $4",
+    let (period, after) = match after {
+        Some((period, after)) => (period.clone(), *after),
+        None => match next_month(tx, run.id, "").await? {
+            Some(period) => (period, i64::MIN),
+            None => return Ok(Part::Last),
+        },
+    };
+    let end: Option<i64> = on_tx!(tx, conn => {
+        sqlx::query_scalar(
+            "SELECT beneficiary_id FROM decisions WHERE run_id = $1 AND period = $2 AND beneficiary_id > $3 \
+             ORDER BY beneficiary_id LIMIT 1 OFFSET $4",
         )
         .bind(run.id)
-        .bind(&after.0)
-        .bind(after.1)
+        .bind(&period)
+        .bind(after)
         .bind(ISSUE_PART - 1)
         .fetch_optional(&mut *conn)
         .await?
     });
-    let upto = end.clone().unwrap_or_else(past_last);
+    let upto = end.unwrap_or(i64::MAX);
     on_tx!(tx, conn => {
         sqlx::query(concat!(
             "INSERT INTO payments (run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, \
@@ -180,7 +197,7 @@ pub async fn pay_part(tx: &mut Tx, run: &Run, after: Option<&Key>) -> anyhow::Re
              d.account_number, d.account_name \
              FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
              WHERE d.run_id = $1 AND d.outcome = 'payable' \
-             AND (d.period, d.beneficiary_id) > ($2, $3) AND (d.period, d.beneficiary_id) <= ($4, $5) AND NOT ",
+             AND d.period = $2 AND d.beneficiary_id > $3 AND d.beneficiary_id <= $4 AND NOT ",
             holds::held!(),
             " AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
              AND c.id_number = b.id_number LIMIT 1 OFFSET 0) \
@@ -188,10 +205,9 @@ pub async fn pay_part(tx: &mut Tx, run: &Run, after: Option<&Key>) -> anyhow::Re
              ON CONFLICT (program, period, id_number) WHERE NOT rejected DO NOTHING",
         ))
         .bind(run.id)
-        .bind(&after.0)
-        .bind(after.1)
-        .bind(&upto.0)
-        .bind(upto.1)
+        .bind(&period)
+        .bind(after)
+        .bind(upto)
         .execute(&mut *conn)
         .await?;
         // The registry's name, kept with the decision, is the one on the ID card VNPost checks.
@@ -201,7 +217,7 @@ pub async fn pay_part(tx: &mut Tx, run: &Run, after: Option<&Key>) -> anyhow::Re
              SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.payee_name, d.commune \
              FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
              WHERE d.run_id = $1 AND d.outcome = 'no_account' \
-             AND (d.period, d.beneficiary_id) > ($2, $3) AND (d.period, d.beneficiary_id) <= ($4, $5) AND NOT ",
+             AND d.period = $2 AND d.beneficiary_id > $3 AND d.beneficiary_id <= $4 AND NOT ",
             holds::held!(),
             // One index probe per person (`LIMIT 1 OFFSET 0`, as in `page`):
             // PostgreSQL's statistics may still say that payments, filled by
@@ -213,17 +229,31 @@ pub async fn pay_part(tx: &mut Tx, run: &Run, after: Option<&Key>) -> anyhow::Re
              ON CONFLICT (program, period, id_number) DO NOTHING",
         ))
         .bind(run.id)
-        .bind(&after.0)
-        .bind(after.1)
-        .bind(&upto.0)
-        .bind(upto.1)
+        .bind(&period)
+        .bind(after)
+        .bind(upto)
         .execute(&mut *conn)
         .await?;
     });
     Ok(match end {
-        Some(key) => Part::Paid(key),
-        None => Part::Last,
+        Some(end) => Part::Paid((period, end)),
+        // The month is done: the next part begins the next month, if any.
+        None => match next_month(tx, run.id, &period).await? {
+            Some(next) => Part::Paid((next, i64::MIN)),
+            None => Part::Last,
+        },
     })
+}
+
+/// The first month after `period` that run `run_id` decided, in `tx`.
+async fn next_month(tx: &mut Tx, run_id: i64, period: &str) -> anyhow::Result<Option<String>> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_scalar("SELECT MIN(period) FROM decisions WHERE run_id = $1 AND period > $2")
+            .bind(run_id)
+            .bind(period)
+            .fetch_one(&mut *conn)
+            .await?
+    }))
 }
 
 /// Where the parts of issuing run `run_id` inserted so far end: the key of
@@ -318,7 +348,7 @@ pub async fn strays(tx: &mut Tx, run_id: i64) -> anyhow::Result<(i64, i64)> {
     }))
 }
 
-/// Take out up to [`ISSUE_PART`] of the payments and cash lines of issuing run
+/// Take out up to [`ISSUE_PART`] of the payments and of the cash lines of issuing run
 /// `run_id`, whose issue is being undone, in the caller's transaction
 /// ([`part_tx`]): how many it took out (0: none are left).
 pub async fn take_out_part(tx: &mut Tx, run_id: i64) -> anyhow::Result<u64> {
