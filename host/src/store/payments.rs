@@ -29,18 +29,23 @@ pub struct Issued {
 
 /// A transaction that reads one snapshot throughout and commits only if it
 /// could have run alone (PostgreSQL's default would let each statement see
-/// later commits): approval's checksum and the payments inserted at issue
-/// come from the same data, and two runs issued at once cannot both pay one
-/// person, once by transfer and once in cash, which no single unique key
-/// spans. SQLite has one writer at a time, which gives the same; its long
-/// check of the run is read before the write lock is taken
+/// later commits): approval's checksum and what it records come from the same
+/// data. SQLite has one writer at a time, which gives the same; its long check
+/// of the run is read before the write lock is taken
 /// ([`Db::begin_read_first`], whose `attempt` this takes).
 pub async fn snapshot(db: &Db, attempt: Attempt) -> anyhow::Result<Tx> {
     let mut tx = db.begin_read_first(attempt).await?;
-    if let Tx::Postgres(tx) = &mut tx {
+    serializable(&mut tx).await?;
+    Ok(tx)
+}
+
+/// Make `tx`, just begun, SERIALIZABLE on PostgreSQL (SQLite's one writer at a
+/// time already is).
+async fn serializable(tx: &mut Tx) -> anyhow::Result<()> {
+    if let Tx::Postgres(tx) = tx {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").execute(&mut **tx).await?;
     }
-    Ok(tx)
+    Ok(())
 }
 
 /// One snapshot to read from, writing nothing: what a run's page and `run
@@ -106,8 +111,10 @@ pub async fn begin_issue(tx: &mut Tx, run: &Run, treasury: &Treasury, by: &str) 
 
 /// A transaction for one part of an issue, or of its undoing: on SQLite it
 /// holds the write lock from the start (the part is short); on PostgreSQL it
-/// is SERIALIZABLE, as [`snapshot`] says why, tried again by
-/// `store::retry_serializable`, and plans each statement for its own bounds.
+/// is SERIALIZABLE, so that two runs issued at once cannot both pay one
+/// person, once by transfer and once in cash, which no single unique key
+/// spans; tried again by `store::retry_serializable`; and it plans each
+/// statement for its own bounds.
 /// A plan made once for any bounds (PostgreSQL's generic plan, which it may
 /// take for a statement prepared and run five times) cannot tell a part from
 /// the whole run: forced generic, a part at 100,000 people joined its
@@ -116,8 +123,8 @@ pub async fn begin_issue(tx: &mut Tx, run: &Run, treasury: &Treasury, by: &str) 
 /// province. Planning a part costs about 2 ms a statement.
 pub async fn part_tx(db: &Db) -> anyhow::Result<Tx> {
     let mut tx = db.begin().await?;
+    serializable(&mut tx).await?;
     if let Tx::Postgres(tx) = &mut tx {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").execute(&mut **tx).await?;
         sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut **tx).await?;
     }
     Ok(tx)
