@@ -160,6 +160,45 @@ pub enum Part {
     NotIssuing,
 }
 
+/// The transfers of a part ([`pay_part`]): the payable decisions of run $1
+/// in month $2 with beneficiary ids in ($3, $4], not held, and not on a cash
+/// list of that month; anyone paid by another run is dropped by the unique
+/// key.
+const PAY_TRANSFERS: &str = concat!(
+    "INSERT INTO payments (run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, \
+     account_number, account_name) \
+     SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.channel, d.bank_bin, \
+     d.account_number, d.account_name \
+     FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
+     WHERE d.run_id = $1 AND d.outcome = 'payable' \
+     AND d.period = $2 AND d.beneficiary_id > $3 AND d.beneficiary_id <= $4 AND NOT ",
+    holds::held!(),
+    " AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
+     AND c.id_number = b.id_number LIMIT 1 OFFSET 0) \
+     ORDER BY d.period, d.beneficiary_id \
+     ON CONFLICT (program, period, id_number) WHERE NOT rejected DO NOTHING",
+);
+
+/// The cash list of a part, as [`PAY_TRANSFERS`] for the decisions with no
+/// account (not paid by transfer that month), under the registry's name,
+/// kept with the decision: the one on the ID card VNPost checks.
+const PAY_CASH: &str = concat!(
+    "INSERT INTO cash_payments (run_id, beneficiary_id, program, period, id_number, amount, full_name, commune) \
+     SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.payee_name, d.commune \
+     FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
+     WHERE d.run_id = $1 AND d.outcome = 'no_account' \
+     AND d.period = $2 AND d.beneficiary_id > $3 AND d.beneficiary_id <= $4 AND NOT ",
+    holds::held!(),
+    // One index probe per person (`LIMIT 1 OFFSET 0`, as in `page`):
+    // PostgreSQL's statistics may still say that payments, filled by this
+    // issue, is empty, and it planned a scan of all of them for each person
+    // (39 s for the 2,000 of a 50,000-person demo).
+    " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
+     AND p.id_number = b.id_number AND NOT p.rejected LIMIT 1 OFFSET 0) \
+     ORDER BY d.period, d.beneficiary_id \
+     ON CONFLICT (program, period, id_number) DO NOTHING",
+);
+
 /// Insert the payments and the cash list of the [`ISSUE_PART`] decisions of
 /// issuing run `run` that follow key `after` (None: from its first), in the
 /// caller's transaction ([`part_tx`]). The unique keys (program, period,
@@ -197,50 +236,9 @@ pub async fn pay_part(tx: &mut Tx, run: &Run, after: Option<&Key>) -> anyhow::Re
     });
     let upto = end.unwrap_or(i64::MAX);
     on_tx!(tx, conn => {
-        sqlx::query(concat!(
-            "INSERT INTO payments (run_id, beneficiary_id, program, period, id_number, amount, channel, bank_bin, \
-             account_number, account_name) \
-             SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.channel, d.bank_bin, \
-             d.account_number, d.account_name \
-             FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
-             WHERE d.run_id = $1 AND d.outcome = 'payable' \
-             AND d.period = $2 AND d.beneficiary_id > $3 AND d.beneficiary_id <= $4 AND NOT ",
-            holds::held!(),
-            " AND NOT EXISTS (SELECT 1 FROM cash_payments c WHERE c.program = r.program AND c.period = d.period \
-             AND c.id_number = b.id_number LIMIT 1 OFFSET 0) \
-             ORDER BY d.period, d.beneficiary_id \
-             ON CONFLICT (program, period, id_number) WHERE NOT rejected DO NOTHING",
-        ))
-        .bind(run.id)
-        .bind(&period)
-        .bind(after)
-        .bind(upto)
-        .execute(&mut *conn)
-        .await?;
-        // The registry's name, kept with the decision, is the one on the ID card VNPost checks.
-        sqlx::query(concat!(
-            "INSERT INTO cash_payments (run_id, beneficiary_id, program, period, id_number, amount, full_name, \
-             commune) \
-             SELECT d.run_id, d.beneficiary_id, r.program, d.period, b.id_number, d.amount, d.payee_name, d.commune \
-             FROM decisions d JOIN runs r ON r.id = d.run_id JOIN beneficiaries b ON b.id = d.beneficiary_id \
-             WHERE d.run_id = $1 AND d.outcome = 'no_account' \
-             AND d.period = $2 AND d.beneficiary_id > $3 AND d.beneficiary_id <= $4 AND NOT ",
-            holds::held!(),
-            // One index probe per person (`LIMIT 1 OFFSET 0`, as in `page`):
-            // PostgreSQL's statistics may still say that payments, filled by
-            // this issue, is empty, and it planned a scan of all of them for
-            // each person (39 s for the 2,000 of a 50,000-person demo).
-            " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.program = r.program AND p.period = d.period \
-             AND p.id_number = b.id_number AND NOT p.rejected LIMIT 1 OFFSET 0) \
-             ORDER BY d.period, d.beneficiary_id \
-             ON CONFLICT (program, period, id_number) DO NOTHING",
-        ))
-        .bind(run.id)
-        .bind(&period)
-        .bind(after)
-        .bind(upto)
-        .execute(&mut *conn)
-        .await?;
+        for insert in [PAY_TRANSFERS, PAY_CASH] {
+            sqlx::query(insert).bind(run.id).bind(&period).bind(after).bind(upto).execute(&mut *conn).await?;
+        }
     });
     Ok(match end {
         Some(end) => Part::Paid((period, end)),
