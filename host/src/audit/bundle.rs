@@ -634,7 +634,7 @@ impl Lines {
                 }
                 break;
             }
-            let (take, end) = match available.iter().position(|&b| b == b'\n') {
+            let (take, end) = match memchr::memchr(b'\n', available) {
                 Some(at) => (at, true),
                 None => (available.len(), false),
             };

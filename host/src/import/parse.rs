@@ -517,7 +517,7 @@ impl Reader {
                     raw.blank &= written == 0;
                 } else {
                     let out = &output[..written];
-                    raw.newlines += out.iter().filter(|&&b| b == b'\n').count() as u64;
+                    raw.newlines += memchr::memchr_iter(b'\n', out).count() as u64;
                     raw.blank &= out.iter().all(u8::is_ascii_whitespace);
                     kept += written;
                 }

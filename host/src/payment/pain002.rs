@@ -351,7 +351,7 @@ impl<R: BufRead> BufRead for Tracked<R> {
         // `consume` follows a `fill_buf`, so this returns the same bytes without reading.
         if let Ok(bytes) = self.inner.fill_buf() {
             let bytes = &bytes[..amount.min(bytes.len())];
-            self.line += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            self.line += memchr::memchr_iter(b'\n', bytes).count() as u64;
             self.sha256.update(bytes);
             if let Some(left) = self.prolog_left.as_mut() {
                 *left = left.saturating_sub(bytes.len() as u64);
