@@ -178,6 +178,11 @@ pub async fn evaluate(
             total += beneficiaries::count_pending(db, scope(&run, month, None)).await?;
         }
         plan(db, &run, by).await?;
+        // Asked for by a person (here, or as a job): what failed before is tried again now.
+        let retried = shards::retry_failed(db, run.id).await?;
+        if retried > 0 {
+            info!(shards = retried, "shards that failed before are tried again");
+        }
         let base = shards::standing(db, run.id, CLAIMS).await?.decided;
         info!(pending = total, plugin = %ready.plugin.hash(), registry = %ready.source, threads = crew.threads,
               "evaluating");

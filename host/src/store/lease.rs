@@ -151,10 +151,11 @@ pub async fn finish(
     Ok(updated == 1)
 }
 
-/// Give the row back unfinished. Stopped cleanly, or not begun (`error`
-/// None): at once, for the next claimer, and this claim not counted against
-/// it. Failed: with why, and still leased for `retry_after`, so that a row
-/// that fails is not retried in a tight loop.
+/// Give the row back unfinished: it is no one's from now on. Stopped cleanly,
+/// or not begun (`error` None): at once, for the next claimer, and this claim
+/// not counted against it. Failed: with why, and paused for `retry_after`
+/// (`lease_until` without a `lease_owner`), so that a row that fails is not
+/// retried in a tight loop; [`retry_failed`] lifts the pause when a person asks.
 pub async fn give_back(
     db: &Db,
     t: &Leased,
@@ -168,8 +169,7 @@ pub async fn give_back(
     let until = error.map(|_| now + chrono::Duration::from_std(retry_after).unwrap_or_default());
     let query = format!(
         "UPDATE {} SET {} = $1, error = COALESCE($2, error), heartbeat_at = $3, lease_until = $4, \
-         lease_owner = CASE WHEN $4 IS NULL THEN NULL ELSE lease_owner END, \
-         attempts = CASE WHEN $4 IS NULL THEN attempts - 1 ELSE attempts END \
+         lease_owner = NULL, attempts = CASE WHEN $4 IS NULL THEN attempts - 1 ELSE attempts END \
          WHERE id = $5 AND lease_owner = $6 AND finished_at IS NULL",
         t.table, t.count
     );
@@ -185,6 +185,22 @@ pub async fn give_back(
             .await?;
     });
     Ok(())
+}
+
+/// A person asks for `of` again (`ansinh run evaluate`, a job): its rows that
+/// failed and were given back are claimable at once and their failures are
+/// counted afresh, so that a cause put right (a registry's token, say) is not
+/// met by a pause meant for processes retrying on their own, nor by a row given
+/// up after [`Standing::stuck`]'s failures. Rows held by a process are left to it.
+pub async fn retry_failed(db: &Db, t: &Leased, of: i64) -> anyhow::Result<u64> {
+    let query = format!(
+        "UPDATE {} SET lease_until = NULL, attempts = 0 \
+         WHERE {} = $1 AND finished_at IS NULL AND lease_owner IS NULL AND error IS NOT NULL",
+        t.table, t.owner
+    );
+    Ok(on_pool!(db, pool => {
+        sqlx::query(sqlx::AssertSqlSafe(query.as_str())).bind(of).execute(pool).await?.rows_affected()
+    }))
 }
 
 /// Where the rows of one run or job stand.
@@ -270,13 +286,14 @@ pub async fn planned(db: &Db, t: &Leased, of: i64) -> anyhow::Result<bool> {
     Ok(n > 0)
 }
 
-/// Unfinished rows of every run or job, by state at `now`: never claimed or
-/// given back (pending), held under a lease (leased), and whose holder's
-/// lease ran out (expired), for `/metrics`.
+/// Unfinished rows of every run or job, by state at `now`: no one's (never
+/// claimed, or given back, paused or not: pending), held under a lease
+/// (leased), and whose holder's lease ran out (expired), for `/metrics`.
 pub async fn census(db: &Db, t: &Leased, now: chrono::DateTime<Utc>) -> anyhow::Result<(i64, i64, i64)> {
     let query = format!(
-        "SELECT COUNT(CASE WHEN lease_until IS NULL THEN 1 END), COUNT(CASE WHEN lease_until >= $1 THEN 1 END), \
-         COUNT(CASE WHEN lease_until < $1 THEN 1 END) FROM {} WHERE finished_at IS NULL",
+        "SELECT COUNT(CASE WHEN lease_owner IS NULL THEN 1 END), \
+         COUNT(CASE WHEN lease_owner IS NOT NULL AND lease_until >= $1 THEN 1 END), \
+         COUNT(CASE WHEN lease_owner IS NOT NULL AND lease_until < $1 THEN 1 END) FROM {} WHERE finished_at IS NULL",
         t.table
     );
     Ok(on_pool!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(query.as_str())).bind(now).fetch_one(pool).await?))

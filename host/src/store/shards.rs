@@ -96,6 +96,11 @@ pub async fn give_back(
     lease::give_back(db, &SHARDS, id, holder, decided, error, retry_after).await
 }
 
+/// A person asks for run `run_id` again: its failed shards may be claimed at once ([`lease::retry_failed`]).
+pub async fn retry_failed(db: &Db, run_id: i64) -> anyhow::Result<u64> {
+    lease::retry_failed(db, &SHARDS, run_id).await
+}
+
 /// Where run `run_id`'s shards stand now; `abandoned` counts those with `most_claims` or more.
 pub async fn standing(db: &Db, run_id: i64, most_claims: i64) -> anyhow::Result<Standing> {
     lease::standing(db, &SHARDS, run_id, most_claims).await
