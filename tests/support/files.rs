@@ -1,6 +1,7 @@
 //! The files `run issue` writes: a configuration with the treasury accounts,
 //! and the checks every issued run's files must pass.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use ansinh::model::Total;
@@ -154,13 +155,14 @@ fn csv_rows(path: &Path) -> Vec<Vec<String>> {
     reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect()
 }
 
-/// Every ID number of the run's payments and cash list.
-fn all_id_numbers(t: &Driver, run: &str) -> Vec<String> {
+/// Every ID number of the run's payments and cash list, each 12 digits
+/// (Decree 137/2015/NĐ-CP, art. 13): what [`no_id_number_in`] looks for.
+fn all_id_numbers(t: &Driver, run: &str) -> HashSet<String> {
     use ansinh::store::Db;
     let sql = format!(
         "SELECT id_number FROM payments WHERE run_id = {run} UNION SELECT id_number FROM cash_payments WHERE run_id = {run}"
     );
-    t.sql(move |db| {
+    let ids = t.sql(move |db| {
         Box::pin(async move {
             let q = || sqlx::AssertSqlSafe(sql.clone());
             match db {
@@ -169,19 +171,19 @@ fn all_id_numbers(t: &Driver, run: &str) -> Vec<String> {
             }
             .unwrap()
         })
-    })
+    });
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())), "{ids:?}");
+    ids.into_iter().collect()
 }
 
-fn no_id_number_in(text: &str, id_numbers: &[String], path: &Path) {
-    assert!(!id_numbers.is_empty());
-    // An ID number is 12 digits (Decree 137/2015/NĐ-CP, art. 13), so one found
-    // anywhere lies in a run of 12 digits or more: look each such window up,
-    // in one pass over the file, not one pass an ID number (thousands of them).
-    assert!(id_numbers.iter().all(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())), "{id_numbers:?}");
-    let wanted: std::collections::HashSet<&[u8]> = id_numbers.iter().map(|id| id.as_bytes()).collect();
+fn no_id_number_in(text: &str, id_numbers: &HashSet<String>, path: &Path) {
+    // An ID number is 12 digits, so one found anywhere lies in a run of 12
+    // digits or more: look each such window up, in one pass over the file, not
+    // one pass an ID number (thousands of them).
     for run in text.as_bytes().split(|b| !b.is_ascii_digit()).filter(|run| run.len() >= 12) {
-        if let Some(id) = run.windows(12).find(|window| wanted.contains(window)) {
-            let id = std::str::from_utf8(id).unwrap();
+        let digits = std::str::from_utf8(run).expect("ASCII digits");
+        if let Some(id) = (0..=digits.len() - 12).map(|at| &digits[at..at + 12]).find(|w| id_numbers.contains(*w)) {
             panic!("{} carries the raw ID number {}", path.display(), ansinh::identity::masked(id));
         }
     }
